@@ -1,0 +1,622 @@
+//! Shape inference and the facts the editor shows for every node: output shape, parameter
+//! count (with its formula), forward FLOPs and receptive field.
+//!
+//! This is also where a model description is validated: every error names its node.
+
+use super::error::GraphError;
+use super::model_spec::{INPUT_NODE, ModelSpec, NodeKind, PaddingMode, Pads, Pair};
+
+/// Largest channel count, kernel side, stride, dilation or spatial side we accept; far
+/// beyond any lecture model, small enough that a typo cannot exhaust memory.
+pub const MAX_CHANNELS: usize = 16_384;
+pub const MAX_KERNEL: usize = 255;
+pub const MAX_SIDE: usize = 8_192;
+/// Largest number of values in one node's output for one sample.
+pub const MAX_ACTIVATION: usize = 64 << 20;
+/// Largest parameter count of a whole model.
+pub const MAX_PARAMS: usize = 256 << 20;
+
+/// Per-sample shape `[c, h, w]`.
+pub type SampleShape = [usize; 3];
+
+/// What one output unit of a node sees of the network input, in input pixels, per axis
+/// `[vertical, horizontal]`: the window size, the distance between neighbouring outputs'
+/// windows (jump), and the centre of the first output's window (offset; may be negative
+/// when padding reaches outside the image).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReceptiveField {
+    pub size: [f64; 2],
+    pub jump: [f64; 2],
+    pub offset: [f64; 2],
+}
+
+impl ReceptiveField {
+    pub fn of_input() -> Self {
+        ReceptiveField {
+            size: [1.0; 2],
+            jump: [1.0; 2],
+            offset: [0.0; 2],
+        }
+    }
+
+    /// After a window of `kernel` (already dilated) with `stride`, starting `pad_before`
+    /// pixels before the input's first pixel.
+    fn through_window(&self, kernel: Pair, stride: Pair, pad_before: [usize; 2]) -> Self {
+        let k = [kernel.h as f64, kernel.w as f64];
+        let s = [stride.h as f64, stride.w as f64];
+        let p = [pad_before[0] as f64, pad_before[1] as f64];
+        let mut out = *self;
+        for a in 0..2 {
+            out.size[a] = self.size[a] + (k[a] - 1.0) * self.jump[a];
+            out.offset[a] = self.offset[a] + ((k[a] - 1.0) / 2.0 - p[a]) * self.jump[a];
+            out.jump[a] = self.jump[a] * s[a];
+        }
+        out
+    }
+
+    /// Every output sees everything its input saw (global pooling, dense layers).
+    fn global(&self, input: SampleShape) -> Self {
+        let mut out = *self;
+        let extent = [input[1] as f64, input[2] as f64];
+        for a in 0..2 {
+            out.size[a] = self.size[a] + (extent[a] - 1.0) * self.jump[a];
+            out.offset[a] = self.offset[a] + (extent[a] - 1.0) / 2.0 * self.jump[a];
+            out.jump[a] = out.size[a];
+        }
+        out
+    }
+
+    fn union(fields: &[ReceptiveField]) -> Self {
+        let mut out = fields[0];
+        for f in &fields[1..] {
+            for a in 0..2 {
+                if f.size[a] > out.size[a] {
+                    out.size[a] = f.size[a];
+                    out.offset[a] = f.offset[a];
+                }
+                out.jump[a] = out.jump[a].max(f.jump[a]);
+            }
+        }
+        out
+    }
+}
+
+/// Resolved geometry of a sliding-window node (conv or pooling).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowGeometry {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub kernel: Pair,
+    pub stride: Pair,
+    pub dilation: Pair,
+    pub pads: Pads,
+    pub groups: usize,
+    pub in_size: Pair,
+    pub out_size: Pair,
+}
+
+impl WindowGeometry {
+    /// The kernel's extent including dilation gaps.
+    pub fn effective_kernel(&self) -> Pair {
+        Pair::new(
+            self.dilation.h * (self.kernel.h - 1) + 1,
+            self.dilation.w * (self.kernel.w - 1) + 1,
+        )
+    }
+}
+
+/// Everything the editor shows about one node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeFacts {
+    pub name: String,
+    pub kind: &'static str,
+    /// Resolved input names (the previous node filled in).
+    pub inputs: Vec<String>,
+    pub input_shapes: Vec<SampleShape>,
+    pub output: SampleShape,
+    pub params: usize,
+    /// How `params` is computed, e.g. `(3·3·16+1)·32`; empty for parameter-free nodes.
+    pub param_formula: String,
+    /// Multiply-adds ×2 of conv and dense layers per sample; other nodes count 0, as in
+    /// the PyTorch baseline's convention.
+    pub flops: u64,
+    pub receptive_field: ReceptiveField,
+    /// Window geometry for conv, transposed conv and pooling nodes.
+    pub window: Option<WindowGeometry>,
+}
+
+/// Facts of a whole model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelFacts {
+    pub input: SampleShape,
+    pub nodes: Vec<NodeFacts>,
+}
+
+impl ModelFacts {
+    pub fn total_params(&self) -> usize {
+        self.nodes.iter().map(|n| n.params).sum()
+    }
+    pub fn total_flops(&self) -> u64 {
+        self.nodes.iter().map(|n| n.flops).sum()
+    }
+    pub fn output(&self) -> SampleShape {
+        self.nodes.last().map(|n| n.output).unwrap_or(self.input)
+    }
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+}
+
+fn check_size(node: &str, what: &str, value: usize, max: usize) -> Result<(), GraphError> {
+    if value == 0 {
+        return Err(GraphError::node(node, format!("{what} must be at least 1")));
+    }
+    if value > max {
+        return Err(GraphError::node(
+            node,
+            format!("{what} {value} is larger than the limit {max}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_pair(node: &str, what: &str, p: Pair, max: usize) -> Result<(), GraphError> {
+    check_size(node, what, p.h, max)?;
+    check_size(node, what, p.w, max)
+}
+
+fn shape_str(s: SampleShape) -> String {
+    format!("{}×{}×{}", s[0], s[1], s[2])
+}
+
+/// Output side of a sliding window, or an error when the window does not fit.
+fn window_out(
+    node: &str,
+    input: SampleShape,
+    padded: [usize; 2],
+    effective: Pair,
+    stride: Pair,
+) -> Result<Pair, GraphError> {
+    if effective.h > padded[0] || effective.w > padded[1] {
+        return Err(GraphError::node(
+            node,
+            format!(
+                "kernel {}×{} (with dilation) is larger than its padded input {}×{} (input {})",
+                effective.h,
+                effective.w,
+                padded[0],
+                padded[1],
+                shape_str(input)
+            ),
+        ));
+    }
+    Ok(Pair::new(
+        (padded[0] - effective.h) / stride.h + 1,
+        (padded[1] - effective.w) / stride.w + 1,
+    ))
+}
+
+fn pool_geometry(
+    node: &str,
+    input: SampleShape,
+    kernel: Pair,
+    stride: Option<Pair>,
+    padding: Pair,
+) -> Result<WindowGeometry, GraphError> {
+    check_pair(node, "kernel", kernel, MAX_KERNEL)?;
+    let stride = stride.unwrap_or(kernel);
+    check_pair(node, "stride", stride, MAX_KERNEL)?;
+    if padding.h * 2 > kernel.h || padding.w * 2 > kernel.w {
+        return Err(GraphError::node(
+            node,
+            "padding must be at most half the kernel size",
+        ));
+    }
+    let pads = Pads {
+        top: padding.h,
+        bottom: padding.h,
+        left: padding.w,
+        right: padding.w,
+    };
+    let padded = [input[1] + 2 * padding.h, input[2] + 2 * padding.w];
+    let out_size = window_out(node, input, padded, kernel, stride)?;
+    Ok(WindowGeometry {
+        in_channels: input[0],
+        out_channels: input[0],
+        kernel,
+        stride,
+        dilation: Pair::square(1),
+        pads,
+        groups: input[0],
+        in_size: Pair::new(input[1], input[2]),
+        out_size,
+    })
+}
+
+/// Infers every node's facts, or returns the first error, naming its node.
+pub fn infer(spec: &ModelSpec) -> Result<ModelFacts, GraphError> {
+    let [ic, ih, iw] = spec.input;
+    if ic == 0 || ih == 0 || iw == 0 || ic > MAX_CHANNELS || ih > MAX_SIDE || iw > MAX_SIDE {
+        return Err(GraphError::Input {
+            shape: spec.input.to_vec(),
+            reason: format!(
+                "each of channels, height, width must be in 1..={MAX_CHANNELS}/{MAX_SIDE}"
+            ),
+        });
+    }
+    if spec.nodes.is_empty() {
+        return Err(GraphError::Empty);
+    }
+    let mut nodes: Vec<NodeFacts> = Vec::with_capacity(spec.nodes.len());
+    let mut total_params = 0usize;
+    for (index, node) in spec.nodes.iter().enumerate() {
+        let name = node.name.as_str();
+        if name.is_empty() || name == INPUT_NODE {
+            return Err(GraphError::node(
+                name,
+                format!("a node needs a name other than '' and '{INPUT_NODE}'"),
+            ));
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            return Err(GraphError::node(
+                name,
+                "names may use letters, digits, '_', '-' and '.' only",
+            ));
+        }
+        if nodes.iter().any(|n| n.name == name) {
+            return Err(GraphError::node(name, "another node has the same name"));
+        }
+        let input_names: Vec<String> = if node.inputs.is_empty() {
+            vec![
+                nodes
+                    .last()
+                    .map(|n| n.name.clone())
+                    .unwrap_or_else(|| INPUT_NODE.to_string()),
+            ]
+        } else {
+            node.inputs.clone()
+        };
+        match node.kind.arity() {
+            Some(1) if input_names.len() != 1 => {
+                return Err(GraphError::node(
+                    name,
+                    format!("takes one input, got {}", input_names.len()),
+                ));
+            }
+            None if input_names.len() < 2 => {
+                return Err(GraphError::node(
+                    name,
+                    "takes two or more inputs (set 'inputs')",
+                ));
+            }
+            _ => {}
+        }
+        let mut input_shapes = Vec::new();
+        let mut input_fields = Vec::new();
+        for input in &input_names {
+            if input == INPUT_NODE {
+                input_shapes.push(spec.input);
+                input_fields.push(ReceptiveField::of_input());
+            } else if let Some(prev) = nodes.iter().find(|n| &n.name == input) {
+                input_shapes.push(prev.output);
+                input_fields.push(prev.receptive_field);
+            } else if spec.nodes[index..].iter().any(|n| &n.name == input) {
+                return Err(GraphError::node(
+                    name,
+                    format!(
+                        "input '{input}' comes later in the list; inputs must be earlier nodes (no cycles)"
+                    ),
+                ));
+            } else {
+                return Err(GraphError::node(
+                    name,
+                    format!("input '{input}' does not exist"),
+                ));
+            }
+        }
+        let x = input_shapes[0];
+        let rf_in = input_fields[0];
+        let mut window = None;
+        let (output, params, formula, flops, rf) = match &node.kind {
+            NodeKind::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                padding_mode,
+                dilation,
+                groups,
+                bias,
+            } => {
+                check_size(name, "out_channels", *out_channels, MAX_CHANNELS)?;
+                check_pair(name, "kernel", *kernel, MAX_KERNEL)?;
+                check_pair(name, "stride", *stride, MAX_KERNEL)?;
+                check_pair(name, "dilation", *dilation, MAX_KERNEL)?;
+                check_size(name, "groups", *groups, MAX_CHANNELS)?;
+                if x[0] % groups != 0 || out_channels % groups != 0 {
+                    return Err(GraphError::node(
+                        name,
+                        format!(
+                            "groups {groups} must divide both input channels {} and out_channels {out_channels}",
+                            x[0]
+                        ),
+                    ));
+                }
+                let effective = Pair::new(
+                    dilation.h * (kernel.h - 1) + 1,
+                    dilation.w * (kernel.w - 1) + 1,
+                );
+                let pads = padding.resolve(Pair::new(x[1], x[2]), effective, *stride);
+                if *padding_mode != PaddingMode::Zeros
+                    && (pads.top.max(pads.bottom) >= x[1] || pads.left.max(pads.right) >= x[2])
+                {
+                    return Err(GraphError::node(
+                        name,
+                        format!(
+                            "{padding_mode:?} padding must be smaller than the input {}",
+                            shape_str(x)
+                        ),
+                    ));
+                }
+                let padded = [x[1] + pads.top + pads.bottom, x[2] + pads.left + pads.right];
+                let out = window_out(name, x, padded, effective, *stride)?;
+                let cin_g = x[0] / groups;
+                let per_out = kernel.h * kernel.w * cin_g + usize::from(*bias);
+                let params = per_out * out_channels;
+                let k = if kernel.h == kernel.w {
+                    format!("{}·{}", kernel.h, kernel.h)
+                } else {
+                    format!("{}·{}", kernel.h, kernel.w)
+                };
+                let formula = if *bias {
+                    format!("({k}·{cin_g}+1)·{out_channels}")
+                } else {
+                    format!("{k}·{cin_g}·{out_channels}")
+                };
+                let flops = 2 * (kernel.h * kernel.w * cin_g * out_channels * out.h * out.w) as u64;
+                window = Some(WindowGeometry {
+                    in_channels: x[0],
+                    out_channels: *out_channels,
+                    kernel: *kernel,
+                    stride: *stride,
+                    dilation: *dilation,
+                    pads,
+                    groups: *groups,
+                    in_size: Pair::new(x[1], x[2]),
+                    out_size: out,
+                });
+                let rf = rf_in.through_window(effective, *stride, [pads.top, pads.left]);
+                ([*out_channels, out.h, out.w], params, formula, flops, rf)
+            }
+            NodeKind::ConvTranspose2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                output_padding,
+                bias,
+            } => {
+                check_size(name, "out_channels", *out_channels, MAX_CHANNELS)?;
+                check_pair(name, "kernel", *kernel, MAX_KERNEL)?;
+                check_pair(name, "stride", *stride, MAX_KERNEL)?;
+                let (p, op) = (padding.0, output_padding.0);
+                if op.h >= stride.h || op.w >= stride.w {
+                    return Err(GraphError::node(
+                        name,
+                        "output_padding must be smaller than the stride",
+                    ));
+                }
+                let full = Pair::new(
+                    (x[1] - 1) * stride.h + kernel.h + op.h,
+                    (x[2] - 1) * stride.w + kernel.w + op.w,
+                );
+                if 2 * p.h >= full.h || 2 * p.w >= full.w {
+                    return Err(GraphError::node(
+                        name,
+                        format!(
+                            "padding {}×{} crops away the whole {}×{} output",
+                            p.h, p.w, full.h, full.w
+                        ),
+                    ));
+                }
+                let out = Pair::new(full.h - 2 * p.h, full.w - 2 * p.w);
+                let per_in = kernel.h * kernel.w * out_channels;
+                let params = per_in * x[0] + if *bias { *out_channels } else { 0 };
+                let formula = if *bias {
+                    format!(
+                        "{}·{}·{}·{}+{}",
+                        kernel.h, kernel.w, x[0], out_channels, out_channels
+                    )
+                } else {
+                    format!("{}·{}·{}·{}", kernel.h, kernel.w, x[0], out_channels)
+                };
+                let flops = 2 * (x[0] * x[1] * x[2] * per_in) as u64;
+                window = Some(WindowGeometry {
+                    in_channels: x[0],
+                    out_channels: *out_channels,
+                    kernel: *kernel,
+                    stride: *stride,
+                    dilation: Pair::square(1),
+                    pads: Pads {
+                        top: p.h,
+                        bottom: p.h,
+                        left: p.w,
+                        right: p.w,
+                    },
+                    groups: 1,
+                    in_size: Pair::new(x[1], x[2]),
+                    out_size: out,
+                });
+                // An output pixel gathers from about kernel/stride inputs: its field grows
+                // by (kernel/stride − 1) input jumps and the jump shrinks by the stride.
+                let mut rf = rf_in;
+                for a in 0..2 {
+                    let (k, s) = if a == 0 {
+                        (kernel.h, stride.h)
+                    } else {
+                        (kernel.w, stride.w)
+                    };
+                    let reach = (k as f64 / s as f64).ceil() - 1.0;
+                    rf.size[a] = rf_in.size[a] + reach * rf_in.jump[a];
+                    rf.jump[a] = rf_in.jump[a] / s as f64;
+                    let pad = if a == 0 { p.h } else { p.w } as f64;
+                    rf.offset[a] =
+                        rf_in.offset[a] - (k as f64 - 1.0 - 2.0 * pad) / 2.0 * rf.jump[a] + 0.0;
+                }
+                ([*out_channels, out.h, out.w], params, formula, flops, rf)
+            }
+            NodeKind::MaxPool2d {
+                kernel,
+                stride,
+                padding,
+            }
+            | NodeKind::MinPool2d {
+                kernel,
+                stride,
+                padding,
+            }
+            | NodeKind::AvgPool2d {
+                kernel,
+                stride,
+                padding,
+            } => {
+                let g = pool_geometry(name, x, *kernel, *stride, padding.0)?;
+                window = Some(g);
+                let rf = rf_in.through_window(g.kernel, g.stride, [g.pads.top, g.pads.left]);
+                ([x[0], g.out_size.h, g.out_size.w], 0, String::new(), 0, rf)
+            }
+            NodeKind::GlobalAvgPool => ([x[0], 1, 1], 0, String::new(), 0, rf_in.global(x)),
+            NodeKind::Flatten => (
+                [x[0] * x[1] * x[2], 1, 1],
+                0,
+                String::new(),
+                0,
+                rf_in.global(x),
+            ),
+            NodeKind::Dense { out_features, bias } => {
+                check_size(name, "out_features", *out_features, MAX_CHANNELS * 16)?;
+                let fin = x[0] * x[1] * x[2];
+                let params = (fin + usize::from(*bias)) * out_features;
+                let formula = if *bias {
+                    format!("({fin}+1)·{out_features}")
+                } else {
+                    format!("{fin}·{out_features}")
+                };
+                (
+                    [*out_features, 1, 1],
+                    params,
+                    formula,
+                    2 * (fin * out_features) as u64,
+                    rf_in.global(x),
+                )
+            }
+            NodeKind::Dropout { p } => {
+                if !(0.0..1.0).contains(p) {
+                    return Err(GraphError::node(
+                        name,
+                        format!("dropout p = {p} must be in [0, 1)"),
+                    ));
+                }
+                (x, 0, String::new(), 0, rf_in)
+            }
+            NodeKind::BatchNorm2d { eps, momentum } => {
+                if !(*eps > 0.0 && eps.is_finite()) || !(0.0..=1.0).contains(momentum) {
+                    return Err(GraphError::node(
+                        name,
+                        "eps must be positive and momentum in [0, 1]",
+                    ));
+                }
+                (x, 2 * x[0], format!("2·{}", x[0]), 0, rf_in)
+            }
+            NodeKind::Upsample { scale, .. } => {
+                check_size(name, "scale", *scale, 64)?;
+                let mut rf = rf_in;
+                rf.jump = [rf_in.jump[0] / *scale as f64, rf_in.jump[1] / *scale as f64];
+                ([x[0], x[1] * scale, x[2] * scale], 0, String::new(), 0, rf)
+            }
+            NodeKind::Add => {
+                if let Some(other) = input_shapes.iter().find(|s| **s != x) {
+                    return Err(GraphError::node(
+                        name,
+                        format!(
+                            "add needs equal shapes, got {} and {}",
+                            shape_str(x),
+                            shape_str(*other)
+                        ),
+                    ));
+                }
+                (x, 0, String::new(), 0, ReceptiveField::union(&input_fields))
+            }
+            NodeKind::Concat => {
+                if let Some(other) = input_shapes.iter().find(|s| s[1] != x[1] || s[2] != x[2]) {
+                    return Err(GraphError::node(
+                        name,
+                        format!(
+                            "concat needs equal height and width, got {} and {}",
+                            shape_str(x),
+                            shape_str(*other)
+                        ),
+                    ));
+                }
+                let c = input_shapes.iter().map(|s| s[0]).sum();
+                (
+                    [c, x[1], x[2]],
+                    0,
+                    String::new(),
+                    0,
+                    ReceptiveField::union(&input_fields),
+                )
+            }
+            NodeKind::LeakyRelu { slope } if !slope.is_finite() => {
+                return Err(GraphError::node(name, "slope must be a finite number"));
+            }
+            NodeKind::Identity
+            | NodeKind::Relu
+            | NodeKind::LeakyRelu { .. }
+            | NodeKind::Sigmoid
+            | NodeKind::Tanh
+            | NodeKind::Softmax => (x, 0, String::new(), 0, rf_in),
+        };
+        if output.iter().any(|&d| d == 0) {
+            return Err(GraphError::node(
+                name,
+                format!("output shape {} is empty", shape_str(output)),
+            ));
+        }
+        if output.iter().product::<usize>() > MAX_ACTIVATION {
+            return Err(GraphError::node(
+                name,
+                format!(
+                    "output {} has more than {MAX_ACTIVATION} values per sample",
+                    shape_str(output)
+                ),
+            ));
+        }
+        total_params += params;
+        if total_params > MAX_PARAMS {
+            return Err(GraphError::node(
+                name,
+                format!("the model exceeds {MAX_PARAMS} parameters"),
+            ));
+        }
+        nodes.push(NodeFacts {
+            name: name.to_string(),
+            kind: node.kind.tag(),
+            inputs: input_names,
+            input_shapes,
+            output,
+            params,
+            param_formula: formula,
+            flops,
+            receptive_field: rf,
+            window,
+        });
+    }
+    Ok(ModelFacts {
+        input: spec.input,
+        nodes,
+    })
+}

@@ -1,0 +1,472 @@
+//! The model as a small DAG of named nodes. Forward keeps every node's output and backward
+//! every node's gradient, so the views can show any of them ("taps").
+
+use ndarray::ArrayD;
+
+use super::error::GraphError;
+use super::facts::{ModelFacts, infer};
+use super::layers::batch_norm2d::BatchNormCache;
+use super::layers::pool2d::Winners;
+use super::layers::{Layer, ParamRole, activation, merge, reshape};
+use super::model_spec::{INPUT_NODE, ModelSpec};
+use super::rng::Rng;
+use super::tensor::{ParamTensor, Scalar, Tensor, dims};
+
+/// Train or eval: dropout and batch norm behave differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Eval,
+}
+
+/// A parameter or running statistic, named `<node>.<role>`.
+#[derive(Clone, Debug)]
+pub struct Param<T> {
+    pub name: String,
+    pub node: usize,
+    pub role: ParamRole,
+    pub value: ParamTensor<T>,
+    pub grad: ParamTensor<T>,
+}
+
+impl<T> Param<T> {
+    pub fn trainable(&self) -> bool {
+        self.role.trainable()
+    }
+}
+
+/// Where a node reads from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Input,
+    Node(usize),
+}
+
+/// Per-node memory of the last forward that its backward needs.
+#[derive(Clone, Debug)]
+enum Memo<T> {
+    None,
+    Winners(Winners),
+    BatchNorm(BatchNormCache<T>),
+    DropoutMask(Option<Tensor<T>>),
+}
+
+#[derive(Clone, Debug)]
+struct Node<T> {
+    layer: Layer,
+    sources: Vec<Source>,
+    params: std::ops::Range<usize>,
+    memo: Memo<T>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Graph<T: Scalar = f32> {
+    spec: ModelSpec,
+    facts: ModelFacts,
+    nodes: Vec<Node<T>>,
+    params: Vec<Param<T>>,
+    input: Option<Tensor<T>>,
+    outputs: Vec<Tensor<T>>,
+    grads: Vec<Option<Tensor<T>>>,
+    input_grad: Option<Tensor<T>>,
+    rng: Rng,
+}
+
+impl<T: Scalar> Graph<T> {
+    /// Validates `spec` and builds the graph with zeroed weights (see `init`), unit batch-norm
+    /// scales and running variances.
+    pub fn new(spec: &ModelSpec) -> Result<Self, GraphError> {
+        let facts = infer(spec)?;
+        let mut nodes = Vec::with_capacity(spec.nodes.len());
+        let mut params = Vec::new();
+        for (i, (node, nf)) in spec.nodes.iter().zip(&facts.nodes).enumerate() {
+            let layer = Layer::new(&node.kind, nf);
+            let start = params.len();
+            for (role, shape) in layer.param_shapes() {
+                let value = match role {
+                    ParamRole::RunningVar => ArrayD::from_elem(shape.clone(), T::one()),
+                    ParamRole::Weight if matches!(layer, Layer::BatchNorm(_)) => {
+                        ArrayD::from_elem(shape.clone(), T::one())
+                    }
+                    _ => ArrayD::zeros(shape.clone()),
+                };
+                params.push(Param {
+                    name: format!("{}.{}", node.name, role.suffix()),
+                    node: i,
+                    role,
+                    grad: ArrayD::zeros(shape),
+                    value,
+                });
+            }
+            let sources = nf
+                .inputs
+                .iter()
+                .map(|name| {
+                    if name == INPUT_NODE {
+                        Source::Input
+                    } else {
+                        Source::Node(facts.index_of(name).expect("facts resolved the input"))
+                    }
+                })
+                .collect();
+            nodes.push(Node {
+                layer,
+                sources,
+                params: start..params.len(),
+                memo: Memo::None,
+            });
+        }
+        Ok(Graph {
+            spec: spec.clone(),
+            facts,
+            nodes,
+            params,
+            input: None,
+            outputs: Vec::new(),
+            grads: Vec::new(),
+            input_grad: None,
+            rng: Rng::new(0),
+        })
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    pub fn facts(&self) -> &ModelFacts {
+        &self.facts
+    }
+
+    pub fn params(&self) -> &[Param<T>] {
+        &self.params
+    }
+
+    pub fn params_mut(&mut self) -> &mut [Param<T>] {
+        &mut self.params
+    }
+
+    pub fn param(&self, name: &str) -> Option<&Param<T>> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// Replaces a parameter's value; the shape must match.
+    pub fn set_param(&mut self, name: &str, value: ParamTensor<T>) -> Result<(), GraphError> {
+        let p = self
+            .params
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| GraphError::Param {
+                name: name.to_string(),
+                reason: "the model has no such parameter".into(),
+            })?;
+        if p.value.shape() != value.shape() {
+            return Err(GraphError::Param {
+                name: name.to_string(),
+                reason: format!(
+                    "shape {:?} does not match the model's {:?}",
+                    value.shape(),
+                    p.value.shape()
+                ),
+            });
+        }
+        p.value = value;
+        Ok(())
+    }
+
+    /// Seeds the generator that dropout draws its masks from.
+    pub fn set_dropout_seed(&mut self, seed: u64) {
+        self.rng = Rng::derive(seed, 0xD20);
+    }
+
+    pub fn node_names(&self) -> impl Iterator<Item = &str> {
+        self.spec.nodes.iter().map(|n| n.name.as_str())
+    }
+
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.facts.index_of(name)
+    }
+
+    /// Checks that `x` is `[n, c, h, w]` with the model's sample shape and n ≥ 1.
+    pub fn check_input(&self, x: &Tensor<T>) -> Result<(), GraphError> {
+        let d = dims(x);
+        if d[0] == 0 || d[1..] != self.facts.input {
+            return Err(GraphError::Input {
+                shape: d.to_vec(),
+                reason: format!(
+                    "the model expects [n, {}, {}, {}] with n ≥ 1",
+                    self.facts.input[0], self.facts.input[1], self.facts.input[2]
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn source<'a>(input: &'a Tensor<T>, outputs: &'a [Tensor<T>], s: Source) -> &'a Tensor<T> {
+        match s {
+            Source::Input => input,
+            Source::Node(i) => &outputs[i],
+        }
+    }
+
+    /// Runs every node; returns the last node's output.
+    pub fn forward(&mut self, x: &Tensor<T>, mode: Mode) -> Result<&Tensor<T>, GraphError> {
+        self.check_input(x)?;
+        let input = x.as_standard_layout().into_owned();
+        let training = mode == Mode::Train;
+        let mut outputs: Vec<Tensor<T>> = Vec::with_capacity(self.nodes.len());
+        for node in self.nodes.iter_mut() {
+            let ins: Vec<&Tensor<T>> = node
+                .sources
+                .iter()
+                .map(|&s| Self::source(&input, &outputs, s))
+                .collect();
+            let ps = &mut self.params[node.params.clone()];
+            let x0 = ins[0];
+            let y = match &node.layer {
+                Layer::Conv(c) => c.forward(x0, &ps[0].value, ps.get(1).map(|p| &p.value)),
+                Layer::ConvTranspose(c) => c.forward(x0, &ps[0].value, ps.get(1).map(|p| &p.value)),
+                Layer::Dense(d) => d.forward(x0, &ps[0].value, ps.get(1).map(|p| &p.value)),
+                Layer::Pool(p) => {
+                    let (y, winners) = p.forward(x0);
+                    node.memo = winners.map_or(Memo::None, Memo::Winners);
+                    y
+                }
+                Layer::GlobalAvgPool => reshape::global_avg_forward(x0),
+                Layer::Flatten => reshape::flatten_forward(x0),
+                Layer::Dropout(d) => {
+                    let (y, mask) = d.forward(x0, training, &mut self.rng);
+                    node.memo = Memo::DropoutMask(mask);
+                    y
+                }
+                Layer::BatchNorm(b) => {
+                    let mut cache = match std::mem::replace(&mut node.memo, Memo::None) {
+                        Memo::BatchNorm(c) => c,
+                        _ => BatchNormCache::default(),
+                    };
+                    let (w, rest) = ps.split_at_mut(1);
+                    let (bias, rest) = rest.split_at_mut(1);
+                    let (rm, rv) = rest.split_at_mut(1);
+                    let y = b.forward(
+                        x0,
+                        &w[0].value,
+                        &bias[0].value,
+                        &mut rm[0].value,
+                        &mut rv[0].value,
+                        training,
+                        &mut cache,
+                    );
+                    node.memo = Memo::BatchNorm(cache);
+                    y
+                }
+                Layer::Upsample(u) => u.forward(x0),
+                Layer::Add => merge::add_forward(&ins),
+                Layer::Concat => merge::concat_forward(&ins),
+                Layer::Activation(a) => a.forward(x0),
+                Layer::Softmax => activation::softmax_forward(x0),
+            };
+            outputs.push(y);
+        }
+        self.input = Some(input);
+        self.outputs = outputs;
+        self.grads.clear();
+        self.input_grad = None;
+        Ok(self.outputs.last().expect("a graph has nodes"))
+    }
+
+    /// Back-propagates `grad_output` (the loss gradient w.r.t. the last node's output) through
+    /// the last forward. Parameter gradients are overwritten, not accumulated across calls.
+    /// With `input_grad`, the gradient w.r.t. the network input is kept too.
+    pub fn backward(
+        &mut self,
+        grad_output: &Tensor<T>,
+        input_grad: bool,
+    ) -> Result<(), GraphError> {
+        let Some(input) = self.input.as_ref() else {
+            return Err(GraphError::Input {
+                shape: vec![],
+                reason: "backward needs a forward pass first".into(),
+            });
+        };
+        let last = self.outputs.len() - 1;
+        if grad_output.shape() != self.outputs[last].shape() {
+            return Err(GraphError::Input {
+                shape: grad_output.shape().to_vec(),
+                reason: format!(
+                    "the output gradient must have the output's shape {:?}",
+                    self.outputs[last].shape()
+                ),
+            });
+        }
+        for p in self.params.iter_mut() {
+            p.grad.fill(T::zero());
+        }
+        // A node's output needs a gradient when something trainable (or the input, when
+        // asked for) lies upstream of it.
+        let mut needs_grad = vec![false; self.nodes.len()];
+        for (i, node) in self.nodes.iter().enumerate() {
+            needs_grad[i] = self.params[node.params.clone()]
+                .iter()
+                .any(|p| p.trainable())
+                || node.sources.iter().any(|s| match s {
+                    Source::Input => input_grad,
+                    Source::Node(j) => needs_grad[*j],
+                });
+        }
+        let mut grads: Vec<Option<Tensor<T>>> = vec![None; self.nodes.len()];
+        grads[last] = Some(grad_output.as_standard_layout().into_owned());
+        let mut in_grad: Option<Tensor<T>> = None;
+        for i in (0..self.nodes.len()).rev() {
+            let Some(dy) = grads[i].take() else { continue };
+            let node = &self.nodes[i];
+            let ins: Vec<&Tensor<T>> = node
+                .sources
+                .iter()
+                .map(|&s| Self::source(input, &self.outputs, s))
+                .collect();
+            let want_dx = node.sources.iter().any(|s| match s {
+                Source::Input => input_grad,
+                Source::Node(j) => needs_grad[*j],
+            });
+            let ps = &mut self.params[node.params.clone()];
+            let x0 = ins[0];
+            let dxs: Vec<Tensor<T>> = match &node.layer {
+                Layer::Conv(c) => {
+                    let (w, b) = ps.split_at_mut(1);
+                    c.backward(
+                        x0,
+                        &w[0].value,
+                        &dy,
+                        &mut w[0].grad,
+                        b.first_mut().map(|p| &mut p.grad),
+                        want_dx,
+                    )
+                    .into_iter()
+                    .collect()
+                }
+                Layer::ConvTranspose(c) => {
+                    let (w, b) = ps.split_at_mut(1);
+                    c.backward(
+                        x0,
+                        &w[0].value,
+                        &dy,
+                        &mut w[0].grad,
+                        b.first_mut().map(|p| &mut p.grad),
+                        want_dx,
+                    )
+                    .into_iter()
+                    .collect()
+                }
+                Layer::Dense(d) => {
+                    let (w, b) = ps.split_at_mut(1);
+                    let dx = d.backward(
+                        x0,
+                        &w[0].value,
+                        &dy,
+                        &mut w[0].grad,
+                        b.first_mut().map(|p| &mut p.grad),
+                        want_dx,
+                    );
+                    dx.map(|g| g.into_shape_with_order(x0.raw_dim()).expect("same count"))
+                        .into_iter()
+                        .collect()
+                }
+                Layer::Pool(p) => {
+                    let winners = match &node.memo {
+                        Memo::Winners(w) => Some(w),
+                        _ => None,
+                    };
+                    vec![p.backward(dims(x0), &dy, winners)]
+                }
+                Layer::GlobalAvgPool => vec![reshape::global_avg_backward(dims(x0), &dy)],
+                Layer::Flatten => vec![reshape::flatten_backward(dims(x0), &dy)],
+                Layer::Dropout(d) => {
+                    let mask = match &node.memo {
+                        Memo::DropoutMask(m) => m.as_ref(),
+                        _ => None,
+                    };
+                    vec![d.backward(&dy, mask)]
+                }
+                Layer::BatchNorm(b) => {
+                    let Memo::BatchNorm(cache) = &node.memo else {
+                        unreachable!("forward stored the cache")
+                    };
+                    let (w, rest) = ps.split_at_mut(1);
+                    vec![b.backward(&dy, &w[0].value, cache, &mut w[0].grad, &mut rest[0].grad)]
+                }
+                Layer::Upsample(u) => vec![u.backward(dims(x0), &dy)],
+                Layer::Add => merge::add_backward(ins.len(), &dy),
+                Layer::Concat => {
+                    let channels: Vec<usize> = ins.iter().map(|t| t.shape()[1]).collect();
+                    merge::concat_backward(&channels, &dy)
+                }
+                Layer::Activation(a) => vec![a.backward(x0, &self.outputs[i], &dy)],
+                Layer::Softmax => vec![activation::softmax_backward(&self.outputs[i], &dy)],
+            };
+            if want_dx {
+                for (src, dx) in node.sources.clone().into_iter().zip(dxs) {
+                    let slot = match src {
+                        Source::Input => &mut in_grad,
+                        Source::Node(j) => &mut grads[j],
+                    };
+                    match slot {
+                        Some(acc) => *acc += &dx,
+                        None => *slot = Some(dx),
+                    }
+                }
+            }
+            grads[i] = Some(dy);
+        }
+        self.grads = grads;
+        self.input_grad = if input_grad { in_grad } else { None };
+        Ok(())
+    }
+
+    /// The last forward's input (standard layout).
+    pub fn input(&self) -> Option<&Tensor<T>> {
+        self.input.as_ref()
+    }
+
+    /// Every node's output from the last forward, in node order.
+    pub fn outputs(&self) -> &[Tensor<T>] {
+        &self.outputs
+    }
+
+    pub fn output(&self, name: &str) -> Option<&Tensor<T>> {
+        self.index_of(name).and_then(|i| self.outputs.get(i))
+    }
+
+    /// The loss gradient w.r.t. a node's output from the last backward (None where no
+    /// gradient flows, e.g. a branch the loss does not depend on).
+    pub fn node_grad(&self, name: &str) -> Option<&Tensor<T>> {
+        self.index_of(name)
+            .and_then(|i| self.grads.get(i))
+            .and_then(|g| g.as_ref())
+    }
+
+    pub fn input_grad(&self) -> Option<&Tensor<T>> {
+        self.input_grad.as_ref()
+    }
+
+    /// The winning input positions of a max/min pooling node from the last forward.
+    pub fn winners(&self, name: &str) -> Option<&Winners> {
+        let i = self.index_of(name)?;
+        match &self.nodes[i].memo {
+            Memo::Winners(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// The keep mask (scaled) of a dropout node from the last training forward.
+    pub fn dropout_mask(&self, name: &str) -> Option<&Tensor<T>> {
+        let i = self.index_of(name)?;
+        match &self.nodes[i].memo {
+            Memo::DropoutMask(m) => m.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The layer of a node, for views that need its geometry.
+    pub fn layer(&self, name: &str) -> Option<&Layer> {
+        self.index_of(name).map(|i| &self.nodes[i].layer)
+    }
+}

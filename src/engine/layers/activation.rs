@@ -1,0 +1,116 @@
+//! Element-wise activations and the channel softmax, with their derivatives.
+
+use crate::engine::tensor::{Scalar, Tensor};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    Identity,
+    Relu,
+    LeakyRelu(f64),
+    Sigmoid,
+    Tanh,
+}
+
+#[inline]
+pub fn sigmoid<T: Scalar>(x: T) -> T {
+    // Split by sign so exp never overflows.
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (T::one() + e)
+    }
+}
+
+impl Activation {
+    pub fn forward<T: Scalar>(&self, x: &Tensor<T>) -> Tensor<T> {
+        match *self {
+            Activation::Identity => x.clone(),
+            Activation::Relu => x.mapv(|v| if v > T::zero() { v } else { T::zero() }),
+            Activation::LeakyRelu(s) => {
+                let s = T::of(s);
+                x.mapv(|v| if v > T::zero() { v } else { v * s })
+            }
+            Activation::Sigmoid => x.mapv(sigmoid),
+            Activation::Tanh => x.mapv(|v| v.tanh()),
+        }
+    }
+
+    /// Input gradient from the forward's input `x`, output `y` and the upstream `dy`.
+    pub fn backward<T: Scalar>(&self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
+        let mut dx = dy.clone();
+        match *self {
+            Activation::Identity => {}
+            Activation::Relu => ndarray::Zip::from(&mut dx).and(x).for_each(|d, &v| {
+                if v <= T::zero() {
+                    *d = T::zero();
+                }
+            }),
+            Activation::LeakyRelu(s) => {
+                let s = T::of(s);
+                ndarray::Zip::from(&mut dx).and(x).for_each(|d, &v| {
+                    if v <= T::zero() {
+                        *d *= s;
+                    }
+                })
+            }
+            Activation::Sigmoid => ndarray::Zip::from(&mut dx)
+                .and(y)
+                .for_each(|d, &v| *d *= v * (T::one() - v)),
+            Activation::Tanh => ndarray::Zip::from(&mut dx)
+                .and(y)
+                .for_each(|d, &v| *d *= T::one() - v * v),
+        }
+        dx
+    }
+}
+
+/// Softmax over the channel axis at every pixel.
+pub fn softmax_forward<T: Scalar>(x: &Tensor<T>) -> Tensor<T> {
+    let [n, c, h, w] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
+    let mut y = x.as_standard_layout().into_owned();
+    let ys = y.as_slice_mut().expect("standard layout");
+    let hw = h * w;
+    for s in 0..n {
+        let base = s * c * hw;
+        for p in 0..hw {
+            let mut max = T::neg_infinity();
+            for ch in 0..c {
+                max = max.max(ys[base + ch * hw + p]);
+            }
+            let mut sum = T::zero();
+            for ch in 0..c {
+                let e = (ys[base + ch * hw + p] - max).exp();
+                ys[base + ch * hw + p] = e;
+                sum += e;
+            }
+            for ch in 0..c {
+                ys[base + ch * hw + p] /= sum;
+            }
+        }
+    }
+    y
+}
+
+/// `dx = y ⊙ (dy − Σ_c dy·y)` per pixel.
+pub fn softmax_backward<T: Scalar>(y: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
+    let [n, c, h, w] = [y.shape()[0], y.shape()[1], y.shape()[2], y.shape()[3]];
+    let hw = h * w;
+    let y = y.as_standard_layout();
+    let ys = y.as_slice().expect("standard layout");
+    let mut dx = dy.as_standard_layout().into_owned();
+    let dxs = dx.as_slice_mut().expect("standard layout");
+    for s in 0..n {
+        let base = s * c * hw;
+        for p in 0..hw {
+            let dot: T = (0..c)
+                .map(|ch| dxs[base + ch * hw + p] * ys[base + ch * hw + p])
+                .sum();
+            for ch in 0..c {
+                let k = base + ch * hw + p;
+                dxs[k] = ys[k] * (dxs[k] - dot);
+            }
+        }
+    }
+    dx
+}

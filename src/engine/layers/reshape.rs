@@ -1,0 +1,46 @@
+//! Nodes that change the layout, not the values' meaning: `Flatten` and `GlobalAvgPool`.
+
+use crate::engine::tensor::{Scalar, Tensor};
+
+/// `[n, c, h, w]` → `[n, c·h·w, 1, 1]`, in C order (as `torch.flatten(x, 1)`).
+pub fn flatten_forward<T: Scalar>(x: &Tensor<T>) -> Tensor<T> {
+    let n = x.shape()[0];
+    let f = x.len() / n.max(1);
+    x.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((n, f, 1, 1))
+        .expect("same element count")
+}
+
+pub fn flatten_backward<T: Scalar>(input_dims: [usize; 4], dy: &Tensor<T>) -> Tensor<T> {
+    dy.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(input_dims)
+        .expect("same element count")
+}
+
+/// Mean of each channel: `[n, c, h, w]` → `[n, c, 1, 1]`.
+pub fn global_avg_forward<T: Scalar>(x: &Tensor<T>) -> Tensor<T> {
+    let [n, c, h, w] = [x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]];
+    let area = T::of((h * w) as f64);
+    let mut y = Tensor::<T>::zeros((n, c, 1, 1));
+    for s in 0..n {
+        for ch in 0..c {
+            y[[s, ch, 0, 0]] = x.slice(ndarray::s![s, ch, .., ..]).sum() / area;
+        }
+    }
+    y
+}
+
+pub fn global_avg_backward<T: Scalar>(input_dims: [usize; 4], dy: &Tensor<T>) -> Tensor<T> {
+    let [n, c, h, w] = input_dims;
+    let area = T::of((h * w) as f64);
+    let mut dx = Tensor::<T>::zeros((n, c, h, w));
+    for s in 0..n {
+        for ch in 0..c {
+            let g = dy[[s, ch, 0, 0]] / area;
+            dx.slice_mut(ndarray::s![s, ch, .., ..]).fill(g);
+        }
+    }
+    dx
+}

@@ -1,0 +1,23 @@
+//! Pure computation: tensors, layers, the graph, losses, optimisers. No egui, no threads of
+//! its own, no file I/O.
+
+pub mod error;
+pub mod facts;
+pub mod gemm;
+pub mod graph;
+pub mod init;
+pub mod layers;
+pub mod loss;
+pub mod model_spec;
+pub mod optim;
+pub mod rng;
+pub mod tensor;
+
+pub use error::GraphError;
+pub use facts::{ModelFacts, NodeFacts, ReceptiveField};
+pub use graph::{Graph, Mode, Param};
+pub use init::{Init, initialize};
+pub use loss::{LossKind, Target, loss};
+pub use model_spec::{ModelSpec, NodeKind, NodeSpec, Pair};
+pub use optim::{Optimizer, OptimizerKind};
+pub use tensor::{Scalar, Tensor};

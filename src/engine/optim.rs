@@ -1,0 +1,153 @@
+//! Optimisers with PyTorch's update rules: SGD with momentum and (L2) weight decay, Adam.
+
+use serde::{Deserialize, Serialize};
+
+use super::graph::Param;
+use super::tensor::{ParamTensor, Scalar};
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OptimizerKind {
+    Sgd {
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default)]
+        weight_decay: f64,
+    },
+    Adam {
+        #[serde(default = "beta1")]
+        beta1: f64,
+        #[serde(default = "beta2")]
+        beta2: f64,
+        #[serde(default = "adam_eps")]
+        eps: f64,
+        #[serde(default)]
+        weight_decay: f64,
+    },
+}
+
+fn beta1() -> f64 {
+    0.9
+}
+fn beta2() -> f64 {
+    0.999
+}
+fn adam_eps() -> f64 {
+    1e-8
+}
+
+impl Default for OptimizerKind {
+    fn default() -> Self {
+        OptimizerKind::Sgd {
+            momentum: 0.9,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// An optimiser and its per-parameter state (momentum buffers, Adam moments).
+#[derive(Clone, Debug)]
+pub struct Optimizer<T: Scalar> {
+    pub kind: OptimizerKind,
+    /// May change between steps (the training panel lets the user change it live).
+    pub lr: f64,
+    steps: u64,
+    first: Vec<Option<ParamTensor<T>>>,
+    second: Vec<Option<ParamTensor<T>>>,
+}
+
+impl<T: Scalar> Optimizer<T> {
+    pub fn new(kind: OptimizerKind, lr: f64) -> Self {
+        Optimizer {
+            kind,
+            lr,
+            steps: 0,
+            first: Vec::new(),
+            second: Vec::new(),
+        }
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Forgets the state of parameters (e.g. after the model was edited).
+    pub fn reset_state(&mut self) {
+        self.steps = 0;
+        self.first.clear();
+        self.second.clear();
+    }
+
+    /// Updates every trainable parameter from its gradient.
+    pub fn step(&mut self, params: &mut [Param<T>]) {
+        self.steps += 1;
+        self.first.resize(params.len(), None);
+        self.second.resize(params.len(), None);
+        let lr = T::of(self.lr);
+        for (i, p) in params.iter_mut().enumerate() {
+            if !p.trainable() {
+                continue;
+            }
+            match self.kind {
+                OptimizerKind::Sgd {
+                    momentum,
+                    weight_decay,
+                } => {
+                    let mut g = p.grad.clone();
+                    if weight_decay != 0.0 {
+                        g.scaled_add(T::of(weight_decay), &p.value);
+                    }
+                    if momentum != 0.0 {
+                        let buf = match self.first[i].take() {
+                            // PyTorch starts the buffer with the first gradient.
+                            None => g,
+                            Some(mut b) => {
+                                b.mapv_inplace(|v| v * T::of(momentum));
+                                b += &g;
+                                b
+                            }
+                        };
+                        p.value.scaled_add(-lr, &buf);
+                        self.first[i] = Some(buf);
+                    } else {
+                        p.value.scaled_add(-lr, &g);
+                    }
+                }
+                OptimizerKind::Adam {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                } => {
+                    let mut g = p.grad.clone();
+                    if weight_decay != 0.0 {
+                        g.scaled_add(T::of(weight_decay), &p.value);
+                    }
+                    let m = self.first[i].get_or_insert_with(|| ParamTensor::zeros(g.raw_dim()));
+                    let (b1, b2) = (T::of(beta1), T::of(beta2));
+                    ndarray::Zip::from(&mut *m)
+                        .and(&g)
+                        .for_each(|m, &g| *m = b1 * *m + (T::one() - b1) * g);
+                    let v = self.second[i].get_or_insert_with(|| ParamTensor::zeros(g.raw_dim()));
+                    ndarray::Zip::from(&mut *v)
+                        .and(&g)
+                        .for_each(|v, &g| *v = b2 * *v + (T::one() - b2) * g * g);
+                    let t = self.steps as i32;
+                    let bc1 = T::one() - b1.powi(t);
+                    let bc2 = T::one() - b2.powi(t);
+                    let step = lr / bc1;
+                    let (m, v) = (
+                        self.first[i].as_ref().expect("set"),
+                        self.second[i].as_ref().expect("set"),
+                    );
+                    ndarray::Zip::from(&mut p.value)
+                        .and(m)
+                        .and(v)
+                        .for_each(|w, &m, &v| {
+                            *w -= step * m / ((v.sqrt() / bc2.sqrt()) + T::of(eps));
+                        });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! ConvLab: build a convolutional network by pointing and clicking, train it, and see what
+//! it computes and learns.
+//!
+//! # Layers of the crate
+//! - [`engine`]: pure compute (tensors, layers, graph, losses, optimisers). Imports nothing
+//!   of ours.
+//! - [`data`]: data sets; imports `engine`.
+//! - `spec`, `checkpoint`: the preset text format and trained checkpoints; import `engine`
+//!   and `data`.
+//! - `train`: the training loop; imports the above.
+//! - `cli` (and later `viz`, `ui`) sit on top.
+//!
+//! `engine` and `train` never import egui; `tests/architecture.rs` checks these rules.
+
+pub mod data;
+pub mod engine;
