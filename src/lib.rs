@@ -12,5 +12,10 @@
 //!
 //! `engine` and `train` never import egui; `tests/architecture.rs` checks these rules.
 
+pub mod bench;
+pub mod checkpoint;
+pub mod cli;
 pub mod data;
 pub mod engine;
+pub mod spec;
+pub mod train;

@@ -2,6 +2,8 @@
 
 pub mod bundled;
 pub mod dataset;
+pub mod folder;
+pub mod load;
 pub mod synthetic;
 
 pub use dataset::{Dataset, Targets};

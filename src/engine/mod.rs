@@ -6,10 +6,12 @@ pub mod facts;
 pub mod gemm;
 pub mod graph;
 pub mod init;
+pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod model_spec;
 pub mod optim;
+pub mod parallel;
 pub mod rng;
 pub mod tensor;
 

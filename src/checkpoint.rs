@@ -1,0 +1,224 @@
+//! A trained model as one `.safetensors` file: every parameter under its `<node>.<role>`
+//! name (readable by Python's `safetensors`), and in the metadata the preset (model, data,
+//! training settings) and the metric history.
+//!
+//! Saving is atomic: a temporary file in the same folder, flushed, then renamed over the
+//! target, so a crash never leaves a half-written checkpoint behind.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn};
+use safetensors::tensor::{Dtype, TensorView};
+
+use crate::engine::Graph;
+use crate::spec::Preset;
+use crate::train::History;
+
+pub const FORMAT: &str = "convlab-checkpoint";
+pub const FORMAT_VERSION: &str = "1";
+/// Checkpoints larger than this are refused before reading (the largest model the engine
+/// accepts is 1 GiB of f32 parameters).
+pub const MAX_CHECKPOINT_BYTES: u64 = (1 << 30) + (64 << 20);
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct CheckpointError {
+    pub path: String,
+    pub reason: String,
+}
+
+/// A loaded checkpoint: the preset it was trained from, its weights and its history.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub preset: Preset,
+    pub params: Vec<(String, ArrayD<f32>)>,
+    pub history: History,
+}
+
+impl Checkpoint {
+    pub fn from_graph(preset: &Preset, graph: &Graph<f32>, history: &History) -> Checkpoint {
+        Checkpoint {
+            preset: preset.clone(),
+            params: graph
+                .params()
+                .iter()
+                .map(|p| (p.name.clone(), p.value.clone()))
+                .collect(),
+            history: history.clone(),
+        }
+    }
+
+    /// A graph with this checkpoint's weights.
+    pub fn build_graph(&self) -> Result<Graph<f32>, crate::engine::GraphError> {
+        let mut g = Graph::new(&self.preset.model)?;
+        for (name, value) in &self.params {
+            g.set_param(name, value.clone())?;
+        }
+        Ok(g)
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut metadata = HashMap::new();
+        metadata.insert("format".to_string(), FORMAT.to_string());
+        metadata.insert("format_version".to_string(), FORMAT_VERSION.to_string());
+        metadata.insert("preset".to_string(), self.preset.to_toml());
+        metadata.insert(
+            "history".to_string(),
+            serde_json::to_string(&self.history).expect("history serialises"),
+        );
+        let raw: Vec<(String, Vec<u8>, Vec<usize>)> = self
+            .params
+            .iter()
+            .map(|(name, v)| {
+                let bytes = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                (name.clone(), bytes, v.shape().to_vec())
+            })
+            .collect();
+        let views: Vec<(String, TensorView<'_>)> = raw
+            .iter()
+            .map(|(name, bytes, shape)| {
+                (
+                    name.clone(),
+                    TensorView::new(Dtype::F32, shape.clone(), bytes).expect("sizes match"),
+                )
+            })
+            .collect();
+        safetensors::serialize(views, Some(metadata)).expect("in-memory serialisation")
+    }
+
+    /// Parses and validates: the preset must build, and the tensors must be exactly the
+    /// model's parameters, f32, with matching shapes and finite values.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Checkpoint, CheckpointError> {
+        let err = |reason: String| CheckpointError {
+            path: origin.to_string(),
+            reason,
+        };
+        let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
+            .map_err(|e| err(format!("not a safetensors file: {e}")))?;
+        let md = meta.metadata().clone().unwrap_or_default();
+        if md.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(err(
+                "not a ConvLab checkpoint (metadata 'format' is missing)".into(),
+            ));
+        }
+        let preset_text = md
+            .get("preset")
+            .ok_or_else(|| err("metadata has no 'preset'".into()))?;
+        let preset = Preset::parse(preset_text, &format!("{origin} (embedded preset)"))
+            .map_err(|e| err(e.to_string()))?;
+        let history: History = match md.get("history") {
+            Some(h) => {
+                serde_json::from_str(h).map_err(|e| err(format!("metadata 'history': {e}")))?
+            }
+            None => History::default(),
+        };
+        let tensors = safetensors::SafeTensors::deserialize(bytes)
+            .map_err(|e| err(format!("damaged tensors: {e}")))?;
+        let graph = Graph::<f32>::new(&preset.model).map_err(|e| err(e.to_string()))?;
+        let mut params = Vec::new();
+        for p in graph.params() {
+            let t = tensors
+                .tensor(&p.name)
+                .map_err(|_| err(format!("tensor '{}' is missing", p.name)))?;
+            if t.dtype() != Dtype::F32 {
+                return Err(err(format!(
+                    "tensor '{}' is {:?}, expected F32",
+                    p.name,
+                    t.dtype()
+                )));
+            }
+            if t.shape() != p.value.shape() {
+                return Err(err(format!(
+                    "tensor '{}' has shape {:?}, the model needs {:?}",
+                    p.name,
+                    t.shape(),
+                    p.value.shape()
+                )));
+            }
+            let values: Vec<f32> = t
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            if values.iter().any(|v| !v.is_finite()) {
+                return Err(err(format!(
+                    "tensor '{}' holds NaN or infinite values",
+                    p.name
+                )));
+            }
+            params.push((
+                p.name.clone(),
+                ArrayD::from_shape_vec(IxDyn(t.shape()), values).expect("shape checked"),
+            ));
+        }
+        if let Some(extra) = tensors
+            .names()
+            .into_iter()
+            .find(|n| graph.param(n).is_none())
+        {
+            return Err(err(format!(
+                "tensor '{extra}' does not belong to the model"
+            )));
+        }
+        Ok(Checkpoint {
+            preset,
+            params,
+            history,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
+        let origin = path.display().to_string();
+        let err = |reason: String| CheckpointError {
+            path: origin.clone(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
+        if meta.len() > MAX_CHECKPOINT_BYTES {
+            return Err(err(format!(
+                "{} bytes is larger than any model ConvLab makes",
+                meta.len()
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        Checkpoint::from_bytes(&bytes, &origin)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
+        write_atomically(path, &self.to_bytes())
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it
+/// over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let err = |reason: String| CheckpointError {
+        path: path.display().to_string(),
+        reason,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| err("not a file name".into()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e.to_string()));
+    }
+    Ok(())
+}

@@ -1,0 +1,328 @@
+//! The headless commands: train, info, eval (and bench). Errors here carry context for
+//! the person at the terminal: which file, which key, what to do.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crate::checkpoint::Checkpoint;
+use crate::engine::facts::{ModelFacts, ReceptiveField};
+use crate::spec::Preset;
+use crate::train::{EpochRecord, StepReport, Trainer};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "convlab",
+    version,
+    about = "Build, train and look inside convolutional networks."
+)]
+#[command(
+    after_help = "Without a command, `convlab [FILE]` opens the lab window (a preset .toml or a checkpoint .safetensors)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// A preset or checkpoint to open in the window.
+    pub file: Option<PathBuf>,
+    /// Open the window, render a few frames, save a screenshot to this PNG and exit.
+    #[arg(long, value_name = "OUT.png")]
+    pub screenshot: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a preset and write a checkpoint.
+    Train {
+        preset: PathBuf,
+        #[arg(long)]
+        epochs: Option<usize>,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads for training (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Checkpoint to write (default: <preset name>.safetensors in the current folder).
+        #[arg(long, value_name = "FILE.safetensors")]
+        out: Option<PathBuf>,
+        /// One JSON object per epoch on stdout instead of a progress bar.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per-node table: shapes, parameters, FLOPs, receptive fields.
+    Info {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The validation metric of a checkpoint.
+    Eval {
+        checkpoint: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A preset file, or the preset inside a checkpoint.
+fn load_preset_or_checkpoint(path: &Path) -> Result<(Preset, Option<Checkpoint>), String> {
+    let is_checkpoint = path.extension().is_some_and(|e| e == "safetensors");
+    if is_checkpoint {
+        let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
+        Ok((ck.preset.clone(), Some(ck)))
+    } else {
+        Ok((Preset::load(path).map_err(|e| e.to_string())?, None))
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Some(Command::Train {
+            preset,
+            epochs,
+            seed,
+            threads,
+            out,
+            json,
+        }) => train(&preset, epochs, seed, threads, out, json),
+        Some(Command::Info { file, json }) => info(&file, json),
+        Some(Command::Eval { checkpoint, json }) => eval(&checkpoint, json),
+        None => Err("no command".into()),
+    }
+}
+
+fn fmt_duration(s: f64) -> String {
+    if !s.is_finite() {
+        return "?".into();
+    }
+    let s = s.round() as u64;
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s % 3600 / 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+fn train(
+    path: &Path,
+    epochs: Option<usize>,
+    seed: Option<u64>,
+    threads: Option<usize>,
+    out: Option<PathBuf>,
+    json: bool,
+) -> Result<(), String> {
+    let mut preset = Preset::load(path).map_err(|e| e.to_string())?;
+    if let Some(e) = epochs {
+        preset.training.epochs = e;
+    }
+    if let Some(s) = seed {
+        preset.training.seed = s;
+    }
+    if threads == Some(0) {
+        return Err("--threads must be at least 1".into());
+    }
+    let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", preset.name)));
+    let mut trainer = Trainer::new(&preset).map_err(|e| format!("{}: {e}", path.display()))?;
+    let total_epochs = preset.training.epochs;
+    let steps = trainer.steps_per_epoch();
+    let tty = !json && std::io::stderr().is_terminal();
+    if !json {
+        let facts = trainer.graph().facts();
+        eprintln!(
+            "training {} on {} ({} train / {} validation samples), {} parameters, {} epochs",
+            preset.name,
+            preset.data.source.label(),
+            trainer.train.len(),
+            trainer.val.len(),
+            facts.total_params(),
+            total_epochs
+        );
+    }
+    let started = Instant::now();
+    let mut seen = 0usize;
+    for epoch in 1..=total_epochs {
+        let record = trainer
+            .run_epoch(|r: &StepReport| {
+                seen += r.batch_size;
+                if tty && (r.step % 5 == 0 || r.step == r.steps_per_epoch) {
+                    let done = (epoch - 1) * steps + r.step;
+                    let elapsed = started.elapsed().as_secs_f64();
+                    let rate = seen as f64 / elapsed.max(1e-9);
+                    let eta = elapsed / done as f64 * (total_epochs * steps - done) as f64;
+                    let width = 24;
+                    let filled = width * done / (total_epochs * steps).max(1);
+                    eprint!(
+                        "\r[{}{}] epoch {epoch}/{total_epochs} step {}/{} loss {:.4} {:.0} img/s ETA {}   ",
+                        "#".repeat(filled),
+                        "-".repeat(width - filled),
+                        r.step,
+                        r.steps_per_epoch,
+                        r.loss,
+                        rate,
+                        fmt_duration(eta)
+                    );
+                }
+            })
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if json {
+            println!("{}", epoch_json(&record));
+        } else {
+            if tty {
+                eprint!("\r{:100}\r", "");
+            }
+            eprintln!(
+                "epoch {:>3}/{total_epochs}: train loss {:.4}  val loss {:.4}  train {} {:.4}  val {} {:.4}  {:.0} img/s",
+                record.epoch,
+                record.train_loss,
+                record.val_loss,
+                record.metric,
+                record.train_metric,
+                record.metric,
+                record.val_metric,
+                record.images_per_s
+            );
+        }
+    }
+    let ck = Checkpoint::from_graph(&trainer.preset, trainer.graph(), &trainer.history);
+    ck.save(&out).map_err(|e| e.to_string())?;
+    if !json {
+        let last = trainer.history.epochs.last();
+        eprintln!(
+            "done in {:.1} s; final validation {} {}; checkpoint written to {}",
+            started.elapsed().as_secs_f64(),
+            last.map_or("-".into(), |r| r.metric.clone()),
+            last.map_or("-".into(), |r| format!("{:.4}", r.val_metric)),
+            out.display()
+        );
+    }
+    let _ = threads;
+    Ok(())
+}
+
+fn epoch_json(r: &EpochRecord) -> serde_json::Value {
+    json!({
+        "epoch": r.epoch,
+        "train_loss": r.train_loss,
+        "val_loss": r.val_loss,
+        "train_metric": r.train_metric,
+        "val_metric": r.val_metric,
+        "metric": r.metric,
+        "images_per_s": r.images_per_s,
+        "seconds": r.seconds,
+        "learning_rate": r.learning_rate,
+    })
+}
+
+fn rf_json(rf: &ReceptiveField) -> serde_json::Value {
+    json!({ "size": rf.size, "jump": rf.jump, "offset": rf.offset })
+}
+
+fn fmt_rf(rf: &ReceptiveField) -> String {
+    let f = |v: f64| {
+        if v.fract() == 0.0 {
+            format!("{v}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
+    if rf.size[0] == rf.size[1] {
+        f(rf.size[0])
+    } else {
+        format!("{}×{}", f(rf.size[0]), f(rf.size[1]))
+    }
+}
+
+fn info_json(facts: &ModelFacts) -> serde_json::Value {
+    json!({
+        "input_shape": facts.input,
+        "nodes": facts.nodes.iter().map(|n| json!({
+            "name": n.name,
+            "kind": n.kind,
+            "inputs": n.inputs,
+            "output_shape": n.output,
+            "params": n.params,
+            "param_formula": n.param_formula,
+            "flops": n.flops,
+            "receptive_field": rf_json(&n.receptive_field),
+        })).collect::<Vec<_>>(),
+        "total_params": facts.total_params(),
+        "total_flops": facts.total_flops(),
+    })
+}
+
+fn info(path: &Path, json: bool) -> Result<(), String> {
+    let (preset, _) = load_preset_or_checkpoint(path)?;
+    let facts = crate::engine::facts::infer(&preset.model)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if json {
+        println!("{}", info_json(&facts));
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "{} — input {}×{}×{}",
+        preset.name, facts.input[0], facts.input[1], facts.input[2]
+    );
+    let _ = writeln!(
+        out,
+        "{:<12} {:<16} {:<14} {:>14} {:>10} {:<22} {:>12} {:>6}",
+        "node", "kind", "inputs", "output", "params", "formula", "FLOPs", "RF"
+    );
+    for n in &facts.nodes {
+        let shape = format!("{}×{}×{}", n.output[0], n.output[1], n.output[2]);
+        let _ = writeln!(
+            out,
+            "{:<12} {:<16} {:<14} {:>14} {:>10} {:<22} {:>12} {:>6}",
+            n.name,
+            n.kind,
+            n.inputs.join(","),
+            shape,
+            n.params,
+            n.param_formula,
+            n.flops,
+            fmt_rf(&n.receptive_field)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "total: {} parameters, {} FLOPs per sample (forward)",
+        facts.total_params(),
+        facts.total_flops()
+    );
+    Ok(())
+}
+
+fn eval(path: &Path, json: bool) -> Result<(), String> {
+    let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
+    let mut trainer = Trainer::new(&ck.preset).map_err(|e| format!("{}: {e}", path.display()))?;
+    for (name, value) in &ck.params {
+        trainer
+            .graph_mut()
+            .set_param(name, value.clone())
+            .map_err(|e| e.to_string())?;
+    }
+    let val = trainer.val.clone();
+    let data = if val.is_empty() {
+        trainer.train.clone()
+    } else {
+        val
+    };
+    let (loss, value) = trainer
+        .evaluate(&data)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let metric = trainer.metric().name();
+    if json {
+        let mut obj =
+            json!({ "metric": metric, "value": value, "loss": loss, "samples": data.len() });
+        obj[metric] = json!(value);
+        println!("{obj}");
+    } else {
+        println!(
+            "{metric} {value:.4} (loss {loss:.4}) on {} validation samples",
+            data.len()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,378 @@
+//! The engine's only `unsafe`: SIMD element-wise kernels chosen at run time, and the call
+//! into the `gemm` crate. Every kernel has a plain scalar reference in [`scalar`] (that is
+//! the spec); `tests` runs every kernel set available on this machine against it.
+//!
+//! `CONVLAB_SCALAR=1` (read once, at first use) forces the scalar kernels and the scalar
+//! GEMM everywhere.
+
+use std::any::TypeId;
+use std::sync::OnceLock;
+
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+/// A family of kernels for one instruction set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelSet {
+    Scalar,
+    Avx2,
+    Avx512,
+    Neon,
+}
+
+impl KernelSet {
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelSet::Scalar => "scalar",
+            KernelSet::Avx2 => "avx2+fma",
+            KernelSet::Avx512 => "avx512",
+            KernelSet::Neon => "neon",
+        }
+    }
+
+    /// Every kernel set this CPU can run, scalar first.
+    pub fn available() -> Vec<KernelSet> {
+        let mut v = vec![KernelSet::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                v.push(KernelSet::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                v.push(KernelSet::Avx512);
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            if std::arch::is_aarch64_feature_detected!("neon") {
+                v.push(KernelSet::Neon);
+            }
+        }
+        v
+    }
+}
+
+/// Whether `CONVLAB_SCALAR` asks for the scalar path (`1`, `true`, `yes`).
+pub fn scalar_forced() -> bool {
+    static FORCED: OnceLock<bool> = OnceLock::new();
+    *FORCED.get_or_init(|| {
+        std::env::var("CONVLAB_SCALAR")
+            .map(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"))
+            .unwrap_or(false)
+    })
+}
+
+/// The kernel set in use: the widest available unless the scalar path is forced.
+pub fn active() -> KernelSet {
+    static ACTIVE: OnceLock<KernelSet> = OnceLock::new();
+    *ACTIVE.get_or_init(|| {
+        if scalar_forced() {
+            KernelSet::Scalar
+        } else {
+            *KernelSet::available()
+                .last()
+                .expect("scalar is always there")
+        }
+    })
+}
+
+/// Views a slice of the engine's float type as f32 when it is f32.
+#[inline]
+pub fn as_f32<T: 'static>(x: &[T]) -> Option<&[f32]> {
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        // SAFETY: T is f32 (same TypeId), so the pointer, length and lifetime describe the
+        // same valid f32 slice.
+        Some(unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), x.len()) })
+    } else {
+        None
+    }
+}
+
+/// Mutable twin of [`as_f32`].
+#[inline]
+pub fn as_f32_mut<T: 'static>(x: &mut [T]) -> Option<&mut [f32]> {
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        // SAFETY: T is f32 (same TypeId); the unique borrow of `x` moves into the result.
+        Some(unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr().cast::<f32>(), x.len()) })
+    } else {
+        None
+    }
+}
+
+/// `c = alpha · A · B + beta · c` through the `gemm` crate, single-threaded. `A` is `m×k`
+/// with row stride `a_rs` and column stride `a_cs` (likewise `B`, `k×n`); `c` is `m×n`
+/// row-major. With `beta == 0`, `c` is not read.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_f32(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    a_rs: isize,
+    a_cs: isize,
+    b: &[f32],
+    b_rs: isize,
+    b_cs: isize,
+    beta: f32,
+    c: &mut [f32],
+) {
+    let last = |rows: usize, cols: usize, rs: isize, cs: isize| {
+        (rows - 1) * rs as usize + (cols - 1) * cs as usize
+    };
+    assert!(m > 0 && n > 0 && k > 0);
+    assert!(last(m, k, a_rs, a_cs) < a.len(), "gemm: A out of bounds");
+    assert!(last(k, n, b_rs, b_cs) < b.len(), "gemm: B out of bounds");
+    assert!(m * n <= c.len(), "gemm: C out of bounds");
+    // SAFETY: the asserts above keep every element the crate reads (A: m×k, B: k×n at the
+    // given non-negative strides) and writes (C: m×n row-major) inside the borrowed
+    // slices; C is borrowed uniquely so it aliases neither A nor B. The crate's
+    // convention is dst = alpha·dst + beta·lhs·rhs, hence the swapped scalars.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            beta != 0.0,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            beta,
+            alpha,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The f32 kernels of one explicitly chosen set (the shared test suite calls these for
+/// every set); a set this CPU lacks falls back to scalar.
+pub mod f32k {
+    use super::KernelSet;
+    use super::scalar;
+
+    macro_rules! f32_kernel {
+        ($name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)?) => {
+            #[allow(unused_variables)]
+            pub fn $name(set: KernelSet, $($arg: $ty),*) $(-> $ret)? {
+                match set {
+                    #[cfg(target_arch = "x86_64")]
+                    KernelSet::Avx512 if std::arch::is_x86_feature_detected!("avx512f") => {
+                        // SAFETY: avx512f was detected on this CPU just above.
+                        unsafe { super::x86_64::avx512::$name($($arg),*) }
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    KernelSet::Avx2
+                        if std::arch::is_x86_feature_detected!("avx2")
+                            && std::arch::is_x86_feature_detected!("fma") =>
+                    {
+                        // SAFETY: avx2 and fma were detected on this CPU just above.
+                        unsafe { super::x86_64::avx2::$name($($arg),*) }
+                    }
+                    #[cfg(target_arch = "aarch64")]
+                    KernelSet::Neon => super::aarch64::$name($($arg),*),
+                    _ => scalar::$name($($arg),*),
+                }
+            }
+        };
+    }
+
+    f32_kernel!(relu(x: &[f32], y: &mut [f32]));
+    f32_kernel!(relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]));
+    f32_kernel!(add_scalar(y: &mut [f32], b: f32));
+    f32_kernel!(sum(x: &[f32]) -> f32);
+    f32_kernel!(dot(x: &[f32], y: &[f32]) -> f32);
+    f32_kernel!(axpy(y: &mut [f32], a: f32, x: &[f32]));
+    f32_kernel!(add(y: &mut [f32], x: &[f32]));
+}
+
+use crate::engine::tensor::Scalar;
+
+#[inline]
+fn is_f32<T: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<f32>()
+}
+
+/// `y = max(x, 0)` (NaN → 0).
+pub fn relu<T: Scalar>(x: &[T], y: &mut [T]) {
+    assert_eq!(x.len(), y.len());
+    if is_f32::<T>() {
+        let (x, y) = (as_f32(x).expect("f32"), as_f32_mut(y).expect("f32"));
+        return f32k::relu(active(), x, y);
+    }
+    scalar::relu(x, y)
+}
+
+/// `dx = dy` where `x > 0`, else 0.
+pub fn relu_backward<T: Scalar>(x: &[T], dy: &[T], dx: &mut [T]) {
+    assert!(x.len() == dy.len() && dy.len() == dx.len());
+    if is_f32::<T>() {
+        let (x, dy) = (as_f32(x).expect("f32"), as_f32(dy).expect("f32"));
+        return f32k::relu_backward(active(), x, dy, as_f32_mut(dx).expect("f32"));
+    }
+    scalar::relu_backward(x, dy, dx)
+}
+
+/// `y += b`.
+pub fn add_scalar<T: Scalar>(y: &mut [T], b: T) {
+    if is_f32::<T>() {
+        return f32k::add_scalar(active(), as_f32_mut(y).expect("f32"), b.as_f64() as f32);
+    }
+    scalar::add_scalar(y, b)
+}
+
+/// `Σ x` (SIMD sets sum in lanes, so the rounding differs from the scalar order).
+pub fn sum<T: Scalar>(x: &[T]) -> T {
+    if is_f32::<T>() {
+        return T::of(f32k::sum(active(), as_f32(x).expect("f32")) as f64);
+    }
+    scalar::sum(x)
+}
+
+/// `Σ x·y`.
+pub fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
+    assert_eq!(x.len(), y.len());
+    if is_f32::<T>() {
+        let (x, y) = (as_f32(x).expect("f32"), as_f32(y).expect("f32"));
+        return T::of(f32k::dot(active(), x, y) as f64);
+    }
+    scalar::dot(x, y)
+}
+
+/// `y += a·x`.
+pub fn axpy<T: Scalar>(y: &mut [T], a: T, x: &[T]) {
+    assert_eq!(x.len(), y.len());
+    if is_f32::<T>() {
+        let x = as_f32(x).expect("f32");
+        return f32k::axpy(active(), as_f32_mut(y).expect("f32"), a.as_f64() as f32, x);
+    }
+    scalar::axpy(y, a, x)
+}
+
+/// `y += x`.
+pub fn add<T: Scalar>(y: &mut [T], x: &[T]) {
+    assert_eq!(x.len(), y.len());
+    if is_f32::<T>() {
+        let x = as_f32(x).expect("f32");
+        return f32k::add(active(), as_f32_mut(y).expect("f32"), x);
+    }
+    scalar::add(y, x)
+}
+
+#[cfg(test)]
+mod tests {
+    //! One suite for every kernel set this CPU has, against the scalar reference, at sizes
+    //! around the lane widths (4, 8, 16) and odd ones.
+    use super::*;
+
+    const SIZES: &[usize] = &[
+        0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 257, 1031,
+    ];
+
+    fn data(n: usize, seed: u64) -> Vec<f32> {
+        let mut r = crate::engine::rng::Rng::new(seed);
+        (0..n)
+            .map(|i| {
+                if i % 7 == 3 {
+                    0.0
+                } else {
+                    r.uniform(-2.0, 2.0) as f32
+                }
+            })
+            .collect()
+    }
+
+    fn close(a: f32, b: f32, n: usize) -> bool {
+        (a - b).abs() <= 1e-5 * (1.0 + n as f32) * (1.0 + a.abs().max(b.abs()))
+    }
+
+    #[test]
+    fn every_kernel_set_matches_scalar() {
+        for set in KernelSet::available() {
+            for &n in SIZES {
+                let x = data(n, 1);
+                let y = data(n, 2);
+                let name = set.name();
+
+                let (mut want, mut got) = (vec![9.0; n], vec![9.0; n]);
+                scalar::relu(&x, &mut want);
+                f32k::relu(set, &x, &mut got);
+                assert_eq!(want, got, "{name} relu n={n}");
+
+                scalar::relu_backward(&x, &y, &mut want);
+                f32k::relu_backward(set, &x, &y, &mut got);
+                assert_eq!(want, got, "{name} relu_backward n={n}");
+
+                let (mut want, mut got) = (y.clone(), y.clone());
+                scalar::add_scalar(&mut want, 0.25);
+                f32k::add_scalar(set, &mut got, 0.25);
+                assert_eq!(want, got, "{name} add_scalar n={n}");
+
+                let (mut want, mut got) = (y.clone(), y.clone());
+                scalar::add(&mut want, &x);
+                f32k::add(set, &mut got, &x);
+                assert_eq!(want, got, "{name} add n={n}");
+
+                let (mut want, mut got) = (y.clone(), y.clone());
+                scalar::axpy(&mut want, -0.3, &x);
+                f32k::axpy(set, &mut got, -0.3, &x);
+                for i in 0..n {
+                    // FMA rounds once, the scalar twice.
+                    assert!(close(want[i], got[i], 1), "{name} axpy n={n} i={i}");
+                }
+
+                assert!(
+                    close(scalar::sum(&x), f32k::sum(set, &x), n),
+                    "{name} sum n={n}"
+                );
+                assert!(
+                    close(scalar::dot(&x, &y), f32k::dot(set, &x, &y), n),
+                    "{name} dot n={n}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn relu_maps_nan_to_zero_in_every_set() {
+        for set in KernelSet::available() {
+            let x: Vec<f32> = (0..37)
+                .map(|i| {
+                    if i % 5 == 0 {
+                        f32::NAN
+                    } else {
+                        i as f32 - 18.0
+                    }
+                })
+                .collect();
+            let mut want = vec![0.0; 37];
+            let mut got = vec![0.0; 37];
+            scalar::relu(&x, &mut want);
+            f32k::relu(set, &x, &mut got);
+            assert_eq!(want, got, "{}", set.name());
+        }
+    }
+
+    #[test]
+    fn generic_entry_points_run_f64_through_scalar() {
+        let x = [1.0f64, -2.0, 3.0];
+        let mut y = [0.0f64; 3];
+        relu(&x, &mut y);
+        assert_eq!(y, [1.0, 0.0, 3.0]);
+        assert_eq!(sum(&x), 2.0);
+        assert_eq!(dot(&x, &x), 14.0);
+    }
+}

@@ -1,0 +1,78 @@
+//! The scalar reference kernels: the spec every SIMD set is tested against, and the path
+//! for f64 and for `CONVLAB_SCALAR=1`.
+
+use crate::engine::tensor::Scalar;
+
+/// `y = max(x, 0)`, with NaN mapped to 0.
+pub fn relu<T: Scalar>(x: &[T], y: &mut [T]) {
+    for (d, &v) in y.iter_mut().zip(x) {
+        *d = if v > T::zero() { v } else { T::zero() };
+    }
+}
+
+/// `dx = dy` where `x > 0`, else 0.
+pub fn relu_backward<T: Scalar>(x: &[T], dy: &[T], dx: &mut [T]) {
+    for ((d, &g), &v) in dx.iter_mut().zip(dy).zip(x) {
+        *d = if v > T::zero() { g } else { T::zero() };
+    }
+}
+
+/// `y += b`.
+pub fn add_scalar<T: Scalar>(y: &mut [T], b: T) {
+    y.iter_mut().for_each(|v| *v += b);
+}
+
+/// `Σ x`.
+pub fn sum<T: Scalar>(x: &[T]) -> T {
+    x.iter().copied().fold(T::zero(), |a, b| a + b)
+}
+
+/// `Σ x·y`.
+pub fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
+    x.iter().zip(y).fold(T::zero(), |a, (&p, &q)| a + p * q)
+}
+
+/// `y += a·x`.
+pub fn axpy<T: Scalar>(y: &mut [T], a: T, x: &[T]) {
+    for (d, &v) in y.iter_mut().zip(x) {
+        *d += a * v;
+    }
+}
+
+/// `y += x`.
+pub fn add<T: Scalar>(y: &mut [T], x: &[T]) {
+    for (d, &v) in y.iter_mut().zip(x) {
+        *d += v;
+    }
+}
+
+/// 2×2, stride-2 max pooling of one `h×w` plane (no padding, `oh = h/2`, `ow = w/2`),
+/// keeping the winner's flat index; ties and NaN follow the generic pool (first wins,
+/// NaN beats a number).
+pub fn max_pool2x2<T: Scalar>(
+    src: &[T],
+    w: usize,
+    oh: usize,
+    ow: usize,
+    dst: &mut [T],
+    win: &mut [u32],
+) {
+    for oi in 0..oh {
+        let r0 = 2 * oi * w;
+        let r1 = r0 + w;
+        for oj in 0..ow {
+            let c = 2 * oj;
+            let mut best_at = r0 + c;
+            let mut best = src[best_at];
+            for at in [r0 + c + 1, r1 + c, r1 + c + 1] {
+                let v = src[at];
+                if v > best || (v.is_nan() && !best.is_nan()) {
+                    best = v;
+                    best_at = at;
+                }
+            }
+            dst[oi * ow + oj] = best;
+            win[oi * ow + oj] = best_at as u32;
+        }
+    }
+}

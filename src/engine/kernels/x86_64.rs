@@ -1,0 +1,246 @@
+//! AVX-512 and AVX2+FMA versions of the element-wise kernels (f32). Each function is
+//! `unsafe` only because of `#[target_feature]`: callers must have checked the feature
+//! (see `kernels::dispatch`). Tails shorter than a vector fall back to the scalar code.
+
+#![allow(clippy::missing_safety_doc)]
+
+use std::arch::x86_64::*;
+
+use super::scalar;
+
+pub mod avx512 {
+    use super::*;
+
+    const L: usize = 16;
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn relu(x: &[f32], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        let body = n / L * L;
+        let zero = _mm512_setzero_ps();
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of both slices.
+            unsafe {
+                let v = _mm512_loadu_ps(x.as_ptr().add(i));
+                // max(v, 0) returns the second operand (0) when v is NaN, as the scalar.
+                _mm512_storeu_ps(y.as_mut_ptr().add(i), _mm512_max_ps(v, zero));
+            }
+        }
+        scalar::relu(&x[body..n], &mut y[body..n]);
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        let n = x.len().min(dy.len()).min(dx.len());
+        let body = n / L * L;
+        let zero = _mm512_setzero_ps();
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of all three slices.
+            unsafe {
+                let v = _mm512_loadu_ps(x.as_ptr().add(i));
+                let g = _mm512_loadu_ps(dy.as_ptr().add(i));
+                let keep = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, zero);
+                _mm512_storeu_ps(dx.as_mut_ptr().add(i), _mm512_maskz_mov_ps(keep, g));
+            }
+        }
+        scalar::relu_backward(&x[body..n], &dy[body..n], &mut dx[body..n]);
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn add_scalar(y: &mut [f32], b: f32) {
+        let n = y.len();
+        let body = n / L * L;
+        let bv = _mm512_set1_ps(b);
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= y.len().
+            unsafe {
+                let p = y.as_mut_ptr().add(i);
+                _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), bv));
+            }
+        }
+        scalar::add_scalar(&mut y[body..], b);
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn sum(x: &[f32]) -> f32 {
+        let n = x.len();
+        let body = n / L * L;
+        let mut acc = _mm512_setzero_ps();
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= x.len().
+            acc = _mm512_add_ps(acc, unsafe { _mm512_loadu_ps(x.as_ptr().add(i)) });
+        }
+        _mm512_reduce_add_ps(acc) + scalar::sum(&x[body..])
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
+        let n = x.len().min(y.len());
+        let body = n / L * L;
+        let mut acc = _mm512_setzero_ps();
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of both slices.
+            unsafe {
+                let a = _mm512_loadu_ps(x.as_ptr().add(i));
+                let b = _mm512_loadu_ps(y.as_ptr().add(i));
+                acc = _mm512_fmadd_ps(a, b, acc);
+            }
+        }
+        _mm512_reduce_add_ps(acc) + scalar::dot(&x[body..n], &y[body..n])
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+        let n = x.len().min(y.len());
+        let body = n / L * L;
+        let av = _mm512_set1_ps(a);
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of both slices.
+            unsafe {
+                let p = y.as_mut_ptr().add(i);
+                let v = _mm512_loadu_ps(x.as_ptr().add(i));
+                _mm512_storeu_ps(p, _mm512_fmadd_ps(av, v, _mm512_loadu_ps(p)));
+            }
+        }
+        scalar::axpy(&mut y[body..n], a, &x[body..n]);
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn add(y: &mut [f32], x: &[f32]) {
+        let n = x.len().min(y.len());
+        let body = n / L * L;
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of both slices.
+            unsafe {
+                let p = y.as_mut_ptr().add(i);
+                let v = _mm512_loadu_ps(x.as_ptr().add(i));
+                _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v));
+            }
+        }
+        scalar::add(&mut y[body..n], &x[body..n]);
+    }
+}
+
+pub mod avx2 {
+    use super::*;
+
+    const L: usize = 8;
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps::<1>(v);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
+        _mm_cvtss_f32(s)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn relu(x: &[f32], y: &mut [f32]) {
+        let n = x.len().min(y.len());
+        let body = n / L * L;
+        let zero = _mm256_setzero_ps();
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of both slices.
+            unsafe {
+                let v = _mm256_loadu_ps(x.as_ptr().add(i));
+                _mm256_storeu_ps(y.as_mut_ptr().add(i), _mm256_max_ps(v, zero));
+            }
+        }
+        scalar::relu(&x[body..n], &mut y[body..n]);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
+        let n = x.len().min(dy.len()).min(dx.len());
+        let body = n / L * L;
+        let zero = _mm256_setzero_ps();
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of all three slices.
+            unsafe {
+                let v = _mm256_loadu_ps(x.as_ptr().add(i));
+                let g = _mm256_loadu_ps(dy.as_ptr().add(i));
+                let keep = _mm256_cmp_ps::<_CMP_GT_OQ>(v, zero);
+                _mm256_storeu_ps(dx.as_mut_ptr().add(i), _mm256_and_ps(keep, g));
+            }
+        }
+        scalar::relu_backward(&x[body..n], &dy[body..n], &mut dx[body..n]);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn add_scalar(y: &mut [f32], b: f32) {
+        let n = y.len();
+        let body = n / L * L;
+        let bv = _mm256_set1_ps(b);
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= y.len().
+            unsafe {
+                let p = y.as_mut_ptr().add(i);
+                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), bv));
+            }
+        }
+        scalar::add_scalar(&mut y[body..], b);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn sum(x: &[f32]) -> f32 {
+        let n = x.len();
+        let body = n / L * L;
+        let mut acc = _mm256_setzero_ps();
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= x.len().
+            acc = _mm256_add_ps(acc, unsafe { _mm256_loadu_ps(x.as_ptr().add(i)) });
+        }
+        // SAFETY: this function already requires avx2 and fma.
+        unsafe { hsum(acc) + scalar::sum(&x[body..]) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
+        let n = x.len().min(y.len());
+        let body = n / L * L;
+        let mut acc = _mm256_setzero_ps();
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of both slices.
+            unsafe {
+                let a = _mm256_loadu_ps(x.as_ptr().add(i));
+                let b = _mm256_loadu_ps(y.as_ptr().add(i));
+                acc = _mm256_fmadd_ps(a, b, acc);
+            }
+        }
+        // SAFETY: this function already requires avx2 and fma.
+        unsafe { hsum(acc) + scalar::dot(&x[body..n], &y[body..n]) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+        let n = x.len().min(y.len());
+        let body = n / L * L;
+        let av = _mm256_set1_ps(a);
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of both slices.
+            unsafe {
+                let p = y.as_mut_ptr().add(i);
+                let v = _mm256_loadu_ps(x.as_ptr().add(i));
+                _mm256_storeu_ps(p, _mm256_fmadd_ps(av, v, _mm256_loadu_ps(p)));
+            }
+        }
+        scalar::axpy(&mut y[body..n], a, &x[body..n]);
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn add(y: &mut [f32], x: &[f32]) {
+        let n = x.len().min(y.len());
+        let body = n / L * L;
+        for i in (0..body).step_by(L) {
+            // SAFETY: i + L <= body <= len of both slices.
+            unsafe {
+                let p = y.as_mut_ptr().add(i);
+                let v = _mm256_loadu_ps(x.as_ptr().add(i));
+                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), v));
+            }
+        }
+        scalar::add(&mut y[body..n], &x[body..n]);
+    }
+}

@@ -1,0 +1,385 @@
+//! The training loop as plain functions: the CLI calls it directly, the GUI's worker
+//! thread wraps it.
+
+use std::time::Instant;
+
+use ndarray::Axis;
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{MetricKind, MetricSums, accuracy_sums, iou_sums, mse_sums};
+use crate::data::load::load;
+use crate::data::{DataError, Dataset, Targets};
+use crate::engine::loss::LossError;
+use crate::engine::rng::Rng;
+use crate::engine::{Graph, GraphError, Mode, Optimizer, Target, Tensor, initialize, loss};
+use crate::spec::Preset;
+
+/// One finished epoch, as the curves and `--json` report it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub train_metric: f64,
+    pub val_metric: f64,
+    pub metric: String,
+    pub images_per_s: f64,
+    pub seconds: f64,
+    pub learning_rate: f64,
+}
+
+/// Every epoch of a run so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub epochs: Vec<EpochRecord>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("data: {0}")]
+    Data(#[from] DataError),
+    #[error("model: {0}")]
+    Model(#[from] GraphError),
+    #[error("loss: {0}")]
+    Loss(#[from] LossError),
+    #[error("{0}")]
+    Mismatch(String),
+    /// The step was stopped before the weights changed.
+    #[error("{what} became {value} at epoch {epoch}, step {step} — try a lower learning rate")]
+    Diverged {
+        what: &'static str,
+        value: String,
+        epoch: usize,
+        step: usize,
+    },
+}
+
+/// What one minibatch step did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    /// 1-based epoch this step belongs to.
+    pub epoch: usize,
+    /// 1-based step within the epoch.
+    pub step: usize,
+    pub steps_per_epoch: usize,
+    pub loss: f64,
+    pub batch_size: usize,
+    /// Set when this step finished an epoch (validation included).
+    pub finished_epoch: Option<EpochRecord>,
+}
+
+/// A training run: the model, its optimiser, the data and the position in the epoch.
+pub struct Trainer {
+    pub preset: Preset,
+    graph: Graph<f32>,
+    optimizer: Optimizer<f32>,
+    pub train: Dataset,
+    pub val: Dataset,
+    metric: MetricKind,
+    order: Vec<usize>,
+    cursor: usize,
+    epochs_done: usize,
+    shuffle: Rng,
+    pub history: History,
+    epoch_loss: f64,
+    epoch_metric: MetricSums,
+    epoch_seen: usize,
+    epoch_started: Option<Instant>,
+    epoch_busy_s: f64,
+}
+
+/// The rows of `targets` at `idx`, as a loss target.
+pub enum BatchTarget {
+    Labels(Vec<usize>),
+    Dense(Tensor<f32>),
+}
+
+impl BatchTarget {
+    pub fn as_target(&self) -> Target<'_, f32> {
+        match self {
+            BatchTarget::Labels(l) => Target::Labels(l),
+            BatchTarget::Dense(t) => Target::Dense(t),
+        }
+    }
+}
+
+pub fn gather(data: &Dataset, idx: &[usize]) -> (Tensor<f32>, BatchTarget) {
+    let x = data.inputs.select(Axis(0), idx);
+    let t = match &data.targets {
+        Targets::Labels(l) => BatchTarget::Labels(idx.iter().map(|&i| l[i]).collect()),
+        Targets::Dense(t) => BatchTarget::Dense(t.select(Axis(0), idx)),
+    };
+    (x, t)
+}
+
+fn metric_sums(kind: MetricKind, output: &Tensor<f32>, target: &BatchTarget) -> MetricSums {
+    match (kind, target) {
+        (MetricKind::Accuracy, BatchTarget::Labels(l)) => accuracy_sums(output, l),
+        (MetricKind::Iou, BatchTarget::Dense(t)) => iou_sums(output, t),
+        (MetricKind::Mse, BatchTarget::Dense(t)) => mse_sums(output, t),
+        _ => MetricSums::default(),
+    }
+}
+
+impl Trainer {
+    /// Loads the preset's data, builds and initialises the model.
+    pub fn new(preset: &Preset) -> Result<Trainer, TrainError> {
+        let (train, val) = load(&preset.data)?;
+        Trainer::with_data(preset, train, val)
+    }
+
+    /// A run on data the caller already has (the GUI loads folders itself).
+    pub fn with_data(preset: &Preset, train: Dataset, val: Dataset) -> Result<Trainer, TrainError> {
+        if train.is_empty() {
+            return Err(TrainError::Mismatch("the training set is empty".into()));
+        }
+        if train.sample_shape() != preset.model.input {
+            return Err(TrainError::Mismatch(format!(
+                "the data's samples are {:?} (channels, height, width) but the model's input is {:?}",
+                train.sample_shape(),
+                preset.model.input
+            )));
+        }
+        let mut graph = Graph::<f32>::new(&preset.model)?;
+        let t = &preset.training;
+        let out = graph.facts().output();
+        match (&train.targets, t.loss.wants_labels()) {
+            (Targets::Labels(_), false) => {
+                return Err(TrainError::Mismatch(format!(
+                    "the loss {} needs dense targets, but the data has class labels (use cross_entropy)",
+                    t.loss.torch_name()
+                )));
+            }
+            (Targets::Dense(_), true) => {
+                return Err(TrainError::Mismatch(
+                    "cross_entropy needs class labels, but the data has dense targets".into(),
+                ));
+            }
+            (Targets::Labels(_), true) if train.class_names.len() > out[0] => {
+                return Err(TrainError::Mismatch(format!(
+                    "the data has {} classes but the last node outputs {} channels",
+                    train.class_names.len(),
+                    out[0]
+                )));
+            }
+            (Targets::Dense(d), false) if d.shape()[1..] != out[..] => {
+                return Err(TrainError::Mismatch(format!(
+                    "targets are {:?} per sample but the model outputs {:?}",
+                    &d.shape()[1..],
+                    out
+                )));
+            }
+            _ => {}
+        }
+        initialize(&mut graph, t.init, t.seed);
+        graph.set_dropout_seed(t.seed);
+        let metric = MetricKind::for_loss(t.loss);
+        let mut trainer = Trainer {
+            preset: preset.clone(),
+            graph,
+            optimizer: Optimizer::new(t.optimizer, t.learning_rate),
+            train,
+            val,
+            metric,
+            order: Vec::new(),
+            cursor: 0,
+            epochs_done: 0,
+            shuffle: Rng::derive(t.seed, 0x5_4FF1E),
+            history: History::default(),
+            epoch_loss: 0.0,
+            epoch_metric: MetricSums::default(),
+            epoch_seen: 0,
+            epoch_started: None,
+            epoch_busy_s: 0.0,
+        };
+        trainer.reshuffle();
+        Ok(trainer)
+    }
+
+    fn reshuffle(&mut self) {
+        self.order = (0..self.train.len()).collect();
+        self.shuffle.shuffle(&mut self.order);
+        self.cursor = 0;
+    }
+
+    pub fn graph(&self) -> &Graph<f32> {
+        &self.graph
+    }
+
+    pub fn graph_mut(&mut self) -> &mut Graph<f32> {
+        &mut self.graph
+    }
+
+    pub fn metric(&self) -> MetricKind {
+        self.metric
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.preset.training.batch_size.min(self.train.len()).max(1)
+    }
+
+    pub fn steps_per_epoch(&self) -> usize {
+        self.train.len().div_ceil(self.batch_size())
+    }
+
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    pub fn learning_rate(&self) -> f64 {
+        self.optimizer.lr
+    }
+
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.optimizer.lr = lr;
+        self.preset.training.learning_rate = lr;
+    }
+
+    /// Trains on one minibatch; finishing an epoch also evaluates on the validation set.
+    pub fn step(&mut self) -> Result<StepReport, TrainError> {
+        let started = Instant::now();
+        self.epoch_started.get_or_insert(started);
+        let bs = self.batch_size();
+        let end = (self.cursor + bs).min(self.order.len());
+        let idx: Vec<usize> = self.order[self.cursor..end].to_vec();
+        let step = self.cursor / bs + 1;
+        let epoch = self.epochs_done + 1;
+        let (x, target) = gather(&self.train, &idx);
+        let lossk = self.preset.training.loss;
+        let y = self.graph.forward(&x, Mode::Train)?;
+        let sums = metric_sums(self.metric, y, &target);
+        let (value, grad) = loss(lossk, y, target.as_target())?;
+        if !value.is_finite() {
+            return Err(TrainError::Diverged {
+                what: "the loss",
+                value: value.to_string(),
+                epoch,
+                step,
+            });
+        }
+        self.graph.backward(&grad, false)?;
+        if let Some(p) = self
+            .graph
+            .params()
+            .iter()
+            .find(|p| p.trainable() && p.grad.iter().any(|g| !g.is_finite()))
+        {
+            return Err(TrainError::Diverged {
+                what: "a gradient",
+                value: format!("non-finite in {}", p.name),
+                epoch,
+                step,
+            });
+        }
+        self.optimizer.step(self.graph.params_mut());
+        self.cursor = end;
+        self.epoch_loss += value as f64 * idx.len() as f64;
+        self.epoch_metric.add(sums);
+        self.epoch_seen += idx.len();
+        self.epoch_busy_s += started.elapsed().as_secs_f64();
+        let steps_per_epoch = self.steps_per_epoch();
+        let mut report = StepReport {
+            epoch,
+            step,
+            steps_per_epoch,
+            loss: value as f64,
+            batch_size: idx.len(),
+            finished_epoch: None,
+        };
+        if self.cursor >= self.order.len() {
+            report.finished_epoch = Some(self.finish_epoch()?);
+        }
+        Ok(report)
+    }
+
+    fn finish_epoch(&mut self) -> Result<EpochRecord, TrainError> {
+        let seconds = self
+            .epoch_started
+            .take()
+            .map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let (val_loss, val_metric) = if self.val.is_empty() {
+            (f64::NAN, f64::NAN)
+        } else {
+            self.evaluate_val()?
+        };
+        self.epochs_done += 1;
+        let record = EpochRecord {
+            epoch: self.epochs_done,
+            train_loss: self.epoch_loss / self.epoch_seen.max(1) as f64,
+            val_loss,
+            train_metric: self.epoch_metric.value(self.metric),
+            val_metric,
+            metric: self.metric.name().to_string(),
+            images_per_s: self.epoch_seen as f64 / self.epoch_busy_s.max(1e-9),
+            seconds,
+            learning_rate: self.optimizer.lr,
+        };
+        self.history.epochs.push(record.clone());
+        self.epoch_loss = 0.0;
+        self.epoch_metric = MetricSums::default();
+        self.epoch_seen = 0;
+        self.epoch_busy_s = 0.0;
+        self.reshuffle();
+        Ok(record)
+    }
+
+    /// Runs the rest of the current epoch; `progress(step, steps)` after every step.
+    pub fn run_epoch(
+        &mut self,
+        mut progress: impl FnMut(&StepReport),
+    ) -> Result<EpochRecord, TrainError> {
+        loop {
+            let report = self.step()?;
+            progress(&report);
+            if let Some(record) = report.finished_epoch {
+                return Ok(record);
+            }
+        }
+    }
+
+    fn evaluate_val(&mut self) -> Result<(f64, f64), TrainError> {
+        let val = std::mem::replace(
+            &mut self.val,
+            Dataset {
+                name: String::new(),
+                inputs: Tensor::zeros((0, 0, 0, 0)),
+                targets: Targets::Labels(Vec::new()),
+                class_names: Vec::new(),
+            },
+        );
+        let result = self.evaluate(&val);
+        self.val = val;
+        result
+    }
+
+    /// Mean loss and metric over `data` in eval mode.
+    pub fn evaluate(&mut self, data: &Dataset) -> Result<(f64, f64), TrainError> {
+        evaluate(
+            &mut self.graph,
+            self.preset.training.loss,
+            self.metric,
+            data,
+            self.preset.training.batch_size.max(64),
+        )
+    }
+}
+
+/// Mean loss and metric of `graph` over `data` in eval mode, in batches.
+pub fn evaluate(
+    graph: &mut Graph<f32>,
+    lossk: crate::engine::LossKind,
+    metric: MetricKind,
+    data: &Dataset,
+    batch: usize,
+) -> Result<(f64, f64), TrainError> {
+    let (mut total, mut sums) = (0.0, MetricSums::default());
+    let idx: Vec<usize> = (0..data.len()).collect();
+    for chunk in idx.chunks(batch.max(1)) {
+        let (x, target) = gather(data, chunk);
+        let y = graph.forward(&x, Mode::Eval)?;
+        sums.add(metric_sums(metric, y, &target));
+        let (value, _) = loss(lossk, y, target.as_target())?;
+        total += value as f64 * chunk.len() as f64;
+    }
+    Ok((total / data.len().max(1) as f64, sums.value(metric)))
+}
