@@ -7,7 +7,7 @@
 //! - f64 (finite-difference checks): ndarray's `general_mat_mul`, the generic path.
 //! - `CONVLAB_SCALAR=1`: a plain scalar triple loop for both, the reference.
 
-use ndarray::{ArrayView2, ArrayViewMut2, linalg::general_mat_mul};
+use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder, linalg::general_mat_mul};
 
 use super::kernels;
 use super::tensor::Scalar;
@@ -19,29 +19,9 @@ pub enum Op {
     T,
 }
 
-fn view<'a, T>(data: &'a [T], rows: usize, cols: usize, op: Op) -> ArrayView2<'a, T> {
-    match op {
-        Op::N => {
-            ArrayView2::from_shape((rows, cols), &data[..rows * cols]).expect("gemm operand size")
-        }
-        Op::T => ArrayView2::from_shape((cols, rows), &data[..rows * cols])
-            .expect("gemm operand size")
-            .reversed_axes(),
-    }
-}
-
-/// Row and column strides of `op(x)` where `x` is stored row-major as `rows×cols` of `op(x)`.
-fn strides(cols_of_op: usize, rows_of_op: usize, op: Op) -> (isize, isize) {
-    match op {
-        // op(x) = x, stored m×k row-major: row stride k, column stride 1.
-        Op::N => (cols_of_op as isize, 1),
-        // op(x) = xᵀ, x stored k×m: element (i, j) of op(x) is x[j, i] at j·m + i.
-        Op::T => (1, rows_of_op as isize),
-    }
-}
-
-/// `c = alpha · op(a) · op(b) + beta · c` with `op(a)` of `m×k`, `op(b)` of `k×n`, `c` of `m×n`.
-/// With `beta == 0`, `c` is overwritten (its old contents, even NaN, are ignored).
+/// `c = alpha · op(a) · op(b) + beta · c` with `op(a)` of `m×k`, `op(b)` of `k×n`, `c` of `m×n`,
+/// all packed row-major. With `beta == 0`, `c` is overwritten (its old contents, even NaN,
+/// are ignored).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<T: Scalar>(
     m: usize,
@@ -55,19 +35,62 @@ pub fn gemm<T: Scalar>(
     beta: T,
     c: &mut [T],
 ) {
+    let lda = if op_a == Op::N { k } else { m };
+    let ldb = if op_b == Op::N { n } else { k };
+    gemm_ld(m, n, k, alpha, a, lda, op_a, b, ldb, op_b, beta, c, n);
+}
+
+/// Size a row-major matrix of `rows × cols` with row stride `ld` spans.
+fn span(rows: usize, cols: usize, ld: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * ld + cols
+    }
+}
+
+/// [`gemm`] on sub-matrices: `a` is stored row-major with row stride `lda` (as `m×k` for
+/// `Op::N`, as `k×m` for `Op::T`), likewise `b` with `ldb`, and `c` (`m×n`) with `ldc`.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_ld<T: Scalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: &[T],
+    lda: usize,
+    op_a: Op,
+    b: &[T],
+    ldb: usize,
+    op_b: Op,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
+    let (ar, ac) = if op_a == Op::N { (m, k) } else { (k, m) };
+    let (br, bc) = if op_b == Op::N { (k, n) } else { (n, k) };
     assert!(
-        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        lda >= ac && ldb >= bc && ldc >= n,
+        "gemm leading dimensions"
+    );
+    assert!(
+        a.len() >= span(ar, ac, lda) && b.len() >= span(br, bc, ldb) && c.len() >= span(m, n, ldc),
         "gemm operand size"
     );
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
-        scale(&mut c[..m * n], beta);
+        for i in 0..m {
+            scale(&mut c[i * ldc..i * ldc + n], beta);
+        }
         return;
     }
+    // Row and column strides of op(a) and op(b).
+    let (a_rs, a_cs) = if op_a == Op::N { (lda, 1) } else { (1, lda) };
+    let (b_rs, b_cs) = if op_b == Op::N { (ldb, 1) } else { (1, ldb) };
     if kernels::scalar_forced() {
-        scalar_gemm(m, n, k, alpha, a, op_a, b, op_b, beta, c);
+        scalar_gemm_strided(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, ldc);
         return;
     }
     if let (Some(a32), Some(b32), Some(c32)) = (
@@ -75,27 +98,26 @@ pub fn gemm<T: Scalar>(
         kernels::as_f32(b),
         kernels::as_f32_mut(c),
     ) {
-        let (a_rs, a_cs) = strides(k, m, op_a);
-        let (b_rs, b_cs) = strides(n, k, op_b);
         kernels::gemm_f32(
             m,
             n,
             k,
             alpha.as_f64() as f32,
             a32,
-            a_rs,
-            a_cs,
+            a_rs as isize,
+            a_cs as isize,
             b32,
-            b_rs,
-            b_cs,
+            b_rs as isize,
+            b_cs as isize,
             beta.as_f64() as f32,
             c32,
+            ldc,
         );
         return;
     }
-    let av = view(a, m, k, op_a);
-    let bv = view(b, k, n, op_b);
-    let mut cv = ArrayViewMut2::from_shape((m, n), &mut c[..m * n]).expect("gemm output size");
+    let av = ArrayView2::from_shape((m, k).strides((a_rs, a_cs)), a).expect("gemm operand a");
+    let bv = ArrayView2::from_shape((k, n).strides((b_rs, b_cs)), b).expect("gemm operand b");
+    let mut cv = ArrayViewMut2::from_shape((m, n).strides((ldc, 1)), c).expect("gemm output");
     if beta == T::zero() {
         cv.fill(T::zero());
     }
@@ -110,7 +132,7 @@ fn scale<T: Scalar>(c: &mut [T], beta: T) {
     }
 }
 
-/// The reference: `c[i, j] = alpha · Σ_p a[i, p]·b[p, j] + beta · c[i, j]`, summed in order.
+/// The reference on packed operands (see [`scalar_gemm_strided`]).
 #[allow(clippy::too_many_arguments)]
 pub fn scalar_gemm<T: Scalar>(
     m: usize,
@@ -124,25 +146,47 @@ pub fn scalar_gemm<T: Scalar>(
     beta: T,
     c: &mut [T],
 ) {
-    let (a_rs, a_cs) = strides(k, m, op_a);
-    let (b_rs, b_cs) = strides(n, k, op_b);
+    let (a_rs, a_cs) = if op_a == Op::N { (k, 1) } else { (1, m) };
+    let (b_rs, b_cs) = if op_b == Op::N { (n, 1) } else { (1, k) };
+    scalar_gemm_strided(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, n);
+}
+
+/// The reference: `c[i, j] = alpha · Σ_p a[i, p]·b[p, j] + beta · c[i, j]`, summed in order
+/// of `p`; element `(i, p)` of `a` is at `i·a_rs + p·a_cs`, likewise `b`; `c` has row
+/// stride `ldc`.
+#[allow(clippy::too_many_arguments)]
+pub fn scalar_gemm_strided<T: Scalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: T,
+    a: &[T],
+    a_rs: usize,
+    a_cs: usize,
+    b: &[T],
+    b_rs: usize,
+    b_cs: usize,
+    beta: T,
+    c: &mut [T],
+    ldc: usize,
+) {
     let mut acc = vec![T::zero(); n];
     for i in 0..m {
         acc.fill(T::zero());
         for p in 0..k {
-            let av = a[i * a_rs as usize + p * a_cs as usize];
-            if op_b == Op::N {
-                let brow = &b[p * b_rs as usize..p * b_rs as usize + n];
+            let av = a[i * a_rs + p * a_cs];
+            if b_cs == 1 {
+                let brow = &b[p * b_rs..p * b_rs + n];
                 for (s, &bv) in acc.iter_mut().zip(brow) {
                     *s += av * bv;
                 }
             } else {
                 for (j, s) in acc.iter_mut().enumerate() {
-                    *s += av * b[p * b_rs as usize + j * b_cs as usize];
+                    *s += av * b[p * b_rs + j * b_cs];
                 }
             }
         }
-        let crow = &mut c[i * n..(i + 1) * n];
+        let crow = &mut c[i * ldc..i * ldc + n];
         for (cv, &s) in crow.iter_mut().zip(&acc) {
             *cv = if beta == T::zero() {
                 alpha * s
@@ -205,6 +249,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn sub_matrices_with_leading_dimensions() {
+        // a: rows of 5 holding 3×4 used; c: rows of 7 holding 3×2 used.
+        let a = fill(3 * 5, 4);
+        let b = fill(4 * 2, 5);
+        let mut c = vec![1.0f32; 3 * 7];
+        let mut want = c.clone();
+        scalar_gemm_strided(3, 2, 4, 1.0, &a, 5, 1, &b, 2, 1, 1.0, &mut want, 7);
+        gemm_ld(3, 2, 4, 1.0, &a, 5, Op::N, &b, 2, Op::N, 1.0, &mut c, 7);
+        for i in 0..c.len() {
+            assert!((c[i] - want[i]).abs() < 1e-5);
+        }
+        assert_eq!(c[2], 1.0);
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub fn as_f32_mut<T: 'static>(x: &mut [T]) -> Option<&mut [f32]> {
 
 /// `c = alpha · A · B + beta · c` through the `gemm` crate, single-threaded. `A` is `m×k`
 /// with row stride `a_rs` and column stride `a_cs` (likewise `B`, `k×n`); `c` is `m×n`
-/// row-major. With `beta == 0`, `c` is not read.
+/// row-major with row stride `ldc`. With `beta == 0`, `c` is not read.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_f32(
     m: usize,
@@ -121,6 +121,7 @@ pub fn gemm_f32(
     b_cs: isize,
     beta: f32,
     c: &mut [f32],
+    ldc: usize,
 ) {
     let last = |rows: usize, cols: usize, rs: isize, cs: isize| {
         (rows - 1) * rs as usize + (cols - 1) * cs as usize
@@ -128,11 +129,15 @@ pub fn gemm_f32(
     assert!(m > 0 && n > 0 && k > 0);
     assert!(last(m, k, a_rs, a_cs) < a.len(), "gemm: A out of bounds");
     assert!(last(k, n, b_rs, b_cs) < b.len(), "gemm: B out of bounds");
-    assert!(m * n <= c.len(), "gemm: C out of bounds");
+    assert!(
+        n <= ldc && last(m, n, ldc as isize, 1) < c.len(),
+        "gemm: C out of bounds"
+    );
     // SAFETY: the asserts above keep every element the crate reads (A: m×k, B: k×n at the
-    // given non-negative strides) and writes (C: m×n row-major) inside the borrowed
-    // slices; C is borrowed uniquely so it aliases neither A nor B. The crate's
-    // convention is dst = alpha·dst + beta·lhs·rhs, hence the swapped scalars.
+    // given non-negative strides) and writes (C: m×n at row stride ldc ≥ n, so no two
+    // elements share an address) inside the borrowed slices; C is borrowed uniquely so it
+    // aliases neither A nor B. The crate's convention is dst = alpha·dst + beta·lhs·rhs,
+    // hence the swapped scalars.
     unsafe {
         gemm::gemm(
             m,
@@ -140,7 +145,7 @@ pub fn gemm_f32(
             k,
             c.as_mut_ptr(),
             1,
-            n as isize,
+            ldc as isize,
             beta != 0.0,
             a.as_ptr(),
             a_cs,
@@ -155,6 +160,58 @@ pub fn gemm_f32(
             false,
             gemm::Parallelism::None,
         );
+    }
+}
+
+thread_local! {
+    static SCRATCH_F32: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+    static SCRATCH_F64: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Runs `f` with two scratch slices of `a` and `b` elements from this thread's reusable
+/// buffer (grown when too small, never shrunk), so layers need no allocation per call once
+/// warm. The contents are left over from earlier calls: callers write before reading.
+pub fn with_scratch<T: Scalar, R>(
+    a: usize,
+    b: usize,
+    f: impl FnOnce(&mut [T], &mut [T]) -> R,
+) -> R {
+    fn run<U: Scalar, R>(
+        cell: &'static std::thread::LocalKey<std::cell::Cell<Vec<U>>>,
+        a: usize,
+        b: usize,
+        f: impl FnOnce(&mut [U], &mut [U]) -> R,
+    ) -> R {
+        // Taking the buffer out makes a nested call safe: it just gets a fresh one.
+        let mut buf = cell.with(|c| c.take());
+        if buf.len() < a + b {
+            buf.resize(a + b, U::zero());
+        }
+        let (x, y) = buf.split_at_mut(a);
+        let r = f(x, &mut y[..b]);
+        cell.with(|c| c.set(buf));
+        r
+    }
+    if is_f32::<T>() {
+        run(&SCRATCH_F32, a, b, |x, y| {
+            // SAFETY: T is f32 (same TypeId); each slice is reborrowed once, uniquely.
+            let cast = |s: &mut [f32]| unsafe {
+                std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<T>(), s.len())
+            };
+            f(cast(x), cast(y))
+        })
+    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+        run(&SCRATCH_F64, a, b, |x, y| {
+            // SAFETY: T is f64 (same TypeId); each slice is reborrowed once, uniquely.
+            let cast = |s: &mut [f64]| unsafe {
+                std::slice::from_raw_parts_mut(s.as_mut_ptr().cast::<T>(), s.len())
+            };
+            f(cast(x), cast(y))
+        })
+    } else {
+        let mut buf = vec![T::zero(); a + b];
+        let (x, y) = buf.split_at_mut(a);
+        f(x, y)
     }
 }
 

@@ -107,19 +107,30 @@ pub struct Taps {
 
 /// Unfolds `src` (`c×src.h×src.w`) into `col` (`(c·kh·kw) × (out.h·out.w)`), row-major.
 pub fn im2col<T: Scalar>(src: &[T], c: usize, t: Taps, col: &mut [T]) {
-    let p = t.out.h * t.out.w;
-    debug_assert_eq!(col.len(), c * t.kernel.h * t.kernel.w * p);
+    im2col_rows(src, c, t, 0..t.out.h, col);
+}
+
+/// [`im2col`] for the output rows `rows` only: `col` is `(c·kh·kw) × (rows.len()·out.w)`.
+pub fn im2col_rows<T: Scalar>(
+    src: &[T],
+    c: usize,
+    t: Taps,
+    rows: std::ops::Range<usize>,
+    col: &mut [T],
+) {
+    let p = rows.len() * t.out.w;
+    debug_assert!(col.len() >= c * t.kernel.h * t.kernel.w * p);
     let mut row = 0;
     for ch in 0..c {
         let plane = &src[ch * t.src.h * t.src.w..(ch + 1) * t.src.h * t.src.w];
         for ki in 0..t.kernel.h {
             for kj in 0..t.kernel.w {
                 let dst = &mut col[row * p..(row + 1) * p];
-                for oi in 0..t.out.h {
+                let base = kj * t.dilation.w;
+                for (r, oi) in rows.clone().enumerate() {
                     let si = oi * t.stride.h + ki * t.dilation.h;
                     let srow = &plane[si * t.src.w..(si + 1) * t.src.w];
-                    let drow = &mut dst[oi * t.out.w..(oi + 1) * t.out.w];
-                    let base = kj * t.dilation.w;
+                    let drow = &mut dst[r * t.out.w..(r + 1) * t.out.w];
                     if t.stride.w == 1 {
                         drow.copy_from_slice(&srow[base..base + t.out.w]);
                     } else {
@@ -137,20 +148,35 @@ pub fn im2col<T: Scalar>(src: &[T], c: usize, t: Taps, col: &mut [T]) {
 /// The adjoint of [`im2col`]: adds every column entry back onto the source position it
 /// was read from. `src` must be zeroed by the caller when a fresh sum is wanted.
 pub fn col2im_add<T: Scalar>(col: &[T], c: usize, t: Taps, src: &mut [T]) {
-    let p = t.out.h * t.out.w;
+    col2im_rows_add(col, c, t, 0..t.out.h, src);
+}
+
+/// The adjoint of [`im2col_rows`].
+pub fn col2im_rows_add<T: Scalar>(
+    col: &[T],
+    c: usize,
+    t: Taps,
+    rows: std::ops::Range<usize>,
+    src: &mut [T],
+) {
+    let p = rows.len() * t.out.w;
     let mut row = 0;
     for ch in 0..c {
         let plane = &mut src[ch * t.src.h * t.src.w..(ch + 1) * t.src.h * t.src.w];
         for ki in 0..t.kernel.h {
             for kj in 0..t.kernel.w {
                 let from = &col[row * p..(row + 1) * p];
-                for oi in 0..t.out.h {
+                let base = kj * t.dilation.w;
+                for (r, oi) in rows.clone().enumerate() {
                     let si = oi * t.stride.h + ki * t.dilation.h;
                     let srow = &mut plane[si * t.src.w..(si + 1) * t.src.w];
-                    let frow = &from[oi * t.out.w..(oi + 1) * t.out.w];
-                    let base = kj * t.dilation.w;
-                    for (oj, &g) in frow.iter().enumerate() {
-                        srow[base + oj * t.stride.w] += g;
+                    let frow = &from[r * t.out.w..(r + 1) * t.out.w];
+                    if t.stride.w == 1 {
+                        crate::engine::kernels::add(&mut srow[base..base + t.out.w], frow);
+                    } else {
+                        for (oj, &g) in frow.iter().enumerate() {
+                            srow[base + oj * t.stride.w] += g;
+                        }
                     }
                 }
                 row += 1;

@@ -1,0 +1,173 @@
+//! The headless commands as a user runs them: good presets work, bad ones give a one-line
+//! error naming the file and key, exit non-zero, never panic, and leave no checkpoint.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn convlab(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_convlab"))
+        .args(args)
+        .output()
+        .expect("run convlab");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn preset(name: &str) -> String {
+    format!("{}/presets/{name}.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("convlab-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn train_json_info_json_and_eval_json_work_end_to_end() {
+    let dir = scratch("e2e");
+    let ck = dir.join("xor.safetensors");
+    let (ok, stdout, stderr) = convlab(&[
+        "train",
+        &preset("xor-mlp"),
+        "--epochs",
+        "5",
+        "--json",
+        "--out",
+        ck.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for key in [
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "train_metric",
+        "val_metric",
+        "metric",
+        "images_per_s",
+    ] {
+        assert!(lines[4].get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(lines[4]["metric"], "accuracy");
+
+    let (ok, stdout, _) = convlab(&["info", ck.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let info: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(info["total_params"], 2 * 8 + 8 + 8 * 2 + 2);
+    let node = &info["nodes"][0];
+    for key in [
+        "name",
+        "kind",
+        "inputs",
+        "output_shape",
+        "params",
+        "flops",
+        "receptive_field",
+    ] {
+        assert!(node.get(key).is_some(), "missing {key}");
+    }
+
+    let (ok, stdout, _) = convlab(&["eval", ck.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let eval: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(eval["metric"], "accuracy");
+    assert_eq!(eval["value"], eval["accuracy"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn info_prints_a_table_for_a_preset() {
+    let (ok, stdout, _) = convlab(&["info", &preset("digits-lenet")]);
+    assert!(ok);
+    assert!(
+        stdout.contains("conv1") && stdout.contains("(5·5·1+1)·6") && stdout.contains("61706"),
+        "{stdout}"
+    );
+}
+
+fn expect_error(dir: &Path, preset_text: Option<&[u8]>, expected: &[&str]) {
+    let file = dir.join("bad.toml");
+    if let Some(text) = preset_text {
+        std::fs::write(&file, text).unwrap();
+    }
+    let out = dir.join("out.safetensors");
+    let (ok, _, stderr) = convlab(&[
+        "train",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok, "should fail: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("bad.toml"), "names the file: {stderr}");
+    for e in expected {
+        assert!(stderr.contains(e), "mentions {e}: {stderr}");
+    }
+    assert!(!out.exists(), "no checkpoint left behind");
+}
+
+#[test]
+fn bad_presets_give_one_line_errors_naming_file_and_key() {
+    let dir = scratch("bad");
+    let good = std::fs::read_to_string(preset("xor-mlp")).unwrap();
+    expect_error(&dir, None, &["No such file"]);
+    expect_error(&dir, Some(&good.as_bytes()[..good.len() / 2]), &["line"]);
+    expect_error(&dir, Some(b"version = 1\nname = [[["), &["line"]);
+    expect_error(
+        &dir,
+        Some(
+            good.replace("kind = \"tanh\"", "kind = \"swish\"")
+                .as_bytes(),
+        ),
+        &["model.nodes[1]", "swish"],
+    );
+    expect_error(
+        &dir,
+        Some(
+            good.replace("kind = \"tanh\"", "kind = \"tanh\"\ninputs = [\"nowhere\"]")
+                .as_bytes(),
+        ),
+        &["'tanh'", "nowhere"],
+    );
+    expect_error(
+        &dir,
+        Some(
+            good.replace("epochs = 30", "epochs = 30\nlr = 1")
+                .as_bytes(),
+        ),
+        &["training", "lr"],
+    );
+    expect_error(&dir, Some(&[0xff, 0xfe, 0x00, 0x41]), &["UTF-8"]);
+    let folder = good.replace(
+        "source = \"points\"\npattern = \"xor\"\nsamples = 400\nnoise = 0.1",
+        "source = \"folder\"\npath = \"no/such/folder\"\nsize = [2, 1]",
+    );
+    assert_ne!(folder, good);
+    expect_error(&dir, Some(folder.as_bytes()), &["no/such/folder"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_damaged_checkpoint_is_a_clear_error() {
+    let dir = scratch("ck");
+    let ck = dir.join("broken.safetensors");
+    std::fs::write(&ck, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":").unwrap();
+    for cmd in ["info", "eval"] {
+        let (ok, _, stderr) = convlab(&[cmd, ck.to_str().unwrap()]);
+        assert!(
+            !ok && stderr.contains("broken.safetensors") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
