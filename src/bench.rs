@@ -245,8 +245,20 @@ pub fn bench_model(name: &str, threads: usize, quick: bool) -> Result<ModelRow, 
     })
 }
 
-/// §5(b): (name, n, cin, cout, size, kernel, stride, pad, transposed).
-const OPS: [(&str, usize, usize, usize, usize, usize, usize, usize, bool); 7] = [
+/// One §5(b) op: (name, n, cin, cout, size, kernel, stride, pad, transposed).
+type OpShape = (
+    &'static str,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    usize,
+    bool,
+);
+
+const OPS: [OpShape; 7] = [
     ("conv_lenet1", 64, 1, 6, 28, 5, 1, 0, false),
     ("conv_lenet2", 64, 6, 16, 14, 5, 1, 0, false),
     ("conv_3to32", 32, 3, 32, 32, 3, 1, 1, false),

@@ -57,6 +57,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a checkpoint or preset as an ONNX model (opset 17, eval mode).
+    ExportOnnx(crate::onnx::cli::ExportArgs),
+    /// Read an ONNX model into a checkpoint that opens in the window.
+    ImportOnnx(crate::onnx::cli::ImportArgs),
+    /// One forward and backward pass written as NumPy .npy files with a manifest.json.
+    Dump(crate::dump::DumpArgs),
     /// The validation metric of a checkpoint.
     Eval {
         checkpoint: PathBuf,
@@ -88,6 +94,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }) => train(&preset, epochs, seed, threads, out, json),
         Some(Command::Info { file, json }) => info(&file, json),
         Some(Command::Eval { checkpoint, json }) => eval(&checkpoint, json),
+        Some(Command::ExportOnnx(args)) => crate::onnx::cli::export_onnx(&args),
+        Some(Command::ImportOnnx(args)) => crate::onnx::cli::import_onnx(&args),
+        Some(Command::Dump(args)) => crate::dump::run_dump(&args),
         None => Err("no command".into()),
     }
 }

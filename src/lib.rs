@@ -8,6 +8,8 @@
 //! - `spec`, `checkpoint`: the preset text format and trained checkpoints; import `engine`
 //!   and `data`.
 //! - `train`: the training loop; imports the above.
+//! - [`inspect`]: what a network computes for one input (activations, gradients, pooling
+//!   routing, receptive fields, covariance, saliency); imports `engine` only.
 //! - `cli` (and later `viz`, `ui`) sit on top.
 //!
 //! `engine` and `train` never import egui; `tests/architecture.rs` checks these rules.
@@ -16,6 +18,12 @@ pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod data;
+pub mod dump;
 pub mod engine;
+pub mod inspect;
+pub mod onnx;
 pub mod spec;
 pub mod train;
+pub mod ui;
+pub mod viz;
+pub mod walkthrough;

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::pairs::MaskFormat;
+use crate::data::segmentation::SegClasses;
 use crate::data::synthetic::PointPattern;
+use crate::data::textures::TextureKind;
 use crate::engine::{GraphError, Init, LossKind, ModelSpec, OptimizerKind};
 
 /// The format version this build writes and reads.
@@ -25,6 +28,26 @@ pub struct Preset {
     pub model: ModelSpec,
     pub data: DataSpec,
     pub training: TrainingSpec,
+    /// What a finished run should reach, checked by the tests and shown to the lecturer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetSpec>,
+    /// Lecture steps, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub walkthrough: Vec<crate::walkthrough::Step>,
+}
+
+/// The validation metric a preset promises after its epochs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// `accuracy`, `iou` or `mse`.
+    pub metric: String,
+    /// Reached or exceeded (accuracy, IoU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
+    /// Reached or undercut (MSE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<f64>,
 }
 
 /// Where the samples come from and how they are split.
@@ -89,6 +112,14 @@ pub enum DataSource {
         #[serde(default)]
         limit: Option<usize>,
     },
+    /// The bundled real photos (camera, astronaut, cat), one class each, as square crops
+    /// resized to `size` (see `data::photos`).
+    Photos {
+        #[serde(default = "default_photo_size")]
+        size: usize,
+        #[serde(default)]
+        grayscale: bool,
+    },
     /// A folder with one subfolder of images per class.
     Folder {
         path: PathBuf,
@@ -97,6 +128,81 @@ pub enum DataSource {
         #[serde(default)]
         grayscale: bool,
     },
+    /// Texture crops for anomaly detection: normal crops to train on, test crops with
+    /// synthetic defects and their masks (see `data::textures`).
+    Textures {
+        texture: TextureKind,
+        #[serde(default = "default_texture_size")]
+        size: usize,
+        #[serde(default = "default_texture_samples")]
+        samples: usize,
+        #[serde(default = "default_texture_samples")]
+        test_samples: usize,
+        #[serde(default)]
+        color: bool,
+        #[serde(default)]
+        noise: f64,
+    },
+    /// Cell-like blobs with pixel masks (see `data::segmentation`).
+    Cells {
+        #[serde(default = "default_seg_samples")]
+        samples: usize,
+        #[serde(default = "default_seg_size")]
+        size: usize,
+        #[serde(default)]
+        classes: SegClasses,
+        #[serde(default)]
+        noise: f64,
+    },
+    /// Thin curvy vessel-like lines with pixel masks (see `data::segmentation`).
+    Vessels {
+        #[serde(default = "default_seg_samples")]
+        samples: usize,
+        #[serde(default = "default_seg_size")]
+        size: usize,
+        #[serde(default)]
+        classes: SegClasses,
+        #[serde(default)]
+        noise: f64,
+    },
+    /// The user's anomaly data: a folder of normal images, optionally a folder of test
+    /// images (subfolders `good`/`normal`/`ok` are normal, others anomalous) and of masks.
+    AnomalyFolder {
+        normal: PathBuf,
+        #[serde(default)]
+        test: Option<PathBuf>,
+        #[serde(default)]
+        masks: Option<PathBuf>,
+        size: [usize; 2],
+        #[serde(default)]
+        grayscale: bool,
+    },
+    /// The user's segmentation data: images and masks paired by file stem.
+    SegmentationFolder {
+        images: PathBuf,
+        masks: PathBuf,
+        size: [usize; 2],
+        #[serde(default)]
+        grayscale: bool,
+        #[serde(default)]
+        mask_format: MaskFormat,
+    },
+}
+
+fn default_photo_size() -> usize {
+    64
+}
+fn default_texture_size() -> usize {
+    32
+}
+fn default_texture_samples() -> usize {
+    400
+}
+fn default_seg_samples() -> usize {
+    300
+}
+fn default_seg_size() -> usize {
+    64
 }
 
 impl DataSource {
@@ -108,7 +214,17 @@ impl DataSource {
             DataSource::Function { function, .. } => format!("function ({function})"),
             DataSource::Digits { .. } => "digits (MNIST 5k)".into(),
             DataSource::Fashion { .. } => "fashion (Fashion-MNIST 2k)".into(),
+            DataSource::Photos { .. } => "photos (camera, astronaut, cat)".into(),
             DataSource::Folder { path, .. } => format!("folder {}", path.display()),
+            DataSource::Textures { texture, .. } => format!("textures ({})", texture.name()),
+            DataSource::Cells { .. } => "cells".into(),
+            DataSource::Vessels { .. } => "vessels".into(),
+            DataSource::AnomalyFolder { normal, .. } => {
+                format!("anomaly folder {}", normal.display())
+            }
+            DataSource::SegmentationFolder { images, .. } => {
+                format!("segmentation folder {}", images.display())
+            }
         }
     }
 }
@@ -185,12 +301,40 @@ impl Preset {
         let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
         let text = String::from_utf8(bytes).map_err(|_| io("not UTF-8 text".into()))?;
         let mut preset = Preset::parse(&text, &path.display().to_string())?;
+        crate::walkthrough::validate(&preset).map_err(|reason| SpecError::Key {
+            origin: path.display().to_string(),
+            key: "walkthrough".into(),
+            reason,
+        })?;
         // Folder paths are relative to the preset file.
         if let DataSource::Folder { path: data, .. } = &mut preset.data.source
             && data.is_relative()
             && let Some(dir) = path.parent()
         {
             *data = dir.join(&*data);
+        }
+        if let Some(dir) = path.parent() {
+            let resolve = |p: &mut PathBuf| {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            };
+            match &mut preset.data.source {
+                DataSource::AnomalyFolder {
+                    normal,
+                    test,
+                    masks,
+                    ..
+                } => {
+                    resolve(normal);
+                    test.iter_mut().chain(masks.iter_mut()).for_each(resolve);
+                }
+                DataSource::SegmentationFolder { images, masks, .. } => {
+                    resolve(images);
+                    resolve(masks);
+                }
+                _ => {}
+            }
         }
         Ok(preset)
     }

@@ -37,6 +37,7 @@ pub fn load_source(spec: &DataSpec) -> Result<Dataset, DataError> {
         } => function_1d(function, *samples, *noise, spec.seed),
         DataSource::Digits { limit: k } => Ok(limit(bundled::mnist_digits()?, *k)),
         DataSource::Fashion { limit: k } => Ok(limit(bundled::fashion_mnist()?, *k)),
+        DataSource::Photos { size, grayscale } => super::photos::photos(*size, *grayscale),
         DataSource::Folder {
             path,
             size,
@@ -47,6 +48,74 @@ pub fn load_source(spec: &DataSpec) -> Result<Dataset, DataError> {
                 grayscale: *grayscale,
             };
             Ok(load_class_folder(path, opts, None, |_, _| {})?.dataset)
+        }
+        DataSource::Textures {
+            texture,
+            size,
+            samples,
+            color,
+            noise,
+            ..
+        } => super::textures::texture_normals(super::textures::TextureOptions {
+            texture: *texture,
+            size: *size,
+            samples: *samples,
+            test_samples: 0,
+            color: *color,
+            noise: *noise,
+            seed: spec.seed,
+        }),
+        DataSource::Cells {
+            samples,
+            size,
+            classes,
+            noise,
+        } => super::segmentation::cells(*samples, *size, *classes, *noise, spec.seed),
+        DataSource::Vessels {
+            samples,
+            size,
+            classes,
+            noise,
+        } => super::segmentation::vessels(*samples, *size, *classes, *noise, spec.seed),
+        DataSource::AnomalyFolder {
+            normal,
+            size,
+            grayscale,
+            ..
+        } => {
+            // Training needs only the normal images; `textures::anomaly_set` loads the rest.
+            let folders = super::pairs::AnomalyFolders {
+                normal: normal.clone(),
+                test: None,
+                masks: None,
+            };
+            let opts = ImageOptions {
+                size: *size,
+                grayscale: *grayscale,
+            };
+            Ok(
+                super::pairs::load_anomaly_folders(&folders, opts, None, |_, _| {})?
+                    .set
+                    .normal,
+            )
+        }
+        DataSource::SegmentationFolder {
+            images,
+            masks,
+            size,
+            grayscale,
+            mask_format,
+        } => {
+            let opts = ImageOptions {
+                size: *size,
+                grayscale: *grayscale,
+            };
+            let pairs = super::pairs::SegmentationFolders {
+                images: images.clone(),
+                masks: masks.clone(),
+                format: mask_format.clone(),
+            };
+            Ok(super::pairs::load_segmentation_pairs(&pairs, opts, None, |_, _| {})?.dataset)
         }
     }
 }

@@ -4,7 +4,11 @@ pub mod bundled;
 pub mod dataset;
 pub mod folder;
 pub mod load;
+pub mod pairs;
+pub mod photos;
+pub mod segmentation;
 pub mod synthetic;
+pub mod textures;
 
 pub use dataset::{Dataset, Targets};
 

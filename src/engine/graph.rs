@@ -5,8 +5,9 @@ use ndarray::ArrayD;
 
 use super::error::GraphError;
 use super::facts::{ModelFacts, infer};
+use super::layers::activation::Activation;
 use super::layers::batch_norm2d::BatchNormCache;
-use super::layers::pool2d::Winners;
+use super::layers::pool2d::{PoolKind, Winners};
 use super::layers::{Layer, ParamRole, activation, merge, reshape};
 use super::model_spec::{INPUT_NODE, ModelSpec};
 use super::rng::Rng;
@@ -211,10 +212,25 @@ impl<T: Scalar> Graph<T> {
     /// Runs every node; returns the last node's output.
     pub fn forward(&mut self, x: &Tensor<T>, mode: Mode) -> Result<&Tensor<T>, GraphError> {
         self.check_input(x)?;
-        let input = x.as_standard_layout().into_owned();
+        // Buffers of the last pass are reused when the shapes repeat (no allocation per
+        // step once warm); layers with an `_into` form write every element.
+        let input = match self.input.take() {
+            Some(mut old) if old.dim() == x.dim() => {
+                old.assign(x);
+                old
+            }
+            _ => x.as_standard_layout().into_owned(),
+        };
+        let n = x.shape()[0];
         let training = mode == Mode::Train;
+        let mut old_outputs = std::mem::take(&mut self.outputs);
         let mut outputs: Vec<Tensor<T>> = Vec::with_capacity(self.nodes.len());
-        for node in self.nodes.iter_mut() {
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            let [c, h, w] = self.facts.nodes[i].output;
+            let reuse = |old: Option<&mut Tensor<T>>| match old.map(std::mem::take) {
+                Some(t) if t.dim() == (n, c, h, w) => t,
+                _ => Tensor::<T>::zeros((n, c, h, w)),
+            };
             let ins: Vec<&Tensor<T>> = node
                 .sources
                 .iter()
@@ -223,11 +239,23 @@ impl<T: Scalar> Graph<T> {
             let ps = &mut self.params[node.params.clone()];
             let x0 = ins[0];
             let y = match &node.layer {
-                Layer::Conv(c) => c.forward(x0, &ps[0].value, ps.get(1).map(|p| &p.value)),
+                Layer::Conv(c) => {
+                    let mut y = reuse(old_outputs.get_mut(i));
+                    c.forward_into(x0, &ps[0].value, ps.get(1).map(|p| &p.value), &mut y);
+                    y
+                }
                 Layer::ConvTranspose(c) => c.forward(x0, &ps[0].value, ps.get(1).map(|p| &p.value)),
                 Layer::Dense(d) => d.forward(x0, &ps[0].value, ps.get(1).map(|p| &p.value)),
                 Layer::Pool(p) => {
-                    let (y, winners) = p.forward(x0);
+                    let mut y = reuse(old_outputs.get_mut(i));
+                    let mut winners = match std::mem::replace(&mut node.memo, Memo::None) {
+                        Memo::Winners(wn) if wn.dim() == (n, c, h, w) => Some(wn),
+                        _ => None,
+                    };
+                    if p.kind != PoolKind::Avg && winners.is_none() {
+                        winners = Some(Winners::zeros((n, c, h, w)));
+                    }
+                    p.forward_into(x0, &mut y, winners.as_mut());
                     node.memo = winners.map_or(Memo::None, Memo::Winners);
                     y
                 }
@@ -261,6 +289,11 @@ impl<T: Scalar> Graph<T> {
                 Layer::Upsample(u) => u.forward(x0),
                 Layer::Add => merge::add_forward(&ins),
                 Layer::Concat => merge::concat_forward(&ins),
+                Layer::Activation(Activation::Relu) => {
+                    let mut y = reuse(old_outputs.get_mut(i));
+                    Activation::Relu.forward_into(x0, &mut y);
+                    y
+                }
                 Layer::Activation(a) => a.forward(x0),
                 Layer::Softmax => activation::softmax_forward(x0),
             };
@@ -312,8 +345,16 @@ impl<T: Scalar> Graph<T> {
                     Source::Node(j) => needs_grad[*j],
                 });
         }
+        let mut old_grads = std::mem::take(&mut self.grads);
+        old_grads.resize(self.nodes.len(), None);
         let mut grads: Vec<Option<Tensor<T>>> = vec![None; self.nodes.len()];
-        grads[last] = Some(grad_output.as_standard_layout().into_owned());
+        grads[last] = Some(match old_grads[last].take() {
+            Some(mut g) if g.dim() == grad_output.dim() => {
+                g.assign(grad_output);
+                g
+            }
+            _ => grad_output.as_standard_layout().into_owned(),
+        });
         let mut in_grad: Option<Tensor<T>> = None;
         for i in (0..self.nodes.len()).rev() {
             let Some(dy) = grads[i].take() else { continue };
@@ -329,19 +370,32 @@ impl<T: Scalar> Graph<T> {
             });
             let ps = &mut self.params[node.params.clone()];
             let x0 = ins[0];
+            // A buffer for the first input's gradient: last pass's, when the shape repeats
+            // and nothing else has written that slot yet.
+            let mut dx_buf = || {
+                let slot = match node.sources[0] {
+                    Source::Input => None,
+                    Source::Node(j) if grads[j].is_none() => old_grads[j].take(),
+                    Source::Node(_) => None,
+                };
+                match slot {
+                    Some(t) if t.dim() == x0.dim() => t,
+                    _ => Tensor::<T>::zeros(x0.raw_dim()),
+                }
+            };
             let dxs: Vec<Tensor<T>> = match &node.layer {
                 Layer::Conv(c) => {
                     let (w, b) = ps.split_at_mut(1);
-                    c.backward(
+                    let mut dx = want_dx.then(&mut dx_buf);
+                    c.backward_into(
                         x0,
                         &w[0].value,
                         &dy,
                         &mut w[0].grad,
                         b.first_mut().map(|p| &mut p.grad),
-                        want_dx,
-                    )
-                    .into_iter()
-                    .collect()
+                        dx.as_mut(),
+                    );
+                    dx.into_iter().collect()
                 }
                 Layer::ConvTranspose(c) => {
                     let (w, b) = ps.split_at_mut(1);
@@ -398,6 +452,11 @@ impl<T: Scalar> Graph<T> {
                 Layer::Concat => {
                     let channels: Vec<usize> = ins.iter().map(|t| t.shape()[1]).collect();
                     merge::concat_backward(&channels, &dy)
+                }
+                Layer::Activation(Activation::Relu) => {
+                    let mut dx = dx_buf();
+                    Activation::Relu.backward_into(x0, &dy, &mut dx);
+                    vec![dx]
                 }
                 Layer::Activation(a) => vec![a.backward(x0, &self.outputs[i], &dy)],
                 Layer::Softmax => vec![activation::softmax_backward(&self.outputs[i], &dy)],

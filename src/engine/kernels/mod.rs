@@ -258,6 +258,85 @@ pub mod f32k {
 
 use crate::engine::tensor::Scalar;
 
+/// Direct stride-1 convolution on the wide layout with the AVX-512 register-tiled kernel:
+/// `out[co·ldo + q] = Σ_ci Σ_t wk[t·w_t + co·cig + ci] · src[ci·plane + offs[t] + q]` for
+/// `co < cog`, `q < q_len`. Returns false (doing nothing) when the set is not AVX-512 or
+/// the CPU lacks it; the caller then uses GEMMs.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_direct_f32(
+    set: KernelSet,
+    cog: usize,
+    cig: usize,
+    offs: &[usize],
+    plane: usize,
+    q_len: usize,
+    wk: &[f32],
+    w_t: usize,
+    src: &[f32],
+    out: &mut [f32],
+    ldo: usize,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if set != KernelSet::Avx512 || !std::arch::is_x86_feature_detected!("avx512f") {
+            return false;
+        }
+        if cog == 0 || cig == 0 || q_len == 0 || offs.is_empty() {
+            return true;
+        }
+        let max_off = *offs.iter().max().expect("taps");
+        assert!(
+            src.len() >= (cig - 1) * plane + max_off + q_len,
+            "conv src bounds"
+        );
+        assert!(
+            wk.len() >= (offs.len() - 1) * w_t + (cog - 1) * cig + cig,
+            "conv weight bounds"
+        );
+        assert!(
+            ldo >= q_len && out.len() >= (cog - 1) * ldo + q_len,
+            "conv out bounds"
+        );
+        use x86_64::direct::{TILE_Q, tile};
+        // Input channels per pass: keeps a tile's source rows (CI_BLOCK planes × kernel
+        // rows × 96 columns) in L1 while every output-channel block reuses them.
+        const CI_BLOCK: usize = 16;
+        let sp = src.as_ptr();
+        for q0 in (0..q_len).step_by(TILE_Q) {
+            let rem = (q_len - q0).min(TILE_Q);
+            for ci0 in (0..cig).step_by(CI_BLOCK) {
+                let n_ci = (cig - ci0).min(CI_BLOCK);
+                let mut co = 0;
+                while co < cog {
+                    let w = wk[co * cig + ci0..].as_ptr();
+                    let s0 = sp.wrapping_add(ci0 * plane);
+                    let o = out[co * ldo..].as_mut_ptr();
+                    let acc = ci0 > 0;
+                    // SAFETY: avx512f was detected above; the asserts bound every index
+                    // the tile touches: weights (t, co + c, ci0 + ci) with co + c < cog and
+                    // ci0 + ci < cig, sources up to (cig−1)·plane + max_off + q_len − 1,
+                    // outputs (co + c)·ldo + q < out.len().
+                    unsafe {
+                        if cog - co >= 4 {
+                            tile::<4>(w, w_t, cig, n_ci, offs, s0, plane, q0, rem, o, ldo, acc);
+                            co += 4;
+                        } else {
+                            tile::<1>(w, w_t, cig, n_ci, offs, s0, plane, q0, rem, o, ldo, acc);
+                            co += 1;
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (set, cog, cig, offs, plane, q_len, wk, w_t, src, out, ldo);
+        false
+    }
+}
+
 #[inline]
 fn is_f32<T: 'static>() -> bool {
     TypeId::of::<T>() == TypeId::of::<f32>()
@@ -420,6 +499,50 @@ mod tests {
             scalar::relu(&x, &mut want);
             f32k::relu(set, &x, &mut got);
             assert_eq!(want, got, "{}", set.name());
+        }
+    }
+
+    #[test]
+    fn direct_conv_matches_the_formula() {
+        for &(cog, cig, plane, q_len) in &[
+            (5usize, 3usize, 40usize, 37usize),
+            (8, 2, 200, 190),
+            (4, 1, 100, 96),
+            (1, 2, 30, 17),
+        ] {
+            let offs = [0usize, 1, 2, 7, 8, 9];
+            let w_t = cog * cig + 3;
+            let wk = data(offs.len() * w_t, 5);
+            let src = data((cig - 1) * plane + 9 + q_len, 6);
+            let ldo = q_len + 2;
+            let mut out = vec![7.0f32; cog * ldo];
+            if !conv_direct_f32(
+                active(),
+                cog,
+                cig,
+                &offs,
+                plane,
+                q_len,
+                &wk,
+                w_t,
+                &src,
+                &mut out,
+                ldo,
+            ) {
+                return;
+            }
+            for co in 0..cog {
+                for q in 0..q_len {
+                    let mut want = 0.0f32;
+                    for ci in 0..cig {
+                        for (t, &off) in offs.iter().enumerate() {
+                            want += wk[t * w_t + co * cig + ci] * src[ci * plane + off + q];
+                        }
+                    }
+                    assert!(close(want, out[co * ldo + q], 20), "co={co} q={q}");
+                }
+                assert_eq!(out[co * ldo + q_len], 7.0, "untouched padding column");
+            }
         }
     }
 

@@ -121,6 +121,91 @@ pub mod avx512 {
     }
 }
 
+/// Direct stride-1 convolution on the "wide" layout (see `conv2d.rs`, shifted path):
+/// `out[co·ldo + q] (+)= Σ_{ci < n_ci} Σ_t wk[t·w_t + co·w_co + ci] · src[ci·plane + offs[t] + q]`
+/// for one tile of `CO` output channels × up to 96 columns `q0..q0 + rem`, adding to the
+/// tile's old values when `accumulate`.
+pub mod direct {
+    use super::*;
+
+    /// Columns per tile: 6 vectors of 16.
+    pub const TILE_Q: usize = 96;
+
+    /// # Safety
+    /// avx512f must be available; for `c < CO` and valid `q` every `wk`, `src` and `out`
+    /// index the formula above names must be inside its allocation (masked-off lanes are
+    /// never touched).
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn tile<const CO: usize>(
+        wk: *const f32,
+        w_t: usize,
+        w_co: usize,
+        n_ci: usize,
+        offs: &[usize],
+        src: *const f32,
+        plane: usize,
+        q0: usize,
+        rem: usize,
+        out: *mut f32,
+        ldo: usize,
+        accumulate: bool,
+    ) {
+        let mut masks = [0 as __mmask16; 6];
+        for (v, m) in masks.iter_mut().enumerate() {
+            let valid = rem.saturating_sub(16 * v).min(16);
+            *m = ((1u32 << valid) - 1) as __mmask16;
+        }
+        let full = rem == TILE_Q;
+        let mut acc = [[_mm512_setzero_ps(); 6]; CO];
+        if accumulate {
+            for (c, acc_c) in acc.iter_mut().enumerate() {
+                for v in 0..6 {
+                    // SAFETY: masked load of valid columns of row c, inside `out` by contract.
+                    acc_c[v] = unsafe {
+                        _mm512_maskz_loadu_ps(masks[v], out.wrapping_add(c * ldo + q0 + 16 * v))
+                    };
+                }
+            }
+        }
+        for ci in 0..n_ci {
+            let base = src.wrapping_add(ci * plane + q0);
+            let wci = wk.wrapping_add(ci);
+            for (t, &off) in offs.iter().enumerate() {
+                let p = base.wrapping_add(off);
+                let mut x = [_mm512_setzero_ps(); 6];
+                for v in 0..6 {
+                    // SAFETY: lanes under the mask are valid columns, inside `src` by the
+                    // caller's contract; masked-off lanes are not read (a full tile reads
+                    // all 96 columns, all valid).
+                    x[v] = unsafe {
+                        if full {
+                            _mm512_loadu_ps(p.wrapping_add(16 * v))
+                        } else {
+                            _mm512_maskz_loadu_ps(masks[v], p.wrapping_add(16 * v))
+                        }
+                    };
+                }
+                for (c, acc_c) in acc.iter_mut().enumerate() {
+                    // SAFETY: weight (t, c, ci) is inside `wk` by the caller's contract.
+                    let w = _mm512_set1_ps(unsafe { *wci.wrapping_add(t * w_t + c * w_co) });
+                    for v in 0..6 {
+                        acc_c[v] = _mm512_fmadd_ps(w, x[v], acc_c[v]);
+                    }
+                }
+            }
+        }
+        for (c, acc_c) in acc.iter().enumerate() {
+            for (v, &a) in acc_c.iter().enumerate() {
+                // SAFETY: masked store of valid columns of row c, inside `out` by contract.
+                unsafe {
+                    _mm512_mask_storeu_ps(out.wrapping_add(c * ldo + q0 + 16 * v), masks[v], a)
+                };
+            }
+        }
+    }
+}
+
 pub mod avx2 {
     use super::*;
 

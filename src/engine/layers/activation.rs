@@ -1,5 +1,6 @@
 //! Element-wise activations and the channel softmax, with their derivatives.
 
+use crate::engine::kernels;
 use crate::engine::tensor::{Scalar, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,7 +27,15 @@ impl Activation {
     pub fn forward<T: Scalar>(&self, x: &Tensor<T>) -> Tensor<T> {
         match *self {
             Activation::Identity => x.clone(),
-            Activation::Relu => x.mapv(|v| if v > T::zero() { v } else { T::zero() }),
+            Activation::Relu => {
+                let x = x.as_standard_layout();
+                let mut y = Tensor::<T>::zeros(x.raw_dim());
+                kernels::relu(
+                    x.as_slice().expect("standard layout"),
+                    y.as_slice_mut().expect("fresh array"),
+                );
+                y
+            }
             Activation::LeakyRelu(s) => {
                 let s = T::of(s);
                 x.mapv(|v| if v > T::zero() { v } else { v * s })
@@ -36,8 +45,43 @@ impl Activation {
         }
     }
 
+    /// ReLU into a preallocated `y` of `x`'s shape (every element written); other kinds
+    /// fall back to [`Self::forward`].
+    pub fn forward_into<T: Scalar>(&self, x: &Tensor<T>, y: &mut Tensor<T>) {
+        if *self != Activation::Relu {
+            *y = self.forward(x);
+            return;
+        }
+        let x = x.as_standard_layout();
+        kernels::relu(
+            x.as_slice().expect("standard layout"),
+            y.as_slice_mut().expect("standard layout"),
+        );
+    }
+
+    /// ReLU's input gradient into a preallocated `dx` (every element written).
+    pub fn backward_into<T: Scalar>(&self, x: &Tensor<T>, dy: &Tensor<T>, dx: &mut Tensor<T>) {
+        assert_eq!(*self, Activation::Relu, "backward_into is ReLU's");
+        let (x, dy) = (x.as_standard_layout(), dy.as_standard_layout());
+        kernels::relu_backward(
+            x.as_slice().expect("standard layout"),
+            dy.as_slice().expect("standard layout"),
+            dx.as_slice_mut().expect("standard layout"),
+        );
+    }
+
     /// Input gradient from the forward's input `x`, output `y` and the upstream `dy`.
     pub fn backward<T: Scalar>(&self, x: &Tensor<T>, y: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
+        if *self == Activation::Relu {
+            let (x, dy) = (x.as_standard_layout(), dy.as_standard_layout());
+            let mut dx = Tensor::<T>::zeros(x.raw_dim());
+            kernels::relu_backward(
+                x.as_slice().expect("standard layout"),
+                dy.as_slice().expect("standard layout"),
+                dx.as_slice_mut().expect("fresh array"),
+            );
+            return dx;
+        }
         let mut dx = dy.clone();
         match *self {
             Activation::Identity => {}

@@ -4,6 +4,7 @@
 
 use ndarray::ArrayD;
 
+use crate::engine::kernels;
 use crate::engine::tensor::{Scalar, Tensor};
 
 #[derive(Clone, Debug)]
@@ -111,10 +112,8 @@ impl BatchNorm2d {
             let (mut sum_dy, mut sum_dy_xh) = (T::zero(), T::zero());
             for s in 0..n {
                 let o = (s * c + ch) * hw;
-                for k in o..o + hw {
-                    sum_dy += dys[k];
-                    sum_dy_xh += dys[k] * cache.x_hat[k];
-                }
+                sum_dy += kernels::sum(&dys[o..o + hw]);
+                sum_dy_xh += kernels::dot(&dys[o..o + hw], &cache.x_hat[o..o + hw]);
             }
             dweight[ch] += sum_dy_xh;
             dbias[ch] += sum_dy;

@@ -5,6 +5,8 @@
 use ndarray::Array4;
 
 use crate::engine::facts::WindowGeometry;
+use crate::engine::kernels;
+use crate::engine::model_spec::Pair;
 use crate::engine::tensor::{Scalar, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,14 +32,54 @@ impl Pool2d {
     pub fn forward<T: Scalar>(&self, x: &Tensor<T>) -> (Tensor<T>, Option<Winners>) {
         let g = &self.geom;
         let [n, c] = [x.shape()[0], x.shape()[1]];
-        let (h, w) = (g.in_size.h, g.in_size.w);
         let (oh, ow) = (g.out_size.h, g.out_size.w);
         let mut y = Tensor::<T>::zeros((n, c, oh, ow));
         let mut winners = (self.kind != PoolKind::Avg).then(|| Winners::zeros((n, c, oh, ow)));
+        self.forward_into(x, &mut y, winners.as_mut());
+        (y, winners)
+    }
+
+    /// The forward into preallocated outputs (every element written); max/min pooling
+    /// needs `winners`.
+    pub fn forward_into<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        y: &mut Tensor<T>,
+        mut winners: Option<&mut Winners>,
+    ) {
+        let g = &self.geom;
+        let [n, c] = [x.shape()[0], x.shape()[1]];
+        let (h, w) = (g.in_size.h, g.in_size.w);
+        let (oh, ow) = (g.out_size.h, g.out_size.w);
+        assert!(
+            self.kind == PoolKind::Avg || winners.is_some(),
+            "max/min pooling keeps winners"
+        );
         let x = x.as_standard_layout();
         let xs = x.as_slice().expect("standard layout");
-        let ys = y.as_slice_mut().expect("fresh array");
+        let ys = y.as_slice_mut().expect("standard layout");
         let divisor = T::of((g.kernel.h * g.kernel.w) as f64);
+        let no_pads = g.pads.top + g.pads.bottom + g.pads.left + g.pads.right == 0;
+        if self.kind == PoolKind::Max
+            && g.kernel == Pair::square(2)
+            && g.stride == Pair::square(2)
+            && no_pads
+            && let Some(win) = winners.as_mut()
+        {
+            // The common 2×2/2 max pool: a straight-line kernel per plane.
+            let ws = win.as_slice_mut().expect("standard layout");
+            for plane in 0..n * c {
+                kernels::scalar::max_pool2x2(
+                    &xs[plane * h * w..(plane + 1) * h * w],
+                    w,
+                    oh,
+                    ow,
+                    &mut ys[plane * oh * ow..(plane + 1) * oh * ow],
+                    &mut ws[plane * oh * ow..(plane + 1) * oh * ow],
+                );
+            }
+            return;
+        }
         for plane in 0..n * c {
             let src = &xs[plane * h * w..(plane + 1) * h * w];
             for oi in 0..oh {
@@ -77,14 +119,13 @@ impl Pool2d {
                             }
                             ys[out] = best;
                             if let Some(win) = winners.as_mut() {
-                                win.as_slice_mut().expect("fresh array")[out] = best_at as u32;
+                                win.as_slice_mut().expect("standard layout")[out] = best_at as u32;
                             }
                         }
                     }
                 }
             }
         }
-        (y, winners)
     }
 
     /// Input gradient: max/min send each window's gradient to its winner (overlapping

@@ -105,6 +105,46 @@ pub struct Taps {
     pub out: Pair,
 }
 
+/// `dst.copy_from_slice(src)` for the short rows of im2col, in fixed-size pieces the
+/// compiler inlines as vector moves instead of calling `memcpy` per row.
+#[inline(always)]
+fn copy_fixed<T: Scalar, const N: usize>(dst: &mut [T], src: &[T], at: usize) {
+    let d: &mut [T; N] = (&mut dst[at..at + N]).try_into().expect("N elements");
+    let s: &[T; N] = (&src[at..at + N]).try_into().expect("N elements");
+    *d = *s;
+}
+
+#[inline]
+fn copy_short<T: Scalar>(dst: &mut [T], src: &[T]) {
+    let n = dst.len();
+    debug_assert_eq!(n, src.len());
+    // Constant-size pieces (the last one overlapping) so no variable-length copy is left
+    // for the compiler to turn into a `memcpy` call.
+    match n {
+        0 => {}
+        1..4 => dst.copy_from_slice(src),
+        4..8 => {
+            copy_fixed::<T, 4>(dst, src, 0);
+            copy_fixed::<T, 4>(dst, src, n - 4);
+        }
+        8..16 => {
+            copy_fixed::<T, 8>(dst, src, 0);
+            copy_fixed::<T, 8>(dst, src, n - 8);
+        }
+        16..=64 => {
+            let mut i = 0;
+            while i + 16 <= n {
+                copy_fixed::<T, 16>(dst, src, i);
+                i += 16;
+            }
+            if i < n {
+                copy_fixed::<T, 16>(dst, src, n - 16);
+            }
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}
+
 /// Unfolds `src` (`c×src.h×src.w`) into `col` (`(c·kh·kw) × (out.h·out.w)`), row-major.
 pub fn im2col<T: Scalar>(src: &[T], c: usize, t: Taps, col: &mut [T]) {
     im2col_rows(src, c, t, 0..t.out.h, col);
@@ -132,7 +172,7 @@ pub fn im2col_rows<T: Scalar>(
                     let srow = &plane[si * t.src.w..(si + 1) * t.src.w];
                     let drow = &mut dst[r * t.out.w..(r + 1) * t.out.w];
                     if t.stride.w == 1 {
-                        drow.copy_from_slice(&srow[base..base + t.out.w]);
+                        copy_short(drow, &srow[base..base + t.out.w]);
                     } else {
                         for (oj, d) in drow.iter_mut().enumerate() {
                             *d = srow[base + oj * t.stride.w];
@@ -172,7 +212,10 @@ pub fn col2im_rows_add<T: Scalar>(
                     let srow = &mut plane[si * t.src.w..(si + 1) * t.src.w];
                     let frow = &from[r * t.out.w..(r + 1) * t.out.w];
                     if t.stride.w == 1 {
-                        crate::engine::kernels::add(&mut srow[base..base + t.out.w], frow);
+                        // Rows are short (often < 32): an inline loop beats a call.
+                        for (d, &g) in srow[base..base + t.out.w].iter_mut().zip(frow) {
+                            *d += g;
+                        }
                     } else {
                         for (oj, &g) in frow.iter().enumerate() {
                             srow[base + oj * t.stride.w] += g;

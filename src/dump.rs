@@ -1,0 +1,836 @@
+//! `convlab dump`: one forward and backward pass written as NumPy `.npy` files, plus a
+//! `manifest.json` that says what each file is.
+//!
+//! Arrays are C-order, little-endian float32 (labels: int64), with the ranks of the ONNX
+//! export (see [`crate::onnx::output_ranks`]): NCHW, or `[N, F]` after `flatten`/`dense`.
+//! The folder is written beside its final place and renamed into it, so an error leaves
+//! nothing half-written; an earlier dump in the same folder is replaced.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array4, ArrayD, IxDyn};
+use serde_json::{Value, json};
+
+use crate::data::Targets;
+use crate::data::folder::{ImageOptions, load_image};
+use crate::engine::{Graph, Mode, Target, Tensor, initialize, loss};
+use crate::onnx::{export_model, output_ranks};
+use crate::spec::Preset;
+
+pub const DUMP_FORMAT: &str = "convlab-dump";
+/// `.npy` files larger than this are refused when read.
+pub const MAX_NPY_BYTES: u64 = 1 << 30;
+
+// ---------------------------------------------------------------------------------------
+// .npy
+
+/// The values of an `.npy` file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NpyData {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Npy {
+    pub shape: Vec<usize>,
+    pub data: NpyData,
+}
+
+impl Npy {
+    pub fn len(&self) -> usize {
+        match &self.data {
+            NpyData::F32(v) => v.len(),
+            NpyData::F64(v) => v.len(),
+            NpyData::I64(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn to_f32(&self) -> Vec<f32> {
+        match &self.data {
+            NpyData::F32(v) => v.clone(),
+            NpyData::F64(v) => v.iter().map(|&x| x as f32).collect(),
+            NpyData::I64(v) => v.iter().map(|&x| x as f32).collect(),
+        }
+    }
+    /// Integer values (class labels); floats must be whole numbers.
+    pub fn to_labels(&self) -> Result<Vec<i64>, String> {
+        let whole = |x: f64| {
+            if x.fract() == 0.0 && x.abs() < 1e15 {
+                Ok(x as i64)
+            } else {
+                Err(format!("{x} is not a class index"))
+            }
+        };
+        match &self.data {
+            NpyData::I64(v) => Ok(v.clone()),
+            NpyData::F32(v) => v.iter().map(|&x| whole(x as f64)).collect(),
+            NpyData::F64(v) => v.iter().map(|&x| whole(x)).collect(),
+        }
+    }
+}
+
+fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    let dims = match shape {
+        [] => String::new(),
+        [d] => format!("{d},"),
+        _ => shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
+    // Magic (6) + version (2) + length (2) + dict + '\n' is a multiple of 64.
+    let unpadded = 10 + dict.len() + 1;
+    dict.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out
+}
+
+/// An `.npy` (version 1.0) file of little-endian float32 values in C order.
+pub fn npy_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
+    debug_assert_eq!(shape.iter().product::<usize>(), values.len());
+    let mut out = npy_header("<f4", shape);
+    out.reserve(values.len() * 4);
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// An `.npy` file of little-endian int64 values in C order.
+pub fn npy_i64(shape: &[usize], values: &[i64]) -> Vec<u8> {
+    let mut out = npy_header("<i8", shape);
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// Reads an `.npy` file: versions 1–3, C order, little-endian (or byte-sized) float32,
+/// float64 and integer types.
+pub fn read_npy(bytes: &[u8]) -> Result<Npy, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not a NumPy .npy file".into());
+    }
+    let (hlen, start): (usize, usize) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return Err(format!(".npy version {v} is not supported")),
+    };
+    let header = bytes
+        .get(start..start.saturating_add(hlen))
+        .ok_or("the .npy header is truncated")?;
+    let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not text")?;
+    let field = |key: &str| -> Result<&str, String> {
+        let at = header
+            .find(&format!("'{key}'"))
+            .ok_or_else(|| format!("the .npy header has no '{key}'"))?;
+        let rest = &header[at + key.len() + 2..];
+        let colon = rest.find(':').ok_or("malformed .npy header")?;
+        Ok(rest[colon + 1..].trim_start())
+    };
+    let descr = field("descr")?;
+    let descr = descr
+        .strip_prefix('\'')
+        .and_then(|d| d.split('\'').next())
+        .ok_or("malformed .npy descr")?;
+    if field("fortran_order")?.starts_with("True") {
+        return Err(
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
+        );
+    }
+    let shape_text = field("shape")?;
+    let shape_text = shape_text
+        .strip_prefix('(')
+        .and_then(|s| s.split(')').next())
+        .ok_or("malformed .npy shape")?;
+    let shape: Vec<usize> = shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("bad .npy dimension '{s}'"))
+        })
+        .collect::<Result<_, _>>()?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&n| n <= 1 << 28)
+        .ok_or("the .npy array is too large")?;
+    let data = &bytes[start + hlen..];
+    let (size, kind) = match descr {
+        "<f4" => (4, 'f'),
+        "<f8" => (8, 'f'),
+        "<i8" | "<u8" => (8, 'i'),
+        "<i4" | "<u4" => (4, 'i'),
+        "<i2" | "<u2" => (2, 'i'),
+        "|i1" | "|u1" | "|b1" => (1, 'i'),
+        d => {
+            return Err(format!(
+                "dtype '{d}' is not supported (use float32, float64 or little-endian integers)"
+            ));
+        }
+    };
+    if data.len() != count * size {
+        return Err(format!(
+            "the .npy file holds {} bytes of data but its shape {shape:?} needs {}",
+            data.len(),
+            count * size
+        ));
+    }
+    let unsigned = descr.contains('u') || descr.contains('b');
+    let data = match (kind, size) {
+        ('f', 4) => NpyData::F32(
+            data.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ),
+        ('f', _) => NpyData::F64(
+            data.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        ),
+        (_, size) => NpyData::I64(
+            data.chunks_exact(size)
+                .map(|c| {
+                    let mut b = [0u8; 8];
+                    b[..size].copy_from_slice(c);
+                    let negative = !unsigned && c[size - 1] & 0x80 != 0;
+                    if negative {
+                        b[size..].fill(0xff);
+                    }
+                    i64::from_le_bytes(b)
+                })
+                .collect(),
+        ),
+    };
+    Ok(Npy { shape, data })
+}
+
+pub fn load_npy(path: &Path) -> Result<Npy, String> {
+    let at = |e: String| format!("{}: {e}", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| at(e.to_string()))?;
+    if meta.len() > MAX_NPY_BYTES {
+        return Err(at("the file is larger than 1 GiB".into()));
+    }
+    read_npy(&std::fs::read(path).map_err(|e| at(e.to_string()))?).map_err(at)
+}
+
+// ---------------------------------------------------------------------------------------
+// The dump
+
+/// Where the input comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InputSource {
+    /// Sample `k` of the preset's validation set (the training set when there is none).
+    Sample(usize),
+    /// An image, resized to the model's input (as folder data sets are).
+    Image(PathBuf),
+    /// An array: `[n, c, h, w]`, `[c, h, w]`, or `[n, f]` / `[f]` for `[f, 1, 1]` inputs.
+    Npy(PathBuf),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetSource {
+    /// The sample's own target (dataset input), or the predicted class (file input).
+    Default,
+    Label(usize),
+    Npy(PathBuf),
+}
+
+#[derive(Clone, Debug)]
+pub struct DumpOptions {
+    pub input: InputSource,
+    pub target: TargetSource,
+    pub mode: Mode,
+    /// Dropout seed (train mode) and, for presets, the weight-initialisation seed;
+    /// defaults to the preset's training seed.
+    pub seed: Option<u64>,
+    /// Also write `model.onnx`.
+    pub model_onnx: bool,
+}
+
+/// `convlab dump` arguments.
+#[derive(clap::Args, Debug)]
+pub struct DumpArgs {
+    /// A checkpoint (.safetensors), or a preset (.toml) with freshly initialised weights.
+    pub model: PathBuf,
+    /// The folder to write (created; an earlier dump there is replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Input: an image (resized to the model's input, grey or RGB by its channels) or an
+    /// array [n, c, h, w] / [c, h, w]. Default: a sample of the preset's data.
+    #[arg(long, value_name = "FILE.png|FILE.npy", conflicts_with = "sample")]
+    pub input: Option<PathBuf>,
+    /// Which validation sample to use (default 0).
+    #[arg(long, value_name = "K")]
+    pub sample: Option<usize>,
+    /// Target array: class indices for cross_entropy, else the output's shape.
+    #[arg(long, value_name = "FILE.npy", conflicts_with = "label")]
+    pub target: Option<PathBuf>,
+    /// Class index used as the target of every sample (cross_entropy models).
+    #[arg(long, value_name = "K")]
+    pub label: Option<usize>,
+    #[arg(long, value_enum, default_value = "eval")]
+    pub mode: DumpMode,
+    /// Dropout seed (and initialisation seed for a preset); default: the preset's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Also write the model as model.onnx.
+    #[arg(long)]
+    pub model_onnx: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpMode {
+    Eval,
+    Train,
+}
+
+/// Runs `convlab dump`.
+pub fn run_dump(args: &DumpArgs) -> Result<(), String> {
+    let (preset, params, trained) = crate::onnx::cli::load_model(&args.model, args.seed)?;
+    let input = match &args.input {
+        Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) => {
+            InputSource::Npy(p.clone())
+        }
+        Some(p) => InputSource::Image(p.clone()),
+        None => InputSource::Sample(args.sample.unwrap_or(0)),
+    };
+    let target = match (&args.target, args.label) {
+        (Some(p), _) => TargetSource::Npy(p.clone()),
+        (None, Some(k)) => TargetSource::Label(k),
+        (None, None) => TargetSource::Default,
+    };
+    let opts = DumpOptions {
+        input,
+        target,
+        mode: match args.mode {
+            DumpMode::Eval => Mode::Eval,
+            DumpMode::Train => Mode::Train,
+        },
+        seed: args.seed,
+        model_onnx: args.model_onnx,
+    };
+    let summary = dump(
+        &preset,
+        trained.then_some(params.as_slice()),
+        &opts,
+        &args.out,
+    )?;
+    let m = &summary.manifest;
+    if m["input"]["resized"] == json!(true) {
+        eprintln!(
+            "note: the image was resized from {} to {} (height, width)",
+            m["input"]["original_size"], m["input"]["resized_to"]
+        );
+    }
+    if m["target"]["source"] == "predicted" {
+        eprintln!("note: no target given; the predicted class is the target (use --label K)");
+    }
+    eprintln!(
+        "wrote {} files to {} ({} loss {:.6})",
+        summary.files.len(),
+        args.out.display(),
+        m["loss_name"].as_str().unwrap_or(""),
+        summary.loss
+    );
+    Ok(())
+}
+
+/// What was written.
+#[derive(Clone, Debug)]
+pub struct DumpSummary {
+    pub files: Vec<String>,
+    pub loss: f64,
+    pub manifest: Value,
+}
+
+enum DumpTarget {
+    Labels(Vec<usize>),
+    Dense(Tensor<f32>),
+}
+
+fn as_4d(v: Vec<f32>, shape: [usize; 4]) -> Tensor<f32> {
+    Array4::from_shape_vec(shape, v).expect("size checked")
+}
+
+/// An npy array as `n` samples of `sample` = `[c, h, w]`, or an error naming `what`.
+fn npy_as_samples(npy: &Npy, sample: [usize; 3], what: &str) -> Result<Tensor<f32>, String> {
+    let [c, h, w] = sample;
+    let s = npy.shape.as_slice();
+    let n = match s {
+        [n, a, b, d] if [*a, *b, *d] == sample => *n,
+        [a, b, d] if [*a, *b, *d] == sample => 1,
+        [n, f] if *f == c && h * w == 1 => *n,
+        [f] if *f == c && h * w == 1 => 1,
+        _ => {
+            return Err(format!(
+                "{what} has shape {s:?}; the model needs [n, {c}, {h}, {w}] or [{c}, {h}, {w}]{}",
+                if h * w == 1 {
+                    format!(" or [n, {c}]")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    };
+    if n == 0 {
+        return Err(format!("{what} holds no samples"));
+    }
+    let v = npy.to_f32();
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(format!("{what} holds NaN or infinite values"));
+    }
+    Ok(as_4d(v, [n, c, h, w]))
+}
+
+/// Writes `files` into a fresh folder beside `out`, then moves it into place. An existing
+/// `out` must be empty or an earlier dump (which is replaced).
+fn write_folder(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    let at = |e: String| format!("{}: {e}", out.display());
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let base = out
+        .file_name()
+        .ok_or_else(|| at("not a folder name".into()))?
+        .to_string_lossy()
+        .into_owned();
+    if out.exists() {
+        if !out.is_dir() {
+            return Err(at("exists and is not a folder".into()));
+        }
+        let empty = std::fs::read_dir(out)
+            .map_err(|e| at(e.to_string()))?
+            .next()
+            .is_none();
+        let earlier_dump = std::fs::read_to_string(out.join("manifest.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .is_some_and(|m| m["format"] == DUMP_FORMAT);
+        if !empty && !earlier_dump {
+            return Err(at(
+                "exists and is not an earlier dump; choose a new or empty folder".into(),
+            ));
+        }
+    }
+    let pid = std::process::id();
+    let staging = parent.join(format!(".{base}.tmp-{pid}"));
+    let _ = std::fs::remove_dir_all(&staging);
+    let result = (|| -> std::io::Result<()> {
+        std::fs::create_dir_all(&staging)?;
+        for (name, bytes) in files {
+            std::fs::write(staging.join(name), bytes)?;
+        }
+        if out.exists() {
+            let old = parent.join(format!(".{base}.old-{pid}"));
+            std::fs::rename(out, &old)?;
+            if let Err(e) = std::fs::rename(&staging, out) {
+                let _ = std::fs::rename(&old, out);
+                return Err(e);
+            }
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&staging, out)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(at(e.to_string()));
+    }
+    Ok(())
+}
+
+/// Runs one forward and backward pass of `preset` (with `params`, or freshly initialised
+/// weights) and writes the dump folder `out`.
+pub fn dump(
+    preset: &Preset,
+    params: Option<&[(String, ArrayD<f32>)]>,
+    opts: &DumpOptions,
+    out: &Path,
+) -> Result<DumpSummary, String> {
+    let spec = &preset.model;
+    let mut graph = Graph::<f32>::new(spec).map_err(|e| e.to_string())?;
+    let seed = opts.seed.unwrap_or(preset.training.seed);
+    match params {
+        Some(ps) => {
+            for (name, value) in ps {
+                graph
+                    .set_param(name, value.clone())
+                    .map_err(|e| format!("weights do not match the model: {e}"))?;
+            }
+        }
+        None => initialize(&mut graph, preset.training.init, seed),
+    }
+    graph.set_dropout_seed(seed);
+    let lossk = preset.training.loss;
+    let sample = spec.input;
+    let out_shape = graph.facts().output();
+
+    // Input (and the dataset's target when the input is a sample).
+    let mut dataset_target = None;
+    let (x, input_info) = match &opts.input {
+        InputSource::Sample(k) => {
+            let (train, val) =
+                crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+            let (set, set_name) = if val.is_empty() {
+                (train, "training")
+            } else {
+                (val, "validation")
+            };
+            if *k >= set.len() {
+                return Err(format!(
+                    "--sample {k} is out of range: the {set_name} set has {} samples (0..={})",
+                    set.len(),
+                    set.len().saturating_sub(1)
+                ));
+            }
+            if set.sample_shape() != sample {
+                return Err(format!(
+                    "the data's samples are {:?} but the model's input is {sample:?}",
+                    set.sample_shape()
+                ));
+            }
+            let (x, t) = crate::train::run::gather(&set, &[*k]);
+            dataset_target = Some(match t {
+                crate::train::run::BatchTarget::Labels(l) => DumpTarget::Labels(l),
+                crate::train::run::BatchTarget::Dense(d) => DumpTarget::Dense(d),
+            });
+            let class = match &set.targets {
+                Targets::Labels(l) => set.class_names.get(l[*k]).cloned(),
+                Targets::Dense(_) => None,
+            };
+            (
+                x,
+                json!({ "source": "dataset", "set": set_name, "sample": k, "class_name": class }),
+            )
+        }
+        InputSource::Image(path) => {
+            let [c, h, w] = sample;
+            if c != 1 && c != 3 {
+                return Err(format!(
+                    "the model takes {c} channels; an image gives 1 (grey) or 3 (RGB); use --input FILE.npy"
+                ));
+            }
+            let (iw, ih) =
+                image::image_dimensions(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let v = load_image(
+                path,
+                ImageOptions {
+                    size: [h, w],
+                    grayscale: c == 1,
+                },
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+            let resized = (ih as usize, iw as usize) != (h, w);
+            (
+                as_4d(v, [1, c, h, w]),
+                json!({
+                    "source": "image",
+                    "path": path.display().to_string(),
+                    "original_size": [ih, iw],
+                    "resized_to": [h, w],
+                    "resized": resized,
+                    "scale": "pixels / 255",
+                }),
+            )
+        }
+        InputSource::Npy(path) => {
+            let npy = load_npy(path)?;
+            let x = npy_as_samples(&npy, sample, &path.display().to_string())?;
+            (
+                x,
+                json!({ "source": "npy", "path": path.display().to_string() }),
+            )
+        }
+    };
+    let n = x.shape()[0];
+    let y = graph
+        .forward(&x, opts.mode)
+        .map_err(|e| e.to_string())?
+        .clone();
+    let [oc, oh, ow] = out_shape;
+
+    // Target.
+    let label_range = |l: i64| -> Result<usize, String> {
+        if l < 0 || l as usize >= oc {
+            Err(format!(
+                "label {l} is out of range: the model outputs {oc} classes (0..={})",
+                oc - 1
+            ))
+        } else {
+            Ok(l as usize)
+        }
+    };
+    let (target, target_source) = match &opts.target {
+        TargetSource::Label(k) => {
+            if !lossk.wants_labels() {
+                return Err(format!(
+                    "--label needs a model trained with cross_entropy; this one uses {}: give --target FILE.npy",
+                    lossk.torch_name()
+                ));
+            }
+            let k = label_range(*k as i64)?;
+            (DumpTarget::Labels(vec![k; n * oh * ow]), "label")
+        }
+        TargetSource::Npy(path) => {
+            let npy = load_npy(path)?;
+            let what = path.display().to_string();
+            if lossk.wants_labels() {
+                let ok = match npy.shape.as_slice() {
+                    [] | [_] => oh * ow == 1 && npy.len() == n.max(1) && (npy.len() == n || n == 1),
+                    [a, b] => n == 1 && [*a, *b] == [oh, ow],
+                    [m, a, b] => *m == n && [*a, *b] == [oh, ow],
+                    _ => false,
+                };
+                if !ok {
+                    return Err(format!(
+                        "{what} has shape {:?}; cross_entropy needs one class index per sample{} ({n} samples)",
+                        npy.shape,
+                        if oh * ow > 1 {
+                            format!(" and pixel: [n, {oh}, {ow}]")
+                        } else {
+                            ": [n]".into()
+                        }
+                    ));
+                }
+                let labels = npy
+                    .to_labels()
+                    .map_err(|e| format!("{what}: {e}"))?
+                    .into_iter()
+                    .map(label_range)
+                    .collect::<Result<Vec<_>, _>>()?;
+                (DumpTarget::Labels(labels), "file")
+            } else {
+                let t = npy_as_samples(&npy, out_shape, &what)?;
+                if t.shape()[0] != n {
+                    return Err(format!(
+                        "{what} has {} samples but the input has {n}",
+                        t.shape()[0]
+                    ));
+                }
+                (DumpTarget::Dense(t), "file")
+            }
+        }
+        TargetSource::Default => match dataset_target {
+            Some(t) => (t, "dataset"),
+            None if lossk.wants_labels() => {
+                // The predicted class of every sample (and pixel).
+                let mut labels = Vec::with_capacity(n * oh * ow);
+                for s in 0..n {
+                    for i in 0..oh {
+                        for j in 0..ow {
+                            let mut best = 0;
+                            for ch in 1..oc {
+                                if y[[s, ch, i, j]] > y[[s, best, i, j]] {
+                                    best = ch;
+                                }
+                            }
+                            labels.push(best);
+                        }
+                    }
+                }
+                (DumpTarget::Labels(labels), "predicted")
+            }
+            None => {
+                return Err(format!(
+                    "the loss {} needs a target: give --target FILE.npy",
+                    lossk.torch_name()
+                ));
+            }
+        },
+    };
+    let (value, grad) = match &target {
+        DumpTarget::Labels(l) => loss(lossk, &y, Target::Labels(l)),
+        DumpTarget::Dense(t) => loss(lossk, &y, Target::Dense(t)),
+    }
+    .map_err(|e| format!("loss: {e}"))?;
+    graph.backward(&grad, true).map_err(|e| e.to_string())?;
+
+    // Files.
+    let facts = graph.facts().clone();
+    let ranks = output_ranks(spec, &facts);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut names = HashSet::new();
+    let mut add = |files: &mut Vec<(String, Vec<u8>)>, name: String, bytes: Vec<u8>| {
+        if !names.insert(name.clone()) {
+            return Err(format!(
+                "two arrays would both be written to '{name}'; rename the node that clashes"
+            ));
+        }
+        files.push((name.clone(), bytes));
+        Ok::<String, String>(name)
+    };
+    let tensor_shape = |t: &Tensor<f32>, rank: usize| -> Vec<usize> {
+        let s = t.shape();
+        if rank == 2 {
+            vec![s[0], s[1] * s[2] * s[3]]
+        } else {
+            s.to_vec()
+        }
+    };
+    let tensor_npy = |t: &Tensor<f32>, rank: usize| -> (Vec<usize>, Vec<u8>) {
+        let shape = tensor_shape(t, rank);
+        let t = t.as_standard_layout();
+        (
+            shape.clone(),
+            npy_f32(&shape, t.as_slice().expect("standard layout")),
+        )
+    };
+    let mut outputs = Vec::new();
+    let mut node_grads = Vec::new();
+    let mut masks = Vec::new();
+    let (shape, bytes) = tensor_npy(&x, 4);
+    let input_file = add(&mut files, "input.npy".into(), bytes)?;
+    let input_entry = {
+        let mut v = input_info;
+        v["file"] = json!(input_file);
+        v["shape"] = json!(shape);
+        v
+    };
+    let target_entry = match &target {
+        DumpTarget::Labels(l) => {
+            let shape = if oh * ow == 1 {
+                vec![n]
+            } else {
+                vec![n, oh, ow]
+            };
+            let v: Vec<i64> = l.iter().map(|&x| x as i64).collect();
+            let f = add(&mut files, "target.npy".into(), npy_i64(&shape, &v))?;
+            json!({ "file": f, "shape": shape, "dtype": "int64", "kind": "class_indices", "source": target_source })
+        }
+        DumpTarget::Dense(t) => {
+            let (shape, bytes) = tensor_npy(t, *ranks.last().expect("nodes"));
+            let f = add(&mut files, "target.npy".into(), bytes)?;
+            json!({ "file": f, "shape": shape, "dtype": "float32", "kind": "dense", "source": target_source })
+        }
+    };
+    for (i, nf) in facts.nodes.iter().enumerate() {
+        let out_t = &graph.outputs()[i];
+        let (shape, bytes) = tensor_npy(out_t, ranks[i]);
+        let f = add(&mut files, format!("{}.npy", nf.name), bytes)?;
+        outputs.push(json!({ "node": nf.name, "kind": nf.kind, "file": f, "shape": shape }));
+        if let Some(g) = graph.node_grad(&nf.name) {
+            let (shape, bytes) = tensor_npy(g, ranks[i]);
+            let f = add(&mut files, format!("{}.grad.npy", nf.name), bytes)?;
+            node_grads.push(json!({ "node": nf.name, "file": f, "shape": shape }));
+        }
+        if let Some(m) = graph.dropout_mask(&nf.name) {
+            let keep = m.mapv(|v| if v != 0.0 { 1.0 } else { 0.0 });
+            let (shape, bytes) = tensor_npy(&keep, ranks[i]);
+            let f = add(&mut files, format!("{}.mask.npy", nf.name), bytes)?;
+            let p = match &spec.nodes[i].kind {
+                crate::engine::NodeKind::Dropout { p } => *p,
+                _ => 0.0,
+            };
+            masks.push(json!({ "node": nf.name, "file": f, "shape": shape, "p": p, "scale": 1.0 / (1.0 - p) }));
+        }
+    }
+    let mut param_grads = Vec::new();
+    for p in graph.params().iter().filter(|p| p.trainable()) {
+        let g = p.grad.as_standard_layout();
+        let f = add(
+            &mut files,
+            format!("{}.grad.npy", p.name),
+            npy_f32(g.shape(), g.as_slice().expect("standard layout")),
+        )?;
+        param_grads.push(json!({ "param": p.name, "file": f, "shape": g.shape() }));
+    }
+    let input_grad = match graph.input_grad() {
+        Some(g) => {
+            let (shape, bytes) = tensor_npy(g, 4);
+            let f = add(&mut files, "input.grad.npy".into(), bytes)?;
+            json!({ "file": f, "shape": shape })
+        }
+        None => Value::Null,
+    };
+    let mut model_file = Value::Null;
+    if opts.model_onnx {
+        let params: Vec<(String, ArrayD<f32>)> = graph
+            .params()
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect();
+        let bytes = export_model(spec, &params, Some(preset)).map_err(|e| e.to_string())?;
+        model_file = json!(add(&mut files, "model.onnx".into(), bytes)?);
+    }
+    let listed: Vec<String> = files
+        .iter()
+        .map(|f| f.0.clone())
+        .chain(std::iter::once("manifest.json".to_string()))
+        .collect();
+    let manifest = json!({
+        "format": DUMP_FORMAT,
+        "format_version": 1,
+        "preset": preset.name,
+        "mode": if opts.mode == Mode::Train { "train" } else { "eval" },
+        "seed": seed,
+        "weights": if params.is_some() { "checkpoint" } else { "initialised from the preset" },
+        "loss_name": lossk.torch_name(),
+        "reduction": "mean",
+        "loss": value as f64,
+        "dtype": "float32",
+        "layout": "C order; NCHW, or [N, F] after flatten/dense (as in the ONNX export)",
+        "input": input_entry,
+        "target": target_entry,
+        "outputs": outputs,
+        "node_grads": node_grads,
+        "param_grads": param_grads,
+        "input_grad": input_grad,
+        "masks": masks,
+        "model": model_file,
+        "files": listed,
+    });
+    let text = serde_json::to_string_pretty(&manifest).expect("json") + "\n";
+    files.push(("manifest.json".into(), text.into_bytes()));
+    write_folder(out, &files)?;
+    Ok(DumpSummary {
+        files: listed,
+        loss: value as f64,
+        manifest,
+    })
+}
+
+/// `ArrayD` view of a dump array, for tests and tools.
+pub fn npy_array(npy: &Npy) -> ArrayD<f32> {
+    ArrayD::from_shape_vec(IxDyn(&npy.shape), npy.to_f32()).expect("shape checked on read")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trips() {
+        for shape in [vec![], vec![3], vec![2, 3], vec![1, 2, 3, 4]] {
+            let n: usize = shape.iter().product();
+            let v: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 1.0).collect();
+            let bytes = npy_f32(&shape, &v);
+            assert_eq!((bytes.len() - v.len() * 4) % 64, 0);
+            let back = read_npy(&bytes).unwrap();
+            assert_eq!(back.shape, shape);
+            assert_eq!(back.data, NpyData::F32(v));
+        }
+        let b = npy_i64(&[2], &[-3, 7]);
+        assert_eq!(read_npy(&b).unwrap().data, NpyData::I64(vec![-3, 7]));
+        let b = npy_f32(&[2, 2], &[1.0; 4]);
+        assert!(read_npy(&b[..b.len() - 1]).is_err());
+        assert!(read_npy(b"nope").is_err());
+    }
+}

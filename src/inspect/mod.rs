@@ -1,0 +1,64 @@
+//! Looking inside a network for one chosen input: pure maths on a [`Graph`], no pictures
+//! and no egui. `viz` turns these results into RGBA images; `ui` shows them and the CLI
+//! saves them.
+//!
+//! Every function works for any graph the editor can build: nodes are picked by name and
+//! geometry comes from the graph itself, never from a hard-coded architecture.
+//!
+//! - [`probe`]: forward + backward for one input: every node's activation and gradient,
+//!   statistics, histograms, per-layer gradient norms.
+//! - [`filters`]: the classical Gaussian / Sobel / Scharr / Laplacian kernels run through
+//!   the engine's own convolution, and a conv node's learned kernels.
+//! - [`routing`]: how max (min, average) pooling routes the gradient back: windows,
+//!   winners, upstream gradient, scattered gradient, step by step; the lecture's 4×4 case.
+//! - [`receptive`]: theoretical and effective receptive field of one output unit.
+//! - [`covariance`]: translation covariance, per node, for a shifted input.
+//! - [`saliency`]: input-gradient saliency and Grad-CAM.
+//!
+//! Imports `engine` only (and `data` types). Errors are returned, never panicked.
+//!
+//! [`Graph`]: crate::engine::Graph
+
+pub mod covariance;
+pub mod filters;
+pub mod probe;
+pub mod receptive;
+pub mod routing;
+pub mod saliency;
+
+mod util;
+
+pub use covariance::{Covariance, NodeCovariance, ShiftMode, covariance};
+pub use filters::{ClassicalFilter, FilterResponse, apply_filter, classical_filters, filter_bank};
+pub use probe::{ActStats, Histogram, NodeProbe, ParamProbe, Probe, probe};
+pub use receptive::{ReceptiveFieldView, RfRect, receptive_field, rf_by_depth};
+pub use routing::{LectureCase, PoolRouting, RoutingWindow, lecture_routing, pool_routing, route};
+pub use saliency::{GradCam, Saliency, grad_cam, saliency};
+
+use crate::engine::GraphError;
+use crate::engine::loss::LossError;
+
+/// Why an inspection could not be computed.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum InspectError {
+    #[error("model: {0}")]
+    Graph(#[from] GraphError),
+    #[error("loss: {0}")]
+    Loss(#[from] LossError),
+    #[error("the model has no node '{0}'")]
+    NoNode(String),
+    #[error("node '{node}' is {found}, this view needs {wanted}")]
+    WrongKind {
+        node: String,
+        found: String,
+        wanted: &'static str,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl InspectError {
+    pub(crate) fn invalid(msg: impl Into<String>) -> Self {
+        InspectError::Invalid(msg.into())
+    }
+}

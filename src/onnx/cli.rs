@@ -1,0 +1,114 @@
+//! The `export-onnx` and `import-onnx` commands.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::ArrayD;
+
+use super::{MAX_ONNX_BYTES, export_model, import_model};
+use crate::checkpoint::{Checkpoint, write_atomically};
+use crate::engine::{Graph, initialize};
+use crate::spec::Preset;
+use crate::train::History;
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// A checkpoint (.safetensors), or a preset (.toml) whose weights are initialised with
+    /// its training seed.
+    pub model: PathBuf,
+    /// The ONNX file to write (opset 17).
+    #[arg(value_name = "OUT.onnx")]
+    pub out: PathBuf,
+    /// Initialisation seed for a preset (default: the preset's training seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// An ONNX model: a ConvLab export, or a small net from `torch.onnx.export`.
+    #[arg(value_name = "FILE.onnx")]
+    pub file: PathBuf,
+    /// The checkpoint to write; it opens in the window like a trained one.
+    #[arg(value_name = "OUT.safetensors")]
+    pub out: PathBuf,
+}
+
+/// A preset with freshly initialised weights, or a checkpoint's preset and weights.
+pub fn load_model(
+    path: &Path,
+    seed: Option<u64>,
+) -> Result<(Preset, Vec<(String, ArrayD<f32>)>, bool), String> {
+    if path.extension().is_some_and(|e| e == "safetensors") {
+        let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
+        return Ok((ck.preset, ck.params, true));
+    }
+    let preset = Preset::load(path).map_err(|e| e.to_string())?;
+    let mut g = Graph::<f32>::new(&preset.model).map_err(|e| format!("{}: {e}", path.display()))?;
+    initialize(
+        &mut g,
+        preset.training.init,
+        seed.unwrap_or(preset.training.seed),
+    );
+    let params = g
+        .params()
+        .iter()
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
+    Ok((preset, params, false))
+}
+
+pub fn export_onnx(args: &ExportArgs) -> Result<(), String> {
+    let (preset, params, trained) = load_model(&args.model, args.seed)?;
+    let bytes = export_model(&preset.model, &params, Some(&preset))
+        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    write_atomically(&args.out, &bytes).map_err(|e| e.to_string())?;
+    eprintln!(
+        "wrote {} ({} bytes, opset {}, {} nodes, {} weights{})",
+        args.out.display(),
+        bytes.len(),
+        super::export::OPSET,
+        preset.model.nodes.len(),
+        params.len(),
+        if trained { "" } else { ", freshly initialised" }
+    );
+    Ok(())
+}
+
+pub fn import_onnx(args: &ImportArgs) -> Result<(), String> {
+    let at = |e: String| format!("{}: {e}", args.file.display());
+    if !args.out.extension().is_some_and(|e| e == "safetensors") {
+        return Err(format!(
+            "{}: the checkpoint's name must end in .safetensors",
+            args.out.display()
+        ));
+    }
+    let meta = std::fs::metadata(&args.file).map_err(|e| at(e.to_string()))?;
+    if meta.len() > MAX_ONNX_BYTES {
+        return Err(at(format!(
+            "{} bytes is larger than any model ConvLab reads",
+            meta.len()
+        )));
+    }
+    let bytes = std::fs::read(&args.file).map_err(|e| at(e.to_string()))?;
+    let name = args
+        .file
+        .file_stem()
+        .map_or("imported".into(), |s| s.to_string_lossy().into_owned());
+    let imported = import_model(&bytes, &name).map_err(|e| at(e.to_string()))?;
+    let ck = Checkpoint {
+        preset: imported.preset,
+        params: imported.params,
+        history: History::default(),
+    };
+    ck.save(&args.out).map_err(|e| e.to_string())?;
+    for note in &imported.notes {
+        eprintln!("note: {note}");
+    }
+    eprintln!(
+        "wrote {} ({} nodes, {} weights)",
+        args.out.display(),
+        ck.preset.model.nodes.len(),
+        ck.params.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,1217 @@
+//! ONNX → ConvLab model and weights.
+//!
+//! Reads graphs made of operators that map onto ConvLab's node kinds: ConvLab's own exports
+//! (helpers included) and the same small nets as exported by `torch.onnx.export`. Glue
+//! operators are folded into the node that consumes them: `Pad` into the following `Conv`
+//! (zero, reflect or edge padding), `Neg → MaxPool → Neg` into min pooling, `Flatten` or a
+//! flattening `Reshape` into the following `Gemm`, `Unsqueeze`/`Squeeze`/`Reshape` between
+//! `[N, F]` and `[N, F, 1, 1]` vanish (ConvLab's activations are always 4-D). Anything else
+//! is an error naming the operator and the node.
+
+use std::collections::{HashMap, HashSet};
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::OnnxError;
+use super::export::{PRESET_KEY, export_model};
+use super::proto::{AttrValue, Dim, Node, TensorProto, decode, dtype};
+use crate::engine::facts::{ModelFacts, infer};
+use crate::engine::model_spec::{
+    INPUT_NODE, NodeKind, NodeSpec, Padding, PaddingMode, Pair, Pair0, UpsampleMode,
+};
+use crate::engine::{Graph as EngineGraph, Init, LossKind, ModelSpec, OptimizerKind};
+use crate::spec::{DataSource, DataSpec, PRESET_VERSION, Preset, TrainingSpec};
+
+/// An imported model: a preset (the embedded one when the file came from ConvLab, else one
+/// with guessed data and training settings) and its weights in graph order.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub preset: Preset,
+    pub params: Vec<(String, ArrayD<f32>)>,
+    /// What the user should know: guessed settings, renamed nodes.
+    pub notes: Vec<String>,
+}
+
+/// What an ONNX value stands for while the graph is read.
+#[derive(Clone, Debug)]
+enum Val {
+    /// A ConvLab node's output (or the input) with its ONNX rank (2 or 4).
+    Node {
+        name: String,
+        rank: usize,
+    },
+    Const(TensorProto),
+    /// A flattened node output, waiting for a `Gemm` (or becoming a flatten node).
+    Flat {
+        src: String,
+    },
+    /// A padded node output, waiting for a `Conv`: `[top, bottom, left, right]`.
+    Pad {
+        src: String,
+        pads: [usize; 4],
+        mode: PaddingMode,
+    },
+    /// A negated node output (the start of min pooling).
+    Neg {
+        src: String,
+    },
+    /// `MaxPool(Neg(src))`, waiting for the closing `Neg`.
+    NegMax {
+        src: String,
+        kernel: Pair,
+        stride: Option<Pair>,
+        padding: Pair,
+    },
+}
+
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s != INPUT_NODE
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+struct Ctx {
+    spec: ModelSpec,
+    facts: Option<ModelFacts>,
+    vals: HashMap<String, Val>,
+    params: Vec<(String, ArrayD<f32>)>,
+    taken: HashSet<String>,
+    opset: i64,
+    renamed: Vec<String>,
+}
+
+struct Op<'a> {
+    node: &'a Node,
+}
+
+impl Op<'_> {
+    fn label(&self) -> String {
+        if !self.node.name.is_empty() {
+            self.node.name.clone()
+        } else {
+            self.node.outputs.first().cloned().unwrap_or_default()
+        }
+    }
+    fn unsupported(&self, reason: impl Into<String>) -> OnnxError {
+        OnnxError::Unsupported {
+            op: self.node.op_type.clone(),
+            node: self.label(),
+            reason: reason.into(),
+        }
+    }
+    fn ints(&self, name: &str) -> Result<Option<Vec<i64>>, OnnxError> {
+        match self.node.attr(name) {
+            None => Ok(None),
+            Some(AttrValue::Ints(v)) => Ok(Some(v.clone())),
+            Some(_) => {
+                Err(self.unsupported(format!("attribute '{name}' should be a list of ints")))
+            }
+        }
+    }
+    fn int(&self, name: &str, default: i64) -> Result<i64, OnnxError> {
+        match self.node.attr(name) {
+            None => Ok(default),
+            Some(AttrValue::Int(v)) => Ok(*v),
+            Some(_) => Err(self.unsupported(format!("attribute '{name}' should be an int"))),
+        }
+    }
+    fn float(&self, name: &str, default: f32) -> Result<f32, OnnxError> {
+        match self.node.attr(name) {
+            None => Ok(default),
+            Some(AttrValue::Float(v)) => Ok(*v),
+            Some(_) => Err(self.unsupported(format!("attribute '{name}' should be a float"))),
+        }
+    }
+    fn string(&self, name: &str, default: &str) -> Result<String, OnnxError> {
+        match self.node.attr(name) {
+            None => Ok(default.to_string()),
+            Some(AttrValue::String(v)) => Ok(String::from_utf8_lossy(v).into_owned()),
+            Some(_) => Err(self.unsupported(format!("attribute '{name}' should be a string"))),
+        }
+    }
+    /// A pair attribute (`strides`, `dilations`, `kernel_shape`), `default` when absent.
+    fn pair(&self, name: &str, default: Pair) -> Result<Pair, OnnxError> {
+        match self.ints(name)? {
+            None => Ok(default),
+            Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 1) => {
+                Ok(Pair::new(v[0] as usize, v[1] as usize))
+            }
+            Some(v) => Err(self.unsupported(format!("{name} {v:?} is not two positive numbers"))),
+        }
+    }
+    /// ONNX `pads` `[top, left, bottom, right]` as `[top, bottom, left, right]`.
+    fn pads(&self) -> Result<[usize; 4], OnnxError> {
+        match self.ints("pads")? {
+            None => Ok([0; 4]),
+            Some(v) if v.len() == 4 && v.iter().all(|&x| (0..=4096).contains(&x)) => {
+                Ok([v[0] as usize, v[2] as usize, v[1] as usize, v[3] as usize])
+            }
+            Some(v) => {
+                Err(self.unsupported(format!("pads {v:?} are not four non-negative numbers")))
+            }
+        }
+    }
+    fn no_auto_pad(&self) -> Result<(), OnnxError> {
+        let a = self.string("auto_pad", "NOTSET")?;
+        if a != "NOTSET" {
+            return Err(self.unsupported(format!("auto_pad {a} (re-export with explicit pads)")));
+        }
+        Ok(())
+    }
+    fn output(&self) -> Result<&str, OnnxError> {
+        self.node
+            .outputs
+            .first()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| self.unsupported("the node has no output"))
+    }
+    /// The `k`-th input name, if present and non-empty.
+    fn input(&self, k: usize) -> Option<&str> {
+        self.node
+            .inputs
+            .get(k)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+fn to_array(t: &TensorProto) -> Result<ArrayD<f32>, OnnxError> {
+    let shape = t.shape()?;
+    let v = t.to_f32()?;
+    ArrayD::from_shape_vec(IxDyn(&shape), v)
+        .map_err(|e| OnnxError::Invalid(format!("tensor '{}': {e}", t.name)))
+}
+
+/// Pads `[t, b, l, r]` as the simplest `Padding`.
+fn padding_of(p: [usize; 4]) -> Padding {
+    let [t, b, l, r] = p;
+    if t == b && l == r && t == l {
+        Padding::Uniform(t)
+    } else if t == b && l == r {
+        Padding::Symmetric([t, l])
+    } else {
+        Padding::Explicit(p)
+    }
+}
+
+/// The shortest decimal that gives back `v` as f32, as f64 (0.01f32 → 0.01, not
+/// 0.009999999776…), so hyper-parameters stored as ONNX floats read back as typed.
+fn tidy(v: f32) -> f64 {
+    format!("{v}").parse().unwrap_or(v as f64)
+}
+
+impl Ctx {
+    fn facts(&self) -> &ModelFacts {
+        self.facts.as_ref().expect("facts after the first node")
+    }
+
+    /// Per-sample shape of a ConvLab node or the input.
+    fn shape_of(&self, name: &str) -> [usize; 3] {
+        if name == INPUT_NODE {
+            self.spec.input
+        } else {
+            let f = self.facts();
+            f.nodes[f.index_of(name).expect("known node")].output
+        }
+    }
+
+    fn constant(&self, op: &Op, k: usize) -> Result<Option<TensorProto>, OnnxError> {
+        let Some(name) = op.input(k) else {
+            return Ok(None);
+        };
+        match self.vals.get(name) {
+            Some(Val::Const(t)) => Ok(Some(t.clone())),
+            Some(_) => Err(op.unsupported(format!(
+                "input '{name}' must be a constant (an initializer or a Constant node)"
+            ))),
+            None => Err(op.unsupported(format!("input '{name}' is not produced by any node"))),
+        }
+    }
+
+    fn required_constant(&self, op: &Op, k: usize, what: &str) -> Result<TensorProto, OnnxError> {
+        self.constant(op, k)?
+            .ok_or_else(|| op.unsupported(format!("the {what} input is missing")))
+    }
+
+    fn choose_name(&mut self, onnx_out: &str, preferred: Option<&str>, op_type: &str) -> String {
+        let derived = {
+            let segs: Vec<&str> = onnx_out.split('/').filter(|s| !s.is_empty()).collect();
+            let raw = if segs.len() >= 2 {
+                segs[segs.len() - 2].to_string()
+            } else {
+                op_type.to_lowercase()
+            };
+            let s: String = raw
+                .chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            if valid_name(&s) {
+                s
+            } else {
+                op_type.to_lowercase()
+            }
+        };
+        let mut candidates = Vec::new();
+        if let Some(p) = preferred {
+            candidates.push(p.to_string());
+        }
+        candidates.push(onnx_out.to_string());
+        for c in candidates {
+            if valid_name(&c) && !self.taken.contains(&c) {
+                self.taken.insert(c.clone());
+                return c;
+            }
+        }
+        let mut name = derived.clone();
+        let mut k = 2;
+        while self.taken.contains(&name) || !valid_name(&name) {
+            name = format!("{derived}_{k}");
+            k += 1;
+        }
+        self.renamed.push(format!("'{onnx_out}' → '{name}'"));
+        self.taken.insert(name.clone());
+        name
+    }
+
+    /// Appends a ConvLab node and records its ONNX output.
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        op: &Op,
+        preferred: Option<&str>,
+        kind: NodeKind,
+        inputs: Vec<String>,
+        params: Vec<(&str, ArrayD<f32>)>,
+        rank: usize,
+    ) -> Result<(), OnnxError> {
+        let out = op.output()?.to_string();
+        self.push_as(&out, op, preferred, kind, inputs, params, rank)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_as(
+        &mut self,
+        onnx_out: &str,
+        op: &Op,
+        preferred: Option<&str>,
+        kind: NodeKind,
+        inputs: Vec<String>,
+        params: Vec<(&str, ArrayD<f32>)>,
+        rank: usize,
+    ) -> Result<(), OnnxError> {
+        let name = self.choose_name(onnx_out, preferred, &op.node.op_type);
+        let previous = self
+            .spec
+            .nodes
+            .last()
+            .map_or(INPUT_NODE.to_string(), |n| n.name.clone());
+        let inputs = if inputs.len() == 1 && inputs[0] == previous {
+            Vec::new()
+        } else {
+            inputs
+        };
+        self.spec.nodes.push(NodeSpec {
+            name: name.clone(),
+            inputs,
+            kind,
+        });
+        self.facts = Some(infer(&self.spec).map_err(|e| {
+            OnnxError::Model(format!(
+                "ONNX node '{}' ({}): {e}",
+                op.label(),
+                op.node.op_type
+            ))
+        })?);
+        for (role, value) in params {
+            self.params.push((format!("{name}.{role}"), value));
+        }
+        self.vals
+            .insert(onnx_out.to_string(), Val::Node { name, rank });
+        Ok(())
+    }
+
+    /// The ConvLab node (and ONNX rank) behind input `k`, creating a flatten node for a
+    /// pending flatten.
+    fn node_input(&mut self, op: &Op, k: usize) -> Result<(String, usize), OnnxError> {
+        let name = op
+            .input(k)
+            .ok_or_else(|| op.unsupported(format!("input {k} is missing")))?
+            .to_string();
+        match self.vals.get(&name).cloned() {
+            Some(Val::Node { name, rank }) => Ok((name, rank)),
+            Some(Val::Flat { src }) => {
+                let flatten = Node {
+                    op_type: "Flatten".into(),
+                    outputs: vec![name.clone()],
+                    ..Default::default()
+                };
+                let fop = Op { node: &flatten };
+                self.push_as(&name, &fop, None, NodeKind::Flatten, vec![src], vec![], 2)?;
+                match self.vals.get(&name) {
+                    Some(Val::Node { name, rank }) => Ok((name.clone(), *rank)),
+                    _ => unreachable!("just pushed"),
+                }
+            }
+            Some(Val::Const(_)) => Err(op.unsupported(format!(
+                "input '{name}' is a constant; ConvLab nodes take activations"
+            ))),
+            Some(Val::Pad { .. }) => Err(op.unsupported(format!(
+                "input '{name}' comes from a Pad, which ConvLab supports only directly before a Conv"
+            ))),
+            Some(Val::Neg { .. }) | Some(Val::NegMax { .. }) => Err(op.unsupported(format!(
+                "input '{name}' comes from a Neg, which ConvLab supports only as Neg → MaxPool → Neg (min pooling)"
+            ))),
+            None => Err(op.unsupported(format!(
+                "input '{name}' is not produced by any node ConvLab read"
+            ))),
+        }
+    }
+
+    fn alias(&mut self, op: &Op, v: Val) -> Result<(), OnnxError> {
+        let out = op.output()?.to_string();
+        self.vals.insert(out, v);
+        Ok(())
+    }
+
+    /// The stem of an initializer named `<stem>.weight`, as a preferred node name.
+    fn weight_stem(op: &Op, k: usize) -> Option<String> {
+        op.input(k)
+            .and_then(|w| w.strip_suffix(".weight"))
+            .filter(|s| valid_name(s))
+            .map(str::to_string)
+    }
+
+    fn normalise_axis(&self, op: &Op, axis: i64, rank: usize) -> Result<usize, OnnxError> {
+        let a = if axis < 0 { axis + rank as i64 } else { axis };
+        if !(0..rank as i64).contains(&a) {
+            return Err(op.unsupported(format!("axis {axis} is out of range for rank {rank}")));
+        }
+        Ok(a as usize)
+    }
+
+    fn read(&mut self, node: &Node) -> Result<(), OnnxError> {
+        let op = Op { node };
+        if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+            return Err(op.unsupported(format!("operator domain '{}'", node.domain)));
+        }
+        match node.op_type.as_str() {
+            "Constant" => {
+                let t = match node.attributes.first().map(|a| (a.name.as_str(), &a.value)) {
+                    Some(("value", AttrValue::Tensor(t))) => t.clone(),
+                    Some(("value_float", AttrValue::Float(f))) => {
+                        TensorProto::float("", &[], &[*f])
+                    }
+                    Some(("value_floats", AttrValue::Floats(f))) => {
+                        TensorProto::float("", &[f.len()], f)
+                    }
+                    Some(("value_int", AttrValue::Int(i))) => TensorProto::int64("", &[], &[*i]),
+                    Some(("value_ints", AttrValue::Ints(i))) => {
+                        TensorProto::int64("", &[i.len()], i)
+                    }
+                    _ => return Err(op.unsupported("a Constant without a numeric value")),
+                };
+                self.alias(&op, Val::Const(t))
+            }
+            "Identity" => {
+                let src = op.input(0).unwrap_or_default();
+                if let Some(Val::Const(t)) = self.vals.get(src).cloned() {
+                    return self.alias(&op, Val::Const(t));
+                }
+                let (x, rank) = self.node_input(&op, 0)?;
+                self.push(&op, None, NodeKind::Identity, vec![x], vec![], rank)
+            }
+            "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Softmax" => {
+                let (x, rank) = self.node_input(&op, 0)?;
+                let kind = match node.op_type.as_str() {
+                    "Relu" => NodeKind::Relu,
+                    "Sigmoid" => NodeKind::Sigmoid,
+                    "Tanh" => NodeKind::Tanh,
+                    "LeakyRelu" => NodeKind::LeakyRelu {
+                        slope: tidy(op.float("alpha", 0.01)?),
+                    },
+                    _ => {
+                        let default = if self.opset >= 13 { -1 } else { 1 };
+                        let axis = self.normalise_axis(&op, op.int("axis", default)?, rank)?;
+                        let [_, h, w] = self.shape_of(&x);
+                        if axis != 1 || (self.opset < 13 && rank == 4 && h * w != 1) {
+                            return Err(op.unsupported(format!(
+                                "softmax over axis {axis}; ConvLab's softmax is over channels (axis 1)"
+                            )));
+                        }
+                        NodeKind::Softmax
+                    }
+                };
+                self.push(&op, None, kind, vec![x], vec![], rank)
+            }
+            "Conv" => {
+                op.no_auto_pad()?;
+                let src_name = op.input(0).unwrap_or_default().to_string();
+                let (x, mut pads, mode) = match self.vals.get(&src_name).cloned() {
+                    Some(Val::Pad { src, pads, mode }) => (src, pads, mode),
+                    _ => (self.node_input(&op, 0)?.0, [0; 4], PaddingMode::Zeros),
+                };
+                let own = op.pads()?;
+                if mode != PaddingMode::Zeros && own != [0; 4] {
+                    return Err(op.unsupported(
+                        "a reflect/edge Pad followed by a Conv with its own padding",
+                    ));
+                }
+                for (p, o) in pads.iter_mut().zip(own) {
+                    *p += o;
+                }
+                let w = self.required_constant(&op, 1, "weight")?;
+                let b = self.constant(&op, 2)?;
+                let ws = w.shape()?;
+                if ws.len() != 4 {
+                    return Err(op.unsupported(format!("weight shape {ws:?} is not 4-D (Conv2d)")));
+                }
+                let kernel = op.pair("kernel_shape", Pair::new(ws[2], ws[3]))?;
+                let groups = op.int("group", 1)?;
+                if groups < 1 {
+                    return Err(op.unsupported("group must be at least 1"));
+                }
+                let kind = NodeKind::Conv2d {
+                    out_channels: ws[0],
+                    kernel,
+                    stride: op.pair("strides", Pair::square(1))?,
+                    padding: padding_of(pads),
+                    padding_mode: mode,
+                    dilation: op.pair("dilations", Pair::square(1))?,
+                    groups: groups as usize,
+                    bias: b.is_some(),
+                };
+                let mut params = vec![("weight", to_array(&w)?)];
+                if let Some(b) = b {
+                    params.push(("bias", to_array(&b)?));
+                }
+                let stem = Self::weight_stem(&op, 1);
+                self.push(&op, stem.as_deref(), kind, vec![x], params, 4)
+            }
+            "ConvTranspose" => {
+                op.no_auto_pad()?;
+                if op.ints("output_shape")?.is_some() {
+                    return Err(op.unsupported("output_shape (re-export with pads instead)"));
+                }
+                if op.int("group", 1)? != 1 {
+                    return Err(op.unsupported("groups other than 1"));
+                }
+                if op.pair("dilations", Pair::square(1))? != Pair::square(1) {
+                    return Err(op.unsupported("dilation other than 1"));
+                }
+                let [t, b, l, r] = op.pads()?;
+                if t != b || l != r {
+                    return Err(op.unsupported("asymmetric pads"));
+                }
+                let (x, _) = self.node_input(&op, 0)?;
+                let w = self.required_constant(&op, 1, "weight")?;
+                let bias = self.constant(&op, 2)?;
+                let ws = w.shape()?;
+                if ws.len() != 4 {
+                    return Err(op.unsupported(format!("weight shape {ws:?} is not 4-D")));
+                }
+                let op_pad = match op.ints("output_padding")? {
+                    None => Pair::square(0),
+                    Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 0) => {
+                        Pair::new(v[0] as usize, v[1] as usize)
+                    }
+                    Some(v) => return Err(op.unsupported(format!("output_padding {v:?}"))),
+                };
+                let kind = NodeKind::ConvTranspose2d {
+                    out_channels: ws[1],
+                    kernel: op.pair("kernel_shape", Pair::new(ws[2], ws[3]))?,
+                    stride: op.pair("strides", Pair::square(1))?,
+                    padding: Pair0(Pair::new(t, l)),
+                    output_padding: Pair0(op_pad),
+                    bias: bias.is_some(),
+                };
+                let mut params = vec![("weight", to_array(&w)?)];
+                if let Some(b) = bias {
+                    params.push(("bias", to_array(&b)?));
+                }
+                let stem = Self::weight_stem(&op, 1);
+                self.push(&op, stem.as_deref(), kind, vec![x], params, 4)
+            }
+            "MaxPool" | "AveragePool" => {
+                op.no_auto_pad()?;
+                if op.int("ceil_mode", 0)? != 0 {
+                    return Err(op.unsupported("ceil_mode = 1"));
+                }
+                if op.pair("dilations", Pair::square(1))? != Pair::square(1) {
+                    return Err(op.unsupported("dilation other than 1"));
+                }
+                if node.outputs.len() > 1 && !node.outputs[1].is_empty() {
+                    return Err(op.unsupported("the Indices output"));
+                }
+                let kernel = op
+                    .ints("kernel_shape")?
+                    .ok_or_else(|| op.unsupported("kernel_shape is missing"))?;
+                let kernel = op.pair(
+                    "kernel_shape",
+                    Pair::square(kernel.first().copied().unwrap_or(1).max(1) as usize),
+                )?;
+                let stride = op.pair("strides", Pair::square(1))?;
+                let stride = (stride != kernel).then_some(stride);
+                let [t, b, l, r] = op.pads()?;
+                if t != b || l != r {
+                    return Err(op.unsupported("asymmetric pads"));
+                }
+                let padding = Pair::new(t, l);
+                if node.op_type == "AveragePool" {
+                    if t + l > 0 && op.int("count_include_pad", 0)? == 0 {
+                        return Err(op.unsupported(
+                            "count_include_pad = 0 with padding; ConvLab's average pooling counts the padded zeros (PyTorch's default)",
+                        ));
+                    }
+                    let (x, _) = self.node_input(&op, 0)?;
+                    let kind = NodeKind::AvgPool2d {
+                        kernel,
+                        stride,
+                        padding: Pair0(padding),
+                    };
+                    return self.push(&op, None, kind, vec![x], vec![], 4);
+                }
+                let src_name = op.input(0).unwrap_or_default().to_string();
+                if let Some(Val::Neg { src }) = self.vals.get(&src_name).cloned() {
+                    return self.alias(
+                        &op,
+                        Val::NegMax {
+                            src,
+                            kernel,
+                            stride,
+                            padding,
+                        },
+                    );
+                }
+                let (x, _) = self.node_input(&op, 0)?;
+                let kind = NodeKind::MaxPool2d {
+                    kernel,
+                    stride,
+                    padding: Pair0(padding),
+                };
+                self.push(&op, None, kind, vec![x], vec![], 4)
+            }
+            "Neg" => {
+                let src_name = op.input(0).unwrap_or_default().to_string();
+                if let Some(Val::NegMax {
+                    src,
+                    kernel,
+                    stride,
+                    padding,
+                }) = self.vals.get(&src_name).cloned()
+                {
+                    let kind = NodeKind::MinPool2d {
+                        kernel,
+                        stride,
+                        padding: Pair0(padding),
+                    };
+                    return self.push(&op, None, kind, vec![src], vec![], 4);
+                }
+                let (x, _) = self.node_input(&op, 0)?;
+                self.alias(&op, Val::Neg { src: x })
+            }
+            "Pad" => {
+                let (x, _) = self.node_input(&op, 0)?;
+                if op.input(3).is_some() {
+                    return Err(op.unsupported("the axes input"));
+                }
+                let pads = match self.constant(&op, 1)? {
+                    Some(t) => t.to_i64()?,
+                    None => op.ints("pads")?.unwrap_or_default(),
+                };
+                if pads.len() != 8
+                    || pads.iter().any(|&p| !(0..=4096).contains(&p))
+                    || pads[0] != 0
+                    || pads[1] != 0
+                    || pads[4] != 0
+                    || pads[5] != 0
+                {
+                    return Err(op.unsupported(format!(
+                        "pads {pads:?}; ConvLab pads only height and width, by non-negative amounts"
+                    )));
+                }
+                let mode = match op.string("mode", "constant")?.as_str() {
+                    "constant" => {
+                        if let Some(v) = self.constant(&op, 2)? {
+                            let v = v.to_f32()?;
+                            if v.iter().any(|&x| x != 0.0) {
+                                return Err(op.unsupported("a constant pad value other than 0"));
+                            }
+                        }
+                        PaddingMode::Zeros
+                    }
+                    "reflect" => PaddingMode::Reflect,
+                    "edge" => PaddingMode::Replicate,
+                    m => return Err(op.unsupported(format!("mode {m}"))),
+                };
+                let p = |k: usize| pads[k] as usize;
+                self.alias(
+                    &op,
+                    Val::Pad {
+                        src: x,
+                        pads: [p(2), p(6), p(3), p(7)],
+                        mode,
+                    },
+                )
+            }
+            "GlobalAveragePool" => {
+                let (x, _) = self.node_input(&op, 0)?;
+                self.push(&op, None, NodeKind::GlobalAvgPool, vec![x], vec![], 4)
+            }
+            "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" => self.reshape(&op),
+            "Gemm" => {
+                if op.int("transA", 0)? != 0 {
+                    return Err(op.unsupported("transA = 1"));
+                }
+                if op.float("alpha", 1.0)? != 1.0 {
+                    return Err(op.unsupported("alpha other than 1"));
+                }
+                let src_name = op.input(0).unwrap_or_default().to_string();
+                let x = match self.vals.get(&src_name).cloned() {
+                    Some(Val::Flat { src }) => src,
+                    _ => self.node_input(&op, 0)?.0,
+                };
+                let w = self.required_constant(&op, 1, "weight")?;
+                let mut wa = to_array(&w)?;
+                if wa.ndim() != 2 {
+                    return Err(op.unsupported("the weight is not a matrix"));
+                }
+                if op.int("transB", 0)? == 0 {
+                    wa = wa.t().as_standard_layout().into_owned();
+                }
+                let out_features = wa.shape()[0];
+                let c = self.constant(&op, 2)?;
+                let bias = match c {
+                    Some(c) => {
+                        if op.float("beta", 1.0)? != 1.0 {
+                            return Err(op.unsupported("beta other than 1"));
+                        }
+                        let a = to_array(&c)?;
+                        if a.len() != out_features {
+                            return Err(op.unsupported(format!(
+                                "bias shape {:?} for {out_features} outputs",
+                                a.shape()
+                            )));
+                        }
+                        Some(
+                            a.into_shape_with_order(IxDyn(&[out_features]))
+                                .expect("same size"),
+                        )
+                    }
+                    None => None,
+                };
+                let kind = NodeKind::Dense {
+                    out_features,
+                    bias: bias.is_some(),
+                };
+                let mut params = vec![("weight", wa)];
+                if let Some(b) = bias {
+                    params.push(("bias", b));
+                }
+                let stem = Self::weight_stem(&op, 1);
+                self.push(&op, stem.as_deref(), kind, vec![x], params, 2)
+            }
+            "Dropout" => {
+                let (x, rank) = self.node_input(&op, 0)?;
+                let p = match self.constant(&op, 1)? {
+                    Some(t) => *t
+                        .to_f32()?
+                        .first()
+                        .ok_or_else(|| op.unsupported("empty ratio"))?,
+                    None => op.float("ratio", 0.5)?,
+                };
+                if let Some(t) = self.constant(&op, 2)? {
+                    let training = t
+                        .to_i64()
+                        .map(|v| v.iter().any(|&x| x != 0))
+                        .unwrap_or(true);
+                    if training {
+                        return Err(op.unsupported("training_mode = true"));
+                    }
+                }
+                let kind = NodeKind::Dropout { p: tidy(p) };
+                self.push(&op, None, kind, vec![x], vec![], rank)
+            }
+            "BatchNormalization" => {
+                if op.int("training_mode", 0)? != 0 {
+                    return Err(op.unsupported("training_mode = 1"));
+                }
+                let (x, rank) = self.node_input(&op, 0)?;
+                let mut params = Vec::new();
+                for (k, role) in [
+                    (1, "weight"),
+                    (2, "bias"),
+                    (3, "running_mean"),
+                    (4, "running_var"),
+                ] {
+                    let t = self.required_constant(&op, k, role)?;
+                    params.push((role, to_array(&t)?));
+                }
+                let momentum = 1.0 - tidy(op.float("momentum", 0.9)?);
+                let kind = NodeKind::BatchNorm2d {
+                    eps: tidy(op.float("epsilon", 1e-5)?),
+                    momentum: tidy(momentum as f32),
+                };
+                let stem = Self::weight_stem(&op, 1);
+                self.push(&op, stem.as_deref(), kind, vec![x], params, rank)
+            }
+            "Resize" => self.resize(&op),
+            "Add" | "Sum" => {
+                if node.op_type == "Add" && node.inputs.len() != 2 {
+                    return Err(op.unsupported("Add needs two inputs"));
+                }
+                if node.inputs.len() < 2 {
+                    return Err(op.unsupported("needs two or more inputs"));
+                }
+                let mut xs = Vec::new();
+                let mut rank = 2;
+                for k in 0..node.inputs.len() {
+                    if let Some(Val::Const(_)) = op.input(k).and_then(|n| self.vals.get(n)) {
+                        return Err(op.unsupported(
+                            "adding a constant (a bias outside Conv/Gemm) has no ConvLab node",
+                        ));
+                    }
+                    let (x, r) = self.node_input(&op, k)?;
+                    rank = rank.max(r);
+                    xs.push(x);
+                }
+                self.push(&op, None, NodeKind::Add, xs, vec![], rank)
+            }
+            "Concat" => {
+                let mut xs = Vec::new();
+                let mut rank = 2;
+                for k in 0..node.inputs.len() {
+                    let (x, r) = self.node_input(&op, k)?;
+                    rank = rank.max(r);
+                    xs.push(x);
+                }
+                let axis_attr = op
+                    .node
+                    .attr("axis")
+                    .ok_or_else(|| op.unsupported("axis is missing"))?;
+                let AttrValue::Int(axis) = axis_attr else {
+                    return Err(op.unsupported("axis should be an int"));
+                };
+                if self.normalise_axis(&op, *axis, rank)? != 1 {
+                    return Err(op.unsupported(format!(
+                        "concatenation along axis {axis}; ConvLab concatenates channels (axis 1)"
+                    )));
+                }
+                if xs.len() < 2 {
+                    return Err(op.unsupported("needs two or more inputs"));
+                }
+                self.push(&op, None, NodeKind::Concat, xs, vec![], rank)
+            }
+            other => Err(op.unsupported(format!("ConvLab has no node kind for '{other}'"))),
+        }
+    }
+
+    /// Flatten, Reshape, Squeeze, Unsqueeze: only between `[N, C, H, W]`, `[N, C·H·W]` and
+    /// `[N, F, 1, 1]`.
+    fn reshape(&mut self, op: &Op) -> Result<(), OnnxError> {
+        let (x, rank) = self.node_input(op, 0)?;
+        let [c, h, w] = self.shape_of(&x);
+        let current: Vec<i64> = if rank == 2 {
+            vec![(c * h * w) as i64]
+        } else {
+            vec![c as i64, h as i64, w as i64]
+        };
+        // The target per-sample shape (batch dimension left out).
+        let target: Vec<i64> = match op.node.op_type.as_str() {
+            "Flatten" => {
+                if op.int("axis", 1)? != 1 {
+                    return Err(op.unsupported("Flatten with an axis other than 1"));
+                }
+                vec![(c * h * w) as i64]
+            }
+            "Reshape" => {
+                let s = self.required_constant(op, 1, "shape")?.to_i64()?;
+                let allowzero = op.int("allowzero", 0)? != 0;
+                // The batch may be copied (0), inferred (-1) or fixed by the exporter.
+                if s.is_empty() || s[0] < -1 || (allowzero && s.contains(&0)) {
+                    return Err(op.unsupported(format!("reshape to {s:?}")));
+                }
+                let mut t: Vec<i64> = Vec::new();
+                for (i, &d) in s.iter().enumerate().skip(1) {
+                    t.push(if d == 0 {
+                        *current.get(i - 1).unwrap_or(&0)
+                    } else {
+                        d
+                    });
+                }
+                let known: i64 = t.iter().filter(|&&d| d > 0).product();
+                let total = (c * h * w) as i64;
+                if t.iter().filter(|&&d| d == -1).count() == 1 && known > 0 {
+                    for d in t.iter_mut() {
+                        if *d == -1 {
+                            *d = total / known;
+                        }
+                    }
+                }
+                if t.iter().any(|&d| d <= 0) {
+                    return Err(op.unsupported(format!("reshape to {s:?}")));
+                }
+                t
+            }
+            "Squeeze" | "Unsqueeze" => {
+                let axes = match self.constant(op, 1)? {
+                    Some(t) => t.to_i64()?,
+                    None => op.ints("axes")?.unwrap_or_default(),
+                };
+                let mut axes: Vec<i64> = axes
+                    .iter()
+                    .map(|&a| {
+                        if a < 0 {
+                            a + if op.node.op_type == "Squeeze" { 4 } else { 4 }
+                        } else {
+                            a
+                        }
+                    })
+                    .collect();
+                axes.sort_unstable();
+                if op.node.op_type == "Unsqueeze" && rank == 2 && axes == [2, 3] {
+                    vec![(c * h * w) as i64, 1, 1]
+                } else if op.node.op_type == "Squeeze"
+                    && rank == 4
+                    && h * w == 1
+                    && (axes.is_empty() || axes == [2, 3])
+                {
+                    vec![c as i64]
+                } else {
+                    return Err(op.unsupported(format!(
+                        "{} over axes {axes:?} of a rank-{rank} value",
+                        op.node.op_type
+                    )));
+                }
+            }
+            _ => unreachable!("dispatched above"),
+        };
+        let total = (c * h * w) as i64;
+        if target.iter().product::<i64>() != total {
+            return Err(op.unsupported(format!(
+                "reshape of {current:?} to {target:?} does not keep the size"
+            )));
+        }
+        let out = op.output()?.to_string();
+        if target.len() == 1 && op.node.op_type == "Flatten" && valid_name(&out) {
+            // A named flatten (ConvLab's own `flatten` node): keep it as a node.
+            return self.push(op, None, NodeKind::Flatten, vec![x], vec![], 2);
+        }
+        if target.len() == 1 {
+            if rank == 2 || h * w == 1 {
+                // Already [N, F] (or [N, F, 1, 1]): same values, rank 2.
+                return self.alias(op, Val::Node { name: x, rank: 2 });
+            }
+            return self.alias(op, Val::Flat { src: x });
+        }
+        if target.len() == 3 && target == [total, 1, 1] && (rank == 2 || h * w == 1) {
+            return self.alias(op, Val::Node { name: x, rank: 4 });
+        }
+        if target == current {
+            return self.alias(op, Val::Node { name: x, rank });
+        }
+        Err(op.unsupported(format!(
+            "reshape of {current:?} to {target:?}; ConvLab only flattens"
+        )))
+    }
+
+    fn resize(&mut self, op: &Op) -> Result<(), OnnxError> {
+        let (x, _) = self.node_input(op, 0)?;
+        let [_, h, w] = self.shape_of(&x);
+        let scale = if let Some(s) = self.constant(op, 2)?.filter(|t| t.numel().unwrap_or(0) > 0) {
+            let s = s.to_f32()?;
+            if s.len() != 4 || s[0] != 1.0 || s[1] != 1.0 || s[2] != s[3] {
+                return Err(op.unsupported(format!(
+                    "scales {s:?}; ConvLab scales height and width equally"
+                )));
+            }
+            s[2]
+        } else if let Some(sz) = self.constant(op, 3)? {
+            let sz = sz.to_i64()?;
+            if sz.len() != 4
+                || h == 0
+                || sz[2] % h as i64 != 0
+                || sz[2] / h as i64 != sz[3] / w as i64
+                || sz[3] % w as i64 != 0
+            {
+                return Err(op.unsupported(format!(
+                    "sizes {sz:?} are not an integer multiple of {h}×{w}"
+                )));
+            }
+            (sz[2] / h as i64) as f32
+        } else {
+            return Err(op.unsupported("neither scales nor sizes are given"));
+        };
+        if scale < 1.0 || scale.fract() != 0.0 || scale > 64.0 {
+            return Err(
+                op.unsupported(format!("scale {scale}; ConvLab upsamples by whole numbers"))
+            );
+        }
+        if op.int("exclude_outside", 0)? != 0 || op.int("antialias", 0)? != 0 {
+            return Err(op.unsupported("exclude_outside/antialias"));
+        }
+        let mode = op.string("mode", "nearest")?;
+        let ctm = op.string("coordinate_transformation_mode", "half_pixel")?;
+        let half = ctm == "half_pixel" || ctm == "pytorch_half_pixel";
+        let mode = match mode.as_str() {
+            "nearest" => {
+                let nm = op.string("nearest_mode", "round_prefer_floor")?;
+                // With whole-number scales, half-pixel centres round to the same source
+                // pixel as floor(x / scale), whatever the rounding rule.
+                let ok = (ctm == "asymmetric" && nm == "floor")
+                    || (half && nm.starts_with("round_prefer"));
+                if !ok {
+                    return Err(op.unsupported(format!(
+                        "nearest with coordinate_transformation_mode {ctm} and nearest_mode {nm}"
+                    )));
+                }
+                UpsampleMode::Nearest
+            }
+            "linear" if half => UpsampleMode::Bilinear,
+            m => {
+                return Err(op.unsupported(format!(
+                    "mode {m} with coordinate_transformation_mode {ctm}; ConvLab has nearest and bilinear (align_corners = false)"
+                )));
+            }
+        };
+        let kind = NodeKind::Upsample {
+            scale: scale as usize,
+            mode,
+        };
+        self.push(op, None, kind, vec![x], vec![], 4)
+    }
+}
+
+fn guess_data(input: [usize; 3], out: [usize; 3]) -> (DataSource, LossKind, String) {
+    let classes = if out[1] == 1 && out[2] == 1 && out[0] >= 2 {
+        Some(out[0])
+    } else {
+        None
+    };
+    let loss = if classes.is_some() {
+        LossKind::CrossEntropy
+    } else {
+        LossKind::Mse
+    };
+    let source = match (input, classes) {
+        ([2, 1, 1], Some(_)) => DataSource::Points {
+            pattern: crate::data::synthetic::PointPattern::Xor,
+            samples: 1000,
+            noise: 0.0,
+        },
+        ([1, 1, 1], None) => DataSource::Function {
+            function: "sine".into(),
+            samples: 1000,
+            noise: 0.0,
+        },
+        ([1, 28, 28], Some(10)) => DataSource::Digits { limit: None },
+        ([1, h, w], Some(4)) if h == w => DataSource::Shapes {
+            samples: 1000,
+            size: h,
+            noise: 0.0,
+        },
+        ([c, h, w], _) => DataSource::Folder {
+            path: "data".into(),
+            size: [h, w],
+            grayscale: c == 1,
+        },
+    };
+    let note = format!(
+        "the file has no ConvLab preset: data source '{}' and loss {} are guesses from the shapes; edit them in the window or the preset",
+        source.label(),
+        loss.torch_name()
+    );
+    (source, loss, note)
+}
+
+/// Reads ONNX bytes into a ConvLab preset and weights. `name` names the preset when the
+/// file does not carry one.
+pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
+    let model = decode(bytes)?;
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|(d, _)| d.is_empty() || d == "ai.onnx")
+        .map(|(_, v)| *v)
+        .ok_or_else(|| OnnxError::Invalid("the model imports no standard ONNX opset".into()))?;
+    if !(13..=23).contains(&opset) {
+        return Err(OnnxError::Invalid(format!(
+            "opset {opset} is not supported; ConvLab reads opsets 13 to 23 (export with opset_version=17)"
+        )));
+    }
+    let g = &model.graph;
+    let mut ctx = Ctx {
+        spec: ModelSpec {
+            input: [1, 1, 1],
+            nodes: Vec::new(),
+        },
+        facts: None,
+        vals: HashMap::new(),
+        params: Vec::new(),
+        taken: HashSet::new(),
+        opset,
+        renamed: Vec::new(),
+    };
+    for t in &g.initializers {
+        ctx.vals.insert(t.name.clone(), Val::Const(t.clone()));
+    }
+    let inputs: Vec<_> = g
+        .inputs
+        .iter()
+        .filter(|v| !ctx.vals.contains_key(&v.name))
+        .collect();
+    let [input] = inputs.as_slice() else {
+        return Err(OnnxError::Invalid(format!(
+            "ConvLab models have one input; this graph has {}",
+            inputs.len()
+        )));
+    };
+    if input.elem_type != dtype::FLOAT {
+        return Err(OnnxError::Invalid(format!(
+            "input '{}' is not float32 (element type {})",
+            input.name, input.elem_type
+        )));
+    }
+    let dims: Vec<Option<usize>> = input
+        .shape
+        .as_ref()
+        .ok_or_else(|| OnnxError::Invalid(format!("input '{}' has no shape", input.name)))?
+        .iter()
+        .map(|d| match d {
+            Dim::Value(v) if *v > 0 => Some(*v as usize),
+            _ => None,
+        })
+        .collect();
+    let (sample, rank) = match dims.as_slice() {
+        [_, Some(c), Some(h), Some(w)] => ([*c, *h, *w], 4),
+        [_, Some(f)] => ([*f, 1, 1], 2),
+        _ => {
+            return Err(OnnxError::Invalid(format!(
+                "input '{}' must be [N, C, H, W] or [N, F] with known C, H, W, got {:?}",
+                input.name, input.shape
+            )));
+        }
+    };
+    ctx.spec.input = sample;
+    ctx.vals.insert(
+        input.name.clone(),
+        Val::Node {
+            name: INPUT_NODE.into(),
+            rank,
+        },
+    );
+    for node in &g.nodes {
+        ctx.read(node)?;
+    }
+    let [output] = g.outputs.as_slice() else {
+        return Err(OnnxError::Invalid(format!(
+            "ConvLab models have one output; this graph has {}",
+            g.outputs.len()
+        )));
+    };
+    let out_node = Node {
+        op_type: "output".into(),
+        name: output.name.clone(),
+        inputs: vec![output.name.clone()],
+        ..Default::default()
+    };
+    let (out_name, _) = ctx.node_input(&Op { node: &out_node }, 0)?;
+    if ctx.spec.nodes.last().map(|n| &n.name) != Some(&out_name) {
+        return Err(OnnxError::Invalid(format!(
+            "the graph's output '{}' must be its last node",
+            output.name
+        )));
+    }
+
+    // Weights in graph order, checked against the model.
+    let mut graph =
+        EngineGraph::<f32>::new(&ctx.spec).map_err(|e| OnnxError::Model(e.to_string()))?;
+    for (pname, value) in &ctx.params {
+        if value.iter().any(|v| !v.is_finite()) {
+            return Err(OnnxError::Model(format!(
+                "tensor for '{pname}' holds NaN or infinite values"
+            )));
+        }
+        graph
+            .set_param(pname, value.clone())
+            .map_err(|e| OnnxError::Model(e.to_string()))?;
+    }
+    let params: Vec<(String, ArrayD<f32>)> = graph
+        .params()
+        .iter()
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
+
+    let mut notes = Vec::new();
+    if !ctx.renamed.is_empty() {
+        notes.push(format!(
+            "renamed ONNX values to node names: {}",
+            ctx.renamed.join(", ")
+        ));
+    }
+    let embedded = model
+        .metadata_props
+        .iter()
+        .find(|(k, _)| k == PRESET_KEY)
+        .and_then(|(_, v)| Preset::parse(v, "the preset stored in the ONNX file").ok());
+    let preset = match embedded {
+        // The file is a ConvLab export of exactly this preset: keep it as written
+        // ("same" padding stays "same").
+        Some(p) if export_model(&p.model, &params, Some(&p)).is_ok_and(|b| b == bytes) => p,
+        Some(mut p) => {
+            p.model = ctx.spec.clone();
+            notes.push("the graph differs from the preset stored in the file; kept the preset's data and training settings".into());
+            p
+        }
+        None => {
+            let out = graph.facts().output();
+            let (source, loss, note) = guess_data(ctx.spec.input, out);
+            notes.push(note);
+            let producer = if model.producer_name.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (made by {} {})",
+                    model.producer_name, model.producer_version
+                )
+            };
+            Preset {
+                version: PRESET_VERSION,
+                name: name.to_string(),
+                description: format!("Imported from ONNX{}", producer.trim_end()),
+                model: ctx.spec.clone(),
+                data: DataSpec {
+                    source,
+                    val_fraction: 0.2,
+                    seed: 0,
+                },
+                training: TrainingSpec {
+                    loss,
+                    optimizer: OptimizerKind::default(),
+                    learning_rate: 0.01,
+                    batch_size: 32,
+                    epochs: 10,
+                    init: Init::default(),
+                    seed: 0,
+                },
+                target: None,
+                walkthrough: Vec::new(),
+            }
+        }
+    };
+    // The preset must survive its own text format (as a checkpoint stores it).
+    let preset = Preset::parse(&preset.to_toml(), "the imported preset")
+        .map_err(|e| OnnxError::Model(e.to_string()))?;
+    Ok(Imported {
+        preset,
+        params,
+        notes,
+    })
+}

@@ -1,0 +1,60 @@
+//! ONNX interchange: export a model to ONNX (opset 17), import ONNX graphs made of node kinds
+//! ConvLab has.
+//!
+//! # The mapping
+//! Every ConvLab node becomes one ONNX node whose output is named exactly after it; helper
+//! nodes (a `Pad` before a reflect-padded conv, the `Neg`s around min pooling, constants)
+//! get names `<node>/<what>`, which no ConvLab name can take ('/' is not allowed in node
+//! names). Parameters are initializers named `<node>.weight`, `<node>.bias`,
+//! `<node>.running_mean`, `<node>.running_var` in PyTorch's layouts — the same names the
+//! checkpoint uses, so `safetensors.torch.load_file` gives a state dict whose keys match.
+//!
+//! | ConvLab | ONNX |
+//! | --- | --- |
+//! | conv2d | `Conv` (pads resolved, "same" included); reflect/replicate: `Pad` (reflect/edge) then `Conv` |
+//! | conv_transpose2d | `ConvTranspose` (weight `[cin, cout, kh, kw]`) |
+//! | max_pool2d / avg_pool2d | `MaxPool` / `AveragePool` with `count_include_pad = 1` |
+//! | min_pool2d | `Neg` → `MaxPool` → `Neg` |
+//! | global_avg_pool | `GlobalAveragePool` |
+//! | flatten | `Flatten` (axis 1) |
+//! | dense | `Gemm` (transB = 1), after a helper `Flatten` when its input is spatial |
+//! | dropout | `Dropout` with a constant ratio (identity at inference) |
+//! | batch_norm2d | `BatchNormalization` (not folded; ONNX momentum = 1 − PyTorch momentum) |
+//! | upsample | `Resize`: nearest with asymmetric/floor, bilinear with half_pixel |
+//! | add / concat | `Add` (two inputs) or `Sum`; `Concat` axis 1 |
+//! | identity, relu, leaky_relu, sigmoid, tanh, softmax | `Identity`, `Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`, `Softmax` (axis 1) |
+//!
+//! # Ranks
+//! ConvLab keeps every activation 4-D (`[n, f, 1, 1]` after a dense layer). In ONNX, as in
+//! PyTorch, `flatten` and `dense` produce `[N, F]`, and element-wise nodes keep their input's
+//! rank; a spatial node reading an `[N, F]` value gets a helper `Unsqueeze` to `[N, F, 1, 1]`.
+//! [`output_ranks`] says which nodes are 2-D; `convlab dump` writes arrays with the same ranks.
+
+pub mod cli;
+pub mod export;
+pub mod import;
+pub mod proto;
+
+pub use export::{export_checkpoint, export_model, output_ranks};
+pub use import::{Imported, import_model};
+
+/// Largest ONNX file `import` reads.
+pub const MAX_ONNX_BYTES: u64 = (1 << 30) + (64 << 20);
+
+/// Why an export or import failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OnnxError {
+    /// The file is not a (complete) ONNX model.
+    #[error("{0}")]
+    Invalid(String),
+    /// The graph uses something ConvLab has no node kind for.
+    #[error("node '{node}': unsupported operator '{op}': {reason}")]
+    Unsupported {
+        op: String,
+        node: String,
+        reason: String,
+    },
+    /// The model cannot be exported, or its weights do not match it.
+    #[error("{0}")]
+    Model(String),
+}

@@ -1,0 +1,630 @@
+//! The trainer thread of the lab window: a named thread that owns the [`Trainer`], obeys
+//! [`TrainerCommand`]s and reports [`TrainerEvent`]s.
+//!
+//! - Commands are handled between minibatches, so Pause and a new learning rate act within
+//!   one step.
+//! - Progress events are coalesced (at most one per [`PROGRESS_INTERVAL`]) and every event
+//!   calls the `wake` callback, which the window uses to request a repaint.
+//! - Predictions over the validation set go to [`TrainerWorker::evaluation`] (a latest-value
+//!   slot) after every epoch, on pause and after a single step.
+//! - A panic inside the trainer is caught and reported as [`TrainerEvent::Error`]; the thread
+//!   and the last good weights stay, so the model can still be saved.
+//! - Training uses one core (the engine's kernels are single-threaded), and the thread
+//!   yields between steps, so the window keeps the other core on a two-core machine.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ndarray::ArrayD;
+
+use super::messages::{
+    Evaluation, Latest, ProbeResult, RunInfo, RunSetup, RunState, StartWeights, StepProgress,
+    TrainerCommand, TrainerEvent,
+};
+use super::metrics::argmax_channels;
+use super::run::{Trainer, gather};
+use crate::data::Targets;
+use crate::engine::Mode;
+use crate::train::History;
+
+/// Shortest time between two progress events.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(30);
+/// Validation samples evaluated for the gallery and the confusion matrix at most.
+pub const MAX_EVAL_SAMPLES: usize = 2_000;
+
+/// The window's handle on the trainer thread. Dropping it stops and joins the thread.
+pub struct TrainerWorker {
+    commands: Sender<TrainerCommand>,
+    events: Receiver<TrainerEvent>,
+    pub evaluation: Latest<Evaluation>,
+    pub probe: Latest<ProbeResult>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl TrainerWorker {
+    /// Starts the thread; `wake` is called after every event (e.g. to request a repaint).
+    pub fn spawn(wake: impl Fn() + Send + 'static) -> std::io::Result<TrainerWorker> {
+        let (commands, command_rx) = channel();
+        let (event_tx, events) = channel();
+        let evaluation = Latest::default();
+        let probe = Latest::default();
+        let mut state = WorkerState {
+            commands: command_rx,
+            events: event_tx,
+            wake: Box::new(wake),
+            evaluation: evaluation.clone(),
+            probe: probe.clone(),
+            run: None,
+            state: RunState::Empty,
+            pending: Pending::default(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("trainer".into())
+            .spawn(move || state.main_loop())?;
+        Ok(TrainerWorker {
+            commands,
+            events,
+            evaluation,
+            probe,
+            handle: Some(handle),
+        })
+    }
+
+    /// Sends a command; a stopped thread is ignored (its error was already reported).
+    pub fn send(&self, command: TrainerCommand) {
+        self.commands.send(command).ok();
+    }
+
+    /// The next event, if one is waiting.
+    pub fn try_recv(&self) -> Option<TrainerEvent> {
+        self.events.try_recv().ok()
+    }
+
+    /// Waits up to `timeout` for the next event (tests and headless use).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<TrainerEvent> {
+        self.events.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for TrainerWorker {
+    fn drop(&mut self) {
+        self.commands.send(TrainerCommand::Shutdown).ok();
+        if let Some(h) = self.handle.take() {
+            h.join().ok();
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+
+/// A configured run: the trainer plus what the window needs on top of it.
+struct Run {
+    trainer: Trainer,
+    /// The configuration it was built from (Reset rebuilds from it).
+    setup: RunSetup,
+    /// Epochs of a loaded checkpoint or of the run before an edit.
+    epoch_offset: usize,
+    history: History,
+    total_steps: u64,
+    target_epochs: usize,
+}
+
+impl Run {
+    fn epochs_done(&self) -> usize {
+        self.epoch_offset + self.trainer.epochs_done()
+    }
+}
+
+/// Step results not yet sent.
+#[derive(Default)]
+struct Pending {
+    loss_sum: f64,
+    steps: usize,
+    images: usize,
+    busy_s: f64,
+    last: Option<StepProgress>,
+    last_sent: Option<Instant>,
+}
+
+struct WorkerState {
+    commands: Receiver<TrainerCommand>,
+    events: Sender<TrainerEvent>,
+    wake: Box<dyn Fn() + Send>,
+    evaluation: Latest<Evaluation>,
+    probe: Latest<ProbeResult>,
+    run: Option<Run>,
+    state: RunState,
+    pending: Pending,
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+impl WorkerState {
+    fn emit(&self, event: TrainerEvent) {
+        self.events.send(event).ok();
+        (self.wake)();
+    }
+
+    fn set_state(&mut self, state: RunState) {
+        if self.state != state {
+            self.state = state;
+            self.emit(TrainerEvent::State(state));
+        }
+    }
+
+    fn main_loop(&mut self) {
+        loop {
+            let command = if self.state == RunState::Running {
+                match self.commands.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            } else {
+                self.flush_progress();
+                match self.commands.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return,
+                }
+            };
+            match command {
+                Some(TrainerCommand::Shutdown) => return,
+                Some(command) => self.guarded(|w| w.handle(command)),
+                None => {
+                    self.guarded(|w| w.train_one_step(false));
+                    // Leave the core to the window for a moment between minibatches.
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+
+    /// Runs `f`, turning a panic into an error event and a failed (but living) run.
+    fn guarded(&mut self, f: impl FnOnce(&mut WorkerState)) {
+        let result = catch_unwind(AssertUnwindSafe(|| f(self)));
+        if let Err(payload) = result {
+            let message = format!(
+                "the trainer crashed: {} (the weights of the last good step are kept)",
+                panic_message(payload.as_ref())
+            );
+            self.emit(TrainerEvent::Error(message));
+            let state = if self.run.is_some() {
+                RunState::Failed
+            } else {
+                RunState::Empty
+            };
+            self.set_state(state);
+        }
+    }
+
+    fn handle(&mut self, command: TrainerCommand) {
+        match command {
+            TrainerCommand::Configure(setup) => self.configure(*setup),
+            TrainerCommand::Start => {
+                if let Some(run) = &self.run {
+                    if run.epochs_done() >= run.target_epochs {
+                        self.emit(TrainerEvent::Error(format!(
+                            "already trained {} of {} epochs: raise Epochs to train on",
+                            run.epochs_done(),
+                            run.target_epochs
+                        )));
+                        self.set_state(RunState::Finished);
+                    } else {
+                        self.set_state(RunState::Running);
+                    }
+                }
+            }
+            TrainerCommand::Pause => {
+                if self.state == RunState::Running {
+                    self.flush_progress();
+                    self.set_state(RunState::Paused);
+                    self.evaluate();
+                }
+            }
+            TrainerCommand::Step => {
+                if self.run.is_some() {
+                    self.train_one_step(true);
+                    if self.state != RunState::Failed {
+                        self.set_state(RunState::Paused);
+                        self.evaluate();
+                    }
+                }
+            }
+            TrainerCommand::Reset => {
+                if let Some(run) = self.run.take() {
+                    let mut setup = run.setup;
+                    setup.weights = StartWeights::Fresh;
+                    self.configure(setup);
+                }
+            }
+            TrainerCommand::SetLearningRate(lr) => {
+                if let Some(run) = &mut self.run {
+                    run.trainer.set_learning_rate(lr);
+                    run.setup.preset.training.learning_rate = lr;
+                }
+            }
+            TrainerCommand::SetEpochs(epochs) => {
+                if let Some(run) = &mut self.run {
+                    run.target_epochs = epochs;
+                    run.setup.preset.training.epochs = epochs;
+                    run.trainer.preset.training.epochs = epochs;
+                    if self.state == RunState::Finished && run.epochs_done() < epochs {
+                        self.set_state(RunState::Paused);
+                    }
+                }
+            }
+            TrainerCommand::Probe(index) => self.probe(index),
+            TrainerCommand::ExportWeights => {
+                if let Some(run) = &self.run {
+                    let params = run
+                        .trainer
+                        .graph()
+                        .params()
+                        .iter()
+                        .map(|p| (p.name.clone(), p.value.clone()))
+                        .collect();
+                    self.emit(TrainerEvent::Weights {
+                        preset: Box::new(run.trainer.preset.clone()),
+                        params,
+                        history: run.history.clone(),
+                    });
+                } else {
+                    self.emit(TrainerEvent::Error(
+                        "there is no model to save yet: fix the model or the data first".into(),
+                    ));
+                }
+            }
+            TrainerCommand::Shutdown => {}
+        }
+    }
+
+    fn configure(&mut self, setup: RunSetup) {
+        self.pending = Pending::default();
+        let previous = self.run.take();
+        let built = Trainer::with_data(&setup.preset, (*setup.train).clone(), (*setup.val).clone());
+        let mut trainer = match built {
+            Ok(t) => t,
+            Err(e) => {
+                self.emit(TrainerEvent::Error(e.to_string()));
+                self.state = RunState::Ready; // force the event below
+                self.set_state(RunState::Empty);
+                return;
+            }
+        };
+        let (history, epoch_offset) = match &setup.weights {
+            StartWeights::Fresh => (History::default(), 0),
+            StartWeights::KeepMatching => match &previous {
+                Some(old) => {
+                    let values: HashMap<&str, &ArrayD<f32>> = old
+                        .trainer
+                        .graph()
+                        .params()
+                        .iter()
+                        .map(|p| (p.name.as_str(), &p.value))
+                        .collect();
+                    let names: Vec<String> = trainer
+                        .graph()
+                        .params()
+                        .iter()
+                        .map(|p| p.name.clone())
+                        .collect();
+                    for name in names {
+                        if let Some(v) = values.get(name.as_str()) {
+                            // A shape change is refused by set_param: that node starts fresh.
+                            trainer.graph_mut().set_param(&name, (*v).clone()).ok();
+                        }
+                    }
+                    (old.history.clone(), old.epochs_done())
+                }
+                None => (History::default(), 0),
+            },
+            StartWeights::Checkpoint { params, history } => {
+                for (name, value) in params {
+                    if let Err(e) = trainer.graph_mut().set_param(name, value.clone()) {
+                        self.emit(TrainerEvent::Error(format!(
+                            "checkpoint weights do not fit: {e}"
+                        )));
+                    }
+                }
+                (history.clone(), history.epochs.len())
+            }
+        };
+        let info = RunInfo {
+            train_len: trainer.train.len(),
+            val_len: trainer.val.len(),
+            steps_per_epoch: trainer.steps_per_epoch(),
+            params: trainer
+                .graph()
+                .params()
+                .iter()
+                .filter(|p| p.trainable())
+                .map(|p| p.value.len())
+                .sum(),
+            history: history.clone(),
+        };
+        let target_epochs = setup.preset.training.epochs;
+        let mut setup = setup;
+        // After the first configure the weights are the run's own.
+        if matches!(setup.weights, StartWeights::Checkpoint { .. }) {
+            setup.weights = StartWeights::KeepMatching;
+        }
+        self.run = Some(Run {
+            trainer,
+            setup,
+            epoch_offset,
+            history,
+            total_steps: 0,
+            target_epochs,
+        });
+        self.emit(TrainerEvent::Configured(info));
+        self.state = RunState::Empty; // force the event below
+        self.set_state(RunState::Ready);
+        self.evaluate();
+    }
+
+    fn train_one_step(&mut self, single: bool) {
+        let Some(run) = &mut self.run else {
+            self.set_state(RunState::Empty);
+            return;
+        };
+        let started = Instant::now();
+        match run.trainer.step() {
+            Ok(report) => {
+                run.total_steps += 1;
+                let busy = started.elapsed().as_secs_f64();
+                let p = &mut self.pending;
+                p.loss_sum += report.loss;
+                p.steps += 1;
+                p.images += report.batch_size;
+                p.busy_s += busy;
+                let epoch = run.epoch_offset + report.epoch;
+                p.last = Some(StepProgress {
+                    epoch,
+                    step: report.step,
+                    steps_per_epoch: report.steps_per_epoch,
+                    total_steps: run.total_steps,
+                    mean_loss: 0.0,
+                    images_per_s: 0.0,
+                    learning_rate: run.trainer.learning_rate(),
+                    epoch_position: (epoch - 1) as f64
+                        + report.step as f64 / report.steps_per_epoch.max(1) as f64,
+                });
+                let finished = report.finished_epoch.map(|mut record| {
+                    record.epoch += run.epoch_offset;
+                    run.history.epochs.push(record.clone());
+                    record
+                });
+                let done = run.epochs_done() >= run.target_epochs;
+                let due = self
+                    .pending
+                    .last_sent
+                    .is_none_or(|t| t.elapsed() >= PROGRESS_INTERVAL);
+                if single || due || finished.is_some() {
+                    self.flush_progress();
+                }
+                if let Some(record) = finished {
+                    self.emit(TrainerEvent::Epoch(record));
+                    self.evaluate();
+                }
+                if done && !single {
+                    self.set_state(RunState::Finished);
+                }
+            }
+            Err(e) => {
+                self.flush_progress();
+                self.emit(TrainerEvent::Error(e.to_string()));
+                self.set_state(RunState::Failed);
+            }
+        }
+    }
+
+    fn flush_progress(&mut self) {
+        let p = &mut self.pending;
+        if p.steps == 0 {
+            return;
+        }
+        if let Some(mut progress) = p.last.take() {
+            progress.mean_loss = p.loss_sum / p.steps as f64;
+            progress.images_per_s = p.images as f64 / p.busy_s.max(1e-9);
+            p.loss_sum = 0.0;
+            p.steps = 0;
+            p.images = 0;
+            p.busy_s = 0.0;
+            p.last_sent = Some(Instant::now());
+            self.emit(TrainerEvent::Progress(progress));
+        }
+    }
+
+    /// Predictions on (the start of) the validation set, into the evaluation slot.
+    fn evaluate(&mut self) {
+        let Some(run) = &mut self.run else { return };
+        let val = std::sync::Arc::clone(&run.setup.val);
+        let n = val.len().min(MAX_EVAL_SAMPLES);
+        let mut evaluation = Evaluation {
+            epochs_done: run.epochs_done(),
+            total_steps: run.total_steps,
+            ..Evaluation::default()
+        };
+        if let Targets::Labels(labels) = &val.targets {
+            let classes = val
+                .class_names
+                .len()
+                .max(labels.iter().map(|l| l + 1).max().unwrap_or(0));
+            let idx: Vec<usize> = (0..n).collect();
+            for chunk in idx.chunks(128) {
+                let (x, _) = gather(&val, chunk);
+                let Ok(y) = run.trainer.graph_mut().forward(&x, Mode::Eval) else {
+                    return;
+                };
+                if y.shape()[2] * y.shape()[3] != 1 {
+                    return; // per-pixel outputs: not a classification gallery
+                }
+                let predicted = argmax_channels(y);
+                for (row, &p) in predicted.iter().enumerate() {
+                    let logits: Vec<f32> = (0..y.shape()[1]).map(|c| y[[row, c, 0, 0]]).collect();
+                    evaluation.confidence.push(softmax(&logits)[p]);
+                }
+                evaluation.predicted.extend(predicted);
+            }
+            let width = classes.max(
+                evaluation
+                    .predicted
+                    .iter()
+                    .map(|p| p + 1)
+                    .max()
+                    .unwrap_or(0),
+            );
+            let mut confusion = vec![vec![0; width]; classes];
+            for (&t, &p) in labels.iter().zip(&evaluation.predicted) {
+                if t < classes {
+                    confusion[t][p] += 1;
+                }
+            }
+            evaluation.confusion = confusion;
+        }
+        self.evaluation.put(evaluation);
+        (self.wake)();
+    }
+
+    fn probe(&mut self, index: usize) {
+        let Some(run) = &mut self.run else { return };
+        let val = std::sync::Arc::clone(&run.setup.val);
+        if index >= val.len() {
+            return;
+        }
+        let (x, _) = gather(&val, &[index]);
+        let Ok(y) = run.trainer.graph_mut().forward(&x, Mode::Eval) else {
+            return;
+        };
+        let raw: Vec<f32> = y.iter().copied().collect();
+        let classification = matches!(val.targets, Targets::Labels(_)) && y.shape()[2] == 1;
+        let result = if classification {
+            let probabilities = softmax(&raw);
+            let predicted = argmax_channels(y).first().copied();
+            ProbeResult {
+                index,
+                outputs: probabilities,
+                predicted,
+            }
+        } else {
+            ProbeResult {
+                index,
+                outputs: raw,
+                predicted: None,
+            }
+        };
+        self.probe.put(result);
+        (self.wake)();
+    }
+}
+
+/// Probabilities from logits, shifted by the maximum for stability.
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|&l| (l - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter()
+        .map(|e| e / sum.max(f32::MIN_POSITIVE))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::data::load::load;
+    use crate::spec::Preset;
+
+    fn xor_setup() -> RunSetup {
+        let text = include_str!("../../presets/xor-mlp.toml");
+        let preset = Preset::parse(text, "xor-mlp.toml").unwrap();
+        let (train, val) = load(&preset.data).unwrap();
+        RunSetup {
+            preset,
+            train: Arc::new(train),
+            val: Arc::new(val),
+            weights: StartWeights::Fresh,
+        }
+    }
+
+    fn wait_for(
+        w: &TrainerWorker,
+        mut pred: impl FnMut(&TrainerEvent) -> bool,
+    ) -> Option<TrainerEvent> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(e) = w.recv_timeout(Duration::from_millis(50))
+                && pred(&e)
+            {
+                return Some(e);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn configure_start_and_finish() {
+        let w = TrainerWorker::spawn(|| {}).unwrap();
+        w.send(TrainerCommand::Configure(Box::new(xor_setup())));
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+        w.send(TrainerCommand::Start);
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Finished))).is_some());
+        assert!(w.evaluation.get().is_some_and(|e| !e.confusion.is_empty()));
+    }
+
+    #[test]
+    fn pause_stops_step_events() {
+        let w = TrainerWorker::spawn(|| {}).unwrap();
+        let mut setup = xor_setup();
+        setup.preset.training.epochs = 1_000_000;
+        w.send(TrainerCommand::Configure(Box::new(setup)));
+        w.send(TrainerCommand::Start);
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Progress(_))).is_some());
+        w.send(TrainerCommand::Pause);
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Paused))).is_some());
+        std::thread::sleep(Duration::from_millis(200));
+        while let Some(e) = w.try_recv() {
+            assert!(
+                !matches!(e, TrainerEvent::Progress(_)),
+                "progress after pause"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_configuration_is_an_error_event_not_a_crash() {
+        let w = TrainerWorker::spawn(|| {}).unwrap();
+        let mut setup = xor_setup();
+        setup.preset.model.input = [3, 8, 8];
+        w.send(TrainerCommand::Configure(Box::new(setup)));
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Error(_))).is_some());
+        // The thread lives on.
+        w.send(TrainerCommand::Configure(Box::new(xor_setup())));
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+    }
+
+    #[test]
+    fn step_trains_exactly_one_minibatch() {
+        let w = TrainerWorker::spawn(|| {}).unwrap();
+        w.send(TrainerCommand::Configure(Box::new(xor_setup())));
+        w.send(TrainerCommand::Step);
+        let Some(TrainerEvent::Progress(p)) =
+            wait_for(&w, |e| matches!(e, TrainerEvent::Progress(_)))
+        else {
+            panic!("no progress");
+        };
+        assert_eq!(p.total_steps, 1);
+    }
+}

@@ -1,0 +1,846 @@
+//! The lab window: owns the project, the loaded data, the trainer thread and the panels.
+//!
+//! `logic` drains the trainer's events within a time budget, polls background jobs and
+//! keeps the trainer configured like the editor; `ui` lays out the panels, which only
+//! push [`UiCommand`]s or edit the project.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
+
+use super::app_state::AppState;
+use super::background::{DataJob, DialogJob, DialogPurpose, LoadedData, save_checkpoint};
+use super::frame_timer::FrameTimer;
+use super::panels;
+use super::panels::model_editor::ModelEditor;
+use super::presets::{self, DEFAULT_PRESET, PresetEntry};
+use super::project::Project;
+use crate::checkpoint::Checkpoint;
+use crate::data::Dataset;
+use crate::data::load::split;
+use crate::spec::{DataSource, Preset};
+use crate::train::EpochRecord;
+use crate::train::messages::{
+    Evaluation, ProbeResult, RunInfo, RunSetup, RunState, StartWeights, StepProgress,
+    TrainerCommand, TrainerEvent,
+};
+use crate::train::worker::TrainerWorker;
+
+/// How long `logic` may spend draining trainer events per frame.
+pub const EVENT_BUDGET: Duration = Duration::from_millis(8);
+/// Repaint interval while training (about 60 fps).
+pub const TRAINING_REPAINT: Duration = Duration::from_millis(16);
+/// Step losses kept for the live curve (older ones are thinned).
+pub const MAX_STEP_POINTS: usize = 4_000;
+
+/// How the window was launched.
+#[derive(Clone, Debug, Default)]
+pub struct LaunchOptions {
+    /// A preset (.toml) or checkpoint (.safetensors) to open.
+    pub file: Option<PathBuf>,
+    /// Start training, wait for a few epochs, save a screenshot here and exit.
+    pub screenshot: Option<PathBuf>,
+    /// Epochs to wait for before the screenshot.
+    pub screenshot_epochs: usize,
+    /// Train before the screenshot (otherwise wait five seconds idle: compare frame times).
+    pub screenshot_train: bool,
+}
+
+/// Things the panels ask for, carried out after the frame's UI.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiCommand {
+    Start,
+    Pause,
+    Step,
+    Reset,
+    Open(PathBuf),
+    OpenEmbedded(&'static str),
+    Save(PathBuf),
+    Dialog(DialogPurpose),
+    /// Loads the class folder typed into the data panel.
+    LoadFolder(PathBuf),
+    CancelLoad,
+    Probe(usize),
+}
+
+/// The data panel's state: the loaded set, its split, the job loading the next one.
+#[derive(Default)]
+pub struct DataView {
+    pub loaded: Option<LoadedData>,
+    /// Bumped whenever `loaded` or the split changes.
+    pub version: u64,
+    pub job: Option<DataJob>,
+    /// A source that failed to load (not retried until it changes), and why.
+    pub failed: Option<(DataSource, u64, String)>,
+    pub split: Option<SplitData>,
+    pub thumbnails: Option<egui::TextureHandle>,
+    pub thumbnails_version: u64,
+    /// The user chose "My images" but has not loaded a folder yet.
+    pub folder_tools_open: bool,
+}
+
+pub struct SplitData {
+    pub val_fraction: f64,
+    pub seed: u64,
+    pub train: Arc<Dataset>,
+    pub val: Arc<Dataset>,
+}
+
+/// What the window knows about the run.
+#[derive(Default)]
+pub struct RunView {
+    pub state: RunState,
+    pub info: Option<RunInfo>,
+    pub history: Vec<EpochRecord>,
+    /// `[epoch position, mean loss]` of coalesced steps.
+    pub step_losses: Vec<[f64; 2]>,
+    pub progress: Option<StepProgress>,
+    pub progress_events: u64,
+    pub error: Option<String>,
+    pub evaluation: Option<Arc<Evaluation>>,
+    eval_seen: u64,
+    pub probe: Option<Arc<ProbeResult>>,
+    probe_seen: u64,
+}
+
+/// A line in the status bar.
+#[derive(Clone, Debug, Default)]
+pub struct Message {
+    pub text: String,
+    pub is_error: bool,
+}
+
+struct ScreenshotPlan {
+    path: PathBuf,
+    train: bool,
+    epochs: usize,
+    started: Instant,
+    training_started: bool,
+    requested: bool,
+    done: Arc<AtomicBool>,
+    saved: Arc<Mutex<Option<Result<(), String>>>>,
+}
+
+pub struct ConvLabApp {
+    pub state: AppState,
+    pub project: Project,
+    pub data: DataView,
+    pub run: RunView,
+    pub editor: ModelEditor,
+    pub frames: FrameTimer,
+    pub message: Message,
+    pub presets: Vec<PresetEntry>,
+    pub commands: Vec<UiCommand>,
+    pub gallery: panels::gallery::GalleryState,
+    pub dialog: Option<DialogJob>,
+    /// A dialog returned nothing within 50 ms once: probably none is available here.
+    pub dialog_unavailable: bool,
+    worker: TrainerWorker,
+    /// The preset and data version the worker was last configured with.
+    worker_config: Option<(Preset, u64)>,
+    /// Weights to start the next configuration from (an opened checkpoint).
+    pending_weights: Option<StartWeights>,
+    pending_save: Option<PathBuf>,
+    save_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    last_model_edit: Instant,
+    last_model: crate::engine::ModelSpec,
+    screenshot: Option<ScreenshotPlan>,
+    egui_ctx: egui::Context,
+}
+
+fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
+    let mut a = a.clone();
+    a.training.learning_rate = b.training.learning_rate;
+    a.training.epochs = b.training.epochs;
+    a != *b
+}
+
+impl ConvLabApp {
+    /// Builds the app; `storage` restores the persisted UI state (ignored for screenshots).
+    pub fn new(
+        ctx: &egui::Context,
+        storage: Option<&dyn eframe::Storage>,
+        options: LaunchOptions,
+    ) -> ConvLabApp {
+        let mut state: AppState = match (&options.screenshot, storage) {
+            (None, Some(s)) => eframe::get_value(s, eframe::APP_KEY).unwrap_or_default(),
+            _ => AppState::default(),
+        };
+        if options.screenshot.is_some() {
+            state.show_frame_overlay = true;
+        }
+        let wake_ctx = ctx.clone();
+        let worker = TrainerWorker::spawn(move || wake_ctx.request_repaint())
+            .expect("the trainer thread could not be started");
+        let default = presets::embedded(DEFAULT_PRESET).expect("the built-in preset parses");
+        let mut app = ConvLabApp {
+            last_model: default.model.clone(),
+            project: Project::new(default, format!("built-in {DEFAULT_PRESET}")),
+            state,
+            data: DataView::default(),
+            run: RunView::default(),
+            editor: ModelEditor::default(),
+            frames: FrameTimer::default(),
+            message: Message::default(),
+            presets: presets::list(),
+            commands: Vec::new(),
+            gallery: Default::default(),
+            dialog: None,
+            dialog_unavailable: false,
+            worker,
+            worker_config: None,
+            pending_weights: None,
+            pending_save: None,
+            save_result: Arc::default(),
+            last_model_edit: Instant::now(),
+            screenshot: options.screenshot.map(|path| ScreenshotPlan {
+                path,
+                train: options.screenshot_train,
+                epochs: options.screenshot_epochs.max(1),
+                started: Instant::now(),
+                training_started: false,
+                requested: false,
+                done: Arc::default(),
+                saved: Arc::default(),
+            }),
+            egui_ctx: ctx.clone(),
+        };
+        // What to open: the command line, else the last file, else the last built-in preset.
+        if let Some(file) = options.file {
+            app.open(&file);
+        } else if let Some(file) = app.state.last_file.clone().filter(|f| f.exists()) {
+            app.open(&file);
+        } else if let Some((name, _)) = presets::EMBEDDED
+            .iter()
+            .find(|(n, _)| *n == app.state.last_preset)
+        {
+            app.open_embedded(name);
+        }
+        app
+    }
+
+    // ------------------------------------------------------------------------
+    // Opening and saving
+
+    fn set_project(&mut self, preset: Preset, origin: String) {
+        self.project = Project::new(preset, origin);
+        self.last_model = self.project.preset.model.clone();
+        self.editor = ModelEditor::default();
+        self.worker_config = None;
+        self.run = RunView::default();
+        self.gallery = Default::default();
+        self.worker.send(TrainerCommand::Pause);
+    }
+
+    pub fn open_embedded(&mut self, name: &'static str) {
+        if let Some(p) = presets::embedded(name) {
+            self.set_project(p, format!("built-in {name}"));
+            self.pending_weights = None;
+            self.state.last_file = None;
+            self.state.last_preset = name.to_string();
+            self.info(format!("opened the built-in preset {name}"));
+        }
+    }
+
+    pub fn open(&mut self, path: &Path) {
+        let is_checkpoint = path.extension().is_some_and(|e| e == "safetensors");
+        if is_checkpoint {
+            match Checkpoint::load(path) {
+                Ok(ck) => {
+                    let epochs = ck.history.epochs.len();
+                    self.set_project(ck.preset.clone(), path.display().to_string());
+                    self.pending_weights = Some(StartWeights::Checkpoint {
+                        params: ck.params,
+                        history: ck.history,
+                    });
+                    self.after_open(path);
+                    self.info(format!(
+                        "opened checkpoint {} ({epochs} epochs trained)",
+                        path.display()
+                    ));
+                }
+                Err(e) => self.error(e.to_string()),
+            }
+        } else {
+            match Preset::load(path) {
+                Ok(p) => {
+                    self.set_project(p, path.display().to_string());
+                    self.pending_weights = None;
+                    self.after_open(path);
+                    self.info(format!("opened {}", path.display()));
+                }
+                Err(e) => self.error(e.to_string()),
+            }
+        }
+    }
+
+    fn after_open(&mut self, path: &Path) {
+        let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.state.remember(abs.clone());
+        self.state.last_file = Some(abs);
+    }
+
+    fn info(&mut self, text: String) {
+        self.message = Message {
+            text,
+            is_error: false,
+        };
+    }
+
+    fn error(&mut self, text: String) {
+        self.message = Message {
+            text,
+            is_error: true,
+        };
+    }
+
+    // ------------------------------------------------------------------------
+    // Data
+
+    fn data_matches(&self, loaded_source: &DataSource, seed: u64) -> bool {
+        let spec = &self.project.preset.data;
+        // The seed only changes generated (synthetic) sets.
+        let seed_matters = !matches!(
+            spec.source,
+            DataSource::Digits { .. } | DataSource::Fashion { .. } | DataSource::Folder { .. }
+        );
+        *loaded_source == spec.source && (!seed_matters || seed == spec.seed)
+    }
+
+    fn poll_data(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &self.data.job
+            && let Some(result) = job.poll()
+        {
+            let job = self.data.job.take().expect("checked above");
+            match result {
+                Ok(loaded) => {
+                    let skipped = loaded.skipped.len();
+                    let n = loaded.dataset.len();
+                    self.info(format!(
+                        "loaded {} ({n} samples{}) in {:.1} s",
+                        loaded.source.label(),
+                        if skipped > 0 {
+                            format!(", {skipped} files skipped")
+                        } else {
+                            String::new()
+                        },
+                        loaded.seconds
+                    ));
+                    self.data.loaded = Some(loaded);
+                    self.data.split = None;
+                    self.data.failed = None;
+                    self.data.version += 1;
+                }
+                Err(e) => {
+                    self.error(format!("could not load {}: {e}", job.source.label()));
+                    self.data.failed = Some((job.source, job.seed, e));
+                }
+            }
+        }
+        // Start loading when the project wants other data.
+        let wanted = &self.project.preset.data;
+        let have = self
+            .data
+            .loaded
+            .as_ref()
+            .is_some_and(|l| self.data_matches(&l.source, l.seed));
+        let loading = self
+            .data
+            .job
+            .as_ref()
+            .is_some_and(|j| self.data_matches(&j.source, j.seed));
+        let failed = self
+            .data
+            .failed
+            .as_ref()
+            .is_some_and(|(s, seed, _)| self.data_matches(s, *seed));
+        if !have && !loading && !failed {
+            if let Some(job) = &self.data.job {
+                job.cancel();
+            }
+            self.data.job = Some(DataJob::spawn(wanted, ctx));
+        }
+        // Split when the data or the split settings changed.
+        if have {
+            let (vf, seed) = (wanted.val_fraction, wanted.seed);
+            let stale = self
+                .data
+                .split
+                .as_ref()
+                .is_none_or(|s| s.val_fraction != vf || s.seed != seed);
+            if stale && let Some(loaded) = &self.data.loaded {
+                let (train, val) = split(&loaded.dataset, vf, seed);
+                self.data.split = Some(SplitData {
+                    val_fraction: vf,
+                    seed,
+                    train: Arc::new(train),
+                    val: Arc::new(val),
+                });
+                self.data.version += 1;
+                self.gallery = Default::default();
+            }
+        }
+    }
+
+    /// The data set the project uses, if it is loaded.
+    pub fn dataset(&self) -> Option<&Arc<Dataset>> {
+        self.data
+            .loaded
+            .as_ref()
+            .filter(|l| self.data_matches(&l.source, l.seed))
+            .map(|l| &l.dataset)
+    }
+
+    // ------------------------------------------------------------------------
+    // Trainer
+
+    fn data_ready(&self) -> Option<(Arc<Dataset>, Arc<Dataset>)> {
+        self.dataset()?;
+        let s = self.data.split.as_ref()?;
+        Some((Arc::clone(&s.train), Arc::clone(&s.val)))
+    }
+
+    /// Whether the worker's run differs from the editor's project (beyond live settings).
+    pub fn needs_configure(&self) -> bool {
+        match &self.worker_config {
+            None => true,
+            Some((p, version)) => {
+                *version != self.data.version
+                    || preset_differs_structurally(&self.project.preset, p)
+            }
+        }
+    }
+
+    /// Configures the worker like the project; `fresh` forces new weights.
+    fn configure(&mut self, fresh: bool) -> bool {
+        if self.project.facts().full.is_none() {
+            self.error("fix the model first (the node marked in red)".into());
+            return false;
+        }
+        let Some((train, val)) = self.data_ready() else {
+            self.info("waiting for the data to load…".into());
+            return false;
+        };
+        let weights = if let Some(w) = self.pending_weights.take() {
+            w
+        } else {
+            match &self.worker_config {
+                Some((p, _))
+                    if !fresh
+                        && p.training.init == self.project.preset.training.init
+                        && p.training.seed == self.project.preset.training.seed =>
+                {
+                    StartWeights::KeepMatching
+                }
+                _ => StartWeights::Fresh,
+            }
+        };
+        self.run.error = None;
+        if matches!(weights, StartWeights::Fresh) {
+            self.run.history.clear();
+            self.run.step_losses.clear();
+            self.run.progress = None;
+        }
+        self.worker
+            .send(TrainerCommand::Configure(Box::new(RunSetup {
+                preset: self.project.preset.clone(),
+                train,
+                val,
+                weights,
+            })));
+        self.worker_config = Some((self.project.preset.clone(), self.data.version));
+        true
+    }
+
+    fn sync_live_settings(&mut self) {
+        let Some((p, _)) = &mut self.worker_config else {
+            return;
+        };
+        let t = &self.project.preset.training;
+        if p.training.learning_rate != t.learning_rate {
+            p.training.learning_rate = t.learning_rate;
+            self.worker
+                .send(TrainerCommand::SetLearningRate(t.learning_rate));
+        }
+        if p.training.epochs != t.epochs {
+            p.training.epochs = t.epochs;
+            self.worker.send(TrainerCommand::SetEpochs(t.epochs));
+        }
+    }
+
+    fn drain_events(&mut self) {
+        let started = Instant::now();
+        while started.elapsed() < EVENT_BUDGET {
+            let Some(event) = self.worker.try_recv() else {
+                break;
+            };
+            match event {
+                TrainerEvent::Configured(info) => {
+                    self.run.history = info.history.epochs.clone();
+                    if self.run.history.is_empty() {
+                        self.run.step_losses.clear();
+                    }
+                    self.run.info = Some(info);
+                }
+                TrainerEvent::Progress(p) => {
+                    self.run.progress_events += 1;
+                    self.run.step_losses.push([p.epoch_position, p.mean_loss]);
+                    if self.run.step_losses.len() > MAX_STEP_POINTS {
+                        // Keep every other point: bounded memory, the curve's shape stays.
+                        let thinned = self.run.step_losses.iter().copied().step_by(2).collect();
+                        self.run.step_losses = thinned;
+                    }
+                    self.run.progress = Some(p);
+                }
+                TrainerEvent::Epoch(record) => self.run.history.push(record),
+                TrainerEvent::State(s) => {
+                    self.run.state = s;
+                    if s == RunState::Finished {
+                        self.info(format!("finished {} epochs", self.run.history.len()));
+                    }
+                }
+                TrainerEvent::Weights {
+                    preset,
+                    params,
+                    history,
+                } => {
+                    if let Some(path) = self.pending_save.take() {
+                        let ck = Checkpoint {
+                            preset: *preset,
+                            params,
+                            history,
+                        };
+                        save_checkpoint(ck, path, Arc::clone(&self.save_result), &self.egui_ctx);
+                        self.info("saving…".into());
+                    }
+                }
+                TrainerEvent::Error(e) => {
+                    self.pending_save = None;
+                    self.run.error = Some(e.clone());
+                    self.error(e);
+                }
+            }
+        }
+        if started.elapsed() >= EVENT_BUDGET {
+            self.egui_ctx.request_repaint();
+        }
+        let mut seen = self.run.eval_seen;
+        if let Some(e) = self.worker.evaluation.take_newer(&mut seen) {
+            self.run.evaluation = Some(e);
+        }
+        self.run.eval_seen = seen;
+        let mut seen = self.run.probe_seen;
+        if let Some(p) = self.worker.probe.take_newer(&mut seen) {
+            self.run.probe = Some(p);
+        }
+        self.run.probe_seen = seen;
+    }
+
+    fn handle_commands(&mut self, ctx: &egui::Context) {
+        for command in std::mem::take(&mut self.commands) {
+            match command {
+                UiCommand::Start => {
+                    if !self.needs_configure() || self.configure(false) {
+                        self.run.error = None;
+                        self.worker.send(TrainerCommand::Start);
+                    }
+                }
+                UiCommand::Pause => self.worker.send(TrainerCommand::Pause),
+                UiCommand::Step => {
+                    if !self.needs_configure() || self.configure(false) {
+                        self.worker.send(TrainerCommand::Step);
+                    }
+                }
+                UiCommand::Reset => {
+                    self.pending_weights = None;
+                    if self.configure(true) {
+                        self.info("reset: fresh weights".into());
+                    }
+                }
+                UiCommand::Open(path) => self.open(&path),
+                UiCommand::OpenEmbedded(name) => self.open_embedded(name),
+                UiCommand::Save(path) => {
+                    if self.needs_configure() && !self.configure(false) {
+                        continue;
+                    }
+                    self.state.save_path = path.display().to_string();
+                    self.pending_save = Some(path);
+                    self.worker.send(TrainerCommand::ExportWeights);
+                }
+                UiCommand::Dialog(purpose) => {
+                    if self.dialog.is_none() {
+                        self.dialog = DialogJob::spawn(purpose, ctx);
+                    }
+                }
+                UiCommand::LoadFolder(path) => {
+                    self.state.folder_path = path.display().to_string();
+                    self.project.preset.data.source = DataSource::Folder {
+                        path,
+                        size: self.state.folder_size,
+                        grayscale: self.state.folder_grayscale,
+                    };
+                    // A new attempt even if the same folder failed before.
+                    self.data.failed = None;
+                    if let Some(job) = self.data.job.take() {
+                        job.cancel();
+                    }
+                }
+                UiCommand::CancelLoad => {
+                    if let Some(job) = &self.data.job {
+                        job.cancel();
+                    }
+                }
+                UiCommand::Probe(index) => {
+                    self.gallery.probed = Some(index);
+                    self.worker.send(TrainerCommand::Probe(index));
+                }
+            }
+        }
+    }
+
+    fn poll_dialog(&mut self) {
+        let Some(job) = &self.dialog else { return };
+        let Some(answer) = job.poll() else { return };
+        let job = self.dialog.take().expect("checked above");
+        match answer {
+            None => {
+                if job.started.elapsed() < Duration::from_millis(50) {
+                    self.dialog_unavailable = true;
+                    self.info("no file dialog is available here: type a path instead".into());
+                }
+            }
+            Some(path) => match job.purpose {
+                DialogPurpose::Open => self.commands.push(UiCommand::Open(path)),
+                DialogPurpose::Save => self.commands.push(UiCommand::Save(path)),
+                DialogPurpose::ClassFolder => self.commands.push(UiCommand::LoadFolder(path)),
+            },
+        }
+    }
+
+    fn poll_save(&mut self) {
+        let outcome = self
+            .save_result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match outcome {
+            Some(Ok(path)) => {
+                self.info(format!("saved {}", path.display()));
+                let abs = std::fs::canonicalize(&path).unwrap_or(path);
+                self.state.remember(abs);
+            }
+            Some(Err(e)) => self.error(format!("could not save: {e}")),
+            None => {}
+        }
+    }
+
+    fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+        for file in dropped {
+            let path = file.path().to_path_buf();
+            if path.is_dir() {
+                self.commands.push(UiCommand::LoadFolder(path));
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "toml" || e == "safetensors")
+            {
+                self.commands.push(UiCommand::Open(path));
+            } else {
+                self.error(format!(
+                    "{}: drop a class folder, a preset (.toml) or a checkpoint (.safetensors)",
+                    path.display()
+                ));
+            }
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let redo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+        let redo_y = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y);
+        let undo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+        let save = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+        let (do_redo, do_undo, do_save) = ctx.input_mut(|i| {
+            let r = i.consume_shortcut(&redo) || i.consume_shortcut(&redo_y);
+            let u = i.consume_shortcut(&undo);
+            (r, u, i.consume_shortcut(&save))
+        });
+        if do_redo {
+            self.project.redo();
+        } else if do_undo {
+            self.project.undo();
+        }
+        if do_save {
+            self.commands
+                .push(UiCommand::Save(PathBuf::from(&self.state.save_path)));
+        }
+    }
+
+    fn screenshot_logic(&mut self) {
+        let ready = self.worker_config.is_some() && self.run.state != RunState::Empty;
+        let Some(plan) = &mut self.screenshot else {
+            return;
+        };
+        if plan.train && !plan.training_started && ready {
+            plan.training_started = true;
+            self.commands.push(UiCommand::Start);
+        }
+        if let Some(result) = plan.saved.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            match result {
+                Ok(()) => eprintln!(
+                    "screenshot saved to {} (frames while training: mean {:.1} ms, max {:.1} ms, {:.0} fps; ui code {:.2} ms per frame)",
+                    plan.path.display(),
+                    self.frames.mean_interval() * 1000.0,
+                    self.frames.max_interval() * 1000.0,
+                    self.frames.fps(),
+                    self.frames.mean_ui_time() * 1000.0
+                ),
+                Err(e) => eprintln!("screenshot failed: {e}"),
+            }
+        }
+    }
+
+    fn screenshot_ui(&mut self, ctx: &egui::Context) {
+        let epochs = self.run.history.len();
+        let state = self.run.state;
+        let Some(plan) = &mut self.screenshot else {
+            return;
+        };
+        ctx.request_repaint();
+        if plan.done.load(Ordering::SeqCst) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        let timed_out = plan.started.elapsed() > Duration::from_secs(120);
+        let enough =
+            epochs >= plan.epochs || matches!(state, RunState::Finished | RunState::Failed);
+        if !plan.requested && (enough || timed_out) && self.run.evaluation.is_some() {
+            plan.requested = true;
+            let (path, done, saved) = (
+                plan.path.clone(),
+                Arc::clone(&plan.done),
+                Arc::clone(&plan.saved),
+            );
+            ctx.request_screenshot(move |img| {
+                let (w, h) = (img.size[0] as u32, img.size[1] as u32);
+                let bytes: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
+                let result =
+                    image::save_buffer(&path, &bytes, w, h, image::ExtendedColorType::Rgba8)
+                        .map_err(|e| e.to_string());
+                *saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                done.store(true, Ordering::SeqCst);
+            });
+        }
+    }
+
+    /// Work that must happen every frame, before the UI (also usable from tests).
+    pub fn tick(&mut self, ctx: &egui::Context) {
+        self.frames.on_frame_start();
+        self.drain_events();
+        self.poll_data(ctx);
+        self.poll_dialog();
+        self.poll_save();
+        self.handle_dropped_files(ctx);
+        self.shortcuts(ctx);
+        self.handle_commands(ctx);
+        self.sync_live_settings();
+        // Keep the trainer configured like the editor while it is not running, so the
+        // views show the current model; edits are applied after a short pause.
+        if self.project.preset.model != self.last_model {
+            self.last_model = self.project.preset.model.clone();
+            self.last_model_edit = Instant::now();
+        }
+        self.project.refresh_facts();
+        let settled = self.last_model_edit.elapsed() > Duration::from_millis(300);
+        if self.run.state != RunState::Running
+            && self.needs_configure()
+            && settled
+            && self.project.facts().full.is_some()
+            && self.data_ready().is_some()
+        {
+            self.configure(false);
+        } else if !settled {
+            ctx.request_repaint_after(Duration::from_millis(320));
+        }
+        self.screenshot_logic();
+        if self.run.state == RunState::Running {
+            ctx.request_repaint_after(TRAINING_REPAINT);
+        }
+        if self.data.job.is_some() {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+
+    /// The whole window.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        let cpu_start = Instant::now();
+        panels::top_bar::top_bar_ui(self, ui);
+        panels::status_bar::status_bar_ui(self, ui);
+        egui::Panel::left("model_editor")
+            .resizable(true)
+            .default_size(400.0)
+            .min_size(300.0)
+            .show(ui, |ui| {
+                let shape = self.dataset().map(|d| d.sample_shape());
+                let classes = self.dataset().map_or(10, |d| d.class_names.len().max(1));
+                self.editor.ui(ui, &mut self.project, shape, classes);
+            });
+        egui::Panel::right("data_and_training")
+            .resizable(true)
+            .default_size(340.0)
+            .min_size(280.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("right_scroll")
+                    .show(ui, |ui| {
+                        egui::CollapsingHeader::new("Data")
+                            .default_open(true)
+                            .show(ui, |ui| {
+                                panels::data_panel::data_panel_ui(self, ui);
+                            });
+                        egui::CollapsingHeader::new("Training")
+                            .default_open(true)
+                            .show(ui, |ui| {
+                                panels::training_panel::training_panel_ui(self, ui);
+                            });
+                    });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            panels::curves::curves_ui(self, ui);
+            ui.separator();
+            panels::gallery::gallery_ui(self, ui);
+        });
+        if self.state.show_frame_overlay {
+            panels::status_bar::frame_overlay_ui(self, &ctx);
+        }
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            panels::status_bar::drop_hint_ui(&ctx);
+        }
+        self.screenshot_ui(&ctx);
+        self.frames.on_ui_done(cpu_start.elapsed());
+    }
+
+    /// Drops the project's trainer (tests).
+    pub fn worker_configured(&self) -> bool {
+        self.worker_config.is_some()
+    }
+}
+
+impl eframe::App for ConvLabApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.tick(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.screenshot.is_none() {
+            eframe::set_value(storage, eframe::APP_KEY, &self.state);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The UI state that survives a restart (through eframe's storage): layout choices, paths
+//! and recent files. Models and runs are never stored here: they live in explicit files.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::viz::Colormap;
+
+/// Most recent files remembered.
+pub const MAX_RECENT: usize = 8;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppState {
+    /// The file (preset or checkpoint) opened last, reopened at start; `None` means the
+    /// embedded preset named by `last_preset`.
+    pub last_file: Option<PathBuf>,
+    pub last_preset: String,
+    pub recent: Vec<PathBuf>,
+    /// Where "Save" writes (typed or chosen in the dialog).
+    pub save_path: String,
+    /// The path typed into the open field.
+    pub open_path: String,
+    /// The class folder path typed into the data panel.
+    pub folder_path: String,
+    pub folder_size: [usize; 2],
+    pub folder_grayscale: bool,
+    pub log_scale: bool,
+    pub show_frame_overlay: bool,
+    pub show_step_loss: bool,
+    pub colormap: Colormap,
+    pub left_panel_open: bool,
+    pub right_panel_open: bool,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState {
+            last_file: None,
+            last_preset: "digits-lenet".into(),
+            recent: Vec::new(),
+            save_path: "model.safetensors".into(),
+            open_path: String::new(),
+            folder_path: String::new(),
+            folder_size: [28, 28],
+            folder_grayscale: true,
+            log_scale: false,
+            show_frame_overlay: false,
+            show_step_loss: true,
+            colormap: Colormap::Gray,
+            left_panel_open: true,
+            right_panel_open: true,
+        }
+    }
+}
+
+impl AppState {
+    /// Puts `path` first in the recent list (once).
+    pub fn remember(&mut self, path: PathBuf) {
+        self.recent.retain(|p| p != &path);
+        self.recent.insert(0, path);
+        self.recent.truncate(MAX_RECENT);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_files_are_unique_and_bounded() {
+        let mut s = AppState::default();
+        for i in 0..20 {
+            s.remember(PathBuf::from(format!("{}.toml", i % 10)));
+        }
+        s.remember(PathBuf::from("3.toml"));
+        assert_eq!(s.recent.len(), MAX_RECENT);
+        assert_eq!(s.recent[0], PathBuf::from("3.toml"));
+        assert_eq!(
+            s.recent
+                .iter()
+                .filter(|p| p.as_path() == std::path::Path::new("3.toml"))
+                .count(),
+            1
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! Work the window hands to short-lived named threads so that it never blocks: loading a
+//! data set (with progress, cancel and per-file skip reasons), file dialogs, and writing
+//! checkpoints. Each job answers once over a channel and wakes the window.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+
+use eframe::egui;
+
+use crate::checkpoint::Checkpoint;
+use crate::data::folder::{ImageOptions, Skipped, load_class_folder};
+use crate::data::load::load_source;
+use crate::data::{Dataset, Targets};
+use crate::spec::{DataSource, DataSpec};
+use crate::viz::{Colormap, Rgba, sample_rgba, tile};
+
+/// Samples per class in the data panel's thumbnail grid.
+pub const THUMBS_PER_CLASS: usize = 8;
+/// Rows (classes) in the thumbnail grid at most.
+pub const THUMB_ROWS: usize = 10;
+
+/// A data set ready for the panels.
+pub struct LoadedData {
+    pub source: DataSource,
+    pub seed: u64,
+    pub dataset: Arc<Dataset>,
+    pub skipped: Vec<Skipped>,
+    /// Up to [`THUMBS_PER_CLASS`] samples of each class, one class per row (or the first
+    /// samples when there are no classes); `None` for 2-D points.
+    pub thumbnails: Option<Rgba>,
+    pub seconds: f64,
+}
+
+/// A data set loading on the `"data-loader"` thread.
+pub struct DataJob {
+    pub source: DataSource,
+    pub seed: u64,
+    rx: Receiver<Result<LoadedData, String>>,
+    pub done: Arc<AtomicUsize>,
+    pub total: Arc<AtomicUsize>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl DataJob {
+    pub fn spawn(spec: &DataSpec, ctx: &egui::Context) -> DataJob {
+        let (tx, rx) = channel();
+        let done = Arc::new(AtomicUsize::new(0));
+        let total = Arc::new(AtomicUsize::new(0));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let job = DataJob {
+            source: spec.source.clone(),
+            seed: spec.seed,
+            rx,
+            done: Arc::clone(&done),
+            total: Arc::clone(&total),
+            cancel: Arc::clone(&cancel),
+        };
+        let spec = spec.clone();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("data-loader".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    load(&spec, &cancel, &done, &total)
+                }))
+                .unwrap_or_else(|_| Err("loading crashed".to_string()))
+                .map(|(dataset, skipped)| {
+                    let thumbnails = thumbnails(&dataset);
+                    LoadedData {
+                        source: spec.source.clone(),
+                        seed: spec.seed,
+                        dataset: Arc::new(dataset),
+                        skipped,
+                        thumbnails,
+                        seconds: started.elapsed().as_secs_f64(),
+                    }
+                });
+                tx.send(result).ok();
+                ctx.request_repaint();
+            });
+        if let Err(e) = spawned {
+            let (tx, rx) = channel();
+            tx.send(Err(format!("cannot start the loader thread: {e}")))
+                .ok();
+            return DataJob { rx, ..job };
+        }
+        job
+    }
+
+    /// The result once the job is done.
+    pub fn poll(&self) -> Option<Result<LoadedData, String>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err("the loader stopped".into())),
+        }
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+fn load(
+    spec: &DataSpec,
+    cancel: &AtomicBool,
+    done: &AtomicUsize,
+    total: &AtomicUsize,
+) -> Result<(Dataset, Vec<Skipped>), String> {
+    match &spec.source {
+        DataSource::Folder {
+            path,
+            size,
+            grayscale,
+        } => {
+            let opts = ImageOptions {
+                size: *size,
+                grayscale: *grayscale,
+            };
+            let loaded = load_class_folder(path, opts, Some(cancel), |d, t| {
+                done.store(d, Ordering::Relaxed);
+                total.store(t, Ordering::Relaxed);
+            })
+            .map_err(|e| e.to_string())?;
+            Ok((loaded.dataset, loaded.skipped))
+        }
+        _ => load_source(spec)
+            .map(|d| (d, Vec::new()))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The thumbnail grid of a data set (`None` for samples that are not pictures).
+pub fn thumbnails(data: &Dataset) -> Option<Rgba> {
+    let [_, h, w] = data.sample_shape();
+    if h * w <= 1 || data.is_empty() {
+        return None;
+    }
+    let picks: Vec<usize> = match &data.targets {
+        Targets::Labels(labels) => {
+            let classes = data.class_names.len().clamp(1, THUMB_ROWS);
+            let mut rows = vec![Vec::new(); classes];
+            for (i, &l) in labels.iter().enumerate() {
+                if l < classes && rows[l].len() < THUMBS_PER_CLASS {
+                    rows[l].push(i);
+                }
+            }
+            let mut out = Vec::new();
+            for row in rows {
+                // Pad short rows with an out-of-range index (drawn black) to keep the grid.
+                out.extend(row.iter().copied());
+                out.extend(std::iter::repeat_n(
+                    usize::MAX,
+                    THUMBS_PER_CLASS - row.len(),
+                ));
+            }
+            out
+        }
+        Targets::Dense(_) => (0..data.len().min(THUMBS_PER_CLASS * 4)).collect(),
+    };
+    let images: Vec<Rgba> = picks
+        .iter()
+        .map(|&i| sample_rgba(&data.inputs, i, Colormap::Gray))
+        .collect();
+    Some(tile(&images, THUMBS_PER_CLASS, 2, [40, 40, 40, 255]))
+}
+
+// ----------------------------------------------------------------------------
+
+/// What a file dialog is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialogPurpose {
+    Open,
+    Save,
+    ClassFolder,
+}
+
+/// An rfd dialog on the `"file-dialog"` thread. `None` (cancel, or no dialog available on
+/// this system) is not an error.
+pub struct DialogJob {
+    pub purpose: DialogPurpose,
+    rx: Receiver<Option<PathBuf>>,
+    pub started: std::time::Instant,
+}
+
+impl DialogJob {
+    pub fn spawn(purpose: DialogPurpose, ctx: &egui::Context) -> Option<DialogJob> {
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name("file-dialog".into())
+            .spawn(move || {
+                let dialog = rfd::FileDialog::new();
+                let path = match purpose {
+                    DialogPurpose::Open => dialog
+                        .add_filter("preset or checkpoint", &["toml", "safetensors"])
+                        .pick_file(),
+                    DialogPurpose::Save => dialog
+                        .add_filter("checkpoint", &["safetensors"])
+                        .set_file_name("model.safetensors")
+                        .save_file(),
+                    DialogPurpose::ClassFolder => dialog.pick_folder(),
+                };
+                tx.send(path).ok();
+                ctx.request_repaint();
+            })
+            .ok()?;
+        Some(DialogJob {
+            purpose,
+            rx,
+            started: std::time::Instant::now(),
+        })
+    }
+
+    /// `Some(answer)` once the dialog closed.
+    pub fn poll(&self) -> Option<Option<PathBuf>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(None),
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+
+/// Writes a checkpoint on the `"checkpoint-writer"` thread (atomically, see
+/// [`Checkpoint::save`]); the outcome lands in `result`.
+pub fn save_checkpoint(
+    checkpoint: Checkpoint,
+    path: PathBuf,
+    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    ctx: &egui::Context,
+) {
+    let ctx = ctx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("checkpoint-writer".into())
+        .spawn({
+            let result = Arc::clone(&result);
+            move || {
+                let outcome = checkpoint
+                    .save(&path)
+                    .map(|()| path)
+                    .map_err(|e| e.to_string());
+                *result.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                ctx.request_repaint();
+            }
+        });
+    if let Err(e) = spawned {
+        *result.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Err(format!("cannot start the writer thread: {e}")));
+    }
+}

@@ -1,0 +1,33 @@
+//! The lab window (eframe/egui only here): [`app::ConvLabApp`], its persisted state, the
+//! panels, and the background jobs it starts.
+//!
+//! Imports everything below it (`engine`, `data`, `spec`, `checkpoint`, `train`, `viz`);
+//! nothing imports `ui` except the binary.
+
+pub mod app;
+pub mod app_state;
+pub mod background;
+pub mod frame_timer;
+pub mod panels;
+pub mod presets;
+pub mod project;
+pub mod templates;
+
+pub use app::{ConvLabApp, LaunchOptions};
+
+/// Opens the window and runs until it is closed.
+pub fn run_app(options: LaunchOptions) -> eframe::Result {
+    let native = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("ConvLab")
+            .with_app_id("convlab")
+            .with_inner_size([1400.0, 860.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "ConvLab",
+        native,
+        Box::new(move |cc| Ok(Box::new(ConvLabApp::new(&cc.egui_ctx, cc.storage, options)))),
+    )
+}

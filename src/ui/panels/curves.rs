@@ -1,0 +1,118 @@
+//! Live loss and metric curves (egui_plot): per-step training loss, per-epoch training and
+//! validation loss and metric, with a log-scale option.
+
+use eframe::egui::{Color32, Ui};
+use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+
+use crate::train::MetricKind;
+use crate::ui::app::ConvLabApp;
+use crate::viz::curves::{plot_points, tick_label};
+
+const TRAIN: Color32 = Color32::from_rgb(80, 160, 255);
+const VAL: Color32 = Color32::from_rgb(255, 150, 60);
+
+pub fn curves_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    let log = app.state.log_scale;
+    ui.horizontal(|ui| {
+        ui.heading("Curves");
+        ui.checkbox(&mut app.state.log_scale, "log scale")
+            .on_hover_text("Loss on a logarithmic axis: late, small improvements stay visible");
+        ui.checkbox(&mut app.state.show_step_loss, "per-step loss");
+        if let Some(last) = app.run.history.last() {
+            ui.label(format!(
+                "epoch {} · val {} {:.3}",
+                last.epoch, last.metric, last.val_metric
+            ));
+        }
+    });
+    let height = (ui.available_height() * 0.5).clamp(140.0, 340.0);
+    let width = (ui.available_width() - 8.0) / 2.0;
+    let history = &app.run.history;
+    let metric_name = history.last().map(|r| r.metric.clone()).unwrap_or_else(|| {
+        MetricKind::for_loss(app.project.preset.training.loss)
+            .name()
+            .to_string()
+    });
+    ui.horizontal(|ui| {
+        Plot::new("loss_plot")
+            .legend(Legend::default())
+            .width(width)
+            .height(height)
+            .x_axis_label("epoch")
+            .y_axis_label(if log { "loss (log)" } else { "loss" })
+            .y_axis_formatter(move |mark, _| tick_label(mark.value, log))
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                if app.state.show_step_loss && !app.run.step_losses.is_empty() {
+                    plot.line(
+                        Line::new(
+                            "train (steps)",
+                            PlotPoints::new(plot_points(app.run.step_losses.iter().copied(), log)),
+                        )
+                        .color(TRAIN.gamma_multiply(0.35))
+                        .width(1.0),
+                    );
+                }
+                let train =
+                    plot_points(history.iter().map(|r| [r.epoch as f64, r.train_loss]), log);
+                let val = plot_points(history.iter().map(|r| [r.epoch as f64, r.val_loss]), log);
+                plot.line(
+                    Line::new("train", PlotPoints::new(train.clone()))
+                        .color(TRAIN)
+                        .width(2.0),
+                );
+                plot.points(
+                    Points::new("train", PlotPoints::new(train))
+                        .color(TRAIN)
+                        .radius(2.5),
+                );
+                plot.line(
+                    Line::new("validation", PlotPoints::new(val.clone()))
+                        .color(VAL)
+                        .width(2.0),
+                );
+                plot.points(
+                    Points::new("validation", PlotPoints::new(val))
+                        .color(VAL)
+                        .radius(2.5),
+                );
+            });
+        Plot::new("metric_plot")
+            .legend(Legend::default())
+            .width(width)
+            .height(height)
+            .x_axis_label("epoch")
+            .y_axis_label(metric_name.as_str())
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                let train = plot_points(
+                    history.iter().map(|r| [r.epoch as f64, r.train_metric]),
+                    false,
+                );
+                let val = plot_points(
+                    history.iter().map(|r| [r.epoch as f64, r.val_metric]),
+                    false,
+                );
+                plot.line(
+                    Line::new("train", PlotPoints::new(train.clone()))
+                        .color(TRAIN)
+                        .width(2.0),
+                );
+                plot.points(
+                    Points::new("train", PlotPoints::new(train))
+                        .color(TRAIN)
+                        .radius(2.5),
+                );
+                plot.line(
+                    Line::new("validation", PlotPoints::new(val.clone()))
+                        .color(VAL)
+                        .width(2.0),
+                );
+                plot.points(
+                    Points::new("validation", PlotPoints::new(val))
+                        .color(VAL)
+                        .radius(2.5),
+                );
+            });
+    });
+}

@@ -1,0 +1,330 @@
+//! The data panel: built-in sets, synthetic generators and the user's own class folder
+//! (typed path, drag and drop, or a dialog), with image size and colour choice, the
+//! train/validation split, class counts, a thumbnail grid and the files that were skipped.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use eframe::egui::{self, Ui};
+
+use crate::data::synthetic::{FUNCTIONS_1D, PointPattern};
+use crate::spec::DataSource;
+use crate::ui::app::{ConvLabApp, UiCommand};
+use crate::ui::background::DialogPurpose;
+
+const KINDS: [&str; 6] = [
+    "digits", "fashion", "shapes", "points", "function", "folder",
+];
+
+fn kind_of(s: &DataSource) -> &'static str {
+    match s {
+        DataSource::Digits { .. } => "digits",
+        DataSource::Fashion { .. } => "fashion",
+        DataSource::Shapes { .. } => "shapes",
+        DataSource::Points { .. } => "points",
+        DataSource::Function { .. } => "function",
+        DataSource::Folder { .. } => "folder",
+        _ => "other",
+    }
+}
+
+fn kind_label(k: &str) -> &'static str {
+    match k {
+        "digits" => "Digits (MNIST, 5 000)",
+        "fashion" => "Fashion-MNIST (2 000)",
+        "shapes" => "Shapes (generated)",
+        "points" => "2-D points (generated)",
+        "function" => "1-D function (regression)",
+        "folder" => "My images (class folder)",
+        _ => "other (from the preset)",
+    }
+}
+
+fn default_source(kind: &str, app: &ConvLabApp) -> Option<DataSource> {
+    Some(match kind {
+        "digits" => DataSource::Digits { limit: None },
+        "fashion" => DataSource::Fashion { limit: None },
+        "shapes" => DataSource::Shapes {
+            samples: 1000,
+            size: 28,
+            noise: 0.05,
+        },
+        "points" => DataSource::Points {
+            pattern: PointPattern::Xor,
+            samples: 400,
+            noise: 0.1,
+        },
+        "function" => DataSource::Function {
+            function: "sine".into(),
+            samples: 400,
+            noise: 0.05,
+        },
+        _ => {
+            // A folder source is set when the folder is loaded (typed path, drop, dialog).
+            let path = app.state.folder_path.trim();
+            if path.is_empty() {
+                return None;
+            }
+            DataSource::Folder {
+                path: PathBuf::from(path),
+                size: app.state.folder_size,
+                grayscale: app.state.folder_grayscale,
+            }
+        }
+    })
+}
+
+pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    let current = kind_of(&app.project.preset.data.source);
+    let mut show_folder_tools = current == "folder" || app.data.folder_tools_open;
+    ui.horizontal(|ui| {
+        let l = ui.label("source");
+        egui::ComboBox::from_id_salt("data_source")
+            .selected_text(if current == "other" {
+                app.project.preset.data.source.label()
+            } else {
+                kind_label(current).to_string()
+            })
+            .show_ui(ui, |ui| {
+                for k in KINDS {
+                    if ui.selectable_label(k == current, kind_label(k)).clicked() && k != current {
+                        app.data.folder_tools_open = k == "folder";
+                        show_folder_tools = k == "folder";
+                        if let Some(s) = default_source(k, app) {
+                            app.project.preset.data.source = s;
+                        }
+                        app.gallery_reset();
+                    }
+                }
+            })
+            .response
+            .labelled_by(l.id);
+    });
+
+    match &mut app.project.preset.data.source {
+        DataSource::Shapes {
+            samples,
+            size,
+            noise,
+        } => {
+            ui.horizontal(|ui| {
+                let l = ui.label("samples");
+                ui.add(egui::DragValue::new(samples).range(10..=20_000))
+                    .labelled_by(l.id);
+                let l = ui.label("size");
+                ui.add(egui::DragValue::new(size).range(8..=128))
+                    .labelled_by(l.id);
+                let l = ui.label("noise");
+                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
+                    .labelled_by(l.id);
+            });
+        }
+        DataSource::Points {
+            pattern,
+            samples,
+            noise,
+        } => {
+            ui.horizontal(|ui| {
+                for p in PointPattern::ALL {
+                    ui.selectable_value(pattern, p, p.name());
+                }
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("samples");
+                ui.add(egui::DragValue::new(samples).range(10..=20_000))
+                    .labelled_by(l.id);
+                let l = ui.label("noise");
+                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
+                    .labelled_by(l.id);
+            });
+        }
+        DataSource::Function {
+            function,
+            samples,
+            noise,
+        } => {
+            ui.horizontal(|ui| {
+                for f in FUNCTIONS_1D {
+                    if ui.selectable_label(function == f, f).clicked() {
+                        *function = f.to_string();
+                    }
+                }
+            });
+            ui.horizontal(|ui| {
+                let l = ui.label("samples");
+                ui.add(egui::DragValue::new(samples).range(10..=20_000))
+                    .labelled_by(l.id);
+                let l = ui.label("noise");
+                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
+                    .labelled_by(l.id);
+            });
+        }
+        _ => {}
+    }
+    if show_folder_tools {
+        folder_ui(app, ui);
+    }
+
+    ui.horizontal(|ui| {
+        let d = &mut app.project.preset.data;
+        let l = ui.label("validation share");
+        ui.add(egui::Slider::new(&mut d.val_fraction, 0.05..=0.5).fixed_decimals(2))
+            .labelled_by(l.id)
+            .on_hover_text("Held out: never trained on, used to check that the model generalises");
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("data seed");
+        ui.add(egui::DragValue::new(&mut app.project.preset.data.seed))
+            .labelled_by(l.id)
+            .on_hover_text("Seeds the split (and the generators of synthetic sets)");
+    });
+
+    // Progress or summary.
+    if let Some(job) = &app.data.job {
+        let (done, total) = (
+            job.done.load(Ordering::Relaxed),
+            job.total.load(Ordering::Relaxed),
+        );
+        ui.horizontal(|ui| {
+            ui.spinner();
+            if total > 0 {
+                ui.add(
+                    egui::ProgressBar::new(done as f32 / total as f32)
+                        .text(format!("{done}/{total} files")),
+                );
+            } else {
+                ui.label(format!("loading {}…", job.source.label()));
+            }
+            if ui.button("Cancel").clicked() {
+                app.commands.push(UiCommand::CancelLoad);
+            }
+        });
+    }
+    if let Some((_, _, e)) = &app.data.failed {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    summary_ui(app, ui);
+}
+
+fn folder_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    ui.label("A folder with one subfolder per class (e.g. cats/, dogs/), any image format.");
+    let mut load = false;
+    ui.horizontal(|ui| {
+        let l = ui.label("Folder path");
+        let r = ui
+            .add(egui::TextEdit::singleline(&mut app.state.folder_path).desired_width(170.0))
+            .labelled_by(l.id)
+            .on_hover_text("Type or paste a path, or drop the folder onto the window");
+        load |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui
+            .add_enabled(
+                !app.dialog_unavailable && app.dialog.is_none(),
+                egui::Button::new("Browse…"),
+            )
+            .on_disabled_hover_text("No folder dialog is available here: type the path")
+            .clicked()
+        {
+            app.commands
+                .push(UiCommand::Dialog(DialogPurpose::ClassFolder));
+        }
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("image size");
+        ui.add(egui::DragValue::new(&mut app.state.folder_size[0]).range(4..=256))
+            .labelled_by(l.id)
+            .on_hover_text("Height every image is resized to");
+        let x = ui.label("×");
+        ui.add(egui::DragValue::new(&mut app.state.folder_size[1]).range(4..=256))
+            .labelled_by(x.id)
+            .on_hover_text("Width every image is resized to");
+        ui.radio_value(&mut app.state.folder_grayscale, true, "gray");
+        ui.radio_value(&mut app.state.folder_grayscale, false, "RGB");
+    });
+    load |= ui.button("Load folder").clicked();
+    if load && !app.state.folder_path.trim().is_empty() {
+        app.commands.push(UiCommand::LoadFolder(PathBuf::from(
+            app.state.folder_path.trim(),
+        )));
+    }
+}
+
+fn summary_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    let Some(loaded) = &app.data.loaded else {
+        return;
+    };
+    if !app
+        .dataset()
+        .is_some_and(|d| std::sync::Arc::ptr_eq(d, &loaded.dataset))
+    {
+        ui.weak(format!(
+            "(showing {} until the new data has loaded)",
+            loaded.source.label()
+        ));
+    }
+    let d = &loaded.dataset;
+    let [c, h, w] = d.sample_shape();
+    let (n_train, n_val) = app
+        .data
+        .split
+        .as_ref()
+        .map_or((0, 0), |s| (s.train.len(), s.val.len()));
+    ui.label(format!(
+        "{}: {} samples of {c}×{h}×{w} · {n_train} train / {n_val} validation",
+        loaded.source.label(),
+        d.len()
+    ));
+    let counts = d.class_counts();
+    if !counts.is_empty() {
+        let text: Vec<String> = d
+            .class_names
+            .iter()
+            .zip(&counts)
+            .map(|(name, n)| format!("{name}: {n}"))
+            .collect();
+        ui.small(format!("{} classes · {}", counts.len(), text.join(" · ")));
+        if counts.len() == 1 {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "Only one class: a classifier has nothing to tell apart.",
+            );
+        }
+    }
+    if let Some(img) = &loaded.thumbnails {
+        if app.data.thumbnails_version != app.data.version || app.data.thumbnails.is_none() {
+            let color =
+                egui::ColorImage::from_rgba_unmultiplied([img.width, img.height], &img.pixels);
+            app.data.thumbnails = Some(ui.ctx().load_texture(
+                "data_thumbnails",
+                color,
+                egui::TextureOptions::NEAREST,
+            ));
+            app.data.thumbnails_version = app.data.version;
+        }
+        if let Some(tex) = &app.data.thumbnails {
+            let size = tex.size_vec2();
+            // Fit the width, and at most 200 points high so the panel stays short.
+            let scale = (ui.available_width() / size.x).min(200.0 / size.y).min(2.0);
+            ui.image((tex.id(), size * scale))
+                .on_hover_text("A few samples of each class, one class per row");
+        }
+    }
+    if !loaded.skipped.is_empty() {
+        egui::CollapsingHeader::new(format!("{} files skipped", loaded.skipped.len()))
+            .id_salt("skipped_files")
+            .default_open(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .max_height(120.0)
+                    .show(ui, |ui| {
+                        for s in &loaded.skipped {
+                            let name = s.path.file_name().map_or_else(
+                                || s.path.display().to_string(),
+                                |n| n.to_string_lossy().into_owned(),
+                            );
+                            ui.small(format!("{name}: {}", s.reason))
+                                .on_hover_text(s.path.display().to_string());
+                        }
+                    });
+            });
+    }
+}

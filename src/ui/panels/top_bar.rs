@@ -1,0 +1,87 @@
+//! The top bar: preset picker, open/save (typed path, dialog, recent files), view toggles.
+
+use std::path::PathBuf;
+
+use eframe::egui::{self, Ui};
+
+use crate::ui::app::{ConvLabApp, UiCommand};
+use crate::ui::background::DialogPurpose;
+use crate::ui::presets::PresetEntry;
+
+pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    egui::Panel::top("top_bar").show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.strong("ConvLab");
+            ui.separator();
+            let current = app.project.preset.name.clone();
+            let l = ui.label("Preset");
+            egui::ComboBox::from_id_salt("preset_picker")
+                .selected_text(current.as_str())
+                .width(150.0)
+                .show_ui(ui, |ui| {
+                    for entry in app.presets.clone() {
+                        let label = entry.label();
+                        if ui.selectable_label(label == current, label.as_str()).clicked() {
+                            app.commands.push(match entry {
+                                PresetEntry::Embedded(name) => UiCommand::OpenEmbedded(name),
+                                PresetEntry::File(p) => UiCommand::Open(p),
+                            });
+                        }
+                    }
+                })
+                .response
+                .labelled_by(l.id)
+                .on_hover_text("Ready-made lecture set-ups: a model, its data and training settings");
+            ui.separator();
+
+            let l = ui.label("File");
+            ui.add(
+                egui::TextEdit::singleline(&mut app.state.open_path)
+                    .hint_text("path to .toml or .safetensors")
+                    .desired_width(200.0),
+            )
+            .labelled_by(l.id)
+            .on_hover_text("Type a path to a preset or checkpoint, then press Open");
+            if ui.button("Open").clicked() && !app.state.open_path.trim().is_empty() {
+                app.commands.push(UiCommand::Open(PathBuf::from(app.state.open_path.trim())));
+            }
+            if ui
+                .add_enabled(!app.dialog_unavailable && app.dialog.is_none(), egui::Button::new("Browse…"))
+                .on_disabled_hover_text("No file dialog is available here: type a path")
+                .clicked()
+            {
+                app.commands.push(UiCommand::Dialog(DialogPurpose::Open));
+            }
+            ui.menu_button("Recent", |ui| {
+                if app.state.recent.is_empty() {
+                    ui.weak("nothing yet");
+                }
+                for path in app.state.recent.clone() {
+                    if ui.button(path.display().to_string()).clicked() {
+                        app.commands.push(UiCommand::Open(path));
+                        ui.close();
+                    }
+                }
+            });
+            ui.separator();
+            let l = ui.label("Save to");
+            ui.add(egui::TextEdit::singleline(&mut app.state.save_path).desired_width(160.0))
+                .labelled_by(l.id)
+                .on_hover_text("Checkpoint file (.safetensors): weights, model, data choice, settings and history");
+            if ui.button("Save").on_hover_text("Ctrl+S. Written atomically (temporary file, then rename)").clicked() {
+                let p = PathBuf::from(app.state.save_path.trim());
+                app.commands.push(UiCommand::Save(p));
+            }
+            if ui
+                .add_enabled(!app.dialog_unavailable && app.dialog.is_none(), egui::Button::new("Save as…"))
+                .clicked()
+            {
+                app.commands.push(UiCommand::Dialog(DialogPurpose::Save));
+            }
+            ui.separator();
+            ui.checkbox(&mut app.state.show_frame_overlay, "frame times")
+                .on_hover_text("Debug overlay: time between frames and UI time");
+        });
+        ui.small(format!("project: {}", app.project.origin));
+    });
+}

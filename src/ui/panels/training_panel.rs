@@ -1,0 +1,311 @@
+//! The training panel: loss, optimiser and its settings, learning rate (live), batch size,
+//! epochs, initialiser, seed; Train / Pause / Step / Reset; progress with speed and ETA; the
+//! confusion matrix, whose cells filter the prediction gallery.
+
+use eframe::egui::{self, Color32, Ui};
+
+use crate::engine::{Init, LossKind, OptimizerKind};
+use crate::train::messages::RunState;
+use crate::ui::app::{ConvLabApp, UiCommand};
+use crate::viz::Colormap;
+use crate::viz::colormap::fraction;
+
+const LOSSES: [LossKind; 4] = [
+    LossKind::CrossEntropy,
+    LossKind::Mse,
+    LossKind::BceWithLogits,
+    LossKind::Dice,
+];
+
+fn loss_tip(l: LossKind) -> &'static str {
+    match l {
+        LossKind::CrossEntropy => {
+            "Classification: softmax over the outputs, then −log of the true class's probability."
+        }
+        LossKind::Mse => "Regression/reconstruction: mean of squared differences.",
+        LossKind::BceWithLogits => {
+            "Per-pixel yes/no (segmentation masks): sigmoid, then binary cross-entropy."
+        }
+        LossKind::Dice => {
+            "Segmentation: 1 − overlap of prediction and mask; robust to small foregrounds."
+        }
+    }
+}
+
+fn init_label(i: Init) -> &'static str {
+    match i {
+        Init::Default => "PyTorch default",
+        Init::Uniform { .. } => "uniform ±a",
+        Init::Glorot => "Glorot (Xavier)",
+        Init::He => "He (Kaiming)",
+    }
+}
+
+pub fn training_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    let t = &mut app.project.preset.training;
+    egui::Grid::new("training_settings").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
+        let l = ui.label("loss");
+        egui::ComboBox::from_id_salt("loss")
+            .selected_text(t.loss.torch_name())
+            .show_ui(ui, |ui| {
+                for k in LOSSES {
+                    ui.selectable_value(&mut t.loss, k, k.torch_name()).on_hover_text(loss_tip(k));
+                }
+            })
+            .response
+            .labelled_by(l.id)
+            .on_hover_text(loss_tip(t.loss));
+        ui.end_row();
+
+        let l = ui.label("optimiser");
+        let is_adam = matches!(t.optimizer, OptimizerKind::Adam { .. });
+        ui.horizontal(|ui| {
+            if ui.selectable_label(!is_adam, "SGD").on_hover_text("Step against the gradient; momentum keeps a running direction").clicked() && is_adam {
+                t.optimizer = OptimizerKind::default();
+            }
+            if ui.selectable_label(is_adam, "Adam").on_hover_text("Per-weight step sizes from running gradient statistics; forgiving about the learning rate").clicked() && !is_adam {
+                t.optimizer = OptimizerKind::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+            }
+        })
+        .response
+        .labelled_by(l.id);
+        ui.end_row();
+        match &mut t.optimizer {
+            OptimizerKind::Sgd { momentum, weight_decay } => {
+                let l = ui.label("momentum");
+                ui.add(egui::Slider::new(momentum, 0.0..=0.99)).labelled_by(l.id);
+                ui.end_row();
+                let l = ui.label("weight decay");
+                ui.add(egui::DragValue::new(weight_decay).range(0.0..=0.1).speed(1e-4).max_decimals(5)).labelled_by(l.id)
+                    .on_hover_text("L2 penalty pulling weights towards zero");
+                ui.end_row();
+            }
+            OptimizerKind::Adam { beta1, beta2, weight_decay, .. } => {
+                let l = ui.label("β1, β2");
+                ui.horizontal(|ui| {
+                    ui.add(egui::DragValue::new(beta1).range(0.0..=0.999).speed(0.001)).labelled_by(l.id);
+                    ui.add(egui::DragValue::new(beta2).range(0.0..=0.99999).speed(0.0001));
+                });
+                ui.end_row();
+                let l = ui.label("weight decay");
+                ui.add(egui::DragValue::new(weight_decay).range(0.0..=0.1).speed(1e-4).max_decimals(5)).labelled_by(l.id);
+                ui.end_row();
+            }
+        }
+
+        let l = ui.label("learning rate");
+        ui.add(egui::Slider::new(&mut t.learning_rate, 1e-5..=1.0).logarithmic(true).max_decimals(5))
+            .labelled_by(l.id)
+            .on_hover_text("Step size. Changes apply at the next minibatch, also while training.");
+        ui.end_row();
+        let l = ui.label("batch size");
+        ui.add(egui::DragValue::new(&mut t.batch_size).range(1..=1024)).labelled_by(l.id)
+            .on_hover_text("Samples per weight update");
+        ui.end_row();
+        let l = ui.label("epochs");
+        ui.add(egui::DragValue::new(&mut t.epochs).range(1..=10_000)).labelled_by(l.id)
+            .on_hover_text("Passes over the training set");
+        ui.end_row();
+        let l = ui.label("init");
+        egui::ComboBox::from_id_salt("init")
+            .selected_text(init_label(t.init))
+            .show_ui(ui, |ui| {
+                for i in [Init::Default, Init::Uniform { a: 0.1 }, Init::Glorot, Init::He] {
+                    let same = std::mem::discriminant(&i) == std::mem::discriminant(&t.init);
+                    if ui.selectable_label(same, init_label(i)).clicked() && !same {
+                        t.init = i;
+                    }
+                }
+            })
+            .response
+            .labelled_by(l.id)
+            .on_hover_text("How the weights start. He suits ReLU networks; Glorot suits tanh/sigmoid.");
+        ui.end_row();
+        if let Init::Uniform { a } = &mut t.init {
+            let l = ui.label("a");
+            ui.add(egui::DragValue::new(a).range(1e-4..=2.0).speed(0.005)).labelled_by(l.id);
+            ui.end_row();
+        }
+        let l = ui.label("seed");
+        ui.add(egui::DragValue::new(&mut t.seed)).labelled_by(l.id)
+            .on_hover_text("Same seed, same start weights and same shuffling: runs repeat exactly");
+        ui.end_row();
+    });
+
+    let state = app.run.state;
+    let running = state == RunState::Running;
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!running, egui::Button::new("Train"))
+            .on_hover_text("Train until the epoch count (edits of the model keep matching weights)")
+            .clicked()
+        {
+            app.commands.push(UiCommand::Start);
+        }
+        if ui
+            .add_enabled(running, egui::Button::new("Pause"))
+            .clicked()
+        {
+            app.commands.push(UiCommand::Pause);
+        }
+        if ui
+            .add_enabled(!running, egui::Button::new("Step"))
+            .on_hover_text("Train on one minibatch")
+            .clicked()
+        {
+            app.commands.push(UiCommand::Step);
+        }
+        if ui
+            .button("Reset")
+            .on_hover_text("Fresh weights, history cleared")
+            .clicked()
+        {
+            app.commands.push(UiCommand::Reset);
+        }
+    });
+    if running && app.needs_configure() {
+        ui.weak("Edits apply when you pause and train again.");
+    }
+    progress_ui(app, ui);
+    if let Some(e) = &app.run.error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    confusion_ui(app, ui);
+}
+
+fn progress_ui(app: &ConvLabApp, ui: &mut Ui) {
+    let epochs = app.project.preset.training.epochs.max(1);
+    let Some(p) = &app.run.progress else {
+        if let Some(info) = &app.run.info {
+            ui.small(format!(
+                "{} train / {} validation samples · {} steps per epoch · {} weights",
+                info.train_len, info.val_len, info.steps_per_epoch, info.params
+            ));
+        }
+        return;
+    };
+    let done = (p.epoch_position / epochs as f64).clamp(0.0, 1.0);
+    let remaining_images = (epochs as f64 - p.epoch_position).max(0.0)
+        * app.run.info.as_ref().map_or(0.0, |i| i.train_len as f64);
+    let eta = if p.images_per_s > 0.0 {
+        remaining_images / p.images_per_s
+    } else {
+        0.0
+    };
+    let text = format!(
+        "epoch {}/{epochs} · {}/{} · {:.0} img/s · ETA {}",
+        p.epoch,
+        p.step,
+        p.steps_per_epoch,
+        p.images_per_s,
+        if app.run.state == RunState::Running {
+            format!("{eta:.0} s")
+        } else {
+            "—".into()
+        }
+    );
+    ui.add(egui::ProgressBar::new(done as f32).text(text));
+    if let Some(last) = app.run.history.last() {
+        ui.small(format!(
+            "last epoch: train loss {:.4} · val loss {:.4} · val {} {:.3}",
+            last.train_loss, last.val_loss, last.metric, last.val_metric
+        ));
+    } else {
+        ui.small(format!("loss {:.4}", p.mean_loss));
+    }
+}
+
+fn confusion_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    let Some(eval) = app.run.evaluation.clone() else {
+        return;
+    };
+    if eval.confusion.is_empty() {
+        return;
+    }
+    let names: Vec<String> = app
+        .data
+        .split
+        .as_ref()
+        .map(|s| s.val.class_names.clone())
+        .unwrap_or_default();
+    egui::CollapsingHeader::new("Confusion matrix")
+        .default_open(true)
+        .show(ui, |ui| {
+            ui.small("Rows: true class · columns: predicted. Click a cell to see its images.");
+            let rows = eval.confusion.len();
+            let cols = eval.confusion.iter().map(Vec::len).max().unwrap_or(0);
+            let max = eval.confusion.iter().flatten().copied().max().unwrap_or(0);
+            let cell = ((ui.available_width() - 40.0) / cols.max(1) as f32).clamp(12.0, 28.0);
+            let (rect, response) = ui.allocate_exact_size(
+                egui::vec2(30.0 + cell * cols as f32, cell * rows as f32),
+                egui::Sense::click(),
+            );
+            let painter = ui.painter_at(rect);
+            let font = egui::FontId::monospace((cell * 0.42).clamp(7.0, 11.0));
+            for (t, row) in eval.confusion.iter().enumerate() {
+                let label = names
+                    .get(t)
+                    .map_or_else(|| t.to_string(), |n| n.chars().take(4).collect());
+                painter.text(
+                    egui::pos2(rect.left() + 28.0, rect.top() + (t as f32 + 0.5) * cell),
+                    egui::Align2::RIGHT_CENTER,
+                    label,
+                    font.clone(),
+                    ui.visuals().text_color(),
+                );
+                for (p, &count) in row.iter().enumerate() {
+                    let r = egui::Rect::from_min_size(
+                        egui::pos2(
+                            rect.left() + 30.0 + p as f32 * cell,
+                            rect.top() + t as f32 * cell,
+                        ),
+                        egui::vec2(cell - 1.0, cell - 1.0),
+                    );
+                    let [cr, cg, cb] = Colormap::Viridis.rgb(fraction(count, max).sqrt());
+                    painter.rect_filled(r, 1.0, Color32::from_rgb(cr, cg, cb));
+                    if app.gallery.filter == Some((t, p)) {
+                        painter.rect_stroke(
+                            r,
+                            1.0,
+                            egui::Stroke::new(2.0, Color32::WHITE),
+                            egui::StrokeKind::Inside,
+                        );
+                    }
+                    if count > 0 && cell >= 18.0 {
+                        let text_color = if fraction(count, max).sqrt() > 0.6 {
+                            Color32::BLACK
+                        } else {
+                            Color32::WHITE
+                        };
+                        painter.text(
+                            r.center(),
+                            egui::Align2::CENTER_CENTER,
+                            count.to_string(),
+                            font.clone(),
+                            text_color,
+                        );
+                    }
+                }
+            }
+            if response.clicked()
+                && let Some(pos) = response.interact_pointer_pos()
+            {
+                let p = ((pos.x - rect.left() - 30.0) / cell).floor();
+                let t = ((pos.y - rect.top()) / cell).floor();
+                if p >= 0.0 && t >= 0.0 && (p as usize) < cols && (t as usize) < rows {
+                    let cellv = (t as usize, p as usize);
+                    app.gallery.filter = if app.gallery.filter == Some(cellv) {
+                        None
+                    } else {
+                        Some(cellv)
+                    };
+                }
+            }
+            let correct: usize = (0..rows.min(cols)).map(|i| eval.confusion[i][i]).sum();
+            let total: usize = eval.confusion.iter().flatten().sum();
+            ui.small(format!(
+                "{correct} of {total} validation images right ({:.1} %)",
+                100.0 * correct as f64 / total.max(1) as f64
+            ));
+        });
+}

@@ -1,0 +1,367 @@
+//! Heatmaps over the input image: the receptive field of a unit (theoretical rectangle
+//! and effective gradient heatmap), input-gradient saliency, Grad-CAM, and the
+//! translation-covariance comparison of one node.
+
+use ndarray::{Array2, s};
+
+use super::charts::{BarOptions, bar_chart};
+use super::draw::{
+    BACKGROUND, HIGHLIGHT, INK, captioned, dashed_rect, enlarge, hstack, padded, stroke_rect,
+    vstack,
+};
+use super::maps::heat_tile;
+use super::scale::{Palette, ValueScale, fmt_value, legend};
+use super::text::text_image;
+use super::{Colormap, Rgba, sample_rgba};
+use crate::engine::Tensor;
+use crate::inspect::covariance::{Comparison, Covariance};
+use crate::inspect::receptive::ReceptiveFieldView;
+use crate::inspect::saliency::{GradCam, Saliency};
+
+const TS: usize = 2;
+
+/// Screen pixels per input pixel so the input is about `target` pixels on its long side.
+pub fn auto_zoom(h: usize, w: usize, target: usize) -> usize {
+    (target / h.max(w).max(1)).clamp(1, 32)
+}
+
+/// Sample 0 of the input as a picture (RGB for 3 channels, gray otherwise), enlarged.
+pub fn input_image(x: &Tensor<f32>, zoom: usize) -> Rgba {
+    enlarge(&sample_rgba(x, 0, Colormap::Gray), zoom)
+}
+
+/// `heat` (any size; resized by nearest neighbour to the picture) over `base`. Each
+/// pixel's opacity is `opacity × t` where `t` is the value's position in `scale`, so the
+/// image shows through where the heat is low.
+pub fn heatmap_overlay(base: &Rgba, heat: &Array2<f32>, scale: &ValueScale, opacity: f32) -> Rgba {
+    let mut out = base.clone();
+    let (hh, hw) = heat.dim();
+    if hh == 0 || hw == 0 || base.width == 0 || base.height == 0 {
+        return out;
+    }
+    let opacity = if opacity.is_finite() {
+        opacity.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    for y in 0..base.height {
+        let i = (y * hh / base.height).min(hh - 1);
+        for x in 0..base.width {
+            let j = (x * hw / base.width).min(hw - 1);
+            let v = heat[[i, j]];
+            let t = match scale.palette {
+                Palette::Diverging => (2.0 * scale.t(v) - 1.0).abs(),
+                Palette::Sequential(_) => scale.t(v),
+            };
+            let [r, g, b, _] = scale.color(v);
+            let a = (opacity * t * 255.0).round() as u8;
+            super::draw::blend(&mut out, x as i64, y as i64, [r, g, b, a]);
+        }
+    }
+    out
+}
+
+/// The receptive-field view: the input with the unit's effective receptive field as a
+/// heatmap and its theoretical receptive field as an orange rectangle (dashed where it
+/// reaches into the padding), next to the effective field alone with its legend.
+pub fn receptive_field_image(x: &Tensor<f32>, rf: &ReceptiveFieldView, opacity: f32) -> Rgba {
+    let (_, _, h, w) = x.dim();
+    let zoom = auto_zoom(h, w, 320);
+    let base = input_image(x, zoom);
+    let scale = ValueScale::fit(rf.effective.iter(), Palette::Sequential(Colormap::Viridis));
+    let mut over = heatmap_overlay(&base, &rf.effective, &scale, opacity);
+    let t = (zoom / 4).clamp(2, 4);
+    let rect = rf.theoretical;
+    let (x0, y0) = (
+        (rect.left * zoom as f64).round() as i64,
+        (rect.top * zoom as f64).round() as i64,
+    );
+    let (ww, hh) = (
+        (rect.width * zoom as f64).round() as usize,
+        (rect.height * zoom as f64).round() as usize,
+    );
+    let inside = rect.top >= 0.0
+        && rect.left >= 0.0
+        && rect.top + rect.height <= h as f64
+        && rect.left + rect.width <= w as f64;
+    if inside {
+        stroke_rect(&mut over, x0, y0, ww, hh, t, HIGHLIGHT);
+    } else {
+        dashed_rect(&mut over, x0, y0, ww, hh, t, 3 * t, HIGHLIGHT);
+    }
+    let (c, i, j) = rf.unit;
+    let centre = (
+        (rect.left + rect.width / 2.0) * zoom as f64,
+        (rect.top + rect.height / 2.0) * zoom as f64,
+    );
+    super::draw::disc(
+        &mut over,
+        centre.0,
+        centre.1,
+        (zoom as f64 * 0.35).max(2.5),
+        HIGHLIGHT,
+    );
+    let alone = heat_tile(rf.effective.view(), &scale, zoom);
+    let caption = format!(
+        "{} unit (channel {c}, row {i}, col {j}) = {}\ntheoretical field {}×{} px (orange{}), effective = |∂unit/∂x|",
+        rf.node,
+        fmt_value(rf.value, 3),
+        fmt_value(rect.height as f32, 3),
+        fmt_value(rect.width as f32, 3),
+        if inside {
+            ""
+        } else {
+            ", dashed: reaches into padding"
+        }
+    );
+    let extent = match rf.effective_bounds {
+        Some(((r0, r1), (c0, c1))) => format!("non-zero gradient on {}×{} px", r1 - r0, c1 - c0),
+        None => "no gradient reaches the input (the unit is off)".into(),
+    };
+    let row = hstack(
+        &[
+            captioned(&over, "input + effective field", TS, BACKGROUND),
+            captioned(&alone, &extent, TS, BACKGROUND),
+        ],
+        8 * TS,
+        BACKGROUND,
+    );
+    let body = vstack(
+        &[
+            text_image(&caption, TS, INK, BACKGROUND, 0),
+            row,
+            legend(&scale, 260, 14, TS, "|∂unit/∂x|"),
+        ],
+        4 * TS,
+        BACKGROUND,
+    );
+    padded(&body, 4 * TS, BACKGROUND)
+}
+
+/// Input, saliency overlay and saliency alone, with the class and its score.
+pub fn saliency_image(x: &Tensor<f32>, sal: &Saliency, class_name: &str, opacity: f32) -> Rgba {
+    let (_, _, h, w) = x.dim();
+    let zoom = auto_zoom(h, w, 256);
+    let base = input_image(x, zoom);
+    let scale = ValueScale::fit(sal.map.iter(), Palette::Sequential(Colormap::Viridis));
+    let over = heatmap_overlay(&base, &sal.map, &scale, opacity);
+    let alone = heat_tile(sal.map.view(), &scale, zoom);
+    let title = format!(
+        "saliency for class {} ({class_name}), score {}: max over channels of |∂score/∂x|",
+        sal.class,
+        fmt_value(sal.score, 3)
+    );
+    three_up(&title, base, over, alone, &scale, "|∂score/∂x|")
+}
+
+/// Input, Grad-CAM overlay and the CAM at the node's own resolution.
+pub fn grad_cam_image(x: &Tensor<f32>, cam: &GradCam, class_name: &str, opacity: f32) -> Rgba {
+    let (_, _, h, w) = x.dim();
+    let zoom = auto_zoom(h, w, 256);
+    let base = input_image(x, zoom);
+    let scale = ValueScale::fit(cam.upsampled.iter(), Palette::Sequential(Colormap::Viridis));
+    let over = heatmap_overlay(&base, &cam.upsampled, &scale, opacity);
+    let (ch, cw) = cam.cam.dim();
+    let alone = heat_tile(
+        cam.cam.view(),
+        &scale,
+        (base.width / cw.max(1))
+            .max(1)
+            .min(base.height / ch.max(1))
+            .max(1),
+    );
+    let title = format!(
+        "Grad-CAM at {} for class {} ({class_name}), score {}: ReLU(Σ_k α_k A_k), α_k = mean ∂score/∂A_k",
+        cam.node,
+        cam.class,
+        fmt_value(cam.score, 3)
+    );
+    three_up(
+        &title,
+        base,
+        over,
+        alone,
+        &scale,
+        &format!("CAM ({ch}×{cw} at {})", cam.node),
+    )
+}
+
+fn three_up(
+    title: &str,
+    base: Rgba,
+    over: Rgba,
+    alone: Rgba,
+    scale: &ValueScale,
+    label: &str,
+) -> Rgba {
+    let row = hstack(
+        &[
+            captioned(&base, "input", TS, BACKGROUND),
+            captioned(&over, "overlay", TS, BACKGROUND),
+            captioned(&alone, "map", TS, BACKGROUND),
+        ],
+        8 * TS,
+        BACKGROUND,
+    );
+    let body = vstack(
+        &[
+            text_image(title, TS, INK, BACKGROUND, 0),
+            row,
+            legend(scale, 260, 14, TS, label),
+        ],
+        4 * TS,
+        BACKGROUND,
+    );
+    padded(&body, 4 * TS, BACKGROUND)
+}
+
+/// The covariance view of one node and channel: shifted input, `f(Tx)`, `T′f(x)` and
+/// their difference, the compared region outlined; below, the error of every node.
+pub fn covariance_image(
+    x: &Tensor<f32>,
+    cov: &Covariance,
+    node: &str,
+    channel: usize,
+) -> Result<Rgba, String> {
+    let n = cov
+        .nodes
+        .iter()
+        .find(|n| n.node == node)
+        .ok_or_else(|| format!("the covariance result has no node '{node}'"))?;
+    let c = n.of_shifted.shape()[1];
+    if channel >= c {
+        return Err(format!(
+            "channel {channel} does not exist ('{node}' has {c})"
+        ));
+    }
+    let (_, _, h, w) = x.dim();
+    let izoom = auto_zoom(h, w, 200);
+    let a = n.of_shifted.slice(s![0, channel, .., ..]).to_owned();
+    let b = n.shifted_of.slice(s![0, channel, .., ..]).to_owned();
+    let d = &a - &b;
+    let (oh, ow) = a.dim();
+    let zoom = auto_zoom(oh, ow, 200);
+    let (lo, hi) = a
+        .iter()
+        .chain(b.iter())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, u), &v| {
+            (l.min(v), u.max(v))
+        });
+    let vscale = ValueScale::new(Palette::auto(lo, hi), lo, hi);
+    let dm = d.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let dm = if dm > 0.0 {
+        dm
+    } else {
+        vscale.hi.abs().max(vscale.lo.abs()).max(1e-6)
+    };
+    let dscale = ValueScale::new(Palette::Diverging, -dm, dm);
+    let outline = |img: &mut Rgba| {
+        let (r, cc) = &n.region;
+        if !r.is_empty() && !cc.is_empty() && n.comparison == Comparison::Covariance {
+            stroke_rect(
+                img,
+                (cc.start * zoom) as i64,
+                (r.start * zoom) as i64,
+                cc.len() * zoom,
+                r.len() * zoom,
+                2,
+                HIGHLIGHT,
+            );
+        }
+    };
+    let mut fa = heat_tile(a.view(), &vscale, zoom);
+    let mut fb = heat_tile(b.view(), &vscale, zoom);
+    let mut fd = heat_tile(d.view(), &dscale, zoom);
+    outline(&mut fa);
+    outline(&mut fb);
+    outline(&mut fd);
+    let shifted = input_image(&cov.shifted_input, izoom);
+    let orig = input_image(x, izoom);
+    let (dy, dx) = cov.shift;
+    let error = n
+        .error
+        .map_or("nothing to compare".into(), |e| format!("{:.2e}", e));
+    let title = format!(
+        "translation covariance at {node} (channel {channel}): input shifted by ({dy}, {dx}) px = ({}, {}) cells of {node}{}\nrelative error ‖f(Tx) − T′f(x)‖ / ‖·‖ in the orange region: {error}",
+        fmt_value(n.cell_shift.0 as f32, 3),
+        fmt_value(n.cell_shift.1 as f32, 3),
+        if n.whole_cells {
+            ""
+        } else {
+            " — not whole cells, so T′ rounds and exact covariance is impossible"
+        },
+    );
+    let tp = if n.comparison == Comparison::Invariance {
+        "f(x)"
+    } else {
+        "T′f(x)"
+    };
+    let row = hstack(
+        &[
+            captioned(&orig, "x", TS, BACKGROUND),
+            captioned(&shifted, "Tx", TS, BACKGROUND),
+            captioned(&fa, "f(Tx)", TS, BACKGROUND),
+            captioned(&fb, tp, TS, BACKGROUND),
+            captioned(&fd, "difference", TS, BACKGROUND),
+        ],
+        6 * TS,
+        BACKGROUND,
+    );
+    let legends = hstack(
+        &[
+            legend(&vscale, 200, 14, TS, "maps"),
+            legend(&dscale, 200, 14, TS, "difference"),
+        ],
+        16 * TS,
+        BACKGROUND,
+    );
+    let chart = covariance_chart(cov);
+    let body = vstack(
+        &[
+            text_image(&title, TS, INK, BACKGROUND, 0),
+            row,
+            legends,
+            chart,
+        ],
+        4 * TS,
+        BACKGROUND,
+    );
+    Ok(padded(&body, 4 * TS, BACKGROUND))
+}
+
+/// Equivariance error of every node (log scale): where stride and pooling break
+/// covariance. Nodes whose shift is not whole cells are marked with `*`.
+pub fn covariance_chart(cov: &Covariance) -> Rgba {
+    let items: Vec<(String, f64)> = cov
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            n.error.map(|e| {
+                let mark = if n.comparison == Comparison::Invariance {
+                    " (inv.)"
+                } else if n.whole_cells {
+                    ""
+                } else {
+                    " *"
+                };
+                (format!("{}{mark}", n.node), e.max(1e-9))
+            })
+        })
+        .collect();
+    let opts = BarOptions {
+        title: format!(
+            "relative error per node, shift ({}, {}) px, log scale (1e-9 = exact)\n* shift is not whole cells there · (inv.): 1×1 output, compared unshifted",
+            cov.shift.0, cov.shift.1
+        ),
+        log: true,
+        length: 360,
+        colored: true,
+    };
+    bar_chart(&items, &opts)
+}
+
+/// `img` with a one-line title (for quick composites).
+pub fn titled(img: &Rgba, title: &str) -> Rgba {
+    let t = text_image(title, TS, INK, BACKGROUND, 0);
+    vstack(&[t, img.clone()], 2 * TS, BACKGROUND)
+}

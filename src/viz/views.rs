@@ -1,0 +1,298 @@
+//! Every inspection view as one picture, computed on the real model for one input: what
+//! `convlab render` saves and what the window can show whole. Each view picks a sensible
+//! node when none is given, so it works for any graph.
+
+use std::str::FromStr;
+
+use ndarray::Axis;
+
+use super::charts::{BarOptions, bar_chart, histogram_chart};
+use super::draw::{BACKGROUND, INK, hstack, padded, vstack};
+use super::maps::{GridOptions, Norm, activation_view, filter_bank_view, gradient_view, kernel_grid, stack_views, KernelOptions};
+use super::overlay::{covariance_image, grad_cam_image, input_image, receptive_field_image, saliency_image};
+use super::routing::{RoutingOptions, routing_image, routing_sheet};
+use super::text::text_image;
+use super::Rgba;
+use crate::engine::layers::Layer;
+use crate::engine::loss::{LossKind, Target};
+use crate::engine::{Graph, Mode, Tensor};
+use crate::inspect::covariance::{ShiftMode, covariance};
+use crate::inspect::filters::{conv_kernels, conv_nodes, filter_bank};
+use crate::inspect::probe::probe;
+use crate::inspect::receptive::receptive_field;
+use crate::inspect::routing::{LectureCase, lecture_routing, pool_nodes, pool_routing};
+use crate::inspect::saliency::{default_cam_node, grad_cam, saliency};
+
+/// The views `convlab render --view` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewName {
+    Activations,
+    Filters,
+    Gradients,
+    PoolRouting,
+    ReceptiveField,
+    Covariance,
+    Saliency,
+}
+
+impl ViewName {
+    pub const ALL: [ViewName; 7] = [
+        ViewName::Activations,
+        ViewName::Filters,
+        ViewName::Gradients,
+        ViewName::PoolRouting,
+        ViewName::ReceptiveField,
+        ViewName::Covariance,
+        ViewName::Saliency,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewName::Activations => "activations",
+            ViewName::Filters => "filters",
+            ViewName::Gradients => "gradients",
+            ViewName::PoolRouting => "pool-routing",
+            ViewName::ReceptiveField => "receptive-field",
+            ViewName::Covariance => "covariance",
+            ViewName::Saliency => "saliency",
+        }
+    }
+}
+
+impl FromStr for ViewName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ViewName::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ViewName::ALL.iter().map(|v| v.name()).collect();
+                format!("unknown view '{s}'; views: {}", names.join(", "))
+            })
+    }
+}
+
+/// What to show: the node, channel, unit, shift, class… Everything is optional.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ViewRequest {
+    pub node: Option<String>,
+    pub channel: usize,
+    /// Receptive field: `(channel, row, col)`; default the centre of `channel`.
+    pub unit: Option<(usize, usize, usize)>,
+    /// Covariance: input shift `(rows, cols)`; default (2, 2).
+    pub shift: Option<(isize, isize)>,
+    pub shift_mode: ShiftMode,
+    /// Saliency / Grad-CAM class; default the target label, else the prediction.
+    pub class: Option<usize>,
+    /// Pool routing: the lecture's 4×4 example instead of the model.
+    pub lecture: Option<LectureCase>,
+    /// Pool routing: the output cell to outline; step-by-step count.
+    pub selected: Option<(usize, usize)>,
+    pub steps: Option<usize>,
+    /// Overlay opacity in [0, 1]; default 0.6.
+    pub opacity: Option<f32>,
+    pub norm: Norm,
+    pub class_names: Vec<String>,
+}
+
+/// The target the gradient views use.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewTarget {
+    Label(usize),
+    Dense(Tensor<f32>),
+    /// Use the model's own prediction (argmax over output channels) as the label.
+    Predicted,
+}
+
+fn predicted(graph: &mut Graph<f32>, x: &Tensor<f32>) -> Result<usize, String> {
+    let y = graph.forward(x, Mode::Eval).map_err(|e| e.to_string())?;
+    let scores = y.index_axis(Axis(0), 0).sum_axis(Axis(1)).sum_axis(Axis(1));
+    Ok(scores
+        .iter()
+        .enumerate()
+        .fold((0usize, f32::NEG_INFINITY), |best, (k, &v)| if v > best.1 { (k, v) } else { best })
+        .0)
+}
+
+fn class_name(names: &[String], k: usize) -> String {
+    names.get(k).cloned().unwrap_or_else(|| k.to_string())
+}
+
+fn spatial_node(graph: &Graph<f32>, node: &Option<String>) -> Result<String, String> {
+    match node {
+        Some(n) => Ok(n.clone()),
+        None => default_cam_node(graph).ok_or_else(|| "the model has no spatial node; pick one with --node".to_string()),
+    }
+}
+
+/// Renders `view` for input `x` (`[1, c, h, w]`). `loss` and `target` drive the gradient
+/// view (cross-entropy against the prediction when the target is [`ViewTarget::Predicted`]).
+pub fn render_view(
+    graph: &mut Graph<f32>,
+    x: &Tensor<f32>,
+    target: &ViewTarget,
+    loss: LossKind,
+    view: ViewName,
+    req: &ViewRequest,
+) -> Result<Rgba, String> {
+    let opacity = req.opacity.unwrap_or(0.6);
+    let names = &req.class_names;
+    match view {
+        ViewName::Activations | ViewName::Gradients => {
+            let (labels, loss) = match target {
+                ViewTarget::Label(l) => (Some(vec![*l]), loss),
+                ViewTarget::Predicted => (Some(vec![predicted(graph, x)?]), LossKind::CrossEntropy),
+                ViewTarget::Dense(_) => (None, loss),
+            };
+            let t = match (&labels, target) {
+                (Some(l), _) => Target::Labels(l),
+                (None, ViewTarget::Dense(d)) => Target::Dense(d),
+                (None, _) => return Err("no target".into()),
+            };
+            let p = probe(graph, x, t, loss).map_err(|e| e.to_string())?;
+            let opts = GridOptions {
+                norm: req.norm,
+                max_channels: if req.node.is_some() { 64 } else { 16 },
+                ..GridOptions::default()
+            };
+            let last = p.nodes.len().saturating_sub(1);
+            let chosen: Vec<usize> = match &req.node {
+                Some(n) => vec![p.nodes.iter().position(|q| &q.name == n).ok_or_else(|| format!("the model has no node '{n}'"))?],
+                None => (0..p.nodes.len()).collect(),
+            };
+            let mut views = Vec::new();
+            if view == ViewName::Activations {
+                let zoom = super::overlay::auto_zoom(x.shape()[2], x.shape()[3], 112);
+                views.push(super::draw::captioned(&input_image(x, zoom), &format!("input {}×{}×{}", x.shape()[1], x.shape()[2], x.shape()[3]), 2, BACKGROUND));
+                for k in chosen {
+                    let cn = (k == last && !names.is_empty()).then_some(names.as_slice());
+                    views.push(activation_view(&p.nodes[k], &opts, cn).image);
+                }
+            } else {
+                let mut head = format!("loss {:.4} for ", p.loss);
+                head.push_str(&match target {
+                    ViewTarget::Label(l) => format!("target class {}", class_name(names, *l)),
+                    ViewTarget::Predicted => format!("the predicted class {}", class_name(names, labels.as_ref().map_or(0, |l| l[0]))),
+                    ViewTarget::Dense(_) => "the target map".into(),
+                });
+                views.push(text_image(&head, 2, INK, BACKGROUND, 0));
+                let norms: Vec<(String, f64)> = p.weight_grad_norms();
+                views.push(bar_chart(&norms, &BarOptions {
+                    title: "‖∂L/∂W‖ per layer (log scale): vanishing gradients show as a slope".into(),
+                    log: true,
+                    ..BarOptions::default()
+                }));
+                let hist: Vec<Rgba> = p
+                    .params
+                    .iter()
+                    .filter(|q| q.name.ends_with(".weight"))
+                    .take(6)
+                    .map(|q| hstack(&[
+                        histogram_chart(&q.histogram, &format!("{} values", q.name), 240, 70),
+                        histogram_chart(&q.grad_histogram, &format!("{} gradients", q.name), 240, 70),
+                    ], 24, BACKGROUND))
+                    .collect();
+                views.extend(hist);
+                for k in chosen {
+                    let n = &p.nodes[k];
+                    let spatial = n.activation.shape()[2] * n.activation.shape()[3] > 1;
+                    let wanted = req.node.is_some() || (spatial && matches!(graph.layer(&n.name), Some(Layer::Conv(_)) | Some(Layer::Pool(_))));
+                    if wanted && let Some(g) = gradient_view(n, &GridOptions { norm: Norm::Shared, ..opts }) {
+                        views.push(g.image);
+                    }
+                }
+            }
+            Ok(stack_views(views))
+        }
+        ViewName::Filters => {
+            let node = match &req.node {
+                Some(n) => n.clone(),
+                None => conv_nodes(graph).into_iter().next().ok_or("the model has no conv node")?,
+            };
+            let w = conv_kernels(graph, &node).map_err(|e| e.to_string())?;
+            let grid = kernel_grid(&w, &format!("learned kernels of {node}"), &KernelOptions::default())?;
+            let zoom = 1;
+            let bank = filter_bank(x).map_err(|e| e.to_string())?;
+            let bank_img = filter_bank_view(&input_image(x, zoom), &bank);
+            Ok(stack_views(vec![grid.image, bank_img]))
+        }
+        ViewName::PoolRouting => {
+            let opts = RoutingOptions {
+                selected: req.selected,
+                steps: req.steps,
+                average: true,
+                ..RoutingOptions::default()
+            };
+            if let Some(case) = req.lecture {
+                let r = lecture_routing(case);
+                return Ok(padded(&routing_image(&r, &opts).image, 8, BACKGROUND));
+            }
+            let node = match &req.node {
+                Some(n) => n.clone(),
+                None => match pool_nodes(graph).into_iter().next() {
+                    Some(n) => n,
+                    None => {
+                        let sheet: Vec<(String, _)> = LectureCase::ALL
+                            .iter()
+                            .map(|c| (format!("lecture example, max pool {}", c.label()), lecture_routing(*c)))
+                            .collect();
+                        return Ok(routing_sheet(&sheet, &opts));
+                    }
+                },
+            };
+            // Forward and backward for this input so the upstream gradient is the real one.
+            let labels = match target {
+                ViewTarget::Label(l) => Some(vec![*l]),
+                ViewTarget::Predicted => Some(vec![predicted(graph, x)?]),
+                ViewTarget::Dense(_) => None,
+            };
+            let t = match (&labels, target) {
+                (Some(l), _) => Target::Labels(l),
+                (None, ViewTarget::Dense(d)) => Target::Dense(d),
+                (None, _) => return Err("no target".into()),
+            };
+            let loss = if labels.is_some() && matches!(target, ViewTarget::Predicted) { LossKind::CrossEntropy } else { loss };
+            probe(graph, x, t, loss).map_err(|e| e.to_string())?;
+            let r = pool_routing(graph, &node, req.channel).map_err(|e| e.to_string())?;
+            Ok(padded(&routing_image(&r, &opts).image, 8, BACKGROUND))
+        }
+        ViewName::ReceptiveField => {
+            let node = spatial_node(graph, &req.node)?;
+            let i = graph.index_of(&node).ok_or_else(|| format!("the model has no node '{node}'"))?;
+            let [_, h, w] = graph.facts().nodes[i].output;
+            let unit = req.unit.unwrap_or((req.channel, h / 2, w / 2));
+            let rf = receptive_field(graph, x, &node, unit).map_err(|e| e.to_string())?;
+            let mut parts = vec![receptive_field_image(x, &rf, opacity)];
+            let growth: Vec<(String, f64)> = graph
+                .facts()
+                .nodes
+                .iter()
+                .map(|n| (n.name.clone(), n.receptive_field.size[0].max(n.receptive_field.size[1])))
+                .collect();
+            parts.push(bar_chart(&growth, &BarOptions {
+                title: "theoretical receptive-field size by depth (pixels)".into(),
+                ..BarOptions::default()
+            }));
+            Ok(padded(&vstack(&parts, 16, BACKGROUND), 4, BACKGROUND))
+        }
+        ViewName::Covariance => {
+            let node = spatial_node(graph, &req.node)?;
+            let cov = covariance(graph, x, req.shift.unwrap_or((2, 2)), req.shift_mode).map_err(|e| e.to_string())?;
+            covariance_image(x, &cov, &node, req.channel)
+        }
+        ViewName::Saliency => {
+            let class = match (req.class, target) {
+                (Some(c), _) => c,
+                (None, ViewTarget::Label(l)) => *l,
+                _ => predicted(graph, x)?,
+            };
+            let sal = saliency(graph, x, class).map_err(|e| e.to_string())?;
+            let mut parts = vec![saliency_image(x, &sal, &class_name(names, class), opacity)];
+            if let Ok(node) = spatial_node(graph, &req.node) {
+                let cam = grad_cam(graph, x, class, &node).map_err(|e| e.to_string())?;
+                parts.push(grad_cam_image(x, &cam, &class_name(names, class), opacity));
+            }
+            Ok(vstack(&parts, 8, BACKGROUND))
+        }
+    }
+}

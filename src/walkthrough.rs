@@ -1,0 +1,234 @@
+//! Lecture walkthroughs: an ordered list of steps stored in a preset, each with a title, a
+//! few lines of explanation, the view to show with its settings, and optionally an action
+//! (train N epochs, change one setting, rewire a skip connection).
+//!
+//! Actions edit the preset by key path, so every step is reproducible from the preset's
+//! seed and a step can be re-run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{Preset, SpecError};
+
+/// The views a step can show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewKind {
+    /// The model editor with shapes, parameter counts and receptive fields.
+    Model,
+    /// The data set: thumbnails and class counts.
+    Data,
+    /// Loss and metric curves.
+    Curves,
+    /// Validation predictions and the confusion matrix.
+    Predictions,
+    /// Feature maps of a node for the chosen input.
+    Activations,
+    /// Learned kernels beside classical filters.
+    Filters,
+    /// Gradients w.r.t. outputs and weights, per-layer gradient norms.
+    Gradients,
+    /// How max pooling routes the gradient to one input per window.
+    Routing,
+    /// The receptive field of an output unit projected on the input.
+    ReceptiveField,
+    /// Shift the input, compare the shifted feature maps.
+    Covariance,
+    /// Saliency and Grad-CAM.
+    Saliency,
+    /// Autoencoder reconstruction error maps, score histogram, ROC.
+    Anomaly,
+    /// Segmentation overlays and IoU.
+    Segmentation,
+    /// Decision regions of a 2-D classifier or the fit of a 1-D function.
+    Function,
+}
+
+/// Something a step does when it is entered (or re-run).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Train for this many epochs from where the run is.
+    Train { epochs: usize },
+    /// Re-initialise the model from the preset's seed and clear the history.
+    Reset,
+    /// Set one value of the preset by key path, e.g. `training.learning_rate`,
+    /// `model.nodes[conv1].kernel` or `model.nodes[add].inputs`. The model is rebuilt when
+    /// the model changes.
+    Set { key: String, value: toml::Value },
+}
+
+/// One step of a walkthrough.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub title: String,
+    pub text: String,
+    pub view: ViewKind,
+    /// The node the view looks at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<usize>,
+    /// Index of the validation sample used as the input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<usize>,
+    /// A view-specific setting, e.g. `"shared"` normalisation or `"average"` pooling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<String>,
+    /// Actions run in order when the step is entered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
+}
+
+/// Applies one `Set` to a preset and validates the result.
+pub fn set_key(preset: &Preset, key: &str, value: &toml::Value) -> Result<Preset, SpecError> {
+    let origin = format!("walkthrough action set '{key}'");
+    let err = |reason: String| SpecError::Key {
+        origin: origin.clone(),
+        key: key.to_string(),
+        reason,
+    };
+    let mut root =
+        toml::Value::Table(toml::Table::try_from(preset).map_err(|e| err(e.to_string()))?);
+    let mut cursor = &mut root;
+    let segments: Vec<&str> = key.split('.').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        let (name, select) = match seg.split_once('[') {
+            Some((n, rest)) => (n, Some(rest.trim_end_matches(']'))),
+            None => (*seg, None),
+        };
+        let table = cursor
+            .as_table_mut()
+            .ok_or_else(|| err(format!("'{name}' is not a table")))?;
+        if last && select.is_none() {
+            table.insert(name.to_string(), value.clone());
+            break;
+        }
+        let next = table
+            .get_mut(name)
+            .ok_or_else(|| err(format!("no key '{name}'")))?;
+        cursor = match select {
+            None => next,
+            Some(node) => {
+                let list = next
+                    .as_array_mut()
+                    .ok_or_else(|| err(format!("'{name}' is not a list")))?;
+                let found = list
+                    .iter_mut()
+                    .find(|n| n.get("name").and_then(|v| v.as_str()) == Some(node))
+                    .ok_or_else(|| err(format!("no node named '{node}'")))?;
+                if last {
+                    *found = value.clone();
+                    break;
+                }
+                found
+            }
+        };
+    }
+    let text = toml::to_string(&root).map_err(|e| err(e.to_string()))?;
+    Preset::parse(&text, &origin)
+}
+
+/// Checks every step against the model as it is at that step (after earlier actions):
+/// nodes exist, `Set` keys apply. Returns the first problem, naming the step.
+pub fn validate(preset: &Preset) -> Result<(), String> {
+    let mut current = preset.clone();
+    for (i, step) in preset.walkthrough.iter().enumerate() {
+        let here = format!("walkthrough step {} ('{}')", i + 1, step.title);
+        for action in &step.actions {
+            if let Action::Set { key, value } = action {
+                current = set_key(&current, key, value).map_err(|e| format!("{here}: {e}"))?;
+            }
+            if let Action::Train { epochs: 0 } = action {
+                return Err(format!("{here}: train needs at least one epoch"));
+            }
+        }
+        if let Some(node) = &step.node
+            && !current.model.nodes.iter().any(|n| &n.name == node)
+        {
+            return Err(format!("{here}: node '{node}' does not exist"));
+        }
+        if step.view == ViewKind::Routing
+            && let Some(node) = &step.node
+        {
+            let kind = current
+                .model
+                .nodes
+                .iter()
+                .find(|n| &n.name == node)
+                .map(|n| n.kind.tag());
+            if !matches!(kind, Some("max_pool2d" | "min_pool2d" | "avg_pool2d")) {
+                return Err(format!(
+                    "{here}: the routing view needs a pooling node, '{node}' is {kind:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xor() -> Preset {
+        Preset::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/presets/xor-mlp.toml"
+        )))
+        .unwrap()
+    }
+
+    #[test]
+    fn set_changes_training_and_node_values_and_validates() {
+        let p = xor();
+        let q = set_key(&p, "training.learning_rate", &toml::Value::Float(0.5)).unwrap();
+        assert_eq!(q.training.learning_rate, 0.5);
+        let q = set_key(
+            &p,
+            "model.nodes[hidden].out_features",
+            &toml::Value::Integer(3),
+        )
+        .unwrap();
+        assert!(matches!(
+            q.model.nodes[0].kind,
+            crate::engine::NodeKind::Dense {
+                out_features: 3,
+                ..
+            }
+        ));
+        let node: toml::Value = toml::from_str::<toml::Table>("name = \"tanh\"\nkind = \"relu\"")
+            .unwrap()
+            .into();
+        let q = set_key(&p, "model.nodes[tanh]", &node).unwrap();
+        assert_eq!(q.model.nodes[1].kind, crate::engine::NodeKind::Relu);
+        assert!(
+            set_key(&p, "model.nodes[ghost].kernel", &toml::Value::Integer(3))
+                .unwrap_err()
+                .to_string()
+                .contains("ghost")
+        );
+        assert!(set_key(&p, "training.learning_rate", &toml::Value::Float(-1.0)).is_err());
+    }
+
+    #[test]
+    fn dangling_nodes_in_steps_are_errors() {
+        let mut p = xor();
+        p.walkthrough = vec![Step {
+            title: "look".into(),
+            text: "x".into(),
+            view: ViewKind::Activations,
+            node: Some("nope".into()),
+            channel: None,
+            input: None,
+            overlay: None,
+            actions: vec![],
+        }];
+        assert!(validate(&p).unwrap_err().contains("'nope'"));
+        p.walkthrough[0].node = Some("hidden".into());
+        validate(&p).unwrap();
+        p.walkthrough[0].view = ViewKind::Routing;
+        assert!(validate(&p).unwrap_err().contains("pooling"));
+    }
+}

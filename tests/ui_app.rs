@@ -1,0 +1,198 @@
+//! The lab window driven by labels through AccessKit (egui_kittest), headless: no display,
+//! no GPU. The trainer runs on its real thread, so tests step the harness until what they
+//! wait for has happened (with a timeout).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use convlab::train::messages::RunState;
+use convlab::ui::{ConvLabApp, LaunchOptions};
+use eframe::egui;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+fn app() -> Harness<'static, ConvLabApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 950.0))
+        .build_eframe(|cc| ConvLabApp::new(&cc.egui_ctx, None, LaunchOptions::default()))
+}
+
+/// Steps frames until `done` holds; panics after `secs` seconds.
+fn step_until(
+    h: &mut Harness<'static, ConvLabApp>,
+    secs: u64,
+    what: &str,
+    mut done: impl FnMut(&ConvLabApp) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+}
+
+fn pick_preset(h: &mut Harness<'static, ConvLabApp>, name: &str) {
+    h.get_by_role_and_label(Role::ComboBox, "Preset").click();
+    h.run_steps(2);
+    h.get_by_label(name).click();
+    h.run_steps(2);
+    assert_eq!(h.state().project.preset.name, name);
+}
+
+fn ready(app: &ConvLabApp) -> bool {
+    app.worker_configured() && app.run.state == RunState::Ready
+}
+
+#[test]
+fn open_a_preset_train_and_the_loss_goes_down() {
+    let mut h = app();
+    pick_preset(&mut h, "xor-mlp");
+    step_until(&mut h, 30, "the run to be configured", ready);
+    h.get_by_label("Train").click();
+    step_until(&mut h, 60, "two epochs", |a| {
+        a.run.history.len() >= 2 && !a.run.step_losses.is_empty()
+    });
+    step_until(&mut h, 60, "the run to finish", |a| {
+        a.run.state == RunState::Finished
+    });
+    let app = h.state();
+    let first = app.run.step_losses[0][1];
+    let last = app.run.history.last().unwrap().train_loss;
+    assert!(last < first, "loss went from {first} to {last}");
+    // The curves and the confusion matrix are on screen.
+    h.get_by_label_contains("validation images right");
+}
+
+#[test]
+fn adding_a_conv_node_changes_shapes_and_parameter_counts() {
+    let mut h = app();
+    h.run_steps(3);
+    h.get_by_label("conv1").click();
+    h.run_steps(2);
+    h.get_by_label("+ Add node").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "conv2d").click();
+    h.run_steps(3);
+    let nodes: Vec<String> = h
+        .state()
+        .project
+        .preset
+        .model
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .collect();
+    assert_eq!(&nodes[..3], ["conv1", "conv3", "relu1"]);
+    // conv3: 8 filters of 3×3 over conv1's 6 channels, padding 1.
+    h.get_by_label_contains("440 params = (3·3·6+1)·8");
+    // Both conv3 and the ReLU after it give 8×28×28.
+    assert_eq!(h.get_all_by_label("out 8×28×28").count(), 2);
+    // conv2 now reads 8 channels instead of 6.
+    h.get_by_label_contains("3216 params = (5·5·8+1)·16");
+    // Undo removes it again.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(3);
+    assert_eq!(h.state().project.preset.model.nodes.len(), nodes.len() - 1);
+}
+
+#[test]
+fn an_impossible_kernel_marks_its_node_and_the_rest_stays_editable() {
+    let mut h = app();
+    h.run_steps(3);
+    h.get_by_label("conv2").click();
+    h.run_steps(2);
+    h.get_by_label("kernel").set_value_accesskit(30.0);
+    h.run_steps(3);
+    h.get_by_label_contains("Error: node 'conv2': kernel 30×5");
+    // Earlier nodes keep their facts; later ones can still be selected and edited.
+    h.get_by_label("out 6×14×14");
+    h.get_by_label("fc1").click();
+    h.run_steps(2);
+    h.get_by_label("out features").set_value_accesskit(100.0);
+    h.run_steps(2);
+    let fc1 = &h.state().project.preset.model.nodes[7];
+    assert!(matches!(
+        fc1.kind,
+        convlab::engine::NodeKind::Dense {
+            out_features: 100,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn pause_stops_step_events() {
+    let mut h = app();
+    pick_preset(&mut h, "xor-mlp");
+    step_until(&mut h, 30, "the run to be configured", ready);
+    h.get_by_label("epochs").set_value_accesskit(100_000.0);
+    h.run_steps(2);
+    h.get_by_label("Train").click();
+    step_until(&mut h, 30, "progress events", |a| a.run.progress_events > 2);
+    h.get_by_label("Pause").click();
+    step_until(&mut h, 30, "the paused state", |a| {
+        a.run.state == RunState::Paused
+    });
+    let count = h.state().run.progress_events;
+    for _ in 0..30 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(h.state().run.progress_events, count);
+    assert_eq!(h.state().run.state, RunState::Paused);
+}
+
+fn write_class_folder(root: &Path) {
+    for (class, value) in [("dark", 30u8), ("light", 220u8)] {
+        let dir = root.join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..6u8 {
+            let img = image::GrayImage::from_fn(12, 10, |x, _| {
+                image::Luma([value.wrapping_add(i).wrapping_add(x as u8)])
+            });
+            img.save(dir.join(format!("{i}.png"))).unwrap();
+        }
+    }
+    std::fs::write(
+        root.join("dark").join("corrupt.png"),
+        b"\x89PNG\r\n\x1a\nnot really",
+    )
+    .unwrap();
+    std::fs::write(root.join("light").join("empty.jpg"), b"").unwrap();
+}
+
+#[test]
+fn a_class_folder_loads_through_the_typed_path() {
+    let root = std::env::temp_dir().join(format!("convlab-ui-folder-{}", std::process::id()));
+    std::fs::remove_dir_all(&root).ok();
+    write_class_folder(&root);
+    let mut h = app();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::ComboBox, "source").click();
+    h.run_steps(2);
+    h.get_by_label("My images (class folder)").click();
+    h.run_steps(2);
+    let field = h.get_by_role_and_label(Role::TextInput, "Folder path");
+    field.focus();
+    field.type_text(&root.display().to_string());
+    h.run_steps(2);
+    h.get_by_label("Load folder").click();
+    step_until(&mut h, 30, "the folder to load", |a| {
+        a.data
+            .loaded
+            .as_ref()
+            .is_some_and(|l| matches!(l.source, convlab::spec::DataSource::Folder { .. }))
+    });
+    let loaded = h.state().data.loaded.as_ref().unwrap();
+    assert_eq!(loaded.dataset.len(), 12);
+    assert_eq!(loaded.skipped.len(), 2);
+    h.get_by_label_contains("2 classes · dark: 6 · light: 6");
+    h.get_by_label("2 files skipped");
+    h.get_by_label_contains("corrupt.png:");
+    // Resized to the chosen 28×28 gray, so LeNet's input fits.
+    assert_eq!(loaded.dataset.sample_shape(), [1, 28, 28]);
+    std::fs::remove_dir_all(&root).ok();
+}
