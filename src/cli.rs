@@ -64,6 +64,16 @@ pub enum Command {
     /// One forward and backward pass written as NumPy .npy files with a manifest.json.
     Dump(crate::dump::DumpArgs),
     /// The validation metric of a checkpoint.
+    /// Time the four reference models of ../shared/perf/baseline.md and single conv ops.
+    Bench {
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long)]
+        json: bool,
+        /// Fewer repetitions (a smoke test, not a measurement).
+        #[arg(long)]
+        quick: bool,
+    },
     Eval {
         checkpoint: PathBuf,
         #[arg(long)]
@@ -94,6 +104,16 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }) => train(&preset, epochs, seed, threads, out, json),
         Some(Command::Info { file, json }) => info(&file, json),
         Some(Command::Eval { checkpoint, json }) => eval(&checkpoint, json),
+        Some(Command::Bench {
+            threads,
+            json,
+            quick,
+        }) => {
+            if threads == 0 {
+                return Err("--threads must be at least 1".into());
+            }
+            crate::bench::run(threads, json, quick)
+        }
         Some(Command::ExportOnnx(args)) => crate::onnx::cli::export_onnx(&args),
         Some(Command::ImportOnnx(args)) => crate::onnx::cli::import_onnx(&args),
         Some(Command::Dump(args)) => crate::dump::run_dump(&args),
@@ -133,6 +153,9 @@ fn train(
     }
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", preset.name)));
     let mut trainer = Trainer::new(&preset).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(t) = threads {
+        trainer.set_threads(t);
+    }
     let total_epochs = preset.training.epochs;
     let steps = trainer.steps_per_epoch();
     let tty = !json && std::io::stderr().is_terminal();
@@ -205,7 +228,6 @@ fn train(
             out.display()
         );
     }
-    let _ = threads;
     Ok(())
 }
 

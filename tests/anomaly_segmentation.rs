@@ -220,3 +220,50 @@ fn new_sources_parse_with_defaults_and_reject_typos() {
     let e = Preset::parse(&bad, "t.toml").unwrap_err().to_string();
     assert!(e.contains("test_sample"), "{e}");
 }
+
+/// Image/pixel AUROC of the autoencoder preset on every texture, grey and colour (about two
+/// minutes). `cargo test --release --test anomaly_segmentation -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn texture_survey() {
+    use convlab::data::textures::TextureKind;
+    use convlab::spec::DataSource;
+    for texture in TextureKind::ALL {
+        for color in [false, true] {
+            let mut p = preset("textures-autoencoder");
+            if let DataSource::Textures {
+                texture: t,
+                color: c,
+                ..
+            } = &mut p.data.source
+            {
+                (*t, *c) = (texture, color);
+            }
+            if color {
+                p.model.input[0] = 3;
+                if let Some(last) = p.model.nodes.last_mut()
+                    && let convlab::engine::NodeKind::Conv2d { out_channels, .. } = &mut last.kind
+                {
+                    *out_channels = 3;
+                }
+            }
+            let (mut t, secs) = train(&p);
+            let set = anomaly_set(&p.data).unwrap().unwrap().set;
+            let recon = predict(&mut t, &set.test.inputs);
+            let r = anomaly_report(
+                &set.test.inputs,
+                &recon,
+                &set.test.anomalous,
+                &set.test.masks,
+                &set.test.has_mask,
+                ScoreOptions::default(),
+            );
+            println!(
+                "{:7} color {color:5}: AUROC {:.4}, pixel AUROC {:.4}, {secs:.1} s",
+                texture.name(),
+                r.auroc.unwrap(),
+                r.pixel_auroc.unwrap()
+            );
+        }
+    }
+}

@@ -304,7 +304,8 @@ fn fnv1a64(bytes: &[u8]) -> String {
 /// a preset's text may change without its model changing). The script stores the hash of
 /// the file it ran rather than the file, to keep the fixtures small.
 fn fixture_is_current(name: &str, spec: &ModelSpec, w: &[(String, ArrayD<f32>)]) -> Option<bool> {
-    let committed = std::fs::read_to_string(fixtures().join(format!("{name}.onnx.fnv1a64"))).ok()?;
+    let committed =
+        std::fs::read_to_string(fixtures().join(format!("{name}.onnx.fnv1a64"))).ok()?;
     Some(fnv1a64(&export_model(spec, w, None).unwrap()) == committed.trim())
 }
 

@@ -65,7 +65,7 @@ fn known_overlays(view: ViewKind) -> &'static [&'static str] {
     match view {
         ViewKind::Activations => &["shared"],
         ViewKind::Filters => &["classical", "learned"],
-        ViewKind::Routing => &["lecture", "lecture-3x3s1", "lecture-2x2s1", "average"],
+        ViewKind::Routing => &["lecture-2x2s2", "lecture-3x3s1", "lecture-2x2s1", "average"],
         ViewKind::Covariance => &["shift=1", "shift=2", "shift=4"],
         ViewKind::Saliency => &["saliency", "gradcam"],
         ViewKind::Gradients => &["norms"],
@@ -164,7 +164,10 @@ fn check_step_settings(current: &Preset, step: &Step, at: &str) {
         );
     }
     if let Some(c) = step.channel {
+        // The saliency view's channel is the class it explains; elsewhere, a channel of the
+        // node shown (or of the input).
         let channels = match &step.node {
+            _ if step.view == ViewKind::Saliency => facts.output()[0],
             Some(node) => {
                 let i = facts.index_of(node).expect("validate checked the node");
                 facts.nodes[i].output[0]
@@ -457,7 +460,10 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
                 &test.has_mask,
                 Default::default(),
             );
-            eprintln!("  anomaly: image AUROC {:?}, pixel AUROC {:?}", r.auroc, r.pixel_auroc);
+            eprintln!(
+                "  anomaly: image AUROC {:?}, pixel AUROC {:?}",
+                r.auroc, r.pixel_auroc
+            );
         }
         _ => {}
     }

@@ -33,11 +33,12 @@ pub struct ImportArgs {
     pub out: PathBuf,
 }
 
-/// A preset with freshly initialised weights, or a checkpoint's preset and weights.
-pub fn load_model(
-    path: &Path,
-    seed: Option<u64>,
-) -> Result<(Preset, Vec<(String, ArrayD<f32>)>, bool), String> {
+/// Named weights in graph order.
+pub type Weights = Vec<(String, ArrayD<f32>)>;
+
+/// A preset with freshly initialised weights, or a checkpoint's preset and weights; the flag
+/// says whether the weights came from a checkpoint.
+pub fn load_model(path: &Path, seed: Option<u64>) -> Result<(Preset, Weights, bool), String> {
     if path.extension().is_some_and(|e| e == "safetensors") {
         let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
         return Ok((ck.preset, ck.params, true));
@@ -76,7 +77,7 @@ pub fn export_onnx(args: &ExportArgs) -> Result<(), String> {
 
 pub fn import_onnx(args: &ImportArgs) -> Result<(), String> {
     let at = |e: String| format!("{}: {e}", args.file.display());
-    if !args.out.extension().is_some_and(|e| e == "safetensors") {
+    if args.out.extension().is_none_or(|e| e != "safetensors") {
         return Err(format!(
             "{}: the checkpoint's name must end in .safetensors",
             args.out.display()

@@ -35,13 +35,7 @@ pub fn output_ranks(spec: &ModelSpec, facts: &ModelFacts) -> Vec<usize> {
         };
         let r = match &node.kind {
             NodeKind::Flatten | NodeKind::Dense { .. } => 2,
-            NodeKind::Add | NodeKind::Concat => {
-                if nf.inputs.iter().all(|i| rank_of(i) == 2) {
-                    2
-                } else {
-                    4
-                }
-            }
+            NodeKind::Add | NodeKind::Concat if nf.inputs.iter().all(|i| rank_of(i) == 2) => 2,
             NodeKind::Identity
             | NodeKind::Relu
             | NodeKind::LeakyRelu { .. }

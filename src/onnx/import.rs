@@ -869,7 +869,9 @@ impl Ctx {
                     .iter()
                     .map(|&a| {
                         if a < 0 {
-                            a + if op.node.op_type == "Squeeze" { 4 } else { 4 }
+                            // Squeeze: relative to the rank-4 input; Unsqueeze: to the
+                            // rank-4 output.
+                            a + 4
                         } else {
                             a
                         }

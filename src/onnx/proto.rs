@@ -188,7 +188,7 @@ impl TensorProto {
                 )));
             }
         };
-        if v.len() != n || (!self.raw_data.is_empty() && self.raw_data.len() % 4 != 0) {
+        if v.len() != n || (!self.raw_data.is_empty() && !self.raw_data.len().is_multiple_of(4)) {
             return Err(self.count_mismatch(v.len(), n));
         }
         Ok(v)

@@ -10,6 +10,7 @@ use super::metrics::{MetricKind, MetricSums, accuracy_sums, iou_sums, mse_sums};
 use crate::data::load::load;
 use crate::data::{DataError, Dataset, Targets};
 use crate::engine::loss::LossError;
+use crate::engine::parallel::{DataParallel, StepError};
 use crate::engine::rng::Rng;
 use crate::engine::{Graph, GraphError, Mode, Optimizer, Target, Tensor, initialize, loss};
 use crate::spec::Preset;
@@ -71,7 +72,7 @@ pub struct StepReport {
 /// A training run: the model, its optimiser, the data and the position in the epoch.
 pub struct Trainer {
     pub preset: Preset,
-    graph: Graph<f32>,
+    model: DataParallel<f32>,
     optimizer: Optimizer<f32>,
     pub train: Dataset,
     pub val: Dataset,
@@ -172,11 +173,12 @@ impl Trainer {
             _ => {}
         }
         initialize(&mut graph, t.init, t.seed);
-        graph.set_dropout_seed(t.seed);
+        let mut model = DataParallel::from_graph(graph, default_threads());
+        model.set_dropout_seed(t.seed);
         let metric = MetricKind::for_loss(t.loss);
         let mut trainer = Trainer {
             preset: preset.clone(),
-            graph,
+            model,
             optimizer: Optimizer::new(t.optimizer, t.learning_rate),
             train,
             val,
@@ -203,11 +205,26 @@ impl Trainer {
     }
 
     pub fn graph(&self) -> &Graph<f32> {
-        &self.graph
+        self.model.graph()
     }
 
     pub fn graph_mut(&mut self) -> &mut Graph<f32> {
-        &mut self.graph
+        self.model.graph_mut()
+    }
+
+    /// Threads each batch is split across (the same seed gives the same numbers for the
+    /// same thread count).
+    pub fn threads(&self) -> usize {
+        self.model.threads()
+    }
+
+    pub fn set_threads(&mut self, threads: usize) {
+        let threads = threads.max(1);
+        if threads != self.model.threads() {
+            let placeholder = DataParallel::from_graph(self.model.graph().clone(), 1);
+            let graph = std::mem::replace(&mut self.model, placeholder).into_graph();
+            self.model = DataParallel::from_graph(graph, threads);
+        }
     }
 
     pub fn metric(&self) -> MetricKind {
@@ -246,9 +263,13 @@ impl Trainer {
         let epoch = self.epochs_done + 1;
         let (x, target) = gather(&self.train, &idx);
         let lossk = self.preset.training.loss;
-        let y = self.graph.forward(&x, Mode::Train)?;
-        let sums = metric_sums(self.metric, y, &target);
-        let (value, grad) = loss(lossk, y, target.as_target())?;
+        let value = self
+            .model
+            .train_step(&x, target.as_target(), lossk)
+            .map_err(|e| match e {
+                StepError::Graph(g) => TrainError::Model(g),
+                StepError::Loss(l) => TrainError::Loss(l),
+            })?;
         if !value.is_finite() {
             return Err(TrainError::Diverged {
                 what: "the loss",
@@ -257,9 +278,10 @@ impl Trainer {
                 step,
             });
         }
-        self.graph.backward(&grad, false)?;
+        let sums = metric_sums(self.metric, self.model.output(), &target);
         if let Some(p) = self
-            .graph
+            .model
+            .graph()
             .params()
             .iter()
             .find(|p| p.trainable() && p.grad.iter().any(|g| !g.is_finite()))
@@ -271,7 +293,7 @@ impl Trainer {
                 step,
             });
         }
-        self.optimizer.step(self.graph.params_mut());
+        self.optimizer.step(self.model.graph_mut().params_mut());
         self.cursor = end;
         self.epoch_loss += value as f64 * idx.len() as f64;
         self.epoch_metric.add(sums);
@@ -352,16 +374,25 @@ impl Trainer {
         result
     }
 
-    /// Mean loss and metric over `data` in eval mode.
+    /// Mean loss and metric over `data` in eval mode, split across the threads.
     pub fn evaluate(&mut self, data: &Dataset) -> Result<(f64, f64), TrainError> {
-        evaluate(
-            &mut self.graph,
-            self.preset.training.loss,
-            self.metric,
-            data,
-            self.preset.training.batch_size.max(64),
-        )
+        let (lossk, metric) = (self.preset.training.loss, self.metric);
+        let (mut total, mut sums) = (0.0, MetricSums::default());
+        let idx: Vec<usize> = (0..data.len()).collect();
+        for chunk in idx.chunks(self.preset.training.batch_size.max(64)) {
+            let (x, target) = gather(data, chunk);
+            let y = self.model.infer(&x)?;
+            sums.add(metric_sums(metric, y, &target));
+            let (value, _) = loss(lossk, y, target.as_target())?;
+            total += value as f64 * chunk.len() as f64;
+        }
+        Ok((total / data.len().max(1) as f64, sums.value(metric)))
     }
+}
+
+/// All cores: each batch is split across them.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Mean loss and metric of `graph` over `data` in eval mode, in batches.

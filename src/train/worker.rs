@@ -294,7 +294,15 @@ impl WorkerState {
         let previous = self.run.take();
         let built = Trainer::with_data(&setup.preset, (*setup.train).clone(), (*setup.val).clone());
         let mut trainer = match built {
-            Ok(t) => t,
+            Ok(mut t) => {
+                // Leave one core to the window so it keeps drawing smoothly.
+                t.set_threads(
+                    crate::train::run::default_threads()
+                        .saturating_sub(1)
+                        .max(1),
+                );
+                t
+            }
             Err(e) => {
                 self.emit(TrainerEvent::Error(e.to_string()));
                 self.state = RunState::Ready; // force the event below

@@ -129,7 +129,7 @@ pub fn heat_tile_numbers(
     let z = zoom.max(1) as i64;
     for ((i, j), &v) in map.indexed_iter() {
         let bg = scale.color(v);
-        let label = fmt_value(v, 2);
+        let label = fmt_value(v, 3);
         let mut ts = text.max(1);
         while ts > 1 && text_width(&label, ts) as i64 > z - 4 {
             ts -= 1;

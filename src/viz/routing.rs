@@ -159,20 +159,47 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
         .fold(0.0f32, |a, v| a.max(v.abs()));
     let gscale = ValueScale::new(Palette::Diverging, -gm, gm);
 
-    let label_h = text_height("Ag", TS) * 2 + 4 * TS;
+    let kind = kind_name(r.kind);
+    let name = r.node.clone().unwrap_or_else(|| "example".into());
+    let input_caption = format!("x: input of {name}\n{h}×{w}, channel {}", r.channel);
+    let output_caption = format!(
+        "y: {kind} pool {}×{} / stride {}\n{oh}×{ow}",
+        r.kernel.h, r.kernel.w, r.stride.h
+    );
+    let scattered_caption = match steps {
+        Some(s) => format!(
+            "∂L/∂x after step {s} of {}\n(only winners receive)",
+            r.windows.len()
+        ),
+        None => "∂L/∂x: gradient to the input\n(only winners receive; overlaps add)".to_string(),
+    };
+    let up_caption = if r.upstream_is_ones {
+        "∂L/∂y: upstream gradient\n(all ones: no backward yet)"
+    } else {
+        "∂L/∂y: upstream gradient\n(from the loss)"
+    };
+    let avg_scattered_caption = "average pooling: ∂L/∂x\n(each window cell gets 1/k² of it)";
+    let avg_output_caption = "average pooling: y\n(same windows)";
+
+    let label_h = text_height("Ag\nAg", TS) + 3 * TS;
     let col_gap = 16 * TS;
     let row_gap = 8 * TS;
-    let left_w = (w * cell).max(text_width("∂L/∂x: gradient to the input", TS));
+    let mut left_captions = vec![input_caption.as_str(), scattered_caption.as_str()];
+    let mut right_captions = vec![output_caption.as_str(), up_caption];
+    if avg.is_some() {
+        left_captions.push(avg_scattered_caption);
+        right_captions.push(avg_output_caption);
+    }
+    let widest = |c: &[&str]| c.iter().map(|t| text_width(t, TS)).max().unwrap_or(0);
+    let left_w = (w * cell).max(widest(&left_captions));
     let right_x = left_w + col_gap;
-    let right_w = (ow * cell).max(text_width("∂L/∂y: upstream gradient", TS));
+    let right_w = (ow * cell).max(widest(&right_captions));
     let rows_n = if avg.is_some() { 3 } else { 2 };
     let row_h = label_h + (h * cell).max(oh * cell);
     let total_w = right_x + right_w;
     let total_h = rows_n * (row_h + row_gap);
     let mut img = Rgba::new(total_w, total_h, BACKGROUND);
     let mut panels = Vec::new();
-    let kind = kind_name(r.kind);
-    let name = r.node.clone().unwrap_or_else(|| "example".into());
 
     let mut put = |img: &mut Rgba,
                    kind: PanelKind,
@@ -204,7 +231,7 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
         y0,
         r.input.view(),
         &vscale,
-        &format!("x: input of {name}\n{h}×{w}, channel {}", r.channel),
+        &input_caption,
     );
     put(
         &mut img,
@@ -213,20 +240,10 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
         y0,
         r.output.view(),
         &vscale,
-        &format!(
-            "y: {kind} pool {}×{} / stride {}\n{oh}×{ow}",
-            r.kernel.h, r.kernel.w, r.stride.h
-        ),
+        &output_caption,
     );
     // Row 2: backward.
     let y1 = row_h + row_gap;
-    let scattered_caption = match steps {
-        Some(s) => format!(
-            "∂L/∂x after step {s} of {}\n(only winners receive)",
-            r.windows.len()
-        ),
-        None => "∂L/∂x: gradient to the input\n(only winners receive; overlaps add)".to_string(),
-    };
     put(
         &mut img,
         PanelKind::Scattered,
@@ -236,11 +253,6 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
         &gscale,
         &scattered_caption,
     );
-    let up_caption = if r.upstream_is_ones {
-        "∂L/∂y: upstream gradient\n(all ones: no backward yet)"
-    } else {
-        "∂L/∂y: upstream gradient\n(from the loss)"
-    };
     put(
         &mut img,
         PanelKind::Upstream,
@@ -260,7 +272,7 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
             y2,
             asc.view(),
             &gscale,
-            "average pooling: ∂L/∂x\n(every window cell gets 1/k² of it)",
+            avg_scattered_caption,
         );
         put(
             &mut img,
@@ -269,7 +281,7 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
             y2,
             a.output.view(),
             &vscale,
-            "average pooling: y\nsame windows",
+            avg_output_caption,
         );
     }
 

@@ -6,13 +6,18 @@ use std::str::FromStr;
 
 use ndarray::Axis;
 
+use super::Rgba;
 use super::charts::{BarOptions, bar_chart, histogram_chart};
 use super::draw::{BACKGROUND, INK, hstack, padded, vstack};
-use super::maps::{GridOptions, Norm, activation_view, filter_bank_view, gradient_view, kernel_grid, stack_views, KernelOptions};
-use super::overlay::{covariance_image, grad_cam_image, input_image, receptive_field_image, saliency_image};
+use super::maps::{
+    GridOptions, KernelOptions, Norm, activation_view, filter_bank_view, gradient_view,
+    kernel_grid, stack_views,
+};
+use super::overlay::{
+    covariance_image, grad_cam_image, input_image, receptive_field_image, saliency_image,
+};
 use super::routing::{RoutingOptions, routing_image, routing_sheet};
 use super::text::text_image;
-use super::Rgba;
 use crate::engine::layers::Layer;
 use crate::engine::loss::{LossKind, Target};
 use crate::engine::{Graph, Mode, Tensor};
@@ -110,7 +115,9 @@ fn predicted(graph: &mut Graph<f32>, x: &Tensor<f32>) -> Result<usize, String> {
     Ok(scores
         .iter()
         .enumerate()
-        .fold((0usize, f32::NEG_INFINITY), |best, (k, &v)| if v > best.1 { (k, v) } else { best })
+        .fold((0usize, f32::NEG_INFINITY), |best, (k, &v)| {
+            if v > best.1 { (k, v) } else { best }
+        })
         .0)
 }
 
@@ -121,7 +128,8 @@ fn class_name(names: &[String], k: usize) -> String {
 fn spatial_node(graph: &Graph<f32>, node: &Option<String>) -> Result<String, String> {
     match node {
         Some(n) => Ok(n.clone()),
-        None => default_cam_node(graph).ok_or_else(|| "the model has no spatial node; pick one with --node".to_string()),
+        None => default_cam_node(graph)
+            .ok_or_else(|| "the model has no spatial node; pick one with --node".to_string()),
     }
 }
 
@@ -157,13 +165,23 @@ pub fn render_view(
             };
             let last = p.nodes.len().saturating_sub(1);
             let chosen: Vec<usize> = match &req.node {
-                Some(n) => vec![p.nodes.iter().position(|q| &q.name == n).ok_or_else(|| format!("the model has no node '{n}'"))?],
+                Some(n) => vec![
+                    p.nodes
+                        .iter()
+                        .position(|q| &q.name == n)
+                        .ok_or_else(|| format!("the model has no node '{n}'"))?,
+                ],
                 None => (0..p.nodes.len()).collect(),
             };
             let mut views = Vec::new();
             if view == ViewName::Activations {
                 let zoom = super::overlay::auto_zoom(x.shape()[2], x.shape()[3], 112);
-                views.push(super::draw::captioned(&input_image(x, zoom), &format!("input {}×{}×{}", x.shape()[1], x.shape()[2], x.shape()[3]), 2, BACKGROUND));
+                views.push(super::draw::captioned(
+                    &input_image(x, zoom),
+                    &format!("input {}×{}×{}", x.shape()[1], x.shape()[2], x.shape()[3]),
+                    2,
+                    BACKGROUND,
+                ));
                 for k in chosen {
                     let cn = (k == last && !names.is_empty()).then_some(names.as_slice());
                     views.push(activation_view(&p.nodes[k], &opts, cn).image);
@@ -172,32 +190,68 @@ pub fn render_view(
                 let mut head = format!("loss {:.4} for ", p.loss);
                 head.push_str(&match target {
                     ViewTarget::Label(l) => format!("target class {}", class_name(names, *l)),
-                    ViewTarget::Predicted => format!("the predicted class {}", class_name(names, labels.as_ref().map_or(0, |l| l[0]))),
+                    ViewTarget::Predicted => format!(
+                        "the predicted class {}",
+                        class_name(names, labels.as_ref().map_or(0, |l| l[0]))
+                    ),
                     ViewTarget::Dense(_) => "the target map".into(),
                 });
                 views.push(text_image(&head, 2, INK, BACKGROUND, 0));
                 let norms: Vec<(String, f64)> = p.weight_grad_norms();
-                views.push(bar_chart(&norms, &BarOptions {
-                    title: "‖∂L/∂W‖ per layer (log scale): vanishing gradients show as a slope".into(),
-                    log: true,
-                    ..BarOptions::default()
-                }));
+                views.push(bar_chart(
+                    &norms,
+                    &BarOptions {
+                        title: "‖∂L/∂W‖ per layer (log scale): vanishing gradients show as a slope"
+                            .into(),
+                        log: true,
+                        ..BarOptions::default()
+                    },
+                ));
                 let hist: Vec<Rgba> = p
                     .params
                     .iter()
                     .filter(|q| q.name.ends_with(".weight"))
                     .take(6)
-                    .map(|q| hstack(&[
-                        histogram_chart(&q.histogram, &format!("{} values", q.name), 240, 70),
-                        histogram_chart(&q.grad_histogram, &format!("{} gradients", q.name), 240, 70),
-                    ], 24, BACKGROUND))
+                    .map(|q| {
+                        hstack(
+                            &[
+                                histogram_chart(
+                                    &q.histogram,
+                                    &format!("{} values", q.name),
+                                    240,
+                                    70,
+                                ),
+                                histogram_chart(
+                                    &q.grad_histogram,
+                                    &format!("{} gradients", q.name),
+                                    240,
+                                    70,
+                                ),
+                            ],
+                            24,
+                            BACKGROUND,
+                        )
+                    })
                     .collect();
                 views.extend(hist);
                 for k in chosen {
                     let n = &p.nodes[k];
                     let spatial = n.activation.shape()[2] * n.activation.shape()[3] > 1;
-                    let wanted = req.node.is_some() || (spatial && matches!(graph.layer(&n.name), Some(Layer::Conv(_)) | Some(Layer::Pool(_))));
-                    if wanted && let Some(g) = gradient_view(n, &GridOptions { norm: Norm::Shared, ..opts }) {
+                    let wanted = req.node.is_some()
+                        || (spatial
+                            && matches!(
+                                graph.layer(&n.name),
+                                Some(Layer::Conv(_)) | Some(Layer::Pool(_))
+                            ));
+                    if wanted
+                        && let Some(g) = gradient_view(
+                            n,
+                            &GridOptions {
+                                norm: Norm::Shared,
+                                ..opts
+                            },
+                        )
+                    {
                         views.push(g.image);
                     }
                 }
@@ -207,10 +261,17 @@ pub fn render_view(
         ViewName::Filters => {
             let node = match &req.node {
                 Some(n) => n.clone(),
-                None => conv_nodes(graph).into_iter().next().ok_or("the model has no conv node")?,
+                None => conv_nodes(graph)
+                    .into_iter()
+                    .next()
+                    .ok_or("the model has no conv node")?,
             };
             let w = conv_kernels(graph, &node).map_err(|e| e.to_string())?;
-            let grid = kernel_grid(&w, &format!("learned kernels of {node}"), &KernelOptions::default())?;
+            let grid = kernel_grid(
+                &w,
+                &format!("learned kernels of {node}"),
+                &KernelOptions::default(),
+            )?;
             let zoom = 1;
             let bank = filter_bank(x).map_err(|e| e.to_string())?;
             let bank_img = filter_bank_view(&input_image(x, zoom), &bank);
@@ -234,7 +295,12 @@ pub fn render_view(
                     None => {
                         let sheet: Vec<(String, _)> = LectureCase::ALL
                             .iter()
-                            .map(|c| (format!("lecture example, max pool {}", c.label()), lecture_routing(*c)))
+                            .map(|c| {
+                                (
+                                    format!("lecture example, max pool {}", c.label()),
+                                    lecture_routing(*c),
+                                )
+                            })
                             .collect();
                         return Ok(routing_sheet(&sheet, &opts));
                     }
@@ -251,14 +317,20 @@ pub fn render_view(
                 (None, ViewTarget::Dense(d)) => Target::Dense(d),
                 (None, _) => return Err("no target".into()),
             };
-            let loss = if labels.is_some() && matches!(target, ViewTarget::Predicted) { LossKind::CrossEntropy } else { loss };
+            let loss = if labels.is_some() && matches!(target, ViewTarget::Predicted) {
+                LossKind::CrossEntropy
+            } else {
+                loss
+            };
             probe(graph, x, t, loss).map_err(|e| e.to_string())?;
             let r = pool_routing(graph, &node, req.channel).map_err(|e| e.to_string())?;
             Ok(padded(&routing_image(&r, &opts).image, 8, BACKGROUND))
         }
         ViewName::ReceptiveField => {
             let node = spatial_node(graph, &req.node)?;
-            let i = graph.index_of(&node).ok_or_else(|| format!("the model has no node '{node}'"))?;
+            let i = graph
+                .index_of(&node)
+                .ok_or_else(|| format!("the model has no node '{node}'"))?;
             let [_, h, w] = graph.facts().nodes[i].output;
             let unit = req.unit.unwrap_or((req.channel, h / 2, w / 2));
             let rf = receptive_field(graph, x, &node, unit).map_err(|e| e.to_string())?;
@@ -267,17 +339,26 @@ pub fn render_view(
                 .facts()
                 .nodes
                 .iter()
-                .map(|n| (n.name.clone(), n.receptive_field.size[0].max(n.receptive_field.size[1])))
+                .map(|n| {
+                    (
+                        n.name.clone(),
+                        n.receptive_field.size[0].max(n.receptive_field.size[1]),
+                    )
+                })
                 .collect();
-            parts.push(bar_chart(&growth, &BarOptions {
-                title: "theoretical receptive-field size by depth (pixels)".into(),
-                ..BarOptions::default()
-            }));
+            parts.push(bar_chart(
+                &growth,
+                &BarOptions {
+                    title: "theoretical receptive-field size by depth (pixels)".into(),
+                    ..BarOptions::default()
+                },
+            ));
             Ok(padded(&vstack(&parts, 16, BACKGROUND), 4, BACKGROUND))
         }
         ViewName::Covariance => {
             let node = spatial_node(graph, &req.node)?;
-            let cov = covariance(graph, x, req.shift.unwrap_or((2, 2)), req.shift_mode).map_err(|e| e.to_string())?;
+            let cov = covariance(graph, x, req.shift.unwrap_or((2, 2)), req.shift_mode)
+                .map_err(|e| e.to_string())?;
             covariance_image(x, &cov, &node, req.channel)
         }
         ViewName::Saliency => {
