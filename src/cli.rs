@@ -63,6 +63,9 @@ pub enum Command {
     ImportOnnx(crate::onnx::cli::ImportArgs),
     /// One forward and backward pass written as NumPy .npy files with a manifest.json.
     Dump(crate::dump::DumpArgs),
+    /// One inspection view (activations, filters, gradients, pool-routing,
+    /// receptive-field, covariance, saliency) of a model for one input, as a PNG.
+    Render(crate::render::RenderArgs),
     /// The validation metric of a checkpoint.
     /// Time the four reference models of ../shared/perf/baseline.md and single conv ops.
     Bench {
@@ -117,6 +120,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Some(Command::ExportOnnx(args)) => crate::onnx::cli::export_onnx(&args),
         Some(Command::ImportOnnx(args)) => crate::onnx::cli::import_onnx(&args),
         Some(Command::Dump(args)) => crate::dump::run_dump(&args),
+        Some(Command::Render(args)) => crate::render::run(&args),
         None => Err("no command".into()),
     }
 }
@@ -177,7 +181,7 @@ fn train(
         let record = trainer
             .run_epoch(|r: &StepReport| {
                 seen += r.batch_size;
-                if tty && (r.step % 5 == 0 || r.step == r.steps_per_epoch) {
+                if tty && (r.step.is_multiple_of(5) || r.step == r.steps_per_epoch) {
                     let done = (epoch - 1) * steps + r.step;
                     let elapsed = started.elapsed().as_secs_f64();
                     let rate = seen as f64 / elapsed.max(1e-9);

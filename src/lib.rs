@@ -22,6 +22,7 @@ pub mod dump;
 pub mod engine;
 pub mod inspect;
 pub mod onnx;
+pub mod render;
 pub mod spec;
 pub mod train;
 pub mod ui;

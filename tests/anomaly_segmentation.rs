@@ -267,3 +267,60 @@ fn texture_survey() {
         }
     }
 }
+
+/// What the walkthroughs claim: a too-wide bottleneck rebuilds defects too (lower AUROC),
+/// and a U-Net without skips loses IoU. `-- --ignored --nocapture ablations`
+#[test]
+#[ignore]
+fn ablations() {
+    use convlab::engine::NodeKind;
+    for width in [2usize, 8, 32, 64] {
+        let mut p = preset("textures-autoencoder");
+        for n in &mut p.model.nodes {
+            if n.name == "code"
+                && let NodeKind::Conv2d { out_channels, .. } = &mut n.kind
+            {
+                *out_channels = width;
+            }
+        }
+        let (mut t, secs) = train(&p);
+        let set = anomaly_set(&p.data).unwrap().unwrap().set;
+        let recon = predict(&mut t, &set.test.inputs);
+        let r = anomaly_report(
+            &set.test.inputs,
+            &recon,
+            &set.test.anomalous,
+            &set.test.masks,
+            &set.test.has_mask,
+            ScoreOptions::default(),
+        );
+        println!(
+            "code width {width}: val mse {:.5}, AUROC {:.4}, pixel {:.4}, {secs:.1} s",
+            t.history.epochs.last().unwrap().val_metric,
+            r.auroc.unwrap(),
+            r.pixel_auroc.unwrap()
+        );
+    }
+    for skips in [true, false] {
+        let mut p = preset("cells-unet");
+        if !skips {
+            for n in &mut p.model.nodes {
+                if n.name == "skip2" {
+                    n.inputs = vec!["up2".into(), "up2".into()];
+                }
+                if n.name == "skip1" {
+                    n.inputs = vec!["up1".into(), "up1".into()];
+                }
+            }
+        }
+        let (mut t, secs) = train(&p);
+        let val = t.val.clone();
+        let logits = predict(&mut t, &val.inputs);
+        let (s, _) = segmentation_scores(&logits, dense(&val), 0.5);
+        println!(
+            "unet skips {skips}: fg iou {:.4}, mean iou {:.4}, {secs:.1} s",
+            s.foreground_iou.unwrap(),
+            s.mean_iou
+        );
+    }
+}

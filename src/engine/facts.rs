@@ -58,9 +58,9 @@ impl ReceptiveField {
     fn global(&self, input: SampleShape) -> Self {
         let mut out = *self;
         let extent = [input[1] as f64, input[2] as f64];
-        for a in 0..2 {
-            out.size[a] = self.size[a] + (extent[a] - 1.0) * self.jump[a];
-            out.offset[a] = self.offset[a] + (extent[a] - 1.0) / 2.0 * self.jump[a];
+        for (a, extent) in extent.into_iter().enumerate() {
+            out.size[a] = self.size[a] + (extent - 1.0) * self.jump[a];
+            out.offset[a] = self.offset[a] + (extent - 1.0) / 2.0 * self.jump[a];
             out.jump[a] = out.size[a];
         }
         out
@@ -523,7 +523,7 @@ pub fn infer(spec: &ModelSpec) -> Result<ModelFacts, GraphError> {
                 (x, 0, String::new(), 0, rf_in)
             }
             NodeKind::BatchNorm2d { eps, momentum } => {
-                if !(*eps > 0.0 && eps.is_finite()) || !(0.0..=1.0).contains(momentum) {
+                if !(*eps > 0.0 && eps.is_finite() && (0.0..=1.0).contains(momentum)) {
                     return Err(GraphError::node(
                         name,
                         "eps must be positive and momentum in [0, 1]",
@@ -580,7 +580,7 @@ pub fn infer(spec: &ModelSpec) -> Result<ModelFacts, GraphError> {
             | NodeKind::Tanh
             | NodeKind::Softmax => (x, 0, String::new(), 0, rf_in),
         };
-        if output.iter().any(|&d| d == 0) {
+        if output.contains(&0) {
             return Err(GraphError::node(
                 name,
                 format!("output shape {} is empty", shape_str(output)),

@@ -27,7 +27,8 @@ pub struct ClassicalFilter {
 pub struct FilterResponse {
     pub name: &'static str,
     pub about: &'static str,
-    pub kernel: Array2<f32>,
+    /// None for derived responses (the Sobel magnitude).
+    pub kernel: Option<Array2<f32>>,
     /// `[h, w]`, same size as the image (replicated borders).
     pub response: Array2<f32>,
 }
@@ -158,7 +159,7 @@ pub fn apply_filter(
 }
 
 /// Every classical filter applied to the image (channels averaged to gray first), plus
-/// the Sobel gradient magnitude `√(gx² + gy²)` (its `kernel` is Sobel x).
+/// the Sobel gradient magnitude `√(gx² + gy²)` (without a kernel of its own).
 pub fn filter_bank(image: &Tensor<f32>) -> Result<Vec<FilterResponse>, InspectError> {
     let gray = grayscale(image)?;
     let mut out = Vec::new();
@@ -167,7 +168,7 @@ pub fn filter_bank(image: &Tensor<f32>) -> Result<Vec<FilterResponse>, InspectEr
         out.push(FilterResponse {
             name: f.name,
             about: f.about,
-            kernel: f.kernel,
+            kernel: Some(f.kernel),
             response,
         });
     }
@@ -179,7 +180,7 @@ pub fn filter_bank(image: &Tensor<f32>) -> Result<Vec<FilterResponse>, InspectEr
         out.push(FilterResponse {
             name: "sobel_magnitude",
             about: "Edge strength √(gx² + gy²) from the two Sobel responses",
-            kernel: out[gx].kernel.clone(),
+            kernel: None,
             response: mag,
         });
     }

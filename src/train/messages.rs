@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use ndarray::ArrayD;
 
 use crate::data::Dataset;
+use crate::engine::Graph;
 use crate::spec::Preset;
 use crate::train::{EpochRecord, History};
 
@@ -60,6 +61,10 @@ pub enum TrainerCommand {
     Probe(usize),
     /// Asks for the current weights, answered by [`TrainerEvent::Weights`].
     ExportWeights,
+    /// Installs the code behind the window's inspection views (None removes it). The worker
+    /// runs it on the current model at once when not training, and at most every
+    /// [`crate::train::worker::INSPECT_INTERVAL`] while training.
+    Inspect(Option<InspectJob>),
     Shutdown,
 }
 
@@ -161,6 +166,33 @@ pub struct ProbeResult {
     /// Softmax over the output channels (classification), else the raw outputs.
     pub outputs: Vec<f32>,
     pub predicted: Option<usize>,
+}
+
+/// What an [`Inspector`] may look at: the run's model (whose taps and gradients it may
+/// overwrite, never its weights), its settings and its data.
+pub struct InspectContext<'a> {
+    pub graph: &'a mut Graph<f32>,
+    pub preset: &'a Preset,
+    pub train: &'a Dataset,
+    pub val: &'a Dataset,
+    pub epochs_done: usize,
+    pub total_steps: u64,
+}
+
+/// Code the window hands to the trainer thread to compute its views on the model the thread
+/// owns (the window cannot touch the model). It reports through its own channel or slot.
+/// `train` defines the hook and never imports what implements it (`ui` does).
+pub trait Inspector: Send {
+    fn inspect(&mut self, ctx: InspectContext<'_>);
+}
+
+/// A boxed [`Inspector`] that can travel in a [`TrainerCommand`].
+pub struct InspectJob(pub Box<dyn Inspector>);
+
+impl std::fmt::Debug for InspectJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InspectJob")
+    }
 }
 
 /// A one-value mailbox: writers replace, readers see only the newest value, each version once.

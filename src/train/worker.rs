@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use ndarray::ArrayD;
 
 use super::messages::{
-    Evaluation, Latest, ProbeResult, RunInfo, RunSetup, RunState, StartWeights, StepProgress,
+    Evaluation, InspectContext, InspectJob, Latest, ProbeResult, RunInfo, RunSetup, RunState, StartWeights, StepProgress,
     TrainerCommand, TrainerEvent,
 };
 use super::metrics::argmax_channels;
@@ -32,6 +32,9 @@ use crate::train::History;
 
 /// Shortest time between two progress events.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(30);
+/// Shortest time between two runs of the window's inspector while training (views update
+/// live but throttled; when not training they update at once).
+pub const INSPECT_INTERVAL: Duration = Duration::from_millis(400);
 /// Validation samples evaluated for the gallery and the confusion matrix at most.
 pub const MAX_EVAL_SAMPLES: usize = 2_000;
 
@@ -60,6 +63,9 @@ impl TrainerWorker {
             run: None,
             state: RunState::Empty,
             pending: Pending::default(),
+            inspector: None,
+            inspect_due: false,
+            last_inspect: None,
         };
         let handle = std::thread::Builder::new()
             .name("trainer".into())
@@ -138,6 +144,10 @@ struct WorkerState {
     run: Option<Run>,
     state: RunState,
     pending: Pending,
+    inspector: Option<InspectJob>,
+    /// The model or the inspector changed since the inspector last ran.
+    inspect_due: bool,
+    last_inspect: Option<Instant>,
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -173,6 +183,9 @@ impl WorkerState {
                 }
             } else {
                 self.flush_progress();
+                if self.inspect_due {
+                    self.run_inspector();
+                }
                 match self.commands.recv() {
                     Ok(c) => Some(c),
                     Err(_) => return,
@@ -180,9 +193,19 @@ impl WorkerState {
             };
             match command {
                 Some(TrainerCommand::Shutdown) => return,
-                Some(command) => self.guarded(|w| w.handle(command)),
+                Some(command) => {
+                    self.guarded(|w| w.handle(command));
+                    self.inspect_due = true;
+                }
                 None => {
                     self.guarded(|w| w.train_one_step(false));
+                    if self
+                        .last_inspect
+                        .is_none_or(|t| t.elapsed() >= INSPECT_INTERVAL)
+                    {
+                        self.inspect_due = true;
+                        self.run_inspector();
+                    }
                     // Leave the core to the window for a moment between minibatches.
                     std::thread::yield_now();
                 }
@@ -265,6 +288,7 @@ impl WorkerState {
                 }
             }
             TrainerCommand::Probe(index) => self.probe(index),
+            TrainerCommand::Inspect(job) => self.inspector = job,
             TrainerCommand::ExportWeights => {
                 if let Some(run) = &self.run {
                     let params = run
@@ -452,6 +476,42 @@ impl WorkerState {
             p.last_sent = Some(Instant::now());
             self.emit(TrainerEvent::Progress(progress));
         }
+    }
+
+    /// Runs the window's inspector on the current model (a panic in it is reported and
+    /// removes it; the run is not affected).
+    fn run_inspector(&mut self) {
+        self.inspect_due = false;
+        let (Some(job), Some(run)) = (&mut self.inspector, &mut self.run) else {
+            return;
+        };
+        self.last_inspect = Some(Instant::now());
+        let epochs_done = run.epochs_done();
+        let total_steps = run.total_steps;
+        let preset = run.trainer.preset.clone();
+        let (train, val) = (
+            std::sync::Arc::clone(&run.setup.train),
+            std::sync::Arc::clone(&run.setup.val),
+        );
+        let graph = run.trainer.graph_mut();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            job.0.inspect(InspectContext {
+                graph,
+                preset: &preset,
+                train: &train,
+                val: &val,
+                epochs_done,
+                total_steps,
+            });
+        }));
+        if let Err(payload) = result {
+            self.inspector = None;
+            self.emit(TrainerEvent::Error(format!(
+                "a view crashed: {} (the model is unaffected)",
+                panic_message(payload.as_ref())
+            )));
+        }
+        (self.wake)();
     }
 
     /// Predictions on (the start of) the validation set, into the evaluation slot.

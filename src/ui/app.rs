@@ -149,6 +149,8 @@ pub struct ConvLabApp {
     last_model: crate::engine::ModelSpec,
     screenshot: Option<ScreenshotPlan>,
     egui_ctx: egui::Context,
+    /// The central area's tabs and inspection views.
+    pub views: panels::views::ViewsUi,
 }
 
 fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
@@ -207,6 +209,7 @@ impl ConvLabApp {
                 saved: Arc::default(),
             }),
             egui_ctx: ctx.clone(),
+            views: panels::views::ViewsUi::new(),
         };
         // What to open: the command line, else the last file, else the last built-in preset.
         if let Some(file) = options.file {
@@ -281,6 +284,41 @@ impl ConvLabApp {
         let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         self.state.remember(abs.clone());
         self.state.last_file = Some(abs);
+    }
+
+    /// Installs (or removes) the views' inspector on the trainer thread.
+    pub fn send_inspect(&mut self, job: Option<crate::train::messages::InspectJob>) {
+        self.worker.send(TrainerCommand::Inspect(job));
+    }
+
+    /// Makes an image file the input of every view (resized to the model's input).
+    pub fn use_image_input(&mut self, path: &Path) {
+        let [c, h, w] = self.project.preset.model.input;
+        self.views.image_error = None;
+        if c != 1 && c != 3 {
+            self.views.image_error =
+                Some(format!("the model takes {c} channels; an image gives 1 or 3"));
+            return;
+        }
+        let opts = crate::data::folder::ImageOptions {
+            size: [h, w],
+            grayscale: c == 1,
+        };
+        match crate::data::folder::load_image(path, opts)
+            .and_then(|v| crate::engine::Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string()))
+        {
+            Ok(t) => {
+                self.views.image_path = path.display().to_string();
+                self.views.settings.input = crate::ui::inspector::InputChoice::Image {
+                    path: path.display().to_string(),
+                    pixels: Arc::new(t),
+                };
+                if !self.views.settings.tab.inspects() {
+                    self.views.settings.tab = crate::ui::inspector::Tab::Activations;
+                }
+            }
+            Err(e) => self.views.image_error = Some(format!("{}: {e}", path.display())),
+        }
     }
 
     fn info(&mut self, text: String) {
@@ -648,6 +686,13 @@ impl ConvLabApp {
                 .is_some_and(|e| e == "toml" || e == "safetensors")
             {
                 self.commands.push(UiCommand::Open(path));
+            } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                matches!(
+                    e.to_ascii_lowercase().as_str(),
+                    "png" | "jpg" | "jpeg" | "bmp" | "gif" | "tif" | "tiff" | "webp"
+                )
+            }) {
+                self.use_image_input(&path);
             } else {
                 self.error(format!(
                     "{}: drop a class folder, a preset (.toml) or a checkpoint (.safetensors)",
@@ -764,6 +809,7 @@ impl ConvLabApp {
         } else if !settled {
             ctx.request_repaint_after(Duration::from_millis(320));
         }
+        panels::views::sync_views(self, ctx);
         self.screenshot_logic();
         if self.run.state == RunState::Running {
             ctx.request_repaint_after(TRAINING_REPAINT);
@@ -809,9 +855,7 @@ impl ConvLabApp {
                     });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            panels::curves::curves_ui(self, ui);
-            ui.separator();
-            panels::gallery::gallery_ui(self, ui);
+            panels::views::central_ui(self, ui);
         });
         if self.state.show_frame_overlay {
             panels::status_bar::frame_overlay_ui(self, &ctx);

@@ -8,6 +8,7 @@ pub mod app;
 pub mod app_state;
 pub mod background;
 pub mod frame_timer;
+pub mod inspector;
 pub mod panels;
 pub mod presets;
 pub mod project;

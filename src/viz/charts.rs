@@ -119,9 +119,13 @@ pub fn bar_chart(items: &[(String, f64)], opts: &BarOptions) -> Rgba {
     fill_rect(&mut img, label_w as i64, ay, opts.length, 1, MUTED);
     let ticks: Vec<(f64, String)> = if opts.log {
         let (a, b) = (lo as i64, hi as i64);
-        let step = ((b - a) / 6).max(1);
+        let decades = (b - a).max(1) as f64;
+        let px = opts.length as f64 / decades;
+        let label = text_width("1e-10", TS) as f64 + 4.0 * TS as f64;
+        let step = (label / px.max(1.0)).ceil().max(1.0) as usize;
         (a..=b)
-            .step_by(step as usize)
+            .rev()
+            .step_by(step)
             .map(|e| (((e as f64) - lo) / span, format!("1e{e}")))
             .collect()
     } else {

@@ -6,7 +6,7 @@
 use ndarray::{Array2, ArrayD, ArrayView2, s};
 
 use super::draw::{
-    BACKGROUND, INK, MUTED, blit, captioned, fill_rect, hstack, stroke_rect, vstack,
+    BACKGROUND, INK, MUTED, blit, captioned, fill_rect, hstack, vstack,
 };
 use super::scale::{Palette, ValueScale, contrast_ink, fmt_value, legend, legend_with};
 use super::text::{draw_text, draw_text_centered, text_height, text_width};
@@ -133,6 +133,10 @@ pub fn heat_tile_numbers(
         let mut ts = text.max(1);
         while ts > 1 && text_width(&label, ts) as i64 > z - 4 {
             ts -= 1;
+        }
+        // A number that does not fit its cell is left out rather than overlapping.
+        if text_width(&label, ts) as i64 > z - 2 {
+            continue;
         }
         draw_text_centered(
             &mut img,
@@ -505,41 +509,42 @@ pub fn kernel_grid(
     } else {
         (56 / kh.max(kw)).clamp(3, 32)
     };
-    let (tw, th) = (kw * zoom, kh * zoom);
-    let gap = (zoom / 2).clamp(3, 8);
     let rgb = opts.rgb && i == 3;
-    let cols = if rgb { 1 } else { si };
+    // One tile per output channel (single input channel, or RGB) flows in rows;
+    // otherwise a matrix: a row per output channel, a column per input channel.
+    let flow = rgb || i == 1;
+    let zoom = if opts.zoom > 0 {
+        opts.zoom
+    } else if flow {
+        (84 / kh.max(kw)).clamp(3, 40)
+    } else {
+        zoom
+    };
+    let (tw, th) = (kw * zoom, kh * zoom);
+    let gap = (zoom / 2).clamp(4, 10);
+    let cols = if flow { so.min(8) } else { si };
+    let rows = if flow { so.div_ceil(cols) } else { so };
     let ts = if th >= 20 { TEXT } else { 1 };
-    let row_label_w = text_width(&format!("{}", so.saturating_sub(1)), ts) + 3 * ts;
-    let col_label_h = text_height("0", ts) + 2 * ts;
+    let row_label_w = if flow {
+        0
+    } else {
+        text_width(&format!("{}", so.saturating_sub(1)), ts) + 3 * ts
+    };
+    let label_h = text_height("0", ts) + 2 * ts;
+    let cell_h = if flow { label_h + th + gap } else { th + gap };
     let mut img = Rgba::new(
         row_label_w + cols * (tw + gap),
-        col_label_h + so * (th + gap),
+        if flow { 0 } else { label_h } + rows * cell_h,
         BACKGROUND,
     );
     let mut layout = GridLayout::default();
-    if !rgb {
-        for c in 0..cols {
-            let x = row_label_w + c * (tw + gap);
-            draw_text(&mut img, x as i64, 0, &c.to_string(), ts, MUTED);
-        }
-    }
     let numbers = opts.numbers && zoom >= 20 && kh * kw <= 49;
-    for r in 0..so {
-        let y = col_label_h + r * (th + gap);
-        draw_text(
-            &mut img,
-            0,
-            (y + th / 2) as i64 - (3 * ts) as i64,
-            &r.to_string(),
-            ts,
-            MUTED,
-        );
+    let tile_of = |r: usize, c: usize| -> Rgba {
         if rgb {
             let mut tile = Rgba::new(tw, th, [0, 0, 0, 255]);
             for a in 0..kh {
                 for b in 0..kw {
-                    let rgb: [u8; 3] = std::array::from_fn(|ch| {
+                    let px: [u8; 3] = std::array::from_fn(|ch| {
                         let v = weight[[r, ch, a, b]];
                         let v = if m > 0.0 && v.is_finite() {
                             0.5 + v / (2.0 * m)
@@ -554,50 +559,69 @@ pub fn kernel_grid(
                         (a * zoom) as i64,
                         zoom,
                         zoom,
-                        [rgb[0], rgb[1], rgb[2], 255],
+                        [px[0], px[1], px[2], 255],
                     );
                 }
             }
-            blit(&mut img, &tile, row_label_w as i64, y as i64);
+            return tile;
+        }
+        let k: Array2<f32> = Array2::from_shape_fn((kh, kw), |(a, b)| weight[[r, c, a, b]]);
+        if numbers {
+            heat_tile_numbers(k.view(), &scale, zoom, ts)
+        } else {
+            heat_tile(k.view(), &scale, zoom)
+        }
+    };
+    if flow {
+        for r in 0..so {
+            let x = (r % cols) * (tw + gap);
+            let y = (r / cols) * cell_h;
+            draw_text(&mut img, x as i64, y as i64, &r.to_string(), ts, MUTED);
+            let ty = y + label_h;
+            blit(&mut img, &tile_of(r, 0), x as i64, ty as i64);
             layout.cells.push(GridCell {
                 channel: r,
-                x: row_label_w,
-                y,
-                rows: kh,
-                cols: kw,
-                zoom,
-            });
-            continue;
-        }
-        for c in 0..cols {
-            let k: Array2<f32> = Array2::from_shape_fn((kh, kw), |(a, b)| weight[[r, c, a, b]]);
-            let tile = if numbers {
-                heat_tile_numbers(k.view(), &scale, zoom, ts)
-            } else {
-                heat_tile(k.view(), &scale, zoom)
-            };
-            let x = row_label_w + c * (tw + gap);
-            blit(&mut img, &tile, x as i64, y as i64);
-            stroke_rect(
-                &mut img,
-                x as i64 - 1,
-                y as i64 - 1,
-                tw + 2,
-                th + 2,
-                1,
-                [200, 200, 200, 255],
-            );
-            layout.cells.push(GridCell {
-                channel: r * cols + c,
                 x,
-                y,
+                y: ty,
                 rows: kh,
                 cols: kw,
                 zoom,
             });
+        }
+    } else {
+        for c in 0..cols {
+            let x = row_label_w + c * (tw + gap);
+            draw_text(&mut img, x as i64, 0, &c.to_string(), ts, MUTED);
+        }
+        for r in 0..so {
+            let y = label_h + r * cell_h;
+            draw_text(
+                &mut img,
+                0,
+                (y + th / 2) as i64 - (3 * ts) as i64,
+                &r.to_string(),
+                ts,
+                MUTED,
+            );
+            for c in 0..cols {
+                let x = row_label_w + c * (tw + gap);
+                blit(&mut img, &tile_of(r, c), x as i64, y as i64);
+                layout.cells.push(GridCell {
+                    channel: r * cols + c,
+                    x,
+                    y,
+                    rows: kh,
+                    cols: kw,
+                    zoom,
+                });
+            }
         }
     }
-    let mut note = format!("rows: output channel · columns: input channel · {o}×{i}×{kh}×{kw}");
+    let mut note = if flow {
+        format!("one kernel per output channel · {o}×{i}×{kh}×{kw}")
+    } else {
+        format!("rows: output channel · columns: input channel · {o}×{i}×{kh}×{kw}")
+    };
     if rgb {
         note = format!("one colour image per output channel (R, G, B weights) · {o}×{i}×{kh}×{kw}");
     }
@@ -637,16 +661,22 @@ pub fn filter_bank_view(input: &Rgba, responses: &[FilterResponse]) -> Rgba {
         BACKGROUND,
     )];
     for r in responses {
-        let (kh, kw) = r.kernel.dim();
-        let km = r.kernel.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-        let kscale = ValueScale::new(Palette::Diverging, -km, km);
-        let kzoom = (120 / kh.max(kw).max(1)).clamp(8, 40);
-        let kernel = heat_tile_numbers(
-            r.kernel.view(),
-            &kscale,
-            kzoom,
-            if kzoom >= 30 { TEXT } else { 1 },
-        );
+        let kernel = match &r.kernel {
+            Some(k) => {
+                let (kh, kw) = k.dim();
+                let km = k.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+                let kscale = ValueScale::new(Palette::Diverging, -km, km);
+                let kzoom = (160 / kh.max(kw).max(1)).clamp(8, 48);
+                heat_tile_numbers(k.view(), &kscale, kzoom, if kzoom >= 40 { TEXT } else { 1 })
+            }
+            None => super::text::text_image(
+                "√(sobel_x² +\n  sobel_y²)",
+                TEXT,
+                INK,
+                BACKGROUND,
+                0,
+            ),
+        };
         let (lo, hi) = r
             .response
             .iter()
@@ -663,7 +693,7 @@ pub fn filter_bank_view(input: &Rgba, responses: &[FilterResponse]) -> Rgba {
         let rz = (160 / h.max(w).max(1)).clamp(1, 16);
         let response = heat_tile(r.response.view(), &rscale, rz);
         let leg = legend(&rscale, 140, 12, TEXT, "");
-        let kernel_box = padded_to(&kernel, 120.max(kernel.width), 120.max(kernel.height));
+        let kernel_box = padded_to(&kernel, 160.max(kernel.width), 160.max(kernel.height));
         let col = vstack(
             &[
                 super::text::text_image(r.name, TEXT, INK, BACKGROUND, 0),

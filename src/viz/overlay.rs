@@ -61,6 +61,25 @@ pub fn heatmap_overlay(base: &Rgba, heat: &Array2<f32>, scale: &ValueScale, opac
     out
 }
 
+/// The input darkened (to `keep` of its brightness) so a heatmap over it stays visible
+/// on bright strokes.
+pub fn dimmed(img: &Rgba, keep: f32) -> Rgba {
+    let mut out = img.clone();
+    let k = keep.clamp(0.0, 1.0);
+    for p in out.pixels.chunks_mut(4) {
+        for c in &mut p[..3] {
+            *c = (*c as f32 * k).round() as u8;
+        }
+    }
+    out
+}
+
+/// A viridis scale from 0 to the largest value (for non-negative maps).
+fn from_zero(map: &Array2<f32>) -> ValueScale {
+    let hi = map.iter().filter(|v| v.is_finite()).fold(0.0f32, |a, &v| a.max(v));
+    ValueScale::new(Palette::Sequential(Colormap::Viridis), 0.0, hi)
+}
+
 /// The receptive-field view: the input with the unit's effective receptive field as a
 /// heatmap and its theoretical receptive field as an orange rectangle (dashed where it
 /// reaches into the padding), next to the effective field alone with its legend.
@@ -68,9 +87,9 @@ pub fn receptive_field_image(x: &Tensor<f32>, rf: &ReceptiveFieldView, opacity: 
     let (_, _, h, w) = x.dim();
     let zoom = auto_zoom(h, w, 320);
     let base = input_image(x, zoom);
-    let scale = ValueScale::fit(rf.effective.iter(), Palette::Sequential(Colormap::Viridis));
-    let mut over = heatmap_overlay(&base, &rf.effective, &scale, opacity);
-    let t = (zoom / 4).clamp(2, 4);
+    let scale = from_zero(&rf.effective);
+    let mut over = heatmap_overlay(&dimmed(&base, 0.55), &rf.effective, &scale, opacity);
+    let t = (zoom / 3).clamp(2, 5);
     let rect = rf.theoretical;
     let (x0, y0) = (
         (rect.left * zoom as f64).round() as i64,
@@ -143,8 +162,8 @@ pub fn saliency_image(x: &Tensor<f32>, sal: &Saliency, class_name: &str, opacity
     let (_, _, h, w) = x.dim();
     let zoom = auto_zoom(h, w, 256);
     let base = input_image(x, zoom);
-    let scale = ValueScale::fit(sal.map.iter(), Palette::Sequential(Colormap::Viridis));
-    let over = heatmap_overlay(&base, &sal.map, &scale, opacity);
+    let scale = from_zero(&sal.map);
+    let over = heatmap_overlay(&dimmed(&base, 0.55), &sal.map, &scale, opacity);
     let alone = heat_tile(sal.map.view(), &scale, zoom);
     let title = format!(
         "saliency for class {} ({class_name}), score {}: max over channels of |∂score/∂x|",
@@ -159,8 +178,8 @@ pub fn grad_cam_image(x: &Tensor<f32>, cam: &GradCam, class_name: &str, opacity:
     let (_, _, h, w) = x.dim();
     let zoom = auto_zoom(h, w, 256);
     let base = input_image(x, zoom);
-    let scale = ValueScale::fit(cam.upsampled.iter(), Palette::Sequential(Colormap::Viridis));
-    let over = heatmap_overlay(&base, &cam.upsampled, &scale, opacity);
+    let scale = from_zero(&cam.upsampled);
+    let over = heatmap_overlay(&dimmed(&base, 0.55), &cam.upsampled, &scale, opacity);
     let (ch, cw) = cam.cam.dim();
     let alone = heat_tile(
         cam.cam.view(),
@@ -280,15 +299,15 @@ pub fn covariance_image(
     let (dy, dx) = cov.shift;
     let error = n
         .error
-        .map_or("nothing to compare".into(), |e| format!("{:.2e}", e));
+        .map_or("nothing to compare".into(), |e| fmt_value(e as f32, 3));
     let title = format!(
-        "translation covariance at {node} (channel {channel}): input shifted by ({dy}, {dx}) px = ({}, {}) cells of {node}{}\nrelative error ‖f(Tx) − T′f(x)‖ / ‖·‖ in the orange region: {error}",
+        "translation covariance at {node}, channel {channel}\ninput shifted by ({dy}, {dx}) px = ({}, {}) cells of {node}{}\nrelative error ‖f(Tx) − T′f(x)‖ / max(‖f(Tx)‖, ‖T′f(x)‖) in the orange region: {error}",
         fmt_value(n.cell_shift.0 as f32, 3),
         fmt_value(n.cell_shift.1 as f32, 3),
         if n.whole_cells {
             ""
         } else {
-            " — not whole cells, so T′ rounds and exact covariance is impossible"
+            ": not whole cells, so T′ rounds and exact covariance is impossible"
         },
     );
     let tp = if n.comparison == Comparison::Invariance {
@@ -344,13 +363,13 @@ pub fn covariance_chart(cov: &Covariance) -> Rgba {
                 } else {
                     " *"
                 };
-                (format!("{}{mark}", n.node), e.max(1e-9))
+                (format!("{}{mark}", n.node), e)
             })
         })
         .collect();
     let opts = BarOptions {
         title: format!(
-            "relative error per node, shift ({}, {}) px, log scale (1e-9 = exact)\n* shift is not whole cells there · (inv.): 1×1 output, compared unshifted",
+            "relative error per node, input shifted by ({}, {}) px (log scale; 0 = exact)\n* the shift is not a whole number of cells there\n(inv.): 1×1 output, compared without shifting (invariance)",
             cov.shift.0, cov.shift.1
         ),
         log: true,

@@ -88,7 +88,7 @@ fn tile(map: ArrayView2<f32>, scale: &ValueScale, cell: usize) -> Rgba {
 }
 
 fn grid_lines(img: &mut Rgba, x: usize, y: usize, rows: usize, cols: usize, cell: usize) {
-    if cell < 8 {
+    if cell < 24 {
         return;
     }
     let c = [255, 255, 255, 110];
@@ -300,7 +300,7 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
     let t = (cell / 10).clamp(2, 5);
     // Window outlines: all of them when they do not overlap, else only the current one.
     let overlapping = r.stride.h < r.kernel.h || r.stride.w < r.kernel.w;
-    if !overlapping && cell >= 6 {
+    if !overlapping && cell >= 10 {
         for win in &r.windows {
             let (x, y) = cell_rect(&input_panel, win.rows_clipped.0, win.cols_clipped.0);
             let (hh, ww) = (
@@ -313,14 +313,29 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
                 y,
                 ww * cell,
                 hh * cell,
-                (t / 2).max(1),
-                [255, 255, 255, 230],
+                if cell >= 24 { (t / 2).max(1) } else { 1 },
+                [255, 255, 255, 200],
             );
         }
     }
-    // Winners: a ring on every winning input cell (max/min pooling).
+    // Winners: a ring on every winning input cell (max/min pooling). Windows whose cells
+    // are all equal (ties, e.g. zeros after a ReLU) get none: their first cell wins by
+    // convention, which says nothing about the input.
+    let is_tie = |win: &crate::inspect::routing::RoutingWindow| {
+        let v = r.input[[win.rows_clipped.0, win.cols_clipped.0]];
+        (win.rows_clipped.0..win.rows_clipped.1)
+            .all(|i| (win.cols_clipped.0..win.cols_clipped.1).all(|j| r.input[[i, j]] == v))
+    };
+    let ties = r
+        .windows
+        .iter()
+        .filter(|w| w.winner.is_some() && w.rows_clipped.1 - w.rows_clipped.0 + w.cols_clipped.1 - w.cols_clipped.0 > 2 && is_tie(w))
+        .count();
     if cell >= 6 {
         for win in &r.windows {
+            if is_tie(win) && r.windows.len() > 1 && ties < r.windows.len() {
+                continue;
+            }
             if let Some((i, j)) = win.winner {
                 let (x, y) = cell_rect(&input_panel, i, j);
                 let c = (x as f64 + cell as f64 / 2.0, y as f64 + cell as f64 / 2.0);
@@ -443,6 +458,11 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
         lines.push("windows overlap: outlined only for the selected window".into());
     }
     lines.push("rings: winning cells (the switches the backward uses)".into());
+    if ties > 0 && r.kind != PoolKind::Avg {
+        lines.push(format!(
+            "{ties} windows hold equal values (ties): the first cell wins, as in PyTorch (no ring)"
+        ));
+    }
     let footer = text_image(&lines.join("\n"), TS, INK, BACKGROUND, 0);
     let legends = super::draw::hstack(
         &[

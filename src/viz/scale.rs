@@ -159,7 +159,13 @@ pub fn fmt_value(v: f32, digits: usize) -> String {
     let a = v.abs();
     let digits = digits.max(1);
     if !(1e-3..1e5).contains(&a) {
-        return format!("{:.*e}", digits.saturating_sub(1).min(2), v);
+        let e = format!("{:.*e}", digits.saturating_sub(1).min(2), v);
+        return match e.split_once('e') {
+            Some((m, x)) if m.contains('.') => {
+                format!("{}e{x}", m.trim_end_matches('0').trim_end_matches('.'))
+            }
+            _ => e,
+        };
     }
     let int_digits = (a.log10().floor() as i32 + 1).max(1) as usize;
     let decimals = digits.saturating_sub(int_digits).min(4);

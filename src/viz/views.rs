@@ -125,6 +125,33 @@ fn class_name(names: &[String], k: usize) -> String {
     names.get(k).cloned().unwrap_or_else(|| k.to_string())
 }
 
+/// The most active unit of `channel` of `node` for `x` (of any channel when `channel` is
+/// all zero), so the receptive-field view starts on a unit that sees something.
+fn strongest_unit(
+    graph: &mut Graph<f32>,
+    x: &Tensor<f32>,
+    node: &str,
+    channel: usize,
+) -> Result<Option<(usize, usize, usize)>, String> {
+    graph.forward(x, Mode::Eval).map_err(|e| e.to_string())?;
+    let Some(y) = graph.output(node) else {
+        return Err(format!("the model has no node '{node}'"));
+    };
+    let best = |only: Option<usize>| {
+        y.index_axis(Axis(0), 0)
+            .indexed_iter()
+            .filter(|((c, _, _), v)| only.is_none_or(|o| o == *c) && v.is_finite())
+            .fold(None, |b: Option<((usize, usize, usize), f32)>, (i, &v)| match b {
+                Some((_, bv)) if bv >= v => b,
+                _ => Some((i, v)),
+            })
+    };
+    Ok(match best(Some(channel)) {
+        Some((u, v)) if v > 0.0 => Some(u),
+        _ => best(None).filter(|(_, v)| *v > 0.0).map(|(u, _)| u),
+    })
+}
+
 fn spatial_node(graph: &Graph<f32>, node: &Option<String>) -> Result<String, String> {
     match node {
         Some(n) => Ok(n.clone()),
@@ -332,7 +359,10 @@ pub fn render_view(
                 .index_of(&node)
                 .ok_or_else(|| format!("the model has no node '{node}'"))?;
             let [_, h, w] = graph.facts().nodes[i].output;
-            let unit = req.unit.unwrap_or((req.channel, h / 2, w / 2));
+            let unit = match req.unit {
+                Some(u) => u,
+                None => strongest_unit(graph, x, &node, req.channel)?.unwrap_or((req.channel, h / 2, w / 2)),
+            };
             let rf = receptive_field(graph, x, &node, unit).map_err(|e| e.to_string())?;
             let mut parts = vec![receptive_field_image(x, &rf, opacity)];
             let growth: Vec<(String, f64)> = graph

@@ -9,3 +9,4 @@ pub mod node_params;
 pub mod status_bar;
 pub mod top_bar;
 pub mod training_panel;
+pub mod views;

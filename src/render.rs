@@ -1,0 +1,159 @@
+//! `convlab render`: one inspection view of a model for one input, saved as a PNG — the
+//! same pictures the window shows (see [`crate::viz::views`]).
+
+use std::path::PathBuf;
+
+use crate::data::Targets;
+use crate::data::folder::{ImageOptions, load_image};
+use crate::engine::{Graph, Tensor};
+use crate::inspect::covariance::ShiftMode;
+use crate::inspect::routing::LectureCase;
+use crate::viz::draw::save_png;
+use crate::viz::maps::Norm;
+use crate::viz::views::{ViewName, ViewRequest, ViewTarget, render_view};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RenderArgs {
+    /// A checkpoint (.safetensors), or a preset (.toml) with freshly initialised weights.
+    pub model: PathBuf,
+    /// activations, filters, gradients, pool-routing, receptive-field, covariance, saliency.
+    #[arg(long)]
+    pub view: String,
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// An image file as input (resized to the model's input; grey or RGB by its channels).
+    #[arg(long, value_name = "IMAGE", conflicts_with = "sample")]
+    pub input: Option<PathBuf>,
+    /// Which validation sample to use (default 0).
+    #[arg(long, value_name = "K")]
+    pub sample: Option<usize>,
+    /// The node to show (default: chosen per view).
+    #[arg(long)]
+    pub node: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    pub channel: usize,
+    /// Receptive field: the unit as CHANNEL,ROW,COL (default: the centre of --channel).
+    #[arg(long, value_name = "C,ROW,COL")]
+    pub unit: Option<String>,
+    /// Covariance: the input shift in pixels as ROWS,COLS (default 2,2).
+    #[arg(long, value_name = "DY,DX", allow_hyphen_values = true)]
+    pub shift: Option<String>,
+    /// Covariance: shift in zeros instead of rolling the image around.
+    #[arg(long)]
+    pub zero_shift: bool,
+    /// Saliency / Grad-CAM class (default: the sample's label, else the prediction).
+    #[arg(long)]
+    pub class: Option<usize>,
+    /// Pool routing: the lecture's 4×4 example: 2x2s2, 3x3s1 or 2x2s1.
+    #[arg(long)]
+    pub lecture: Option<String>,
+    /// Pool routing: outline the window of output cell ROW,COL.
+    #[arg(long, value_name = "ROW,COL")]
+    pub select: Option<String>,
+    /// Pool routing: step-by-step mode after this many windows.
+    #[arg(long)]
+    pub step: Option<usize>,
+    /// One colour scale for all maps of a node instead of one per map.
+    #[arg(long)]
+    pub shared: bool,
+}
+
+fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> Result<Vec<T>, String> {
+    let v: Result<Vec<T>, _> = s.split(',').map(|p| p.trim().parse::<T>()).collect();
+    match v {
+        Ok(v) if v.len() == n => Ok(v),
+        _ => Err(format!("--{what} takes {n} comma-separated numbers, got '{s}'")),
+    }
+}
+
+/// Runs `convlab render`.
+pub fn run(args: &RenderArgs) -> Result<(), String> {
+    let view: ViewName = args.view.parse()?;
+    let (preset, params, trained) = crate::onnx::cli::load_model(&args.model, None)?;
+    let mut graph = Graph::<f32>::new(&preset.model).map_err(|e| e.to_string())?;
+    for (name, value) in &params {
+        graph
+            .set_param(name, value.clone())
+            .map_err(|e| format!("weights do not match the model: {e}"))?;
+    }
+    let [c, h, w] = preset.model.input;
+    let mut class_names = Vec::new();
+    let (x, target): (Tensor<f32>, ViewTarget) = match &args.input {
+        Some(path) => {
+            if c != 1 && c != 3 {
+                return Err(format!("the model takes {c} channels; an image gives 1 or 3"));
+            }
+            let v = load_image(path, ImageOptions { size: [h, w], grayscale: c == 1 })
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let x = Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string())?;
+            (x, ViewTarget::Predicted)
+        }
+        None => {
+            let (train, val) = crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+            let set = if val.is_empty() { train } else { val };
+            let k = args.sample.unwrap_or(0);
+            if k >= set.len() {
+                return Err(format!("--sample {k} is out of range: the set has {} samples", set.len()));
+            }
+            if set.sample_shape() != preset.model.input {
+                return Err(format!(
+                    "the data's samples are {:?} but the model's input is {:?}",
+                    set.sample_shape(),
+                    preset.model.input
+                ));
+            }
+            class_names = set.class_names.clone();
+            let (x, t) = crate::train::run::gather(&set, &[k]);
+            let target = match (&set.targets, t) {
+                (Targets::Labels(l), _) => ViewTarget::Label(l[k]),
+                (_, crate::train::run::BatchTarget::Dense(d)) => ViewTarget::Dense(d),
+                (_, crate::train::run::BatchTarget::Labels(l)) => ViewTarget::Label(l[0]),
+            };
+            (x, target)
+        }
+    };
+    let lecture = match args.lecture.as_deref() {
+        None => None,
+        Some("2x2s2") => Some(LectureCase::K2S2),
+        Some("3x3s1") => Some(LectureCase::K3S1),
+        Some("2x2s1") => Some(LectureCase::K2S1),
+        Some(o) => return Err(format!("--lecture takes 2x2s2, 3x3s1 or 2x2s1, got '{o}'")),
+    };
+    let req = ViewRequest {
+        node: args.node.clone(),
+        channel: args.channel,
+        unit: args
+            .unit
+            .as_deref()
+            .map(|s| numbers::<usize>(s, 3, "unit").map(|v| (v[0], v[1], v[2])))
+            .transpose()?,
+        shift: args
+            .shift
+            .as_deref()
+            .map(|s| numbers::<isize>(s, 2, "shift").map(|v| (v[0], v[1])))
+            .transpose()?,
+        shift_mode: if args.zero_shift { ShiftMode::Zeros } else { ShiftMode::Circular },
+        class: args.class,
+        lecture,
+        selected: args
+            .select
+            .as_deref()
+            .map(|s| numbers::<usize>(s, 2, "select").map(|v| (v[0], v[1])))
+            .transpose()?,
+        steps: args.step,
+        opacity: None,
+        norm: if args.shared { Norm::Shared } else { Norm::PerChannel },
+        class_names,
+    };
+    let img = render_view(&mut graph, &x, &target, preset.training.loss, view, &req)?;
+    save_png(&img, &args.out)?;
+    eprintln!(
+        "wrote {} ({}×{}, view {}{})",
+        args.out.display(),
+        img.width,
+        img.height,
+        view.name(),
+        if trained { "" } else { ", freshly initialised weights" }
+    );
+    Ok(())
+}

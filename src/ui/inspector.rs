@@ -1,0 +1,652 @@
+//! The window's inspection views, computed on the trainer thread: the window sends a
+//! [`ViewInspector`] (its settings and the chosen input) with
+//! [`TrainerCommand::Inspect`](crate::train::messages::TrainerCommand::Inspect); the trainer
+//! runs it on the model it owns at once when not training and throttled while training;
+//! the result lands in a latest-value slot, and the window uploads a texture only when a
+//! new result arrives.
+//!
+//! The maths is `inspect`'s, the pictures are `viz`'s; this file only chooses what to call.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use ndarray::{Array2, Array3, Array4, Axis, s};
+use serde::{Deserialize, Serialize};
+
+use crate::data::Targets;
+use crate::data::textures::{AnomalyTest, anomaly_set};
+use crate::engine::{Graph, Mode, Tensor};
+use crate::inspect::routing::{LectureCase, lecture_routing, pool_routing};
+use crate::inspect::{Probe, probe};
+use crate::spec::DataSpec;
+use crate::train::anomaly::{
+    RocPoint, ScoreOptions, anomaly_report, predicted_classes, segmentation_scores, target_classes,
+};
+use crate::train::messages::{InspectContext, Inspector, Latest};
+use crate::train::run::{BatchTarget, gather};
+use crate::viz::Rgba;
+use crate::viz::maps::{GridLayout, GridOptions, Norm, activation_view, map_view};
+use crate::viz::routing::{Panel, RoutingOptions, routing_image};
+use crate::viz::scale::{Palette, ValueScale};
+use crate::viz::views::{ViewName, ViewRequest, ViewTarget, render_view};
+
+/// The tabs of the central area.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    #[default]
+    Training,
+    Activations,
+    Filters,
+    Gradients,
+    Routing,
+    ReceptiveField,
+    Covariance,
+    Saliency,
+    Anomaly,
+    Segmentation,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 10] = [
+        Tab::Training,
+        Tab::Activations,
+        Tab::Filters,
+        Tab::Gradients,
+        Tab::Routing,
+        Tab::ReceptiveField,
+        Tab::Covariance,
+        Tab::Saliency,
+        Tab::Anomaly,
+        Tab::Segmentation,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Training => "Training",
+            Tab::Activations => "Activations",
+            Tab::Filters => "Filters",
+            Tab::Gradients => "Gradients",
+            Tab::Routing => "Max-pool routing",
+            Tab::ReceptiveField => "Receptive field",
+            Tab::Covariance => "Covariance",
+            Tab::Saliency => "Saliency",
+            Tab::Anomaly => "Anomaly",
+            Tab::Segmentation => "Segmentation",
+        }
+    }
+
+    pub fn tooltip(self) -> &'static str {
+        match self {
+            Tab::Training => "Loss and metric curves, validation predictions and the confusion matrix.",
+            Tab::Activations => {
+                "The output of one node for the chosen input: one heatmap per channel (feature map). \
+                 Hover a map for the value at a position; click it to enlarge that channel. Dense \
+                 layers are drawn as bars."
+            }
+            Tab::Filters => {
+                "The learned kernels of a conv node (one row per output channel, one column per input \
+                 channel; blue negative, red positive), and beside them the classical hand-made \
+                 filters (Gaussian, Sobel, Scharr, Laplacian) applied to the same input."
+            }
+            Tab::Gradients => {
+                "Back-propagation for the chosen input and its target: the loss gradient with respect \
+                 to a node's output, the gradient norm of every layer's weights (a slope over depth \
+                 means vanishing gradients), and histograms of weights and their gradients."
+            }
+            Tab::Routing => {
+                "Max pooling passes each window's largest value on; in the backward pass the whole \
+                 gradient of that output goes back to the winner, every other input gets 0 \
+                 (overlapping windows add up). Average pooling spreads it evenly instead. Click an \
+                 output cell to highlight its window and winner."
+            }
+            Tab::ReceptiveField => {
+                "The input pixels one unit can see: the theoretical receptive field (rectangle; \
+                 padding, stride and dilation accounted for) and the effective one (heatmap of the \
+                 input gradient of that unit)."
+            }
+            Tab::Covariance => {
+                "Translation covariance: shifting the input should shift every feature map. Compares \
+                 f(shifted x) with shifted f(x) per node; stride and pooling break exact covariance."
+            }
+            Tab::Saliency => {
+                "Which input pixels the class score depends on: the input gradient (saliency) and \
+                 Grad-CAM (gradient-weighted feature maps of a spatial node), over the input."
+            }
+            Tab::Anomaly => {
+                "An autoencoder trained on normal images only reconstructs them well and fails on \
+                 defects: the per-pixel reconstruction error is the anomaly map, its top values give \
+                 the image's anomaly score."
+            }
+            Tab::Segmentation => {
+                "Per-pixel classification: the prediction over the input beside the true mask, \
+                 errors coloured (true positive, false positive, false negative), and IoU = overlap / \
+                 union of prediction and truth."
+            }
+        }
+    }
+
+    /// Views that use the model (everything but the training curves).
+    pub fn inspects(self) -> bool {
+        self != Tab::Training
+    }
+}
+
+/// The input all views look at.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InputChoice {
+    /// Validation sample `k` (the training set when there is no validation set); for the
+    /// anomaly view, test image `k`.
+    Sample(usize),
+    /// An image file, already resized to the model's input.
+    Image {
+        path: String,
+        pixels: Arc<Tensor<f32>>,
+    },
+}
+
+impl Default for InputChoice {
+    fn default() -> Self {
+        InputChoice::Sample(0)
+    }
+}
+
+/// Everything that decides a view's picture.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewSettings {
+    pub tab: Tab,
+    pub node: Option<String>,
+    pub channel: usize,
+    /// Activations: one channel enlarged.
+    pub enlarge: Option<usize>,
+    pub shared: bool,
+    pub lecture: Option<LectureCase>,
+    pub selected: Option<(usize, usize)>,
+    pub steps: Option<usize>,
+    pub unit: Option<(usize, usize, usize)>,
+    pub shift: (isize, isize),
+    pub zero_shift: bool,
+    pub opacity: f32,
+    pub input: InputChoice,
+}
+
+impl Default for ViewSettings {
+    fn default() -> Self {
+        ViewSettings {
+            tab: Tab::Training,
+            node: None,
+            channel: 0,
+            enlarge: None,
+            shared: false,
+            lecture: None,
+            selected: None,
+            steps: None,
+            unit: None,
+            shift: (2, 2),
+            zero_shift: false,
+            opacity: 0.6,
+            input: InputChoice::Sample(0),
+        }
+    }
+}
+
+/// What the anomaly view shows (pictures composed in the window, so the opacity and
+/// threshold sliders act without a round trip).
+#[derive(Clone, Debug)]
+pub struct AnomalyData {
+    pub index: usize,
+    pub len: usize,
+    pub input: Rgba,
+    pub reconstruction: Rgba,
+    /// Error map of the chosen image `[h, w]`.
+    pub map: Array2<f32>,
+    /// The largest error over all test maps (a shared scale).
+    pub map_max: f32,
+    pub mask: Option<Array2<f32>>,
+    pub scores: Vec<f64>,
+    pub labels: Vec<Option<bool>>,
+    pub kinds: Vec<String>,
+    pub roc: Vec<RocPoint>,
+    pub auroc: Option<f64>,
+    pub pixel_auroc: Option<f64>,
+}
+
+/// What the segmentation view shows.
+#[derive(Clone, Debug)]
+pub struct SegmentationData {
+    pub index: usize,
+    pub len: usize,
+    pub input: Rgba,
+    pub truth: Array2<u8>,
+    pub predicted: Array2<u8>,
+    pub classes: usize,
+    pub image_iou: Vec<Option<f64>>,
+    pub image_dice: Vec<Option<f64>>,
+    pub mean_iou: f64,
+    pub mean_dice: f64,
+    pub set_iou: Vec<Option<f64>>,
+}
+
+/// One computed view.
+#[derive(Clone, Debug)]
+pub struct ViewResult {
+    pub settings: ViewSettings,
+    pub image: Option<Rgba>,
+    pub error: Option<String>,
+    /// A line of facts (statistics, loss) under the picture.
+    pub info: String,
+    pub grid: Option<(GridLayout, Vec<ValueScale>)>,
+    /// The tensor behind the grid (hover values).
+    pub values: Option<Tensor<f32>>,
+    pub routing: Option<Vec<Panel>>,
+    pub anomaly: Option<AnomalyData>,
+    pub segmentation: Option<SegmentationData>,
+    pub epochs_done: usize,
+    pub total_steps: u64,
+    pub millis: f64,
+}
+
+/// The anomaly test set of a data spec, generated once.
+pub type AnomalyCache = Arc<Mutex<Option<(DataSpec, Arc<AnomalyTest>)>>>;
+
+/// The window's inspector: settings in, [`ViewResult`] out.
+pub struct ViewInspector {
+    pub settings: ViewSettings,
+    pub out: Latest<ViewResult>,
+    pub anomaly_cache: AnomalyCache,
+    pub seg_threshold: f64,
+}
+
+impl Inspector for ViewInspector {
+    fn inspect(&mut self, ctx: InspectContext<'_>) {
+        if !self.settings.tab.inspects() {
+            return;
+        }
+        let started = Instant::now();
+        let mut result = ViewResult {
+            settings: self.settings.clone(),
+            image: None,
+            error: None,
+            info: String::new(),
+            grid: None,
+            values: None,
+            routing: None,
+            anomaly: None,
+            segmentation: None,
+            epochs_done: ctx.epochs_done,
+            total_steps: ctx.total_steps,
+            millis: 0.0,
+        };
+        if let Err(e) = self.compute(ctx, &mut result) {
+            result.error = Some(e);
+        }
+        result.millis = started.elapsed().as_secs_f64() * 1000.0;
+        self.out.put(result);
+    }
+}
+
+fn rgba_of(x: &Tensor<f32>, zoom: usize) -> Rgba {
+    crate::viz::overlay::input_image(x, zoom)
+}
+
+impl ViewInspector {
+    fn input(&self, ctx: &InspectContext<'_>) -> Result<(Tensor<f32>, ViewTarget, Vec<String>), String> {
+        let [c, h, w] = ctx.preset.model.input;
+        match &self.settings.input {
+            InputChoice::Image { pixels, path } => {
+                if pixels.shape() != [1, c, h, w] {
+                    return Err(format!(
+                        "{path} was loaded as {:?} but the model takes [1, {c}, {h}, {w}]: pick it again",
+                        pixels.shape()
+                    ));
+                }
+                let names = ctx.val.class_names.clone();
+                Ok(((**pixels).clone(), ViewTarget::Predicted, names))
+            }
+            InputChoice::Sample(k) => {
+                let set = if ctx.val.is_empty() { ctx.train } else { ctx.val };
+                if set.is_empty() {
+                    return Err("the data set is empty".into());
+                }
+                let k = (*k).min(set.len() - 1);
+                if set.sample_shape() != [c, h, w] {
+                    return Err(format!(
+                        "the data's samples are {:?} but the model's input is {:?}",
+                        set.sample_shape(),
+                        [c, h, w]
+                    ));
+                }
+                let (x, t) = gather(set, &[k]);
+                let target = match (&set.targets, t) {
+                    (Targets::Labels(l), _) => ViewTarget::Label(l[k]),
+                    (_, BatchTarget::Dense(d)) => ViewTarget::Dense(d),
+                    (_, BatchTarget::Labels(l)) => ViewTarget::Label(l[0]),
+                };
+                Ok((x, target, set.class_names.clone()))
+            }
+        }
+    }
+
+    fn probe_for(
+        graph: &mut Graph<f32>,
+        x: &Tensor<f32>,
+        target: &ViewTarget,
+        loss: crate::engine::LossKind,
+    ) -> Result<Probe, String> {
+        use crate::engine::loss::{LossKind, Target};
+        let (labels, loss) = match target {
+            ViewTarget::Label(l) => (Some(vec![*l]), loss),
+            ViewTarget::Predicted => {
+                let y = graph.forward(x, Mode::Eval).map_err(|e| e.to_string())?;
+                let scores = y.index_axis(Axis(0), 0).sum_axis(Axis(1)).sum_axis(Axis(1));
+                let best = scores
+                    .iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |b, (k, &v)| if v > b.1 { (k, v) } else { b })
+                    .0;
+                (Some(vec![best]), LossKind::CrossEntropy)
+            }
+            ViewTarget::Dense(_) => (None, loss),
+        };
+        let t = match (&labels, target) {
+            (Some(l), _) => Target::Labels(l),
+            (None, ViewTarget::Dense(d)) => Target::Dense(d),
+            (None, _) => return Err("no target".into()),
+        };
+        probe(graph, x, t, loss).map_err(|e| e.to_string())
+    }
+
+    fn compute(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
+        let st = self.settings.clone();
+        match st.tab {
+            Tab::Training => Ok(()),
+            Tab::Anomaly => self.anomaly(ctx, r),
+            Tab::Segmentation => self.segmentation(ctx, r),
+            Tab::Routing if st.lecture.is_some() => {
+                let case = st.lecture.unwrap_or(LectureCase::K2S2);
+                let routing = lecture_routing(case);
+                let img = routing_image(
+                    &routing,
+                    &RoutingOptions {
+                        selected: st.selected,
+                        steps: st.steps,
+                        average: true,
+                        ..RoutingOptions::default()
+                    },
+                );
+                r.info = format!(
+                    "The lecture's 4×4 example, max pooling {}: {} windows; {:.0}% of the inputs receive gradient.",
+                    case.label(),
+                    routing.windows.len(),
+                    routing.receiving_share() * 100.0
+                );
+                r.routing = Some(img.panels);
+                r.image = Some(img.image);
+                Ok(())
+            }
+            _ => {
+                let (x, target, names) = self.input(&ctx)?;
+                let graph = ctx.graph;
+                let loss = ctx.preset.training.loss;
+                match st.tab {
+                    Tab::Activations => {
+                        let p = Self::probe_for(graph, &x, &target, loss)?;
+                        let node = match &st.node {
+                            Some(n) => p.node(n).ok_or_else(|| format!("the model has no node '{n}'"))?,
+                            None => p.nodes.first().ok_or("the model has no nodes")?,
+                        };
+                        let last = p.nodes.last().is_some_and(|l| l.name == node.name);
+                        let opts = GridOptions {
+                            norm: if st.shared { Norm::Shared } else { Norm::PerChannel },
+                            ..GridOptions::default()
+                        };
+                        let stats = &node.stats;
+                        r.info = format!(
+                            "{} ({}) · min {:.4} · max {:.4} · mean {:.4} · std {:.4}{}",
+                            node.name,
+                            node.kind,
+                            stats.min,
+                            stats.max,
+                            stats.mean,
+                            stats.std,
+                            stats
+                                .dead_share
+                                .map(|d| format!(" · inactive ReLU units {:.0}%", d * 100.0))
+                                .unwrap_or_default()
+                        );
+                        let (_, c, _, _) = node.activation.dim();
+                        let grid = match st.enlarge.filter(|&e| e < c) {
+                            Some(ch) => {
+                                let one = node.activation.slice(s![.., ch..ch + 1, .., ..]).to_owned();
+                                let g = map_view(
+                                    &one,
+                                    &format!("{} · channel {ch} (click to go back)", node.name),
+                                    &GridOptions {
+                                        tile: 420,
+                                        labels: false,
+                                        ..opts
+                                    },
+                                    None,
+                                );
+                                // The tiles of a one-channel tensor are channel 0: name it.
+                                let mut layout = g.layout.clone();
+                                for cell in &mut layout.cells {
+                                    cell.channel = ch;
+                                }
+                                r.values = Some(node.activation.clone());
+                                crate::viz::maps::GridImage { layout, ..g }
+                            }
+                            None => {
+                                let cn = (last && !names.is_empty()).then_some(names.as_slice());
+                                r.values = Some(node.activation.clone());
+                                activation_view(node, &opts, cn)
+                            }
+                        };
+                        r.grid = Some((grid.layout, grid.scales));
+                        r.image = Some(grid.image);
+                        Ok(())
+                    }
+                    Tab::Routing => {
+                        let node = match &st.node {
+                            Some(n) => n.clone(),
+                            None => crate::inspect::routing::pool_nodes(graph)
+                                .into_iter()
+                                .next()
+                                .ok_or("this model has no pooling node: press \"Lecture 4×4 example\"")?,
+                        };
+                        Self::probe_for(graph, &x, &target, loss)?;
+                        let routing =
+                            pool_routing(graph, &node, st.channel).map_err(|e| e.to_string())?;
+                        let img = routing_image(
+                            &routing,
+                            &RoutingOptions {
+                                selected: st.selected,
+                                steps: st.steps,
+                                average: true,
+                                ..RoutingOptions::default()
+                            },
+                        );
+                        r.info = format!(
+                            "{node}, channel {}: {} windows; {:.0}% of the input positions receive gradient.",
+                            st.channel,
+                            routing.windows.len(),
+                            routing.receiving_share() * 100.0
+                        );
+                        r.routing = Some(img.panels);
+                        r.image = Some(img.image);
+                        Ok(())
+                    }
+                    tab => {
+                        let view = match tab {
+                            Tab::Filters => ViewName::Filters,
+                            Tab::Gradients => ViewName::Gradients,
+                            Tab::ReceptiveField => ViewName::ReceptiveField,
+                            Tab::Covariance => ViewName::Covariance,
+                            _ => ViewName::Saliency,
+                        };
+                        let node = match (tab, &st.node) {
+                            // Gradients of every conv/pool node when none is chosen.
+                            (_, n) => n.clone(),
+                        };
+                        let req = ViewRequest {
+                            node,
+                            channel: st.channel,
+                            unit: st.unit,
+                            shift: Some(st.shift),
+                            shift_mode: if st.zero_shift {
+                                crate::inspect::ShiftMode::Zeros
+                            } else {
+                                crate::inspect::ShiftMode::Circular
+                            },
+                            class: None,
+                            lecture: None,
+                            selected: None,
+                            steps: None,
+                            opacity: Some(st.opacity),
+                            norm: if st.shared { Norm::Shared } else { Norm::PerChannel },
+                            class_names: names,
+                        };
+                        let img = render_view(graph, &x, &target, loss, view, &req)?;
+                        r.image = Some(img);
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    fn anomaly(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
+        let test = {
+            let mut cache = self.anomaly_cache.lock().unwrap_or_else(|e| e.into_inner());
+            match cache.as_ref() {
+                Some((spec, t)) if *spec == ctx.preset.data => Arc::clone(t),
+                _ => {
+                    let loaded = anomaly_set(&ctx.preset.data)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("this preset's data has no anomaly test set: open textures-autoencoder")?;
+                    let t = Arc::new(loaded.set.test);
+                    *cache = Some((ctx.preset.data.clone(), Arc::clone(&t)));
+                    t
+                }
+            }
+        };
+        if test.is_empty() {
+            return Err("the anomaly test set is empty".into());
+        }
+        let n = test.len();
+        let mut recon: Vec<Array4<f32>> = Vec::new();
+        for start in (0..n).step_by(32) {
+            let end = (start + 32).min(n);
+            let x = test.inputs.slice(s![start..end, .., .., ..]).to_owned();
+            let y = ctx.graph.forward(&x, Mode::Eval).map_err(|e| e.to_string())?;
+            if y.shape() != x.shape() {
+                return Err(format!(
+                    "the model's output {:?} is not the shape of its input {:?}: the anomaly view needs an autoencoder",
+                    &y.shape()[1..],
+                    &x.shape()[1..]
+                ));
+            }
+            recon.push(y.clone());
+        }
+        let views: Vec<_> = recon.iter().map(|a| a.view()).collect();
+        let recon = ndarray::concatenate(Axis(0), &views).map_err(|e| e.to_string())?;
+        let report = anomaly_report(
+            &test.inputs,
+            &recon,
+            &test.anomalous,
+            &test.masks,
+            &test.has_mask,
+            ScoreOptions::default(),
+        );
+        let k = match self.settings.input {
+            InputChoice::Sample(k) => k.min(n - 1),
+            InputChoice::Image { .. } => 0,
+        };
+        let [_, _, h, w] = [n, 0, test.inputs.shape()[2], test.inputs.shape()[3]];
+        let zoom = crate::viz::overlay::auto_zoom(h, w, 256);
+        let one = |a: &Array4<f32>| a.slice(s![k..k + 1, .., .., ..]).to_owned();
+        let map_max = report.maps.iter().copied().fold(0.0f32, f32::max);
+        r.anomaly = Some(AnomalyData {
+            index: k,
+            len: n,
+            input: rgba_of(&one(&test.inputs), zoom),
+            reconstruction: rgba_of(&one(&recon.mapv(|v| v.clamp(0.0, 1.0))), zoom),
+            map: report.maps.index_axis(Axis(0), k).to_owned(),
+            map_max,
+            mask: test
+                .has_mask
+                .get(k)
+                .copied()
+                .unwrap_or(false)
+                .then(|| test.masks.slice(s![k, 0, .., ..]).to_owned()),
+            scores: report.scores.clone(),
+            labels: test.anomalous.clone(),
+            kinds: test.kinds.clone(),
+            roc: report.roc.clone(),
+            auroc: report.auroc,
+            pixel_auroc: report.pixel_auroc,
+        });
+        Ok(())
+    }
+
+    fn segmentation(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
+        let set = if ctx.val.is_empty() { ctx.train } else { ctx.val };
+        let Targets::Dense(targets) = &set.targets else {
+            return Err("this preset's targets are labels, not masks: open cells-unet".into());
+        };
+        let n = set.len().min(64);
+        if n == 0 {
+            return Err("the validation set is empty".into());
+        }
+        let mut outs: Vec<Array4<f32>> = Vec::new();
+        for start in (0..n).step_by(16) {
+            let end = (start + 16).min(n);
+            let idx: Vec<usize> = (start..end).collect();
+            let (x, _) = gather(set, &idx);
+            let y = ctx.graph.forward(&x, Mode::Eval).map_err(|e| e.to_string())?;
+            outs.push(y.clone());
+        }
+        let views: Vec<_> = outs.iter().map(|a| a.view()).collect();
+        let logits = ndarray::concatenate(Axis(0), &views).map_err(|e| e.to_string())?;
+        let t = targets.slice(s![0..n, .., .., ..]).to_owned();
+        if logits.shape()[2..] != t.shape()[2..] {
+            return Err(format!(
+                "the model's output {:?} does not match the masks {:?}",
+                &logits.shape()[1..],
+                &t.shape()[1..]
+            ));
+        }
+        let (total, per_image) = segmentation_scores(&logits, &t, self.seg_threshold);
+        let k = match self.settings.input {
+            InputChoice::Sample(k) => k.min(n - 1),
+            InputChoice::Image { .. } => 0,
+        };
+        let pred: Array3<u8> = predicted_classes(&logits.slice(s![k..k + 1, .., .., ..]).to_owned(), self.seg_threshold);
+        let truth: Array3<u8> = target_classes(&t.slice(s![k..k + 1, .., .., ..]).to_owned());
+        let (x, _) = gather(set, &[k]);
+        let [h, w] = [x.shape()[2], x.shape()[3]];
+        let img = &per_image[k];
+        r.segmentation = Some(SegmentationData {
+            index: k,
+            len: n,
+            input: rgba_of(&x, crate::viz::overlay::auto_zoom(h, w, 256)),
+            truth: truth.index_axis(Axis(0), 0).to_owned(),
+            predicted: pred.index_axis(Axis(0), 0).to_owned(),
+            classes: logits.shape()[1].max(2),
+            image_iou: img.iou.clone(),
+            image_dice: img.dice.clone(),
+            mean_iou: total.mean_iou,
+            mean_dice: total.mean_dice,
+            set_iou: total.iou.clone(),
+        });
+        Ok(())
+    }
+}
+
+/// A scale for error maps from 0 to `max`.
+pub fn error_scale(max: f32) -> ValueScale {
+    ValueScale::new(
+        Palette::Sequential(crate::viz::Colormap::Viridis),
+        0.0,
+        max.max(1e-12),
+    )
+}

@@ -1,0 +1,753 @@
+//! The central area's tabs: the training curves and the inspection views. The views are
+//! computed on the trainer thread (see [`crate::ui::inspector`]); this file shows them, with
+//! a shared input picker, a node picker per view, hover values and clicks.
+
+use std::sync::Arc;
+
+use eframe::egui::{self, Color32, ColorImage, Sense, TextureHandle, TextureOptions, Ui};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
+
+use crate::engine::NodeKind;
+use crate::inspect::routing::LectureCase;
+use crate::train::anomaly::confusion_at;
+use crate::train::messages::{InspectJob, Latest, RunState};
+use crate::ui::app::ConvLabApp;
+use crate::ui::inspector::{
+    AnomalyCache, InputChoice, Tab, ViewInspector, ViewResult, ViewSettings, error_scale,
+};
+use crate::viz::Rgba;
+use crate::viz::draw::blend;
+use crate::viz::overlay::heatmap_overlay;
+use crate::viz::routing::PanelKind;
+
+/// The views' state in the window.
+#[derive(Default)]
+pub struct ViewsUi {
+    pub settings: ViewSettings,
+    /// What the trainer's inspector was last given.
+    sent: Option<(ViewSettings, u64)>,
+    pub out: Latest<ViewResult>,
+    seen: u64,
+    pub result: Option<Arc<ViewResult>>,
+    /// Results received (tests and the status line).
+    pub results_received: u64,
+    texture: Option<TextureHandle>,
+    aux: Vec<TextureHandle>,
+    aux_key: Option<(u64, u32, u32, bool)>,
+    pub image_path: String,
+    pub image_error: Option<String>,
+    anomaly_cache: AnomalyCache,
+    pub anomaly_opacity: f32,
+    /// Pixel threshold as a share of the largest error (errors below are not drawn).
+    pub pixel_threshold: f32,
+    pub score_threshold: Option<f64>,
+    pub seg_threshold: f64,
+    pub seg_opacity: f32,
+    pub seg_errors: bool,
+    /// `[epochs, mean IoU]` seen during training.
+    pub iou_history: Vec<[f64; 2]>,
+    /// The hover line under the picture.
+    hover: String,
+}
+
+impl ViewsUi {
+    pub fn new() -> ViewsUi {
+        ViewsUi {
+            anomaly_opacity: 0.6,
+            pixel_threshold: 0.2,
+            seg_threshold: 0.5,
+            seg_opacity: 0.5,
+            seg_errors: true,
+            ..ViewsUi::default()
+        }
+    }
+}
+
+fn to_color_image(img: &Rgba) -> ColorImage {
+    ColorImage::from_rgba_unmultiplied([img.width.max(1), img.height.max(1)], &{
+        if img.pixels.is_empty() {
+            vec![255; 4]
+        } else {
+            img.pixels.clone()
+        }
+    })
+}
+
+fn upload(ctx: &egui::Context, slot: &mut Option<TextureHandle>, name: &str, img: &Rgba) {
+    let image = to_color_image(img);
+    match slot {
+        Some(t) => t.set(image, TextureOptions::NEAREST),
+        None => *slot = Some(ctx.load_texture(name, image, TextureOptions::NEAREST)),
+    }
+}
+
+/// Keeps the trainer's inspector in step with the settings and takes new results (called
+/// every frame from `tick`; textures are uploaded only when a new result arrives).
+pub fn sync_views(app: &mut ConvLabApp, ctx: &egui::Context) {
+    let v = &mut app.views;
+    let key = (v.settings.clone(), v.seg_threshold.to_bits());
+    let wanted = v.settings.tab.inspects();
+    let current = v.sent.as_ref().map(|(s, t)| (s.clone(), *t));
+    if wanted && current.as_ref() != Some(&key) {
+        let job = ViewInspector {
+            settings: v.settings.clone(),
+            out: v.out.clone(),
+            anomaly_cache: Arc::clone(&v.anomaly_cache),
+            seg_threshold: v.seg_threshold,
+        };
+        app.send_inspect(Some(InspectJob(Box::new(job))));
+        let v = &mut app.views;
+        v.sent = Some(key);
+    } else if !wanted && v.sent.is_some() {
+        v.sent = None;
+        app.send_inspect(None);
+    }
+    let v = &mut app.views;
+    let mut seen = v.seen;
+    if let Some(r) = v.out.take_newer(&mut seen) {
+        v.results_received += 1;
+        match &r.image {
+            Some(img) => upload(ctx, &mut v.texture, "view", img),
+            None => v.texture = None,
+        }
+        if let Some(seg) = &r.segmentation {
+            let point = [r.total_steps as f64, seg.mean_iou];
+            if v.iou_history.last().is_none_or(|p| p[0] < point[0]) {
+                v.iou_history.push(point);
+            } else if r.total_steps == 0 {
+                v.iou_history = vec![point];
+            }
+        }
+        v.aux_key = None;
+        v.result = Some(r);
+    }
+    v.seen = seen;
+}
+
+fn node_allowed(tab: Tab, kind: &NodeKind) -> bool {
+    match tab {
+        Tab::Filters => matches!(kind, NodeKind::Conv2d { .. }),
+        Tab::Routing => matches!(
+            kind,
+            NodeKind::MaxPool2d { .. } | NodeKind::MinPool2d { .. } | NodeKind::AvgPool2d { .. }
+        ),
+        _ => true,
+    }
+}
+
+fn tab_bar(app: &mut ConvLabApp, ui: &mut Ui) {
+    ui.horizontal_wrapped(|ui| {
+        for tab in Tab::ALL {
+            let selected = app.views.settings.tab == tab;
+            if ui
+                .selectable_label(selected, tab.label())
+                .on_hover_text(tab.tooltip())
+                .clicked()
+            {
+                app.views.settings.tab = tab;
+                app.views.settings.enlarge = None;
+                app.views.settings.selected = None;
+                if !node_ok(app, tab) {
+                    app.views.settings.node = None;
+                }
+            }
+        }
+    });
+}
+
+fn node_ok(app: &ConvLabApp, tab: Tab) -> bool {
+    match &app.views.settings.node {
+        None => true,
+        Some(n) => app
+            .project
+            .preset
+            .model
+            .nodes
+            .iter()
+            .any(|s| &s.name == n && node_allowed(tab, &s.kind)),
+    }
+}
+
+/// The node's output `[c, h, w]` from the editor's facts.
+fn node_shape(app: &ConvLabApp, node: &str) -> Option<[usize; 3]> {
+    app.project
+        .facts()
+        .full
+        .as_ref()?
+        .nodes
+        .iter()
+        .find(|n| n.name == node)
+        .map(|n| n.output)
+}
+
+fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
+    let len = app.data.split.as_ref().map_or(0, |s| {
+        if s.val.is_empty() { s.train.len() } else { s.val.len() }
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Input:")
+            .on_hover_text("The input every view looks at: a validation sample, or an image file (drop one on the window).");
+        let v = &mut app.views;
+        let mut k = match &v.settings.input {
+            InputChoice::Sample(k) => *k,
+            InputChoice::Image { .. } => 0,
+        };
+        let is_sample = matches!(v.settings.input, InputChoice::Sample(_));
+        let max = if v.settings.tab == Tab::Anomaly {
+            v.result
+                .as_ref()
+                .and_then(|r| r.anomaly.as_ref())
+                .map_or(len, |a| a.len)
+        } else {
+            len
+        };
+        let r = ui.add(
+            egui::DragValue::new(&mut k)
+                .range(0..=max.saturating_sub(1))
+                .prefix("sample #"),
+        );
+        if r.changed() || (r.clicked() && !is_sample) {
+            v.settings.input = InputChoice::Sample(k);
+        }
+        if ui.small_button("<").clicked() {
+            v.settings.input = InputChoice::Sample(k.saturating_sub(1));
+        }
+        if ui.small_button(">").clicked() {
+            v.settings.input = InputChoice::Sample((k + 1).min(max.saturating_sub(1)));
+        }
+        if let InputChoice::Image { path, .. } = &v.settings.input {
+            ui.label(format!("image {path}"));
+            if ui.small_button("use samples").clicked() {
+                v.settings.input = InputChoice::Sample(0);
+            }
+        }
+        ui.add(
+            egui::TextEdit::singleline(&mut v.image_path)
+                .hint_text("image file path")
+                .desired_width(180.0),
+        )
+        .labelled_by(ui.label("or image").id);
+        if ui.button("Use image").clicked() {
+            let path = std::path::PathBuf::from(v.image_path.trim());
+            app.use_image_input(&path);
+        }
+        if let Some(e) = &app.views.image_error {
+            ui.colored_label(Color32::from_rgb(200, 60, 60), e);
+        }
+    });
+}
+
+fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
+    let tab = app.views.settings.tab;
+    let nodes: Vec<String> = app
+        .project
+        .preset
+        .model
+        .nodes
+        .iter()
+        .filter(|n| node_allowed(tab, &n.kind))
+        .map(|n| n.name.clone())
+        .collect();
+    let v = &mut app.views;
+    let shown = v.settings.node.clone().unwrap_or_else(|| "(automatic)".into());
+    egui::ComboBox::from_label("node")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            if ui
+                .selectable_label(v.settings.node.is_none(), "(automatic)")
+                .clicked()
+            {
+                v.settings.node = None;
+                v.settings.selected = None;
+            }
+            for n in nodes {
+                let sel = v.settings.node.as_deref() == Some(n.as_str());
+                if ui.selectable_label(sel, &n).clicked() {
+                    v.settings.node = Some(n);
+                    v.settings.channel = 0;
+                    v.settings.enlarge = None;
+                    v.settings.selected = None;
+                    v.settings.lecture = None;
+                }
+            }
+        })
+        .response
+        .on_hover_text("Which node of the model this view looks at.");
+}
+
+fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
+    let tab = app.views.settings.tab;
+    let channels = app
+        .views
+        .settings
+        .node
+        .clone()
+        .and_then(|n| node_shape(app, &n))
+        .map_or(512, |s| s[0].max(1));
+    let v = &mut app.views;
+    let s = &mut v.settings;
+    ui.horizontal_wrapped(|ui| match tab {
+        Tab::Activations => {
+            ui.checkbox(&mut s.shared, "shared scale")
+                .on_hover_text("One colour range for all channels (which maps are strong) instead of one per map (each map's pattern).");
+            if let Some(c) = s.enlarge {
+                ui.label(format!("channel {c} enlarged"));
+                if ui.button("show all channels").clicked() {
+                    s.enlarge = None;
+                }
+            } else {
+                ui.weak("click a map to enlarge it");
+            }
+        }
+        Tab::Gradients => {
+            ui.checkbox(&mut s.shared, "shared scale");
+            ui.weak("pick a node for its gradient maps; automatic shows every conv and pooling node");
+        }
+        Tab::Routing => {
+            ui.add(egui::DragValue::new(&mut s.channel).range(0..=channels - 1).prefix("channel "));
+            for case in LectureCase::ALL {
+                let on = s.lecture == Some(case);
+                if ui
+                    .selectable_label(on, format!("Lecture 4×4 example {}", case.label()))
+                    .on_hover_text("The lecture's 4×4 input [[3,2,8,0],[4,1,3,1],[5,0,9,1],[1,2,1,1]] with this pooling.")
+                    .clicked()
+                {
+                    s.lecture = if on { None } else { Some(case) };
+                    s.selected = None;
+                    s.steps = None;
+                }
+            }
+            let mut stepping = s.steps.is_some();
+            if ui
+                .checkbox(&mut stepping, "step by step")
+                .on_hover_text("Send the gradient back one window at a time.")
+                .changed()
+            {
+                s.steps = stepping.then_some(1);
+            }
+            if let Some(k) = &mut s.steps {
+                if ui.button("Previous window").clicked() {
+                    *k = k.saturating_sub(1).max(1);
+                }
+                if ui.button("Next window").clicked() {
+                    *k += 1;
+                }
+                ui.label(format!("{k} windows sent"));
+            }
+            if s.selected.is_some() && ui.button("clear selection").clicked() {
+                s.selected = None;
+            }
+        }
+        Tab::ReceptiveField => {
+            let (mut c, mut r, mut col) = s.unit.unwrap_or((s.channel, 0, 0));
+            let mut changed = false;
+            let shape = s.node.clone();
+            let _ = shape;
+            changed |= ui.add(egui::DragValue::new(&mut c).range(0..=channels - 1).prefix("channel ")).changed();
+            changed |= ui.add(egui::DragValue::new(&mut r).range(0..=4096).prefix("row ")).changed();
+            changed |= ui.add(egui::DragValue::new(&mut col).range(0..=4096).prefix("col ")).changed();
+            if changed {
+                s.unit = Some((c, r, col));
+            }
+            if ui.button("centre unit").clicked() {
+                s.unit = None;
+            }
+            ui.add(egui::Slider::new(&mut s.opacity, 0.0..=1.0).text("opacity"));
+        }
+        Tab::Covariance => {
+            ui.add(egui::Slider::new(&mut s.shift.0, -8..=8).text("dy"));
+            ui.add(egui::Slider::new(&mut s.shift.1, -8..=8).text("dx"));
+            ui.checkbox(&mut s.zero_shift, "shift in zeros")
+                .on_hover_text("Fill the uncovered border with zeros instead of rolling the image around (circular shift).");
+        }
+        Tab::Saliency => {
+            ui.add(egui::Slider::new(&mut s.opacity, 0.0..=1.0).text("opacity"));
+        }
+        Tab::Anomaly => {
+            ui.add(egui::Slider::new(&mut v.anomaly_opacity, 0.0..=1.0).text("opacity"));
+            ui.add(egui::Slider::new(&mut v.pixel_threshold, 0.0..=1.0).text("pixel threshold"))
+                .on_hover_text("Errors below this share of the largest error are not drawn.");
+        }
+        Tab::Segmentation => {
+            ui.add(egui::Slider::new(&mut v.seg_threshold, 0.05..=0.95).text("threshold"))
+                .on_hover_text("Probability above which a pixel counts as foreground (binary masks).");
+            ui.add(egui::Slider::new(&mut v.seg_opacity, 0.0..=1.0).text("opacity"));
+            ui.checkbox(&mut v.seg_errors, "error colours")
+                .on_hover_text("Green: true positive, red: false positive, blue: false negative.");
+        }
+        Tab::Filters | Tab::Training => {}
+    });
+}
+
+/// The central area: tabs, then the chosen view.
+pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    tab_bar(app, ui);
+    ui.separator();
+    let tab = app.views.settings.tab;
+    if tab == Tab::Training {
+        super::curves::curves_ui(app, ui);
+        ui.separator();
+        super::gallery::gallery_ui(app, ui);
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.heading(tab.label()).on_hover_text(tab.tooltip());
+        ui.label("(?)").on_hover_text(tab.tooltip());
+        if let Some(r) = &app.views.result {
+            let stale = r.settings != app.views.settings;
+            ui.weak(format!(
+                "{} epochs, step {} · computed in {:.0} ms{}{}",
+                r.epochs_done,
+                r.total_steps,
+                r.millis,
+                if app.run.state == RunState::Running { " · live" } else { "" },
+                if stale { " · updating" } else { "" }
+            ));
+        }
+    });
+    if !matches!(tab, Tab::Anomaly | Tab::Segmentation) || true {
+        input_picker(app, ui);
+    }
+    ui.horizontal(|ui| {
+        if !matches!(tab, Tab::Anomaly | Tab::Segmentation) {
+            node_picker(app, ui);
+        }
+        controls(app, ui);
+    });
+    if !app.worker_configured() {
+        ui.weak("Waiting for the model and the data…");
+        return;
+    }
+    let Some(result) = app.views.result.clone() else {
+        ui.weak("Computing…");
+        return;
+    };
+    if result.settings.tab != tab {
+        ui.weak("Computing…");
+        return;
+    }
+    if let Some(e) = &result.error {
+        ui.colored_label(Color32::from_rgb(200, 60, 60), format!("This view cannot be shown: {e}"));
+        return;
+    }
+    match tab {
+        Tab::Anomaly => anomaly_ui(app, ui, &result),
+        Tab::Segmentation => segmentation_ui(app, ui, &result),
+        _ => picture_ui(app, ui, &result),
+    }
+}
+
+fn picture_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
+    if !result.info.is_empty() {
+        ui.label(&result.info);
+    }
+    ui.label(if app.views.hover.is_empty() { " " } else { &app.views.hover });
+    let Some(tex) = app.views.texture.clone() else {
+        return;
+    };
+    let [w, h] = tex.size();
+    egui::ScrollArea::both()
+        .id_salt("view_scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let avail = ui.available_width().max(100.0);
+            let scale = (avail / w as f32).min(2.0);
+            let size = egui::vec2(w as f32 * scale, h as f32 * scale);
+            let response = ui.add(egui::Image::new((tex.id(), size)).sense(Sense::click()));
+            let to_px = |p: egui::Pos2| {
+                let d = (p - response.rect.min) / scale;
+                (d.x.max(0.0) as usize, d.y.max(0.0) as usize)
+            };
+            let mut hover = String::new();
+            if let Some(pos) = response.hover_pos() {
+                let (x, y) = to_px(pos);
+                if let (Some((layout, _)), Some(values)) = (&result.grid, &result.values)
+                    && let Some((c, r, col)) = layout.locate(x, y)
+                    && let Some(v) = values.get([0, c, r, col])
+                {
+                    hover = format!("channel {c}, row {r}, col {col}: {v:.4}");
+                }
+                if let Some(panels) = &result.routing
+                    && let Some((kind, r, c)) = locate(panels, x, y)
+                {
+                    hover = format!("{kind:?} map, row {r}, col {c}");
+                }
+            }
+            app.views.hover = hover;
+            if response.clicked()
+                && let Some(pos) = response.interact_pointer_pos()
+            {
+                let (x, y) = to_px(pos);
+                let s = &mut app.views.settings;
+                if let Some((layout, _)) = &result.grid
+                    && let Some((c, _, _)) = layout.locate(x, y)
+                {
+                    s.enlarge = if s.enlarge.is_some() { None } else { Some(c) };
+                }
+                if let Some(panels) = &result.routing
+                    && let Some((kind, r, c)) = locate(panels, x, y)
+                    && matches!(
+                        kind,
+                        PanelKind::Output | PanelKind::Upstream | PanelKind::AverageOutput
+                    )
+                {
+                    s.selected = if s.selected == Some((r, c)) { None } else { Some((r, c)) };
+                }
+            }
+        });
+}
+
+fn locate(panels: &[crate::viz::routing::Panel], x: usize, y: usize) -> Option<(PanelKind, usize, usize)> {
+    panels.iter().find_map(|p| {
+        (x >= p.x && y >= p.y && x < p.x + p.cols * p.cell && y < p.y + p.rows * p.cell)
+            .then(|| (p.kind, (y - p.y) / p.cell, (x - p.x) / p.cell))
+    })
+}
+
+fn show_tex(ui: &mut Ui, tex: &TextureHandle, caption: &str, side: f32) {
+    ui.vertical(|ui| {
+        ui.label(caption);
+        let [w, h] = tex.size();
+        let scale = side / w.max(h) as f32;
+        ui.image((tex.id(), egui::vec2(w as f32 * scale, h as f32 * scale)));
+    });
+}
+
+fn anomaly_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
+    let Some(a) = &result.anomaly else { return };
+    let v = &mut app.views;
+    let key = (
+        v.seen,
+        v.anomaly_opacity.to_bits(),
+        v.pixel_threshold.to_bits(),
+        false,
+    );
+    if v.aux_key != Some(key) {
+        let scale = error_scale(a.map_max);
+        let cut = v.pixel_threshold * a.map_max;
+        let heat = a.map.mapv(|e| if e >= cut { e } else { 0.0 });
+        let overlay = heatmap_overlay(&a.input, &heat, &scale, v.anomaly_opacity);
+        let mut mask_img = a.input.clone();
+        if let Some(m) = &a.mask {
+            mask_img = heatmap_overlay(&a.input, m, &error_scale(1.0), 0.7);
+        }
+        let imgs = [&a.input, &a.reconstruction, &overlay, &mask_img];
+        v.aux.clear();
+        for (i, img) in imgs.iter().enumerate() {
+            v.aux.push(ui.ctx().load_texture(format!("anomaly{i}"), to_color_image(img), TextureOptions::NEAREST));
+        }
+        v.aux_key = Some(key);
+    }
+    let score = a.scores.get(a.index).copied().unwrap_or(0.0);
+    let threshold = *v.score_threshold.get_or_insert_with(|| {
+        let mut s = a.scores.clone();
+        s.sort_by(|x, y| x.total_cmp(y));
+        s.get(s.len() / 2).copied().unwrap_or(0.0)
+    });
+    ui.label(format!(
+        "test image {} of {} ({}): anomaly score {:.5} -> {}",
+        a.index,
+        a.len,
+        a.kinds.get(a.index).map_or("?", |s| s.as_str()),
+        score,
+        if score >= threshold { "flagged as anomalous" } else { "normal" }
+    ));
+    ui.horizontal(|ui| {
+        let names = ["input", "reconstruction", "error over input", "true defect mask"];
+        for (i, tex) in v.aux.iter().enumerate() {
+            if i == 3 && a.mask.is_none() {
+                continue;
+            }
+            show_tex(ui, tex, names[i], 200.0);
+        }
+    });
+    let (labels_known, labels): (Vec<f64>, Vec<bool>) = a
+        .scores
+        .iter()
+        .zip(&a.labels)
+        .filter_map(|(&s, l)| l.map(|l| (s, l)))
+        .unzip();
+    let c = confusion_at(&labels_known, &labels, threshold);
+    ui.label(format!(
+        "threshold {:.5}: precision {:.2}, recall {:.2} (TP {}, FP {}, FN {}, TN {}) · image AUROC {} · pixel AUROC {}",
+        threshold,
+        c.precision(),
+        c.recall(),
+        c.tp,
+        c.fp,
+        c.fn_,
+        c.tn,
+        a.auroc.map_or("n/a".into(), |x| format!("{x:.3}")),
+        a.pixel_auroc.map_or("n/a".into(), |x| format!("{x:.3}")),
+    ));
+    ui.horizontal(|ui| {
+        let lo = a.scores.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = a.scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let bins = 30usize;
+        let width = ((hi - lo) / bins as f64).max(1e-12);
+        let mut normal = vec![0u32; bins];
+        let mut anomalous = vec![0u32; bins];
+        for (&s, l) in a.scores.iter().zip(&a.labels) {
+            let k = (((s - lo) / width) as usize).min(bins - 1);
+            if *l == Some(true) {
+                anomalous[k] += 1;
+            } else {
+                normal[k] += 1;
+            }
+        }
+        let bars = |counts: &[u32]| -> Vec<Bar> {
+            counts
+                .iter()
+                .enumerate()
+                .map(|(k, &n)| Bar::new(lo + width * (k as f64 + 0.5), n as f64).width(width))
+                .collect()
+        };
+        let mut new_threshold = None;
+        ui.vertical(|ui| {
+            ui.label("scores: drag or click to move the threshold");
+            Plot::new("anomaly_hist")
+                .legend(Legend::default())
+                .width(ui.available_width() / 2.0 - 8.0)
+                .height(200.0)
+                .allow_drag(false)
+                .allow_zoom(false)
+                .allow_scroll(false)
+                .show(ui, |plot| {
+                    plot.bar_chart(BarChart::new("normal", bars(&normal)).color(Color32::from_rgb(86, 180, 233)));
+                    plot.bar_chart(BarChart::new("anomalous", bars(&anomalous)).color(Color32::from_rgb(230, 159, 0)));
+                    plot.vline(VLine::new("threshold", threshold).color(Color32::from_rgb(200, 40, 40)).width(2.0));
+                    let r = plot.response();
+                    if (r.dragged() || r.clicked())
+                        && let Some(p) = plot.pointer_coordinate()
+                    {
+                        new_threshold = Some(p.x);
+                    }
+                });
+        });
+        if let Some(t) = new_threshold {
+            v.score_threshold = Some(t);
+        }
+        ui.vertical(|ui| {
+            ui.label(format!(
+                "ROC (AUROC {})",
+                a.auroc.map_or("n/a".into(), |x| format!("{x:.3}"))
+            ));
+            let roc: Vec<[f64; 2]> = a.roc.iter().map(|p| [p.fpr, p.tpr]).collect();
+            Plot::new("anomaly_roc")
+                .width(ui.available_width().min(260.0))
+                .height(200.0)
+                .data_aspect(1.0)
+                .allow_drag(false)
+                .allow_zoom(false)
+                .allow_scroll(false)
+                .x_axis_label("false positive rate")
+                .y_axis_label("true positive rate")
+                .show(ui, |plot| {
+                    plot.line(Line::new("ROC", PlotPoints::new(roc)));
+                    plot.line(Line::new("chance", PlotPoints::new(vec![[0.0, 0.0], [1.0, 1.0]])).color(Color32::GRAY));
+                });
+        });
+    });
+}
+
+const CLASS_COLORS: [[u8; 3]; 6] = [
+    [0, 0, 0],
+    [230, 159, 0],
+    [86, 180, 233],
+    [0, 158, 115],
+    [240, 228, 66],
+    [204, 121, 167],
+];
+
+fn segmentation_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
+    let Some(sg) = &result.segmentation else { return };
+    let v = &mut app.views;
+    let key = (
+        v.seen,
+        v.seg_opacity.to_bits(),
+        v.seg_threshold.to_bits() as u32,
+        v.seg_errors,
+    );
+    if v.aux_key != Some(key) {
+        let base = &sg.input;
+        let paint = |classes: &ndarray::Array2<u8>, errors: Option<&ndarray::Array2<u8>>| {
+            let mut out = base.clone();
+            let (h, w) = classes.dim();
+            if h == 0 || w == 0 {
+                return out;
+            }
+            let a = (v.seg_opacity * 255.0) as u8;
+            for y in 0..out.height {
+                let i = (y * h / out.height).min(h - 1);
+                for x in 0..out.width {
+                    let j = (x * w / out.width).min(w - 1);
+                    let p = classes[[i, j]];
+                    let color = match errors {
+                        Some(t) => {
+                            let t = t[[i, j]];
+                            match (p > 0, t > 0) {
+                                (true, true) if p == t => Some([0, 158, 115]),
+                                (true, _) => Some([213, 94, 0]),
+                                (false, true) => Some([0, 114, 178]),
+                                _ => None,
+                            }
+                        }
+                        None => (p > 0).then(|| CLASS_COLORS[(p as usize) % CLASS_COLORS.len()]),
+                    };
+                    if let Some([r, g, b]) = color {
+                        blend(&mut out, x as i64, y as i64, [r, g, b, a]);
+                    }
+                }
+            }
+            out
+        };
+        let truth = paint(&sg.truth, None);
+        let pred = if v.seg_errors {
+            paint(&sg.predicted, Some(&sg.truth))
+        } else {
+            paint(&sg.predicted, None)
+        };
+        v.aux.clear();
+        for (i, img) in [&sg.input, &truth, &pred].iter().enumerate() {
+            v.aux.push(ui.ctx().load_texture(format!("seg{i}"), to_color_image(img), TextureOptions::NEAREST));
+        }
+        v.aux_key = Some(key);
+    }
+    let fmt = |x: &Option<f64>| x.map_or("n/a".to_string(), |x| format!("{x:.3}"));
+    let fg = sg.image_iou.get(1).cloned().flatten();
+    ui.label(format!(
+        "image {} of {}: IoU {} · Dice {} · validation mean IoU {:.3} · mean Dice {:.3} · per class IoU [{}]",
+        sg.index,
+        sg.len,
+        fmt(&fg),
+        fmt(&sg.image_dice.get(1).cloned().flatten()),
+        sg.mean_iou,
+        sg.mean_dice,
+        sg.set_iou.iter().map(fmt).collect::<Vec<_>>().join(", ")
+    ));
+    ui.horizontal(|ui| {
+        let names = [
+            "input",
+            "ground truth",
+            if v.seg_errors {
+                "prediction: green TP, orange FP, blue FN"
+            } else {
+                "prediction"
+            },
+        ];
+        for (i, tex) in v.aux.iter().enumerate() {
+            show_tex(ui, tex, names[i], 240.0);
+        }
+    });
+    if v.iou_history.len() > 1 {
+        ui.label("mean IoU during training (x: training steps)");
+        Plot::new("iou_curve")
+            .height(160.0)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                plot.line(Line::new("mean IoU", PlotPoints::new(v.iou_history.clone())));
+            });
+    }
+}
