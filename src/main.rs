@@ -8,9 +8,20 @@ fn main() -> std::process::ExitCode {
         let options = LaunchOptions {
             file: cli.file,
             screenshot: cli.screenshot,
-            screenshot_epochs: 3,
+            screenshot_epochs: std::env::var("CONVLAB_SCREENSHOT_EPOCHS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(3),
             // For comparing frame times: CONVLAB_SCREENSHOT_IDLE=1 takes the picture without training.
             screenshot_train: std::env::var_os("CONVLAB_SCREENSHOT_IDLE").is_none(),
+            // CONVLAB_VIEW=activations|filters|gradients|pool-routing|lecture|receptive-field|
+            // covariance|saliency|anomaly|segmentation opens that tab.
+            view: std::env::var("CONVLAB_VIEW").ok(),
+            // CONVLAB_STEP=N enters walkthrough step N (running the actions up to it).
+            walkthrough_step: std::env::var("CONVLAB_STEP")
+                .ok()
+                .and_then(|v| v.parse().ok()),
+            presenter: std::env::var_os("CONVLAB_PRESENTER").is_some(),
         };
         return match run_app(options) {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -62,7 +62,9 @@ fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> Result<Vec<T>
     let v: Result<Vec<T>, _> = s.split(',').map(|p| p.trim().parse::<T>()).collect();
     match v {
         Ok(v) if v.len() == n => Ok(v),
-        _ => Err(format!("--{what} takes {n} comma-separated numbers, got '{s}'")),
+        _ => Err(format!(
+            "--{what} takes {n} comma-separated numbers, got '{s}'"
+        )),
     }
 }
 
@@ -81,19 +83,31 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
     let (x, target): (Tensor<f32>, ViewTarget) = match &args.input {
         Some(path) => {
             if c != 1 && c != 3 {
-                return Err(format!("the model takes {c} channels; an image gives 1 or 3"));
+                return Err(format!(
+                    "the model takes {c} channels; an image gives 1 or 3"
+                ));
             }
-            let v = load_image(path, ImageOptions { size: [h, w], grayscale: c == 1 })
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let v = load_image(
+                path,
+                ImageOptions {
+                    size: [h, w],
+                    grayscale: c == 1,
+                },
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
             let x = Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string())?;
             (x, ViewTarget::Predicted)
         }
         None => {
-            let (train, val) = crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+            let (train, val) =
+                crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
             let set = if val.is_empty() { train } else { val };
             let k = args.sample.unwrap_or(0);
             if k >= set.len() {
-                return Err(format!("--sample {k} is out of range: the set has {} samples", set.len()));
+                return Err(format!(
+                    "--sample {k} is out of range: the set has {} samples",
+                    set.len()
+                ));
             }
             if set.sample_shape() != preset.model.input {
                 return Err(format!(
@@ -132,7 +146,11 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
             .as_deref()
             .map(|s| numbers::<isize>(s, 2, "shift").map(|v| (v[0], v[1])))
             .transpose()?,
-        shift_mode: if args.zero_shift { ShiftMode::Zeros } else { ShiftMode::Circular },
+        shift_mode: if args.zero_shift {
+            ShiftMode::Zeros
+        } else {
+            ShiftMode::Circular
+        },
         class: args.class,
         lecture,
         selected: args
@@ -142,7 +160,11 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
             .transpose()?,
         steps: args.step,
         opacity: None,
-        norm: if args.shared { Norm::Shared } else { Norm::PerChannel },
+        norm: if args.shared {
+            Norm::Shared
+        } else {
+            Norm::PerChannel
+        },
         class_names,
     };
     let img = render_view(&mut graph, &x, &target, preset.training.loss, view, &req)?;
@@ -153,7 +175,11 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         img.width,
         img.height,
         view.name(),
-        if trained { "" } else { ", freshly initialised weights" }
+        if trained {
+            ""
+        } else {
+            ", freshly initialised weights"
+        }
     );
     Ok(())
 }

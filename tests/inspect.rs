@@ -29,7 +29,14 @@ use convlab::viz::views::{ViewName, ViewRequest, ViewTarget, render_view};
 use convlab::viz::{Colormap, Rgba};
 use ndarray::{Array2, Array4};
 
-fn conv(name: &str, out: usize, k: usize, stride: usize, pad: Padding, dilation: usize) -> NodeSpec {
+fn conv(
+    name: &str,
+    out: usize,
+    k: usize,
+    stride: usize,
+    pad: Padding,
+    dilation: usize,
+) -> NodeSpec {
     NodeSpec::new(
         name,
         NodeKind::Conv2d {
@@ -46,10 +53,22 @@ fn conv(name: &str, out: usize, k: usize, stride: usize, pad: Padding, dilation:
 }
 
 fn pool(name: &str, kind: &str, k: usize, s: usize, p: usize) -> NodeSpec {
-    let (kernel, stride, padding) = (Pair::square(k), Some(Pair::square(s)), Pair0(Pair::square(p)));
+    let (kernel, stride, padding) = (
+        Pair::square(k),
+        Some(Pair::square(s)),
+        Pair0(Pair::square(p)),
+    );
     let kind = match kind {
-        "max" => NodeKind::MaxPool2d { kernel, stride, padding },
-        _ => NodeKind::AvgPool2d { kernel, stride, padding },
+        "max" => NodeKind::MaxPool2d {
+            kernel,
+            stride,
+            padding,
+        },
+        _ => NodeKind::AvgPool2d {
+            kernel,
+            stride,
+            padding,
+        },
     };
     NodeSpec::new(name, kind)
 }
@@ -66,9 +85,13 @@ fn graph(input: [usize; 3], nodes: Vec<NodeSpec>, seed: u64) -> Graph<f32> {
 
 /// A deterministic pseudo-random image in [0, 1].
 fn image(c: usize, h: usize, w: usize, seed: u64) -> Tensor<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     Array4::from_shape_fn((1, c, h, w), |_| {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((s >> 33) as f64 / (1u64 << 31) as f64) as f32
     })
 }
@@ -92,30 +115,59 @@ fn classifier() -> Graph<f32> {
 }
 
 fn plane_of(v: &serde_json::Value, h: usize, w: usize) -> Array2<f32> {
-    let data: Vec<f32> = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let data: Vec<f32> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
     Array2::from_shape_vec((h, w), data).unwrap()
 }
 
 #[test]
 fn lecture_routing_matches_the_fixture() {
     let fixture = read_json(&fixtures_dir().join("max_pool_lecture.json"));
-    for (case, expected) in LectureCase::ALL.iter().zip(fixture["cases"].as_array().unwrap()) {
+    for (case, expected) in LectureCase::ALL
+        .iter()
+        .zip(fixture["cases"].as_array().unwrap())
+    {
         let (k, s) = case.geometry();
         assert_eq!(expected["kernel"].as_u64().unwrap() as usize, k);
         assert_eq!(expected["stride"].as_u64().unwrap() as usize, s);
         let r = lecture_routing(*case);
         let (oh, ow) = r.output.dim();
-        assert_eq!(r.output, plane_of(&expected["output"], oh, ow), "{k}x{k}/{s} output");
-        assert_eq!(r.scattered, plane_of(&expected["grad_input"], 4, 4), "{k}x{k}/{s} gradient");
-        let winners: Vec<usize> = r.windows.iter().map(|w| {
-            let (i, j) = w.winner.unwrap();
-            i * 4 + j
-        }).collect();
-        let expected_idx: Vec<usize> = expected["indices"]["data"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        assert_eq!(
+            r.output,
+            plane_of(&expected["output"], oh, ow),
+            "{k}x{k}/{s} output"
+        );
+        assert_eq!(
+            r.scattered,
+            plane_of(&expected["grad_input"], 4, 4),
+            "{k}x{k}/{s} gradient"
+        );
+        let winners: Vec<usize> = r
+            .windows
+            .iter()
+            .map(|w| {
+                let (i, j) = w.winner.unwrap();
+                i * 4 + j
+            })
+            .collect();
+        let expected_idx: Vec<usize> = expected["indices"]["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
         assert_eq!(winners, expected_idx);
         // Non-zero only at winners; each winner gets the sum of its windows' gradients.
         for ((i, j), &g) in r.scattered.indexed_iter() {
-            let won: Vec<_> = r.windows.iter().filter(|w| w.winner == Some((i, j))).collect();
+            let won: Vec<_> = r
+                .windows
+                .iter()
+                .filter(|w| w.winner == Some((i, j)))
+                .collect();
             let sum: f32 = won.iter().map(|w| w.upstream).sum();
             assert_eq!(g, sum, "cell ({i},{j})");
             if won.is_empty() {
@@ -138,17 +190,26 @@ fn lecture_routing_matches_the_fixture() {
 #[test]
 fn average_pooling_spreads_evenly() {
     let r = lecture_routing(LectureCase::K2S2);
-    let a = r.average.as_ref().expect("max pooling comes with its average comparison");
+    let a = r
+        .average
+        .as_ref()
+        .expect("max pooling comes with its average comparison");
     assert_eq!(a.kind, PoolKind::Avg);
     assert!(a.scattered.iter().all(|&g| g == 0.25));
-    assert_eq!(a.output, Array2::from_shape_vec((2, 2), vec![2.5, 3.0, 2.0, 3.0]).unwrap());
+    assert_eq!(
+        a.output,
+        Array2::from_shape_vec((2, 2), vec![2.5, 3.0, 2.0, 3.0]).unwrap()
+    );
     assert_eq!(a.receiving_share(), 1.0);
     // 3×3/1: corners are in one window, the centre cells in all four.
     let a = lecture_routing(LectureCase::K3S1).average.unwrap();
     assert!((a.scattered[[0, 0]] - 1.0 / 9.0).abs() < 1e-6);
     assert!((a.scattered[[1, 1]] - 4.0 / 9.0).abs() < 1e-6);
     assert!((a.scattered[[0, 1]] - 2.0 / 9.0).abs() < 1e-6);
-    assert!((a.scattered.sum() - 4.0).abs() < 1e-5, "all of the upstream gradient arrives");
+    assert!(
+        (a.scattered.sum() - 4.0).abs() < 1e-5,
+        "all of the upstream gradient arrives"
+    );
 }
 
 #[test]
@@ -175,7 +236,10 @@ fn routed_gradient_equals_the_engine_backward() {
                 assert!(!r.upstream_is_ones);
                 let engine = dconv.slice(ndarray::s![0, ch, .., ..]);
                 for ((i, j), &v) in r.scattered.indexed_iter() {
-                    assert!((v - engine[[i, j]]).abs() <= 1e-6 * (1.0 + v.abs()), "{k}/{s}/{p} ch {ch} ({i},{j})");
+                    assert!(
+                        (v - engine[[i, j]]).abs() <= 1e-6 * (1.0 + v.abs()),
+                        "{k}/{s}/{p} ch {ch} ({i},{j})"
+                    );
                 }
                 // Winners agree with the engine's own record.
                 let win = g.winners("pool").unwrap();
@@ -193,15 +257,41 @@ fn routing_rejects_bad_requests() {
     let mut g = classifier();
     let x = image(1, 16, 16, 1);
     g.forward(&x, Mode::Eval).unwrap();
-    assert!(matches!(pool_routing(&g, "conv1", 0), Err(InspectError::WrongKind { .. })));
-    assert!(matches!(pool_routing(&g, "nope", 0), Err(InspectError::NoNode(_))));
+    assert!(matches!(
+        pool_routing(&g, "conv1", 0),
+        Err(InspectError::WrongKind { .. })
+    ));
+    assert!(matches!(
+        pool_routing(&g, "nope", 0),
+        Err(InspectError::NoNode(_))
+    ));
     assert!(pool_routing(&g, "pool1", 99).is_err());
     // Without a backward the upstream gradient is all ones, and says so.
     let r = pool_routing(&g, "pool1", 0).unwrap();
     assert!(r.upstream_is_ones && r.upstream.iter().all(|&v| v == 1.0));
     let tiny = Array2::<f32>::zeros((2, 2));
-    assert!(route(PoolKind::Max, Pair::square(3), Pair::square(1), Pair::square(0), &tiny, None).is_err());
-    assert!(route(PoolKind::Max, Pair::square(2), Pair::square(0), Pair::square(0), &tiny, None).is_err());
+    assert!(
+        route(
+            PoolKind::Max,
+            Pair::square(3),
+            Pair::square(1),
+            Pair::square(0),
+            &tiny,
+            None
+        )
+        .is_err()
+    );
+    assert!(
+        route(
+            PoolKind::Max,
+            Pair::square(2),
+            Pair::square(0),
+            Pair::square(0),
+            &tiny,
+            None
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -212,7 +302,10 @@ fn sobel_sees_a_vertical_edge_in_x_not_y() {
     let get = |n: &str| &filters.iter().find(|f| f.name == n).unwrap().kernel;
     let gx = apply_filter(&img, get("sobel_x")).unwrap();
     let gy = apply_filter(&img, get("sobel_y")).unwrap();
-    assert!(gy.iter().all(|&v| v.abs() < 1e-6), "no horizontal edge anywhere");
+    assert!(
+        gy.iter().all(|&v| v.abs() < 1e-6),
+        "no horizontal edge anywhere"
+    );
     for i in 0..8 {
         assert_eq!(gx[[i, 3]], 4.0);
         assert_eq!(gx[[i, 4]], 4.0);
@@ -224,8 +317,18 @@ fn sobel_sees_a_vertical_edge_in_x_not_y() {
     assert_eq!(sx[[4, 4]], 16.0);
     // A constant image: the blur keeps it, the Laplacian sees nothing.
     let flat = Array2::from_elem((6, 7), 0.5f32);
-    assert!(apply_filter(&flat, get("gaussian")).unwrap().iter().all(|v| (v - 0.5).abs() < 1e-6));
-    assert!(apply_filter(&flat, get("laplacian")).unwrap().iter().all(|v| v.abs() < 1e-6));
+    assert!(
+        apply_filter(&flat, get("gaussian"))
+            .unwrap()
+            .iter()
+            .all(|v| (v - 0.5).abs() < 1e-6)
+    );
+    assert!(
+        apply_filter(&flat, get("laplacian"))
+            .unwrap()
+            .iter()
+            .all(|v| v.abs() < 1e-6)
+    );
     // The bank runs on colour images too and adds the edge magnitude.
     let bank = filter_bank(&image(3, 5, 6, 2)).unwrap();
     assert_eq!(bank.len(), filters.len() + 1);
@@ -250,7 +353,9 @@ fn probe_collects_activations_gradients_and_norms() {
     assert_eq!(p.node_grad_norms().len(), 3);
     for n in &p.nodes {
         assert_eq!(n.histogram.total() as usize, n.stats.count);
-        assert!(n.stats.min <= n.stats.mean as f32 + 1e-6 && n.stats.mean as f32 <= n.stats.max + 1e-6);
+        assert!(
+            n.stats.min <= n.stats.mean as f32 + 1e-6 && n.stats.mean as f32 <= n.stats.max + 1e-6
+        );
         assert!(n.grad.is_some(), "{} has a gradient", n.name);
         assert_eq!(n.stats.dead_share.is_some(), n.kind == "relu");
         if let Some(d) = n.stats.dead_share {
@@ -260,9 +365,25 @@ fn probe_collects_activations_gradients_and_norms() {
         }
     }
     // Bad input is an error, not a panic.
-    assert!(probe(&mut g, &image(1, 15, 16, 0), Target::Labels(&[0]), LossKind::CrossEntropy).is_err());
+    assert!(
+        probe(
+            &mut g,
+            &image(1, 15, 16, 0),
+            Target::Labels(&[0]),
+            LossKind::CrossEntropy
+        )
+        .is_err()
+    );
     let two = ndarray::concatenate(ndarray::Axis(0), &[x.view(), x.view()]).unwrap();
-    assert!(probe(&mut g, &two, Target::Labels(&[0, 0]), LossKind::CrossEntropy).is_err());
+    assert!(
+        probe(
+            &mut g,
+            &two,
+            Target::Labels(&[0, 0]),
+            LossKind::CrossEntropy
+        )
+        .is_err()
+    );
     let mut nan = x.clone();
     nan[[0, 0, 1, 1]] = f32::NAN;
     assert!(probe(&mut g, &nan, Target::Labels(&[0]), LossKind::CrossEntropy).is_err());
@@ -298,11 +419,20 @@ fn receptive_fields_match_hand_computed_values() {
     assert_eq!(rf.theoretical.clipped(32, 32), Some(((2, 15), (4, 17))));
     // With padding the field reaches outside and is clipped; the gradient stays inside.
     let mut g2 = classifier();
-    let rf = receptive_field(&g2, &x.slice(ndarray::s![.., .., ..16, ..16]).to_owned(), "conv2", (0, 0, 0)).unwrap();
+    let rf = receptive_field(
+        &g2,
+        &x.slice(ndarray::s![.., .., ..16, ..16]).to_owned(),
+        "conv2",
+        (0, 0, 0),
+    )
+    .unwrap();
     assert!(rf.theoretical.top < 0.0);
     for ((i, j), &v) in rf.effective.indexed_iter() {
         if v != 0.0 {
-            assert!(rf.theoretical.contains(i, j), "gradient at ({i},{j}) outside the field");
+            assert!(
+                rf.theoretical.contains(i, j),
+                "gradient at ({i},{j}) outside the field"
+            );
         }
     }
     assert!(receptive_field(&g2, &image(1, 16, 16, 0), "conv2", (9, 0, 0)).is_err());
@@ -328,12 +458,19 @@ fn convolution_is_covariant_until_stride_breaks_it() {
     let cov = covariance(&mut g, &x, (3, -2), ShiftMode::Circular).unwrap();
     for n in &cov.nodes {
         assert!(n.whole_cells && n.comparison == Comparison::Covariance);
-        assert!(!n.region.0.is_empty() && !n.region.1.is_empty(), "{}", n.node);
+        assert!(
+            !n.region.0.is_empty() && !n.region.1.is_empty(),
+            "{}",
+            n.node
+        );
         assert!(n.error.unwrap() < 1e-5, "{}: {:?}", n.node, n.error);
     }
     // The whole map (borders included) is not covariant with zero padding.
     let c3 = &cov.nodes[4];
-    let full: f32 = (&c3.of_shifted - &c3.shifted_of).iter().map(|v| v.abs()).sum();
+    let full: f32 = (&c3.of_shifted - &c3.shifted_of)
+        .iter()
+        .map(|v| v.abs())
+        .sum();
     assert!(full > 1e-3);
 
     // Stride-2 max pooling: a 1-pixel shift is half a cell and breaks covariance; a
@@ -352,11 +489,20 @@ fn convolution_is_covariant_until_stride_breaks_it() {
     let one = covariance(&mut g, &x, (1, 1), ShiftMode::Circular).unwrap();
     assert!(one.nodes[0].error.unwrap() < 1e-5);
     assert!(!one.nodes[1].whole_cells);
-    assert!(one.nodes[1].error.unwrap() > 1e-3, "{:?}", one.nodes[1].error);
+    assert!(
+        one.nodes[1].error.unwrap() > 1e-3,
+        "{:?}",
+        one.nodes[1].error
+    );
     assert_eq!(one.nodes[3].comparison, Comparison::Invariance);
     let two = covariance(&mut g, &x, (2, -2), ShiftMode::Circular).unwrap();
     for n in &two.nodes[..3] {
-        assert!(n.whole_cells && n.error.unwrap() < 1e-5, "{}: {:?}", n.node, n.error);
+        assert!(
+            n.whole_cells && n.error.unwrap() < 1e-5,
+            "{}: {:?}",
+            n.node,
+            n.error
+        );
     }
     assert_eq!(two.errors().len(), 4);
     // Shifting in zeros keeps the interior comparison exact as well.
@@ -408,23 +554,51 @@ fn rendered_maps_use_the_colour_map_ends_and_carry_a_legend() {
     };
     let grid = feature_grid(&t, &opts);
     let c0 = grid.layout.cells[0];
-    assert_eq!(rgb(&grid.image, c0.x + 5, c0.y + 5), Colormap::Viridis.rgb(0.0), "min is the first colour");
-    assert_eq!(rgb(&grid.image, c0.x + 15, c0.y + 5), Colormap::Viridis.rgb(1.0), "max is the last colour");
+    assert_eq!(
+        rgb(&grid.image, c0.x + 5, c0.y + 5),
+        Colormap::Viridis.rgb(0.0),
+        "min is the first colour"
+    );
+    assert_eq!(
+        rgb(&grid.image, c0.x + 15, c0.y + 5),
+        Colormap::Viridis.rgb(1.0),
+        "max is the last colour"
+    );
     assert_eq!(grid.layout.locate(c0.x + 15, c0.y + 25), Some((0, 2, 1)));
     // Per channel: channel 1's max is also the brightest colour; shared: it is not.
     let c1 = grid.layout.cells[1];
-    assert_eq!(rgb(&grid.image, c1.x + 25, c1.y + 25), Colormap::Viridis.rgb(1.0));
-    let shared = feature_grid(&t, &GridOptions { norm: Norm::Shared, ..opts });
+    assert_eq!(
+        rgb(&grid.image, c1.x + 25, c1.y + 25),
+        Colormap::Viridis.rgb(1.0)
+    );
+    let shared = feature_grid(
+        &t,
+        &GridOptions {
+            norm: Norm::Shared,
+            ..opts
+        },
+    );
     let c1 = shared.layout.cells[1];
-    assert_ne!(rgb(&shared.image, c1.x + 25, c1.y + 25), Colormap::Viridis.rgb(1.0));
+    assert_ne!(
+        rgb(&shared.image, c1.x + 25, c1.y + 25),
+        Colormap::Viridis.rgb(1.0)
+    );
     // With the legend the picture grows, and the legend shows both ends of the map.
-    let with = feature_grid(&t, &GridOptions { legend: true, ..opts });
+    let with = feature_grid(
+        &t,
+        &GridOptions {
+            legend: true,
+            ..opts
+        },
+    );
     assert!(with.image.height > grid.image.height + 20);
     let below: Vec<[u8; 3]> = (grid.image.height..with.image.height)
         .flat_map(|y| (0..with.image.width).map(move |x| (x, y)))
         .map(|(x, y)| rgb(&with.image, x, y))
         .collect();
-    assert!(below.contains(&Colormap::Viridis.rgb(0.0)) && below.contains(&Colormap::Viridis.rgb(1.0)));
+    assert!(
+        below.contains(&Colormap::Viridis.rgb(0.0)) && below.contains(&Colormap::Viridis.rgb(1.0))
+    );
     // Diverging: zero is white-ish, the ends are blue and red.
     let d = ValueScale::new(Palette::Diverging, -2.0, 1.0);
     assert_eq!(d.rgb(0.0), [247, 247, 247]);
@@ -439,7 +613,11 @@ fn overlay_alpha_follows_the_value() {
     let scale = ValueScale::fit(heat.iter(), Palette::Sequential(Colormap::Viridis));
     assert_eq!(heatmap_overlay(&base, &heat, &scale, 0.0), base);
     let full = heatmap_overlay(&base, &heat, &scale, 1.0);
-    assert_eq!(rgb(&full, 3, 3), Colormap::Viridis.rgb(1.0), "max at full opacity is the map colour");
+    assert_eq!(
+        rgb(&full, 3, 3),
+        Colormap::Viridis.rgb(1.0),
+        "max at full opacity is the map colour"
+    );
     assert_eq!(rgb(&full, 0, 0), [0, 0, 0], "min stays the image");
     let half = heatmap_overlay(&base, &heat, &scale, 0.5);
     let top = Colormap::Viridis.rgb(1.0);
@@ -452,20 +630,53 @@ fn overlay_alpha_follows_the_value() {
 #[test]
 fn routing_diagram_marks_winners_and_the_selected_window() {
     let r = lecture_routing(LectureCase::K2S2);
-    let img = routing_image(&r, &RoutingOptions { selected: Some((1, 1)), average: true, ..RoutingOptions::default() });
+    let img = routing_image(
+        &r,
+        &RoutingOptions {
+            selected: Some((1, 1)),
+            average: true,
+            ..RoutingOptions::default()
+        },
+    );
     let kinds: Vec<PanelKind> = img.panels.iter().map(|p| p.kind).collect();
     assert_eq!(kinds.len(), 6);
-    let input = img.panels.iter().find(|p| p.kind == PanelKind::Input).unwrap();
+    let input = img
+        .panels
+        .iter()
+        .find(|p| p.kind == PanelKind::Input)
+        .unwrap();
     assert_eq!((input.rows, input.cols), (4, 4));
-    assert_eq!(img.locate(input.x + input.cell * 2 + 1, input.y + 1), Some((PanelKind::Input, 0, 2)));
-    let pixels: Vec<[u8; 4]> = img.image.pixels.chunks(4).map(|p| [p[0], p[1], p[2], p[3]]).collect();
-    assert!(pixels.contains(&convlab::viz::draw::WINNER), "winner rings drawn");
-    assert!(pixels.contains(&convlab::viz::draw::HIGHLIGHT), "selected window outlined");
+    assert_eq!(
+        img.locate(input.x + input.cell * 2 + 1, input.y + 1),
+        Some((PanelKind::Input, 0, 2))
+    );
+    let pixels: Vec<[u8; 4]> = img
+        .image
+        .pixels
+        .chunks(4)
+        .map(|p| [p[0], p[1], p[2], p[3]])
+        .collect();
+    assert!(
+        pixels.contains(&convlab::viz::draw::WINNER),
+        "winner rings drawn"
+    );
+    assert!(
+        pixels.contains(&convlab::viz::draw::HIGHLIGHT),
+        "selected window outlined"
+    );
     // Scattered gradient: a non-winner cell is white (zero on the diverging map), a winner is red.
-    let sc = img.panels.iter().find(|p| p.kind == PanelKind::Scattered).unwrap();
+    let sc = img
+        .panels
+        .iter()
+        .find(|p| p.kind == PanelKind::Scattered)
+        .unwrap();
     let at = |i: usize, j: usize| rgb(&img.image, sc.x + j * sc.cell + 3, sc.y + i * sc.cell + 3);
     assert_eq!(at(0, 0), [247, 247, 247]);
-    assert_eq!(at(1, 0), [103, 0, 31], "the largest gradient is the dark-red end");
+    assert_eq!(
+        at(1, 0),
+        [103, 0, 31],
+        "the largest gradient is the dark-red end"
+    );
 }
 
 #[test]
@@ -481,19 +692,47 @@ fn render_every_view() {
             assert!(img.width > 50 && img.height > 50, "{}", view.name());
             if let Some(dir) = &out {
                 std::fs::create_dir_all(dir).unwrap();
-                convlab::viz::draw::save_png(&img, &dir.join(format!("{}.png", view.name()))).unwrap();
+                convlab::viz::draw::save_png(&img, &dir.join(format!("{}.png", view.name())))
+                    .unwrap();
             }
         }
     }
-    let lecture = ViewRequest { lecture: Some(LectureCase::K2S1), selected: Some((1, 1)), ..ViewRequest::default() };
-    let img = render_view(&mut g, &x, &ViewTarget::Predicted, LossKind::CrossEntropy, ViewName::PoolRouting, &lecture).unwrap();
+    let lecture = ViewRequest {
+        lecture: Some(LectureCase::K2S1),
+        selected: Some((1, 1)),
+        ..ViewRequest::default()
+    };
+    let img = render_view(
+        &mut g,
+        &x,
+        &ViewTarget::Predicted,
+        LossKind::CrossEntropy,
+        ViewName::PoolRouting,
+        &lecture,
+    )
+    .unwrap();
     if let Some(dir) = &out {
         convlab::viz::draw::save_png(&img, &dir.join("lecture-2x2s1.png")).unwrap();
     }
-    let bad = ViewRequest { node: Some("nope".into()), ..ViewRequest::default() };
+    let bad = ViewRequest {
+        node: Some("nope".into()),
+        ..ViewRequest::default()
+    };
     for view in ViewName::ALL {
         if view != ViewName::Saliency {
-            assert!(render_view(&mut g, &x, &ViewTarget::Predicted, LossKind::CrossEntropy, view, &bad).is_err(), "{}", view.name());
+            assert!(
+                render_view(
+                    &mut g,
+                    &x,
+                    &ViewTarget::Predicted,
+                    LossKind::CrossEntropy,
+                    view,
+                    &bad
+                )
+                .is_err(),
+                "{}",
+                view.name()
+            );
         }
     }
 }

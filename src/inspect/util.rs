@@ -31,10 +31,7 @@ pub fn check_one(graph: &Graph<f32>, x: &Tensor<f32>) -> Result<(), InspectError
 }
 
 /// The tensor node `index` read as its first input during the last forward.
-pub fn first_input<'a>(
-    graph: &'a Graph<f32>,
-    index: usize,
-) -> Result<&'a Tensor<f32>, InspectError> {
+pub fn first_input(graph: &Graph<f32>, index: usize) -> Result<&Tensor<f32>, InspectError> {
     let facts = &graph.facts().nodes[index];
     let name = facts
         .inputs

@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use ndarray::ArrayD;
 
 use super::messages::{
-    Evaluation, InspectContext, InspectJob, Latest, ProbeResult, RunInfo, RunSetup, RunState, StartWeights, StepProgress,
-    TrainerCommand, TrainerEvent,
+    Evaluation, InspectContext, InspectJob, Latest, ProbeResult, RunInfo, RunSetup, RunState,
+    StartWeights, StepProgress, TrainerCommand, TrainerEvent,
 };
 use super::metrics::argmax_channels;
 use super::run::{Trainer, gather};

@@ -47,6 +47,13 @@ pub struct LaunchOptions {
     pub screenshot_epochs: usize,
     /// Train before the screenshot (otherwise wait five seconds idle: compare frame times).
     pub screenshot_train: bool,
+    /// The central tab to show at start (a view name such as `activations`, `pool-routing`).
+    pub view: Option<String>,
+    /// Enter this walkthrough step (1-based) at start, running the actions of the steps up
+    /// to it.
+    pub walkthrough_step: Option<usize>,
+    /// Start in the presenter theme.
+    pub presenter: bool,
 }
 
 /// Things the panels ask for, carried out after the frame's UI.
@@ -151,6 +158,12 @@ pub struct ConvLabApp {
     egui_ctx: egui::Context,
     /// The central area's tabs and inspection views.
     pub views: panels::views::ViewsUi,
+    pub walk: panels::walkthrough::WalkState,
+    presenter_applied: Option<bool>,
+    /// Screenshot of a view or a walkthrough step (set by the launch options).
+    launch_view: Option<String>,
+    launch_step: Option<usize>,
+    walk_launched: bool,
 }
 
 fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
@@ -210,7 +223,15 @@ impl ConvLabApp {
             }),
             egui_ctx: ctx.clone(),
             views: panels::views::ViewsUi::new(),
+            walk: Default::default(),
+            presenter_applied: None,
+            launch_view: options.view.clone(),
+            launch_step: options.walkthrough_step,
+            walk_launched: false,
         };
+        if options.presenter {
+            app.state.presenter = true;
+        }
         // What to open: the command line, else the last file, else the last built-in preset.
         if let Some(file) = options.file {
             app.open(&file);
@@ -229,6 +250,10 @@ impl ConvLabApp {
     // Opening and saving
 
     fn set_project(&mut self, preset: Preset, origin: String) {
+        self.walk = panels::walkthrough::WalkState::for_preset(&preset);
+        self.views.result = None;
+        self.views.iou_history.clear();
+        self.views.score_threshold = None;
         self.project = Project::new(preset, origin);
         self.last_model = self.project.preset.model.clone();
         self.editor = ModelEditor::default();
@@ -296,17 +321,18 @@ impl ConvLabApp {
         let [c, h, w] = self.project.preset.model.input;
         self.views.image_error = None;
         if c != 1 && c != 3 {
-            self.views.image_error =
-                Some(format!("the model takes {c} channels; an image gives 1 or 3"));
+            self.views.image_error = Some(format!(
+                "the model takes {c} channels; an image gives 1 or 3"
+            ));
             return;
         }
         let opts = crate::data::folder::ImageOptions {
             size: [h, w],
             grayscale: c == 1,
         };
-        match crate::data::folder::load_image(path, opts)
-            .and_then(|v| crate::engine::Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string()))
-        {
+        match crate::data::folder::load_image(path, opts).and_then(|v| {
+            crate::engine::Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string())
+        }) {
             Ok(t) => {
                 self.views.image_path = path.display().to_string();
                 self.views.settings.input = crate::ui::inspector::InputChoice::Image {
@@ -491,6 +517,23 @@ impl ConvLabApp {
             })));
         self.worker_config = Some((self.project.preset.clone(), self.data.version));
         true
+    }
+
+    /// Configures the trainer for the walkthrough (`fresh`: new weights from the seed).
+    pub fn walk_configure(&mut self, fresh: bool) -> bool {
+        if self.data_ready().is_none() || self.project.facts().full.is_none() {
+            return false;
+        }
+        self.pending_weights = None;
+        self.configure(fresh)
+    }
+
+    /// Trains until the history holds `target` epochs.
+    pub fn start_training_to(&mut self, target: usize) {
+        self.project.preset.training.epochs = target;
+        self.sync_live_settings();
+        self.run.error = None;
+        self.worker.send(TrainerCommand::Start);
     }
 
     fn sync_live_settings(&mut self) {
@@ -723,12 +766,48 @@ impl ConvLabApp {
         }
     }
 
+    /// Applies `--view` / the walkthrough step of the launch options once the run is ready.
+    fn launch_logic(&mut self) {
+        if let Some(view) = self.launch_view.take() {
+            let tab = crate::ui::inspector::Tab::ALL.into_iter().find(|t| {
+                let name = t.label().to_ascii_lowercase().replace(' ', "-");
+                name == view
+                    || (view == "pool-routing" && *t == crate::ui::inspector::Tab::Routing)
+                    || (view == "routing" && *t == crate::ui::inspector::Tab::Routing)
+            });
+            match tab {
+                Some(t) => self.views.settings.tab = t,
+                None => self.error(format!("unknown view '{view}'")),
+            }
+            if view == "lecture" || view == "pool-routing-lecture" {
+                self.views.settings.tab = crate::ui::inspector::Tab::Routing;
+                self.views.settings.lecture = Some(crate::inspect::routing::LectureCase::K2S1);
+            }
+        }
+        if let Some(step) = self.launch_step
+            && self.worker_config.is_some()
+        {
+            self.launch_step = None;
+            self.walk_launched = true;
+            self.walk.active = true;
+            let k = step
+                .saturating_sub(1)
+                .min(self.project.preset.walkthrough.len().saturating_sub(1));
+            self.walk_rerun(k);
+        }
+    }
+
     fn screenshot_logic(&mut self) {
         let ready = self.worker_config.is_some() && self.run.state != RunState::Empty;
         let Some(plan) = &mut self.screenshot else {
             return;
         };
-        if plan.train && !plan.training_started && ready {
+        if plan.train
+            && !plan.training_started
+            && ready
+            && !self.walk_launched
+            && self.launch_step.is_none()
+        {
             plan.training_started = true;
             self.commands.push(UiCommand::Start);
         }
@@ -750,6 +829,12 @@ impl ConvLabApp {
     fn screenshot_ui(&mut self, ctx: &egui::Context) {
         let epochs = self.run.history.len();
         let state = self.run.state;
+        let view_ready = !self.views.settings.tab.inspects()
+            || self.views.result.as_ref().is_some_and(|r| {
+                r.settings == self.views.settings && r.epochs_done >= epochs.min(1)
+            });
+        let walk_done = self.walk_launched && !self.walk.busy() && state != RunState::Running;
+        let walking = self.walk_launched || self.launch_step.is_some();
         let Some(plan) = &mut self.screenshot else {
             return;
         };
@@ -759,8 +844,11 @@ impl ConvLabApp {
             return;
         }
         let timed_out = plan.started.elapsed() > Duration::from_secs(120);
-        let enough =
-            epochs >= plan.epochs || matches!(state, RunState::Finished | RunState::Failed);
+        let enough = if walking {
+            walk_done
+        } else {
+            epochs >= plan.epochs || matches!(state, RunState::Finished | RunState::Failed)
+        } && view_ready;
         if !plan.requested && (enough || timed_out) && self.run.evaluation.is_some() {
             plan.requested = true;
             let (path, done, saved) = (
@@ -809,7 +897,17 @@ impl ConvLabApp {
         } else if !settled {
             ctx.request_repaint_after(Duration::from_millis(320));
         }
+        self.launch_logic();
+        panels::walkthrough::walk_keys(self, ctx);
+        self.walk_logic();
         panels::views::sync_views(self, ctx);
+        if self.presenter_applied != Some(self.state.presenter) {
+            panels::walkthrough::apply_presenter(ctx, self.state.presenter);
+            if self.state.presenter {
+                self.state.colormap = crate::viz::Colormap::Viridis;
+            }
+            self.presenter_applied = Some(self.state.presenter);
+        }
         self.screenshot_logic();
         if self.run.state == RunState::Running {
             ctx.request_repaint_after(TRAINING_REPAINT);
@@ -825,14 +923,27 @@ impl ConvLabApp {
         let cpu_start = Instant::now();
         panels::top_bar::top_bar_ui(self, ui);
         panels::status_bar::status_bar_ui(self, ui);
+        let walking = self.walk.active && !self.project.preset.walkthrough.is_empty();
         egui::Panel::left("model_editor")
             .resizable(true)
             .default_size(400.0)
             .min_size(300.0)
             .show(ui, |ui| {
+                if walking {
+                    panels::walkthrough::walkthrough_ui(self, ui);
+                    ui.separator();
+                }
                 let shape = self.dataset().map(|d| d.sample_shape());
                 let classes = self.dataset().map_or(10, |d| d.class_names.len().max(1));
-                self.editor.ui(ui, &mut self.project, shape, classes);
+                if walking {
+                    egui::CollapsingHeader::new("Model")
+                        .default_open(false)
+                        .show(ui, |ui| {
+                            self.editor.ui(ui, &mut self.project, shape, classes);
+                        });
+                } else {
+                    self.editor.ui(ui, &mut self.project, shape, classes);
+                }
             });
         egui::Panel::right("data_and_training")
             .resizable(true)

@@ -32,6 +32,8 @@ pub struct AppState {
     pub colormap: Colormap,
     pub left_panel_open: bool,
     pub right_panel_open: bool,
+    /// Presenter theme: larger fonts, high contrast, colour-blind-safe maps.
+    pub presenter: bool,
 }
 
 impl Default for AppState {
@@ -51,6 +53,7 @@ impl Default for AppState {
             colormap: Colormap::Gray,
             left_panel_open: true,
             right_panel_open: true,
+            presenter: false,
         }
     }
 }

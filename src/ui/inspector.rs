@@ -77,7 +77,9 @@ impl Tab {
 
     pub fn tooltip(self) -> &'static str {
         match self {
-            Tab::Training => "Loss and metric curves, validation predictions and the confusion matrix.",
+            Tab::Training => {
+                "Loss and metric curves, validation predictions and the confusion matrix."
+            }
             Tab::Activations => {
                 "The output of one node for the chosen input: one heatmap per channel (feature map). \
                  Hover a map for the value at a position; click it to enlarge that channel. Dense \
@@ -289,7 +291,10 @@ fn rgba_of(x: &Tensor<f32>, zoom: usize) -> Rgba {
 }
 
 impl ViewInspector {
-    fn input(&self, ctx: &InspectContext<'_>) -> Result<(Tensor<f32>, ViewTarget, Vec<String>), String> {
+    fn input(
+        &self,
+        ctx: &InspectContext<'_>,
+    ) -> Result<(Tensor<f32>, ViewTarget, Vec<String>), String> {
         let [c, h, w] = ctx.preset.model.input;
         match &self.settings.input {
             InputChoice::Image { pixels, path } => {
@@ -303,7 +308,11 @@ impl ViewInspector {
                 Ok(((**pixels).clone(), ViewTarget::Predicted, names))
             }
             InputChoice::Sample(k) => {
-                let set = if ctx.val.is_empty() { ctx.train } else { ctx.val };
+                let set = if ctx.val.is_empty() {
+                    ctx.train
+                } else {
+                    ctx.val
+                };
                 if set.is_empty() {
                     return Err("the data set is empty".into());
                 }
@@ -341,7 +350,10 @@ impl ViewInspector {
                 let best = scores
                     .iter()
                     .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |b, (k, &v)| if v > b.1 { (k, v) } else { b })
+                    .fold(
+                        (0, f32::NEG_INFINITY),
+                        |b, (k, &v)| if v > b.1 { (k, v) } else { b },
+                    )
                     .0;
                 (Some(vec![best]), LossKind::CrossEntropy)
             }
@@ -391,12 +403,18 @@ impl ViewInspector {
                     Tab::Activations => {
                         let p = Self::probe_for(graph, &x, &target, loss)?;
                         let node = match &st.node {
-                            Some(n) => p.node(n).ok_or_else(|| format!("the model has no node '{n}'"))?,
+                            Some(n) => p
+                                .node(n)
+                                .ok_or_else(|| format!("the model has no node '{n}'"))?,
                             None => p.nodes.first().ok_or("the model has no nodes")?,
                         };
                         let last = p.nodes.last().is_some_and(|l| l.name == node.name);
                         let opts = GridOptions {
-                            norm: if st.shared { Norm::Shared } else { Norm::PerChannel },
+                            norm: if st.shared {
+                                Norm::Shared
+                            } else {
+                                Norm::PerChannel
+                            },
                             ..GridOptions::default()
                         };
                         let stats = &node.stats;
@@ -416,7 +434,8 @@ impl ViewInspector {
                         let (_, c, _, _) = node.activation.dim();
                         let grid = match st.enlarge.filter(|&e| e < c) {
                             Some(ch) => {
-                                let one = node.activation.slice(s![.., ch..ch + 1, .., ..]).to_owned();
+                                let one =
+                                    node.activation.slice(s![.., ch..ch + 1, .., ..]).to_owned();
                                 let g = map_view(
                                     &one,
                                     &format!("{} · channel {ch} (click to go back)", node.name),
@@ -451,7 +470,9 @@ impl ViewInspector {
                             None => crate::inspect::routing::pool_nodes(graph)
                                 .into_iter()
                                 .next()
-                                .ok_or("this model has no pooling node: press \"Lecture 4×4 example\"")?,
+                                .ok_or(
+                                    "this model has no pooling node: press \"Lecture 4×4 example\"",
+                                )?,
                         };
                         Self::probe_for(graph, &x, &target, loss)?;
                         let routing =
@@ -502,7 +523,11 @@ impl ViewInspector {
                             selected: None,
                             steps: None,
                             opacity: Some(st.opacity),
-                            norm: if st.shared { Norm::Shared } else { Norm::PerChannel },
+                            norm: if st.shared {
+                                Norm::Shared
+                            } else {
+                                Norm::PerChannel
+                            },
                             class_names: names,
                         };
                         let img = render_view(graph, &x, &target, loss, view, &req)?;
@@ -522,7 +547,9 @@ impl ViewInspector {
                 _ => {
                     let loaded = anomaly_set(&ctx.preset.data)
                         .map_err(|e| e.to_string())?
-                        .ok_or("this preset's data has no anomaly test set: open textures-autoencoder")?;
+                        .ok_or(
+                            "this preset's data has no anomaly test set: open textures-autoencoder",
+                        )?;
                     let t = Arc::new(loaded.set.test);
                     *cache = Some((ctx.preset.data.clone(), Arc::clone(&t)));
                     t
@@ -537,7 +564,10 @@ impl ViewInspector {
         for start in (0..n).step_by(32) {
             let end = (start + 32).min(n);
             let x = test.inputs.slice(s![start..end, .., .., ..]).to_owned();
-            let y = ctx.graph.forward(&x, Mode::Eval).map_err(|e| e.to_string())?;
+            let y = ctx
+                .graph
+                .forward(&x, Mode::Eval)
+                .map_err(|e| e.to_string())?;
             if y.shape() != x.shape() {
                 return Err(format!(
                     "the model's output {:?} is not the shape of its input {:?}: the anomaly view needs an autoencoder",
@@ -589,7 +619,11 @@ impl ViewInspector {
     }
 
     fn segmentation(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
-        let set = if ctx.val.is_empty() { ctx.train } else { ctx.val };
+        let set = if ctx.val.is_empty() {
+            ctx.train
+        } else {
+            ctx.val
+        };
         let Targets::Dense(targets) = &set.targets else {
             return Err("this preset's targets are labels, not masks: open cells-unet".into());
         };
@@ -602,7 +636,10 @@ impl ViewInspector {
             let end = (start + 16).min(n);
             let idx: Vec<usize> = (start..end).collect();
             let (x, _) = gather(set, &idx);
-            let y = ctx.graph.forward(&x, Mode::Eval).map_err(|e| e.to_string())?;
+            let y = ctx
+                .graph
+                .forward(&x, Mode::Eval)
+                .map_err(|e| e.to_string())?;
             outs.push(y.clone());
         }
         let views: Vec<_> = outs.iter().map(|a| a.view()).collect();
@@ -620,7 +657,10 @@ impl ViewInspector {
             InputChoice::Sample(k) => k.min(n - 1),
             InputChoice::Image { .. } => 0,
         };
-        let pred: Array3<u8> = predicted_classes(&logits.slice(s![k..k + 1, .., .., ..]).to_owned(), self.seg_threshold);
+        let pred: Array3<u8> = predicted_classes(
+            &logits.slice(s![k..k + 1, .., .., ..]).to_owned(),
+            self.seg_threshold,
+        );
         let truth: Array3<u8> = target_classes(&t.slice(s![k..k + 1, .., .., ..]).to_owned());
         let (x, _) = gather(set, &[k]);
         let [h, w] = [x.shape()[2], x.shape()[3]];

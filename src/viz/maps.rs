@@ -5,9 +5,7 @@
 
 use ndarray::{Array2, ArrayD, ArrayView2, s};
 
-use super::draw::{
-    BACKGROUND, INK, MUTED, blit, captioned, fill_rect, hstack, vstack,
-};
+use super::draw::{BACKGROUND, INK, MUTED, blit, captioned, fill_rect, hstack, vstack};
 use super::scale::{Palette, ValueScale, contrast_ink, fmt_value, legend, legend_with};
 use super::text::{draw_text, draw_text_centered, text_height, text_width};
 use super::{Colormap, Rgba};
@@ -494,7 +492,7 @@ pub fn kernel_grid(
     opts: &KernelOptions,
 ) -> Result<GridImage, String> {
     let sh = weight.shape();
-    if sh.len() != 4 || sh.iter().any(|&d| d == 0) {
+    if sh.len() != 4 || sh.contains(&0) {
         return Err(format!("a kernel tensor is [out, in, kh, kw], got {sh:?}"));
     }
     let (o, i, kh, kw) = (sh[0], sh[1], sh[2], sh[3]);
@@ -669,13 +667,7 @@ pub fn filter_bank_view(input: &Rgba, responses: &[FilterResponse]) -> Rgba {
                 let kzoom = (160 / kh.max(kw).max(1)).clamp(8, 48);
                 heat_tile_numbers(k.view(), &kscale, kzoom, if kzoom >= 40 { TEXT } else { 1 })
             }
-            None => super::text::text_image(
-                "√(sobel_x² +\n  sobel_y²)",
-                TEXT,
-                INK,
-                BACKGROUND,
-                0,
-            ),
+            None => super::text::text_image("√(sobel_x² +\n  sobel_y²)", TEXT, INK, BACKGROUND, 0),
         };
         let (lo, hi) = r
             .response

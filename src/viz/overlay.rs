@@ -31,8 +31,9 @@ pub fn input_image(x: &Tensor<f32>, zoom: usize) -> Rgba {
 }
 
 /// `heat` (any size; resized by nearest neighbour to the picture) over `base`. Each
-/// pixel's opacity is `opacity × t` where `t` is the value's position in `scale`, so the
-/// image shows through where the heat is low.
+/// pixel's opacity is `opacity × √t` where `t` is the value's position in `scale` (its
+/// distance from white for the diverging palette), so the image shows through where the
+/// heat is low and moderate values stay visible.
 pub fn heatmap_overlay(base: &Rgba, heat: &Array2<f32>, scale: &ValueScale, opacity: f32) -> Rgba {
     let mut out = base.clone();
     let (hh, hw) = heat.dim();
@@ -54,7 +55,7 @@ pub fn heatmap_overlay(base: &Rgba, heat: &Array2<f32>, scale: &ValueScale, opac
                 Palette::Sequential(_) => scale.t(v),
             };
             let [r, g, b, _] = scale.color(v);
-            let a = (opacity * t * 255.0).round() as u8;
+            let a = (opacity * t.sqrt() * 255.0).round() as u8;
             super::draw::blend(&mut out, x as i64, y as i64, [r, g, b, a]);
         }
     }
@@ -76,7 +77,10 @@ pub fn dimmed(img: &Rgba, keep: f32) -> Rgba {
 
 /// A viridis scale from 0 to the largest value (for non-negative maps).
 fn from_zero(map: &Array2<f32>) -> ValueScale {
-    let hi = map.iter().filter(|v| v.is_finite()).fold(0.0f32, |a, &v| a.max(v));
+    let hi = map
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |a, &v| a.max(v));
     ValueScale::new(Palette::Sequential(Colormap::Viridis), 0.0, hi)
 }
 
@@ -103,10 +107,13 @@ pub fn receptive_field_image(x: &Tensor<f32>, rf: &ReceptiveFieldView, opacity: 
         && rect.left >= 0.0
         && rect.top + rect.height <= h as f64
         && rect.left + rect.width <= w as f64;
-    if inside {
-        stroke_rect(&mut over, x0, y0, ww, hh, t, HIGHLIGHT);
-    } else {
-        dashed_rect(&mut over, x0, y0, ww, hh, t, 3 * t, HIGHLIGHT);
+    let mut alone = heat_tile(rf.effective.view(), &scale, zoom);
+    for img in [&mut over, &mut alone] {
+        if inside {
+            stroke_rect(img, x0, y0, ww, hh, t, HIGHLIGHT);
+        } else {
+            dashed_rect(img, x0, y0, ww, hh, t, 3 * t, HIGHLIGHT);
+        }
     }
     let (c, i, j) = rf.unit;
     let centre = (
@@ -120,7 +127,6 @@ pub fn receptive_field_image(x: &Tensor<f32>, rf: &ReceptiveFieldView, opacity: 
         (zoom as f64 * 0.35).max(2.5),
         HIGHLIGHT,
     );
-    let alone = heat_tile(rf.effective.view(), &scale, zoom);
     let caption = format!(
         "{} unit (channel {c}, row {i}, col {j}) = {}\ntheoretical field {}×{} px (orange{}), effective = |∂unit/∂x|",
         rf.node,

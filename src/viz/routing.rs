@@ -329,7 +329,11 @@ pub fn routing_image(r: &PoolRouting, opts: &RoutingOptions) -> RoutingImage {
     let ties = r
         .windows
         .iter()
-        .filter(|w| w.winner.is_some() && w.rows_clipped.1 - w.rows_clipped.0 + w.cols_clipped.1 - w.cols_clipped.0 > 2 && is_tie(w))
+        .filter(|w| {
+            w.winner.is_some()
+                && w.rows_clipped.1 - w.rows_clipped.0 + w.cols_clipped.1 - w.cols_clipped.0 > 2
+                && is_tie(w)
+        })
         .count();
     if cell >= 6 {
         for win in &r.windows {

@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn numbers_are_short() {
         assert_eq!(fmt_value(0.25, 3), "0.25");
-        assert_eq!(fmt_value(-3.14159, 3), "-3.14");
+        assert_eq!(fmt_value(-2.5678, 3), "-2.57");
         assert_eq!(fmt_value(9.0, 3), "9");
         assert_eq!(fmt_value(1.5e-5, 2), "1.5e-5");
         assert_eq!(fmt_value(1234.0, 3), "1234");

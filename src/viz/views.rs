@@ -141,10 +141,13 @@ fn strongest_unit(
         y.index_axis(Axis(0), 0)
             .indexed_iter()
             .filter(|((c, _, _), v)| only.is_none_or(|o| o == *c) && v.is_finite())
-            .fold(None, |b: Option<((usize, usize, usize), f32)>, (i, &v)| match b {
-                Some((_, bv)) if bv >= v => b,
-                _ => Some((i, v)),
-            })
+            .fold(
+                None,
+                |b: Option<((usize, usize, usize), f32)>, (i, &v)| match b {
+                    Some((_, bv)) if bv >= v => b,
+                    _ => Some((i, v)),
+                },
+            )
     };
     Ok(match best(Some(channel)) {
         Some((u, v)) if v > 0.0 => Some(u),
@@ -361,7 +364,11 @@ pub fn render_view(
             let [_, h, w] = graph.facts().nodes[i].output;
             let unit = match req.unit {
                 Some(u) => u,
-                None => strongest_unit(graph, x, &node, req.channel)?.unwrap_or((req.channel, h / 2, w / 2)),
+                None => strongest_unit(graph, x, &node, req.channel)?.unwrap_or((
+                    req.channel,
+                    h / 2,
+                    w / 2,
+                )),
             };
             let rf = receptive_field(graph, x, &node, unit).map_err(|e| e.to_string())?;
             let mut parts = vec![receptive_field_image(x, &rf, opacity)];

@@ -10,3 +10,4 @@ pub mod status_bar;
 pub mod top_bar;
 pub mod training_panel;
 pub mod views;
+pub mod walkthrough;

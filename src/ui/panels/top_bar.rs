@@ -79,6 +79,12 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 app.commands.push(UiCommand::Dialog(DialogPurpose::Save));
             }
             ui.separator();
+            if !app.project.preset.walkthrough.is_empty() {
+                ui.checkbox(&mut app.walk.active, "Walkthrough")
+                    .on_hover_text("The lecture steps of this preset in a side panel; Next/Previous with the arrow keys or PageUp/PageDown.");
+            }
+            ui.checkbox(&mut app.state.presenter, "Presenter")
+                .on_hover_text("Presenter theme: larger fonts, high contrast, colour-blind-safe colour maps.");
             ui.checkbox(&mut app.state.show_frame_overlay, "frame times")
                 .on_hover_text("Debug overlay: time between frames and UI time");
         });

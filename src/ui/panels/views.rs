@@ -182,7 +182,11 @@ fn node_shape(app: &ConvLabApp, node: &str) -> Option<[usize; 3]> {
 
 fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
     let len = app.data.split.as_ref().map_or(0, |s| {
-        if s.val.is_empty() { s.train.len() } else { s.val.len() }
+        if s.val.is_empty() {
+            s.train.len()
+        } else {
+            s.val.len()
+        }
     });
     ui.horizontal_wrapped(|ui| {
         ui.label("Input:")
@@ -249,7 +253,11 @@ fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
         .map(|n| n.name.clone())
         .collect();
     let v = &mut app.views;
-    let shown = v.settings.node.clone().unwrap_or_else(|| "(automatic)".into());
+    let shown = v
+        .settings
+        .node
+        .clone()
+        .unwrap_or_else(|| "(automatic)".into());
     egui::ComboBox::from_label("node")
         .selected_text(shown)
         .show_ui(ui, |ui| {
@@ -400,7 +408,11 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 r.epochs_done,
                 r.total_steps,
                 r.millis,
-                if app.run.state == RunState::Running { " · live" } else { "" },
+                if app.run.state == RunState::Running {
+                    " · live"
+                } else {
+                    ""
+                },
                 if stale { " · updating" } else { "" }
             ));
         }
@@ -427,7 +439,10 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         return;
     }
     if let Some(e) = &result.error {
-        ui.colored_label(Color32::from_rgb(200, 60, 60), format!("This view cannot be shown: {e}"));
+        ui.colored_label(
+            Color32::from_rgb(200, 60, 60),
+            format!("This view cannot be shown: {e}"),
+        );
         return;
     }
     match tab {
@@ -441,7 +456,11 @@ fn picture_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
     if !result.info.is_empty() {
         ui.label(&result.info);
     }
-    ui.label(if app.views.hover.is_empty() { " " } else { &app.views.hover });
+    ui.label(if app.views.hover.is_empty() {
+        " "
+    } else {
+        &app.views.hover
+    });
     let Some(tex) = app.views.texture.clone() else {
         return;
     };
@@ -491,13 +510,21 @@ fn picture_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
                         PanelKind::Output | PanelKind::Upstream | PanelKind::AverageOutput
                     )
                 {
-                    s.selected = if s.selected == Some((r, c)) { None } else { Some((r, c)) };
+                    s.selected = if s.selected == Some((r, c)) {
+                        None
+                    } else {
+                        Some((r, c))
+                    };
                 }
             }
         });
 }
 
-fn locate(panels: &[crate::viz::routing::Panel], x: usize, y: usize) -> Option<(PanelKind, usize, usize)> {
+fn locate(
+    panels: &[crate::viz::routing::Panel],
+    x: usize,
+    y: usize,
+) -> Option<(PanelKind, usize, usize)> {
     panels.iter().find_map(|p| {
         (x >= p.x && y >= p.y && x < p.x + p.cols * p.cell && y < p.y + p.rows * p.cell)
             .then(|| (p.kind, (y - p.y) / p.cell, (x - p.x) / p.cell))
@@ -534,7 +561,11 @@ fn anomaly_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
         let imgs = [&a.input, &a.reconstruction, &overlay, &mask_img];
         v.aux.clear();
         for (i, img) in imgs.iter().enumerate() {
-            v.aux.push(ui.ctx().load_texture(format!("anomaly{i}"), to_color_image(img), TextureOptions::NEAREST));
+            v.aux.push(ui.ctx().load_texture(
+                format!("anomaly{i}"),
+                to_color_image(img),
+                TextureOptions::NEAREST,
+            ));
         }
         v.aux_key = Some(key);
     }
@@ -550,10 +581,19 @@ fn anomaly_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
         a.len,
         a.kinds.get(a.index).map_or("?", |s| s.as_str()),
         score,
-        if score >= threshold { "flagged as anomalous" } else { "normal" }
+        if score >= threshold {
+            "flagged as anomalous"
+        } else {
+            "normal"
+        }
     ));
     ui.horizontal(|ui| {
-        let names = ["input", "reconstruction", "error over input", "true defect mask"];
+        let names = [
+            "input",
+            "reconstruction",
+            "error over input",
+            "true defect mask",
+        ];
         for (i, tex) in v.aux.iter().enumerate() {
             if i == 3 && a.mask.is_none() {
                 continue;
@@ -613,9 +653,19 @@ fn anomaly_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
                 .allow_zoom(false)
                 .allow_scroll(false)
                 .show(ui, |plot| {
-                    plot.bar_chart(BarChart::new("normal", bars(&normal)).color(Color32::from_rgb(86, 180, 233)));
-                    plot.bar_chart(BarChart::new("anomalous", bars(&anomalous)).color(Color32::from_rgb(230, 159, 0)));
-                    plot.vline(VLine::new("threshold", threshold).color(Color32::from_rgb(200, 40, 40)).width(2.0));
+                    plot.bar_chart(
+                        BarChart::new("normal", bars(&normal))
+                            .color(Color32::from_rgb(86, 180, 233)),
+                    );
+                    plot.bar_chart(
+                        BarChart::new("anomalous", bars(&anomalous))
+                            .color(Color32::from_rgb(230, 159, 0)),
+                    );
+                    plot.vline(
+                        VLine::new("threshold", threshold)
+                            .color(Color32::from_rgb(200, 40, 40))
+                            .width(2.0),
+                    );
                     let r = plot.response();
                     if (r.dragged() || r.clicked())
                         && let Some(p) = plot.pointer_coordinate()
@@ -644,7 +694,10 @@ fn anomaly_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
                 .y_axis_label("true positive rate")
                 .show(ui, |plot| {
                     plot.line(Line::new("ROC", PlotPoints::new(roc)));
-                    plot.line(Line::new("chance", PlotPoints::new(vec![[0.0, 0.0], [1.0, 1.0]])).color(Color32::GRAY));
+                    plot.line(
+                        Line::new("chance", PlotPoints::new(vec![[0.0, 0.0], [1.0, 1.0]]))
+                            .color(Color32::GRAY),
+                    );
                 });
         });
     });
@@ -660,7 +713,9 @@ const CLASS_COLORS: [[u8; 3]; 6] = [
 ];
 
 fn segmentation_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
-    let Some(sg) = &result.segmentation else { return };
+    let Some(sg) = &result.segmentation else {
+        return;
+    };
     let v = &mut app.views;
     let key = (
         v.seen,
@@ -709,7 +764,11 @@ fn segmentation_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
         };
         v.aux.clear();
         for (i, img) in [&sg.input, &truth, &pred].iter().enumerate() {
-            v.aux.push(ui.ctx().load_texture(format!("seg{i}"), to_color_image(img), TextureOptions::NEAREST));
+            v.aux.push(ui.ctx().load_texture(
+                format!("seg{i}"),
+                to_color_image(img),
+                TextureOptions::NEAREST,
+            ));
         }
         v.aux_key = Some(key);
     }
@@ -747,7 +806,10 @@ fn segmentation_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
             .allow_zoom(false)
             .allow_scroll(false)
             .show(ui, |plot| {
-                plot.line(Line::new("mean IoU", PlotPoints::new(v.iou_history.clone())));
+                plot.line(Line::new(
+                    "mean IoU",
+                    PlotPoints::new(v.iou_history.clone()),
+                ));
             });
     }
 }

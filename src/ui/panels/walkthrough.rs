@@ -99,7 +99,10 @@ impl ConvLabApp {
             "errors" | "error" => self.views.seg_errors = true,
             "overlay" => self.views.seg_errors = false,
             o => {
-                if let Some(n) = o.strip_prefix("shift=").and_then(|n| n.parse::<isize>().ok()) {
+                if let Some(n) = o
+                    .strip_prefix("shift=")
+                    .and_then(|n| n.parse::<isize>().ok())
+                {
                     s.shift = (n, n);
                 }
             }
@@ -151,8 +154,7 @@ impl ConvLabApp {
     pub fn walk_logic(&mut self) {
         if let Some(target) = self.walk.waiting_for {
             let failed = matches!(self.run.state, RunState::Failed) || self.run.error.is_some();
-            if !failed && (self.run.history.len() < target || self.run.state == RunState::Running)
-            {
+            if !failed && (self.run.history.len() < target || self.run.state == RunState::Running) {
                 return;
             }
             self.walk.waiting_for = None;
@@ -287,7 +289,11 @@ pub fn walkthrough_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     }
     if let Some(step) = steps.get(k) {
         ui.separator();
-        ui.label(RichText::new(format!("{}. {}", k + 1, step.title)).strong().size(18.0));
+        ui.label(
+            RichText::new(format!("{}. {}", k + 1, step.title))
+                .strong()
+                .size(18.0),
+        );
         ui.label(&step.text);
         let actions: Vec<String> = step
             .actions
