@@ -352,12 +352,90 @@ fn eval(path: &Path, json: bool) -> Result<(), String> {
         let mut obj =
             json!({ "metric": metric, "value": value, "loss": loss, "samples": data.len() });
         obj[metric] = json!(value);
+        for (key, v) in
+            extra_scores(&mut trainer, &data).map_err(|e| format!("{}: {e}", path.display()))?
+        {
+            obj[key] = json!(v);
+        }
         println!("{obj}");
     } else {
         println!(
             "{metric} {value:.4} (loss {loss:.4}) on {} validation samples",
             data.len()
         );
+        for (key, v) in
+            extra_scores(&mut trainer, &data).map_err(|e| format!("{}: {e}", path.display()))?
+        {
+            println!("{key} {v:.4}");
+        }
     }
     Ok(())
+}
+
+/// Task-specific scores beside the main metric: AUROC for an autoencoder trained on normal
+/// images, mean IoU and Dice for segmentation.
+fn extra_scores(
+    trainer: &mut Trainer,
+    data: &crate::data::Dataset,
+) -> Result<Vec<(&'static str, f64)>, String> {
+    use crate::engine::Mode;
+    use crate::train::anomaly::{ScoreOptions, anomaly_report, segmentation_scores};
+    let mut out = Vec::new();
+    let infer = |trainer: &mut Trainer,
+                 x: &crate::engine::Tensor<f32>|
+     -> Result<crate::engine::Tensor<f32>, String> {
+        let mut parts = Vec::new();
+        for start in (0..x.shape()[0]).step_by(64) {
+            let end = (start + 64).min(x.shape()[0]);
+            let chunk = x.slice(ndarray::s![start..end, .., .., ..]).to_owned();
+            parts.push(
+                trainer
+                    .graph_mut()
+                    .forward(&chunk, Mode::Eval)
+                    .map_err(|e| e.to_string())?
+                    .clone(),
+            );
+        }
+        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+        ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| e.to_string())
+    };
+    if let Some(load) =
+        crate::data::textures::anomaly_set(&trainer.preset.data).map_err(|e| e.to_string())?
+    {
+        let test = &load.set.test;
+        if !test.is_empty()
+            && trainer.graph().facts().output()
+                == [
+                    test.inputs.shape()[1],
+                    test.inputs.shape()[2],
+                    test.inputs.shape()[3],
+                ]
+        {
+            let recon = infer(trainer, &test.inputs)?;
+            let report = anomaly_report(
+                &test.inputs,
+                &recon,
+                &test.anomalous,
+                &test.masks,
+                &test.has_mask,
+                ScoreOptions::default(),
+            );
+            if let Some(a) = report.auroc {
+                out.push(("auroc", a));
+            }
+            if let Some(a) = report.pixel_auroc {
+                out.push(("pixel_auroc", a));
+            }
+        }
+    } else if matches!(
+        trainer.preset.training.loss,
+        crate::engine::LossKind::BceWithLogits | crate::engine::LossKind::Dice
+    ) && let crate::data::Targets::Dense(targets) = &data.targets
+    {
+        let logits = infer(trainer, &data.inputs)?;
+        let (all, _) = segmentation_scores(&logits, targets, 0.5);
+        out.push(("mean_iou", all.mean_iou));
+        out.push(("dice", all.mean_dice));
+    }
+    Ok(out)
 }

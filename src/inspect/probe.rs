@@ -166,14 +166,11 @@ impl Probe {
     /// Per parameterised node, in graph order: `(node, ‖∂loss/∂weight‖₂)` — the
     /// gradient-norm chart (vanishing gradients show as a slope over depth).
     pub fn weight_grad_norms(&self) -> Vec<(String, f64)> {
-        let mut out: Vec<(String, f64)> = Vec::new();
-        for p in &self.params {
-            if p.name.ends_with(".weight") {
-                out.push((p.node.clone(), p.grad_norm));
-            }
-        }
-        // Nodes with a bias but no weight do not exist; nodes with a weight appear once.
-        out
+        self.params
+            .iter()
+            .filter(|p| p.name.ends_with(".weight"))
+            .map(|p| (p.node.clone(), p.grad_norm))
+            .collect()
     }
 
     /// Per parameterised node: ‖∂loss/∂θ‖₂ over all of its trainable tensors.
