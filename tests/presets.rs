@@ -432,6 +432,36 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
                 eprintln!("  covariance errors (shift {shift}): {}", errs.join(", "));
             }
         }
+        ViewKind::Saliency => {
+            // How much the map looks like the input's edges (Pearson correlation with the
+            // Sobel gradient magnitude): high for a map that mostly shows the image itself.
+            let plane = convlab::inspect::filters::grayscale(&x).unwrap();
+            let sobel = convlab::inspect::classical_filters();
+            let gx = convlab::inspect::apply_filter(&plane, &sobel[1].kernel).unwrap();
+            let gy = convlab::inspect::apply_filter(&plane, &sobel[2].kernel).unwrap();
+            let edges: Vec<f32> = gx.iter().zip(&gy).map(|(a, b)| a.hypot(*b)).collect();
+            let label = match &trainer.val.targets {
+                convlab::data::Targets::Labels(l) => l[i],
+                convlab::data::Targets::Dense(_) => 0,
+            };
+            let class = step.channel.unwrap_or(label);
+            let graph = trainer.graph_mut();
+            let map: Vec<f32> = match &step.node {
+                Some(node) if step.overlay.as_deref() == Some("gradcam") => {
+                    convlab::inspect::grad_cam(graph, &x, class, node)
+                        .map(|c| c.upsampled.iter().copied().collect())
+                        .unwrap_or_default()
+                }
+                _ => convlab::inspect::saliency(graph, &x, class)
+                    .map(|s| s.map.iter().copied().collect())
+                    .unwrap_or_default(),
+            };
+            eprintln!(
+                "  {:?} map vs edges: r = {:.3}",
+                step.overlay,
+                pearson(&map, &edges)
+            );
+        }
         ViewKind::Anomaly => {
             let Ok(Some(load)) = convlab::data::textures::anomaly_set(&trainer.preset.data) else {
                 return;
@@ -459,4 +489,18 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
         }
         _ => {}
     }
+}
+
+fn pearson(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len()) as f64;
+    let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let (ma, mb) = (mean(a), mean(b));
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (&x, &y) in a.iter().zip(b) {
+        let (dx, dy) = (x as f64 - ma, y as f64 - mb);
+        sab += dx * dy;
+        saa += dx * dx;
+        sbb += dy * dy;
+    }
+    sab / (saa * sbb).sqrt().max(1e-12)
 }

@@ -184,7 +184,10 @@ impl ConvLabApp {
             (None, Some(s)) => eframe::get_value(s, eframe::APP_KEY).unwrap_or_default(),
             _ => AppState::default(),
         };
-        if options.screenshot.is_some() {
+        if options.screenshot.is_some()
+            && options.view.is_none()
+            && options.walkthrough_step.is_none()
+        {
             state.show_frame_overlay = true;
         }
         let wake_ctx = ctx.clone();

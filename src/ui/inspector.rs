@@ -504,10 +504,7 @@ impl ViewInspector {
                             Tab::Covariance => ViewName::Covariance,
                             _ => ViewName::Saliency,
                         };
-                        let node = match (tab, &st.node) {
-                            // Gradients of every conv/pool node when none is chosen.
-                            (_, n) => n.clone(),
-                        };
+                        let node = st.node.clone();
                         let req = ViewRequest {
                             node,
                             channel: st.channel,

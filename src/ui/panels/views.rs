@@ -349,8 +349,6 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
         Tab::ReceptiveField => {
             let (mut c, mut r, mut col) = s.unit.unwrap_or((s.channel, 0, 0));
             let mut changed = false;
-            let shape = s.node.clone();
-            let _ = shape;
             changed |= ui.add(egui::DragValue::new(&mut c).range(0..=channels - 1).prefix("channel ")).changed();
             changed |= ui.add(egui::DragValue::new(&mut r).range(0..=4096).prefix("row ")).changed();
             changed |= ui.add(egui::DragValue::new(&mut col).range(0..=4096).prefix("col ")).changed();
@@ -417,9 +415,7 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             ));
         }
     });
-    if !matches!(tab, Tab::Anomaly | Tab::Segmentation) || true {
-        input_picker(app, ui);
-    }
+    input_picker(app, ui);
     ui.horizontal(|ui| {
         if !matches!(tab, Tab::Anomaly | Tab::Segmentation) {
             node_picker(app, ui);

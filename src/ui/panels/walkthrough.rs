@@ -240,13 +240,10 @@ pub fn apply_presenter(ctx: &egui::Context, on: bool) {
         }
     });
     if !on {
-        ctx.all_styles_mut(|s| {
-            s.visuals = if ctx.theme() == egui::Theme::Light {
-                egui::Visuals::light()
-            } else {
-                egui::Visuals::dark()
-            };
-        });
+        // Each theme's own visuals (never call into `ctx` inside `all_styles_mut`: it holds
+        // the context's lock).
+        ctx.style_mut_of(egui::Theme::Light, |s| s.visuals = egui::Visuals::light());
+        ctx.style_mut_of(egui::Theme::Dark, |s| s.visuals = egui::Visuals::dark());
     }
 }
 
