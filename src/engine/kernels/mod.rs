@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
+pub mod pool;
 pub mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;

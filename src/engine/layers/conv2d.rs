@@ -24,6 +24,10 @@ fn shifted_min_cin() -> usize {
     })
 }
 
+/// Work (FLOPs per sample and group) from which a batch-1 conv splits across two threads
+/// (see [`kernels::pool`]): the split costs a wake-up of about 10 µs.
+const INTRA_MIN_FLOPS: usize = 4_000_000;
+
 /// Target size of one im2col chunk, in elements (512 KiB of f32).
 const CHUNK_ELEMS: usize = 128 * 1024;
 use crate::engine::model_spec::{PaddingMode, Pair};
@@ -498,20 +502,24 @@ impl Conv2d {
         let ys = y.as_slice_mut().expect("standard layout");
         let plen = self.shifted_padded_len();
         let wlen = taps * g.out_channels * cig;
+        let split_ok = kernels::pool::intra_op() && 2 * taps * cog * cig * q >= INTRA_MIN_FLOPS;
         kernels::with_scratch::<T, _>(plen + wlen, g.out_channels * q, |a, wide| {
             let (padded, wk) = a.split_at_mut(plen);
             self.weights_by_tap(ws, wk);
             for (s, out) in ys.chunks_mut(g.out_channels * p).enumerate() {
                 self.pad_into(&xs[s * sample_in..(s + 1) * sample_in], padded);
-                for gi in 0..g.groups {
+                let (padded, wk) = (&*padded, &*wk);
+                // Output channels `cos` of group `gi` into `out` (their wide rows).
+                let channels = |gi: usize, cos: Range<usize>, out: &mut [T]| {
+                    let n_co = cos.len();
                     if let (Some(w32), Some(src32), Some(out32)) = (
-                        kernels::as_f32(&wk[gi * cog * cig..]),
+                        kernels::as_f32(&wk[(gi * cog + cos.start) * cig..]),
                         kernels::as_f32(&padded[gi * cig * plane..]),
-                        kernels::as_f32_mut(&mut wide[gi * cog * q..]),
+                        kernels::as_f32_mut(out),
                     ) && !kernels::scalar_forced()
                         && kernels::conv_direct_f32(
                             kernels::active(),
-                            cog,
+                            n_co,
                             cig,
                             &offs,
                             plane,
@@ -523,24 +531,39 @@ impl Conv2d {
                             q,
                         )
                     {
-                        continue;
+                        return;
                     }
                     for (t, &off) in offs.iter().enumerate() {
                         gemm_ld(
-                            cog,
+                            n_co,
                             q,
                             cig,
                             T::one(),
-                            &wk[(t * g.out_channels + gi * cog) * cig..],
+                            &wk[(t * g.out_channels + gi * cog + cos.start) * cig..],
                             cig,
                             Op::N,
                             &padded[gi * cig * plane + off..],
                             plane,
                             Op::N,
                             if t == 0 { T::zero() } else { T::one() },
-                            &mut wide[gi * cog * q..],
+                            out,
                             q,
                         );
+                    }
+                };
+                for gi in 0..g.groups {
+                    let out = &mut wide[gi * cog * q..(gi + 1) * cog * q];
+                    // Batch 1 on one replica: half the output channels (a multiple of the
+                    // kernel's 4-channel tile) on a second thread.
+                    let half = cog / 8 * 4;
+                    if split_ok && half > 0 {
+                        let (a, b) = out.split_at_mut(half * q);
+                        kernels::pool::join(
+                            || channels(gi, 0..half, a),
+                            || channels(gi, half..cog, b),
+                        );
+                    } else {
+                        channels(gi, 0..cog, out);
                     }
                 }
                 for co in 0..g.out_channels {
@@ -604,6 +627,9 @@ impl Conv2d {
             (0, 0)
         };
         let mirrored: Vec<usize> = offs.iter().map(|&o| max_off - o).collect();
+        let split_ok = dxs.is_some()
+            && kernels::pool::intra_op()
+            && 2 * taps * g.out_channels * cig * q >= INTRA_MIN_FLOPS;
         kernels::with_scratch::<T, _>(
             plen + dplen + 2 * wlen + tlen + dylen,
             g.out_channels * q,
@@ -640,58 +666,65 @@ impl Conv2d {
                             row[ow..].fill(T::zero());
                         }
                     }
-                    for gi in 0..g.groups {
-                        for (t, &off) in offs.iter().enumerate() {
-                            // dWk[t][co][ci] += Σ_q dy[co, q] · padded[ci, q + off]
-                            gemm_ld(
-                                cog,
-                                cig,
-                                q,
-                                T::one(),
-                                &wide[gi * cog * q..],
-                                q,
-                                Op::N,
-                                &padded[gi * cig * plane + off..],
-                                plane,
-                                Op::T,
-                                T::one(),
-                                &mut dwk[(t * g.out_channels + gi * cog) * cig..],
-                                cig,
-                            );
-                        }
-                    }
-                    let done = direct_dx && {
+                    if direct_dx {
                         for co in 0..g.out_channels {
                             dyp[co * row + max_off..][..q].copy_from_slice(&wide[co * q..][..q]);
                         }
-                        (0..g.groups).all(|gi| {
-                            let (Some(w32), Some(src32), Some(out32)) = (
-                                kernels::as_f32(&wkt[gi * cig * cog..]),
-                                kernels::as_f32(&dyp[gi * cog * row..]),
-                                kernels::as_f32_mut(&mut dpadded[gi * cig * plane..]),
-                            ) else {
-                                return false;
-                            };
-                            kernels::conv_direct_f32(
-                                kernels::active(),
-                                cig,
-                                cog,
-                                &mirrored,
-                                row,
-                                plane,
-                                w32,
-                                g.in_channels * cog,
-                                src32,
-                                out32,
-                                plane,
-                            )
-                        })
-                    };
-                    if let Some(d) = dxs.as_mut() {
-                        if !done {
-                            dpadded.fill(T::zero());
+                    }
+                    let (wide, padded, wk, wkt, dyp) = (&*wide, &*padded, &*wk, &*wkt, &*dyp);
+                    let weight_grad = |dwk: &mut [T]| {
+                        for gi in 0..g.groups {
+                            for (t, &off) in offs.iter().enumerate() {
+                                // dWk[t][co][ci] += Σ_q dy[co, q] · padded[ci, q + off]
+                                gemm_ld(
+                                    cog,
+                                    cig,
+                                    q,
+                                    T::one(),
+                                    &wide[gi * cog * q..],
+                                    q,
+                                    Op::N,
+                                    &padded[gi * cig * plane + off..],
+                                    plane,
+                                    Op::T,
+                                    T::one(),
+                                    &mut dwk[(t * g.out_channels + gi * cog) * cig..],
+                                    cig,
+                                );
+                            }
                         }
-                        for gi in (0..g.groups).filter(|_| !done) {
+                    };
+                    // dpadded (every element) from dy: the direct kernel, else one GEMM
+                    // per tap.
+                    let input_grad = |dpadded: &mut [T]| {
+                        let done = direct_dx
+                            && (0..g.groups).all(|gi| {
+                                let (Some(w32), Some(src32), Some(out32)) = (
+                                    kernels::as_f32(&wkt[gi * cig * cog..]),
+                                    kernels::as_f32(&dyp[gi * cog * row..]),
+                                    kernels::as_f32_mut(&mut dpadded[gi * cig * plane..]),
+                                ) else {
+                                    return false;
+                                };
+                                kernels::conv_direct_f32(
+                                    kernels::active(),
+                                    cig,
+                                    cog,
+                                    &mirrored,
+                                    row,
+                                    plane,
+                                    w32,
+                                    g.in_channels * cog,
+                                    src32,
+                                    out32,
+                                    plane,
+                                )
+                            });
+                        if done {
+                            return;
+                        }
+                        dpadded.fill(T::zero());
+                        for gi in 0..g.groups {
                             for (t, &off) in offs.iter().enumerate() {
                                 // dpadded[ci, q + off] += Σ_co wk[t][co][ci] · dy[co, q]
                                 gemm_ld(
@@ -711,6 +744,16 @@ impl Conv2d {
                                 );
                             }
                         }
+                    };
+                    if let Some(d) = dxs.as_mut() {
+                        // Batch 1 on one replica: weight and input gradients (equal work,
+                        // disjoint outputs) on two threads.
+                        if split_ok {
+                            kernels::pool::join(|| weight_grad(dwk), || input_grad(dpadded));
+                        } else {
+                            weight_grad(dwk);
+                            input_grad(dpadded);
+                        }
                         let d = &mut d[s * sample_in..(s + 1) * sample_in];
                         let body = g.in_channels * plane;
                         if self.has_pads() {
@@ -727,6 +770,8 @@ impl Conv2d {
                         } else {
                             d.copy_from_slice(&dpadded[..body]);
                         }
+                    } else {
+                        weight_grad(dwk);
                     }
                 }
                 for (t, dt) in dwk.chunks(g.out_channels * cig).take(taps).enumerate() {
