@@ -66,7 +66,6 @@ pub enum Command {
     /// One inspection view (activations, filters, gradients, pool-routing,
     /// receptive-field, covariance, saliency) of a model for one input, as a PNG.
     Render(crate::render::RenderArgs),
-    /// The validation metric of a checkpoint.
     /// Time the four reference models of ../shared/perf/baseline.md and single conv ops.
     Bench {
         #[arg(long, default_value_t = 2)]
@@ -77,6 +76,7 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// The validation metric of a checkpoint (plus AUROC or IoU where they apply).
     Eval {
         checkpoint: PathBuf,
         #[arg(long)]
