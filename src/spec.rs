@@ -383,6 +383,26 @@ impl Preset {
         {
             return Err(key("training.init.a", "must be a positive number".into()));
         }
+        // Checked here, not only when the data is made, so `info` and the editor refuse a
+        // preset whose data would be NaN before anything trains on it.
+        let noise = match &self.data.source {
+            DataSource::Points { noise, .. }
+            | DataSource::Shapes { noise, .. }
+            | DataSource::Function { noise, .. }
+            | DataSource::Textures { noise, .. }
+            | DataSource::Cells { noise, .. }
+            | DataSource::Vessels { noise, .. } => Some(*noise),
+            _ => None,
+        };
+        let max_noise = crate::data::synthetic::MAX_NOISE;
+        if let Some(noise) = noise
+            && !(noise.is_finite() && (0.0..=max_noise).contains(&noise))
+        {
+            return Err(key(
+                "data.noise",
+                format!("must be a number from 0 to {max_noise}, got {noise}"),
+            ));
+        }
         if !(0.0..1.0).contains(&self.data.val_fraction) {
             return Err(key("data.val_fraction", "must be in [0, 1)".into()));
         }

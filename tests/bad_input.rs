@@ -67,8 +67,15 @@ fn convlab(args: &[&std::ffi::OsStr]) -> (bool, String) {
     )
 }
 
-/// The CLI refuses `args` with one line naming `file` and containing every `reasons` part.
+/// The CLI refuses `args` + `file` with one line naming `file` and containing every
+/// `reasons` part.
 fn cli_refuses(args: &[&str], file: &Path, reasons: &[&str]) {
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    cli_refuses_naming(args, file, &name, reasons);
+}
+
+/// The CLI refuses `args` + `file` with one line naming `name` and every `reasons` part.
+fn cli_refuses_naming(args: &[&str], file: &Path, name: &str, reasons: &[&str]) {
     let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
     all.push(file.as_os_str());
     let (ok, err) = convlab(&all);
@@ -76,9 +83,8 @@ fn cli_refuses(args: &[&str], file: &Path, reasons: &[&str]) {
     assert!(!err.contains("panicked"), "panic: {err}");
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one line expected: {err}");
-    let name = file.file_name().unwrap().to_string_lossy();
     assert!(
-        lines[0].starts_with("error: ") && lines[0].contains(&*name),
+        lines[0].starts_with("error: ") && lines[0].contains(name),
         "{err}"
     );
     for r in reasons {
@@ -286,7 +292,8 @@ fn image_cases() -> Vec<(&'static str, Vec<u8>, Result<(), &'static str>)> {
         ("header-only.png", png[..20].to_vec(), Err("")),
         ("corrupt.png", flip_middle(png.clone()), Err("")),
         ("corrupt.bmp", flip_middle(bmp[..30].to_vec()), Err("")),
-        ("corrupt.gif", flip_middle(gif.clone()), Err("")),
+        // LZW data with flipped bits may still decode: any outcome but a panic is fine.
+        ("corrupt.gif", flip_middle(gif.clone()), Err("?")),
         ("corrupt.tif", flip_middle(tif[..40].to_vec()), Err("")),
         ("empty.png", Vec::new(), Err("")),
         ("empty.jpg", Vec::new(), Err("")),
@@ -323,6 +330,7 @@ fn image_corpus_loads_or_names_the_reason() {
                     assert_eq!(v.len(), if grayscale { 35 } else { 105 }, "{name}");
                     assert!(v.iter().all(|x| (0.0..=1.0).contains(x)), "{name}");
                 }
+                (_, Err("?")) => {}
                 (Err(reason), Err(part)) => {
                     assert!(!reason.is_empty(), "{name}: empty reason");
                     assert!(reason.contains(part), "{name}: {reason}");
@@ -370,9 +378,11 @@ fn class_folder_skips_bad_files_with_reasons() {
     std::os::unix::fs::symlink("nowhere.png", class.join("dangling.png")).unwrap();
 
     let good = cases.iter().filter(|c| c.2.is_ok()).count() + 2;
-    let bad = cases.len() - good + 2 + 1 + 3 + 1;
+    let either = cases.iter().filter(|c| c.2 == Err("?")).count();
     let load = load_class_folder(&root, OPTS, None, |_, _| {}).unwrap();
-    assert_eq!(load.dataset.len(), good, "{:#?}", load.skipped);
+    let loaded_either = load.dataset.len() - good;
+    assert!(loaded_either <= either, "{:#?}", load.skipped);
+    let bad = cases.len() - good + 2 - loaded_either + 1 + 3 + 1;
     assert!(
         load.dataset.inputs.iter().all(|v| v.is_finite()),
         "non-finite pixels"
@@ -452,19 +462,13 @@ fn cli_folder_of_only_bad_images_fails_with_one_line() {
         );
     std::fs::write(&preset, text).unwrap();
     let out = dir.join("out.safetensors");
-    cli_refuses(
-        &["train", "--out", out.to_str().unwrap()],
-        &dir.join("data"),
-        &["no readable images"],
-    );
+    let data = dir.join("data").display().to_string();
+    let args = ["train", "--out", out.to_str().unwrap()];
+    cli_refuses_naming(&args, &preset, &data, &["no readable images"]);
     assert!(!out.exists());
     // A folder that does not exist.
     std::fs::remove_dir_all(dir.join("data")).unwrap();
-    cli_refuses(
-        &["train", "--out", out.to_str().unwrap()],
-        &dir.join("data"),
-        &["no such file"],
-    );
+    cli_refuses_naming(&args, &preset, &data, &["no such file"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -819,7 +823,6 @@ fn nan_in_data_stops_before_the_weights_change() {
     let mut trainer =
         convlab::train::Trainer::with_data(&p, data.clone(), data.select(&[0])).unwrap();
     let before: Vec<_> = trainer
-        .model()
         .graph()
         .params()
         .iter()
@@ -828,7 +831,6 @@ fn nan_in_data_stops_before_the_weights_change() {
     let e = trainer.step().expect_err("NaN must stop the step").to_string();
     assert!(e.contains("NaN") || e.contains("non-finite"), "{e}");
     let after: Vec<_> = trainer
-        .model()
         .graph()
         .params()
         .iter()

@@ -152,10 +152,29 @@ pub fn load_class_folder(
                 reason: format!("cannot read folder: {e}"),
             }),
             Ok(list) => {
-                let mut names: Vec<PathBuf> = list
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_file())
-                    .collect();
+                let mut names: Vec<PathBuf> = Vec::new();
+                for entry in list {
+                    let path = match entry {
+                        Ok(e) => e.path(),
+                        Err(e) => {
+                            skipped.push(Skipped {
+                                path: dir.clone(),
+                                reason: format!("cannot list folder: {e}"),
+                            });
+                            continue;
+                        }
+                    };
+                    match std::fs::metadata(&path) {
+                        Ok(m) if m.is_file() => names.push(path),
+                        Ok(_) => {}
+                        // A symlink loop or a dangling link: say so instead of hiding it.
+                        Err(e) if is_image_name(&path) => skipped.push(Skipped {
+                            path,
+                            reason: e.to_string(),
+                        }),
+                        Err(_) => {}
+                    }
+                }
                 names.sort();
                 files.extend(names.into_iter().map(|p| (label, p)));
             }

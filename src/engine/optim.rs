@@ -56,6 +56,14 @@ pub struct Optimizer<T: Scalar> {
     second: Vec<Option<ParamTensor<T>>>,
 }
 
+fn weight_decay_of(kind: OptimizerKind) -> f64 {
+    match kind {
+        OptimizerKind::Sgd { weight_decay, .. } | OptimizerKind::Adam { weight_decay, .. } => {
+            weight_decay
+        }
+    }
+}
+
 impl<T: Scalar> Optimizer<T> {
     pub fn new(kind: OptimizerKind, lr: f64) -> Self {
         Optimizer {
@@ -88,63 +96,64 @@ impl<T: Scalar> Optimizer<T> {
             if !p.trainable() {
                 continue;
             }
+            // Fused element-wise updates in place (no gradient copy), with the same
+            // operations in the same order as PyTorch's: d = g + wd·w; buf = m·buf + d
+            // (buf = d on the first step); w += −lr·buf.
+            let wd = T::of(weight_decay_of(self.kind));
             match self.kind {
-                OptimizerKind::Sgd {
-                    momentum,
-                    weight_decay,
-                } => {
-                    let mut g = p.grad.clone();
-                    if weight_decay != 0.0 {
-                        g.scaled_add(T::of(weight_decay), &p.value);
-                    }
+                OptimizerKind::Sgd { momentum, .. } => {
+                    let grad = |g: T, w: T| if wd != T::zero() { g + w * wd } else { g };
                     if momentum != 0.0 {
-                        let buf = match self.first[i].take() {
+                        let m = T::of(momentum);
+                        match self.first[i].as_mut() {
                             // PyTorch starts the buffer with the first gradient.
-                            None => g,
-                            Some(mut b) => {
-                                b.mapv_inplace(|v| v * T::of(momentum));
-                                b += &g;
-                                b
+                            None => {
+                                let mut buf = p.grad.clone();
+                                ndarray::Zip::from(&mut buf)
+                                    .and(&mut p.value)
+                                    .for_each(|b, w| {
+                                        *b = grad(*b, *w);
+                                        *w += *b * -lr;
+                                    });
+                                self.first[i] = Some(buf);
                             }
-                        };
-                        p.value.scaled_add(-lr, &buf);
-                        self.first[i] = Some(buf);
+                            Some(buf) => {
+                                ndarray::Zip::from(buf)
+                                    .and(&mut p.value)
+                                    .and(&p.grad)
+                                    .for_each(|b, w, &g| {
+                                        *b = *b * m + grad(g, *w);
+                                        *w += *b * -lr;
+                                    });
+                            }
+                        }
                     } else {
-                        p.value.scaled_add(-lr, &g);
+                        ndarray::Zip::from(&mut p.value)
+                            .and(&p.grad)
+                            .for_each(|w, &g| *w += grad(g, *w) * -lr);
                     }
                 }
                 OptimizerKind::Adam {
-                    beta1,
-                    beta2,
-                    eps,
-                    weight_decay,
+                    beta1, beta2, eps, ..
                 } => {
-                    let mut g = p.grad.clone();
-                    if weight_decay != 0.0 {
-                        g.scaled_add(T::of(weight_decay), &p.value);
-                    }
-                    let m = self.first[i].get_or_insert_with(|| ParamTensor::zeros(g.raw_dim()));
                     let (b1, b2) = (T::of(beta1), T::of(beta2));
-                    ndarray::Zip::from(&mut *m)
-                        .and(&g)
-                        .for_each(|m, &g| *m = b1 * *m + (T::one() - b1) * g);
-                    let v = self.second[i].get_or_insert_with(|| ParamTensor::zeros(g.raw_dim()));
-                    ndarray::Zip::from(&mut *v)
-                        .and(&g)
-                        .for_each(|v, &g| *v = b2 * *v + (T::one() - b2) * g * g);
                     let t = self.steps as i32;
                     let bc1 = T::one() - b1.powi(t);
                     let bc2 = T::one() - b2.powi(t);
-                    let step = lr / bc1;
-                    let (m, v) = (
-                        self.first[i].as_ref().expect("set"),
-                        self.second[i].as_ref().expect("set"),
-                    );
+                    let (step, bc2s, eps) = (lr / bc1, bc2.sqrt(), T::of(eps));
+                    let m = self.first[i].get_or_insert_with(|| ParamTensor::zeros(p.grad.raw_dim()));
+                    let v =
+                        self.second[i].get_or_insert_with(|| ParamTensor::zeros(p.grad.raw_dim()));
                     ndarray::Zip::from(&mut p.value)
+                        .and(&p.grad)
                         .and(m)
                         .and(v)
-                        .for_each(|w, &m, &v| {
-                            *w -= step * m / ((v.sqrt() / bc2.sqrt()) + T::of(eps));
+                        .for_each(|w, &g, m, v| {
+                            let g = if wd != T::zero() { g + *w * wd } else { g };
+                            *m = b1 * *m + (T::one() - b1) * g;
+                            *v = b2 * *v + (T::one() - b2) * g * g;
+                            *w -= step * *m / ((v.sqrt() / bc2s) + eps);
+                        });
                         });
                 }
             }

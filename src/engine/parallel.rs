@@ -19,7 +19,8 @@
 //! worker thread (named `convlab-replica-i`), which keeps its scratch buffers and the GEMM
 //! crate's packing buffers warm. Workers wait on a channel between steps (no spinning), so
 //! an idle trainer costs no CPU; they end when the `DataParallel` is dropped. A batch smaller than the
-//! thread count uses fewer shards; batch 1 runs on the calling thread alone.
+//! thread count uses fewer shards; batch 1 runs on the calling thread, which then lets large
+//! convolutions split their work with a helper thread (`kernels::pool`).
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
@@ -365,7 +366,13 @@ impl<T: Scalar> DataParallel<T> {
         self.shards = shard_ranges(n, self.threads());
         let used = self.shards.len();
         if used == 1 {
-            let value = train_shard(&mut self.primary.graph, x, target, kind, T::one(), false)?;
+            // One sample per replica is not splittable: large convs split their own work
+            // across two threads instead (bit-identical to the serial kernels).
+            let graph = &mut self.primary.graph;
+            let intra = !self.workers.is_empty();
+            let value = kernels::pool::with_intra_op(intra, || {
+                train_shard(graph, x, target, kind, T::one(), false)
+            })?;
             return Ok(value);
         }
         self.sync_params();
@@ -465,7 +472,8 @@ impl<T: Scalar> DataParallel<T> {
         self.shards = shard_ranges(n, self.threads());
         let used = self.shards.len();
         if used == 1 {
-            self.primary.graph.forward(x, Mode::Eval)?;
+            let (graph, intra) = (&mut self.primary.graph, !self.workers.is_empty());
+            kernels::pool::with_intra_op(intra, || graph.forward(x, Mode::Eval).map(|_| ()))?;
             return Ok(self.output());
         }
         self.sync_params();

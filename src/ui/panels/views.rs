@@ -41,6 +41,8 @@ pub struct ViewsUi {
     /// Pixel threshold as a share of the largest error (errors below are not drawn).
     pub pixel_threshold: f32,
     pub score_threshold: Option<f64>,
+    /// The user moved the threshold (otherwise it follows the median score).
+    pub threshold_moved: bool,
     pub seg_threshold: f64,
     pub seg_opacity: f32,
     pub seg_errors: bool,
@@ -119,6 +121,9 @@ pub fn sync_views(app: &mut ConvLabApp, ctx: &egui::Context) {
             }
         }
         v.aux_key = None;
+        if !v.threshold_moved {
+            v.score_threshold = None;
+        }
         v.result = Some(r);
     }
     v.seen = seen;
@@ -672,6 +677,7 @@ fn anomaly_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
         });
         if let Some(t) = new_threshold {
             v.score_threshold = Some(t);
+            v.threshold_moved = true;
         }
         ui.vertical(|ui| {
             ui.label(format!(
