@@ -353,7 +353,13 @@ pub fn run(threads: usize, json: bool, quick: bool) -> Result<(), String> {
             "infer GFLOP/s"
         );
     }
-    for name in MODELS {
+    // `CONVLAB_BENCH_ONLY=name,…` restricts the rows (models and ops), for profiling.
+    let only = std::env::var("CONVLAB_BENCH_ONLY").ok();
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|w| w.trim() == name))
+    };
+    for name in MODELS.iter().copied().filter(|n| wanted(n)) {
         let r = bench_model(name, threads, quick)?;
         if json {
             let v = serde_json::json!({
@@ -387,6 +393,9 @@ pub fn run(threads: usize, json: bool, quick: bool) -> Result<(), String> {
         );
     }
     for i in 0..OPS.len() {
+        if !wanted(OPS[i].0) {
+            continue;
+        }
         let r = bench_op(i, quick)?;
         if json {
             let v = serde_json::json!({

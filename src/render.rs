@@ -12,11 +12,14 @@ use crate::viz::draw::save_png;
 use crate::viz::maps::Norm;
 use crate::viz::views::{ViewName, ViewRequest, ViewTarget, render_view};
 
+mod tasks;
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct RenderArgs {
     /// A checkpoint (.safetensors), or a preset (.toml) with freshly initialised weights.
     pub model: PathBuf,
-    /// activations, filters, gradients, pool-routing, receptive-field, covariance, saliency.
+    /// activations, filters, gradients, pool-routing, receptive-field, covariance, saliency,
+    /// conv-arithmetic (MODEL is not used), anomaly, segmentation.
     #[arg(long)]
     pub view: String,
     #[arg(long, value_name = "FILE.png")]
@@ -50,12 +53,42 @@ pub struct RenderArgs {
     /// Pool routing: outline the window of output cell ROW,COL.
     #[arg(long, value_name = "ROW,COL")]
     pub select: Option<String>,
-    /// Pool routing: step-by-step mode after this many windows.
+    /// Pool routing: step-by-step mode after this many windows. Conv arithmetic: the step
+    /// shown, from 1 (default: half-way).
     #[arg(long)]
     pub step: Option<usize>,
+    /// Conv arithmetic options (boxed: they would make every CLI command larger).
+    #[command(flatten)]
+    pub arith: Box<ArithArgs>,
     /// One colour scale for all maps of a node instead of one per map.
     #[arg(long)]
     pub shared: bool,
+}
+
+/// The convolution arithmetic sandbox's settings.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ArithArgs {
+    /// Conv arithmetic: the input side (default 5, transposed 3).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Conv arithmetic: the kernel side.
+    #[arg(long, default_value_t = 3)]
+    pub kernel: usize,
+    /// Conv arithmetic: padding on each side (default 1; transposed: cropping, default 0).
+    #[arg(long)]
+    pub padding: Option<usize>,
+    /// Conv arithmetic: zeros, reflect or replicate.
+    #[arg(long, default_value = "zeros")]
+    pub padding_mode: String,
+    /// Conv arithmetic: the stride.
+    #[arg(long, default_value_t = 2)]
+    pub stride: usize,
+    /// Conv arithmetic: the dilation.
+    #[arg(long, default_value_t = 1)]
+    pub dilation: usize,
+    /// Conv arithmetic: transposed convolution (each input cell stamps the kernel).
+    #[arg(long)]
+    pub transposed: bool,
 }
 
 fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> Result<Vec<T>, String> {
@@ -70,7 +103,21 @@ fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> Result<Vec<T>
 
 /// Runs `convlab render`.
 pub fn run(args: &RenderArgs) -> Result<(), String> {
-    let view: ViewName = args.view.parse()?;
+    if let Some(done) = tasks::render(args) {
+        let (img, what) = done?;
+        save_png(&img, &args.out)?;
+        eprintln!(
+            "wrote {} ({}×{}, view {what})",
+            args.out.display(),
+            img.width,
+            img.height
+        );
+        return Ok(());
+    }
+    let view: ViewName = args
+        .view
+        .parse()
+        .map_err(|e: String| format!("{e}, {}", tasks::NAMES.join(", ")))?;
     let (preset, params, trained) = crate::onnx::cli::load_model(&args.model, None)?;
     let mut graph = Graph::<f32>::new(&preset.model).map_err(|e| e.to_string())?;
     for (name, value) in &params {

@@ -243,6 +243,9 @@ pub struct TrainingSpec {
     pub init: Init,
     #[serde(default)]
     pub seed: u64,
+    /// Flips, shifts and noise applied to training batches (`[training.augment]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<crate::data::augment::Augment>,
 }
 
 fn default_batch() -> usize {
@@ -377,6 +380,10 @@ impl Preset {
         }
         if t.epochs > 100_000 {
             return Err(key("training.epochs", "must be at most 100000".into()));
+        }
+        if let Some(a) = &t.augment {
+            a.validate()
+                .map_err(|reason| key("training.augment", reason))?;
         }
         if let Init::Uniform { a } = t.init
             && !(a > 0.0 && a.is_finite())

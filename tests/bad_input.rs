@@ -297,12 +297,24 @@ fn image_cases() -> Vec<(&'static str, Vec<u8>, Result<(), &'static str>)> {
         ("corrupt.tif", flip_middle(tif[..40].to_vec()), Err("")),
         ("empty.png", Vec::new(), Err("")),
         ("empty.jpg", Vec::new(), Err("")),
-        ("text.png", b"just some text, not a picture\n".to_vec(), Err("")),
+        (
+            "text.png",
+            b"just some text, not a picture\n".to_vec(),
+            Err(""),
+        ),
         ("bomb.png", png_claiming(100_000, 100_000), Err("limit")),
-        ("bomb-pixels.png", png_claiming(16_000, 16_000), Err("limit")),
+        (
+            "bomb-pixels.png",
+            png_claiming(16_000, 16_000),
+            Err("limit"),
+        ),
         ("bomb.gif", gif_claiming(65_000, 65_000), Err("limit")),
         ("bomb.jpg", jpeg_claiming(65_000, 65_000), Err("limit")),
-        ("bomb.tif", tiff(100_000, 100_000, 3, 2, false), Err("limit")),
+        (
+            "bomb.tif",
+            tiff(100_000, 100_000, 3, 2, false),
+            Err("limit"),
+        ),
         ("zero-size.png", png_claiming(0, 0), Err("")),
         ("one-pixel.png", encode(&rgb(1, 1), F::Png), Ok(())),
         ("sixteen-bit.png", png_16bit(6, 5), Ok(())),
@@ -367,7 +379,11 @@ fn class_folder_skips_bad_files_with_reasons() {
     let long = format!("{}.png", "x".repeat(251));
     std::fs::write(class.join(&long), &png).unwrap();
     // A non-UTF-8 name on a broken file is reported (lossily) in its reason.
-    std::fs::write(class.join(std::ffi::OsStr::from_bytes(b"bad\xfe.png")), b"no").unwrap();
+    std::fs::write(
+        class.join(std::ffi::OsStr::from_bytes(b"bad\xfe.png")),
+        b"no",
+    )
+    .unwrap();
     // Symlink loops: one file pointing at itself, and two pointing at each other.
     std::os::unix::fs::symlink("self.png", class.join("self.png")).unwrap();
     std::os::unix::fs::symlink("ping.png", class.join("pong.png")).unwrap();
@@ -400,8 +416,16 @@ fn class_folder_skips_bad_files_with_reasons() {
             .clone()
     };
     assert!(reason_of("bomb.png").contains("limit"));
-    assert!(reason_of("self.png").to_lowercase().contains("symbolic link"));
-    assert!(reason_of("dangling.png").to_lowercase().contains("no such file"));
+    assert!(
+        reason_of("self.png")
+            .to_lowercase()
+            .contains("symbolic link")
+    );
+    assert!(
+        reason_of("dangling.png")
+            .to_lowercase()
+            .contains("no such file")
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -413,7 +437,10 @@ fn symlink_loop_as_folder_is_a_clear_error() {
     let e = load_class_folder(&looped, OPTS, None, |_, _| {})
         .unwrap_err()
         .to_string();
-    assert!(e.contains("loop") && e.to_lowercase().contains("symbolic"), "{e}");
+    assert!(
+        e.contains("loop") && e.to_lowercase().contains("symbolic"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&root);
 }
 
@@ -478,20 +505,40 @@ fn cli_folder_of_only_bad_images_fails_with_one_line() {
 
 fn preset_cases() -> Vec<(&'static str, Vec<u8>, &'static [&'static str])> {
     let x = |from: &str, to: &str| XOR.replace(from, to).into_bytes();
-    let deep = format!("version = {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let deep = format!(
+        "version = {}1{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
     let deep_tables = format!("x = {}1{}\n", "{a=".repeat(50_000), "}".repeat(50_000));
     vec![
         ("empty.toml", Vec::new(), &["missing"]),
-        ("malformed.toml", b"version = 1\nname = \n".to_vec(), &["line"]),
+        (
+            "malformed.toml",
+            b"version = 1\nname = \n".to_vec(),
+            &["line"],
+        ),
         (
             "truncated.toml",
             XOR.as_bytes()[..XOR.len() / 2].to_vec(),
             &[],
         ),
         ("binary.toml", vec![0xff, 0xfe, 0, 1, 2, 0x80], &["UTF-8"]),
-        ("nan-lr.toml", x("learning_rate = 0.1", "learning_rate = nan"), &["learning_rate"]),
-        ("inf-noise.toml", x("samples = 64", "samples = 64\nnoise = inf"), &["noise"]),
-        ("nan-noise.toml", x("samples = 64", "samples = 64\nnoise = nan"), &["noise"]),
+        (
+            "nan-lr.toml",
+            x("learning_rate = 0.1", "learning_rate = nan"),
+            &["learning_rate"],
+        ),
+        (
+            "inf-noise.toml",
+            x("samples = 64", "samples = 64\nnoise = inf"),
+            &["noise"],
+        ),
+        (
+            "nan-noise.toml",
+            x("samples = 64", "samples = 64\nnoise = nan"),
+            &["noise"],
+        ),
         (
             "cycle.toml",
             x("kind = \"tanh\"", "kind = \"tanh\"\ninputs = [\"out\"]"),
@@ -548,8 +595,16 @@ fn preset_cases() -> Vec<(&'static str, Vec<u8>, &'static [&'static str])> {
             x("out_features = 4", "out_features = 99999999999999999999"),
             &[],
         ),
-        ("huge-batch.toml", x("epochs = 1", "epochs = 1\nbatch_size = 0"), &["batch_size"]),
-        ("version.toml", x("version = 1", "version = 99"), &["version"]),
+        (
+            "huge-batch.toml",
+            x("epochs = 1", "epochs = 1\nbatch_size = 0"),
+            &["batch_size"],
+        ),
+        (
+            "version.toml",
+            x("version = 1", "version = 99"),
+            &["version"],
+        ),
         ("deep-arrays.toml", deep.into_bytes(), &[]),
         ("deep-tables.toml", deep_tables.into_bytes(), &[]),
     ]
@@ -828,7 +883,10 @@ fn nan_in_data_stops_before_the_weights_change() {
         .iter()
         .map(|q| q.value.clone())
         .collect();
-    let e = trainer.step().expect_err("NaN must stop the step").to_string();
+    let e = trainer
+        .step()
+        .expect_err("NaN must stop the step")
+        .to_string();
     assert!(e.contains("NaN") || e.contains("non-finite"), "{e}");
     let after: Vec<_> = trainer
         .graph()
@@ -837,4 +895,124 @@ fn nan_in_data_stops_before_the_weights_change() {
         .map(|q| q.value.clone())
         .collect();
     assert_eq!(before, after, "weights changed despite NaN");
+}
+
+// ---------------------------------------------------------------------------------------
+// Atomic saves
+// ---------------------------------------------------------------------------------------
+
+/// A checkpoint of about 64 MB (one dense layer of 16 M weights).
+fn big_checkpoint() -> Checkpoint {
+    let text = XOR
+        .replace("input = [2, 1, 1]", "input = [4096, 1, 1]")
+        .replace("out_features = 4", "out_features = 4096");
+    let preset = Preset::parse(&text, "big").unwrap();
+    let graph = Graph::<f32>::new(&preset.model).unwrap();
+    Checkpoint::from_graph(&preset, &graph, &History::default())
+}
+
+/// Not a test: the child process of `killed_save_leaves_the_old_file_intact`, which saves
+/// a large checkpoint over `CONVLAB_SAVE_HELPER` and is killed while doing so.
+#[test]
+#[ignore = "helper process for killed_save_leaves_the_old_file_intact"]
+fn atomic_save_helper() {
+    let Some(target) = std::env::var_os("CONVLAB_SAVE_HELPER") else {
+        return;
+    };
+    let ck = big_checkpoint();
+    loop {
+        ck.save(Path::new(&target)).unwrap();
+    }
+}
+
+#[test]
+fn killed_save_leaves_the_old_file_intact() {
+    let dir = scratch("atomic");
+    let target = dir.join("model.safetensors");
+    let old = good_checkpoint().to_bytes();
+    std::fs::write(&target, &old).unwrap();
+    let mut killed_mid_save = false;
+    for _attempt in 0..5 {
+        std::fs::write(&target, &old).unwrap();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "atomic_save_helper", "--ignored", "--nocapture"])
+            .env("CONVLAB_SAVE_HELPER", &target)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the temporary file is being written, then kill the writer.
+        let started = Instant::now();
+        let mut saw_tmp = false;
+        while started.elapsed().as_secs() < 30 {
+            let partial = std::fs::read_dir(&dir).unwrap().flatten().any(|e| {
+                e.file_name().to_string_lossy().contains(".tmp-")
+                    && e.metadata().is_ok_and(|m| m.len() > 0)
+            });
+            if partial {
+                saw_tmp = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(saw_tmp, "the helper never started writing");
+        // Whatever the moment of the kill, the target is a whole checkpoint.
+        let now = std::fs::read(&target).unwrap();
+        Checkpoint::from_bytes(&now, "model.safetensors").expect("target stays loadable");
+        if now == old {
+            killed_mid_save = true;
+            break;
+        }
+        // The kill came after a rename (the new file is whole too); try again.
+    }
+    assert!(killed_mid_save, "never killed the writer before its rename");
+    // A leftover temporary file is hidden beside the target, never mistaken for it, and a
+    // later save replaces the target cleanly.
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert!(
+            name == "model.safetensors" || name.starts_with(".model.safetensors.tmp-"),
+            "{name}"
+        );
+    }
+    let ck = good_checkpoint();
+    ck.save(&target).unwrap();
+    Checkpoint::load(&target).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Batch norm's running statistics are state too: a NaN batch must not leave them NaN.
+#[test]
+#[ignore = "known gap: BatchNorm2d updates its running statistics during the forward pass, \
+            before Trainer::step sees the NaN loss (src/train/run.rs and the layer)"]
+fn nan_in_data_leaves_batch_norm_statistics_alone() {
+    use convlab::data::{Dataset, Targets};
+    let text = XOR
+        .replace("input = [2, 1, 1]", "input = [2, 2, 2]")
+        .replace(
+            "[[model.nodes]]\nname = \"hidden\"",
+            "[[model.nodes]]\nname = \"bn\"\nkind = \"batch_norm2d\"\n[[model.nodes]]\nname = \"hidden\"",
+        );
+    let mut p = Preset::parse(&text, "bn").unwrap();
+    p.training.batch_size = 4;
+    let mut x = ndarray::Array4::<f32>::zeros((4, 2, 2, 2));
+    x[[1, 0, 1, 1]] = f32::NAN;
+    let data = Dataset {
+        name: "nan".into(),
+        inputs: x,
+        targets: Targets::Labels(vec![0, 1, 1, 0]),
+        class_names: vec!["a".into(), "b".into()],
+    };
+    let mut trainer =
+        convlab::train::Trainer::with_data(&p, data.clone(), data.select(&[0])).unwrap();
+    assert!(trainer.step().is_err());
+    for q in trainer.graph().params() {
+        assert!(
+            q.value.iter().all(|v| v.is_finite()),
+            "{} became NaN",
+            q.name
+        );
+    }
 }

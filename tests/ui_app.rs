@@ -196,3 +196,70 @@ fn a_class_folder_loads_through_the_typed_path() {
     assert_eq!(loaded.dataset.sample_shape(), [1, 28, 28]);
     std::fs::remove_dir_all(&root).ok();
 }
+
+#[test]
+fn export_onnx_save_and_reopen_a_checkpoint_off_the_ui_thread() {
+    let dir = std::env::temp_dir().join(format!("convlab-ui-files-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut h = app();
+    pick_preset(&mut h, "xor-mlp");
+    step_until(&mut h, 30, "the run to be configured", ready);
+
+    // File → Export ONNX to a typed path.
+    let onnx = dir.join("xor.onnx");
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::TextInput, "ONNX path");
+    h.state_mut().state.onnx_path = onnx.display().to_string();
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::Button, "Export ONNX").click();
+    step_until(&mut h, 30, "the ONNX export", |a| {
+        a.message.text.starts_with("exported ONNX") || a.message.is_error
+    });
+    assert!(!h.state().message.is_error, "{}", h.state().message.text);
+    let bytes = std::fs::read(&onnx).unwrap();
+    let imported = convlab::onnx::import_model(&bytes, "xor.onnx").unwrap();
+    assert!(!imported.preset.model.nodes.is_empty());
+
+    // A bad path is a message, not a crash.
+    h.state_mut().state.onnx_path = dir.join("missing/dir/x.onnx").display().to_string();
+    h.get_by_label("File").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::Button, "Export ONNX").click();
+    step_until(&mut h, 30, "the failed export", |a| a.message.is_error);
+    assert!(h.state().message.text.contains("could not export ONNX"));
+
+    // Save a checkpoint, then open it: read on a background thread.
+    let ck = dir.join("xor.safetensors");
+    h.state_mut().state.save_path = ck.display().to_string();
+    h.get_by_label("Save").click();
+    step_until(&mut h, 30, "the save", |a| {
+        a.message.text.starts_with("saved") || a.message.is_error
+    });
+    assert!(ck.exists(), "{}", h.state().message.text);
+    pick_preset(&mut h, "digits-lenet");
+    h.state_mut().state.open_path = ck.display().to_string();
+    h.get_by_label("Open").click();
+    h.run_steps(1);
+    assert!(
+        h.state().open_job.is_some() || h.state().project.preset.name == "xor-mlp",
+        "the checkpoint is opening"
+    );
+    step_until(&mut h, 30, "the checkpoint to open", |a| {
+        a.open_job.is_none() && a.project.preset.name == "xor-mlp"
+    });
+    assert!(h.state().message.text.starts_with("opened checkpoint"));
+    step_until(&mut h, 30, "the opened run to be configured", ready);
+
+    // A broken checkpoint is an error message; the current project stays.
+    let bad = dir.join("bad.safetensors");
+    std::fs::write(&bad, b"not a checkpoint").unwrap();
+    h.state_mut().state.open_path = bad.display().to_string();
+    h.get_by_label("Open").click();
+    step_until(&mut h, 30, "the bad checkpoint to fail", |a| {
+        a.open_job.is_none() && a.message.is_error
+    });
+    assert_eq!(h.state().project.preset.name, "xor-mlp");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,5 +1,6 @@
 //! Data sets: seeded synthetic generators, bundled real data, and the user's own folders.
 
+pub mod augment;
 pub mod bundled;
 pub mod dataset;
 pub mod folder;

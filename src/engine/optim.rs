@@ -141,7 +141,8 @@ impl<T: Scalar> Optimizer<T> {
                     let bc1 = T::one() - b1.powi(t);
                     let bc2 = T::one() - b2.powi(t);
                     let (step, bc2s, eps) = (lr / bc1, bc2.sqrt(), T::of(eps));
-                    let m = self.first[i].get_or_insert_with(|| ParamTensor::zeros(p.grad.raw_dim()));
+                    let m =
+                        self.first[i].get_or_insert_with(|| ParamTensor::zeros(p.grad.raw_dim()));
                     let v =
                         self.second[i].get_or_insert_with(|| ParamTensor::zeros(p.grad.raw_dim()));
                     ndarray::Zip::from(&mut p.value)
@@ -153,7 +154,6 @@ impl<T: Scalar> Optimizer<T> {
                             *m = b1 * *m + (T::one() - b1) * g;
                             *v = b2 * *v + (T::one() - b2) * g * g;
                             *w -= step * *m / ((v.sqrt() / bc2s) + eps);
-                        });
                         });
                 }
             }

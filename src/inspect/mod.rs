@@ -14,11 +14,14 @@
 //! - [`receptive`]: theoretical and effective receptive field of one output unit.
 //! - [`covariance`]: translation covariance, per node, for a shifted input.
 //! - [`saliency`]: input-gradient saliency and Grad-CAM.
+//! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
+//!   numeric input, step by step; output-size formulas).
 //!
 //! Imports `engine` only (and `data` types). Errors are returned, never panicked.
 //!
 //! [`Graph`]: crate::engine::Graph
 
+pub mod conv_arithmetic;
 pub mod covariance;
 pub mod filters;
 pub mod probe;

@@ -1202,6 +1202,7 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     epochs: 10,
                     init: Init::default(),
                     seed: 0,
+                    augment: None,
                 },
                 target: None,
                 walkthrough: Vec::new(),

@@ -57,6 +57,8 @@ pub enum TrainerCommand {
     SetLearningRate(f64),
     /// Total epochs to train for (the run stops when it gets there).
     SetEpochs(usize),
+    /// Training-batch augmentation (applies from the next step).
+    SetAugment(Option<crate::data::augment::Augment>),
     /// Predictions for one validation sample (index into the validation set).
     Probe(usize),
     /// Asks for the current weights, answered by [`TrainerEvent::Weights`].

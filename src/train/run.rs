@@ -7,6 +7,7 @@ use ndarray::Axis;
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{MetricKind, MetricSums, accuracy_sums, iou_sums, mse_sums};
+use crate::data::augment::batch_rng;
 use crate::data::load::load;
 use crate::data::{DataError, Dataset, Targets};
 use crate::engine::loss::LossError;
@@ -261,7 +262,16 @@ impl Trainer {
         let idx: Vec<usize> = self.order[self.cursor..end].to_vec();
         let step = self.cursor / bs + 1;
         let epoch = self.epochs_done + 1;
-        let (x, target) = gather(&self.train, &idx);
+        let (mut x, mut target) = gather(&self.train, &idx);
+        if let Some(aug) = self.preset.training.augment.filter(|a| a.is_active()) {
+            // Drawn from the seed, epoch and step: the same seed trains the same weights.
+            let mut rng = batch_rng(self.preset.training.seed, epoch, step);
+            let dense = match &mut target {
+                BatchTarget::Dense(t) => Some(t),
+                BatchTarget::Labels(_) => None,
+            };
+            aug.apply(&mut x, dense, &mut rng);
+        }
         let lossk = self.preset.training.loss;
         let value = self
             .model

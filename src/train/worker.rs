@@ -277,6 +277,12 @@ impl WorkerState {
                     run.setup.preset.training.learning_rate = lr;
                 }
             }
+            TrainerCommand::SetAugment(augment) => {
+                if let Some(run) = &mut self.run {
+                    run.trainer.preset.training.augment = augment;
+                    run.setup.preset.training.augment = augment;
+                }
+            }
             TrainerCommand::SetEpochs(epochs) => {
                 if let Some(run) = &mut self.run {
                     run.target_epochs = epochs;

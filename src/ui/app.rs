@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
 use super::app_state::AppState;
-use super::background::{DataJob, DialogJob, DialogPurpose, LoadedData, save_checkpoint};
+use super::background::{
+    DataJob, DialogJob, DialogPurpose, LoadedData, OpenJob, export_onnx, save_checkpoint,
+};
 use super::frame_timer::FrameTimer;
 use super::panels;
 use super::panels::model_editor::ModelEditor;
@@ -66,6 +68,8 @@ pub enum UiCommand {
     Open(PathBuf),
     OpenEmbedded(&'static str),
     Save(PathBuf),
+    /// Exports the current model and weights as ONNX to this path.
+    ExportOnnx(PathBuf),
     Dialog(DialogPurpose),
     /// Loads the class folder typed into the data panel.
     LoadFolder(PathBuf),
@@ -87,6 +91,8 @@ pub struct DataView {
     pub thumbnails_version: u64,
     /// The user chose "My images" but has not loaded a folder yet.
     pub folder_tools_open: bool,
+    /// The augmentation preview's texture.
+    pub augment_preview: panels::augment_panel::AugmentPreview,
 }
 
 pub struct SplitData {
@@ -152,6 +158,11 @@ pub struct ConvLabApp {
     pending_weights: Option<StartWeights>,
     pending_save: Option<PathBuf>,
     save_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    /// Where the next weights from the trainer are exported as ONNX.
+    pending_onnx: Option<PathBuf>,
+    onnx_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    /// A checkpoint being read in the background.
+    pub open_job: Option<OpenJob>,
     last_model_edit: Instant,
     last_model: crate::engine::ModelSpec,
     screenshot: Option<ScreenshotPlan>,
@@ -170,6 +181,7 @@ fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
     let mut a = a.clone();
     a.training.learning_rate = b.training.learning_rate;
     a.training.epochs = b.training.epochs;
+    a.training.augment = b.training.augment;
     a != *b
 }
 
@@ -213,6 +225,9 @@ impl ConvLabApp {
             pending_weights: None,
             pending_save: None,
             save_result: Arc::default(),
+            pending_onnx: None,
+            onnx_result: Arc::default(),
+            open_job: None,
             last_model_edit: Instant::now(),
             screenshot: options.screenshot.map(|path| ScreenshotPlan {
                 path,
@@ -268,6 +283,7 @@ impl ConvLabApp {
 
     pub fn open_embedded(&mut self, name: &'static str) {
         if let Some(p) = presets::embedded(name) {
+            self.open_job = None;
             self.set_project(p, format!("built-in {name}"));
             self.pending_weights = None;
             self.state.last_file = None;
@@ -278,23 +294,12 @@ impl ConvLabApp {
 
     pub fn open(&mut self, path: &Path) {
         let is_checkpoint = path.extension().is_some_and(|e| e == "safetensors");
+        // A newer choice replaces a checkpoint still being read.
+        self.open_job = None;
         if is_checkpoint {
-            match Checkpoint::load(path) {
-                Ok(ck) => {
-                    let epochs = ck.history.epochs.len();
-                    self.set_project(ck.preset.clone(), path.display().to_string());
-                    self.pending_weights = Some(StartWeights::Checkpoint {
-                        params: ck.params,
-                        history: ck.history,
-                    });
-                    self.after_open(path);
-                    self.info(format!(
-                        "opened checkpoint {} ({epochs} epochs trained)",
-                        path.display()
-                    ));
-                }
-                Err(e) => self.error(e.to_string()),
-            }
+            // Read and checked on a background thread; `poll_open` installs it.
+            self.open_job = Some(OpenJob::spawn(path.to_path_buf(), &self.egui_ctx));
+            self.info(format!("opening checkpoint {}…", path.display()));
         } else {
             match Preset::load(path) {
                 Ok(p) => {
@@ -305,6 +310,29 @@ impl ConvLabApp {
                 }
                 Err(e) => self.error(e.to_string()),
             }
+        }
+    }
+
+    /// Installs a checkpoint once its background read is done.
+    fn poll_open(&mut self) {
+        let Some(job) = &self.open_job else { return };
+        let Some(result) = job.poll() else { return };
+        let path = self.open_job.take().expect("checked above").path;
+        match result {
+            Ok(ck) => {
+                let epochs = ck.history.epochs.len();
+                self.set_project(ck.preset, path.display().to_string());
+                self.pending_weights = Some(StartWeights::Checkpoint {
+                    params: ck.params,
+                    history: ck.history,
+                });
+                self.after_open(&path);
+                self.info(format!(
+                    "opened checkpoint {} ({epochs} epochs trained)",
+                    path.display()
+                ));
+            }
+            Err(e) => self.error(e),
         }
     }
 
@@ -483,6 +511,11 @@ impl ConvLabApp {
 
     /// Configures the worker like the project; `fresh` forces new weights.
     fn configure(&mut self, fresh: bool) -> bool {
+        if let Some(job) = &self.open_job {
+            let text = format!("still opening {}…", job.path.display());
+            self.info(text);
+            return false;
+        }
         if self.project.facts().full.is_none() {
             self.error("fix the model first (the node marked in red)".into());
             return false;
@@ -549,6 +582,10 @@ impl ConvLabApp {
             self.worker
                 .send(TrainerCommand::SetLearningRate(t.learning_rate));
         }
+        if p.training.augment != t.augment {
+            p.training.augment = t.augment;
+            self.worker.send(TrainerCommand::SetAugment(t.augment));
+        }
         if p.training.epochs != t.epochs {
             p.training.epochs = t.epochs;
             self.worker.send(TrainerCommand::SetEpochs(t.epochs));
@@ -591,18 +628,28 @@ impl ConvLabApp {
                     params,
                     history,
                 } => {
+                    let ck = Checkpoint {
+                        preset: *preset,
+                        params,
+                        history,
+                    };
+                    if let Some(path) = self.pending_onnx.take() {
+                        self.info(format!("exporting ONNX to {}…", path.display()));
+                        export_onnx(
+                            ck.clone(),
+                            path,
+                            Arc::clone(&self.onnx_result),
+                            &self.egui_ctx,
+                        );
+                    }
                     if let Some(path) = self.pending_save.take() {
-                        let ck = Checkpoint {
-                            preset: *preset,
-                            params,
-                            history,
-                        };
                         save_checkpoint(ck, path, Arc::clone(&self.save_result), &self.egui_ctx);
                         self.info("saving…".into());
                     }
                 }
                 TrainerEvent::Error(e) => {
                     self.pending_save = None;
+                    self.pending_onnx = None;
                     self.run.error = Some(e.clone());
                     self.error(e);
                 }
@@ -652,6 +699,19 @@ impl ConvLabApp {
                     }
                     self.state.save_path = path.display().to_string();
                     self.pending_save = Some(path);
+                    self.worker.send(TrainerCommand::ExportWeights);
+                }
+                UiCommand::ExportOnnx(path) => {
+                    if path.as_os_str().is_empty() {
+                        self.error("type a path for the ONNX file first".into());
+                        continue;
+                    }
+                    if self.needs_configure() && !self.configure(false) {
+                        continue;
+                    }
+                    self.state.onnx_path = path.display().to_string();
+                    self.pending_onnx = Some(path);
+                    self.info("exporting ONNX…".into());
                     self.worker.send(TrainerCommand::ExportWeights);
                 }
                 UiCommand::Dialog(purpose) => {
@@ -717,6 +777,16 @@ impl ConvLabApp {
                 self.state.remember(abs);
             }
             Some(Err(e)) => self.error(format!("could not save: {e}")),
+            None => {}
+        }
+        let outcome = self
+            .onnx_result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match outcome {
+            Some(Ok(path)) => self.info(format!("exported ONNX to {}", path.display())),
+            Some(Err(e)) => self.error(format!("could not export ONNX: {e}")),
             None => {}
         }
     }
@@ -801,7 +871,9 @@ impl ConvLabApp {
     }
 
     fn screenshot_logic(&mut self) {
-        let ready = self.worker_config.is_some() && self.run.state != RunState::Empty;
+        let ready = self.worker_config.is_some()
+            && self.open_job.is_none()
+            && self.run.state != RunState::Empty;
         let Some(plan) = &mut self.screenshot else {
             return;
         };
@@ -877,6 +949,7 @@ impl ConvLabApp {
         self.drain_events();
         self.poll_data(ctx);
         self.poll_dialog();
+        self.poll_open();
         self.poll_save();
         self.handle_dropped_files(ctx);
         self.shortcuts(ctx);
@@ -891,6 +964,7 @@ impl ConvLabApp {
         self.project.refresh_facts();
         let settled = self.last_model_edit.elapsed() > Duration::from_millis(300);
         if self.run.state != RunState::Running
+            && self.open_job.is_none()
             && self.needs_configure()
             && settled
             && self.project.facts().full.is_some()

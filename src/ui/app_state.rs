@@ -20,6 +20,8 @@ pub struct AppState {
     pub recent: Vec<PathBuf>,
     /// Where "Save" writes (typed or chosen in the dialog).
     pub save_path: String,
+    /// Where "Export ONNX" writes.
+    pub onnx_path: String,
     /// The path typed into the open field.
     pub open_path: String,
     /// The class folder path typed into the data panel.
@@ -43,6 +45,7 @@ impl Default for AppState {
             last_preset: "digits-lenet".into(),
             recent: Vec::new(),
             save_path: "model.safetensors".into(),
+            onnx_path: "model.onnx".into(),
             open_path: String::new(),
             folder_path: String::new(),
             folder_size: [28, 28],

@@ -254,3 +254,99 @@ pub fn save_checkpoint(
             Some(Err(format!("cannot start the writer thread: {e}")));
     }
 }
+
+// ----------------------------------------------------------------------------
+
+/// Exports a checkpoint as ONNX ([`crate::onnx::export_checkpoint`]) on the
+/// `"onnx-exporter"` thread and writes it atomically (temporary file, then rename); the
+/// outcome lands in `result`.
+pub fn export_onnx(
+    checkpoint: Checkpoint,
+    path: PathBuf,
+    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    ctx: &egui::Context,
+) {
+    let ctx = ctx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("onnx-exporter".into())
+        .spawn({
+            let result = Arc::clone(&result);
+            move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let bytes =
+                        crate::onnx::export_checkpoint(&checkpoint).map_err(|e| e.to_string())?;
+                    write_atomically(&path, &bytes)?;
+                    Ok(path)
+                }))
+                .unwrap_or_else(|_| Err("the ONNX export crashed".to_string()));
+                *result.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                ctx.request_repaint();
+            }
+        });
+    if let Err(e) = spawned {
+        *result.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Err(format!("cannot start the exporter thread: {e}")));
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        std::fs::remove_file(&tmp).ok();
+        return Err(format!("{}: {e}", path.display()));
+    }
+    Ok(())
+}
+
+/// A checkpoint being read and checked on the `"checkpoint-reader"` thread.
+pub struct OpenJob {
+    pub path: PathBuf,
+    rx: Receiver<Result<Checkpoint, String>>,
+}
+
+impl OpenJob {
+    pub fn spawn(path: PathBuf, ctx: &egui::Context) -> OpenJob {
+        let (tx, rx) = channel();
+        let ctx = ctx.clone();
+        let reader_path = path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("checkpoint-reader".into())
+            .spawn({
+                let tx = tx.clone();
+                move || {
+                    let outcome = std::panic::catch_unwind(|| {
+                        Checkpoint::load(&reader_path).map_err(|e| e.to_string())
+                    })
+                    .unwrap_or_else(|_| Err("reading the checkpoint crashed".to_string()));
+                    tx.send(outcome).ok();
+                    ctx.request_repaint();
+                }
+            });
+        if let Err(e) = spawned {
+            tx.send(Err(format!("cannot start the reader thread: {e}")))
+                .ok();
+        }
+        OpenJob { path, rx }
+    }
+
+    /// The checkpoint (or why it could not be read) once the job is done.
+    pub fn poll(&self) -> Option<Result<Checkpoint, String>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => Some(Err("the checkpoint reader stopped".into())),
+        }
+    }
+}

@@ -5,6 +5,7 @@
 
 pub mod charts;
 pub mod colormap;
+pub mod conv_arithmetic;
 pub mod curves;
 pub mod draw;
 pub mod grid;
@@ -13,6 +14,7 @@ pub mod overlay;
 pub mod routing;
 pub mod sample;
 pub mod scale;
+pub mod tasks;
 pub mod text;
 pub mod views;
 

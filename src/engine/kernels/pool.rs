@@ -6,7 +6,8 @@
 //! Layers only split work into parts that write disjoint outputs and compute every element
 //! exactly as the serial code does, so results do not depend on whether a split happened.
 //! Splitting is off unless the caller enables it for the current thread with
-//! [`with_intra_op`] (the data-parallel trainer does, when a batch runs on one replica).
+//! [`with_intra_op`] (the data-parallel trainer does, when a batch runs on one replica);
+//! `CONVLAB_INTRA_OP=0` turns it off everywhere.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -37,7 +38,16 @@ pub fn with_intra_op<R>(on: bool, f: impl FnOnce() -> R) -> R {
 
 /// Whether an op on this thread should split its work across two threads.
 pub fn intra_op() -> bool {
-    INTRA_OP.with(Cell::get) && !ON_HELPER.with(Cell::get)
+    INTRA_OP.with(Cell::get) && !ON_HELPER.with(Cell::get) && !disabled()
+}
+
+/// `CONVLAB_INTRA_OP=0` turns intra-op splitting off (for measuring; read once).
+fn disabled() -> bool {
+    static OFF: OnceLock<bool> = OnceLock::new();
+    *OFF.get_or_init(|| {
+        std::env::var("CONVLAB_INTRA_OP")
+            .is_ok_and(|v| matches!(v.trim(), "0" | "false" | "no" | "off"))
+    })
 }
 
 fn helper() -> Option<&'static Sender<Task>> {
@@ -121,7 +131,10 @@ mod tests {
     fn join_runs_both_and_writes_disjoint_halves() {
         let mut v = vec![0u32; 1000];
         let (x, y) = v.split_at_mut(400);
-        join(|| x.iter_mut().for_each(|e| *e = 1), || y.iter_mut().for_each(|e| *e = 2));
+        join(
+            || x.iter_mut().for_each(|e| *e = 1),
+            || y.iter_mut().for_each(|e| *e = 2),
+        );
         assert!(v[..400].iter().all(|&e| e == 1) && v[400..].iter().all(|&e| e == 2));
     }
 

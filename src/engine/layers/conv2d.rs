@@ -820,6 +820,53 @@ mod tests {
         (0..len).map(|_| r.uniform(-1.0, 1.0)).collect()
     }
 
+    /// A batch-1 conv split across two threads (forward: output channels; backward: weight
+    /// and input gradients) gives exactly the serial results, in f32 and f64.
+    #[test]
+    fn intra_op_split_is_bit_identical() {
+        fn check<T: Scalar>() {
+            let p1 = Pads {
+                top: 1,
+                bottom: 1,
+                left: 1,
+                right: 1,
+            };
+            let (cin, cout, h) = (32, 36, 16);
+            let gm = WindowGeometry {
+                in_size: Pair::new(h, h),
+                out_size: Pair::new(h, h),
+                ..geom(cin, cout, 3, 1, 1, p1)
+            };
+            let conv = Conv2d {
+                geom: gm,
+                padding_mode: PaddingMode::Zeros,
+                has_bias: true,
+            };
+            assert!(conv.shifted_ok());
+            let t = |v: Vec<f64>| v.into_iter().map(T::of).collect::<Vec<T>>();
+            let x = Tensor::from_shape_vec((1, cin, h, h), t(rand(cin * h * h, 1))).unwrap();
+            let ws = conv.weight_shape();
+            let w = ArrayD::from_shape_vec(ws.clone(), t(rand(ws.iter().product(), 2))).unwrap();
+            let b = ArrayD::from_shape_vec(vec![cout], t(rand(cout, 3))).unwrap();
+            let dy = Tensor::from_shape_vec((1, cout, h, h), t(rand(cout * h * h, 4))).unwrap();
+            let run = |intra: bool| {
+                kernels::pool::with_intra_op(intra, || {
+                    let y = conv.forward(&x, &w, Some(&b));
+                    let mut dw = w.mapv(|_| T::of(0.5));
+                    let mut db = b.mapv(|_| T::zero());
+                    let dx = conv.backward(&x, &w, &dy, &mut dw, Some(&mut db), true);
+                    (y, dw, dx.unwrap())
+                })
+            };
+            let (serial, split) = (run(false), run(true));
+            assert_eq!(serial.0, split.0, "forward");
+            assert_eq!(serial.1, split.1, "weight gradient");
+            assert_eq!(serial.2, split.2, "input gradient");
+        }
+        check::<f32>();
+        check::<f64>();
+    }
+
     #[test]
     fn shifted_gemm_path_matches_im2col() {
         let p1 = Pads {

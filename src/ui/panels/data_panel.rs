@@ -178,6 +178,7 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             .labelled_by(l.id)
             .on_hover_text("Seeds the split (and the generators of synthetic sets)");
     });
+    crate::ui::panels::augment_panel::augment_ui(app, ui);
 
     // Progress or summary.
     if let Some(job) = &app.data.job {

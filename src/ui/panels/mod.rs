@@ -1,6 +1,7 @@
 //! One file per panel. Panels edit the project or push [`crate::ui::app::UiCommand`]s;
 //! they never talk to the trainer directly.
 
+pub mod augment_panel;
 pub mod curves;
 pub mod data_panel;
 pub mod gallery;

@@ -33,8 +33,10 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 .labelled_by(l.id)
                 .on_hover_text("Ready-made lecture set-ups: a model, its data and training settings");
             ui.separator();
+            file_menu_ui(app, ui);
+            ui.separator();
 
-            let l = ui.label("File");
+            let l = ui.label("Open path");
             ui.add(
                 egui::TextEdit::singleline(&mut app.state.open_path)
                     .hint_text("path to .toml or .safetensors")
@@ -89,5 +91,30 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 .on_hover_text("Debug overlay: time between frames and UI time");
         });
         ui.small(format!("project: {}", app.project.origin));
+    });
+}
+
+/// The File menu: export the current model (weights included) as ONNX to a typed path.
+fn file_menu_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+    ui.menu_button("File", |ui| {
+        ui.strong("Export ONNX");
+        ui.horizontal(|ui| {
+            let l = ui.label("ONNX path");
+            ui.add(egui::TextEdit::singleline(&mut app.state.onnx_path).desired_width(220.0))
+                .labelled_by(l.id)
+                .on_hover_text(
+                    "Where to write the .onnx file (opset 17): the current model with its \
+                     current weights, for PyTorch, onnxruntime or Netron",
+                );
+        });
+        if ui
+            .button("Export ONNX")
+            .on_hover_text("Written in the background, atomically (temporary file, then rename)")
+            .clicked()
+        {
+            let p = PathBuf::from(app.state.onnx_path.trim());
+            app.commands.push(UiCommand::ExportOnnx(p));
+            ui.close();
+        }
     });
 }
