@@ -392,8 +392,8 @@ pub fn run(threads: usize, json: bool, quick: bool) -> Result<(), String> {
             "op (1 thread)", "shape", "fwd ms", "fwd GF/s", "f+b ms", "f+b GF/s"
         );
     }
-    for i in 0..OPS.len() {
-        if !wanted(OPS[i].0) {
+    for (i, op) in OPS.iter().enumerate() {
+        if !wanted(op.0) {
             continue;
         }
         let r = bench_op(i, quick)?;

@@ -65,7 +65,7 @@ pub enum Command {
     Dump(crate::dump::DumpArgs),
     /// One inspection view (activations, filters, gradients, pool-routing,
     /// receptive-field, covariance, saliency) of a model for one input, as a PNG.
-    Render(crate::render::RenderArgs),
+    Render(Box<crate::render::RenderArgs>),
     /// Time the four reference models of ../shared/perf/baseline.md and single conv ops.
     Bench {
         #[arg(long, default_value_t = 2)]

@@ -985,8 +985,6 @@ fn killed_save_leaves_the_old_file_intact() {
 
 /// Batch norm's running statistics are state too: a NaN batch must not leave them NaN.
 #[test]
-#[ignore = "known gap: BatchNorm2d updates its running statistics during the forward pass, \
-            before Trainer::step sees the NaN loss (src/train/run.rs and the layer)"]
 fn nan_in_data_leaves_batch_norm_statistics_alone() {
     use convlab::data::{Dataset, Targets};
     let text = XOR

@@ -249,7 +249,7 @@ fn close(a: &[f32], b: &[f32], atol: f32, rtol: f32) -> Result<(), String> {
     let mut worst = (0.0f32, 0usize);
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         let excess = (x - y).abs() / (atol + rtol * y.abs());
-        if !(excess <= worst.0) {
+        if excess > worst.0 || excess.is_nan() {
             worst = (excess, i);
         }
     }

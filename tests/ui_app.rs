@@ -232,6 +232,7 @@ fn export_onnx_save_and_reopen_a_checkpoint_off_the_ui_thread() {
 
     // Save a checkpoint, then open it: read on a background thread.
     let ck = dir.join("xor.safetensors");
+    h.state_mut().message = Default::default();
     h.state_mut().state.save_path = ck.display().to_string();
     h.get_by_label("Save").click();
     step_until(&mut h, 30, "the save", |a| {
@@ -255,6 +256,7 @@ fn export_onnx_save_and_reopen_a_checkpoint_off_the_ui_thread() {
     // A broken checkpoint is an error message; the current project stays.
     let bad = dir.join("bad.safetensors");
     std::fs::write(&bad, b"not a checkpoint").unwrap();
+    h.state_mut().message = Default::default();
     h.state_mut().state.open_path = bad.display().to_string();
     h.get_by_label("Open").click();
     step_until(&mut h, 30, "the bad checkpoint to fail", |a| {

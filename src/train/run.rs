@@ -13,6 +13,7 @@ use crate::data::{DataError, Dataset, Targets};
 use crate::engine::loss::LossError;
 use crate::engine::parallel::{DataParallel, StepError};
 use crate::engine::rng::Rng;
+use crate::engine::tensor::ParamTensor;
 use crate::engine::{Graph, GraphError, Mode, Optimizer, Target, Tensor, initialize, loss};
 use crate::spec::Preset;
 
@@ -273,14 +274,40 @@ impl Trainer {
             aug.apply(&mut x, dense, &mut rng);
         }
         let lossk = self.preset.training.loss;
-        let value = self
+        // Batch norm updates its running statistics during the forward pass; keep the last
+        // good ones so a diverging step leaves the whole model as it was.
+        let running: Vec<(usize, ParamTensor<f32>)> = self
             .model
-            .train_step(&x, target.as_target(), lossk)
-            .map_err(|e| match e {
-                StepError::Graph(g) => TrainError::Model(g),
-                StepError::Loss(l) => TrainError::Loss(l),
-            })?;
-        if !value.is_finite() {
+            .graph()
+            .params()
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| !p.trainable())
+            .map(|(i, p)| (i, p.value.clone()))
+            .collect();
+        let restore = |model: &mut DataParallel<f32>| {
+            for (i, v) in &running {
+                model.graph_mut().params_mut()[*i].value.assign(v);
+            }
+        };
+        let value = match self.model.train_step(&x, target.as_target(), lossk) {
+            Ok(v) => v,
+            Err(e) => {
+                restore(&mut self.model);
+                return Err(match e {
+                    StepError::Graph(g) => TrainError::Model(g),
+                    StepError::Loss(l) => TrainError::Loss(l),
+                });
+            }
+        };
+        let stats_broken = self
+            .model
+            .graph()
+            .params()
+            .iter()
+            .any(|p| !p.trainable() && p.value.iter().any(|v| !v.is_finite()));
+        if !value.is_finite() || stats_broken {
+            restore(&mut self.model);
             return Err(TrainError::Diverged {
                 what: "the loss",
                 value: value.to_string(),
@@ -296,9 +323,11 @@ impl Trainer {
             .iter()
             .find(|p| p.trainable() && p.grad.iter().any(|g| !g.is_finite()))
         {
+            let name = p.name.clone();
+            restore(&mut self.model);
             return Err(TrainError::Diverged {
                 what: "a gradient",
-                value: format!("non-finite in {}", p.name),
+                value: format!("non-finite in {name}"),
                 epoch,
                 step,
             });
