@@ -242,7 +242,7 @@ fn export_onnx_save_and_reopen_a_checkpoint_off_the_ui_thread() {
     pick_preset(&mut h, "digits-lenet");
     h.state_mut().state.open_path = ck.display().to_string();
     h.get_by_label("Open").click();
-    h.run_steps(1);
+    h.run_steps(2);
     assert!(
         h.state().open_job.is_some() || h.state().project.preset.name == "xor-mlp",
         "the checkpoint is opening"

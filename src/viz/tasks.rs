@@ -258,13 +258,20 @@ pub fn anomaly_image(p: &AnomalyPicture<'_>) -> Result<Rgba, String> {
     }
     let (h, w) = (p.inputs.shape()[2], p.inputs.shape()[3]);
     let zoom = auto_zoom(h, w, 160);
-    let map_max = p
+    // Colour range: up to the 99.5th percentile of all error values, so one extreme pixel
+    // does not leave every other map dark (brighter values saturate at the top colour).
+    let mut all: Vec<f32> = p
         .report
         .maps
         .iter()
         .copied()
         .filter(|v| v.is_finite())
-        .fold(0.0f32, f32::max);
+        .collect();
+    all.sort_by(f32::total_cmp);
+    let map_max = all
+        .get((all.len() * 995 / 1000).min(all.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.0);
     let scale = ValueScale::new(
         Palette::Sequential(Colormap::Viridis),
         0.0,
@@ -316,21 +323,17 @@ pub fn anomaly_image(p: &AnomalyPicture<'_>) -> Result<Rgba, String> {
             .get(k)
             .cloned()
             .unwrap_or_else(|| format!("test {k}"));
-        let caption = format!("{name}: {truth} · anomaly score {score:.4}{verdict}");
+        let outlined = if has_mask && mask.iter().any(|&v| v > 0.5) {
+            " (red outline: true defect)"
+        } else {
+            ""
+        };
+        let caption = format!("{name}: {truth} · anomaly score {score:.4}{verdict}{outlined}");
         let panels = [
             captioned(&input, "input", TS, BACKGROUND),
             captioned(&rec, "reconstruction", TS, BACKGROUND),
             captioned(&heat, "error map", TS, BACKGROUND),
-            captioned(
-                &over,
-                if has_mask && mask.iter().any(|&v| v > 0.5) {
-                    "error over input,\nred: true defect"
-                } else {
-                    "error over input"
-                },
-                TS,
-                BACKGROUND,
-            ),
+            captioned(&over, "error over input", TS, BACKGROUND),
         ];
         rows.push(vstack(
             &[
@@ -359,7 +362,7 @@ pub fn anomaly_image(p: &AnomalyPicture<'_>) -> Result<Rgba, String> {
         240,
         14,
         TS,
-        "squared reconstruction error (blurred)",
+        "squared reconstruction error (blurred);\nbrighter values show as the top colour",
     );
     rows.push(hstack(&[hist, leg], 40, BACKGROUND));
     Ok(padded(&vstack(&rows, 22, BACKGROUND), 12, BACKGROUND))

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Regenerates screenshots/render-<view>.png: every inspection view of `convlab render`,
+# each from a briefly trained preset (checkpoints go to a temporary folder, never into the
+# repository).
+#
+#   screenshots/render-all.sh            # builds the release binary if needed
+#   CONVLAB=path/to/convlab screenshots/render-all.sh
+#
+# Models (training times on a 2-core machine are a few seconds to a minute each):
+#   digits-lenet (3 epochs)          activations, filters, gradients, pool-routing,
+#                                    receptive-field, covariance, saliency
+#   textures-autoencoder (8 epochs)  anomaly
+#   cells-unet (4 epochs)            segmentation
+#   no model                         conv-arithmetic, pool-routing-lecture (the lecture's 4×4)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+cd "$root"
+if [[ -z "${CONVLAB:-}" ]]; then
+    cargo build --release --quiet
+    CONVLAB="$root/target/release/convlab"
+fi
+tmp="${TMPDIR:-/tmp}/convlab-screens"
+mkdir -p "$tmp"
+
+train() { # preset epochs -> checkpoint path
+    local ck="$tmp/$(basename "$1" .toml).safetensors"
+    if [[ ! -f "$ck" || -n "${RETRAIN:-}" ]]; then
+        "$CONVLAB" train "$1" --epochs "$2" --out "$ck" >&2
+    fi
+    echo "$ck"
+}
+render() { # model view extra-args...
+    local model="$1" view="$2" out="$3"
+    shift 3
+    "$CONVLAB" render "$model" --view "$view" --out "$here/render-$out.png" "$@"
+}
+
+lenet="$(train presets/digits-lenet.toml 3)"
+ae="$(train presets/textures-autoencoder.toml 8)"
+unet="$(train presets/cells-unet.toml 4)"
+
+render "$lenet" activations activations --sample 0
+render "$lenet" filters filters --sample 0
+render "$lenet" gradients gradients --sample 0
+render "$lenet" pool-routing pool-routing --sample 0 --node pool1 --select 4,4
+render "$lenet" pool-routing pool-routing-lecture --lecture 2x2s2 --select 1,1
+render "$lenet" receptive-field receptive-field --sample 0 --node conv2
+render "$lenet" covariance covariance --sample 0 --shift 2,2
+render "$lenet" saliency saliency --sample 0
+# The sandbox needs no model; the path is not read.
+render presets/digits-lenet.toml conv-arithmetic conv-arithmetic \
+    --size 5 --kernel 3 --padding 1 --stride 2 --step 5
+render presets/digits-lenet.toml conv-arithmetic conv-arithmetic-transposed \
+    --transposed --size 3 --kernel 3 --stride 2 --step 4
+render "$ae" anomaly anomaly
+render "$unet" segmentation segmentation
+echo "wrote $(ls "$here"/render-*.png | wc -l) pictures into $here" >&2
