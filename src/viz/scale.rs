@@ -167,8 +167,10 @@ pub fn fmt_value(v: f32, digits: usize) -> String {
             _ => e,
         };
     }
-    let int_digits = (a.log10().floor() as i32 + 1).max(1) as usize;
-    let decimals = digits.saturating_sub(int_digits).min(4);
+    // Digits before the point (≤ 0 for |v| < 1: minus the zeros after the point), so small
+    // values keep `digits` significant digits: 0.004 stays 0.004, not 0.
+    let int_digits = a.log10().floor() as i32 + 1;
+    let decimals = (digits as i32 - int_digits).clamp(0, 6) as usize;
     let s = format!("{v:.decimals$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
