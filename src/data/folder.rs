@@ -49,8 +49,9 @@ fn is_image_name(p: &Path) -> bool {
     })
 }
 
-/// Decodes one image file into `[c, h, w]` values in [0, 1], resized to `opts.size`.
-pub fn load_image(path: &Path, opts: ImageOptions) -> Result<Vec<f32>, String> {
+/// Width and height from the file's header, refused when empty or over the size limits —
+/// checked before anything is decoded.
+pub fn header_size(path: &Path) -> Result<(u32, u32), String> {
     let reader = ImageReader::open(path)
         .map_err(|e| e.to_string())?
         .with_guessed_format()
@@ -69,6 +70,12 @@ pub fn load_image(path: &Path, opts: ImageOptions) -> Result<Vec<f32>, String> {
             "{w}×{h} pixels is larger than the limit of {MAX_PIXELS} pixels"
         ));
     }
+    Ok((w, h))
+}
+
+/// Decodes one image file into `[c, h, w]` values in [0, 1], resized to `opts.size`.
+pub fn load_image(path: &Path, opts: ImageOptions) -> Result<Vec<f32>, String> {
+    header_size(path)?;
     let mut reader = ImageReader::open(path)
         .map_err(|e| e.to_string())?
         .with_guessed_format()

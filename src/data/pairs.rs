@@ -28,7 +28,9 @@ use image::{ImageReader, Limits};
 use ndarray::Array4;
 use serde::{Deserialize, Serialize};
 
-use super::folder::{ImageOptions, MAX_PIXELS, MAX_SIDE, MAX_TARGET_SIDE, Skipped, load_image};
+use super::folder::{
+    ImageOptions, MAX_PIXELS, MAX_SIDE, MAX_TARGET_SIDE, Skipped, header_size, load_image,
+};
 use super::segmentation::one_hot;
 use super::textures::{AnomalyLoad, AnomalySet, AnomalyTest};
 use super::{DataError, Dataset, Targets};
@@ -139,29 +141,6 @@ fn masks_by_stem(files: &[PathBuf]) -> BTreeMap<String, PathBuf> {
         out.insert(stem(p), p.clone());
     }
     out
-}
-
-/// Width and height from the file's header, with the same limits as `load_image`.
-fn header_size(path: &Path) -> Result<(u32, u32), String> {
-    let reader = ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    if reader.format().is_none() {
-        return Err("not an image the lab can read".into());
-    }
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|e| format!("unreadable header: {e}"))?;
-    if w == 0 || h == 0 {
-        return Err("the image is empty (0 pixels)".into());
-    }
-    if w > MAX_SIDE || h > MAX_SIDE || w as u64 * h as u64 > MAX_PIXELS {
-        return Err(format!(
-            "{w}×{h} pixels is larger than the limit of {MAX_PIXELS} pixels"
-        ));
-    }
-    Ok((w, h))
 }
 
 /// Decodes a mask (size already checked) and samples it at `size` with nearest neighbour:
