@@ -92,7 +92,13 @@ fn every_view_tab_renders_on_a_trained_model() {
     h.run_steps(2);
     step_until(&mut h, 60, "activations", shown);
     let r = h.state().views.result.clone().unwrap();
-    assert!(r.grid.is_some(), "{:?} {:?} {}", r.settings.tab, r.error, r.info);
+    assert!(
+        r.grid.is_some(),
+        "{:?} {:?} {}",
+        r.settings.tab,
+        r.error,
+        r.info
+    );
 }
 
 #[test]
@@ -128,7 +134,10 @@ fn next_through_every_walkthrough_step() {
     assert!(steps >= 3);
     assert!(h.state().walk.active);
     // Enter step 1 (the list), then Next through the rest: buttons and keys.
-    h.get_all_by_label_contains("1. The 4×4").last().unwrap().click();
+    h.get_all_by_label_contains("1. The 4×4")
+        .last()
+        .unwrap()
+        .click();
     h.run_steps(2);
     for k in 1..steps {
         if k % 2 == 0 {

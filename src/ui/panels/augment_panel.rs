@@ -52,8 +52,9 @@ pub fn augment_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         ui.checkbox(&mut aug.flip, "flip")
             .on_hover_text("Mirror each image left–right with probability ½ (wrong for digits and text, fine for most photos)");
         let mut shift_on = aug.shift > 0;
-        if ui
-            .checkbox(&mut shift_on, "shift")
+        let shift_box = ui.checkbox(&mut shift_on, "shift");
+        let shift_id = shift_box.id;
+        if shift_box
             .on_hover_text("Move each image by a few pixels up/down and left/right; uncovered pixels become 0")
             .changed()
         {
@@ -65,11 +66,13 @@ pub fn augment_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                     .range(1..=MAX_SHIFT)
                     .suffix(" px"),
             )
+            .labelled_by(shift_id)
             .on_hover_text("Largest shift in pixels");
         }
         let mut noise_on = aug.noise > 0.0;
-        if ui
-            .checkbox(&mut noise_on, "noise")
+        let noise_box = ui.checkbox(&mut noise_on, "noise");
+        let noise_id = noise_box.id;
+        if noise_box
             .on_hover_text("Add Gaussian noise to every pixel")
             .changed()
         {
@@ -82,6 +85,7 @@ pub fn augment_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                     .speed(0.005)
                     .prefix("σ "),
             )
+            .labelled_by(noise_id)
             .on_hover_text("Standard deviation of the noise");
         }
     });
