@@ -10,8 +10,9 @@ use serde_json::json;
 
 use crate::checkpoint::Checkpoint;
 use crate::engine::facts::{ModelFacts, ReceptiveField};
+use crate::resident_memory::{mib, peak_resident_bytes, resident_bytes};
 use crate::spec::Preset;
-use crate::train::{EpochRecord, StepReport, Trainer};
+use crate::train::{EpochRecord, Trainer};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,6 +51,10 @@ pub enum Command {
         /// One JSON object per epoch on stdout instead of a progress bar.
         #[arg(long)]
         json: bool,
+        /// Stop after this many minibatch steps, running past the preset's epochs if
+        /// needed (soak runs); the resident memory is reported at start and end.
+        #[arg(long)]
+        steps: Option<u64>,
     },
     /// Per-node table: shapes, parameters, FLOPs, receptive fields.
     Info {
@@ -105,7 +110,18 @@ pub fn run(cli: Cli) -> Result<(), String> {
             threads,
             out,
             json,
-        }) => train(&preset, epochs, seed, threads, out, json),
+            steps,
+        }) => train(
+            &preset,
+            TrainOptions {
+                epochs,
+                seed,
+                threads,
+                out,
+                json,
+                steps,
+            },
+        ),
         Some(Command::Info { file, json }) => info(&file, json),
         Some(Command::Eval { checkpoint, json }) => eval(&checkpoint, json),
         Some(Command::Bench {
@@ -138,14 +154,25 @@ fn fmt_duration(s: f64) -> String {
     }
 }
 
-fn train(
-    path: &Path,
+/// The flags of `convlab train`.
+struct TrainOptions {
     epochs: Option<usize>,
     seed: Option<u64>,
     threads: Option<usize>,
     out: Option<PathBuf>,
     json: bool,
-) -> Result<(), String> {
+    steps: Option<u64>,
+}
+
+fn train(path: &Path, options: TrainOptions) -> Result<(), String> {
+    let TrainOptions {
+        epochs,
+        seed,
+        threads,
+        out,
+        json,
+        steps,
+    } = options;
     let mut preset = Preset::load(path).map_err(|e| e.to_string())?;
     if let Some(e) = epochs {
         preset.training.epochs = e;
@@ -156,54 +183,67 @@ fn train(
     if threads == Some(0) {
         return Err("--threads must be at least 1".into());
     }
+    if steps == Some(0) {
+        return Err("--steps must be at least 1".into());
+    }
     let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", preset.name)));
     let mut trainer = Trainer::new(&preset).map_err(|e| format!("{}: {e}", path.display()))?;
     if let Some(t) = threads {
         trainer.set_threads(t);
     }
-    let total_epochs = preset.training.epochs;
-    let steps = trainer.steps_per_epoch();
+    let steps_per_epoch = trainer.steps_per_epoch().max(1) as u64;
+    let planned_steps = steps.unwrap_or(preset.training.epochs as u64 * steps_per_epoch);
+    let total_epochs = planned_steps.div_ceil(steps_per_epoch);
     let tty = !json && std::io::stderr().is_terminal();
+    let memory_at_start = resident_bytes();
     if !json {
         let facts = trainer.graph().facts();
         eprintln!(
-            "training {} on {} ({} train / {} validation samples), {} parameters, {} epochs",
+            "training {} on {} ({} train / {} validation samples), {} parameters, {} epochs ({} steps)",
             preset.name,
             preset.data.source.label(),
             trainer.train.len(),
             trainer.val.len(),
             facts.total_params(),
-            total_epochs
+            total_epochs,
+            planned_steps
         );
     }
     let started = Instant::now();
     let mut seen = 0usize;
-    for epoch in 1..=total_epochs {
-        let record = trainer
-            .run_epoch(|r: &StepReport| {
-                seen += r.batch_size;
-                if tty && (r.step.is_multiple_of(5) || r.step == r.steps_per_epoch) {
-                    let done = (epoch - 1) * steps + r.step;
-                    let elapsed = started.elapsed().as_secs_f64();
-                    let rate = seen as f64 / elapsed.max(1e-9);
-                    let eta = elapsed / done as f64 * (total_epochs * steps - done) as f64;
-                    let width = 24;
-                    let filled = width * done / (total_epochs * steps).max(1);
-                    eprint!(
-                        "\r[{}{}] epoch {epoch}/{total_epochs} step {}/{} loss {:.4} {:.0} img/s ETA {}   ",
-                        "#".repeat(filled),
-                        "-".repeat(width - filled),
-                        r.step,
-                        r.steps_per_epoch,
-                        r.loss,
-                        rate,
-                        fmt_duration(eta)
-                    );
-                }
-            })
+    let mut memory_after_first_epoch = None;
+    for done in 1..=planned_steps {
+        let r = trainer
+            .step()
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        seen += r.batch_size;
+        if tty && (r.step.is_multiple_of(5) || r.step == r.steps_per_epoch) {
+            let elapsed = started.elapsed().as_secs_f64();
+            let rate = seen as f64 / elapsed.max(1e-9);
+            let eta = elapsed / done as f64 * (planned_steps - done) as f64;
+            let width = 24;
+            let filled = (width as u64 * done / planned_steps) as usize;
+            eprint!(
+                "\r[{}{}] epoch {}/{total_epochs} step {}/{} loss {:.4} {:.0} img/s ETA {}   ",
+                "#".repeat(filled),
+                "-".repeat(width - filled),
+                r.epoch,
+                r.step,
+                r.steps_per_epoch,
+                r.loss,
+                rate,
+                fmt_duration(eta)
+            );
+        }
+        let Some(record) = r.finished_epoch else {
+            continue;
+        };
+        let resident = resident_bytes();
+        memory_after_first_epoch = memory_after_first_epoch.or(resident);
         if json {
-            println!("{}", epoch_json(&record));
+            let mut line = epoch_json(&record);
+            line["resident_mib"] = json!(resident.map(mib));
+            println!("{line}");
         } else {
             if tty {
                 eprint!("\r{:100}\r", "");
@@ -224,15 +264,27 @@ fn train(
     let ck = Checkpoint::from_graph(&trainer.preset, trainer.graph(), &trainer.history);
     ck.save(&out).map_err(|e| e.to_string())?;
     if !json {
+        if tty {
+            eprint!("\r{:100}\r", "");
+        }
         let last = trainer.history.epochs.last();
         eprintln!(
-            "done in {:.1} s; final validation {} {}; checkpoint written to {}",
+            "done in {:.1} s ({planned_steps} steps); final validation {} {}; checkpoint written to {}",
             started.elapsed().as_secs_f64(),
             last.map_or("-".into(), |r| r.metric.clone()),
             last.map_or("-".into(), |r| format!("{:.4}", r.val_metric)),
             out.display()
         );
     }
+    // On stderr in both modes: a soak run reads it next to the JSON lines.
+    let show = |b: Option<u64>| b.map_or("unknown".into(), |b| format!("{:.1} MiB", mib(b)));
+    eprintln!(
+        "resident memory: {} before training, {} after the first epoch, {} at the end, {} peak",
+        show(memory_at_start),
+        show(memory_after_first_epoch),
+        show(resident_bytes()),
+        show(peak_resident_bytes())
+    );
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod engine;
 pub mod inspect;
 pub mod onnx;
 pub mod render;
+pub mod resident_memory;
 pub mod spec;
 pub mod train;
 pub mod ui;

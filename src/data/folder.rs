@@ -17,6 +17,10 @@ pub const MAX_PIXELS: u64 = 64 << 20;
 pub const MAX_SIDE: u32 = 16_384;
 /// Largest side images may be resized to.
 pub const MAX_TARGET_SIDE: usize = 512;
+/// Most values (images × channels × height × width) a loaded folder may hold: 800 MB.
+pub const MAX_VALUES: usize = super::synthetic::MAX_VALUES;
+/// While listing, progress is reported once per this many files found.
+const LISTING_PROGRESS_EVERY: usize = 512;
 
 /// A file that was not loaded, and why.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,7 +117,11 @@ pub fn image_to_chw(img: &image::DynamicImage, opts: ImageOptions) -> Vec<f32> {
 }
 
 /// Loads `root/<class>/<image>`; classes are the subfolder names in sorted order.
-/// `progress(done, total)` is called as files load; `cancel` stops early with an error.
+///
+/// `progress(done, total)` is called while listing (with `total == 0` and `done` counting
+/// the files found so far) and then as files load; `cancel` is checked before every file,
+/// in both phases, and stops early with an error. The whole data set's size is checked
+/// against [`MAX_VALUES`] before any image is decoded.
 pub fn load_class_folder(
     root: &Path,
     opts: ImageOptions,
@@ -161,6 +169,13 @@ pub fn load_class_folder(
             Ok(list) => {
                 let mut names: Vec<PathBuf> = Vec::new();
                 for entry in list {
+                    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                        return Err(err("loading was cancelled".into()));
+                    }
+                    let found = files.len() + names.len();
+                    if found.is_multiple_of(LISTING_PROGRESS_EVERY) {
+                        progress(found, 0);
+                    }
                     let path = match entry {
                         Ok(e) => e.path(),
                         Err(e) => {
@@ -188,9 +203,19 @@ pub fn load_class_folder(
         }
     }
     let c = if opts.grayscale { 1 } else { 3 };
-    let mut pixels = Vec::new();
-    let mut labels = Vec::new();
     let total = files.len();
+    let values = total.saturating_mul(c * h * w);
+    if values > MAX_VALUES {
+        let gib = |v: usize| v as f64 * 4.0 / (1u64 << 30) as f64;
+        return Err(err(format!(
+            "{total} images of {c}×{h}×{w} values would need {:.1} GiB of memory (the limit is \
+             {:.1} GiB); choose a smaller image size, grayscale, or fewer images",
+            gib(values),
+            gib(MAX_VALUES)
+        )));
+    }
+    let mut pixels = Vec::with_capacity(values);
+    let mut labels = Vec::with_capacity(total);
     for (done, (label, path)) in files.into_iter().enumerate() {
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(err("loading was cancelled".into()));
@@ -272,5 +297,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("/no/such/folder"), "{e}");
+    }
+
+    #[test]
+    fn a_data_set_too_large_for_memory_is_refused_before_decoding() {
+        let root = std::env::temp_dir().join(format!("convlab-folder-big-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("only")).unwrap();
+        // 300 images resized to 3×512×512 would need 0.9 GiB; the files themselves are
+        // not even images, so any decoding would skip them instead of failing the load.
+        for i in 0..300 {
+            std::fs::write(root.join(format!("only/{i}.png")), b"not decoded").unwrap();
+        }
+        let e = load_class_folder(
+            &root,
+            ImageOptions {
+                size: [512, 512],
+                grayscale: false,
+            },
+            None,
+            |_, _| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("300 images") && e.contains("GiB"), "{e}");
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -40,6 +40,7 @@ pub struct DataJob {
     rx: Receiver<Result<LoadedData, String>>,
     pub done: Arc<AtomicUsize>,
     pub total: Arc<AtomicUsize>,
+    pub started: std::time::Instant,
     cancel: Arc<AtomicBool>,
 }
 
@@ -55,6 +56,7 @@ impl DataJob {
             rx,
             done: Arc::clone(&done),
             total: Arc::clone(&total),
+            started: std::time::Instant::now(),
             cancel: Arc::clone(&cancel),
         };
         let spec = spec.clone();

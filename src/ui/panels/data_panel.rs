@@ -186,20 +186,35 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             job.done.load(Ordering::Relaxed),
             job.total.load(Ordering::Relaxed),
         );
+        let seconds = job.started.elapsed().as_secs_f64();
+        // Cancel first: the progress bar below takes the whole width.
         ui.horizontal(|ui| {
             ui.spinner();
-            if total > 0 {
-                ui.add(
-                    egui::ProgressBar::new(done as f32 / total as f32)
-                        .text(format!("{done}/{total} files")),
-                );
+            if ui
+                .button("Cancel")
+                .on_hover_text("Stop loading; nothing already loaded is lost")
+                .clicked()
+            {
+                app.commands.push(UiCommand::CancelLoad);
+            }
+            if total == 0 && done > 0 {
+                ui.label(format!("listing files: {done} found…"));
             } else {
                 ui.label(format!("loading {}…", job.source.label()));
             }
-            if ui.button("Cancel").clicked() {
-                app.commands.push(UiCommand::CancelLoad);
-            }
         });
+        if total > 0 {
+            let rate = done as f64 / seconds.max(1e-3);
+            let eta = if done > 0 {
+                format!(", about {:.0} s left", (total - done) as f64 / rate)
+            } else {
+                String::new()
+            };
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total as f32)
+                    .text(format!("{done}/{total} files, {rate:.0}/s{eta}")),
+            );
+        }
     }
     if let Some((_, _, e)) = &app.data.failed {
         ui.colored_label(ui.visuals().error_fg_color, e);
