@@ -92,8 +92,7 @@ fn cancel_while_loading_stops_at_once(root: &Path) {
         }
     });
     let error = result
-        .err()
-        .expect("a cancelled load is an error")
+        .expect_err("a cancelled load is an error")
         .to_string();
     assert!(error.contains("cancelled"), "{error}");
     assert_eq!(last, 30_000, "no file is decoded after Cancel");
@@ -113,8 +112,7 @@ fn cancel_while_listing_stops_at_once(root: &Path) {
         }
     });
     let error = result
-        .err()
-        .expect("a cancelled load is an error")
+        .expect_err("a cancelled load is an error")
         .to_string();
     assert!(error.contains("cancelled"), "{error}");
     assert!((10_000..10_000 + 512).contains(&found), "{found}");
