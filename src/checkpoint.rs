@@ -6,7 +6,6 @@
 //! target, so a crash never leaves a half-written checkpoint behind.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
@@ -191,40 +190,10 @@ impl Checkpoint {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, then renames it
-/// over `path`.
+/// Writes `bytes` to `path` atomically ([`crate::atomic_file`]), naming the file in errors.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let err = |reason: String| CheckpointError {
+    crate::atomic_file::write_atomically(path, bytes).map_err(|e| CheckpointError {
         path: path.display().to_string(),
-        reason,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| err("not a file name".into()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable; a folder that cannot be synced is not an error.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok::<(), std::io::Error>(())
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e.to_string()));
-    }
-    Ok(())
+        reason: e.to_string(),
+    })
 }

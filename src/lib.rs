@@ -14,6 +14,7 @@
 //!
 //! `engine` and `train` never import egui; `tests/architecture.rs` checks these rules.
 
+pub mod atomic_file;
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;

@@ -977,9 +977,20 @@ fn killed_save_leaves_the_old_file_intact() {
             "{name}"
         );
     }
+    assert!(
+        !convlab::atomic_file::stale_temporaries(&dir, "model.safetensors").is_empty(),
+        "the killed writer left its temporary file"
+    );
     let ck = good_checkpoint();
     ck.save(&target).unwrap();
     Checkpoint::load(&target).unwrap();
+    // That save also removed the killed writer's leftover: only the target remains.
+    let left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["model.safetensors"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

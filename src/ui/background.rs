@@ -277,7 +277,8 @@ pub fn export_onnx(
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let bytes =
                         crate::onnx::export_checkpoint(&checkpoint).map_err(|e| e.to_string())?;
-                    write_atomically(&path, &bytes)?;
+                    crate::checkpoint::write_atomically(&path, &bytes)
+                        .map_err(|e| e.to_string())?;
                     Ok(path)
                 }))
                 .unwrap_or_else(|_| Err("the ONNX export crashed".to_string()));
@@ -289,27 +290,6 @@ pub fn export_onnx(
         *result.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(Err(format!("cannot start the exporter thread: {e}")));
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-        std::fs::remove_file(&tmp).ok();
-        return Err(format!("{}: {e}", path.display()));
-    }
-    Ok(())
 }
 
 /// A checkpoint being read and checked on the `"checkpoint-reader"` thread.
