@@ -35,6 +35,9 @@ pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(30);
 /// Shortest time between two runs of the window's inspector while training (views update
 /// live but throttled; when not training they update at once).
 pub const INSPECT_INTERVAL: Duration = Duration::from_millis(400);
+/// Longest wait for the trainer thread when the window closes (see [`TrainerWorker`]'s
+/// `Drop`).
+pub const QUIT_WAIT: Duration = Duration::from_millis(500);
 /// Validation samples evaluated for the gallery and the confusion matrix at most.
 pub const MAX_EVAL_SAMPLES: usize = 2_000;
 
@@ -96,10 +99,21 @@ impl TrainerWorker {
 }
 
 impl Drop for TrainerWorker {
+    /// Asks the thread to stop and waits at most [`QUIT_WAIT`] for it: the thread sees the
+    /// request only between minibatches, and one minibatch of a big model can take seconds,
+    /// longer than anyone should wait for a window to close. A thread still busy after that
+    /// is left to finish its minibatch and stop on its own (or end with the process); it
+    /// holds nothing the user could lose, since saves run on their own threads.
     fn drop(&mut self) {
         self.commands.send(TrainerCommand::Shutdown).ok();
         if let Some(h) = self.handle.take() {
-            h.join().ok();
+            let deadline = Instant::now() + QUIT_WAIT;
+            while !h.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if h.is_finished() {
+                h.join().ok();
+            }
         }
     }
 }
@@ -687,6 +701,87 @@ mod tests {
         // The thread lives on.
         w.send(TrainerCommand::Configure(Box::new(xor_setup())));
         assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+    }
+
+    /// A run whose every minibatch takes seconds: 64 images of 3×128×128 through two
+    /// 64-channel 3×3 convolutions (about 0.2 TFLOP per step).
+    fn slow_setup() -> RunSetup {
+        let text = r#"
+            version = 1
+            name = "slow"
+            [model]
+            input = [3, 128, 128]
+            [[model.nodes]]
+            name = "conv1"
+            kind = "conv2d"
+            out_channels = 64
+            kernel = 3
+            padding = "same"
+            [[model.nodes]]
+            name = "conv2"
+            kind = "conv2d"
+            out_channels = 64
+            kernel = 3
+            padding = "same"
+            [[model.nodes]]
+            name = "gap"
+            kind = "global_avg_pool"
+            [[model.nodes]]
+            name = "flat"
+            kind = "flatten"
+            [[model.nodes]]
+            name = "fc"
+            kind = "dense"
+            out_features = 2
+            [data]
+            source = "digits"
+            [training]
+            loss = "cross_entropy"
+            learning_rate = 0.01
+            batch_size = 64
+            epochs = 100
+        "#;
+        let preset = Preset::parse(text, "slow.toml").unwrap();
+        let data = |n: usize| crate::data::Dataset {
+            name: "zeros".into(),
+            inputs: ndarray::Array4::zeros((n, 3, 128, 128)),
+            targets: Targets::Labels((0..n).map(|i| i % 2).collect()),
+            class_names: vec!["a".into(), "b".into()],
+        };
+        RunSetup {
+            preset,
+            train: Arc::new(data(256)),
+            val: Arc::new(data(2)),
+            weights: StartWeights::Fresh,
+        }
+    }
+
+    #[test]
+    fn quitting_in_the_middle_of_a_long_minibatch_takes_under_a_second() {
+        let w = TrainerWorker::spawn(|| {}).unwrap();
+        w.send(TrainerCommand::Configure(Box::new(slow_setup())));
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+        w.send(TrainerCommand::Start);
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Running))).is_some());
+        // Now inside the first minibatch, which takes seconds.
+        std::thread::sleep(Duration::from_millis(100));
+        let quitting = Instant::now();
+        drop(w);
+        let took = quitting.elapsed();
+        assert!(took < Duration::from_secs(1), "quitting took {took:?}");
+    }
+
+    #[test]
+    fn quitting_an_idle_trainer_joins_its_thread() {
+        let w = TrainerWorker::spawn(|| {}).unwrap();
+        w.send(TrainerCommand::Configure(Box::new(xor_setup())));
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+        let quitting = Instant::now();
+        drop(w);
+        assert!(
+            quitting.elapsed() < QUIT_WAIT,
+            "an idle thread stops at once"
+        );
     }
 
     #[test]

@@ -158,6 +158,9 @@ pub struct ConvLabApp {
     pending_weights: Option<StartWeights>,
     pending_save: Option<PathBuf>,
     save_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    /// Threads writing the user's files (saves, ONNX exports), joined before the window
+    /// closes.
+    writers: Vec<std::thread::JoinHandle<()>>,
     /// Where the next weights from the trainer are exported as ONNX.
     pending_onnx: Option<PathBuf>,
     onnx_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
@@ -225,6 +228,7 @@ impl ConvLabApp {
             pending_weights: None,
             pending_save: None,
             save_result: Arc::default(),
+            writers: Vec::new(),
             pending_onnx: None,
             onnx_result: Arc::default(),
             open_job: None,
@@ -635,15 +639,20 @@ impl ConvLabApp {
                     };
                     if let Some(path) = self.pending_onnx.take() {
                         self.info(format!("exporting ONNX to {}…", path.display()));
-                        export_onnx(
+                        self.writers.extend(export_onnx(
                             ck.clone(),
                             path,
                             Arc::clone(&self.onnx_result),
                             &self.egui_ctx,
-                        );
+                        ));
                     }
                     if let Some(path) = self.pending_save.take() {
-                        save_checkpoint(ck, path, Arc::clone(&self.save_result), &self.egui_ctx);
+                        self.writers.extend(save_checkpoint(
+                            ck,
+                            path,
+                            Arc::clone(&self.save_result),
+                            &self.egui_ctx,
+                        ));
                         self.info("saving…".into());
                     }
                 }
@@ -951,6 +960,7 @@ impl ConvLabApp {
         self.poll_dialog();
         self.poll_open();
         self.poll_save();
+        self.writers.retain(|w| !w.is_finished());
         self.handle_dropped_files(ctx);
         self.shortcuts(ctx);
         self.handle_commands(ctx);
@@ -1058,6 +1068,16 @@ impl ConvLabApp {
     /// Drops the project's trainer (tests).
     pub fn worker_configured(&self) -> bool {
         self.worker_config.is_some()
+    }
+}
+
+impl Drop for ConvLabApp {
+    /// Closing waits for files being written (they are the user's work) but not for the
+    /// trainer's minibatch (see the trainer worker's `Drop`, which runs after this).
+    fn drop(&mut self) {
+        for writer in self.writers.drain(..) {
+            writer.join().ok();
+        }
     }
 }
 

@@ -230,13 +230,14 @@ impl DialogJob {
 // ----------------------------------------------------------------------------
 
 /// Writes a checkpoint on the `"checkpoint-writer"` thread (atomically, see
-/// [`Checkpoint::save`]); the outcome lands in `result`.
+/// [`Checkpoint::save`]); the outcome lands in `result`. The window joins the returned
+/// thread before it closes, so a save never dies half-way.
 pub fn save_checkpoint(
     checkpoint: Checkpoint,
     path: PathBuf,
     result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
     ctx: &egui::Context,
-) {
+) -> Option<std::thread::JoinHandle<()>> {
     let ctx = ctx.clone();
     let spawned = std::thread::Builder::new()
         .name("checkpoint-writer".into())
@@ -251,9 +252,13 @@ pub fn save_checkpoint(
                 ctx.request_repaint();
             }
         });
-    if let Err(e) = spawned {
-        *result.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Err(format!("cannot start the writer thread: {e}")));
+    match spawned {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            *result.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Err(format!("cannot start the writer thread: {e}")));
+            None
+        }
     }
 }
 
@@ -267,7 +272,7 @@ pub fn export_onnx(
     path: PathBuf,
     result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
     ctx: &egui::Context,
-) {
+) -> Option<std::thread::JoinHandle<()>> {
     let ctx = ctx.clone();
     let spawned = std::thread::Builder::new()
         .name("onnx-exporter".into())
@@ -286,9 +291,13 @@ pub fn export_onnx(
                 ctx.request_repaint();
             }
         });
-    if let Err(e) = spawned {
-        *result.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Err(format!("cannot start the exporter thread: {e}")));
+    match spawned {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            *result.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Err(format!("cannot start the exporter thread: {e}")));
+            None
+        }
     }
 }
 
