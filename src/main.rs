@@ -22,6 +22,17 @@ fn main() -> std::process::ExitCode {
                 .ok()
                 .and_then(|v| v.parse().ok()),
             presenter: std::env::var_os("CONVLAB_PRESENTER").is_some(),
+            // CONVLAB_SOAK_MINUTES=30 trains unattended, logging frame times and memory to
+            // CONVLAB_SOAK_LOG (default convlab-soak.jsonl), then closes.
+            soak: std::env::var("CONVLAB_SOAK_MINUTES")
+                .ok()
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|m| m.is_finite() && *m > 0.0)
+                .map(|m| {
+                    let log = std::env::var_os("CONVLAB_SOAK_LOG")
+                        .map_or_else(|| "convlab-soak.jsonl".into(), std::path::PathBuf::from);
+                    (std::time::Duration::from_secs_f64(m * 60.0), log)
+                }),
         };
         return match run_app(options) {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -56,6 +56,9 @@ pub struct LaunchOptions {
     pub walkthrough_step: Option<usize>,
     /// Start in the presenter theme.
     pub presenter: bool,
+    /// Keep training for this long, log frame times and memory, then close (see
+    /// [`super::soak`]).
+    pub soak: Option<(Duration, PathBuf)>,
 }
 
 /// Things the panels ask for, carried out after the frame's UI.
@@ -178,6 +181,7 @@ pub struct ConvLabApp {
     launch_view: Option<String>,
     launch_step: Option<usize>,
     walk_launched: bool,
+    soak: Option<super::soak::Soak>,
 }
 
 fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
@@ -250,6 +254,9 @@ impl ConvLabApp {
             launch_view: options.view.clone(),
             launch_step: options.walkthrough_step,
             walk_launched: false,
+            soak: options
+                .soak
+                .map(|(duration, log)| super::soak::Soak::new(log, duration)),
         };
         if options.presenter {
             app.state.presenter = true;
@@ -1063,6 +1070,30 @@ impl ConvLabApp {
         }
         self.screenshot_ui(&ctx);
         self.frames.on_ui_done(cpu_start.elapsed());
+        self.soak_ui(&ctx);
+    }
+
+    fn soak_ui(&mut self, ctx: &egui::Context) {
+        let Some(soak) = &mut self.soak else { return };
+        // A report is due every few seconds even when nothing else repaints.
+        ctx.request_repaint_after(Duration::from_millis(500));
+        if self.project.preset.training.epochs < super::soak::SOAK_EPOCHS {
+            self.project.preset.training.epochs = super::soak::SOAK_EPOCHS;
+        }
+        let sample = super::soak::SoakSample {
+            state: self.run.state,
+            ready: self.worker_config.is_some() && self.open_job.is_none(),
+            epochs: self.run.history.len(),
+            total_steps: self.run.progress.as_ref().map_or(0, |p| p.total_steps),
+            ui_seconds: self.frames.ui_times.back().copied().unwrap_or(0.0),
+        };
+        match soak.tick(&sample) {
+            super::soak::SoakAction::Nothing => {}
+            super::soak::SoakAction::StartTraining => self.commands.push(UiCommand::Start),
+            super::soak::SoakAction::Close => {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
     }
 
     /// Drops the project's trainer (tests).

@@ -12,6 +12,7 @@ pub mod inspector;
 pub mod panels;
 pub mod presets;
 pub mod project;
+pub mod soak;
 pub mod templates;
 
 pub use app::{ConvLabApp, LaunchOptions};
