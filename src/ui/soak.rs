@@ -17,7 +17,7 @@ use crate::train::messages::RunState;
 /// Time between two report lines.
 pub const REPORT_EVERY: Duration = Duration::from_secs(10);
 /// Epochs a soak run is set to, so it never finishes on its own.
-pub const SOAK_EPOCHS: usize = 100_000;
+pub const SOAK_EPOCHS: usize = 10_000;
 
 /// What the soak asks the window to do this frame.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -83,8 +83,13 @@ pub fn training_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             OptimizerKind::Adam { beta1, beta2, weight_decay, .. } => {
                 let l = ui.label("β1, β2");
                 ui.horizontal(|ui| {
-                    ui.add(egui::DragValue::new(beta1).range(0.0..=0.999).speed(0.001)).labelled_by(l.id);
-                    ui.add(egui::DragValue::new(beta2).range(0.0..=0.99999).speed(0.0001));
+                    ui.add(egui::DragValue::new(beta1).range(0.0..=0.999).speed(0.001))
+                        .labelled_by(l.id)
+                        .on_hover_text("β1: decay of the running mean of gradients (momentum)");
+                    let l2 = ui.label("β2");
+                    ui.add(egui::DragValue::new(beta2).range(0.0..=0.99999).speed(0.0001))
+                        .labelled_by(l2.id)
+                        .on_hover_text("β2: decay of the running mean of squared gradients");
                 });
                 ui.end_row();
                 let l = ui.label("weight decay");

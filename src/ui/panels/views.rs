@@ -210,11 +210,10 @@ fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
         } else {
             len
         };
-        let r = ui.add(
-            egui::DragValue::new(&mut k)
-                .range(0..=max.saturating_sub(1))
-                .prefix("sample #"),
-        );
+        let l = ui.label("sample #");
+        let r = ui
+            .add(egui::DragValue::new(&mut k).range(0..=max.saturating_sub(1)))
+            .labelled_by(l.id);
         if r.changed() || (r.clicked() && !is_sample) {
             v.settings.input = InputChoice::Sample(k);
         }
@@ -317,7 +316,9 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
             ui.weak("pick a node for its gradient maps; automatic shows every conv and pooling node");
         }
         Tab::Routing => {
-            ui.add(egui::DragValue::new(&mut s.channel).range(0..=channels - 1).prefix("channel "));
+            let l = ui.label("channel");
+            ui.add(egui::DragValue::new(&mut s.channel).range(0..=channels - 1))
+                .labelled_by(l.id);
             for case in LectureCase::ALL {
                 let on = s.lecture == Some(case);
                 if ui
@@ -354,9 +355,21 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
         Tab::ReceptiveField => {
             let (mut c, mut r, mut col) = s.unit.unwrap_or((s.channel, 0, 0));
             let mut changed = false;
-            changed |= ui.add(egui::DragValue::new(&mut c).range(0..=channels - 1).prefix("channel ")).changed();
-            changed |= ui.add(egui::DragValue::new(&mut r).range(0..=4096).prefix("row ")).changed();
-            changed |= ui.add(egui::DragValue::new(&mut col).range(0..=4096).prefix("col ")).changed();
+            let l = ui.label("channel");
+            changed |= ui
+                .add(egui::DragValue::new(&mut c).range(0..=channels - 1))
+                .labelled_by(l.id)
+                .changed();
+            let l = ui.label("row");
+            changed |= ui
+                .add(egui::DragValue::new(&mut r).range(0..=4096))
+                .labelled_by(l.id)
+                .changed();
+            let l = ui.label("col");
+            changed |= ui
+                .add(egui::DragValue::new(&mut col).range(0..=4096))
+                .labelled_by(l.id)
+                .changed();
             if changed {
                 s.unit = Some((c, r, col));
             }
