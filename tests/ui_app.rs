@@ -266,3 +266,58 @@ fn export_onnx_save_and_reopen_a_checkpoint_off_the_ui_thread() {
     assert_eq!(h.state().project.preset.name, "xor-mlp");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// eframe's key-value store, in memory.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn an_unsaved_model_comes_back_after_a_restart() {
+    use eframe::App;
+    let ctx = egui::Context::default();
+    let mut storage = MemoryStorage::default();
+    let mut first = ConvLabApp::new(&ctx, None, LaunchOptions::default());
+    assert!(
+        !first.project.has_unsaved_changes(),
+        "a fresh preset has nothing unsaved"
+    );
+    first
+        .project
+        .apply(|m| m.nodes[0].name = "my_first_conv".into());
+    first.project.preset.training.learning_rate = 0.0123;
+    assert!(first.project.has_unsaved_changes());
+    first.save(&mut storage);
+    drop(first);
+
+    let second = ConvLabApp::new(&ctx, Some(&storage), LaunchOptions::default());
+    assert_eq!(second.project.preset.model.nodes[0].name, "my_first_conv");
+    assert_eq!(second.project.preset.training.learning_rate, 0.0123);
+    assert!(second.project.has_unsaved_changes(), "still not in a file");
+    assert!(
+        second.message.text.contains("restored"),
+        "{}",
+        second.message.text
+    );
+    drop(second);
+
+    // Once nothing is unsaved, the next start opens the last file as usual.
+    let mut third = ConvLabApp::new(&ctx, None, LaunchOptions::default());
+    third.save(&mut storage);
+    drop(third);
+    let fourth = ConvLabApp::new(&ctx, Some(&storage), LaunchOptions::default());
+    assert!(!fourth.project.has_unsaved_changes());
+    assert_ne!(fourth.project.preset.model.nodes[0].name, "my_first_conv");
+}

@@ -164,6 +164,8 @@ pub struct ConvLabApp {
     /// Threads writing the user's files (saves, ONNX exports), joined before the window
     /// closes.
     writers: Vec<std::thread::JoinHandle<()>>,
+    /// The preset of the checkpoint being saved (it becomes the project's saved state).
+    saving: Option<Preset>,
     /// Where the next weights from the trainer are exported as ONNX.
     pending_onnx: Option<PathBuf>,
     onnx_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
@@ -233,6 +235,7 @@ impl ConvLabApp {
             pending_save: None,
             save_result: Arc::default(),
             writers: Vec::new(),
+            saving: None,
             pending_onnx: None,
             onnx_result: Arc::default(),
             open_job: None,
@@ -261,9 +264,27 @@ impl ConvLabApp {
         if options.presenter {
             app.state.presenter = true;
         }
-        // What to open: the command line, else the last file, else the last built-in preset.
+        // What to open: the command line, else the unsaved model of the last session, else
+        // the last file, else the last built-in preset.
+        let unsaved = app
+            .state
+            .unsaved_session
+            .take()
+            .filter(|_| options.file.is_none() && !app.measuring());
         if let Some(file) = options.file {
             app.open(&file);
+        } else if let Some(text) = unsaved {
+            match Preset::parse(&text, "the last session") {
+                Ok(p) => {
+                    let name = p.name.clone();
+                    app.set_project(p, "unsaved model from the last session".into());
+                    app.project.saved = None;
+                    app.info(format!(
+                        "restored {name} as you left it (not saved to a file yet: File → Save)"
+                    ));
+                }
+                Err(e) => app.error(format!("could not restore the last session's model: {e}")),
+            }
         } else if let Some(file) = app.state.last_file.clone().filter(|f| f.exists()) {
             app.open(&file);
         } else if let Some((name, _)) = presets::EMBEDDED
@@ -654,6 +675,7 @@ impl ConvLabApp {
                         ));
                     }
                     if let Some(path) = self.pending_save.take() {
+                        self.saving = Some(ck.preset.clone());
                         self.writers.extend(save_checkpoint(
                             ck,
                             path,
@@ -789,6 +811,9 @@ impl ConvLabApp {
         match outcome {
             Some(Ok(path)) => {
                 self.info(format!("saved {}", path.display()));
+                if let Some(preset) = self.saving.take() {
+                    self.project.saved = Some(preset);
+                }
                 let abs = std::fs::canonicalize(&path).unwrap_or(path);
                 self.state.remember(abs);
             }
@@ -1096,6 +1121,11 @@ impl ConvLabApp {
         }
     }
 
+    /// A screenshot or soak run: it neither restores nor stores the user's session.
+    fn measuring(&self) -> bool {
+        self.screenshot.is_some() || self.soak.is_some()
+    }
+
     /// Drops the project's trainer (tests).
     pub fn worker_configured(&self) -> bool {
         self.worker_config.is_some()
@@ -1121,8 +1151,13 @@ impl eframe::App for ConvLabApp {
         self.show(ui);
     }
 
+    /// Called by eframe every 30 s and when the window closes.
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        if self.screenshot.is_none() {
+        if !self.measuring() {
+            self.state.unsaved_session = self
+                .project
+                .has_unsaved_changes()
+                .then(|| self.project.preset.to_toml());
             eframe::set_value(storage, eframe::APP_KEY, &self.state);
         }
     }

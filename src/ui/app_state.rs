@@ -1,5 +1,6 @@
 //! The UI state that survives a restart (through eframe's storage): layout choices, paths
-//! and recent files. Models and runs are never stored here: they live in explicit files.
+//! and recent files. Models and runs live in explicit files; the one exception is a model
+//! with unsaved changes, kept here as preset text when the window closes.
 
 use std::path::PathBuf;
 
@@ -36,6 +37,9 @@ pub struct AppState {
     pub right_panel_open: bool,
     /// Presenter theme: larger fonts, high contrast, colour-blind-safe maps.
     pub presenter: bool,
+    /// The preset being edited when the window last closed, as TOML, if it had changes
+    /// not saved to a file; reopened at the next start so no edit is lost.
+    pub unsaved_session: Option<String>,
 }
 
 impl Default for AppState {
@@ -57,6 +61,7 @@ impl Default for AppState {
             left_panel_open: true,
             right_panel_open: true,
             presenter: false,
+            unsaved_session: None,
         }
     }
 }

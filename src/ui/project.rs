@@ -136,6 +136,9 @@ pub struct Project {
     pub preset: Preset,
     /// Where it came from, for the title bar ("built-in digits-lenet", a path).
     pub origin: String,
+    /// The preset as it was last opened or saved; `None` when it never was (a model
+    /// restored from the last session).
+    pub saved: Option<Preset>,
     undo: Vec<ModelSpec>,
     redo: Vec<ModelSpec>,
     last_edit: Option<Instant>,
@@ -147,6 +150,7 @@ pub struct Project {
 impl Project {
     pub fn new(preset: Preset, origin: String) -> Project {
         let mut p = Project {
+            saved: Some(preset.clone()),
             preset,
             origin,
             undo: Vec::new(),
@@ -158,6 +162,11 @@ impl Project {
         };
         p.refresh_facts();
         p
+    }
+
+    /// Whether the preset differs from the file it was opened from or last saved to.
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.saved.as_ref() != Some(&self.preset)
     }
 
     /// Recomputes the facts when the model changed since the last call.
