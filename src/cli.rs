@@ -33,29 +33,33 @@ pub struct Cli {
     pub screenshot: Option<PathBuf>,
 }
 
+/// The flags of `convlab train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    preset: PathBuf,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads for training (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Checkpoint to write (default: <preset name>.safetensors in the current folder).
+    #[arg(long, value_name = "FILE.safetensors")]
+    out: Option<PathBuf>,
+    /// One JSON object per epoch on stdout instead of a progress bar.
+    #[arg(long)]
+    json: bool,
+    /// Stop after this many minibatch steps, running past the preset's epochs if needed
+    /// (soak runs); the resident memory is reported at start and end.
+    #[arg(long)]
+    steps: Option<u64>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train a preset and write a checkpoint.
-    Train {
-        preset: PathBuf,
-        #[arg(long)]
-        epochs: Option<usize>,
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads for training (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Checkpoint to write (default: <preset name>.safetensors in the current folder).
-        #[arg(long, value_name = "FILE.safetensors")]
-        out: Option<PathBuf>,
-        /// One JSON object per epoch on stdout instead of a progress bar.
-        #[arg(long)]
-        json: bool,
-        /// Stop after this many minibatch steps, running past the preset's epochs if
-        /// needed (soak runs); the resident memory is reported at start and end.
-        #[arg(long)]
-        steps: Option<u64>,
-    },
+    Train(TrainArgs),
     /// Per-node table: shapes, parameters, FLOPs, receptive fields.
     Info {
         file: PathBuf,
@@ -103,25 +107,7 @@ fn load_preset_or_checkpoint(path: &Path) -> Result<(Preset, Option<Checkpoint>)
 
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Some(Command::Train {
-            preset,
-            epochs,
-            seed,
-            threads,
-            out,
-            json,
-            steps,
-        }) => train(
-            &preset,
-            TrainOptions {
-                epochs,
-                seed,
-                threads,
-                out,
-                json,
-                steps,
-            },
-        ),
+        Some(Command::Train(args)) => train(&args),
         Some(Command::Info { file, json }) => info(&file, json),
         Some(Command::Eval { checkpoint, json }) => eval(&checkpoint, json),
         Some(Command::Bench {
@@ -154,25 +140,16 @@ fn fmt_duration(s: f64) -> String {
     }
 }
 
-/// The flags of `convlab train`.
-struct TrainOptions {
-    epochs: Option<usize>,
-    seed: Option<u64>,
-    threads: Option<usize>,
-    out: Option<PathBuf>,
-    json: bool,
-    steps: Option<u64>,
-}
-
-fn train(path: &Path, options: TrainOptions) -> Result<(), String> {
-    let TrainOptions {
+fn train(args: &TrainArgs) -> Result<(), String> {
+    let TrainArgs {
+        preset: ref path,
         epochs,
         seed,
         threads,
-        out,
+        ref out,
         json,
         steps,
-    } = options;
+    } = *args;
     let mut preset = Preset::load(path).map_err(|e| e.to_string())?;
     if let Some(e) = epochs {
         preset.training.epochs = e;
@@ -186,7 +163,9 @@ fn train(path: &Path, options: TrainOptions) -> Result<(), String> {
     if steps == Some(0) {
         return Err("--steps must be at least 1".into());
     }
-    let out = out.unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", preset.name)));
+    let out = out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", preset.name)));
     let mut trainer = Trainer::new(&preset).map_err(|e| format!("{}: {e}", path.display()))?;
     if let Some(t) = threads {
         trainer.set_threads(t);

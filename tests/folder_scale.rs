@@ -2,16 +2,19 @@
 //! phases (listing, then decoding), and Cancel stops it promptly, in the library and in
 //! the window. One test, phases in order, so the folder is written once and removed after.
 
+mod common;
+
+use common::ui::{app, load_folder_by_typed_path};
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use convlab::data::folder::{ImageOptions, load_class_folder};
 use convlab::spec::DataSource;
-use convlab::ui::{ConvLabApp, LaunchOptions};
+use convlab::ui::ConvLabApp;
 use eframe::egui;
 use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
 const FILES_PER_CLASS: usize = 50_000;
@@ -120,19 +123,8 @@ fn cancel_while_listing_stops_at_once(root: &Path) {
 }
 
 fn the_window_shows_progress_and_cancels(root: &Path) {
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 950.0))
-        .build_eframe(|cc| ConvLabApp::new(&cc.egui_ctx, None, LaunchOptions::default()));
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::ComboBox, "source").click();
-    h.run_steps(2);
-    h.get_by_label("My images (class folder)").click();
-    h.run_steps(2);
-    let field = h.get_by_role_and_label(Role::TextInput, "Folder path");
-    field.focus();
-    field.type_text(&root.display().to_string());
-    h.run_steps(2);
-    h.get_by_label("Load folder").click();
+    let mut h = app();
+    load_folder_by_typed_path(&mut h, root);
     // Frames keep coming while the loader works: wait for the progress bar to show files.
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut frames = 0;

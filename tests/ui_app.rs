@@ -2,8 +2,12 @@
 //! no GPU. The trainer runs on its real thread, so tests step the harness until what they
 //! wait for has happened (with a timeout).
 
+mod common;
+
+use common::ui::{app, load_folder_by_typed_path, step_until};
+
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use convlab::train::messages::RunState;
 use convlab::ui::{ConvLabApp, LaunchOptions};
@@ -11,28 +15,6 @@ use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-
-fn app() -> Harness<'static, ConvLabApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 950.0))
-        .build_eframe(|cc| ConvLabApp::new(&cc.egui_ctx, None, LaunchOptions::default()))
-}
-
-/// Steps frames until `done` holds; panics after `secs` seconds.
-fn step_until(
-    h: &mut Harness<'static, ConvLabApp>,
-    secs: u64,
-    what: &str,
-    mut done: impl FnMut(&ConvLabApp) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-}
 
 fn pick_preset(h: &mut Harness<'static, ConvLabApp>, name: &str) {
     h.get_by_role_and_label(Role::ComboBox, "Preset").click();
@@ -170,16 +152,7 @@ fn a_class_folder_loads_through_the_typed_path() {
     std::fs::remove_dir_all(&root).ok();
     write_class_folder(&root);
     let mut h = app();
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::ComboBox, "source").click();
-    h.run_steps(2);
-    h.get_by_label("My images (class folder)").click();
-    h.run_steps(2);
-    let field = h.get_by_role_and_label(Role::TextInput, "Folder path");
-    field.focus();
-    field.type_text(&root.display().to_string());
-    h.run_steps(2);
-    h.get_by_label("Load folder").click();
+    load_folder_by_typed_path(&mut h, &root);
     step_until(&mut h, 30, "the folder to load", |a| {
         a.data
             .loaded

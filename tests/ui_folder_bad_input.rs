@@ -3,36 +3,14 @@
 //! the typed path. Each bad file is listed with its reason, the good images load, nothing
 //! panics, and the huge image is refused from its header (no 3.6 GB allocation).
 
+mod common;
+
+use common::ui::{app, load_folder_by_typed_path, step_until};
+
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use convlab::spec::DataSource;
-use convlab::ui::{ConvLabApp, LaunchOptions};
-use eframe::egui;
-use egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-
-fn app() -> Harness<'static, ConvLabApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 950.0))
-        .build_eframe(|cc| ConvLabApp::new(&cc.egui_ctx, None, LaunchOptions::default()))
-}
-
-fn step_until(
-    h: &mut Harness<'static, ConvLabApp>,
-    secs: u64,
-    what: &str,
-    mut done: impl FnMut(&ConvLabApp) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-}
 
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
@@ -98,16 +76,7 @@ fn bad_files_in_a_one_class_folder_are_listed_and_the_rest_loads() {
     std::fs::remove_dir_all(&root).ok();
     write_folder(&root);
     let mut h = app();
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::ComboBox, "source").click();
-    h.run_steps(2);
-    h.get_by_label("My images (class folder)").click();
-    h.run_steps(2);
-    let field = h.get_by_role_and_label(Role::TextInput, "Folder path");
-    field.focus();
-    field.type_text(&root.display().to_string());
-    h.run_steps(2);
-    h.get_by_label("Load folder").click();
+    load_folder_by_typed_path(&mut h, &root);
     step_until(&mut h, 30, "the folder to load", |a| {
         a.data
             .loaded

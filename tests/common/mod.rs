@@ -1,5 +1,8 @@
-//! Helpers shared by the integration tests: reading the PyTorch fixtures.
+//! Helpers shared by the integration tests: reading the PyTorch fixtures; driving the
+//! window ([`ui`]).
 #![allow(dead_code)]
+
+pub mod ui;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,46 @@
+//! The lab window under egui_kittest: building it, waiting for the trainer and loaders
+//! (which run on real threads), and the steps a person takes to load their own folder.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use convlab::ui::{ConvLabApp, LaunchOptions};
+use eframe::egui;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+
+pub type App = Harness<'static, ConvLabApp>;
+
+/// The window at a size where every panel is open, with the default start-up project.
+pub fn app() -> App {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 950.0))
+        .build_eframe(|cc| ConvLabApp::new(&cc.egui_ctx, None, LaunchOptions::default()))
+}
+
+/// Steps frames until `done` holds; panics after `secs` seconds.
+pub fn step_until(h: &mut App, secs: u64, what: &str, mut done: impl FnMut(&ConvLabApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+}
+
+/// Picks "My images (class folder)" as the data source, types `root` into the folder path
+/// and clicks "Load folder" (the load itself runs in the background).
+pub fn load_folder_by_typed_path(h: &mut App, root: &Path) {
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::ComboBox, "source").click();
+    h.run_steps(2);
+    h.get_by_label("My images (class folder)").click();
+    h.run_steps(2);
+    let field = h.get_by_role_and_label(Role::TextInput, "Folder path");
+    field.focus();
+    field.type_text(&root.display().to_string());
+    h.run_steps(2);
+    h.get_by_label("Load folder").click();
+}
