@@ -784,6 +784,48 @@ mod tests {
         );
     }
 
+    /// A view with a bug that breaks the model it looks at: the first weight tensor gets
+    /// the wrong shape, so the next training step panics inside the engine.
+    struct BreaksTheModel;
+
+    impl crate::train::messages::Inspector for BreaksTheModel {
+        fn inspect(&mut self, ctx: crate::train::messages::InspectContext<'_>) {
+            ctx.graph.params_mut()[0].value = ArrayD::zeros(ndarray::IxDyn(&[1]));
+        }
+    }
+
+    #[test]
+    fn a_panic_in_training_is_reported_and_the_thread_lives_on() {
+        let w = TrainerWorker::spawn(|| {}).unwrap();
+        w.send(TrainerCommand::Configure(Box::new(xor_setup())));
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+        w.send(TrainerCommand::Inspect(Some(
+            crate::train::messages::InspectJob(Box::new(BreaksTheModel)),
+        )));
+        w.send(TrainerCommand::Inspect(None));
+        w.send(TrainerCommand::Start);
+        let Some(TrainerEvent::Error(message)) =
+            wait_for(&w, |e| matches!(e, TrainerEvent::Error(_)))
+        else {
+            panic!("no error event");
+        };
+        assert!(message.contains("the trainer crashed"), "{message}");
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Failed))).is_some());
+        // The model can still be exported (saved) ...
+        w.send(TrainerCommand::ExportWeights);
+        let Some(TrainerEvent::Weights { params, .. }) =
+            wait_for(&w, |e| matches!(e, TrainerEvent::Weights { .. }))
+        else {
+            panic!("no weights after the crash");
+        };
+        assert!(!params.is_empty());
+        // ... and a new run starts and finishes on the same thread.
+        w.send(TrainerCommand::Configure(Box::new(xor_setup())));
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+        w.send(TrainerCommand::Start);
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Finished))).is_some());
+    }
+
     #[test]
     fn step_trains_exactly_one_minibatch() {
         let w = TrainerWorker::spawn(|| {}).unwrap();
