@@ -9,6 +9,7 @@ use convlab::train::messages::RunState;
 use convlab::ui::inspector::Tab;
 use convlab::ui::{ConvLabApp, LaunchOptions};
 use eframe::egui;
+use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
@@ -68,7 +69,8 @@ fn every_view_tab_renders_on_a_trained_model() {
         a.run.progress.is_some() && a.run.state != RunState::Running
     });
     for tab in Tab::ALL {
-        if matches!(tab, Tab::Training | Tab::Anomaly | Tab::Segmentation) {
+        // The training curves and the conv arithmetic sandbox are not inspection views.
+        if !tab.inspects() || matches!(tab, Tab::Anomaly | Tab::Segmentation) {
             continue;
         }
         h.get_by_label(tab.label()).click();
@@ -161,4 +163,106 @@ fn next_through_every_walkthrough_step() {
     h.key_press(egui::Key::ArrowLeft);
     h.run_steps(2);
     assert_eq!(h.state().walk.step, steps - 2);
+}
+
+/// Sets the sandbox's number field labelled `label` the way a screen reader would.
+fn set_number(h: &mut Harness<'static, ConvLabApp>, label: &str, value: f64) {
+    h.get_by_role_and_label(Role::SpinButton, label)
+        .set_value_accesskit(value);
+    h.run_steps(2);
+}
+
+#[test]
+fn the_conv_arithmetic_tab_follows_the_size_formula() {
+    let mut h = app_with("presets/shapes-cnn.toml");
+    step_until(&mut h, 60, "the run to be configured", ready);
+    h.get_by_label("Conv arithmetic").click();
+    h.run_steps(2);
+    assert_eq!(h.state().views.settings.tab, Tab::ConvArithmetic);
+    // No model needed: the trainer's inspector is not asked for this tab.
+    assert!(!Tab::ConvArithmetic.inspects());
+    let received = h.state().views.results_received;
+
+    // The guide's 5×5 input, 3×3 kernel, padding 1, stride 1: ⌊(5 + 2 − 3)/1⌋ + 1 = 5.
+    h.get_by_label("⌊(5 + 2·1 − 3)/1⌋ + 1 = 5");
+    h.get_by_label_contains("output 5×5 · 25 steps");
+    // The middle step (13 of 25) is output cell (2, 2): the input's 3×3 centre.
+    h.get_by_label_contains(
+        "out[2,2] = Σ x·w = 0·0 + 1·1 + 3·2 + 1·2 + 2·2 + 2·0 + 0·0 + 0·1 + 2·2 = 17",
+    );
+
+    // Stride 2: ⌊(5 + 2 − 3)/2⌋ + 1 = 3, the guide's figure 2.7.
+    set_number(&mut h, "stride", 2.0);
+    assert_eq!(h.state().views.sandbox.geometry.stride, 2);
+    h.get_by_label("⌊(5 + 2·1 − 3)/2⌋ + 1 = 3");
+    h.get_by_label_contains("output 3×3 · 9 steps");
+    // Middle step 5 of 9 is out[1,1] = 17; the next one out[1,2] = 13 (its right column
+    // is padding).
+    h.get_by_label_contains(
+        "out[1,1] = Σ x·w = 0·0 + 1·1 + 3·2 + 1·2 + 2·2 + 2·0 + 0·0 + 0·1 + 2·2 = 17",
+    );
+    h.get_by_label("Next step").click();
+    h.run_steps(2);
+    h.get_by_label_contains(
+        "out[1,2] = Σ x·w = 3·0 + 1·1 + 0·2 + 2·2 + 3·2 + 0·0 + 2·0 + 2·1 + 0·2 = 13",
+    );
+    h.get_by_label("Previous step").click();
+    h.run_steps(2);
+    h.get_by_label_contains("out[1,1] = Σ");
+
+    // Transposed: (5 − 1)·2 − 2·1 + 3 = 9, one step per input cell.
+    h.get_by_label("transposed").click();
+    h.run_steps(2);
+    assert!(h.state().views.sandbox.geometry.transposed);
+    h.get_by_label("(5 − 1)·2 − 2·1 + 3 = 9");
+    h.get_by_label_contains("output 9×9 · 25 steps");
+    h.get_by_label("transposed").click();
+    h.run_steps(2);
+
+    // Impossible: a 7×7 kernel on a 3×3 input without padding.
+    set_number(&mut h, "input size", 3.0);
+    set_number(&mut h, "padding", 0.0);
+    set_number(&mut h, "kernel", 7.0);
+    let g = h.state().views.sandbox.geometry;
+    assert_eq!((g.size, g.kernel, g.padding, g.stride), (3, 7, 0, 2));
+    h.get_by_label("⌊(3 + 2·0 − 7)/2⌋ + 1 = none (kernel larger than the input)");
+    h.get_by_label_contains("does not fit the 3×3 input with padding 0");
+    assert!(h.query_by_label_contains("output 3×3").is_none());
+    // The window keeps rendering and the controls stay usable: kernel 3 fits again,
+    // ⌊(3 − 3)/2⌋ + 1 = 1.
+    h.run_steps(5);
+    set_number(&mut h, "kernel", 3.0);
+    h.get_by_label("⌊(3 + 2·0 − 3)/2⌋ + 1 = 1");
+    h.get_by_label_contains("output 1×1 · 1 step (one per output cell)");
+    assert!(h.query_by_label_contains("does not fit").is_none());
+
+    // Reset, and the picture is uploaded only when the spec or the step changes.
+    h.get_by_label("Reset to the guide's example").click();
+    h.run_steps(2);
+    h.get_by_label("⌊(5 + 2·1 − 3)/1⌋ + 1 = 5");
+    let (computed, uploads) = {
+        let s = &h.state().views.sandbox;
+        (s.computations, s.uploads)
+    };
+    h.run_steps(10);
+    let s = &h.state().views.sandbox;
+    assert_eq!((s.computations, s.uploads), (computed, uploads));
+    assert_eq!(h.state().views.results_received, received);
+
+    // Play advances one step every 0.4 s (the harness's clock moves 0.25 s a frame), Pause
+    // stops it.
+    assert_eq!(h.state_mut().views.sandbox.current_step(), 12);
+    h.get_by_label("Play steps").click();
+    h.run_steps(8);
+    assert!(h.state().views.sandbox.playing);
+    let k = h.state_mut().views.sandbox.current_step();
+    assert!((13..=17).contains(&k), "step {k}");
+    h.get_by_label_contains(&format!("out[{},{}] = Σ", k / 5, k % 5));
+    h.get_by_label("Pause steps").click();
+    h.run_steps(2);
+    let k = h.state_mut().views.sandbox.current_step();
+    h.run_steps(8);
+    assert_eq!(h.state_mut().views.sandbox.current_step(), k);
+    assert!(!h.state().views.sandbox.playing);
+    h.check_accessibility();
 }

@@ -44,10 +44,12 @@ pub enum Tab {
     Saliency,
     Anomaly,
     Segmentation,
+    /// The conv arithmetic sandbox: no model, computed in the window.
+    ConvArithmetic,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 10] = [
+    pub const ALL: [Tab; 11] = [
         Tab::Training,
         Tab::Activations,
         Tab::Filters,
@@ -58,6 +60,7 @@ impl Tab {
         Tab::Saliency,
         Tab::Anomaly,
         Tab::Segmentation,
+        Tab::ConvArithmetic,
     ];
 
     pub fn label(self) -> &'static str {
@@ -72,6 +75,7 @@ impl Tab {
             Tab::Saliency => "Saliency",
             Tab::Anomaly => "Anomaly",
             Tab::Segmentation => "Segmentation",
+            Tab::ConvArithmetic => "Conv arithmetic",
         }
     }
 
@@ -124,12 +128,24 @@ impl Tab {
                  errors coloured (true positive, false positive, false negative), and IoU = overlap / \
                  union of prediction and truth."
             }
+            Tab::ConvArithmetic => {
+                "How a convolution slides over its input, one output at a time, on small numbers \
+                 (after Dumoulin & Visin's conv arithmetic guide; no model needed). Each output is \
+                 the sum of input × weight over one window. Output size per side: \
+                 ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1 for input n, kernel k, padding p, stride s and \
+                 dilation d (⌊(n + 2p − k)/s⌋ + 1 when d = 1). Padding modes fill the border with \
+                 zeros, a mirror image of the input (reflect) or copies of the edge (replicate). A \
+                 transposed convolution goes the other way: every input cell stamps value × kernel \
+                 onto the output, s cells apart, and p cells are cropped from each side, so it \
+                 upsamples to (n − 1)·s − 2p + d(k − 1) + 1."
+            }
         }
     }
 
-    /// Views that use the model (everything but the training curves).
+    /// Views that use the model and are computed by the trainer's inspector (everything but
+    /// the training curves and the conv arithmetic sandbox).
     pub fn inspects(self) -> bool {
-        self != Tab::Training
+        !matches!(self, Tab::Training | Tab::ConvArithmetic)
     }
 }
 
@@ -370,7 +386,7 @@ impl ViewInspector {
     fn compute(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
         let st = self.settings.clone();
         match st.tab {
-            Tab::Training => Ok(()),
+            Tab::Training | Tab::ConvArithmetic => Ok(()),
             Tab::Anomaly => self.anomaly(ctx, r),
             Tab::Segmentation => self.segmentation(ctx, r),
             Tab::Routing if st.lecture.is_some() => {

@@ -7,6 +7,7 @@ pub mod data_panel;
 pub mod gallery;
 pub mod model_editor;
 pub mod node_params;
+pub mod sandbox;
 pub mod status_bar;
 pub mod top_bar;
 pub mod training_panel;

@@ -50,6 +50,8 @@ pub struct ViewsUi {
     pub iou_history: Vec<[f64; 2]>,
     /// The hover line under the picture.
     hover: String,
+    /// The conv arithmetic tab (computed in the window, no model).
+    pub sandbox: super::sandbox::SandboxUi,
 }
 
 impl ViewsUi {
@@ -75,7 +77,12 @@ fn to_color_image(img: &Rgba) -> ColorImage {
     })
 }
 
-fn upload(ctx: &egui::Context, slot: &mut Option<TextureHandle>, name: &str, img: &Rgba) {
+pub(super) fn upload(
+    ctx: &egui::Context,
+    slot: &mut Option<TextureHandle>,
+    name: &str,
+    img: &Rgba,
+) {
     let image = to_color_image(img);
     match slot {
         Some(t) => t.set(image, TextureOptions::NEAREST),
@@ -399,7 +406,7 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
             ui.checkbox(&mut v.seg_errors, "error colours")
                 .on_hover_text("Green: true positive, red: false positive, blue: false negative.");
         }
-        Tab::Filters | Tab::Training => {}
+        Tab::Filters | Tab::Training | Tab::ConvArithmetic => {}
     });
 }
 
@@ -412,6 +419,10 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         super::curves::curves_ui(app, ui);
         ui.separator();
         super::gallery::gallery_ui(app, ui);
+        return;
+    }
+    if tab == Tab::ConvArithmetic {
+        super::sandbox::sandbox_ui(&mut app.views.sandbox, ui);
         return;
     }
     ui.horizontal(|ui| {
