@@ -218,7 +218,8 @@ fn geometry_controls(st: &mut SandboxUi, ui: &mut Ui) {
         number(ui, "kernel", TIP_KERNEL, &mut g.kernel, 1, MAX_KERNEL);
         number(ui, "padding", TIP_PADDING, &mut g.padding, 0, MAX_PADDING);
         ui.add_enabled_ui(!g.transposed, |ui| {
-            egui::ComboBox::from_label("padding mode")
+            let l = ui.label("padding mode").on_hover_text(TIP_MODE);
+            egui::ComboBox::from_id_salt("sandbox_padding_mode")
                 .selected_text(mode_name(g.mode))
                 .show_ui(ui, |ui| {
                     for m in [
@@ -230,6 +231,7 @@ fn geometry_controls(st: &mut SandboxUi, ui: &mut Ui) {
                     }
                 })
                 .response
+                .labelled_by(l.id)
                 .on_hover_text(TIP_MODE)
                 .on_disabled_hover_text(TIP_MODE);
         });
