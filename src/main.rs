@@ -33,6 +33,8 @@ fn main() -> std::process::ExitCode {
                         .map_or_else(|| "convlab-soak.jsonl".into(), std::path::PathBuf::from);
                     (std::time::Duration::from_secs_f64(m * 60.0), log)
                 }),
+            // Set by `run_app` to eframe's storage folder.
+            recovery_file: None,
         };
         return match run_app(options) {
             Ok(()) => std::process::ExitCode::SUCCESS,

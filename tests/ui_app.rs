@@ -6,7 +6,7 @@ mod common;
 
 use common::ui::{app, load_folder_by_typed_path, step_until};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use convlab::train::messages::RunState;
@@ -293,4 +293,72 @@ fn an_unsaved_model_comes_back_after_a_restart() {
     let fourth = ConvLabApp::new(&ctx, Some(&storage), LaunchOptions::default());
     assert!(!fourth.project.has_unsaved_changes());
     assert_ne!(fourth.project.preset.model.nodes[0].name, "my_first_conv");
+}
+
+#[test]
+fn a_trained_model_that_was_never_saved_is_reopened_with_its_weights() {
+    let dir = std::env::temp_dir().join(format!("convlab-ui-recovery-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let recovery = dir.join("storage").join("unsaved-model.safetensors");
+    let start = |recovery: PathBuf| {
+        Harness::builder()
+            .with_size(egui::vec2(1400.0, 950.0))
+            .build_eframe(move |cc| {
+                ConvLabApp::new(
+                    &cc.egui_ctx,
+                    None,
+                    LaunchOptions {
+                        recovery_file: Some(recovery.clone()),
+                        ..LaunchOptions::default()
+                    },
+                )
+            })
+    };
+
+    // Train, then close without saving: the weights are kept.
+    let mut h = start(recovery.clone());
+    pick_preset(&mut h, "xor-mlp");
+    step_until(&mut h, 30, "the run to be configured", ready);
+    h.get_by_label("Train").click();
+    step_until(&mut h, 60, "the run to finish", |a| {
+        a.run.state == RunState::Finished
+    });
+    let epochs = h.state().run.history.len();
+    let final_loss = h.state().run.history.last().unwrap().train_loss;
+    drop(h);
+    let kept = convlab::checkpoint::Checkpoint::load(&recovery).expect("kept at close");
+    assert_eq!(kept.preset.name, "xor-mlp");
+    assert_eq!(kept.history.epochs.len(), epochs);
+
+    // The next start reopens it, weights and history, marked as not saved.
+    let mut h = start(recovery.clone());
+    step_until(&mut h, 30, "the model to be restored", |a| {
+        a.open_job.is_none() && a.project.preset.name == "xor-mlp"
+    });
+    assert!(h.state().project.has_unsaved_changes());
+    // (The status line soon moves on to the data loading; the origin stays.)
+    assert_eq!(
+        h.state().project.origin,
+        "unsaved model from the last session"
+    );
+    step_until(&mut h, 30, "the restored run to be configured", |a| {
+        ready(a) && a.run.history.len() == epochs
+    });
+    assert_eq!(h.state().run.history.last().unwrap().train_loss, final_loss);
+
+    // Saved to a file of the user's: the recovery file is not needed any more.
+    let saved = dir.join("mine.safetensors");
+    h.state_mut().state.save_path = saved.display().to_string();
+    h.get_by_label("Save").click();
+    step_until(&mut h, 30, "the save", |a| {
+        a.message.text.starts_with("saved") || a.message.is_error
+    });
+    assert!(saved.exists(), "{}", h.state().message.text);
+    assert!(!h.state().project.has_unsaved_changes());
+    drop(h);
+    assert!(
+        !recovery.exists(),
+        "removed once the model is in the user's file"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -59,7 +59,15 @@ pub struct LaunchOptions {
     /// Keep training for this long, log frame times and memory, then close (see
     /// [`super::soak`]).
     pub soak: Option<(Duration, PathBuf)>,
+    /// Where a trained model that was never saved is written when the window closes, and
+    /// reopened from at the next start (see [`RECOVERY_FILE`]).
+    pub recovery_file: Option<PathBuf>,
 }
+
+/// The name of the recovery checkpoint in eframe's storage folder.
+pub const RECOVERY_FILE: &str = "unsaved-model.safetensors";
+/// How long closing waits for the trainer to hand over the weights to keep.
+pub const RECOVERY_WAIT: Duration = Duration::from_millis(300);
 
 /// Things the panels ask for, carried out after the frame's UI.
 #[derive(Clone, Debug, PartialEq)]
@@ -184,6 +192,11 @@ pub struct ConvLabApp {
     launch_step: Option<usize>,
     walk_launched: bool,
     soak: Option<super::soak::Soak>,
+    recovery_file: Option<PathBuf>,
+    /// Training happened since the model was opened or last saved.
+    trained_since_save: bool,
+    /// The checkpoint being opened is the last session's unsaved model.
+    restoring: bool,
 }
 
 fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
@@ -260,6 +273,9 @@ impl ConvLabApp {
             soak: options
                 .soak
                 .map(|(duration, log)| super::soak::Soak::new(log, duration)),
+            recovery_file: options.recovery_file.clone(),
+            trained_since_save: false,
+            restoring: false,
         };
         if options.presenter {
             app.state.presenter = true;
@@ -271,8 +287,17 @@ impl ConvLabApp {
             .unsaved_session
             .take()
             .filter(|_| options.file.is_none() && !app.measuring());
+        let recovered = app
+            .recovery_file
+            .clone()
+            .filter(|f| options.file.is_none() && !app.measuring() && f.exists());
         if let Some(file) = options.file {
             app.open(&file);
+        } else if let Some(file) = recovered {
+            // Read in the background like any checkpoint; `poll_open` marks it unsaved.
+            app.open_job = Some(OpenJob::spawn(file, &app.egui_ctx));
+            app.restoring = true;
+            app.info("restoring the model you trained last time…".into());
         } else if let Some(text) = unsaved {
             match Preset::parse(&text, "the last session") {
                 Ok(p) => {
@@ -280,7 +305,7 @@ impl ConvLabApp {
                     app.set_project(p, "unsaved model from the last session".into());
                     app.project.saved = None;
                     app.info(format!(
-                        "restored {name} as you left it (not saved to a file yet: File → Save)"
+                        "restored {name} as you left it (not saved to a file yet: File > Save)"
                     ));
                 }
                 Err(e) => app.error(format!("could not restore the last session's model: {e}")),
@@ -305,6 +330,7 @@ impl ConvLabApp {
         self.views.iou_history.clear();
         self.views.score_threshold = None;
         self.project = Project::new(preset, origin);
+        self.trained_since_save = false;
         self.last_model = self.project.preset.model.clone();
         self.editor = ModelEditor::default();
         self.worker_config = None;
@@ -353,16 +379,36 @@ impl ConvLabApp {
         match result {
             Ok(ck) => {
                 let epochs = ck.history.epochs.len();
-                self.set_project(ck.preset, path.display().to_string());
+                let restoring = std::mem::take(&mut self.restoring);
+                let origin = if restoring {
+                    "unsaved model from the last session".to_string()
+                } else {
+                    path.display().to_string()
+                };
+                let name = ck.preset.name.clone();
+                self.set_project(ck.preset, origin);
                 self.pending_weights = Some(StartWeights::Checkpoint {
                     params: ck.params,
                     history: ck.history,
                 });
-                self.after_open(&path);
-                self.info(format!(
-                    "opened checkpoint {} ({epochs} epochs trained)",
-                    path.display()
-                ));
+                if restoring {
+                    // Still not in a file of the user's: keep it marked, and kept at exit.
+                    self.project.saved = None;
+                    self.trained_since_save = true;
+                    self.info(format!(
+                        "restored {name} with its trained weights ({epochs} epochs) as you left \
+                         it; not saved to a file yet: File > Save"
+                    ));
+                } else {
+                    self.after_open(&path);
+                    self.info(format!(
+                        "opened checkpoint {} ({epochs} epochs trained)",
+                        path.display()
+                    ));
+                }
+            }
+            Err(e) if std::mem::take(&mut self.restoring) => {
+                self.error(format!("could not restore the last session's model: {e}"));
             }
             Err(e) => self.error(e),
         }
@@ -640,6 +686,7 @@ impl ConvLabApp {
                 }
                 TrainerEvent::Progress(p) => {
                     self.run.progress_events += 1;
+                    self.trained_since_save = true;
                     self.run.step_losses.push([p.epoch_position, p.mean_loss]);
                     if self.run.step_losses.len() > MAX_STEP_POINTS {
                         // Keep every other point: bounded memory, the curve's shape stays.
@@ -814,6 +861,7 @@ impl ConvLabApp {
                 if let Some(preset) = self.saving.take() {
                     self.project.saved = Some(preset);
                 }
+                self.trained_since_save = false;
                 let abs = std::fs::canonicalize(&path).unwrap_or(path);
                 self.state.remember(abs);
             }
@@ -1121,6 +1169,51 @@ impl ConvLabApp {
         }
     }
 
+    /// At close: writes a trained model that is in no file of the user's to the recovery
+    /// file (reopened at the next start), or removes a recovery file that is no longer
+    /// needed. The trainer is asked for the weights and waited for at most
+    /// [`RECOVERY_WAIT`]; in the middle of a long minibatch it cannot answer, and the
+    /// preset text kept by `save` is what survives.
+    fn keep_unsaved_model(&mut self) {
+        let Some(file) = self.recovery_file.clone().filter(|_| !self.measuring()) else {
+            return;
+        };
+        if self.restoring {
+            return; // closed before the recovery file was even read: keep it
+        }
+        if !self.trained_since_save {
+            // Saved since, or the user moved on to another model.
+            std::fs::remove_file(&file).ok();
+            return;
+        }
+        self.worker.send(TrainerCommand::ExportWeights);
+        let deadline = Instant::now() + RECOVERY_WAIT;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let Some(event) = self.worker.recv_timeout(left) else {
+                break;
+            };
+            if let TrainerEvent::Weights {
+                preset,
+                params,
+                history,
+            } = event
+            {
+                let ck = Checkpoint {
+                    preset: *preset,
+                    params,
+                    history,
+                };
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).ok();
+                }
+                if let Err(e) = ck.save(&file) {
+                    eprintln!("could not keep the unsaved model: {e}");
+                }
+                return;
+            }
+        }
+    }
+
     /// A screenshot or soak run: it neither restores nor stores the user's session.
     fn measuring(&self) -> bool {
         self.screenshot.is_some() || self.soak.is_some()
@@ -1139,6 +1232,7 @@ impl Drop for ConvLabApp {
         for writer in self.writers.drain(..) {
             writer.join().ok();
         }
+        self.keep_unsaved_model();
     }
 }
 

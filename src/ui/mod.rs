@@ -30,6 +30,15 @@ pub fn run_app(options: LaunchOptions) -> eframe::Result {
     eframe::run_native(
         "ConvLab",
         native,
-        Box::new(move |cc| Ok(Box::new(ConvLabApp::new(&cc.egui_ctx, cc.storage, options)))),
+        Box::new(move |cc| {
+            let options = LaunchOptions {
+                recovery_file: options
+                    .recovery_file
+                    .clone()
+                    .or_else(|| eframe::storage_dir("convlab").map(|d| d.join(app::RECOVERY_FILE))),
+                ..options
+            };
+            Ok(Box::new(ConvLabApp::new(&cc.egui_ctx, cc.storage, options)))
+        }),
     )
 }

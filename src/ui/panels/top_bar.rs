@@ -93,7 +93,7 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         ui.small(format!("project: {}", app.project.origin));
         if app.project.has_unsaved_changes() {
             ui.small("(unsaved changes)").on_hover_text(
-                "Kept for the next start if you close the window; File → Save writes them to a file",
+                "Kept for the next start if you close the window; File > Save writes them to a file",
             );
         }
     });
