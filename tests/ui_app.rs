@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::ui::{app, load_folder_by_typed_path, step_until};
+use common::ui::{app, app_with_options, load_folder_by_typed_path, step_until};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -301,18 +301,10 @@ fn a_trained_model_that_was_never_saved_is_reopened_with_its_weights() {
     std::fs::remove_dir_all(&dir).ok();
     let recovery = dir.join("storage").join("unsaved-model.safetensors");
     let start = |recovery: PathBuf| {
-        Harness::builder()
-            .with_size(egui::vec2(1400.0, 950.0))
-            .build_eframe(move |cc| {
-                ConvLabApp::new(
-                    &cc.egui_ctx,
-                    None,
-                    LaunchOptions {
-                        recovery_file: Some(recovery.clone()),
-                        ..LaunchOptions::default()
-                    },
-                )
-            })
+        app_with_options(LaunchOptions {
+            recovery_file: Some(recovery),
+            ..LaunchOptions::default()
+        })
     };
 
     // Train, then close without saving: the weights are kept.

@@ -2,8 +2,11 @@
 //! headless. The views are computed on the real trainer thread, so tests step the harness
 //! until the result they wait for has arrived (with a timeout).
 
+mod common;
+
+use common::ui::{App, app_with_options, step_until};
+
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use convlab::train::messages::RunState;
 use convlab::ui::inspector::Tab;
@@ -13,35 +16,11 @@ use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-fn app_with(file: &str) -> Harness<'static, ConvLabApp> {
-    let file = PathBuf::from(file);
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 950.0))
-        .build_eframe(move |cc| {
-            ConvLabApp::new(
-                &cc.egui_ctx,
-                None,
-                LaunchOptions {
-                    file: Some(file.clone()),
-                    ..LaunchOptions::default()
-                },
-            )
-        })
-}
-
-fn step_until(
-    h: &mut Harness<'static, ConvLabApp>,
-    secs: u64,
-    what: &str,
-    mut done: impl FnMut(&ConvLabApp) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
+fn app_with(file: &str) -> App {
+    app_with_options(LaunchOptions {
+        file: Some(PathBuf::from(file)),
+        ..LaunchOptions::default()
+    })
 }
 
 fn ready(app: &ConvLabApp) -> bool {

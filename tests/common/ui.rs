@@ -14,9 +14,14 @@ pub type App = Harness<'static, ConvLabApp>;
 
 /// The window at a size where every panel is open, with the default start-up project.
 pub fn app() -> App {
+    app_with_options(LaunchOptions::default())
+}
+
+/// The window as launched with `options` (e.g. a file to open).
+pub fn app_with_options(options: LaunchOptions) -> App {
     Harness::builder()
         .with_size(egui::vec2(1400.0, 950.0))
-        .build_eframe(|cc| ConvLabApp::new(&cc.egui_ctx, None, LaunchOptions::default()))
+        .build_eframe(move |cc| ConvLabApp::new(&cc.egui_ctx, None, options.clone()))
 }
 
 /// Steps frames until `done` holds; panics after `secs` seconds.
