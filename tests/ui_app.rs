@@ -354,3 +354,30 @@ fn a_trained_model_that_was_never_saved_is_reopened_with_its_weights() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_broken_preset_is_an_error_naming_the_file_and_key_and_the_project_stays() {
+    let dir = std::env::temp_dir().join(format!("convlab-ui-bad-preset-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("typo.toml");
+    let text = include_str!("../presets/xor-mlp.toml").replace("out_features", "out_featurez");
+    std::fs::write(&bad, text).unwrap();
+    let mut h = app();
+    pick_preset(&mut h, "shapes-cnn");
+    h.state_mut().state.open_path = bad.display().to_string();
+    h.get_by_label("Open").click();
+    h.run_steps(3);
+    let message = h.state().message.clone();
+    assert!(message.is_error, "{}", message.text);
+    assert!(
+        message.text.contains("typo.toml") && message.text.contains("out_featurez"),
+        "{}",
+        message.text
+    );
+    assert_eq!(h.state().project.preset.name, "shapes-cnn");
+    // Shown in the window, one line.
+    h.get_by_label_contains("out_featurez");
+    assert!(!message.text.contains('\n'), "{}", message.text);
+    std::fs::remove_dir_all(&dir).ok();
+}
