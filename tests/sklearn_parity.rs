@@ -7,7 +7,10 @@ use convlab::train::anomaly::{ConfusionMatrix, auroc, confusion_at, roc_curve};
 use serde_json::Value;
 
 fn fixtures() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sklearn/metrics.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sklearn/metrics.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -72,7 +75,10 @@ fn roc_auroc_and_threshold_scores_match_scikit_learn() {
                 ("accuracy", c.accuracy(), &at["accuracy"]),
             ] {
                 let theirs = theirs.as_f64().unwrap();
-                assert!(close(ours, theirs), "{name} at {t}: {what} {ours} vs {theirs}");
+                assert!(
+                    close(ours, theirs),
+                    "{name} at {t}: {what} {ours} vs {theirs}"
+                );
             }
         }
     }
@@ -115,7 +121,11 @@ fn iou_dice_and_pixel_accuracy_match_scikit_learn() {
         for (what, ours, theirs) in [
             ("mean IoU", m.mean_iou(), &case["mean_iou"]),
             ("mean Dice", m.mean_dice(), &case["mean_dice"]),
-            ("pixel accuracy", m.pixel_accuracy(), &case["pixel_accuracy"]),
+            (
+                "pixel accuracy",
+                m.pixel_accuracy(),
+                &case["pixel_accuracy"],
+            ),
         ] {
             let theirs = theirs.as_f64().unwrap();
             assert!(close(ours, theirs), "{name}: {what} {ours} vs {theirs}");

@@ -338,6 +338,193 @@ pub fn conv_direct_f32(
     }
 }
 
+/// Weight gradient of the direct stride-1 convolution on the wide layout: for every tap
+/// `t`, `co < cog`, `ci < cig`,
+/// `dw[t·w_t + co·cig + ci] += Σ_{q < q_len} dy[co·ldy + q] · src[ci·plane + offs[t] + q]`.
+/// The AVX-512 register-tiled kernel when `set` is AVX-512 (and the CPU has it and the
+/// scalar path is not forced), else [`scalar::conv_weight_grad`]. Deterministic: the sum
+/// over `q` runs in a fixed order.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_weight_grad_f32(
+    set: KernelSet,
+    cog: usize,
+    cig: usize,
+    offs: &[usize],
+    q_len: usize,
+    dy: &[f32],
+    ldy: usize,
+    src: &[f32],
+    plane: usize,
+    dw: &mut [f32],
+    w_t: usize,
+) {
+    if cog == 0 || cig == 0 || q_len == 0 || offs.is_empty() {
+        return;
+    }
+    let max_off = *offs.iter().max().expect("taps");
+    assert!(
+        ldy >= q_len && dy.len() >= (cog - 1) * ldy + q_len,
+        "weight grad dy bounds"
+    );
+    assert!(
+        plane >= 1 && src.len() >= (cig - 1) * plane + max_off + q_len,
+        "weight grad src bounds"
+    );
+    assert!(
+        w_t >= cog * cig && dw.len() >= (offs.len() - 1) * w_t + cog * cig,
+        "weight grad dw bounds"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if set == KernelSet::Avx512
+            && !scalar_forced()
+            && std::arch::is_x86_feature_detected!("avx512f")
+        {
+            wg_avx512(
+                cog, cig, offs, q_len, dy, ldy, src, plane, dw, w_t, WG_Q_CHUNK,
+            );
+            return;
+        }
+    }
+    let _ = set;
+    scalar::conv_weight_grad(cog, cig, offs, q_len, dy, ldy, src, plane, dw, w_t);
+}
+
+/// Columns `q` per pass of the weight-gradient kernel: a pass's transposed source rows
+/// (one tap, 64 input channels) and dy rows stay in L1 while every output-channel tile
+/// reuses them.
+const WG_Q_CHUNK: usize = 128;
+
+thread_local! {
+    /// The transposed source of [`conv_weight_grad_f32`] (grows once per thread).
+    static WG_SRC_T: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The AVX-512 body of [`conv_weight_grad_f32`]; the caller checked the feature and the
+/// bounds. Transposes the source rows once (`src_t[p·ldt + ci]`, `ldt` = `cig` rounded up
+/// to 16, zero lanes beyond `cig`): every tap is then a row shift of it, and the tiles
+/// keep `dW[co][ci..ci + 16]` in registers while summing over `q` (no horizontal sums).
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+fn wg_avx512(
+    cog: usize,
+    cig: usize,
+    offs: &[usize],
+    q_len: usize,
+    dy: &[f32],
+    ldy: usize,
+    src: &[f32],
+    plane: usize,
+    dw: &mut [f32],
+    w_t: usize,
+    chunk: usize,
+) {
+    let max_off = *offs.iter().max().expect("taps");
+    let rows = max_off + q_len;
+    let ldt = cig.div_ceil(16) * 16;
+    WG_SRC_T.with_borrow_mut(|buf| {
+        if buf.len() < rows * ldt + 16 {
+            buf.resize(rows * ldt + 16, 0.0);
+        }
+        // Start on a 64-byte boundary: every vector load of a row is then aligned.
+        let start = buf.as_ptr().align_offset(64).min(16);
+        let st = &mut buf[start..][..rows * ldt];
+        // In blocks of 16 positions: each source row is read 16 at a time.
+        for (b, blk) in st.chunks_mut(16 * ldt).enumerate() {
+            let (p0, np) = (16 * b, blk.len() / ldt);
+            for ci in 0..cig {
+                let s = &src[ci * plane + p0..][..np];
+                for (j, &v) in s.iter().enumerate() {
+                    blk[j * ldt + ci] = v;
+                }
+            }
+            for row in blk.chunks_exact_mut(ldt) {
+                row[cig..].fill(0.0);
+            }
+        }
+        let st = &*st;
+        for ci0 in (0..cig).step_by(64) {
+            let n_ci = (cig - ci0).min(64);
+            let cv = n_ci.div_ceil(16);
+            let sizes: &[usize] = match cv {
+                4 => &[6, 4, 2, 1],
+                3 => &[8, 4, 2, 1],
+                _ => &[12, 8, 4, 2, 1],
+            };
+            for q0 in (0..q_len).step_by(chunk) {
+                let rem = (q_len - q0).min(chunk);
+                for (t, &off) in offs.iter().enumerate() {
+                    let s = st[(off + q0) * ldt + ci0..].as_ptr();
+                    let mut co0 = 0;
+                    while co0 < cog {
+                        let n_co = *sizes
+                            .iter()
+                            .find(|&&n| n <= cog - co0)
+                            .expect("size 1 is there");
+                        let d = dy[co0 * ldy + q0..].as_ptr();
+                        let o = dw[t * w_t + co0 * cig + ci0..].as_mut_ptr();
+                        let args = (d, ldy, s, ldt, rem, o, cig, n_ci);
+                        // SAFETY: avx512f was detected by `conv_weight_grad_f32`, whose
+                        // asserts bound dy rows co0 + c < cog at columns q0 + q < q_len ≤ ldy,
+                        // and dw rows t·w_t + (co0 + c)·cig + ci0 + ci with
+                        // ci < n_ci ≤ cig − ci0 (lanes beyond n_ci are masked). src_t rows
+                        // off + q0 + q < rows, lanes ci0 + 16·cv ≤ ldt, are inside `st`.
+                        unsafe { wg_tile(n_co, cv, args) };
+                        co0 += n_co;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The tile of `n_co` output channels × `cv` vectors of [`conv_weight_grad_f32`].
+///
+/// # Safety
+/// As [`x86_64::weight_grad::tile`], for `CO = n_co`, `CV = cv`.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::type_complexity)]
+unsafe fn wg_tile(
+    n_co: usize,
+    cv: usize,
+    (d, ldy, s, ldt, q, o, ldw, n): (
+        *const f32,
+        usize,
+        *const f32,
+        usize,
+        usize,
+        *mut f32,
+        usize,
+        usize,
+    ),
+) {
+    use x86_64::weight_grad::tile;
+    // SAFETY: the caller's contract, for these CO and CV.
+    unsafe {
+        match (n_co, cv) {
+            (6, 4) => tile::<6, 4>(d, ldy, s, ldt, q, o, ldw, n),
+            (4, 4) => tile::<4, 4>(d, ldy, s, ldt, q, o, ldw, n),
+            (2, 4) => tile::<2, 4>(d, ldy, s, ldt, q, o, ldw, n),
+            (1, 4) => tile::<1, 4>(d, ldy, s, ldt, q, o, ldw, n),
+            (8, 3) => tile::<8, 3>(d, ldy, s, ldt, q, o, ldw, n),
+            (4, 3) => tile::<4, 3>(d, ldy, s, ldt, q, o, ldw, n),
+            (2, 3) => tile::<2, 3>(d, ldy, s, ldt, q, o, ldw, n),
+            (1, 3) => tile::<1, 3>(d, ldy, s, ldt, q, o, ldw, n),
+            (12, 2) => tile::<12, 2>(d, ldy, s, ldt, q, o, ldw, n),
+            (8, 2) => tile::<8, 2>(d, ldy, s, ldt, q, o, ldw, n),
+            (4, 2) => tile::<4, 2>(d, ldy, s, ldt, q, o, ldw, n),
+            (2, 2) => tile::<2, 2>(d, ldy, s, ldt, q, o, ldw, n),
+            (1, 2) => tile::<1, 2>(d, ldy, s, ldt, q, o, ldw, n),
+            (12, 1) => tile::<12, 1>(d, ldy, s, ldt, q, o, ldw, n),
+            (8, 1) => tile::<8, 1>(d, ldy, s, ldt, q, o, ldw, n),
+            (4, 1) => tile::<4, 1>(d, ldy, s, ldt, q, o, ldw, n),
+            (2, 1) => tile::<2, 1>(d, ldy, s, ldt, q, o, ldw, n),
+            (1, 1) => tile::<1, 1>(d, ldy, s, ldt, q, o, ldw, n),
+            _ => unreachable!("tile sizes come from the tables above"),
+        }
+    }
+}
+
 #[inline]
 fn is_f32<T: 'static>() -> bool {
     TypeId::of::<T>() == TypeId::of::<f32>()
@@ -543,6 +730,124 @@ mod tests {
                     assert!(close(want, out[co * ldo + q], 20), "co={co} q={q}");
                 }
                 assert_eq!(out[co * ldo + q_len], 7.0, "untouched padding column");
+            }
+        }
+    }
+
+    #[test]
+    fn weight_grad_kernel_matches_the_scalar_reference() {
+        if active() != KernelSet::Avx512 {
+            return;
+        }
+        // (cog, cig, wp, rows): q_len = rows·wp; a 3×3 kernel's taps on rows of wp.
+        for &(cog, cig, wp, rows) in &[
+            (5usize, 7usize, 11usize, 3usize),
+            (4, 6, 18, 16),
+            (9, 13, 34, 32),
+            (1, 1, 5, 3),
+            (3, 2, 16, 1),
+            (2, 5, 19, 27),
+            (6, 12, 40, 13),
+            (4, 6, 33, 31),
+            (13, 70, 10, 8),
+            (7, 64, 18, 9),
+            (11, 37, 9, 7),
+            (20, 17, 12, 23),
+            (27, 33, 6, 4),
+            (3, 130, 5, 2),
+        ] {
+            let q_len = rows * wp;
+            let offs: Vec<usize> = (0..3)
+                .flat_map(|ki| (0..3).map(move |kj| ki * wp + kj))
+                .collect();
+            let max_off = 2 * wp + 2;
+            let plane = q_len + max_off + 3;
+            let ldy = q_len + 5;
+            let w_t = cog * cig + 2;
+            let dy = data((cog - 1) * ldy + q_len, 11);
+            let src = data((cig - 1) * plane + max_off + q_len, 12);
+            let dw0 = data(offs.len() * w_t, 13);
+            let mut got = dw0.clone();
+            conv_weight_grad_f32(
+                KernelSet::Avx512,
+                cog,
+                cig,
+                &offs,
+                q_len,
+                &dy,
+                ldy,
+                &src,
+                plane,
+                &mut got,
+                w_t,
+            );
+            let mut again = dw0.clone();
+            conv_weight_grad_f32(
+                KernelSet::Avx512,
+                cog,
+                cig,
+                &offs,
+                q_len,
+                &dy,
+                ldy,
+                &src,
+                plane,
+                &mut again,
+                w_t,
+            );
+            assert_eq!(got, again, "deterministic");
+            // The scalar reference, in f64 (exact enough to judge both f32 versions).
+            let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+            let mut want = f(&dw0);
+            scalar::conv_weight_grad(
+                cog,
+                cig,
+                &offs,
+                q_len,
+                &f(&dy),
+                ldy,
+                &f(&src),
+                plane,
+                &mut want,
+                w_t,
+            );
+            let mut want32 = dw0.clone();
+            scalar::conv_weight_grad(
+                cog,
+                cig,
+                &offs,
+                q_len,
+                &dy,
+                ldy,
+                &src,
+                plane,
+                &mut want32,
+                w_t,
+            );
+            for (t, &off) in offs.iter().enumerate() {
+                for co in 0..w_t / cig.max(1) + 1 {
+                    for ci in 0..cig {
+                        let k = t * w_t + co * cig + ci;
+                        if k >= (t + 1) * w_t {
+                            continue;
+                        }
+                        if co >= cog {
+                            assert_eq!(got[k], dw0[k], "untouched gap t={t} k={k}");
+                            continue;
+                        }
+                        // Relative to the sum's magnitude Σ|dy·x| (+ the old value).
+                        let scale = dw0[k].abs() as f64
+                            + (0..q_len)
+                                .map(|q| {
+                                    (dy[co * ldy + q] * src[ci * plane + off + q]).abs() as f64
+                                })
+                                .sum::<f64>();
+                        let tol = 1e-5 * scale.max(1e-30);
+                        let msg = format!("cog={cog} cig={cig} q={q_len} t={t} co={co} ci={ci}");
+                        assert!((got[k] as f64 - want[k]).abs() <= tol, "avx512 {msg}");
+                        assert!((want32[k] as f64 - want[k]).abs() <= tol, "scalar {msg}");
+                    }
+                }
             }
         }
     }

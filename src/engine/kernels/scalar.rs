@@ -46,6 +46,33 @@ pub fn add<T: Scalar>(y: &mut [T], x: &[T]) {
     }
 }
 
+/// Weight gradient of the direct stride-1 convolution on the wide layout (the spec of
+/// `kernels::conv_weight_grad_f32`): for every tap `t`, `co < cog`, `ci < cig`,
+/// `dw[t·w_t + co·cig + ci] += Σ_{q < q_len} dy[co·ldy + q] · src[ci·plane + offs[t] + q]`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_weight_grad<T: Scalar>(
+    cog: usize,
+    cig: usize,
+    offs: &[usize],
+    q_len: usize,
+    dy: &[T],
+    ldy: usize,
+    src: &[T],
+    plane: usize,
+    dw: &mut [T],
+    w_t: usize,
+) {
+    for (t, &off) in offs.iter().enumerate() {
+        for co in 0..cog {
+            let d = &dy[co * ldy..][..q_len];
+            for ci in 0..cig {
+                let x = &src[ci * plane + off..][..q_len];
+                dw[t * w_t + co * cig + ci] += dot(d, x);
+            }
+        }
+    }
+}
+
 /// 2×2, stride-2 max pooling of one `h×w` plane (no padding, `oh = h/2`, `ow = w/2`),
 /// keeping the winner's flat index; ties and NaN follow the generic pool (first wins,
 /// NaN beats a number).

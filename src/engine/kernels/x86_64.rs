@@ -206,6 +206,67 @@ pub mod direct {
     }
 }
 
+/// Weight gradient of the direct stride-1 convolution on the wide layout, on a transposed
+/// copy of the source (`src_t[p·ldt + ci]`, input channels contiguous): for one tile of
+/// `CO` output channels × `CV` vectors of 16 input channels and one tap (already applied
+/// to `src_t`), `dw[c·ldw + ci] += Σ_{q < q_len} dy[c·ldy + q] · src_t[q·ldt + ci]` for
+/// `c < CO`, `ci < n_ci` (≤ 16·CV). The sum over `q` runs in registers, in order.
+pub mod weight_grad {
+    use super::*;
+
+    /// # Safety
+    /// avx512f must be available; `dy[c·ldy + q]` for `c < CO`, `q < q_len`,
+    /// `src_t[q·ldt + ci]` for `q < q_len`, `ci < 16·CV`, and `dw[c·ldw + ci]` for
+    /// `c < CO`, `ci < n_ci` must be inside their allocations (masked-off lanes of `dw`
+    /// are never touched).
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn tile<const CO: usize, const CV: usize>(
+        dy: *const f32,
+        ldy: usize,
+        src_t: *const f32,
+        ldt: usize,
+        q_len: usize,
+        dw: *mut f32,
+        ldw: usize,
+        n_ci: usize,
+    ) {
+        let mut masks = [0 as __mmask16; CV];
+        for (v, m) in masks.iter_mut().enumerate() {
+            let valid = n_ci.saturating_sub(16 * v).min(16);
+            *m = ((1u32 << valid) - 1) as __mmask16;
+        }
+        let mut acc = [[_mm512_setzero_ps(); CV]; CO];
+        for q in 0..q_len {
+            let row = src_t.wrapping_add(q * ldt);
+            let mut x = [_mm512_setzero_ps(); CV];
+            for (v, x_v) in x.iter_mut().enumerate() {
+                // SAFETY: lanes 16v..16v + 16 < 16·CV of source row q, inside `src_t` by
+                // the caller's contract.
+                *x_v = unsafe { _mm512_loadu_ps(row.wrapping_add(16 * v)) };
+            }
+            for (c, acc_c) in acc.iter_mut().enumerate() {
+                // SAFETY: dy[c·ldy + q] with c < CO, q < q_len: inside `dy` by contract.
+                let d = _mm512_set1_ps(unsafe { *dy.wrapping_add(c * ldy + q) });
+                for (a, &x_v) in acc_c.iter_mut().zip(&x) {
+                    *a = _mm512_fmadd_ps(d, x_v, *a);
+                }
+            }
+        }
+        for (c, acc_c) in acc.iter().enumerate() {
+            for (v, &a) in acc_c.iter().enumerate() {
+                let p = dw.wrapping_add(c * ldw + 16 * v);
+                // SAFETY: masked load and store of the valid lanes (ci < n_ci) of row c,
+                // inside `dw` by contract.
+                unsafe {
+                    let old = _mm512_maskz_loadu_ps(masks[v], p);
+                    _mm512_mask_storeu_ps(p, masks[v], _mm512_add_ps(old, a));
+                }
+            }
+        }
+    }
+}
+
 pub mod avx2 {
     use super::*;
 

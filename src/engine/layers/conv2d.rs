@@ -621,6 +621,10 @@ impl Conv2d {
             && kernels::as_f32(ws).is_some()
             && !kernels::scalar_forced()
             && kernels::active() == kernels::KernelSet::Avx512;
+        // Weight gradients: the direct AVX-512 kernel on the same wide layout.
+        let direct_dw = kernels::as_f32(ws).is_some()
+            && !kernels::scalar_forced()
+            && kernels::active() == kernels::KernelSet::Avx512;
         let (tlen, dylen) = if direct_dx {
             (wlen, g.out_channels * row)
         } else {
@@ -674,6 +678,29 @@ impl Conv2d {
                     let (wide, padded, wk, wkt, dyp) = (&*wide, &*padded, &*wk, &*wkt, &*dyp);
                     let weight_grad = |dwk: &mut [T]| {
                         for gi in 0..g.groups {
+                            // The direct AVX-512 kernel (f32), else one GEMM per tap.
+                            if direct_dw
+                                && let (Some(dy32), Some(src32), Some(dw32)) = (
+                                    kernels::as_f32(&wide[gi * cog * q..]),
+                                    kernels::as_f32(&padded[gi * cig * plane..]),
+                                    kernels::as_f32_mut(&mut dwk[gi * cog * cig..]),
+                                )
+                            {
+                                kernels::conv_weight_grad_f32(
+                                    kernels::active(),
+                                    cog,
+                                    cig,
+                                    &offs,
+                                    q,
+                                    dy32,
+                                    q,
+                                    src32,
+                                    plane,
+                                    dw32,
+                                    g.out_channels * cig,
+                                );
+                                continue;
+                            }
                             for (t, &off) in offs.iter().enumerate() {
                                 // dWk[t][co][ci] += Σ_q dy[co, q] · padded[ci, q + off]
                                 gemm_ld(
