@@ -163,6 +163,9 @@ fn the_window_shows_progress_and_cancels(root: &Path) {
             .is_some()
     );
     assert!(h.state().data.job.is_none(), "the job is gone after Cancel");
+    // Cancel is the user's choice: a plain message, not an error.
+    assert!(!h.state().message.is_error, "{}", h.state().message.text);
+    assert!(h.state().message.text.starts_with("stopped loading"));
     // The window still works: switch back to a built-in set and it loads.
     h.get_by_role_and_label(Role::ComboBox, "source").click();
     h.run_steps(2);

@@ -64,6 +64,9 @@ pub struct LaunchOptions {
     pub recovery_file: Option<PathBuf>,
 }
 
+/// How the data loader's error ends when the user pressed Cancel.
+pub const CANCELLED: &str = "loading was cancelled";
+
 /// The name of the recovery checkpoint in eframe's storage folder.
 pub const RECOVERY_FILE: &str = "unsaved-model.safetensors";
 /// How long closing waits for the trainer to hand over the weights to keep.
@@ -508,7 +511,12 @@ impl ConvLabApp {
                     self.data.version += 1;
                 }
                 Err(e) => {
-                    self.error(format!("could not load {}: {e}", job.source.label()));
+                    // Cancel is the user's choice, not a failure: say it plainly.
+                    if e.ends_with(CANCELLED) {
+                        self.info(format!("stopped loading {}", job.source.label()));
+                    } else {
+                        self.error(format!("could not load {}: {e}", job.source.label()));
+                    }
                     self.data.failed = Some((job.source, job.seed, e));
                 }
             }

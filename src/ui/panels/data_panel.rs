@@ -217,7 +217,11 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         }
     }
     if let Some((_, _, e)) = &app.data.failed {
-        ui.colored_label(ui.visuals().error_fg_color, e);
+        if e.ends_with(crate::ui::app::CANCELLED) {
+            ui.label(format!("{e}; pick a source or load the folder again"));
+        } else {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
     }
     summary_ui(app, ui);
 }
