@@ -38,8 +38,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// The temporary files of writers to `dir/name` that were killed before their rename.
 pub fn stale_temporaries(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let prefix = temporary_name(name, 0);
-    let prefix = prefix.trim_end_matches('0');
+    let prefix = temporary_prefix(name);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -47,7 +46,7 @@ pub fn stale_temporaries(dir: &Path, name: &str) -> Vec<PathBuf> {
         .flatten()
         .filter_map(|e| {
             let file_name = e.file_name();
-            let pid: u32 = file_name.to_str()?.strip_prefix(prefix)?.parse().ok()?;
+            let pid: u32 = file_name.to_str()?.strip_prefix(&prefix)?.parse().ok()?;
             let stale = if pid == std::process::id() {
                 false
             } else if cfg!(target_os = "linux") {
@@ -70,8 +69,12 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
     }
 }
 
+fn temporary_prefix(name: &str) -> String {
+    format!(".{name}.tmp-")
+}
+
 fn temporary_name(name: &str, pid: u32) -> String {
-    format!(".{name}.tmp-{pid}")
+    format!("{}{pid}", temporary_prefix(name))
 }
 
 fn split(path: &Path) -> std::io::Result<(&Path, String)> {

@@ -238,64 +238,56 @@ pub fn save_checkpoint(
     result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
     ctx: &egui::Context,
 ) -> Option<std::thread::JoinHandle<()>> {
-    let ctx = ctx.clone();
-    let spawned = std::thread::Builder::new()
-        .name("checkpoint-writer".into())
-        .spawn({
-            let result = Arc::clone(&result);
-            move || {
-                let outcome = checkpoint
-                    .save(&path)
-                    .map(|()| path)
-                    .map_err(|e| e.to_string());
-                *result.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-                ctx.request_repaint();
-            }
-        });
-    match spawned {
-        Ok(handle) => Some(handle),
-        Err(e) => {
-            *result.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Err(format!("cannot start the writer thread: {e}")));
-            None
-        }
-    }
+    spawn_writer("checkpoint-writer", "writer", result, ctx, move || {
+        checkpoint
+            .save(&path)
+            .map(|()| path)
+            .map_err(|e| e.to_string())
+    })
 }
-
-// ----------------------------------------------------------------------------
 
 /// Exports a checkpoint as ONNX ([`crate::onnx::export_checkpoint`]) on the
 /// `"onnx-exporter"` thread and writes it atomically (temporary file, then rename); the
-/// outcome lands in `result`.
+/// outcome lands in `result`. Joined before the window closes, like a save.
 pub fn export_onnx(
     checkpoint: Checkpoint,
     path: PathBuf,
     result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
     ctx: &egui::Context,
 ) -> Option<std::thread::JoinHandle<()>> {
+    spawn_writer("onnx-exporter", "exporter", result, ctx, move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let bytes = crate::onnx::export_checkpoint(&checkpoint).map_err(|e| e.to_string())?;
+            crate::checkpoint::write_atomically(&path, &bytes).map_err(|e| e.to_string())?;
+            Ok(path)
+        }))
+        .unwrap_or_else(|_| Err("the ONNX export crashed".to_string()))
+    })
+}
+
+/// Runs `work` on a thread named `name`, puts its outcome in `result` and wakes the window;
+/// a thread that cannot start is an error outcome naming the `role`.
+fn spawn_writer(
+    name: &str,
+    role: &str,
+    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    ctx: &egui::Context,
+    work: impl FnOnce() -> Result<PathBuf, String> + Send + 'static,
+) -> Option<std::thread::JoinHandle<()>> {
     let ctx = ctx.clone();
-    let spawned = std::thread::Builder::new()
-        .name("onnx-exporter".into())
-        .spawn({
-            let result = Arc::clone(&result);
-            move || {
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let bytes =
-                        crate::onnx::export_checkpoint(&checkpoint).map_err(|e| e.to_string())?;
-                    crate::checkpoint::write_atomically(&path, &bytes)
-                        .map_err(|e| e.to_string())?;
-                    Ok(path)
-                }))
-                .unwrap_or_else(|_| Err("the ONNX export crashed".to_string()));
-                *result.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-                ctx.request_repaint();
-            }
-        });
+    let spawned = std::thread::Builder::new().name(name.into()).spawn({
+        let result = Arc::clone(&result);
+        move || {
+            let outcome = work();
+            *result.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+            ctx.request_repaint();
+        }
+    });
     match spawned {
         Ok(handle) => Some(handle),
         Err(e) => {
             *result.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Err(format!("cannot start the exporter thread: {e}")));
+                Some(Err(format!("cannot start the {role} thread: {e}")));
             None
         }
     }
