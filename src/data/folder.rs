@@ -19,6 +19,8 @@ pub const MAX_SIDE: u32 = 16_384;
 pub const MAX_TARGET_SIDE: usize = 512;
 /// Most values (images × channels × height × width) a loaded folder may hold: 800 MB.
 pub const MAX_VALUES: usize = super::synthetic::MAX_VALUES;
+/// The reason a load stopped because Cancel was pressed (the window tells it apart).
+pub const CANCELLED: &str = "loading was cancelled";
 /// While listing, progress is reported once per this many files found.
 const LISTING_PROGRESS_EVERY: usize = 512;
 
@@ -170,7 +172,7 @@ pub fn load_class_folder(
                 let mut names: Vec<PathBuf> = Vec::new();
                 for entry in list {
                     if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                        return Err(err("loading was cancelled".into()));
+                        return Err(err(CANCELLED.into()));
                     }
                     let found = files.len() + names.len();
                     if found.is_multiple_of(LISTING_PROGRESS_EVERY) {
@@ -218,7 +220,7 @@ pub fn load_class_folder(
     let mut labels = Vec::with_capacity(total);
     for (done, (label, path)) in files.into_iter().enumerate() {
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(err("loading was cancelled".into()));
+            return Err(err(CANCELLED.into()));
         }
         progress(done, total);
         match load_image(&path, opts) {

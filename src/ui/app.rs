@@ -64,9 +64,6 @@ pub struct LaunchOptions {
     pub recovery_file: Option<PathBuf>,
 }
 
-/// How the data loader's error ends when the user pressed Cancel.
-pub const CANCELLED: &str = "loading was cancelled";
-
 /// The name of the recovery checkpoint in eframe's storage folder.
 pub const RECOVERY_FILE: &str = "unsaved-model.safetensors";
 /// How long closing waits for the trainer to hand over the weights to keep.
@@ -512,7 +509,7 @@ impl ConvLabApp {
                 }
                 Err(e) => {
                     // Cancel is the user's choice, not a failure: say it plainly.
-                    if e.ends_with(CANCELLED) {
+                    if e.ends_with(crate::data::folder::CANCELLED) {
                         self.info(format!("stopped loading {}", job.source.label()));
                     } else {
                         self.error(format!("could not load {}: {e}", job.source.label()));

@@ -217,7 +217,7 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         }
     }
     if let Some((_, _, e)) = &app.data.failed {
-        if e.ends_with(crate::ui::app::CANCELLED) {
+        if e.ends_with(crate::data::folder::CANCELLED) {
             ui.label(format!("{e}; pick a source or load the folder again"));
         } else {
             ui.colored_label(ui.visuals().error_fg_color, e);
