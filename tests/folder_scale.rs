@@ -24,18 +24,27 @@ const OPTIONS: ImageOptions = ImageOptions {
     grayscale: true,
 };
 
-/// Writes `root/<class>/<n>.png`: one small PNG per class, copied 50,000 times.
-fn write_folder(root: &Path) {
+/// Side of the images the library phases load: small, so 100,000 decode in about a second.
+const SMALL_SIDE: u32 = 6;
+/// Before the window phase the first files of each class become photo-sized (about 6 ms each
+/// to decode), so the window's load takes over ten seconds and Cancel always arrives
+/// mid-load. With small images only, the whole folder could load between the frame that
+/// shows progress and the frame that delivers the click (it did once in CI).
+const PHOTO_SIDE: u32 = 1024;
+const PHOTO_FILES: usize = 2_000;
+
+/// Writes `root/<class>/<n>.png` for n in 0..`files`: one `side`×`side` PNG per class.
+fn write_folder(root: &Path, side: u32, files: usize) {
     for (class, name) in CLASSES.iter().enumerate() {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         let mut png = Vec::new();
-        image::GrayImage::from_fn(6, 6, |x, y| {
-            image::Luma([(class * 200) as u8 + (x + y) as u8])
+        image::GrayImage::from_fn(side, side, |x, y| {
+            image::Luma([(class * 200) as u8 + ((x + y) % 8) as u8])
         })
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
-        for i in 0..FILES_PER_CLASS {
+        for i in 0..files {
             std::fs::write(dir.join(format!("{i:05}.png")), &png).unwrap();
         }
     }
@@ -194,9 +203,10 @@ fn a_folder_of_100000_files_loads_with_progress_and_cancels() {
         .join(format!("folder-100k-{}", std::process::id()));
     std::fs::remove_dir_all(&root).ok();
     let _cleanup = Cleanup(root.clone());
-    write_folder(&root);
+    write_folder(&root, SMALL_SIDE, FILES_PER_CLASS);
     full_load_reports_listing_then_loading(&root);
     cancel_while_loading_stops_at_once(&root);
     cancel_while_listing_stops_at_once(&root);
+    write_folder(&root, PHOTO_SIDE, PHOTO_FILES);
     the_window_shows_progress_and_cancels(&root);
 }
