@@ -35,6 +35,7 @@ fn main() -> std::process::ExitCode {
                 }),
             // Set by `run_app` to eframe's storage folder.
             recovery_file: None,
+            recovery_wait: None,
         };
         return match run_app(options) {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -303,6 +303,8 @@ fn a_trained_model_that_was_never_saved_is_reopened_with_its_weights() {
     let start = |recovery: PathBuf| {
         app_with_options(LaunchOptions {
             recovery_file: Some(recovery),
+            // The finished trainer answers at once, unless the machine is busy.
+            recovery_wait: Some(Duration::from_secs(10)),
             ..LaunchOptions::default()
         })
     };
@@ -365,6 +367,8 @@ fn a_broken_preset_is_an_error_naming_the_file_and_key_and_the_project_stays() {
     std::fs::write(&bad, text).unwrap();
     let mut h = app();
     pick_preset(&mut h, "shapes-cnn");
+    // Settled first: a data load finishing later would replace the message with "loaded …".
+    step_until(&mut h, 60, "the run to be configured", ready);
     h.state_mut().state.open_path = bad.display().to_string();
     h.get_by_label("Open").click();
     h.run_steps(3);

@@ -775,7 +775,7 @@ mod tests {
     fn quitting_an_idle_trainer_joins_its_thread() {
         let w = TrainerWorker::spawn(|| {}).unwrap();
         w.send(TrainerCommand::Configure(Box::new(xor_setup())));
-        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Ready))).is_some());
         let quitting = Instant::now();
         drop(w);
         assert!(

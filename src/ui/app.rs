@@ -62,6 +62,9 @@ pub struct LaunchOptions {
     /// Where a trained model that was never saved is written when the window closes, and
     /// reopened from at the next start (see [`RECOVERY_FILE`]).
     pub recovery_file: Option<PathBuf>,
+    /// How long closing waits for the weights to keep; `None` is [`RECOVERY_WAIT`]. (Tests
+    /// on a busy machine wait longer; the window must close within a second.)
+    pub recovery_wait: Option<Duration>,
 }
 
 /// The name of the recovery checkpoint in eframe's storage folder.
@@ -193,6 +196,7 @@ pub struct ConvLabApp {
     walk_launched: bool,
     soak: Option<super::soak::Soak>,
     recovery_file: Option<PathBuf>,
+    recovery_wait: Duration,
     /// Training happened since the model was opened or last saved.
     trained_since_save: bool,
     /// The checkpoint being opened is the last session's unsaved model.
@@ -274,6 +278,7 @@ impl ConvLabApp {
                 .soak
                 .map(|(duration, log)| super::soak::Soak::new(log, duration)),
             recovery_file: options.recovery_file.clone(),
+            recovery_wait: options.recovery_wait.unwrap_or(RECOVERY_WAIT),
             trained_since_save: false,
             restoring: false,
         };
@@ -1177,7 +1182,7 @@ impl ConvLabApp {
     /// At close: writes a trained model that is in no file of the user's to the recovery
     /// file (reopened at the next start), or removes a recovery file that is no longer
     /// needed. The trainer is asked for the weights and waited for at most
-    /// [`RECOVERY_WAIT`]; in the middle of a long minibatch it cannot answer, and the
+    /// `recovery_wait` ([`RECOVERY_WAIT`]); in the middle of a long minibatch it cannot answer, and the
     /// preset text kept by `save` is what survives.
     fn keep_unsaved_model(&mut self) {
         let Some(file) = self.recovery_file.clone().filter(|_| !self.measuring()) else {
@@ -1192,7 +1197,7 @@ impl ConvLabApp {
             return;
         }
         self.worker.send(TrainerCommand::ExportWeights);
-        let deadline = Instant::now() + RECOVERY_WAIT;
+        let deadline = Instant::now() + self.recovery_wait;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             let Some(event) = self.worker.recv_timeout(left) else {
                 break;

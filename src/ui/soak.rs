@@ -137,20 +137,20 @@ mod tests {
     #[test]
     fn starts_training_once_and_closes_when_the_time_is_up() {
         let log = std::env::temp_dir().join(format!("convlab-soak-{}.jsonl", std::process::id()));
-        let mut soak = Soak::new(log.clone(), Duration::from_millis(50));
+        let mut soak = Soak::new(log.clone(), Duration::from_millis(1000));
         assert_eq!(
             soak.tick(&sample(RunState::Ready)),
             SoakAction::StartTraining
         );
         assert_eq!(soak.tick(&sample(RunState::Running)), SoakAction::Nothing);
         assert_eq!(soak.tick(&sample(RunState::Paused)), SoakAction::Nothing);
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(1100));
         assert_eq!(soak.tick(&sample(RunState::Running)), SoakAction::Close);
         soak.report(&sample(RunState::Running));
         let text = std::fs::read_to_string(&log).unwrap();
         let line: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
         assert_eq!(line["frames"], 3);
-        assert!(line["frame_ms_max"].as_f64().unwrap() >= 50.0, "{line}");
+        assert!(line["frame_ms_max"].as_f64().unwrap() >= 1000.0, "{line}");
         let _ = std::fs::remove_file(&log);
     }
 }
