@@ -330,6 +330,17 @@ impl ConvLabApp {
     // Opening and saving
 
     fn set_project(&mut self, preset: Preset, origin: String) {
+        // The folder fields show the opened preset's folder, so "Load folder" reloads it.
+        if let DataSource::Folder {
+            path,
+            size,
+            grayscale,
+        } = &preset.data.source
+        {
+            self.state.folder_path = path.display().to_string();
+            self.state.folder_size = *size;
+            self.state.folder_grayscale = *grayscale;
+        }
         self.walk = panels::walkthrough::WalkState::for_preset(&preset);
         self.views.result = None;
         self.views.iou_history.clear();
