@@ -14,6 +14,8 @@
 //! - [`receptive`]: theoretical and effective receptive field of one output unit.
 //! - [`covariance`]: translation covariance, per node, for a shifted input.
 //! - [`saliency`]: input-gradient saliency and Grad-CAM.
+//! - [`top_patches`]: the data set's images that excite one channel most, with the
+//!   receptive field of the strongest unit (what a channel at any depth responds to).
 //! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
 //!   numeric input, step by step; output-size formulas).
 //!
@@ -28,6 +30,7 @@ pub mod probe;
 pub mod receptive;
 pub mod routing;
 pub mod saliency;
+pub mod top_patches;
 
 mod util;
 
@@ -37,6 +40,7 @@ pub use probe::{ActStats, Histogram, NodeProbe, ParamProbe, Probe, probe};
 pub use receptive::{ReceptiveFieldView, RfRect, receptive_field, rf_by_depth};
 pub use routing::{LectureCase, PoolRouting, RoutingWindow, lecture_routing, pool_routing, route};
 pub use saliency::{GradCam, Saliency, grad_cam, saliency};
+pub use top_patches::{PatchHit, TopPatches, top_patches};
 
 use crate::engine::GraphError;
 use crate::engine::loss::LossError;

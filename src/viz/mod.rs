@@ -11,6 +11,7 @@ pub mod draw;
 pub mod grid;
 pub mod maps;
 pub mod overlay;
+pub mod patches;
 pub mod routing;
 pub mod sample;
 pub mod scale;

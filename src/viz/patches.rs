@@ -1,0 +1,199 @@
+//! The top-patches picture: for each image that excites a channel most, the patch its
+//! strongest unit sees (enlarged) beside the whole image with that patch outlined.
+
+use super::draw::{
+    BACKGROUND, HIGHLIGHT, captioned, dashed_rect, enlarge, hstack, stroke_rect, vstack,
+};
+use super::overlay::auto_zoom;
+use super::scale::fmt_value;
+use super::{Colormap, Rgba, sample_rgba, tile};
+use crate::data::{Dataset, Targets};
+use crate::inspect::receptive::RfRect;
+use crate::inspect::top_patches::{PatchHit, TopPatches};
+
+const TS: usize = 2;
+/// Where a receptive field reaches past the image border (into the padding).
+const OUTSIDE: [u8; 4] = [70, 70, 78, 255];
+
+/// The patch of sample `hit.sample` under `hit.window`, in input pixels; the part of the
+/// window outside the image is drawn in a flat grey.
+pub fn patch(data: &Dataset, hit: &PatchHit) -> Rgba {
+    let full = sample_rgba(&data.inputs, hit.sample, Colormap::Gray);
+    let w = hit.window;
+    let (top, left) = (w.top.floor() as i64, w.left.floor() as i64);
+    let (ph, pw) = (
+        ((w.top + w.height).ceil() as i64 - top).max(1) as usize,
+        ((w.left + w.width).ceil() as i64 - left).max(1) as usize,
+    );
+    let mut out = Rgba::new(pw, ph, OUTSIDE);
+    for y in 0..ph {
+        for x in 0..pw {
+            let (sy, sx) = (top + y as i64, left + x as i64);
+            if sy >= 0 && sx >= 0 && (sy as usize) < full.height && (sx as usize) < full.width {
+                let i = 4 * (sy as usize * full.width + sx as usize);
+                let mut c = [0; 4];
+                c.copy_from_slice(&full.pixels[i..i + 4]);
+                out.put(x, y, c);
+            }
+        }
+    }
+    out
+}
+
+fn outlined(data: &Dataset, sample: usize, rect: RfRect, side: usize) -> Rgba {
+    let (_, _, h, w) = data.inputs.dim();
+    let zoom = auto_zoom(h, w, side);
+    let mut img = enlarge(&sample_rgba(&data.inputs, sample, Colormap::Gray), zoom);
+    let z = zoom as f64;
+    let (x0, y0) = (
+        (rect.left * z).round() as i64,
+        (rect.top * z).round() as i64,
+    );
+    let (ww, hh) = (
+        (rect.width * z).round() as usize,
+        (rect.height * z).round() as usize,
+    );
+    let t = (zoom / 4).clamp(1, 3);
+    let inside = rect.top >= 0.0
+        && rect.left >= 0.0
+        && rect.top + rect.height <= h as f64
+        && rect.left + rect.width <= w as f64;
+    if inside {
+        stroke_rect(&mut img, x0, y0, ww, hh, t, HIGHLIGHT);
+    } else {
+        dashed_rect(&mut img, x0, y0, ww, hh, t, 3 * t, HIGHLIGHT);
+    }
+    img
+}
+
+fn class_of(data: &Dataset, sample: usize) -> Option<&str> {
+    match &data.targets {
+        Targets::Labels(l) => l
+            .get(sample)
+            .and_then(|&c| data.class_names.get(c))
+            .map(String::as_str),
+        _ => None,
+    }
+}
+
+/// The hits of `tp` as a grid, three to a row: patch (about `side` pixels) and outlined
+/// image per hit, captioned with the image's index, class and the unit's value; a title
+/// line on top.
+pub fn top_patches_image(tp: &TopPatches, data: &Dataset, side: usize) -> Rgba {
+    let cells: Vec<Rgba> = tp
+        .hits
+        .iter()
+        .enumerate()
+        .map(|(rank, hit)| {
+            let p = patch(data, hit);
+            let zoom = (side / p.width.max(p.height).max(1)).clamp(1, 32);
+            let pair = hstack(
+                &[
+                    enlarge(&p, zoom),
+                    outlined(data, hit.sample, hit.window, side),
+                ],
+                2 * TS,
+                BACKGROUND,
+            );
+            let class = class_of(data, hit.sample)
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default();
+            let caption = format!(
+                "{}. #{}{class} = {}",
+                rank + 1,
+                hit.sample,
+                fmt_value(hit.value, 3)
+            );
+            captioned(&pair, &caption, TS, BACKGROUND)
+        })
+        .collect();
+    let rf = tp
+        .hits
+        .first()
+        .map(|h| format!(" · receptive field {}x{}", h.window.height, h.window.width))
+        .unwrap_or_default();
+    let title = format!(
+        "{} channel {}: top {} of {} images (mean best {}){rf}",
+        tp.node,
+        tp.channel,
+        tp.hits.len(),
+        tp.searched,
+        fmt_value(tp.mean_best, 3)
+    );
+    let grid = tile(&cells, 3, 4 * TS, BACKGROUND);
+    vstack(
+        &[
+            captioned(&Rgba::new(1, 1, BACKGROUND), &title, TS, BACKGROUND),
+            grid,
+        ],
+        2 * TS,
+        BACKGROUND,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array4;
+
+    fn one_image() -> Dataset {
+        // 4×4, pixel (r, c) = (4r + c)/15.
+        let inputs = Array4::from_shape_fn((1, 1, 4, 4), |(_, _, r, c)| (4 * r + c) as f32 / 15.0);
+        Dataset {
+            name: "ramp".into(),
+            inputs,
+            targets: Targets::Labels(vec![0]),
+            class_names: vec!["ramp".into()],
+        }
+    }
+
+    fn hit(top: f64, left: f64, size: f64) -> PatchHit {
+        PatchHit {
+            sample: 0,
+            unit: (0, 0),
+            value: 1.0,
+            window: RfRect {
+                top,
+                left,
+                height: size,
+                width: size,
+            },
+        }
+    }
+
+    #[test]
+    fn the_patch_is_the_window_and_grey_outside_the_image() {
+        let data = one_image();
+        let full = sample_rgba(&data.inputs, 0, Colormap::Gray);
+        let inside = patch(&data, &hit(1.0, 1.0, 2.0));
+        assert_eq!((inside.width, inside.height), (2, 2));
+        // Patch (0, 0) is image pixel (1, 1).
+        assert_eq!(inside.pixels[..4], full.pixels[4 * 5..4 * 5 + 4]);
+        let corner = patch(&data, &hit(-1.0, -1.0, 3.0));
+        assert_eq!((corner.width, corner.height), (3, 3));
+        assert_eq!(corner.pixels[..4], OUTSIDE);
+        // Patch (1, 1) is image pixel (0, 0).
+        assert_eq!(corner.pixels[4 * 4..4 * 4 + 4], full.pixels[..4]);
+    }
+
+    #[test]
+    fn the_picture_has_a_cell_per_hit() {
+        let data = one_image();
+        let tp = TopPatches {
+            node: "conv".into(),
+            channel: 0,
+            searched: 1,
+            hits: vec![hit(0.0, 0.0, 2.0)],
+            mean_best: 1.0,
+        };
+        let img = top_patches_image(&tp, &data, 64);
+        assert!(
+            img.width >= 2 * 64 && img.height >= 64,
+            "{}x{}",
+            img.width,
+            img.height
+        );
+        // The outline colour is drawn.
+        assert!(img.pixels.chunks(4).any(|p| p == HIGHLIGHT));
+    }
+}
