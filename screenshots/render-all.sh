@@ -8,7 +8,7 @@
 #
 # Models (training times on a 2-core machine are a few seconds to a minute each):
 #   digits-lenet (3 epochs)          activations, filters, gradients, pool-routing,
-#                                    receptive-field, covariance, saliency
+#                                    receptive-field, covariance, saliency, top-patches
 #   textures-autoencoder (8 epochs)  anomaly
 #   cells-unet (4 epochs)            segmentation
 #   no model                         conv-arithmetic, pool-routing-lecture (the lecture's 4×4)
@@ -49,6 +49,7 @@ render "$lenet" pool-routing pool-routing-lecture --lecture 2x2s2 --select 1,1
 render "$lenet" receptive-field receptive-field --sample 0 --node conv2
 render "$lenet" covariance covariance --sample 0 --shift 2,2
 render "$lenet" saliency saliency --sample 0
+render "$lenet" top-patches top-patches --node conv2 --channel 3
 # The sandbox needs no model; the path is not read.
 render presets/digits-lenet.toml conv-arithmetic conv-arithmetic \
     --size 5 --kernel 3 --padding 1 --stride 2 --step 5

@@ -15,7 +15,7 @@ fn main() -> std::process::ExitCode {
             // For comparing frame times: CONVLAB_SCREENSHOT_IDLE=1 takes the picture without training.
             screenshot_train: std::env::var_os("CONVLAB_SCREENSHOT_IDLE").is_none(),
             // CONVLAB_VIEW=activations|filters|gradients|pool-routing|lecture|receptive-field|
-            // covariance|saliency|anomaly|segmentation opens that tab.
+            // covariance|saliency|top-patches|anomaly|segmentation opens that tab.
             view: std::env::var("CONVLAB_VIEW").ok(),
             // CONVLAB_STEP=N enters walkthrough step N (running the actions up to it).
             walkthrough_step: std::env::var("CONVLAB_STEP")

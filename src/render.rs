@@ -19,6 +19,7 @@ pub struct RenderArgs {
     /// A checkpoint (.safetensors), or a preset (.toml) with freshly initialised weights.
     pub model: PathBuf,
     /// activations, filters, gradients, pool-routing, receptive-field, covariance, saliency,
+    /// top-patches (the nine validation images that excite --channel of --node most),
     /// conv-arithmetic (MODEL is not used), anomaly, segmentation.
     #[arg(long)]
     pub view: String,

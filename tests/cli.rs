@@ -171,3 +171,45 @@ fn a_damaged_checkpoint_is_a_clear_error() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn render_top_patches_writes_the_picture_and_names_bad_channels() {
+    let dir = scratch("top-patches");
+    let out = dir.join("top.png");
+    // A preset gives freshly initialised weights: still a real search over the digits.
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        &preset("digits-lenet"),
+        "--view",
+        "top-patches",
+        "--node",
+        "conv1",
+        "--channel",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("top-patches of conv1 channel 5"),
+        "{stderr}"
+    );
+    let img = image::open(&out).unwrap();
+    assert!(img.width() > 300 && img.height() > 200, "{img:?}");
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        &preset("digits-lenet"),
+        "--view",
+        "top-patches",
+        "--node",
+        "conv1",
+        "--channel",
+        "6",
+        "--out",
+        dir.join("bad.png").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("'conv1' has 6 channels"), "{stderr}");
+    assert!(!dir.join("bad.png").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

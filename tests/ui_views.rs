@@ -83,6 +83,41 @@ fn every_view_tab_renders_on_a_trained_model() {
 }
 
 #[test]
+fn top_patches_show_what_a_channel_responds_to() {
+    let mut h = app_with("presets/shapes-cnn.toml");
+    step_until(&mut h, 60, "the run to be configured", ready);
+    h.get_by_label("Top patches").click();
+    h.run_steps(2);
+    step_until(&mut h, 60, "top patches", shown);
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    // The automatic node is the last conv node; nine images, each with its receptive field.
+    assert!(
+        r.info.starts_with("conv3, channel 0: the 9 strongest of"),
+        "{}",
+        r.info
+    );
+    assert!(r.info.contains("input pixels"), "{}", r.info);
+    // No input to pick: the view searches the validation set.
+    assert!(h.query_by_label("Input:").is_none());
+    h.get_by_label("next").click();
+    step_until(&mut h, 60, "channel 1", |a| {
+        shown(a) && a.views.settings.channel == 1
+    });
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.info.starts_with("conv3, channel 1:"), "{}", r.info);
+    // The last channel is as far as "next" goes.
+    for _ in 0..40 {
+        h.get_by_label("next").click();
+        h.run_steps(1);
+    }
+    step_until(&mut h, 60, "the last channel", shown);
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.settings.channel, 31, "conv3 has 32 channels");
+}
+
+#[test]
 fn the_routing_view_shows_the_lecture_example() {
     let mut h = app_with("presets/shapes-cnn.toml");
     step_until(&mut h, 60, "the run to be configured", ready);

@@ -1,6 +1,7 @@
 //! The views of `convlab render` that are not about one input of any model: the
-//! convolution arithmetic sandbox (no model at all) and the two dense-task views, anomaly
-//! maps of an autoencoder and segmentation overlays, which look at a whole test set.
+//! convolution arithmetic sandbox (no model at all), the top patches of a channel over the
+//! data set, and the two dense-task views, anomaly maps of an autoencoder and segmentation
+//! overlays, which look at a whole test set.
 
 use ndarray::{Array4, Axis, s};
 
@@ -17,12 +18,13 @@ use crate::viz::conv_arithmetic::conv_arithmetic_image;
 use crate::viz::tasks::{AnomalyPicture, SegmentationRow, anomaly_image, segmentation_image};
 
 /// The view names handled here.
-pub const NAMES: [&str; 3] = ["conv-arithmetic", "anomaly", "segmentation"];
+pub const NAMES: [&str; 4] = ["conv-arithmetic", "top-patches", "anomaly", "segmentation"];
 
 /// Renders one of [`NAMES`], or None when `view` is another view.
 pub fn render(args: &RenderArgs) -> Option<Result<(Rgba, String), String>> {
     match args.view.as_str() {
         "conv-arithmetic" => Some(arithmetic(args).map(|i| (i, "conv-arithmetic".into()))),
+        "top-patches" => Some(top_patches(args)),
         "anomaly" => Some(anomaly(args)),
         "segmentation" => Some(segmentation(args)),
         _ => None,
@@ -100,6 +102,31 @@ fn note(trained: bool) -> String {
     } else {
         ", freshly initialised weights".into()
     }
+}
+
+/// The nine validation images (the training images when there is no validation set) that
+/// excite `--channel` of `--node` (default: the last conv node) most.
+fn top_patches(args: &RenderArgs) -> Result<(Rgba, String), String> {
+    let (preset, graph, trained) = load(args)?;
+    let node = match &args.node {
+        Some(n) => n.clone(),
+        None => crate::inspect::filters::conv_nodes(&graph)
+            .pop()
+            .ok_or("the model has no conv node: choose one with --node")?,
+    };
+    let (train, val) = crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+    let set = if val.is_empty() { train } else { val };
+    let tp = crate::inspect::top_patches(&graph, &set, &node, args.channel, 9)
+        .map_err(|e| e.to_string())?;
+    let img = crate::viz::patches::top_patches_image(&tp, &set, 96);
+    Ok((
+        img,
+        format!(
+            "top-patches of {node} channel {}{}",
+            args.channel,
+            note(trained)
+        ),
+    ))
 }
 
 fn anomaly(args: &RenderArgs) -> Result<(Rgba, String), String> {

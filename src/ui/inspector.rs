@@ -42,6 +42,8 @@ pub enum Tab {
     ReceptiveField,
     Covariance,
     Saliency,
+    /// The data set's images that excite one channel most (any depth).
+    TopPatches,
     Anomaly,
     Segmentation,
     /// The conv arithmetic sandbox: no model, computed in the window.
@@ -49,7 +51,7 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 11] = [
+    pub const ALL: [Tab; 12] = [
         Tab::Training,
         Tab::Activations,
         Tab::Filters,
@@ -58,6 +60,7 @@ impl Tab {
         Tab::ReceptiveField,
         Tab::Covariance,
         Tab::Saliency,
+        Tab::TopPatches,
         Tab::Anomaly,
         Tab::Segmentation,
         Tab::ConvArithmetic,
@@ -73,6 +76,7 @@ impl Tab {
             Tab::ReceptiveField => "Receptive field",
             Tab::Covariance => "Covariance",
             Tab::Saliency => "Saliency",
+            Tab::TopPatches => "Top patches",
             Tab::Anomaly => "Anomaly",
             Tab::Segmentation => "Segmentation",
             Tab::ConvArithmetic => "Conv arithmetic",
@@ -117,6 +121,13 @@ impl Tab {
             Tab::Saliency => {
                 "Which input pixels the class score depends on: the input gradient (saliency) and \
                  Grad-CAM (gradient-weighted feature maps of a spatial node), over the input."
+            }
+            Tab::TopPatches => {
+                "What one channel responds to, at any depth: the nine images of the data set that \
+                 excite it most, each with the patch its strongest unit sees (the unit's receptive \
+                 field, outlined on the image; dashed where it reaches into the padding). Early \
+                 channels pick edges and blobs; deeper ones larger parts of shapes. Pick the node \
+                 and the channel."
             }
             Tab::Anomaly => {
                 "An autoencoder trained on normal images only reconstructs them well and fails on \
@@ -388,6 +399,7 @@ impl ViewInspector {
         match st.tab {
             Tab::Training | Tab::ConvArithmetic => Ok(()),
             Tab::Anomaly => self.anomaly(ctx, r),
+            Tab::TopPatches => Self::top_patches(&st, ctx, r),
             Tab::Segmentation => self.segmentation(ctx, r),
             Tab::Routing if st.lecture.is_some() => {
                 let case = st.lecture.unwrap_or(LectureCase::K2S2);
@@ -550,6 +562,44 @@ impl ViewInspector {
                 }
             }
         }
+    }
+
+    fn top_patches(
+        st: &ViewSettings,
+        ctx: InspectContext<'_>,
+        r: &mut ViewResult,
+    ) -> Result<(), String> {
+        let node = match &st.node {
+            Some(n) => n.clone(),
+            None => crate::inspect::filters::conv_nodes(ctx.graph)
+                .pop()
+                .ok_or("this model has no conv node: pick a node")?,
+        };
+        let set = if ctx.val.is_empty() {
+            ctx.train
+        } else {
+            ctx.val
+        };
+        let tp = crate::inspect::top_patches(ctx.graph, set, &node, st.channel, 9)
+            .map_err(|e| e.to_string())?;
+        let rf = tp.hits.first().map_or(String::new(), |h| {
+            format!(
+                " · each unit sees {}×{} input pixels",
+                h.window.height, h.window.width
+            )
+        });
+        r.info = format!(
+            "{node}, channel {}: the {} strongest of {} images{rf}. Typical best response {:.3}, \
+             these {:.3}–{:.3}.",
+            st.channel,
+            tp.hits.len(),
+            tp.searched,
+            tp.mean_best,
+            tp.hits.last().map_or(0.0, |h| h.value),
+            tp.hits.first().map_or(0.0, |h| h.value),
+        );
+        r.image = Some(crate::viz::patches::top_patches_image(&tp, set, 120));
+        Ok(())
     }
 
     fn anomaly(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {

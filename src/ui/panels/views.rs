@@ -139,6 +139,8 @@ pub fn sync_views(app: &mut ConvLabApp, ctx: &egui::Context) {
 fn node_allowed(tab: Tab, kind: &NodeKind) -> bool {
     match tab {
         Tab::Filters => matches!(kind, NodeKind::Conv2d { .. }),
+        // Spatial maps whose channels mean something: not the reshaping nodes.
+        Tab::TopPatches => !matches!(kind, NodeKind::Flatten),
         Tab::Routing => matches!(
             kind,
             NodeKind::MaxPool2d { .. } | NodeKind::MinPool2d { .. } | NodeKind::AvgPool2d { .. }
@@ -296,11 +298,25 @@ fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
 
 fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
     let tab = app.views.settings.tab;
+    // Top patches' automatic node is the last conv node: its channels bound the picker.
+    let automatic = (tab == Tab::TopPatches)
+        .then(|| {
+            app.project
+                .preset
+                .model
+                .nodes
+                .iter()
+                .rev()
+                .find(|n| matches!(n.kind, NodeKind::Conv2d { .. }))
+                .map(|n| n.name.clone())
+        })
+        .flatten();
     let channels = app
         .views
         .settings
         .node
         .clone()
+        .or(automatic)
         .and_then(|n| node_shape(app, &n))
         .map_or(512, |s| s[0].max(1));
     let v = &mut app.views;
@@ -394,6 +410,19 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
         Tab::Saliency => {
             ui.add(egui::Slider::new(&mut s.opacity, 0.0..=1.0).text("opacity"));
         }
+        Tab::TopPatches => {
+            let l = ui.label("channel");
+            ui.add(egui::DragValue::new(&mut s.channel).range(0..=channels - 1))
+                .labelled_by(l.id)
+                .on_hover_text("Which channel of the node to look for.");
+            if ui.button("previous").clicked() {
+                s.channel = s.channel.saturating_sub(1);
+            }
+            if ui.button("next").clicked() {
+                s.channel = (s.channel + 1).min(channels - 1);
+            }
+            ui.weak("searched over the validation images (up to 2 000)");
+        }
         Tab::Anomaly => {
             ui.add(egui::Slider::new(&mut v.anomaly_opacity, 0.0..=1.0).text("opacity"));
             ui.add(egui::Slider::new(&mut v.pixel_threshold, 0.0..=1.0).text("pixel threshold"))
@@ -444,7 +473,10 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             ));
         }
     });
-    input_picker(app, ui);
+    // Top patches search the whole validation set: no input to pick.
+    if tab != Tab::TopPatches {
+        input_picker(app, ui);
+    }
     ui.horizontal(|ui| {
         if !matches!(tab, Tab::Anomaly | Tab::Segmentation) {
             node_picker(app, ui);
