@@ -35,6 +35,8 @@ pub enum ViewKind {
     Covariance,
     /// Saliency and Grad-CAM.
     Saliency,
+    /// The validation images that excite one channel of a node most.
+    TopPatches,
     /// Autoencoder reconstruction error maps, score histogram, ROC.
     Anomaly,
     /// Segmentation overlays and IoU.

@@ -213,6 +213,11 @@ impl WorkerState {
                 }
                 None => {
                     self.guarded(|w| w.train_one_step(false));
+                    // Finished, paused on divergence or failed: the views must show the
+                    // weights the run ended with, not the last throttled inspection.
+                    if self.state != RunState::Running {
+                        self.inspect_due = true;
+                    }
                     if self
                         .last_inspect
                         .is_none_or(|t| t.elapsed() >= INSPECT_INTERVAL)
@@ -824,6 +829,43 @@ mod tests {
         assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
         w.send(TrainerCommand::Start);
         assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Finished))).is_some());
+    }
+
+    /// Records the epochs done at every inspection.
+    struct Records(Arc<std::sync::Mutex<Vec<usize>>>);
+
+    impl crate::train::messages::Inspector for Records {
+        fn inspect(&mut self, ctx: crate::train::messages::InspectContext<'_>) {
+            self.0.lock().unwrap().push(ctx.epochs_done);
+        }
+    }
+
+    #[test]
+    fn the_views_see_the_weights_a_run_finished_with() {
+        const EPOCHS: usize = 3_000;
+        let w = TrainerWorker::spawn(|| {}).unwrap();
+        // Long enough (about a second) for throttled inspections during the run.
+        let mut setup = xor_setup();
+        setup.preset.training.epochs = EPOCHS;
+        w.send(TrainerCommand::Configure(Box::new(setup)));
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::Configured(_))).is_some());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        w.send(TrainerCommand::Inspect(Some(
+            crate::train::messages::InspectJob(Box::new(Records(Arc::clone(&seen)))),
+        )));
+        w.send(TrainerCommand::Start);
+        assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Finished))).is_some());
+        // Without an inspection at the end, the view would stay at the epoch of the last
+        // throttled one (every 0.4 s).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while seen.lock().unwrap().last() != Some(&EPOCHS) {
+            assert!(
+                Instant::now() < deadline,
+                "inspections at epochs {:?}",
+                seen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]

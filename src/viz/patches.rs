@@ -99,7 +99,7 @@ pub fn top_patches_image(tp: &TopPatches, data: &Dataset, side: usize) -> Rgba {
                 .map(|c| format!(" {c}"))
                 .unwrap_or_default();
             let caption = format!(
-                "{}. #{}{class} = {}",
+                "{}. #{}{class}: {}",
                 rank + 1,
                 hit.sample,
                 fmt_value(hit.value, 3)
@@ -120,7 +120,7 @@ pub fn top_patches_image(tp: &TopPatches, data: &Dataset, side: usize) -> Rgba {
         tp.searched,
         fmt_value(tp.mean_best, 3)
     );
-    let grid = tile(&cells, 3, 4 * TS, BACKGROUND);
+    let grid = tile(&cells, 3, 8 * TS, BACKGROUND);
     vstack(
         &[
             captioned(&Rgba::new(1, 1, BACKGROUND), &title, TS, BACKGROUND),

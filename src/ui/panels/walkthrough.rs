@@ -58,6 +58,7 @@ fn tab_of(view: ViewKind) -> Tab {
         ViewKind::ReceptiveField => Tab::ReceptiveField,
         ViewKind::Covariance => Tab::Covariance,
         ViewKind::Saliency => Tab::Saliency,
+        ViewKind::TopPatches => Tab::TopPatches,
         ViewKind::Anomaly => Tab::Anomaly,
         ViewKind::Segmentation => Tab::Segmentation,
         ViewKind::Model
