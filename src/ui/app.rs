@@ -1014,10 +1014,19 @@ impl ConvLabApp {
     fn screenshot_ui(&mut self, ctx: &egui::Context) {
         let epochs = self.run.history.len();
         let state = self.run.state;
+        // While training, any trained view will do; once stopped, the view of the final
+        // weights (the trainer inspects once more when a run stops).
+        let wanted = if state == RunState::Running {
+            epochs.min(1)
+        } else {
+            epochs
+        };
         let view_ready = !self.views.settings.tab.inspects()
-            || self.views.result.as_ref().is_some_and(|r| {
-                r.settings == self.views.settings && r.epochs_done >= epochs.min(1)
-            });
+            || self
+                .views
+                .result
+                .as_ref()
+                .is_some_and(|r| r.settings == self.views.settings && r.epochs_done >= wanted);
         let walk_done = self.walk_launched && !self.walk.busy() && state != RunState::Running;
         let walking = self.walk_launched || self.launch_step.is_some();
         let Some(plan) = &mut self.screenshot else {
