@@ -14,6 +14,7 @@
 //! - [`receptive`]: theoretical and effective receptive field of one output unit.
 //! - [`covariance`]: translation covariance, per node, for a shifted input.
 //! - [`saliency`]: input-gradient saliency and Grad-CAM.
+//! - [`feature_vis`]: an input synthesised by gradient ascent to excite one channel.
 //! - [`top_patches`]: the data set's images that excite one channel most, with the
 //!   receptive field of the strongest unit (what a channel at any depth responds to).
 //! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
@@ -25,6 +26,7 @@
 
 pub mod conv_arithmetic;
 pub mod covariance;
+pub mod feature_vis;
 pub mod filters;
 pub mod probe;
 pub mod receptive;

@@ -105,7 +105,8 @@ fn note(trained: bool) -> String {
 }
 
 /// The nine validation images (the training images when there is no validation set) that
-/// excite `--channel` of `--node` (default: the last conv node) most.
+/// excite `--channel` of `--node` (default: the last conv node) most, beside an input
+/// synthesised by gradient ascent to excite it.
 fn top_patches(args: &RenderArgs) -> Result<(Rgba, String), String> {
     let (preset, graph, trained) = load(args)?;
     let node = match &args.node {
@@ -118,7 +119,15 @@ fn top_patches(args: &RenderArgs) -> Result<(Rgba, String), String> {
     let set = if val.is_empty() { train } else { val };
     let tp = crate::inspect::top_patches(&graph, &set, &node, args.channel, 9)
         .map_err(|e| e.to_string())?;
-    let img = crate::viz::patches::top_patches_image(&tp, &set, 96);
+    let patches = crate::viz::patches::top_patches_image(&tp, &set, 96);
+    let ascent = crate::inspect::feature_vis::maximise_channel(
+        &graph,
+        &node,
+        args.channel,
+        crate::inspect::feature_vis::AscentOptions::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let img = crate::viz::patches::with_synthesis(&patches, &ascent, 128);
     Ok((
         img,
         format!(

@@ -125,9 +125,11 @@ impl Tab {
             Tab::TopPatches => {
                 "What one channel responds to, at any depth: the nine images of the data set that \
                  excite it most, each with the patch its strongest unit sees (the unit's receptive \
-                 field, outlined on the image; dashed where it reaches into the padding). Early \
-                 channels pick edges and blobs; deeper ones larger parts of shapes. Pick the node \
-                 and the channel."
+                 field, outlined on the image; dashed where it reaches into the padding). On the \
+                 left, an input synthesised for the channel: starting from grey, gradient ascent \
+                 on the activation of one central unit of the channel draws the pattern it answers to. Early channels \
+                 pick edges and blobs; deeper ones larger parts of shapes. Pick the node and the \
+                 channel."
             }
             Tab::Anomaly => {
                 "An autoencoder trained on normal images only reconstructs them well and fails on \
@@ -598,7 +600,15 @@ impl ViewInspector {
             tp.hits.last().map_or(0.0, |h| h.value),
             tp.hits.first().map_or(0.0, |h| h.value),
         );
-        r.image = Some(crate::viz::patches::top_patches_image(&tp, set, 120));
+        let patches = crate::viz::patches::top_patches_image(&tp, set, 120);
+        let ascent = crate::inspect::feature_vis::maximise_channel(
+            ctx.graph,
+            &node,
+            st.channel,
+            crate::inspect::feature_vis::AscentOptions::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        r.image = Some(crate::viz::patches::with_synthesis(&patches, &ascent, 160));
         Ok(())
     }
 

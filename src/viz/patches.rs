@@ -1,13 +1,16 @@
 //! The top-patches picture: for each image that excites a channel most, the patch its
-//! strongest unit sees (enlarged) beside the whole image with that patch outlined.
+//! strongest unit sees (enlarged) beside the whole image with that patch outlined; and,
+//! optionally, the input synthesised to excite the channel.
 
 use super::draw::{
-    BACKGROUND, HIGHLIGHT, captioned, dashed_rect, enlarge, hstack, stroke_rect, vstack,
+    BACKGROUND, HIGHLIGHT, INK, captioned, dashed_rect, enlarge, hstack, stroke_rect, vstack,
 };
-use super::overlay::auto_zoom;
+use super::overlay::{auto_zoom, input_image};
 use super::scale::fmt_value;
+use super::text::text_image;
 use super::{Colormap, Rgba, sample_rgba, tile};
 use crate::data::{Dataset, Targets};
+use crate::inspect::feature_vis::Ascent;
 use crate::inspect::receptive::RfRect;
 use crate::inspect::top_patches::{PatchHit, TopPatches};
 
@@ -129,6 +132,32 @@ pub fn top_patches_image(tp: &TopPatches, data: &Dataset, side: usize) -> Rgba {
         2 * TS,
         BACKGROUND,
     )
+}
+
+/// `patches` (from [`top_patches_image`]) below the synthesised input of `ascent` (about
+/// `side` pixels), which is captioned with how far the unit's activation rose.
+pub fn with_synthesis(patches: &Rgba, ascent: &Ascent, side: usize) -> Rgba {
+    let (_, _, h, w) = ascent.image.dim();
+    let picture = input_image(&ascent.image, auto_zoom(h, w, side));
+    let (first, last) = (
+        ascent.objective.first().copied().unwrap_or(0.0),
+        ascent.objective.last().copied().unwrap_or(0.0),
+    );
+    let caption = format!(
+        "Synthesised for the channel: {} steps of gradient ascent\n\
+         from grey on unit {:?}, which rose from {} to {}.\n\
+         Below: the images of the data set that excite it most.",
+        ascent.objective.len().saturating_sub(1),
+        ascent.unit,
+        fmt_value(first, 3),
+        fmt_value(last, 3)
+    );
+    let top = hstack(
+        &[picture, text_image(&caption, TS, INK, BACKGROUND, 0)],
+        6 * TS,
+        BACKGROUND,
+    );
+    vstack(&[top, patches.clone()], 6 * TS, BACKGROUND)
 }
 
 #[cfg(test)]
