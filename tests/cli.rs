@@ -175,20 +175,15 @@ fn a_damaged_checkpoint_is_a_clear_error() {
 #[test]
 fn render_top_patches_writes_the_picture_and_names_bad_channels() {
     let dir = scratch("top-patches");
-    let out = dir.join("top.png");
     // A preset gives freshly initialised weights: still a real search over the digits.
-    let (ok, _, stderr) = convlab(&[
-        "render",
-        &preset("digits-lenet"),
-        "--view",
-        "top-patches",
-        "--node",
-        "conv1",
-        "--channel",
-        "5",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let render = |channel: &str, out: &Path| {
+        let model = preset("digits-lenet");
+        let args = ["render", &model, "--view", "top-patches", "--node", "conv1"];
+        let out = out.to_str().unwrap();
+        convlab(&[&args[..], &["--channel", channel, "--out", out]].concat())
+    };
+    let out = dir.join("top.png");
+    let (ok, _, stderr) = render("5", &out);
     assert!(ok, "{stderr}");
     assert!(
         stderr.contains("top-patches of conv1 channel 5"),
@@ -196,18 +191,7 @@ fn render_top_patches_writes_the_picture_and_names_bad_channels() {
     );
     let img = image::open(&out).unwrap();
     assert!(img.width() > 300 && img.height() > 200, "{img:?}");
-    let (ok, _, stderr) = convlab(&[
-        "render",
-        &preset("digits-lenet"),
-        "--view",
-        "top-patches",
-        "--node",
-        "conv1",
-        "--channel",
-        "6",
-        "--out",
-        dir.join("bad.png").to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = render("6", &dir.join("bad.png"));
     assert!(!ok);
     assert!(stderr.contains("'conv1' has 6 channels"), "{stderr}");
     assert!(!dir.join("bad.png").exists());

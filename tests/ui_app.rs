@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::ui::{app, app_with_options, load_folder_by_typed_path, step_until};
+use common::ui::{app, app_with_options, load_folder_by_typed_path, step_until, wait_for_folder};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -153,12 +153,7 @@ fn a_class_folder_loads_through_the_typed_path() {
     write_class_folder(&root);
     let mut h = app();
     load_folder_by_typed_path(&mut h, &root);
-    step_until(&mut h, 30, "the folder to load", |a| {
-        a.data
-            .loaded
-            .as_ref()
-            .is_some_and(|l| matches!(l.source, convlab::spec::DataSource::Folder { .. }))
-    });
+    wait_for_folder(&mut h);
     let loaded = h.state().data.loaded.as_ref().unwrap();
     assert_eq!(loaded.dataset.len(), 12);
     assert_eq!(loaded.skipped.len(), 2);

@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::ui::{app, load_folder_by_typed_path, step_until};
+use common::ui::{app, load_folder_by_typed_path, wait_for_folder};
 
 use std::path::Path;
 
-use convlab::spec::DataSource;
 use egui_kittest::kittest::Queryable;
 
 fn crc32(bytes: &[u8]) -> u32 {
@@ -77,18 +76,7 @@ fn bad_files_in_a_one_class_folder_are_listed_and_the_rest_loads() {
     write_folder(&root);
     let mut h = app();
     load_folder_by_typed_path(&mut h, &root);
-    step_until(&mut h, 30, "the folder to load", |a| {
-        a.data
-            .loaded
-            .as_ref()
-            .is_some_and(|l| matches!(l.source, DataSource::Folder { .. }))
-            || a.data.failed.is_some()
-    });
-    assert!(
-        h.state().data.failed.is_none(),
-        "{:?}",
-        h.state().data.failed
-    );
+    wait_for_folder(&mut h);
     let loaded = h.state().data.loaded.as_ref().unwrap();
     assert_eq!(loaded.dataset.len(), 5, "the five good images load");
     assert_eq!(loaded.dataset.class_names, ["only"]);

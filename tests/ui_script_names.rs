@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::ui::step_until;
+use common::ui::wait_for_folder;
 
 use std::sync::Arc;
 
-use convlab::spec::DataSource;
 use convlab::ui::{ConvLabApp, LaunchOptions};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -55,18 +54,7 @@ fn class_names_in_other_scripts_load_and_show() {
             ));
             ConvLabApp::new(&cc.egui_ctx, None, options.clone())
         });
-    step_until(&mut h, 30, "the folder to load", |a| {
-        a.data
-            .loaded
-            .as_ref()
-            .is_some_and(|l| matches!(l.source, DataSource::Folder { .. }))
-            || a.data.failed.is_some()
-    });
-    assert!(
-        h.state().data.failed.is_none(),
-        "{:?}",
-        h.state().data.failed
-    );
+    wait_for_folder(&mut h);
     h.run_steps(3);
     let mut sorted = CLASSES.map(String::from).to_vec();
     sorted.sort();

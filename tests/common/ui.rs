@@ -49,3 +49,22 @@ pub fn load_folder_by_typed_path(h: &mut App, root: &Path) {
     h.run_steps(2);
     h.get_by_label("Load folder").click();
 }
+
+/// Waits until a class folder has loaded as the data set; panics with the reason if the
+/// load failed.
+pub fn wait_for_folder(h: &mut App) {
+    let loaded = |a: &ConvLabApp| {
+        a.data
+            .loaded
+            .as_ref()
+            .is_some_and(|l| matches!(l.source, convlab::spec::DataSource::Folder { .. }))
+    };
+    step_until(h, 30, "the folder to load", |a| {
+        loaded(a) || a.data.failed.is_some()
+    });
+    assert!(
+        h.state().data.failed.is_none(),
+        "{:?}",
+        h.state().data.failed
+    );
+}
