@@ -97,7 +97,7 @@ fn top_patches_show_what_a_channel_responds_to() {
         "{}",
         r.info
     );
-    assert!(r.info.contains("input pixels"), "{}", r.info);
+    assert!(r.info.contains("receptive field"), "{}", r.info);
     // No input to pick: the view searches the validation set.
     assert!(h.query_by_label("Input:").is_none());
     h.get_by_label("next").click();

@@ -18,7 +18,8 @@ use super::util::{node_index, truncated};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AscentOptions {
     pub steps: usize,
-    /// Step length in pixel values per step, along the gradient scaled to unit RMS.
+    /// How far the most-changed pixel moves per step (the gradient is scaled so its
+    /// largest value is this), whatever the image size.
     pub step_size: f32,
     /// Share of each pixel's distance from grey removed per step (L2 decay).
     pub decay: f32,
@@ -31,7 +32,7 @@ impl Default for AscentOptions {
     fn default() -> Self {
         AscentOptions {
             steps: 96,
-            step_size: 0.05,
+            step_size: 0.1,
             decay: 0.01,
             blur_every: 4,
             seed: 0,
@@ -61,7 +62,13 @@ pub fn maximise_channel(
     opts: AscentOptions,
 ) -> Result<Ascent, InspectError> {
     let index = node_index(graph, node)?;
-    let [channels, _, _] = graph.facts().nodes[index].output;
+    let facts = &graph.facts().nodes[index];
+    if facts.kind == "flatten" {
+        return Err(InspectError::invalid(format!(
+            "'{node}' only reshapes its input: pick a node with channels"
+        )));
+    }
+    let [channels, _, _] = facts.output;
     if channel >= channels {
         return Err(InspectError::invalid(format!(
             "'{node}' has {channels} channels; there is no channel {channel}"
@@ -76,12 +83,13 @@ pub fn maximise_channel(
     for step in 0..=opts.steps {
         let y = cut.forward(&x, Mode::Eval)?;
         let (_, _, yh, yw) = y.dim();
-        // The unit: the strongest at the start within the central half of the map (a ReLU
-        // unit that starts switched off has no gradient to climb).
+        // The unit: the strongest at the start within the middle of the map (a ReLU unit
+        // that starts switched off has no gradient to climb).
         let (ui, uj) = *unit.get_or_insert_with(|| {
             let (r0, r1) = (yh / 4, (3 * yh).div_ceil(4).max(yh / 4 + 1));
             let (c0, c1) = (yw / 4, (3 * yw).div_ceil(4).max(yw / 4 + 1));
-            let mut best = ((yh / 2, yw / 2), f32::NEG_INFINITY);
+            // Ties (a flat map) keep the centre.
+            let mut best = ((yh / 2, yw / 2), y[[0, channel, yh / 2, yw / 2]]);
             for i in r0..r1 {
                 for j in c0..c1 {
                     if y[[0, channel, i, j]] > best.1 {
@@ -105,9 +113,9 @@ pub fn maximise_channel(
         let g = cut
             .input_grad()
             .ok_or_else(|| InspectError::invalid("no input gradient was computed"))?;
-        let rms = (g.iter().map(|v| v * v).sum::<f32>() / g.len().max(1) as f32).sqrt();
-        if rms > 0.0 && rms.is_finite() {
-            x.scaled_add(opts.step_size / rms, g);
+        let largest = g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if largest > 0.0 && largest.is_finite() {
+            x.scaled_add(opts.step_size / largest, g);
         }
         x.mapv_inplace(|v| 0.5 + (v - 0.5) * (1.0 - opts.decay));
         if opts.blur_every > 0 && (step + 1) % opts.blur_every == 0 {
@@ -192,6 +200,32 @@ mod tests {
         // Deterministic for a seed.
         let b = maximise_channel(&g, "relu", 0, AscentOptions::default()).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_step_does_not_grow_with_the_image() {
+        // The same 3×3 detector on a 96×96 input: the gradient lives in 9 pixels of 9,216,
+        // and still no pixel moves more than one step per step.
+        let spec = ModelSpec {
+            input: [1, 96, 96],
+            nodes: vec![NodeSpec::new("conv", NodeKind::conv(1, 3, 1))],
+        };
+        let mut g = Graph::new(&spec).unwrap();
+        g.set_param("conv.weight", edge_detector().params()[0].value.clone())
+            .unwrap();
+        let opts = AscentOptions {
+            steps: 1,
+            blur_every: 0,
+            decay: 0.0,
+            ..AscentOptions::default()
+        };
+        let a = maximise_channel(&g, "conv", 0, opts).unwrap();
+        let moved = a.image.iter().fold(0.0f32, |m, v| m.max((v - 0.5).abs()));
+        assert!(
+            moved <= opts.step_size + 0.011,
+            "a pixel moved {moved} in one step"
+        );
+        assert!(moved >= opts.step_size - 0.011, "{moved}");
     }
 
     #[test]

@@ -15,8 +15,11 @@ use super::util::{node_index, truncated};
 /// Images searched at most (the first ones of the set), so the view stays interactive on
 /// large folders.
 pub const SEARCH_LIMIT: usize = 2_000;
-/// Images per forward pass.
+/// Images per forward pass at most.
 const BATCH: usize = 64;
+/// Memory for the node outputs of one forward pass (the graph keeps every node's output),
+/// which bounds the batch for large images and wide layers.
+const BATCH_BYTES: usize = 64 << 20;
 
 /// One image's strongest response.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,7 +48,9 @@ pub struct TopPatches {
 
 /// Runs the first [`SEARCH_LIMIT`] images of `data` through `graph` up to `node` (eval
 /// mode), takes each image's strongest unit of `channel` and keeps the `k` images with the
-/// largest such values (one hit per image; ties keep the earlier image).
+/// largest such values (one hit per image; ties keep the earlier image). Images on which
+/// the channel is flat (every unit equal, e.g. a switched-off ReLU) are not hits: they
+/// show nothing the channel looks for.
 pub fn top_patches(
     graph: &Graph<f32>,
     data: &Dataset,
@@ -55,6 +60,11 @@ pub fn top_patches(
 ) -> Result<TopPatches, InspectError> {
     let index = node_index(graph, node)?;
     let facts = &graph.facts().nodes[index];
+    if facts.kind == "flatten" {
+        return Err(InspectError::invalid(format!(
+            "'{node}' only reshapes its input: pick a node with channels"
+        )));
+    }
     let [channels, _, _] = facts.output;
     if channel >= channels {
         return Err(InspectError::invalid(format!(
@@ -74,22 +84,30 @@ pub fn top_patches(
         return Err(InspectError::invalid("the data set is empty"));
     }
     let rf = facts.receptive_field;
+    let per_sample: usize = graph.facts().nodes[..=index]
+        .iter()
+        .map(|n| n.output.iter().product::<usize>() * 4)
+        .sum();
+    let batch = (BATCH_BYTES / per_sample.max(1)).clamp(1, BATCH);
     let mut cut = truncated(graph, node)?;
     let mut best: Vec<PatchHit> = Vec::with_capacity(n);
-    for start in (0..n).step_by(BATCH) {
-        let end = (start + BATCH).min(n);
+    for start in (0..n).step_by(batch) {
+        let end = (start + batch).min(n);
         let x = data.inputs.slice(s![start..end, .., .., ..]).to_owned();
         let y = cut.forward(&x, Mode::Eval)?;
         for (i, sample) in y.axis_iter(Axis(0)).enumerate() {
             let map = sample.index_axis(Axis(0), channel);
             let mut hit = ((0, 0), f32::NEG_INFINITY);
+            let mut lowest = f32::INFINITY;
             for ((r, col), &v) in map.indexed_iter() {
                 // `>` keeps the first unit on ties; NaN never wins.
                 if v > hit.1 {
                     hit = ((r, col), v);
                 }
+                lowest = lowest.min(v);
             }
-            if hit.1.is_finite() {
+            let flat = hit.1 <= lowest && map.len() > 1;
+            if hit.1.is_finite() && !flat {
                 best.push(PatchHit {
                     sample: start + i,
                     unit: hit.0,
@@ -170,8 +188,39 @@ mod tests {
             assert_eq!(hit.window.top, (i % 8) as f64 - 1.0);
             assert_eq!(hit.window.left, ((3 * i) % 8) as f64 - 1.0);
         }
-        let mean = (0..150).map(|i| i as f32 / 150.0).sum::<f32>() / 150.0;
+        // Image 0 is black: a flat map, not a hit.
+        let mean = (1..150).map(|i| i as f32 / 150.0).sum::<f32>() / 149.0;
         assert!((tp.mean_best - mean).abs() < 1e-5);
+    }
+
+    #[test]
+    fn flat_maps_are_not_hits_and_dense_nodes_work() {
+        let g = detector();
+        // Image 0 is all zeros: the detector's map is flat there.
+        let tp = top_patches(&g, &dots(5), "conv", 0, 9).unwrap();
+        let samples: Vec<usize> = tp.hits.iter().map(|h| h.sample).collect();
+        assert_eq!(samples, [4, 3, 2, 1]);
+        // A dense output is one unit per channel: its field is the whole input (and more).
+        let spec = ModelSpec {
+            input: [1, 8, 8],
+            nodes: vec![
+                NodeSpec::new("flat", NodeKind::Flatten),
+                NodeSpec::new("fc", NodeKind::dense(2)),
+            ],
+        };
+        let dense = Graph::new(&spec).unwrap();
+        let tp = top_patches(&dense, &dots(20), "fc", 1, 3).unwrap();
+        assert_eq!(tp.hits.len(), 3);
+        assert!(
+            tp.hits
+                .iter()
+                .all(|h| h.unit == (0, 0) && h.window.height >= 8.0)
+        );
+        // Flatten has no channels to speak of.
+        let e = top_patches(&dense, &dots(20), "flat", 0, 3)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("only reshapes"), "{e}");
     }
 
     #[test]
@@ -185,7 +234,7 @@ mod tests {
         assert!(e.contains("1 channels"), "{e}");
         let empty = dots(0);
         assert!(top_patches(&g, &empty, "conv", 0, 9).is_err());
-        // Fewer images than asked for: all of them.
-        assert_eq!(top_patches(&g, &data, "conv", 0, 9).unwrap().hits.len(), 4);
+        // Fewer images than asked for: all of them (but the black image 0).
+        assert_eq!(top_patches(&g, &data, "conv", 0, 9).unwrap().hits.len(), 3);
     }
 }

@@ -33,7 +33,9 @@ use crate::train::History;
 /// Shortest time between two progress events.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(30);
 /// Shortest time between two runs of the window's inspector while training (views update
-/// live but throttled; when not training they update at once).
+/// live but throttled; when not training they update at once). A view that takes longer
+/// than a tenth of this waits ten times its own duration instead, so that training keeps
+/// at least nine tenths of the thread.
 pub const INSPECT_INTERVAL: Duration = Duration::from_millis(400);
 /// Longest wait for the trainer thread when the window closes (see [`TrainerWorker`]'s
 /// `Drop`).
@@ -69,6 +71,7 @@ impl TrainerWorker {
             inspector: None,
             inspect_due: false,
             last_inspect: None,
+            last_inspect_took: Duration::ZERO,
         };
         let handle = std::thread::Builder::new()
             .name("trainer".into())
@@ -162,6 +165,8 @@ struct WorkerState {
     /// The model or the inspector changed since the inspector last ran.
     inspect_due: bool,
     last_inspect: Option<Instant>,
+    /// How long the last inspection took.
+    last_inspect_took: Duration,
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -218,10 +223,8 @@ impl WorkerState {
                     if self.state != RunState::Running {
                         self.inspect_due = true;
                     }
-                    if self
-                        .last_inspect
-                        .is_none_or(|t| t.elapsed() >= INSPECT_INTERVAL)
-                    {
+                    let interval = INSPECT_INTERVAL.max(10 * self.last_inspect_took);
+                    if self.last_inspect.is_none_or(|t| t.elapsed() >= interval) {
                         self.inspect_due = true;
                         self.run_inspector();
                     }
@@ -510,7 +513,7 @@ impl WorkerState {
         let (Some(job), Some(run)) = (&mut self.inspector, &mut self.run) else {
             return;
         };
-        self.last_inspect = Some(Instant::now());
+        let started = Instant::now();
         let epochs_done = run.epochs_done();
         let total_steps = run.total_steps;
         let preset = run.trainer.preset.clone();
@@ -529,6 +532,9 @@ impl WorkerState {
                 total_steps,
             });
         }));
+        // Measured from the end, so the next one waits for the interval after this one.
+        self.last_inspect = Some(Instant::now());
+        self.last_inspect_took = started.elapsed();
         if let Err(payload) = result {
             self.inspector = None;
             self.emit(TrainerEvent::Error(format!(

@@ -125,8 +125,8 @@ impl Tab {
             Tab::TopPatches => {
                 "What one channel responds to, at any depth: the nine images of the data set that \
                  excite it most, each with the patch its strongest unit sees (the unit's receptive \
-                 field, outlined on the image; dashed where it reaches into the padding). On the \
-                 left, an input synthesised for the channel: starting from grey, gradient ascent \
+                 field, outlined on the image; dashed where it reaches into the padding). Above \
+                 them, an input synthesised for the channel: starting from grey, gradient ascent \
                  on the activation of one central unit of the channel draws the pattern it answers to. Early channels \
                  pick edges and blobs; deeper ones larger parts of shapes. Pick the node and the \
                  channel."
@@ -585,10 +585,7 @@ impl ViewInspector {
         let tp = crate::inspect::top_patches(ctx.graph, set, &node, st.channel, 9)
             .map_err(|e| e.to_string())?;
         let rf = tp.hits.first().map_or(String::new(), |h| {
-            format!(
-                " · each unit sees {}×{} input pixels",
-                h.window.height, h.window.width
-            )
+            format!(" · receptive field {}×{}", h.window.height, h.window.width)
         });
         r.info = format!(
             "{node}, channel {}: the {} strongest of {} images{rf}. Typical best response {:.3}, \

@@ -47,20 +47,22 @@ fn outlined(data: &Dataset, sample: usize, rect: RfRect, side: usize) -> Rgba {
     let (_, _, h, w) = data.inputs.dim();
     let zoom = auto_zoom(h, w, side);
     let mut img = enlarge(&sample_rgba(&data.inputs, sample, Colormap::Gray), zoom);
+    // Drawn on the part inside the image (an outline in the padding would not show), dashed
+    // when the field reaches past the border.
+    let (top, left) = (rect.top.max(0.0), rect.left.max(0.0));
+    let bottom = (rect.top + rect.height).min(h as f64);
+    let right = (rect.left + rect.width).min(w as f64);
+    let inside = top == rect.top
+        && left == rect.left
+        && bottom == rect.top + rect.height
+        && right == rect.left + rect.width;
     let z = zoom as f64;
-    let (x0, y0) = (
-        (rect.left * z).round() as i64,
-        (rect.top * z).round() as i64,
-    );
+    let (x0, y0) = ((left * z).round() as i64, (top * z).round() as i64);
     let (ww, hh) = (
-        (rect.width * z).round() as usize,
-        (rect.height * z).round() as usize,
+        ((right - left).max(0.0) * z).round() as usize,
+        ((bottom - top).max(0.0) * z).round() as usize,
     );
     let t = (zoom / 4).clamp(1, 3);
-    let inside = rect.top >= 0.0
-        && rect.left >= 0.0
-        && rect.top + rect.height <= h as f64
-        && rect.left + rect.width <= w as f64;
     if inside {
         stroke_rect(&mut img, x0, y0, ww, hh, t, HIGHLIGHT);
     } else {
@@ -223,6 +225,13 @@ mod tests {
             img.height
         );
         // The outline colour is drawn.
+        assert!(img.pixels.chunks(4).any(|p| p == HIGHLIGHT));
+        // Also for a field larger than the image on every side (a dense node).
+        let huge = TopPatches {
+            hits: vec![hit(-10.0, -10.0, 30.0)],
+            ..tp
+        };
+        let img = top_patches_image(&huge, &data, 64);
         assert!(img.pixels.chunks(4).any(|p| p == HIGHLIGHT));
     }
 }

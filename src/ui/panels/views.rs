@@ -298,7 +298,8 @@ fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
 
 fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
     let tab = app.views.settings.tab;
-    // Top patches' automatic node is the last conv node: its channels bound the picker.
+    // Top patches' automatic node is the last conv or transposed-conv node (as the
+    // inspector picks it): its channels bound the picker.
     let automatic = (tab == Tab::TopPatches)
         .then(|| {
             app.project
@@ -307,7 +308,12 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
                 .nodes
                 .iter()
                 .rev()
-                .find(|n| matches!(n.kind, NodeKind::Conv2d { .. }))
+                .find(|n| {
+                    matches!(
+                        n.kind,
+                        NodeKind::Conv2d { .. } | NodeKind::ConvTranspose2d { .. }
+                    )
+                })
                 .map(|n| n.name.clone())
         })
         .flatten();
@@ -421,7 +427,7 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
             if ui.button("next").clicked() {
                 s.channel = (s.channel + 1).min(channels - 1);
             }
-            ui.weak("searched over the validation images (up to 2 000)");
+            ui.weak("searched over the validation images (the training images when there are none), up to 2 000");
         }
         Tab::Anomaly => {
             ui.add(egui::Slider::new(&mut v.anomaly_opacity, 0.0..=1.0).text("opacity"));
