@@ -12,7 +12,7 @@ use crate::engine::rng::Rng;
 use crate::engine::{Graph, Mode, Tensor};
 
 use super::InspectError;
-use super::util::{node_index, truncated};
+use super::util::{channel_of, truncated};
 
 /// How the ascent runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -61,19 +61,7 @@ pub fn maximise_channel(
     channel: usize,
     opts: AscentOptions,
 ) -> Result<Ascent, InspectError> {
-    let index = node_index(graph, node)?;
-    let facts = &graph.facts().nodes[index];
-    if facts.kind == "flatten" {
-        return Err(InspectError::invalid(format!(
-            "'{node}' only reshapes its input: pick a node with channels"
-        )));
-    }
-    let [channels, _, _] = facts.output;
-    if channel >= channels {
-        return Err(InspectError::invalid(format!(
-            "'{node}' has {channels} channels; there is no channel {channel}"
-        )));
-    }
+    channel_of(graph, node, channel)?;
     let [c, h, w] = graph.facts().input;
     let mut rng = Rng::new(opts.seed);
     let mut x = Tensor::from_shape_fn((1, c, h, w), |_| 0.5 + 0.02 * (rng.next_f32() - 0.5));

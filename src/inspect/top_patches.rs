@@ -10,7 +10,7 @@ use crate::engine::{Graph, Mode};
 
 use super::InspectError;
 use super::receptive::RfRect;
-use super::util::{node_index, truncated};
+use super::util::{channel_of, truncated};
 
 /// Images searched at most (the first ones of the set), so the view stays interactive on
 /// large folders.
@@ -58,19 +58,8 @@ pub fn top_patches(
     channel: usize,
     k: usize,
 ) -> Result<TopPatches, InspectError> {
-    let index = node_index(graph, node)?;
+    let index = channel_of(graph, node, channel)?;
     let facts = &graph.facts().nodes[index];
-    if facts.kind == "flatten" {
-        return Err(InspectError::invalid(format!(
-            "'{node}' only reshapes its input: pick a node with channels"
-        )));
-    }
-    let [channels, _, _] = facts.output;
-    if channel >= channels {
-        return Err(InspectError::invalid(format!(
-            "'{node}' has {channels} channels; there is no channel {channel}"
-        )));
-    }
     let [c, h, w] = graph.facts().input;
     if data.sample_shape() != [c, h, w] {
         return Err(InspectError::invalid(format!(

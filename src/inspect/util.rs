@@ -13,6 +13,25 @@ pub fn node_index(graph: &Graph<f32>, node: &str) -> Result<usize, InspectError>
         .ok_or_else(|| InspectError::NoNode(node.to_string()))
 }
 
+/// The index of `node` after checking that it has channels (not a Flatten, which only
+/// reshapes) and that `channel` is one of them.
+pub fn channel_of(graph: &Graph<f32>, node: &str, channel: usize) -> Result<usize, InspectError> {
+    let index = node_index(graph, node)?;
+    let facts = &graph.facts().nodes[index];
+    if facts.kind == "flatten" {
+        return Err(InspectError::invalid(format!(
+            "'{node}' only reshapes its input: pick a node with channels"
+        )));
+    }
+    let [channels, _, _] = facts.output;
+    if channel >= channels {
+        return Err(InspectError::invalid(format!(
+            "'{node}' has {channels} channels; there is no channel {channel}"
+        )));
+    }
+    Ok(index)
+}
+
 /// Checks that `x` holds exactly one sample the model accepts.
 pub fn check_one(graph: &Graph<f32>, x: &Tensor<f32>) -> Result<(), InspectError> {
     graph.check_input(x)?;
