@@ -6,7 +6,7 @@
 use ndarray::{Axis, s};
 
 use crate::data::Dataset;
-use crate::engine::{Graph, Mode};
+use crate::engine::{Graph, Mode, NodeKind, NodeSpec};
 
 use super::InspectError;
 use super::receptive::RfRect;
@@ -20,6 +20,21 @@ const BATCH: usize = 64;
 /// Memory for the node outputs of one forward pass (the graph keeps every node's output),
 /// which bounds the batch for large images and wide layers.
 const BATCH_BYTES: usize = 64 << 20;
+
+/// The node the view looks at when none is chosen: the last conv or transposed-conv node
+/// (the deepest learned feature maps).
+pub fn default_node(nodes: &[NodeSpec]) -> Option<String> {
+    nodes
+        .iter()
+        .rev()
+        .find(|n| {
+            matches!(
+                n.kind,
+                NodeKind::Conv2d { .. } | NodeKind::ConvTranspose2d { .. }
+            )
+        })
+        .map(|n| n.name.clone())
+}
 
 /// One image's strongest response.
 #[derive(Clone, Debug, PartialEq)]

@@ -109,25 +109,14 @@ fn note(trained: bool) -> String {
 /// synthesised by gradient ascent to excite it.
 fn top_patches(args: &RenderArgs) -> Result<(Rgba, String), String> {
     let (preset, graph, trained) = load(args)?;
-    let node = match &args.node {
-        Some(n) => n.clone(),
-        None => crate::inspect::filters::conv_nodes(&graph)
-            .pop()
-            .ok_or("the model has no conv node: choose one with --node")?,
-    };
+    let node = args
+        .node
+        .clone()
+        .or_else(|| crate::inspect::top_patches::default_node(&graph.spec().nodes))
+        .ok_or("the model has no conv node: choose one with --node")?;
     let (train, val) = crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
     let set = if val.is_empty() { train } else { val };
-    let tp = crate::inspect::top_patches(&graph, &set, &node, args.channel, 9)
-        .map_err(|e| e.to_string())?;
-    let patches = crate::viz::patches::top_patches_image(&tp, &set, 96);
-    let ascent = crate::inspect::feature_vis::maximise_channel(
-        &graph,
-        &node,
-        args.channel,
-        crate::inspect::feature_vis::AscentOptions::default(),
-    )
-    .map_err(|e| e.to_string())?;
-    let img = crate::viz::patches::with_synthesis(&patches, &ascent, 128);
+    let (_, img) = crate::viz::patches::top_patches_view(&graph, &set, &node, args.channel, 96)?;
     Ok((
         img,
         format!(

@@ -127,9 +127,9 @@ impl Tab {
                  excite it most, each with the patch its strongest unit sees (the unit's receptive \
                  field, outlined on the image; dashed where it reaches into the padding). Above \
                  them, an input synthesised for the channel: starting from grey, gradient ascent \
-                 on the activation of one central unit of the channel draws the pattern it answers to. Early channels \
-                 pick edges and blobs; deeper ones larger parts of shapes. Pick the node and the \
-                 channel."
+                 on the activation of one central unit of the channel draws the pattern it \
+                 answers to. Early channels pick edges and blobs; deeper ones larger parts of \
+                 shapes. Pick the node and the channel."
             }
             Tab::Anomaly => {
                 "An autoencoder trained on normal images only reconstructs them well and fails on \
@@ -571,19 +571,18 @@ impl ViewInspector {
         ctx: InspectContext<'_>,
         r: &mut ViewResult,
     ) -> Result<(), String> {
-        let node = match &st.node {
-            Some(n) => n.clone(),
-            None => crate::inspect::filters::conv_nodes(ctx.graph)
-                .pop()
-                .ok_or("this model has no conv node: pick a node")?,
-        };
+        let node = st
+            .node
+            .clone()
+            .or_else(|| crate::inspect::top_patches::default_node(&ctx.graph.spec().nodes))
+            .ok_or("this model has no conv node: pick a node")?;
         let set = if ctx.val.is_empty() {
             ctx.train
         } else {
             ctx.val
         };
-        let tp = crate::inspect::top_patches(ctx.graph, set, &node, st.channel, 9)
-            .map_err(|e| e.to_string())?;
+        let (tp, image) =
+            crate::viz::patches::top_patches_view(ctx.graph, set, &node, st.channel, 120)?;
         let rf = tp.hits.first().map_or(String::new(), |h| {
             format!(" · receptive field {}×{}", h.window.height, h.window.width)
         });
@@ -597,15 +596,7 @@ impl ViewInspector {
             tp.hits.last().map_or(0.0, |h| h.value),
             tp.hits.first().map_or(0.0, |h| h.value),
         );
-        let patches = crate::viz::patches::top_patches_image(&tp, set, 120);
-        let ascent = crate::inspect::feature_vis::maximise_channel(
-            ctx.graph,
-            &node,
-            st.channel,
-            crate::inspect::feature_vis::AscentOptions::default(),
-        )
-        .map_err(|e| e.to_string())?;
-        r.image = Some(crate::viz::patches::with_synthesis(&patches, &ascent, 160));
+        r.image = Some(image);
         Ok(())
     }
 

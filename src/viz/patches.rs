@@ -10,9 +10,10 @@ use super::scale::fmt_value;
 use super::text::text_image;
 use super::{Colormap, Rgba, sample_rgba, tile};
 use crate::data::{Dataset, Targets};
-use crate::inspect::feature_vis::Ascent;
+use crate::engine::Graph;
+use crate::inspect::feature_vis::{Ascent, AscentOptions, maximise_channel};
 use crate::inspect::receptive::RfRect;
-use crate::inspect::top_patches::{PatchHit, TopPatches};
+use crate::inspect::top_patches::{PatchHit, TopPatches, top_patches};
 
 const TS: usize = 2;
 /// Where a receptive field reaches past the image border (into the padding).
@@ -160,6 +161,24 @@ pub fn with_synthesis(patches: &Rgba, ascent: &Ascent, side: usize) -> Rgba {
         BACKGROUND,
     );
     vstack(&[top, patches.clone()], 6 * TS, BACKGROUND)
+}
+
+/// The whole view, as the window and `convlab render` show it: the nine images of `data`
+/// that excite `channel` of `node` most (patches about `side` pixels), below the input
+/// synthesised for the channel (a third larger).
+pub fn top_patches_view(
+    graph: &Graph<f32>,
+    data: &Dataset,
+    node: &str,
+    channel: usize,
+    side: usize,
+) -> Result<(TopPatches, Rgba), String> {
+    let tp = top_patches(graph, data, node, channel, 9).map_err(|e| e.to_string())?;
+    let patches = top_patches_image(&tp, data, side);
+    let ascent = maximise_channel(graph, node, channel, AscentOptions::default())
+        .map_err(|e| e.to_string())?;
+    let image = with_synthesis(&patches, &ascent, side * 4 / 3);
+    Ok((tp, image))
 }
 
 #[cfg(test)]

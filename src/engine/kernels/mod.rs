@@ -767,35 +767,25 @@ mod tests {
             let dy = data((cog - 1) * ldy + q_len, 11);
             let src = data((cig - 1) * plane + max_off + q_len, 12);
             let dw0 = data(offs.len() * w_t, 13);
-            let mut got = dw0.clone();
-            conv_weight_grad_f32(
-                KernelSet::Avx512,
-                cog,
-                cig,
-                &offs,
-                q_len,
-                &dy,
-                ldy,
-                &src,
-                plane,
-                &mut got,
-                w_t,
-            );
-            let mut again = dw0.clone();
-            conv_weight_grad_f32(
-                KernelSet::Avx512,
-                cog,
-                cig,
-                &offs,
-                q_len,
-                &dy,
-                ldy,
-                &src,
-                plane,
-                &mut again,
-                w_t,
-            );
-            assert_eq!(got, again, "deterministic");
+            let kernel = || {
+                let mut dw = dw0.clone();
+                conv_weight_grad_f32(
+                    KernelSet::Avx512,
+                    cog,
+                    cig,
+                    &offs,
+                    q_len,
+                    &dy,
+                    ldy,
+                    &src,
+                    plane,
+                    &mut dw,
+                    w_t,
+                );
+                dw
+            };
+            let got = kernel();
+            assert_eq!(got, kernel(), "deterministic");
             // The scalar reference, in f64 (exact enough to judge both f32 versions).
             let f = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
             let mut want = f(&dw0);

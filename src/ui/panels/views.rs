@@ -298,24 +298,9 @@ fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
 
 fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
     let tab = app.views.settings.tab;
-    // Top patches' automatic node is the last conv or transposed-conv node (as the
-    // inspector picks it): its channels bound the picker.
+    // Top patches' automatic node (the one the inspector picks) bounds the channel picker.
     let automatic = (tab == Tab::TopPatches)
-        .then(|| {
-            app.project
-                .preset
-                .model
-                .nodes
-                .iter()
-                .rev()
-                .find(|n| {
-                    matches!(
-                        n.kind,
-                        NodeKind::Conv2d { .. } | NodeKind::ConvTranspose2d { .. }
-                    )
-                })
-                .map(|n| n.name.clone())
-        })
+        .then(|| crate::inspect::top_patches::default_node(&app.project.preset.model.nodes))
         .flatten();
     let channels = app
         .views
