@@ -197,11 +197,14 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             {
                 app.commands.push(UiCommand::CancelLoad);
             }
-            if total == 0 && done > 0 {
-                ui.label(format!("listing files: {done} found…"));
+            let what = if total == 0 && done > 0 {
+                format!("listing files: {done} found…")
             } else {
-                ui.label(format!("loading {}…", job.source.label()));
-            }
+                format!("loading {}…", job.source.label())
+            };
+            // Truncated, whole on hover: a long folder path must not widen the panel,
+            // which would move this Cancel button out from under the pointer.
+            ui.add(egui::Label::new(what).truncate());
         });
         if total > 0 {
             let rate = done as f64 / seconds.max(1e-3);
