@@ -15,7 +15,7 @@ use super::text::text_image;
 use super::{Colormap, Rgba, sample_rgba};
 use crate::engine::Tensor;
 use crate::inspect::covariance::{Comparison, Covariance};
-use crate::inspect::receptive::ReceptiveFieldView;
+use crate::inspect::receptive::{ReceptiveFieldView, RfRect};
 use crate::inspect::saliency::{GradCam, Saliency};
 
 const TS: usize = 2;
@@ -84,6 +84,39 @@ fn from_zero(map: &Array2<f32>) -> ValueScale {
     ValueScale::new(Palette::Sequential(Colormap::Viridis), 0.0, hi)
 }
 
+/// Outlines `rect` (input pixels) on `img`, an `[h, w]` image enlarged `zoom` times, with
+/// lines `t` pixels thick: solid when the field lies inside the image, dashed when it reaches
+/// past the border. Only the part inside the image is drawn, because an outline in the
+/// padding would not show (a deep unit's field can be larger than the whole image). Returns
+/// whether the field lies inside.
+pub fn field_outline(
+    img: &mut Rgba,
+    rect: RfRect,
+    [h, w]: [usize; 2],
+    zoom: usize,
+    t: usize,
+) -> bool {
+    let (top, left) = (rect.top.max(0.0), rect.left.max(0.0));
+    let bottom = (rect.top + rect.height).min(h as f64);
+    let right = (rect.left + rect.width).min(w as f64);
+    let inside = top == rect.top
+        && left == rect.left
+        && bottom == rect.top + rect.height
+        && right == rect.left + rect.width;
+    let z = zoom as f64;
+    let (x0, y0) = ((left * z).round() as i64, (top * z).round() as i64);
+    let (ww, hh) = (
+        ((right - left).max(0.0) * z).round() as usize,
+        ((bottom - top).max(0.0) * z).round() as usize,
+    );
+    if inside {
+        stroke_rect(img, x0, y0, ww, hh, t, HIGHLIGHT);
+    } else {
+        dashed_rect(img, x0, y0, ww, hh, t, 3 * t, HIGHLIGHT);
+    }
+    inside
+}
+
 /// The receptive-field view: the input with the unit's effective receptive field as a
 /// heatmap and its theoretical receptive field as an orange rectangle (dashed where it
 /// reaches into the padding), next to the effective field alone with its legend.
@@ -95,25 +128,10 @@ pub fn receptive_field_image(x: &Tensor<f32>, rf: &ReceptiveFieldView, opacity: 
     let mut over = heatmap_overlay(&dimmed(&base, 0.55), &rf.effective, &scale, opacity);
     let t = (zoom / 3).clamp(2, 5);
     let rect = rf.theoretical;
-    let (x0, y0) = (
-        (rect.left * zoom as f64).round() as i64,
-        (rect.top * zoom as f64).round() as i64,
-    );
-    let (ww, hh) = (
-        (rect.width * zoom as f64).round() as usize,
-        (rect.height * zoom as f64).round() as usize,
-    );
-    let inside = rect.top >= 0.0
-        && rect.left >= 0.0
-        && rect.top + rect.height <= h as f64
-        && rect.left + rect.width <= w as f64;
     let mut alone = heat_tile(rf.effective.view(), &scale, zoom);
+    let mut inside = true;
     for img in [&mut over, &mut alone] {
-        if inside {
-            stroke_rect(img, x0, y0, ww, hh, t, HIGHLIGHT);
-        } else {
-            dashed_rect(img, x0, y0, ww, hh, t, 3 * t, HIGHLIGHT);
-        }
+        inside = field_outline(img, rect, [h, w], zoom, t);
     }
     let (c, i, j) = rf.unit;
     let centre = (
@@ -389,4 +407,58 @@ pub fn covariance_chart(cov: &Covariance) -> Rgba {
 pub fn titled(img: &Rgba, title: &str) -> Rgba {
     let t = text_image(title, TS, INK, BACKGROUND, 0);
     vstack(&[t, img.clone()], 2 * TS, BACKGROUND)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outlined(rect: RfRect) -> (Rgba, bool) {
+        // A 6×6 image enlarged twice.
+        let mut img = Rgba::new(12, 12, [0, 0, 0, 255]);
+        let inside = field_outline(&mut img, rect, [6, 6], 2, 1);
+        (img, inside)
+    }
+
+    fn lit(img: &Rgba, x: usize, y: usize) -> bool {
+        img.pixels[4 * (y * img.width + x)..][..4] == HIGHLIGHT
+    }
+
+    #[test]
+    fn a_field_inside_the_image_is_outlined_solid_where_it_is() {
+        let rect = RfRect {
+            top: 1.0,
+            left: 2.0,
+            height: 3.0,
+            width: 3.0,
+        };
+        let (img, inside) = outlined(rect);
+        assert!(inside);
+        // Pixels 2..5 by 1..4, enlarged: x 4..10, y 2..8; every border pixel is drawn.
+        assert!((4..10).all(|x| lit(&img, x, 2) && lit(&img, x, 7)));
+        assert!((2..8).all(|y| lit(&img, 4, y) && lit(&img, 9, y)));
+        assert!(!lit(&img, 6, 5) && !lit(&img, 3, 2) && !lit(&img, 10, 2));
+    }
+
+    #[test]
+    fn a_field_larger_than_the_image_is_dashed_along_the_image_border() {
+        // A deep unit: the field spans far past every side, as in the RF view of a late
+        // layer. Before, the outline was drawn wholly in the padding and did not show.
+        let rect = RfRect {
+            top: -10.0,
+            left: -8.0,
+            height: 30.0,
+            width: 26.0,
+        };
+        let (img, inside) = outlined(rect);
+        assert!(!inside);
+        for edge in [0, 11] {
+            let top_bottom = (0..12).filter(|&x| lit(&img, x, edge)).count();
+            let sides = (0..12).filter(|&y| lit(&img, edge, y)).count();
+            // Dashed: about half of each side.
+            assert!((4..=8).contains(&top_bottom), "{top_bottom}");
+            assert!((4..=8).contains(&sides), "{sides}");
+        }
+        assert!(!lit(&img, 6, 6));
+    }
 }

@@ -2,10 +2,8 @@
 //! strongest unit sees (enlarged) beside the whole image with that patch outlined; and,
 //! optionally, the input synthesised to excite the channel.
 
-use super::draw::{
-    BACKGROUND, HIGHLIGHT, INK, captioned, dashed_rect, enlarge, hstack, stroke_rect, vstack,
-};
-use super::overlay::{auto_zoom, input_image};
+use super::draw::{BACKGROUND, INK, captioned, enlarge, hstack, vstack};
+use super::overlay::{auto_zoom, field_outline, input_image};
 use super::scale::fmt_value;
 use super::text::text_image;
 use super::{Colormap, Rgba, sample_rgba, tile};
@@ -48,27 +46,7 @@ fn outlined(data: &Dataset, sample: usize, rect: RfRect, side: usize) -> Rgba {
     let (_, _, h, w) = data.inputs.dim();
     let zoom = auto_zoom(h, w, side);
     let mut img = enlarge(&sample_rgba(&data.inputs, sample, Colormap::Gray), zoom);
-    // Drawn on the part inside the image (an outline in the padding would not show), dashed
-    // when the field reaches past the border.
-    let (top, left) = (rect.top.max(0.0), rect.left.max(0.0));
-    let bottom = (rect.top + rect.height).min(h as f64);
-    let right = (rect.left + rect.width).min(w as f64);
-    let inside = top == rect.top
-        && left == rect.left
-        && bottom == rect.top + rect.height
-        && right == rect.left + rect.width;
-    let z = zoom as f64;
-    let (x0, y0) = ((left * z).round() as i64, (top * z).round() as i64);
-    let (ww, hh) = (
-        ((right - left).max(0.0) * z).round() as usize,
-        ((bottom - top).max(0.0) * z).round() as usize,
-    );
-    let t = (zoom / 4).clamp(1, 3);
-    if inside {
-        stroke_rect(&mut img, x0, y0, ww, hh, t, HIGHLIGHT);
-    } else {
-        dashed_rect(&mut img, x0, y0, ww, hh, t, 3 * t, HIGHLIGHT);
-    }
+    field_outline(&mut img, rect, [h, w], zoom, (zoom / 4).clamp(1, 3));
     img
 }
 
@@ -184,6 +162,7 @@ pub fn top_patches_view(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::viz::draw::HIGHLIGHT;
     use ndarray::Array4;
 
     fn one_image() -> Dataset {
