@@ -368,6 +368,62 @@ impl NodeKind {
     }
 }
 
+impl ModelSpec {
+    /// The layer that decides how many values the model outputs, and that number: the last
+    /// dense layer or (ungrouped) convolution, reached from the output through nodes that
+    /// keep the channel count (activations, dropout, softmax, pooling, flatten). `None`
+    /// when the output comes from anything else (a concat, an add, a grouped convolution).
+    /// A classifier needs one output per class: this is the node to change.
+    pub fn output_layer(&self) -> Option<(usize, usize)> {
+        let mut i = self.nodes.len().checked_sub(1)?;
+        // Each step moves to an earlier node, so this ends.
+        loop {
+            let node = &self.nodes[i];
+            match &node.kind {
+                NodeKind::Dense { out_features, .. } => return Some((i, *out_features)),
+                NodeKind::Conv2d {
+                    out_channels,
+                    groups: 1,
+                    ..
+                } => return Some((i, *out_channels)),
+                NodeKind::Relu
+                | NodeKind::LeakyRelu { .. }
+                | NodeKind::Sigmoid
+                | NodeKind::Tanh
+                | NodeKind::Softmax
+                | NodeKind::Dropout { .. }
+                | NodeKind::Identity
+                | NodeKind::Flatten
+                | NodeKind::GlobalAvgPool
+                | NodeKind::MaxPool2d { .. }
+                | NodeKind::MinPool2d { .. }
+                | NodeKind::AvgPool2d { .. } => {
+                    i = match node.inputs.as_slice() {
+                        [] => i.checked_sub(1)?,
+                        [name] => self.nodes[..i].iter().position(|n| &n.name == name)?,
+                        _ => return None,
+                    };
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Sets the output count of the layer [`Self::output_layer`] found; `false` when there
+    /// is none.
+    pub fn set_outputs(&mut self, outputs: usize) -> bool {
+        let Some((i, _)) = self.output_layer() else {
+            return false;
+        };
+        match &mut self.nodes[i].kind {
+            NodeKind::Dense { out_features, .. } => *out_features = outputs,
+            NodeKind::Conv2d { out_channels, .. } => *out_channels = outputs,
+            _ => return false,
+        }
+        true
+    }
+}
+
 impl NodeSpec {
     pub fn new(name: impl Into<String>, kind: NodeKind) -> Self {
         NodeSpec {
@@ -379,5 +435,66 @@ impl NodeSpec {
     pub fn with_inputs(mut self, inputs: &[&str]) -> Self {
         self.inputs = inputs.iter().map(|s| s.to_string()).collect();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(nodes: Vec<NodeSpec>) -> ModelSpec {
+        ModelSpec {
+            input: [1, 8, 8],
+            nodes,
+        }
+    }
+
+    #[test]
+    fn the_output_layer_is_found_through_shape_keeping_nodes() {
+        let mut m = model(vec![
+            NodeSpec::new("conv", NodeKind::conv(4, 3, 1)),
+            NodeSpec::new("relu", NodeKind::Relu),
+            NodeSpec::new("fc", NodeKind::dense(10)),
+            NodeSpec::new("drop", NodeKind::Dropout { p: 0.5 }),
+            NodeSpec::new("soft", NodeKind::Softmax).with_inputs(&["drop"]),
+        ]);
+        assert_eq!(m.output_layer(), Some((2, 10)));
+        assert!(m.set_outputs(40));
+        assert_eq!(m.output_layer(), Some((2, 40)));
+        // A fully convolutional net: the 1×1 conv before global pooling.
+        let fcn = model(vec![
+            NodeSpec::new("conv", NodeKind::conv(4, 3, 1)),
+            NodeSpec::new("head", NodeKind::conv(3, 1, 0)),
+            NodeSpec::new("gap", NodeKind::GlobalAvgPool),
+            NodeSpec::new("flat", NodeKind::Flatten),
+        ]);
+        assert_eq!(fcn.output_layer(), Some((1, 3)));
+    }
+
+    #[test]
+    fn no_output_layer_behind_a_merge_or_a_grouped_conv() {
+        let mut concat = model(vec![
+            NodeSpec::new("a", NodeKind::conv(2, 1, 0)),
+            NodeSpec::new("b", NodeKind::conv(2, 1, 0)).with_inputs(&["a"]),
+            NodeSpec::new("cat", NodeKind::Concat).with_inputs(&["a", "b"]),
+        ]);
+        assert_eq!(concat.output_layer(), None);
+        assert!(!concat.set_outputs(5));
+        let mut grouped = NodeKind::conv(4, 3, 1);
+        if let NodeKind::Conv2d { groups, .. } = &mut grouped {
+            *groups = 2;
+        }
+        let m = model(vec![
+            NodeSpec::new("g", grouped),
+            NodeSpec::new("relu", NodeKind::Relu),
+        ]);
+        assert_eq!(m.output_layer(), None);
+        assert_eq!(model(vec![]).output_layer(), None);
+        // A named input that does not exist (the graph check reports it) is not followed.
+        let dangling = model(vec![
+            NodeSpec::new("fc", NodeKind::dense(3)),
+            NodeSpec::new("relu", NodeKind::Relu).with_inputs(&["nowhere"]),
+        ]);
+        assert_eq!(dangling.output_layer(), None);
     }
 }
