@@ -68,3 +68,23 @@ pub fn wait_for_folder(h: &mut App) {
         h.state().data.failed
     );
 }
+
+/// Scrolls the widget labelled `label` into view, waits for the scroll to come to rest and
+/// clicks it: a pointer click lands where the widget is on screen, and a widget below the
+/// fold of a scrolled panel is not there.
+pub fn click_in_view(h: &mut App, label: &str) {
+    h.get_by_label(label).scroll_to_me();
+    // The scroll starts a frame or two after the request and is animated: wait until the
+    // widget has stayed put for a few frames.
+    let (mut last, mut still) = (h.get_by_label(label).rect(), 0);
+    for _ in 0..300 {
+        h.step();
+        let now = h.get_by_label(label).rect();
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+        if still >= 5 {
+            break;
+        }
+    }
+    h.get_by_label(label).click();
+}

@@ -79,12 +79,16 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     let mut show_folder_tools = current == "folder" || app.data.folder_tools_open;
     ui.horizontal(|ui| {
         let l = ui.label("source");
+        let selected = if current == "other" {
+            app.project.preset.data.source.label()
+        } else {
+            kind_label(current).to_string()
+        };
+        // Truncated (whole on hover): an anomaly or segmentation source names its folder,
+        // and a long path must not widen the panel.
         egui::ComboBox::from_id_salt("data_source")
-            .selected_text(if current == "other" {
-                app.project.preset.data.source.label()
-            } else {
-                kind_label(current).to_string()
-            })
+            .selected_text(selected.clone())
+            .truncate()
             .show_ui(ui, |ui| {
                 for k in KINDS {
                     if ui.selectable_label(k == current, kind_label(k)).clicked() && k != current {
@@ -98,7 +102,8 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 }
             })
             .response
-            .labelled_by(l.id);
+            .labelled_by(l.id)
+            .on_hover_text(selected);
     });
 
     match &mut app.project.preset.data.source {
@@ -305,6 +310,11 @@ fn summary_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             .map(|(name, n)| format!("{name}: {n}"))
             .collect();
         ui.small(format!("{} classes · {}", counts.len(), text.join(" · ")));
+        if let Some(classes) = class_count_fix_ui(&app.project.preset.model, d, ui) {
+            app.project.apply(|m| {
+                m.set_outputs(classes);
+            });
+        }
         if counts.len() == 1 {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -350,4 +360,34 @@ fn summary_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                     });
             });
     }
+}
+
+/// When the data has more classes than the model has outputs (LeNet's 10 and a folder of
+/// 40 kinds of thing), the one-click fix: says so, and returns the class count when the
+/// user asks for one output per class.
+fn class_count_fix_ui(
+    model: &crate::engine::ModelSpec,
+    data: &crate::data::Dataset,
+    ui: &mut Ui,
+) -> Option<usize> {
+    if !matches!(data.targets, crate::data::Targets::Labels(_)) {
+        return None;
+    }
+    let classes = data.class_names.len();
+    let (i, outputs) = model.output_layer()?;
+    if outputs >= classes {
+        return None;
+    }
+    let name = &model.nodes[i].name;
+    ui.colored_label(
+        ui.visuals().warn_fg_color,
+        format!("The data has {classes} classes but {name} gives {outputs} outputs."),
+    );
+    ui.button(format!("Set {name} to {classes} outputs"))
+        .on_hover_text(
+            "A classifier needs one output per class. Changes only this layer (its weights \
+             start afresh); Ctrl+Z undoes it.",
+        )
+        .clicked()
+        .then_some(classes)
 }

@@ -177,59 +177,60 @@ impl ModelEditor {
                         .show(ui, |ui| {
                             ui.set_width(ui.available_width());
                             let node = &project.preset.model.nodes[i];
-                            ui.horizontal(|ui| {
-                                let name = RichText::new(&node.name).strong();
-                                if ui
-                                    .selectable_label(selected, name)
-                                    .on_hover_text("Select to edit")
-                                    .clicked()
-                                {
-                                    self.selected = if selected { None } else { Some(i) };
-                                    self.rename = project.preset.model.nodes[i].name.clone();
-                                    self.rename_error = None;
-                                }
-                                ui.weak(node.kind.tag());
-                                if let Some(f) = &facts.nodes[i] {
-                                    ui.label(format!("out {}", shape_text(f.output)));
-                                }
-                                ui.with_layout(
-                                    egui::Layout::right_to_left(egui::Align::Center),
-                                    |ui| {
-                                        if ui
-                                            .small_button("del")
-                                            .on_hover_text("Remove this node")
-                                            .clicked()
-                                        {
-                                            action = Some((i, "remove"));
-                                        }
-                                        if ui
-                                            .small_button("dup")
-                                            .on_hover_text("Duplicate this node")
-                                            .clicked()
-                                        {
-                                            action = Some((i, "duplicate"));
-                                        }
-                                        if ui
-                                            .small_button("down")
-                                            .on_hover_text("Move down")
-                                            .clicked()
-                                        {
-                                            action = Some((i, "down"));
-                                        }
-                                        if ui.small_button("up").on_hover_text("Move up").clicked()
-                                        {
-                                            action = Some((i, "up"));
-                                        }
-                                    },
-                                );
-                            });
+                            // The buttons first, then name, kind and shape in what is left,
+                            // truncated: a long node name must neither widen the panel nor
+                            // push the buttons around.
+                            egui::Sides::new().shrink_left().truncate().show(
+                                ui,
+                                |ui| {
+                                    let name = RichText::new(&node.name).strong();
+                                    if ui
+                                        .selectable_label(selected, name)
+                                        .on_hover_text("Select to edit")
+                                        .clicked()
+                                    {
+                                        self.selected = if selected { None } else { Some(i) };
+                                        self.rename = project.preset.model.nodes[i].name.clone();
+                                        self.rename_error = None;
+                                    }
+                                    ui.weak(node.kind.tag());
+                                },
+                                |ui| {
+                                    if ui
+                                        .small_button("del")
+                                        .on_hover_text("Remove this node")
+                                        .clicked()
+                                    {
+                                        action = Some((i, "remove"));
+                                    }
+                                    if ui
+                                        .small_button("dup")
+                                        .on_hover_text("Duplicate this node")
+                                        .clicked()
+                                    {
+                                        action = Some((i, "duplicate"));
+                                    }
+                                    if ui.small_button("down").on_hover_text("Move down").clicked()
+                                    {
+                                        action = Some((i, "down"));
+                                    }
+                                    if ui.small_button("up").on_hover_text("Move up").clicked() {
+                                        action = Some((i, "up"));
+                                    }
+                                },
+                            );
                             if let Some(f) = &facts.nodes[i] {
                                 let inputs = if project.preset.model.nodes[i].inputs.is_empty() {
                                     String::new()
                                 } else {
                                     format!(" · reads {}", f.inputs.join(", "))
                                 };
-                                ui.small(format!("{}{inputs}", facts_line(f)));
+                                // The output shape on its own line beside the facts, where
+                                // it has room (beside the buttons it was cut short).
+                                ui.horizontal_wrapped(|ui| {
+                                    ui.label(format!("out {}", shape_text(f.output)));
+                                    ui.small(format!("{}{inputs}", facts_line(f)));
+                                });
                             }
                             if is_error && let Some(e) = &facts.error {
                                 ui.colored_label(

@@ -276,16 +276,8 @@ fn inputs_ui(ui: &mut Ui, id: egui::Id, node: &mut NodeSpec, choices: &[String])
     for (k, input) in node.inputs.iter_mut().enumerate() {
         ui.horizontal(|ui| {
             let l = ui.label(format!("input {}", k + 1));
-            egui::ComboBox::from_id_salt(id.with(("input", k)))
-                .selected_text(input.as_str())
-                .show_ui(ui, |ui| {
-                    for c in choices {
-                        ui.selectable_value(input, c.clone(), c.as_str());
-                    }
-                })
-                .response
-                .labelled_by(l.id)
-                .on_hover_text(tip);
+            // "x" before the choice, and the choice truncated last in the row: a long node
+            // name must not widen the panel or move the button.
             if count > 2
                 && ui
                     .small_button("x")
@@ -294,6 +286,17 @@ fn inputs_ui(ui: &mut Ui, id: egui::Id, node: &mut NodeSpec, choices: &[String])
             {
                 remove = Some(k);
             }
+            egui::ComboBox::from_id_salt(id.with(("input", k)))
+                .selected_text(input.as_str())
+                .truncate()
+                .show_ui(ui, |ui| {
+                    for c in choices {
+                        ui.selectable_value(input, c.clone(), c.as_str());
+                    }
+                })
+                .response
+                .labelled_by(l.id)
+                .on_hover_text(tip);
         });
     }
     if let Some(k) = remove {

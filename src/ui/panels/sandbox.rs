@@ -332,17 +332,6 @@ fn step_controls(st: &mut SandboxUi, ui: &mut Ui, steps: usize) {
             k = k.saturating_sub(1);
             st.step = Some(k);
         }
-        let l = ui.label("step").on_hover_text(TIP_STEP);
-        let mut shown = k + 1;
-        if ui
-            .add(egui::Slider::new(&mut shown, 1..=steps.max(1)).suffix(format!(" of {steps}")))
-            .labelled_by(l.id)
-            .on_hover_text(TIP_STEP)
-            .changed()
-        {
-            k = shown.saturating_sub(1);
-            st.step = Some(k);
-        }
         if ui
             .button("Next step")
             .on_hover_text("One step forward.")
@@ -359,6 +348,19 @@ fn step_controls(st: &mut SandboxUi, ui: &mut Ui, steps: usize) {
         if ui.button(label).on_hover_text(TIP_PLAY).clicked() {
             st.playing = !st.playing;
             st.last_advance = None;
+        }
+        // The slider last: its "k of N" text changes width as the steps play, which would
+        // move any button after it.
+        let l = ui.label("step").on_hover_text(TIP_STEP);
+        let mut shown = k + 1;
+        if ui
+            .add(egui::Slider::new(&mut shown, 1..=steps.max(1)).suffix(format!(" of {steps}")))
+            .labelled_by(l.id)
+            .on_hover_text(TIP_STEP)
+            .changed()
+        {
+            k = shown.saturating_sub(1);
+            st.step = Some(k);
         }
     });
 }

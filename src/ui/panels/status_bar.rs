@@ -7,31 +7,36 @@ use crate::ui::app::ConvLabApp;
 
 pub fn status_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     egui::Panel::bottom("status_bar").show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.label(format!("• {}", app.run.state.label()));
-            if let Some(p) = &app.run.progress {
+        // Frame times first on the right, then the rest in what is left, truncated: a long
+        // message (a path, an error) must not push the frame times off the window.
+        egui::Sides::new().shrink_left().truncate().show(
+            ui,
+            |ui| {
+                ui.label(format!("• {}", app.run.state.label()));
+                if let Some(p) = &app.run.progress {
+                    ui.separator();
+                    ui.label(format!(
+                        "epoch {} step {}/{} · {:.0} img/s",
+                        p.epoch, p.step, p.steps_per_epoch, p.images_per_s
+                    ));
+                }
                 ui.separator();
-                ui.label(format!(
-                    "epoch {} step {}/{} · {:.0} img/s",
-                    p.epoch, p.step, p.steps_per_epoch, p.images_per_s
-                ));
-            }
-            ui.separator();
-            let color = if app.message.is_error {
-                ui.visuals().error_fg_color
-            } else {
-                ui.visuals().text_color()
-            };
-            ui.colored_label(color, &app.message.text);
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let color = if app.message.is_error {
+                    ui.visuals().error_fg_color
+                } else {
+                    ui.visuals().text_color()
+                };
+                ui.colored_label(color, &app.message.text);
+            },
+            |ui| {
                 ui.weak(format!(
                     "frame {:.1} ms ({:.0} fps) · ui {:.1} ms",
                     app.frames.mean_interval() * 1000.0,
                     app.frames.fps(),
                     app.frames.mean_ui_time() * 1000.0
                 ));
-            });
-        });
+            },
+        );
     });
 }
 

@@ -8,6 +8,11 @@ use crate::ui::app::{ConvLabApp, UiCommand};
 use crate::ui::background::DialogPurpose;
 use crate::ui::presets::PresetEntry;
 
+/// Wide enough for the stock preset names ("13-resnet-vs-plain").
+const PRESET_PICKER_WIDTH: f32 = 170.0;
+/// Recent files are full paths; longer ones are truncated (whole on hover).
+const RECENT_MENU_WIDTH: f32 = 420.0;
+
 pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     egui::Panel::top("top_bar").show(ui, |ui| {
         ui.horizontal_wrapped(|ui| {
@@ -15,9 +20,14 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             ui.separator();
             let current = app.project.preset.name.clone();
             let l = ui.label("Preset");
+            // A fixed width, the name truncated: a long preset name must not move the
+            // buttons to its right or wrap the bar (which would shift every panel down).
+            ui.scope(|ui| {
+            ui.set_max_width(PRESET_PICKER_WIDTH);
             egui::ComboBox::from_id_salt("preset_picker")
                 .selected_text(current.as_str())
-                .width(150.0)
+                .width(PRESET_PICKER_WIDTH)
+                .truncate()
                 .show_ui(ui, |ui| {
                     for entry in app.presets.clone() {
                         let label = entry.label();
@@ -31,7 +41,8 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 })
                 .response
                 .labelled_by(l.id)
-                .on_hover_text("Ready-made lecture set-ups: a model, its data and training settings");
+                .on_hover_text(format!("{current}: ready-made lecture set-ups, each a model, its data and training settings"));
+            });
             ui.separator();
             file_menu_ui(app, ui);
             ui.separator();
@@ -58,8 +69,14 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 if app.state.recent.is_empty() {
                     ui.weak("nothing yet");
                 }
+                ui.set_max_width(RECENT_MENU_WIDTH);
                 for path in app.state.recent.clone() {
-                    if ui.button(path.display().to_string()).clicked() {
+                    let full = path.display().to_string();
+                    if ui
+                        .add(egui::Button::new(full.as_str()).truncate())
+                        .on_hover_text(full.as_str())
+                        .clicked()
+                    {
                         app.commands.push(UiCommand::Open(path));
                         ui.close();
                     }
@@ -90,7 +107,9 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             ui.checkbox(&mut app.state.show_frame_overlay, "frame times")
                 .on_hover_text("Debug overlay: time between frames and UI time");
         });
-        ui.small(format!("project: {}", app.project.origin));
+        let origin = format!("project: {}", app.project.origin);
+        ui.add(egui::Label::new(egui::RichText::new(origin.as_str()).small()).truncate())
+            .on_hover_text(origin.as_str());
         if app.project.has_unsaved_changes() {
             ui.small("(unsaved changes)").on_hover_text(
                 "Kept for the next start if you close the window; File > Save writes them to a file",

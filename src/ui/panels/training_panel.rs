@@ -241,11 +241,38 @@ fn confusion_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             let cols = eval.confusion.iter().map(Vec::len).max().unwrap_or(0);
             let max = eval.confusion.iter().flatten().copied().max().unwrap_or(0);
             let cell = ((ui.available_width() - 40.0) / cols.max(1) as f32).clamp(12.0, 28.0);
-            let (rect, response) = ui.allocate_exact_size(
-                egui::vec2(30.0 + cell * cols as f32, cell * rows as f32),
-                egui::Sense::click(),
-            );
-            let painter = ui.painter_at(rect);
+            // With many classes (30 and more) the matrix is wider than the panel: it scrolls
+            // instead of widening the panel, which would push every button aside.
+            let matrix = egui::ScrollArea::horizontal()
+                .id_salt("confusion_matrix")
+                .show(ui, |ui| {
+                    ui.allocate_exact_size(
+                        egui::vec2(30.0 + cell * cols as f32, cell * rows as f32),
+                        egui::Sense::click(),
+                    )
+                });
+            let (rect, response) = matrix.inner;
+            let clip = matrix.inner_rect;
+            let at = |pos: egui::Pos2| {
+                let p = ((pos.x - rect.left() - 30.0) / cell).floor();
+                let t = ((pos.y - rect.top()) / cell).floor();
+                (p >= 0.0 && t >= 0.0 && (p as usize) < cols && (t as usize) < rows)
+                    .then_some((t as usize, p as usize))
+            };
+            let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| i.to_string());
+            let response = match response.hover_pos().and_then(at) {
+                Some((t, p)) => {
+                    let count = eval.confusion[t].get(p).copied().unwrap_or(0);
+                    response.on_hover_text_at_pointer(format!(
+                        "true {} · predicted {}: {count} image{}",
+                        name(t),
+                        name(p),
+                        if count == 1 { "" } else { "s" }
+                    ))
+                }
+                None => response,
+            };
+            let painter = ui.painter_at(rect.intersect(clip));
             let font = egui::FontId::monospace((cell * 0.42).clamp(7.0, 11.0));
             for (t, row) in eval.confusion.iter().enumerate() {
                 let label = names
@@ -293,18 +320,13 @@ fn confusion_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 }
             }
             if response.clicked()
-                && let Some(pos) = response.interact_pointer_pos()
+                && let Some(cellv) = response.interact_pointer_pos().and_then(at)
             {
-                let p = ((pos.x - rect.left() - 30.0) / cell).floor();
-                let t = ((pos.y - rect.top()) / cell).floor();
-                if p >= 0.0 && t >= 0.0 && (p as usize) < cols && (t as usize) < rows {
-                    let cellv = (t as usize, p as usize);
-                    app.gallery.filter = if app.gallery.filter == Some(cellv) {
-                        None
-                    } else {
-                        Some(cellv)
-                    };
-                }
+                app.gallery.filter = if app.gallery.filter == Some(cellv) {
+                    None
+                } else {
+                    Some(cellv)
+                };
             }
             let correct: usize = (0..rows.min(cols)).map(|i| eval.confusion[i][i]).sum();
             let total: usize = eval.confusion.iter().flatten().sum();

@@ -232,12 +232,6 @@ fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
         if ui.small_button(">").clicked() {
             v.settings.input = InputChoice::Sample((k + 1).min(max.saturating_sub(1)));
         }
-        if let InputChoice::Image { path, .. } = &v.settings.input {
-            ui.label(format!("image {path}"));
-            if ui.small_button("use samples").clicked() {
-                v.settings.input = InputChoice::Sample(0);
-            }
-        }
         ui.add(
             egui::TextEdit::singleline(&mut v.image_path)
                 .hint_text("image file path")
@@ -251,8 +245,25 @@ fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
         if let Some(e) = &app.views.image_error {
             ui.colored_label(Color32::from_rgb(200, 60, 60), e);
         }
+        // After "Use image", so that using an image does not move that button; the file
+        // name truncated last in the row, the whole path on hover.
+        let v = &mut app.views;
+        if let InputChoice::Image { path, .. } = &v.settings.input {
+            let name = std::path::Path::new(path)
+                .file_name()
+                .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+            let back = ui.small_button("use samples").clicked();
+            ui.add(egui::Label::new(format!("image {name}")).truncate())
+                .on_hover_text(path.as_str());
+            if back {
+                v.settings.input = InputChoice::Sample(0);
+            }
+        }
     });
 }
+
+/// Room for names such as "block4_conv2" or "enc2_relu".
+const NODE_PICKER_WIDTH: f32 = 110.0;
 
 fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
     let tab = app.views.settings.tab;
@@ -271,29 +282,38 @@ fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
         .node
         .clone()
         .unwrap_or_else(|| "(automatic)".into());
-    egui::ComboBox::from_label("node")
-        .selected_text(shown)
-        .show_ui(ui, |ui| {
-            if ui
-                .selectable_label(v.settings.node.is_none(), "(automatic)")
-                .clicked()
-            {
-                v.settings.node = None;
-                v.settings.selected = None;
-            }
-            for n in nodes {
-                let sel = v.settings.node.as_deref() == Some(n.as_str());
-                if ui.selectable_label(sel, &n).clicked() {
-                    v.settings.node = Some(n);
-                    v.settings.channel = 0;
-                    v.settings.enlarge = None;
+    // A fixed width, the name truncated: picking a node with a long name must not move the
+    // controls to its right.
+    ui.scope(|ui| {
+        ui.set_max_width(NODE_PICKER_WIDTH + 40.0);
+        egui::ComboBox::from_label("node")
+            .selected_text(shown.as_str())
+            .width(NODE_PICKER_WIDTH)
+            .truncate()
+            .show_ui(ui, |ui| {
+                if ui
+                    .selectable_label(v.settings.node.is_none(), "(automatic)")
+                    .clicked()
+                {
+                    v.settings.node = None;
                     v.settings.selected = None;
-                    v.settings.lecture = None;
                 }
-            }
-        })
-        .response
-        .on_hover_text("Which node of the model this view looks at.");
+                for n in nodes {
+                    let sel = v.settings.node.as_deref() == Some(n.as_str());
+                    if ui.selectable_label(sel, &n).clicked() {
+                        v.settings.node = Some(n);
+                        v.settings.channel = 0;
+                        v.settings.enlarge = None;
+                        v.settings.selected = None;
+                        v.settings.lecture = None;
+                    }
+                }
+            })
+            .response
+            .on_hover_text(format!(
+                "{shown}: which node of the model this view looks at."
+            ));
+    });
 }
 
 fn controls(app: &mut ConvLabApp, ui: &mut Ui) {

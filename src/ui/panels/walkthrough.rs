@@ -248,6 +248,9 @@ pub fn apply_presenter(ctx: &egui::Context, on: bool) {
     }
 }
 
+/// Height of the step text box, in lines of body text: the longest stock step fits.
+const TEXT_LINES: f32 = 16.0;
+
 /// The walkthrough panel.
 pub fn walkthrough_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     let steps = app.project.preset.walkthrough.clone();
@@ -279,33 +282,44 @@ pub fn walkthrough_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             app.walk_rerun(k);
         }
     });
-    if app.walk.busy() {
-        ui.label(RichText::new("running the step's actions…").italics());
-    }
-    if let Some(e) = &app.walk.error {
-        ui.colored_label(Color32::from_rgb(200, 60, 60), e);
-    }
-    if let Some(step) = steps.get(k) {
-        ui.separator();
-        ui.label(
-            RichText::new(format!("{}. {}", k + 1, step.title))
-                .strong()
-                .size(18.0),
-        );
-        ui.label(&step.text);
-        let actions: Vec<String> = step
-            .actions
-            .iter()
-            .map(|a| match a {
-                Action::Train { epochs } => format!("train {epochs} epochs"),
-                Action::Reset => "reset the weights".into(),
-                Action::Set { key, value } => format!("set {key} = {value}"),
-            })
-            .collect();
-        if !actions.is_empty() {
-            ui.weak(format!("Actions: {}", actions.join(", ")));
-        }
-    }
+    // The step's text in a box of fixed height (scrolling when longer), so that the step
+    // list and the model editor below stay where they are from step to step: a second
+    // click on the list must not land on a different step.
+    let height = TEXT_LINES * ui.text_style_height(&egui::TextStyle::Body);
+    egui::ScrollArea::vertical()
+        .id_salt(("walk_text", k))
+        .auto_shrink([false, false])
+        .min_scrolled_height(height)
+        .max_height(height)
+        .show(ui, |ui| {
+            if app.walk.busy() {
+                ui.label(RichText::new("running the step's actions…").italics());
+            }
+            if let Some(e) = &app.walk.error {
+                ui.colored_label(Color32::from_rgb(200, 60, 60), e);
+            }
+            if let Some(step) = steps.get(k) {
+                ui.separator();
+                ui.label(
+                    RichText::new(format!("{}. {}", k + 1, step.title))
+                        .strong()
+                        .size(18.0),
+                );
+                ui.label(&step.text);
+                let actions: Vec<String> = step
+                    .actions
+                    .iter()
+                    .map(|a| match a {
+                        Action::Train { epochs } => format!("train {epochs} epochs"),
+                        Action::Reset => "reset the weights".into(),
+                        Action::Set { key, value } => format!("set {key} = {value}"),
+                    })
+                    .collect();
+                if !actions.is_empty() {
+                    ui.weak(format!("Actions: {}", actions.join(", ")));
+                }
+            }
+        });
     ui.separator();
     egui::ScrollArea::vertical()
         .id_salt("walk_steps")
