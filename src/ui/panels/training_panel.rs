@@ -197,19 +197,21 @@ fn progress_ui(app: &ConvLabApp, ui: &mut Ui) {
     } else {
         0.0
     };
-    let text = format!(
-        "epoch {}/{epochs} · {}/{} · {:.0} img/s · ETA {}",
-        p.epoch,
-        p.step,
-        p.steps_per_epoch,
+    // The position in the bar, the speed beneath it: all of it in the bar was wider than
+    // the panel and cut off the ETA.
+    ui.add(egui::ProgressBar::new(done as f32).text(format!(
+        "epoch {}/{epochs} · step {}/{}",
+        p.epoch, p.step, p.steps_per_epoch
+    )));
+    ui.small(format!(
+        "{:.0} images/s · {}",
         p.images_per_s,
-        if app.run.state == RunState::Running {
-            format!("{eta:.0} s")
-        } else {
-            "—".into()
+        match app.run.state {
+            RunState::Running => format!("about {eta:.0} s left"),
+            RunState::Finished => "finished".into(),
+            _ => "not running".into(),
         }
-    );
-    ui.add(egui::ProgressBar::new(done as f32).text(text));
+    ));
     if let Some(last) = app.run.history.last() {
         ui.small(format!(
             "last epoch: train loss {:.4} · val loss {:.4} · val {} {:.3}",
