@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::ui::{app, app_with_options, load_folder_by_typed_path, step_until, wait_for_folder};
+use common::ui::{
+    app, app_with_options, load_folder_by_typed_path, ready, step_until, wait_for_folder,
+};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,10 +24,6 @@ fn pick_preset(h: &mut Harness<'static, ConvLabApp>, name: &str) {
     h.get_by_label(name).click();
     h.run_steps(2);
     assert_eq!(h.state().project.preset.name, name);
-}
-
-fn ready(app: &ConvLabApp) -> bool {
-    app.worker_configured() && app.run.state == RunState::Ready
 }
 
 #[test]

@@ -7,11 +7,12 @@
 
 mod common;
 
-use common::ui::{App, app, click_in_view, load_folder_by_typed_path, step_until, wait_for_folder};
+use common::ui::{
+    App, app, click_in_view, load_folder_by_typed_path, ready, step_until, wait_for_folder,
+};
 
 use std::path::{Path, PathBuf};
 
-use convlab::train::messages::RunState;
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::kittest::Queryable;
@@ -73,9 +74,7 @@ fn long_names_and_many_classes_leave_the_panels_and_buttons_in_place() {
     write_folder(&root);
 
     let mut h = app();
-    step_until(&mut h, 30, "the default model to be ready", |a| {
-        a.worker_configured() && a.run.state == RunState::Ready
-    });
+    step_until(&mut h, 30, "the default model to be ready", ready);
     // The folder tools are part of the panel from here on: its width with them open and a
     // short path typed is the reference.
     h.get_by_role_and_label(Role::ComboBox, "source").click();
@@ -138,9 +137,7 @@ fn long_names_and_many_classes_leave_the_panels_and_buttons_in_place() {
     assert_in_place(&h, start, "the long node name widened a panel");
 
     // Train: the confusion matrix has 40 rows and columns, wider than the panel.
-    step_until(&mut h, 30, "the run to be configured", |a| {
-        a.worker_configured() && a.run.state == RunState::Ready
-    });
+    step_until(&mut h, 30, "the run to be configured", ready);
     click_in_view(&mut h, "Train");
     step_until(&mut h, 120, "a 40-class confusion matrix", |a| {
         a.run

@@ -129,10 +129,8 @@ pub fn receptive_field_image(x: &Tensor<f32>, rf: &ReceptiveFieldView, opacity: 
     let t = (zoom / 3).clamp(2, 5);
     let rect = rf.theoretical;
     let mut alone = heat_tile(rf.effective.view(), &scale, zoom);
-    let mut inside = true;
-    for img in [&mut over, &mut alone] {
-        inside = field_outline(img, rect, [h, w], zoom, t);
-    }
+    let inside = field_outline(&mut over, rect, [h, w], zoom, t);
+    field_outline(&mut alone, rect, [h, w], zoom, t);
     let (c, i, j) = rf.unit;
     let centre = (
         (rect.left + rect.width / 2.0) * zoom as f64,

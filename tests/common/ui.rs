@@ -24,6 +24,11 @@ pub fn app_with_options(options: LaunchOptions) -> App {
         .build_eframe(move |cc| ConvLabApp::new(&cc.egui_ctx, None, options.clone()))
 }
 
+/// The trainer has the current model and data and waits for Train.
+pub fn ready(app: &ConvLabApp) -> bool {
+    app.worker_configured() && app.run.state == convlab::train::messages::RunState::Ready
+}
+
 /// Steps frames until `done` holds; panics after `secs` seconds.
 pub fn step_until(h: &mut App, secs: u64, what: &str, mut done: impl FnMut(&ConvLabApp) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);

@@ -45,9 +45,9 @@ pub fn gallery_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             // The button before the class names, which are truncated: long class folder
             // names must not push it out of reach.
             let show_all = ui.small_button("show all").clicked();
-            let text = format!("true {} predicted as {}", name(t), name(p));
-            ui.add(egui::Label::new(text.as_str()).truncate())
-                .on_hover_text(text.as_str());
+            ui.add(
+                egui::Label::new(format!("true {} predicted as {}", name(t), name(p))).truncate(),
+            );
             if show_all {
                 app.gallery.filter = None;
             }

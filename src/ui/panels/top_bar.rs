@@ -23,25 +23,25 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             // A fixed width, the name truncated: a long preset name must not move the
             // buttons to its right or wrap the bar (which would shift every panel down).
             ui.scope(|ui| {
-            ui.set_max_width(PRESET_PICKER_WIDTH);
-            egui::ComboBox::from_id_salt("preset_picker")
-                .selected_text(current.as_str())
-                .width(PRESET_PICKER_WIDTH)
-                .truncate()
-                .show_ui(ui, |ui| {
-                    for entry in app.presets.clone() {
-                        let label = entry.label();
-                        if ui.selectable_label(label == current, label.as_str()).clicked() {
-                            app.commands.push(match entry {
-                                PresetEntry::Embedded(name) => UiCommand::OpenEmbedded(name),
-                                PresetEntry::File(p) => UiCommand::Open(p),
-                            });
+                ui.set_max_width(PRESET_PICKER_WIDTH);
+                egui::ComboBox::from_id_salt("preset_picker")
+                    .selected_text(current.as_str())
+                    .width(PRESET_PICKER_WIDTH)
+                    .truncate()
+                    .show_ui(ui, |ui| {
+                        for entry in app.presets.clone() {
+                            let label = entry.label();
+                            if ui.selectable_label(label == current, label.as_str()).clicked() {
+                                app.commands.push(match entry {
+                                    PresetEntry::Embedded(name) => UiCommand::OpenEmbedded(name),
+                                    PresetEntry::File(p) => UiCommand::Open(p),
+                                });
+                            }
                         }
-                    }
-                })
-                .response
-                .labelled_by(l.id)
-                .on_hover_text(format!("{current}: ready-made lecture set-ups, each a model, its data and training settings"));
+                    })
+                    .response
+                    .labelled_by(l.id)
+                    .on_hover_text(format!("{current}: ready-made lecture set-ups, each a model, its data and training settings"));
             });
             ui.separator();
             file_menu_ui(app, ui);
@@ -108,8 +108,7 @@ pub fn top_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 .on_hover_text("Debug overlay: time between frames and UI time");
         });
         let origin = format!("project: {}", app.project.origin);
-        ui.add(egui::Label::new(egui::RichText::new(origin.as_str()).small()).truncate())
-            .on_hover_text(origin.as_str());
+        ui.add(egui::Label::new(egui::RichText::new(origin).small()).truncate());
         if app.project.has_unsaved_changes() {
             ui.small("(unsaved changes)").on_hover_text(
                 "Kept for the next start if you close the window; File > Save writes them to a file",

@@ -253,8 +253,13 @@ fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
                 .file_name()
                 .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
             let back = ui.small_button("use samples").clicked();
-            ui.add(egui::Label::new(format!("image {name}")).truncate())
-                .on_hover_text(path.as_str());
+            // The whole path on hover says more than the elided name would.
+            ui.add(
+                egui::Label::new(format!("image {name}"))
+                    .truncate()
+                    .show_tooltip_when_elided(false),
+            )
+            .on_hover_text(path.as_str());
             if back {
                 v.settings.input = InputChoice::Sample(0);
             }
@@ -432,7 +437,11 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
             if ui.button("next").clicked() {
                 s.channel = (s.channel + 1).min(channels - 1);
             }
-            ui.weak("searched over the validation images (the training images when there are none), up to 2 000");
+            ui.weak(format!(
+                "searched over the validation images (the training images when there are none), \
+                 up to {}",
+                crate::inspect::top_patches::SEARCH_LIMIT
+            ));
         }
         Tab::Anomaly => {
             ui.add(egui::Slider::new(&mut v.anomaly_opacity, 0.0..=1.0).text("opacity"));
