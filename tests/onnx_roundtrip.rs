@@ -219,7 +219,7 @@ fn presets() -> Vec<(String, Preset)> {
 }
 
 /// Every case: name, spec, weights, the preset (for presets), input.
-#[allow(clippy::type_complexity)]
+#[expect(clippy::type_complexity, reason = "a table of test cases")]
 fn all_cases() -> Vec<(
     String,
     ModelSpec,

@@ -22,7 +22,10 @@ pub enum Op {
 /// `c = alpha · op(a) · op(b) + beta · c` with `op(a)` of `m×k`, `op(b)` of `k×n`, `c` of `m×n`,
 /// all packed row-major. With `beta == 0`, `c` is overwritten (its old contents, even NaN,
 /// are ignored).
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 pub fn gemm<T: Scalar>(
     m: usize,
     n: usize,
@@ -51,7 +54,10 @@ fn span(rows: usize, cols: usize, ld: usize) -> usize {
 
 /// [`gemm`] on sub-matrices: `a` is stored row-major with row stride `lda` (as `m×k` for
 /// `Op::N`, as `k×m` for `Op::T`), likewise `b` with `ldb`, and `c` (`m×n`) with `ldc`.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 pub fn gemm_ld<T: Scalar>(
     m: usize,
     n: usize,
@@ -133,7 +139,10 @@ fn scale<T: Scalar>(c: &mut [T], beta: T) {
 }
 
 /// The reference on packed operands (see [`scalar_gemm_strided`]).
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 pub fn scalar_gemm<T: Scalar>(
     m: usize,
     n: usize,
@@ -154,7 +163,10 @@ pub fn scalar_gemm<T: Scalar>(
 /// The reference: `c[i, j] = alpha · Σ_p a[i, p]·b[p, j] + beta · c[i, j]`, summed in order
 /// of `p`; element `(i, p)` of `a` is at `i·a_rs + p·a_cs`, likewise `b`; `c` has row
 /// stride `ldc`.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 pub fn scalar_gemm_strided<T: Scalar>(
     m: usize,
     n: usize,

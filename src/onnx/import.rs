@@ -282,7 +282,6 @@ impl Ctx {
     }
 
     /// Appends a ConvLab node and records its ONNX output.
-    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         op: &Op,
@@ -296,7 +295,10 @@ impl Ctx {
         self.push_as(&out, op, preferred, kind, inputs, params, rank)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one ONNX node's inputs and attributes, read in one place"
+    )]
     fn push_as(
         &mut self,
         onnx_out: &str,

@@ -82,7 +82,10 @@ pub fn stroke_rect(img: &mut Rgba, x: i64, y: i64, w: usize, h: usize, t: usize,
 }
 
 /// A dashed outline (dash and gap of `dash` pixels).
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a drawing primitive: position, size, colours and width"
+)]
 pub fn dashed_rect(
     img: &mut Rgba,
     x: i64,

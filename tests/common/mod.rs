@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: reading the PyTorch fixtures; driving the
 //! window ([`ui`]).
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of these helpers"
+)]
 
 pub mod ui;
 

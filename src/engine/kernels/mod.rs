@@ -108,7 +108,10 @@ pub fn as_f32_mut<T: 'static>(x: &mut [T]) -> Option<&mut [f32]> {
 /// `c = alpha · A · B + beta · c` through the `gemm` crate, single-threaded. `A` is `m×k`
 /// with row stride `a_rs` and column stride `a_cs` (likewise `B`, `k×n`); `c` is `m×n`
 /// row-major with row stride `ldc`. With `beta == 0`, `c` is not read.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 pub fn gemm_f32(
     m: usize,
     n: usize,
@@ -224,7 +227,6 @@ pub mod f32k {
 
     macro_rules! f32_kernel {
         ($name:ident ( $($arg:ident : $ty:ty),* ) $(-> $ret:ty)?) => {
-            #[allow(unused_variables)]
             pub fn $name(set: KernelSet, $($arg: $ty),*) $(-> $ret)? {
                 match set {
                     #[cfg(target_arch = "x86_64")]
@@ -263,7 +265,10 @@ use crate::engine::tensor::Scalar;
 /// `out[co·ldo + q] = Σ_ci Σ_t wk[t·w_t + co·cig + ci] · src[ci·plane + offs[t] + q]` for
 /// `co < cog`, `q < q_len`. Returns false (doing nothing) when the set is not AVX-512 or
 /// the CPU lacks it; the caller then uses GEMMs.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 pub fn conv_direct_f32(
     set: KernelSet,
     cog: usize,
@@ -344,7 +349,10 @@ pub fn conv_direct_f32(
 /// The AVX-512 register-tiled kernel when `set` is AVX-512 (and the CPU has it and the
 /// scalar path is not forced), else [`scalar::conv_weight_grad`]. Deterministic: the sum
 /// over `q` runs in a fixed order.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 pub fn conv_weight_grad_f32(
     set: KernelSet,
     cog: usize,
@@ -405,7 +413,10 @@ thread_local! {
 /// to 16, zero lanes beyond `cig`): every tap is then a row shift of it, and the tiles
 /// keep `dW[co][ci..ci + 16]` in registers while summing over `q` (no horizontal sums).
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 fn wg_avx512(
     cog: usize,
     cig: usize,
@@ -483,7 +494,6 @@ fn wg_avx512(
 /// # Safety
 /// As [`x86_64::weight_grad::tile`], for `CO = n_co`, `CV = cv`.
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::type_complexity)]
 unsafe fn wg_tile(
     n_co: usize,
     cv: usize,

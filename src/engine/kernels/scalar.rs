@@ -49,7 +49,10 @@ pub fn add<T: Scalar>(y: &mut [T], x: &[T]) {
 /// Weight gradient of the direct stride-1 convolution on the wide layout (the spec of
 /// `kernels::conv_weight_grad_f32`): for every tap `t`, `co < cog`, `ci < cig`,
 /// `dw[t·w_t + co·cig + ci] += Σ_{q < q_len} dy[co·ldy + q] · src[ci·plane + offs[t] + q]`.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
 pub fn conv_weight_grad<T: Scalar>(
     cog: usize,
     cig: usize,

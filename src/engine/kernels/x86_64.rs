@@ -2,33 +2,142 @@
 //! `unsafe` only because of `#[target_feature]`: callers must have checked the feature
 //! (see `kernels::dispatch`). Tails shorter than a vector fall back to the scalar code.
 
-#![allow(clippy::missing_safety_doc)]
+#![expect(
+    clippy::missing_safety_doc,
+    reason = "the module doc states the one safety condition every function here shares"
+)]
 
 use std::arch::x86_64::*;
 
 use super::scalar;
 
+/// The element-wise kernels whose AVX-512 and AVX2 bodies differ only in lane width and
+/// intrinsic names, written once. `$v` is the vector type, `$l` its lane count, `$reduce`
+/// the horizontal sum; the remaining names are that width's intrinsics.
+macro_rules! lane_kernels {
+    (
+        features: $features:literal,
+        lanes: $l:literal,
+        reduce: $reduce:ident,
+        setzero: $setzero:ident,
+        set1: $set1:ident,
+        loadu: $loadu:ident,
+        storeu: $storeu:ident,
+        add: $add:ident,
+        max: $max:ident,
+        fmadd: $fmadd:ident $(,)?
+    ) => {
+        const L: usize = $l;
+
+        #[target_feature(enable = $features)]
+        pub unsafe fn relu(x: &[f32], y: &mut [f32]) {
+            let n = x.len().min(y.len());
+            let body = n / L * L;
+            let zero = $setzero();
+            for i in (0..body).step_by(L) {
+                // SAFETY: i + L <= body <= len of both slices.
+                unsafe {
+                    let v = $loadu(x.as_ptr().add(i));
+                    // max(v, 0) returns the second operand (0) when v is NaN, as the scalar.
+                    $storeu(y.as_mut_ptr().add(i), $max(v, zero));
+                }
+            }
+            scalar::relu(&x[body..n], &mut y[body..n]);
+        }
+
+        #[target_feature(enable = $features)]
+        pub unsafe fn add_scalar(y: &mut [f32], b: f32) {
+            let n = y.len();
+            let body = n / L * L;
+            let bv = $set1(b);
+            for i in (0..body).step_by(L) {
+                // SAFETY: i + L <= body <= y.len().
+                unsafe {
+                    let p = y.as_mut_ptr().add(i);
+                    $storeu(p, $add($loadu(p), bv));
+                }
+            }
+            scalar::add_scalar(&mut y[body..], b);
+        }
+
+        #[target_feature(enable = $features)]
+        pub unsafe fn sum(x: &[f32]) -> f32 {
+            let n = x.len();
+            let body = n / L * L;
+            let mut acc = $setzero();
+            for i in (0..body).step_by(L) {
+                // SAFETY: i + L <= body <= x.len().
+                acc = $add(acc, unsafe { $loadu(x.as_ptr().add(i)) });
+            }
+            $reduce(acc) + scalar::sum(&x[body..])
+        }
+
+        #[target_feature(enable = $features)]
+        pub unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
+            let n = x.len().min(y.len());
+            let body = n / L * L;
+            let mut acc = $setzero();
+            for i in (0..body).step_by(L) {
+                // SAFETY: i + L <= body <= len of both slices.
+                unsafe {
+                    let a = $loadu(x.as_ptr().add(i));
+                    let b = $loadu(y.as_ptr().add(i));
+                    acc = $fmadd(a, b, acc);
+                }
+            }
+            $reduce(acc) + scalar::dot(&x[body..n], &y[body..n])
+        }
+
+        #[target_feature(enable = $features)]
+        pub unsafe fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
+            let n = x.len().min(y.len());
+            let body = n / L * L;
+            let av = $set1(a);
+            for i in (0..body).step_by(L) {
+                // SAFETY: i + L <= body <= len of both slices.
+                unsafe {
+                    let p = y.as_mut_ptr().add(i);
+                    let v = $loadu(x.as_ptr().add(i));
+                    $storeu(p, $fmadd(av, v, $loadu(p)));
+                }
+            }
+            scalar::axpy(&mut y[body..n], a, &x[body..n]);
+        }
+
+        #[target_feature(enable = $features)]
+        pub unsafe fn add(y: &mut [f32], x: &[f32]) {
+            let n = x.len().min(y.len());
+            let body = n / L * L;
+            for i in (0..body).step_by(L) {
+                // SAFETY: i + L <= body <= len of both slices.
+                unsafe {
+                    let p = y.as_mut_ptr().add(i);
+                    let v = $loadu(x.as_ptr().add(i));
+                    $storeu(p, $add($loadu(p), v));
+                }
+            }
+            scalar::add(&mut y[body..n], &x[body..n]);
+        }
+    };
+}
+
 pub mod avx512 {
     use super::*;
 
-    const L: usize = 16;
-
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn relu(x: &[f32], y: &mut [f32]) {
-        let n = x.len().min(y.len());
-        let body = n / L * L;
-        let zero = _mm512_setzero_ps();
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= len of both slices.
-            unsafe {
-                let v = _mm512_loadu_ps(x.as_ptr().add(i));
-                // max(v, 0) returns the second operand (0) when v is NaN, as the scalar.
-                _mm512_storeu_ps(y.as_mut_ptr().add(i), _mm512_max_ps(v, zero));
-            }
-        }
-        scalar::relu(&x[body..n], &mut y[body..n]);
+    lane_kernels! {
+        features: "avx512f",
+        lanes: 16,
+        reduce: _mm512_reduce_add_ps,
+        setzero: _mm512_setzero_ps,
+        set1: _mm512_set1_ps,
+        loadu: _mm512_loadu_ps,
+        storeu: _mm512_storeu_ps,
+        add: _mm512_add_ps,
+        max: _mm512_max_ps,
+        fmadd: _mm512_fmadd_ps,
     }
 
+    /// AVX-512 compares into a mask register, so its body differs from AVX2's.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
         let n = x.len().min(dy.len()).min(dx.len());
@@ -44,80 +153,6 @@ pub mod avx512 {
             }
         }
         scalar::relu_backward(&x[body..n], &dy[body..n], &mut dx[body..n]);
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn add_scalar(y: &mut [f32], b: f32) {
-        let n = y.len();
-        let body = n / L * L;
-        let bv = _mm512_set1_ps(b);
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= y.len().
-            unsafe {
-                let p = y.as_mut_ptr().add(i);
-                _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), bv));
-            }
-        }
-        scalar::add_scalar(&mut y[body..], b);
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn sum(x: &[f32]) -> f32 {
-        let n = x.len();
-        let body = n / L * L;
-        let mut acc = _mm512_setzero_ps();
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= x.len().
-            acc = _mm512_add_ps(acc, unsafe { _mm512_loadu_ps(x.as_ptr().add(i)) });
-        }
-        _mm512_reduce_add_ps(acc) + scalar::sum(&x[body..])
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
-        let n = x.len().min(y.len());
-        let body = n / L * L;
-        let mut acc = _mm512_setzero_ps();
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= len of both slices.
-            unsafe {
-                let a = _mm512_loadu_ps(x.as_ptr().add(i));
-                let b = _mm512_loadu_ps(y.as_ptr().add(i));
-                acc = _mm512_fmadd_ps(a, b, acc);
-            }
-        }
-        _mm512_reduce_add_ps(acc) + scalar::dot(&x[body..n], &y[body..n])
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-        let n = x.len().min(y.len());
-        let body = n / L * L;
-        let av = _mm512_set1_ps(a);
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= len of both slices.
-            unsafe {
-                let p = y.as_mut_ptr().add(i);
-                let v = _mm512_loadu_ps(x.as_ptr().add(i));
-                _mm512_storeu_ps(p, _mm512_fmadd_ps(av, v, _mm512_loadu_ps(p)));
-            }
-        }
-        scalar::axpy(&mut y[body..n], a, &x[body..n]);
-    }
-
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn add(y: &mut [f32], x: &[f32]) {
-        let n = x.len().min(y.len());
-        let body = n / L * L;
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= len of both slices.
-            unsafe {
-                let p = y.as_mut_ptr().add(i);
-                let v = _mm512_loadu_ps(x.as_ptr().add(i));
-                _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v));
-            }
-        }
-        scalar::add(&mut y[body..n], &x[body..n]);
     }
 }
 
@@ -136,7 +171,10 @@ pub mod direct {
     /// index the formula above names must be inside its allocation (masked-off lanes are
     /// never touched).
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+    )]
     pub unsafe fn tile<const CO: usize>(
         wk: *const f32,
         w_t: usize,
@@ -220,7 +258,10 @@ pub mod weight_grad {
     /// `c < CO`, `ci < n_ci` must be inside their allocations (masked-off lanes of `dw`
     /// are never touched).
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+    )]
     pub unsafe fn tile<const CO: usize, const CV: usize>(
         dy: *const f32,
         ldy: usize,
@@ -270,10 +311,9 @@ pub mod weight_grad {
 pub mod avx2 {
     use super::*;
 
-    const L: usize = 8;
-
+    /// The sum of a vector's eight lanes.
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn hsum(v: __m256) -> f32 {
+    fn hsum(v: __m256) -> f32 {
         let lo = _mm256_castps256_ps128(v);
         let hi = _mm256_extractf128_ps::<1>(v);
         let s = _mm_add_ps(lo, hi);
@@ -282,21 +322,20 @@ pub mod avx2 {
         _mm_cvtss_f32(s)
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn relu(x: &[f32], y: &mut [f32]) {
-        let n = x.len().min(y.len());
-        let body = n / L * L;
-        let zero = _mm256_setzero_ps();
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= len of both slices.
-            unsafe {
-                let v = _mm256_loadu_ps(x.as_ptr().add(i));
-                _mm256_storeu_ps(y.as_mut_ptr().add(i), _mm256_max_ps(v, zero));
-            }
-        }
-        scalar::relu(&x[body..n], &mut y[body..n]);
+    lane_kernels! {
+        features: "avx2,fma",
+        lanes: 8,
+        reduce: hsum,
+        setzero: _mm256_setzero_ps,
+        set1: _mm256_set1_ps,
+        loadu: _mm256_loadu_ps,
+        storeu: _mm256_storeu_ps,
+        add: _mm256_add_ps,
+        max: _mm256_max_ps,
+        fmadd: _mm256_fmadd_ps,
     }
 
+    /// AVX2 compares into a lane mask that is and-ed with the gradient.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn relu_backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
         let n = x.len().min(dy.len()).min(dx.len());
@@ -312,81 +351,5 @@ pub mod avx2 {
             }
         }
         scalar::relu_backward(&x[body..n], &dy[body..n], &mut dx[body..n]);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn add_scalar(y: &mut [f32], b: f32) {
-        let n = y.len();
-        let body = n / L * L;
-        let bv = _mm256_set1_ps(b);
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= y.len().
-            unsafe {
-                let p = y.as_mut_ptr().add(i);
-                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), bv));
-            }
-        }
-        scalar::add_scalar(&mut y[body..], b);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn sum(x: &[f32]) -> f32 {
-        let n = x.len();
-        let body = n / L * L;
-        let mut acc = _mm256_setzero_ps();
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= x.len().
-            acc = _mm256_add_ps(acc, unsafe { _mm256_loadu_ps(x.as_ptr().add(i)) });
-        }
-        // SAFETY: this function already requires avx2 and fma.
-        unsafe { hsum(acc) + scalar::sum(&x[body..]) }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot(x: &[f32], y: &[f32]) -> f32 {
-        let n = x.len().min(y.len());
-        let body = n / L * L;
-        let mut acc = _mm256_setzero_ps();
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= len of both slices.
-            unsafe {
-                let a = _mm256_loadu_ps(x.as_ptr().add(i));
-                let b = _mm256_loadu_ps(y.as_ptr().add(i));
-                acc = _mm256_fmadd_ps(a, b, acc);
-            }
-        }
-        // SAFETY: this function already requires avx2 and fma.
-        unsafe { hsum(acc) + scalar::dot(&x[body..n], &y[body..n]) }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
-        let n = x.len().min(y.len());
-        let body = n / L * L;
-        let av = _mm256_set1_ps(a);
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= len of both slices.
-            unsafe {
-                let p = y.as_mut_ptr().add(i);
-                let v = _mm256_loadu_ps(x.as_ptr().add(i));
-                _mm256_storeu_ps(p, _mm256_fmadd_ps(av, v, _mm256_loadu_ps(p)));
-            }
-        }
-        scalar::axpy(&mut y[body..n], a, &x[body..n]);
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn add(y: &mut [f32], x: &[f32]) {
-        let n = x.len().min(y.len());
-        let body = n / L * L;
-        for i in (0..body).step_by(L) {
-            // SAFETY: i + L <= body <= len of both slices.
-            unsafe {
-                let p = y.as_mut_ptr().add(i);
-                let v = _mm256_loadu_ps(x.as_ptr().add(i));
-                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), v));
-            }
-        }
-        scalar::add(&mut y[body..n], &x[body..n]);
     }
 }
