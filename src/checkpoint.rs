@@ -11,8 +11,8 @@ use std::path::Path;
 use ndarray::{ArrayD, IxDyn};
 use safetensors::tensor::{Dtype, TensorView};
 
-use crate::engine::Graph;
-use crate::spec::Preset;
+use crate::engine::{Graph, GraphError, initialize};
+use crate::spec::{Preset, SpecError};
 use crate::train::History;
 
 pub const FORMAT: &str = "convlab-checkpoint";
@@ -26,6 +26,18 @@ pub const MAX_CHECKPOINT_BYTES: u64 = (1 << 30) + (64 << 20);
 pub struct CheckpointError {
     pub path: String,
     pub reason: String,
+}
+
+/// Why [`Checkpoint::open`] could not open a model file.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Preset(#[from] SpecError),
+    /// The preset parsed but its model does not build.
+    #[error("{path}: {source}")]
+    Model { path: String, source: GraphError },
 }
 
 /// A loaded checkpoint: the preset it was trained from, its weights and its history.
@@ -49,8 +61,31 @@ impl Checkpoint {
         }
     }
 
+    /// Opens a model file for the commands: a checkpoint (`.safetensors`) with its trained
+    /// weights, or a preset (`.toml`) whose weights are initialised with `seed` (default: the
+    /// preset's training seed). The flag says whether the weights came from a checkpoint.
+    pub fn open(path: &Path, seed: Option<u64>) -> Result<(Checkpoint, bool), OpenError> {
+        if path.extension().is_some_and(|e| e == "safetensors") {
+            return Ok((Checkpoint::load(path)?, true));
+        }
+        let preset = Preset::load(path)?;
+        let mut g = Graph::<f32>::new(&preset.model).map_err(|source| OpenError::Model {
+            path: path.display().to_string(),
+            source,
+        })?;
+        initialize(
+            &mut g,
+            preset.training.init,
+            seed.unwrap_or(preset.training.seed),
+        );
+        Ok((
+            Checkpoint::from_graph(&preset, &g, &History::default()),
+            false,
+        ))
+    }
+
     /// A graph with this checkpoint's weights.
-    pub fn build_graph(&self) -> Result<Graph<f32>, crate::engine::GraphError> {
+    pub fn graph(&self) -> Result<Graph<f32>, GraphError> {
         let mut g = Graph::new(&self.preset.model)?;
         for (name, value) in &self.params {
             g.set_param(name, value.clone())?;

@@ -14,6 +14,8 @@ use crate::resident_memory::{mib, peak_resident_bytes, resident_bytes};
 use crate::spec::Preset;
 use crate::train::{EpochRecord, Trainer};
 
+pub mod onnx_commands;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "convlab",
@@ -67,9 +69,9 @@ pub enum Command {
         json: bool,
     },
     /// Write a checkpoint or preset as an ONNX model (opset 17, eval mode).
-    ExportOnnx(crate::onnx::cli::ExportArgs),
+    ExportOnnx(onnx_commands::ExportArgs),
     /// Read an ONNX model into a checkpoint that opens in the window.
-    ImportOnnx(crate::onnx::cli::ImportArgs),
+    ImportOnnx(onnx_commands::ImportArgs),
     /// One forward and backward pass written as NumPy .npy files with a manifest.json.
     Dump(crate::dump::DumpArgs),
     /// One inspection view (activations, filters, gradients, pool-routing,
@@ -120,8 +122,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
             }
             crate::bench::run(threads, json, quick)
         }
-        Some(Command::ExportOnnx(args)) => crate::onnx::cli::export_onnx(&args),
-        Some(Command::ImportOnnx(args)) => crate::onnx::cli::import_onnx(&args),
+        Some(Command::ExportOnnx(args)) => onnx_commands::export_onnx(&args),
+        Some(Command::ImportOnnx(args)) => onnx_commands::import_onnx(&args),
         Some(Command::Dump(args)) => crate::dump::run_dump(&args),
         Some(Command::Render(args)) => crate::render::run(&args),
         None => Err("no command".into()),
@@ -411,7 +413,7 @@ fn extra_scores(
     data: &crate::data::Dataset,
 ) -> Result<Vec<(&'static str, f64)>, String> {
     use crate::engine::Mode;
-    use crate::train::anomaly::{ScoreOptions, anomaly_report, segmentation_scores};
+    use crate::inspect::anomaly::{ScoreOptions, anomaly_report, segmentation_scores};
     let mut out = Vec::new();
     let infer = |trainer: &mut Trainer,
                  x: &crate::engine::Tensor<f32>|

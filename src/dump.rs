@@ -9,226 +9,18 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array4, ArrayD, IxDyn};
+use ndarray::{Array4, ArrayD};
 use serde_json::{Value, json};
 
+use crate::checkpoint::Checkpoint;
 use crate::data::Targets;
 use crate::data::folder::{ImageOptions, load_image};
 use crate::engine::{Graph, Mode, Target, Tensor, initialize, loss};
+use crate::npy::{Npy, load_npy, npy_f32, npy_i64};
 use crate::onnx::{export_model, output_ranks};
 use crate::spec::Preset;
 
 pub const DUMP_FORMAT: &str = "convlab-dump";
-/// `.npy` files larger than this are refused when read.
-pub const MAX_NPY_BYTES: u64 = 1 << 30;
-
-// ---------------------------------------------------------------------------------------
-// .npy
-
-/// The values of an `.npy` file.
-#[derive(Clone, Debug, PartialEq)]
-pub enum NpyData {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
-    I64(Vec<i64>),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Npy {
-    pub shape: Vec<usize>,
-    pub data: NpyData,
-}
-
-impl Npy {
-    pub fn len(&self) -> usize {
-        match &self.data {
-            NpyData::F32(v) => v.len(),
-            NpyData::F64(v) => v.len(),
-            NpyData::I64(v) => v.len(),
-        }
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    pub fn to_f32(&self) -> Vec<f32> {
-        match &self.data {
-            NpyData::F32(v) => v.clone(),
-            NpyData::F64(v) => v.iter().map(|&x| x as f32).collect(),
-            NpyData::I64(v) => v.iter().map(|&x| x as f32).collect(),
-        }
-    }
-    /// Integer values (class labels); floats must be whole numbers.
-    pub fn to_labels(&self) -> Result<Vec<i64>, String> {
-        let whole = |x: f64| {
-            if x.fract() == 0.0 && x.abs() < 1e15 {
-                Ok(x as i64)
-            } else {
-                Err(format!("{x} is not a class index"))
-            }
-        };
-        match &self.data {
-            NpyData::I64(v) => Ok(v.clone()),
-            NpyData::F32(v) => v.iter().map(|&x| whole(x as f64)).collect(),
-            NpyData::F64(v) => v.iter().map(|&x| whole(x)).collect(),
-        }
-    }
-}
-
-fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
-    let dims = match shape {
-        [] => String::new(),
-        [d] => format!("{d},"),
-        _ => shape
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({dims}), }}");
-    // Magic (6) + version (2) + length (2) + dict + '\n' is a multiple of 64.
-    let unpadded = 10 + dict.len() + 1;
-    dict.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
-    dict.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out
-}
-
-/// An `.npy` (version 1.0) file of little-endian float32 values in C order.
-pub fn npy_f32(shape: &[usize], values: &[f32]) -> Vec<u8> {
-    debug_assert_eq!(shape.iter().product::<usize>(), values.len());
-    let mut out = npy_header("<f4", shape);
-    out.reserve(values.len() * 4);
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
-}
-
-/// An `.npy` file of little-endian int64 values in C order.
-pub fn npy_i64(shape: &[usize], values: &[i64]) -> Vec<u8> {
-    let mut out = npy_header("<i8", shape);
-    for v in values {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out
-}
-
-/// Reads an `.npy` file: versions 1–3, C order, little-endian (or byte-sized) float32,
-/// float64 and integer types.
-pub fn read_npy(bytes: &[u8]) -> Result<Npy, String> {
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("not a NumPy .npy file".into());
-    }
-    let (hlen, start): (usize, usize) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        v => return Err(format!(".npy version {v} is not supported")),
-    };
-    let header = bytes
-        .get(start..start.saturating_add(hlen))
-        .ok_or("the .npy header is truncated")?;
-    let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not text")?;
-    let field = |key: &str| -> Result<&str, String> {
-        let at = header
-            .find(&format!("'{key}'"))
-            .ok_or_else(|| format!("the .npy header has no '{key}'"))?;
-        let rest = &header[at + key.len() + 2..];
-        let colon = rest.find(':').ok_or("malformed .npy header")?;
-        Ok(rest[colon + 1..].trim_start())
-    };
-    let descr = field("descr")?;
-    let descr = descr
-        .strip_prefix('\'')
-        .and_then(|d| d.split('\'').next())
-        .ok_or("malformed .npy descr")?;
-    if field("fortran_order")?.starts_with("True") {
-        return Err(
-            "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
-        );
-    }
-    let shape_text = field("shape")?;
-    let shape_text = shape_text
-        .strip_prefix('(')
-        .and_then(|s| s.split(')').next())
-        .ok_or("malformed .npy shape")?;
-    let shape: Vec<usize> = shape_text
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<usize>()
-                .map_err(|_| format!("bad .npy dimension '{s}'"))
-        })
-        .collect::<Result<_, _>>()?;
-    let count = shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .filter(|&n| n <= 1 << 28)
-        .ok_or("the .npy array is too large")?;
-    let data = &bytes[start + hlen..];
-    let (size, kind) = match descr {
-        "<f4" => (4, 'f'),
-        "<f8" => (8, 'f'),
-        "<i8" | "<u8" => (8, 'i'),
-        "<i4" | "<u4" => (4, 'i'),
-        "<i2" | "<u2" => (2, 'i'),
-        "|i1" | "|u1" | "|b1" => (1, 'i'),
-        d => {
-            return Err(format!(
-                "dtype '{d}' is not supported (use float32, float64 or little-endian integers)"
-            ));
-        }
-    };
-    if data.len() != count * size {
-        return Err(format!(
-            "the .npy file holds {} bytes of data but its shape {shape:?} needs {}",
-            data.len(),
-            count * size
-        ));
-    }
-    let unsigned = descr.contains('u') || descr.contains('b');
-    let data = match (kind, size) {
-        ('f', 4) => NpyData::F32(
-            data.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ),
-        ('f', _) => NpyData::F64(
-            data.chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect(),
-        ),
-        (_, size) => NpyData::I64(
-            data.chunks_exact(size)
-                .map(|c| {
-                    let mut b = [0u8; 8];
-                    b[..size].copy_from_slice(c);
-                    let negative = !unsigned && c[size - 1] & 0x80 != 0;
-                    if negative {
-                        b[size..].fill(0xff);
-                    }
-                    i64::from_le_bytes(b)
-                })
-                .collect(),
-        ),
-    };
-    Ok(Npy { shape, data })
-}
-
-pub fn load_npy(path: &Path) -> Result<Npy, String> {
-    let at = |e: String| format!("{}: {e}", path.display());
-    let meta = std::fs::metadata(path).map_err(|e| at(e.to_string()))?;
-    if meta.len() > MAX_NPY_BYTES {
-        return Err(at("the file is larger than 1 GiB".into()));
-    }
-    read_npy(&std::fs::read(path).map_err(|e| at(e.to_string()))?).map_err(at)
-}
-
 // ---------------------------------------------------------------------------------------
 // The dump
 
@@ -302,7 +94,9 @@ pub enum DumpMode {
 
 /// Runs `convlab dump`.
 pub fn run_dump(args: &DumpArgs) -> Result<(), String> {
-    let (preset, params, trained) = crate::onnx::cli::load_model(&args.model, args.seed)?;
+    let (checkpoint, trained) =
+        Checkpoint::open(&args.model, args.seed).map_err(|e| e.to_string())?;
+    let preset = &checkpoint.preset;
     let input = match &args.input {
         Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) => {
             InputSource::Npy(p.clone())
@@ -325,12 +119,7 @@ pub fn run_dump(args: &DumpArgs) -> Result<(), String> {
         seed: args.seed,
         model_onnx: args.model_onnx,
     };
-    let summary = dump(
-        &preset,
-        trained.then_some(params.as_slice()),
-        &opts,
-        &args.out,
-    )?;
+    let summary = dump(preset, trained.then_some(&checkpoint), &opts, &args.out)?;
     let m = &summary.manifest;
     if m["input"]["resized"] == json!(true) {
         eprintln!(
@@ -457,27 +246,26 @@ fn write_folder(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs one forward and backward pass of `preset` (with `params`, or freshly initialised
-/// weights) and writes the dump folder `out`.
+/// Runs one forward and backward pass of `preset` (with the weights of `trained`, a
+/// checkpoint of this preset, or freshly initialised ones) and writes the dump folder `out`.
 pub fn dump(
     preset: &Preset,
-    params: Option<&[(String, ArrayD<f32>)]>,
+    trained: Option<&Checkpoint>,
     opts: &DumpOptions,
     out: &Path,
 ) -> Result<DumpSummary, String> {
     let spec = &preset.model;
-    let mut graph = Graph::<f32>::new(spec).map_err(|e| e.to_string())?;
     let seed = opts.seed.unwrap_or(preset.training.seed);
-    match params {
-        Some(ps) => {
-            for (name, value) in ps {
-                graph
-                    .set_param(name, value.clone())
-                    .map_err(|e| format!("weights do not match the model: {e}"))?;
-            }
+    let mut graph = match trained {
+        Some(ck) => ck
+            .graph()
+            .map_err(|e| format!("weights do not match the model: {e}"))?,
+        None => {
+            let mut graph = Graph::<f32>::new(spec).map_err(|e| e.to_string())?;
+            initialize(&mut graph, preset.training.init, seed);
+            graph
         }
-        None => initialize(&mut graph, preset.training.init, seed),
-    }
+    };
     graph.set_dropout_seed(seed);
     let lossk = preset.training.loss;
     let sample = spec.input;
@@ -781,7 +569,7 @@ pub fn dump(
         "preset": preset.name,
         "mode": if opts.mode == Mode::Train { "train" } else { "eval" },
         "seed": seed,
-        "weights": if params.is_some() { "checkpoint" } else { "initialised from the preset" },
+        "weights": if trained.is_some() { "checkpoint" } else { "initialised from the preset" },
         "loss_name": lossk.torch_name(),
         "reduction": "mean",
         "loss": value as f64,
@@ -805,32 +593,4 @@ pub fn dump(
         loss: value as f64,
         manifest,
     })
-}
-
-/// `ArrayD` view of a dump array, for tests and tools.
-pub fn npy_array(npy: &Npy) -> ArrayD<f32> {
-    ArrayD::from_shape_vec(IxDyn(&npy.shape), npy.to_f32()).expect("shape checked on read")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn npy_round_trips() {
-        for shape in [vec![], vec![3], vec![2, 3], vec![1, 2, 3, 4]] {
-            let n: usize = shape.iter().product();
-            let v: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 1.0).collect();
-            let bytes = npy_f32(&shape, &v);
-            assert_eq!((bytes.len() - v.len() * 4) % 64, 0);
-            let back = read_npy(&bytes).unwrap();
-            assert_eq!(back.shape, shape);
-            assert_eq!(back.data, NpyData::F32(v));
-        }
-        let b = npy_i64(&[2], &[-3, 7]);
-        assert_eq!(read_npy(&b).unwrap().data, NpyData::I64(vec![-3, 7]));
-        let b = npy_f32(&[2, 2], &[1.0; 4]);
-        assert!(read_npy(&b[..b.len() - 1]).is_err());
-        assert!(read_npy(b"nope").is_err());
-    }
 }

@@ -2,17 +2,31 @@
 //! it computes and learns.
 //!
 //! # Layers of the crate
-//! - [`engine`]: pure compute (tensors, layers, graph, losses, optimisers). Imports nothing
-//!   of ours.
-//! - [`data`]: data sets; imports `engine`.
-//! - `spec`, `checkpoint`: the preset text format and trained checkpoints; import `engine`
-//!   and `data`.
-//! - `train`: the training loop; imports the above.
-//! - [`inspect`]: what a network computes for one input (activations, gradients, pooling
-//!   routing, receptive fields, covariance, saliency); imports `engine` only.
-//! - `cli` (and later `viz`, `ui`) sit on top.
+//! From the bottom; each imports only what stands above it in this list (never a module of
+//! its own layer), and `tests/architecture.rs` fails on any other import, on a module
+//! missing here, and on an import circle between files outside `ui/panels`.
+//! 1. Utilities, importing nothing of ours: [`atomic_file`] (write-then-rename),
+//!    [`resident_memory`] (the process's memory, for the soak and `train` reports), [`npy`]
+//!    (NumPy `.npy` files).
+//! 2. [`engine`]: pure compute (tensors, node kinds, graph, losses, optimisers, kernels).
+//! 3. [`data`]: data sets. A preset's `[data]` section is a [`data::DataSpec`]; each data
+//!    source is one module under [`data::sources`] (options, label, checks, loader), listed
+//!    once in its registry — a new source goes there.
+//! 4. [`spec`]: the preset text format (model + data + training + [`spec::walkthrough`]) and
+//!    its validation.
+//! 5. [`inspect`] (what a network computes for one input: activations, gradients, routing,
+//!    receptive fields, saliency, anomaly and segmentation scores …) and [`train`] (the
+//!    training loop, the trainer thread and its messages).
+//! 6. [`viz`]: tensors → RGBA pictures, without egui; draws what `inspect` computes (never
+//!    imports `train`).
+//! 7. [`onnx`] (export and import of graphs, nothing else) and [`checkpoint`] (trained
+//!    weights + preset + history in one `.safetensors`; [`checkpoint::Checkpoint::open`]
+//!    and [`checkpoint::Checkpoint::graph`] are the one way the commands load a model).
+//! 8. Commands the CLI runs: [`bench`], [`dump`], [`render`].
+//! 9. [`ui`] (the window, the only user of egui/eframe/rfd) and [`cli`] (argument parsing
+//!    and the remaining commands, among them `export-onnx`/`import-onnx`).
 //!
-//! `engine` and `train` never import egui; `tests/architecture.rs` checks these rules.
+//! `engine` and `train` never import egui; `unsafe` lives only in `engine::kernels`.
 
 pub mod atomic_file;
 pub mod bench;
@@ -22,6 +36,7 @@ pub mod data;
 pub mod dump;
 pub mod engine;
 pub mod inspect;
+pub mod npy;
 pub mod onnx;
 pub mod render;
 pub mod resident_memory;
@@ -29,4 +44,3 @@ pub mod spec;
 pub mod train;
 pub mod ui;
 pub mod viz;
-pub mod walkthrough;

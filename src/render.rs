@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
+use crate::checkpoint::Checkpoint;
 use crate::data::Targets;
 use crate::data::folder::{ImageOptions, load_image};
-use crate::engine::{Graph, Tensor};
+use crate::engine::Tensor;
 use crate::inspect::covariance::ShiftMode;
 use crate::inspect::routing::LectureCase;
 use crate::viz::draw::save_png;
@@ -119,13 +120,11 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         .view
         .parse()
         .map_err(|e: String| format!("{e}, {}", tasks::NAMES.join(", ")))?;
-    let (preset, params, trained) = crate::onnx::cli::load_model(&args.model, None)?;
-    let mut graph = Graph::<f32>::new(&preset.model).map_err(|e| e.to_string())?;
-    for (name, value) in &params {
-        graph
-            .set_param(name, value.clone())
-            .map_err(|e| format!("weights do not match the model: {e}"))?;
-    }
+    let (checkpoint, trained) = Checkpoint::open(&args.model, None).map_err(|e| e.to_string())?;
+    let mut graph = checkpoint
+        .graph()
+        .map_err(|e| format!("weights do not match the model: {e}"))?;
+    let preset = checkpoint.preset;
     let [c, h, w] = preset.model.input;
     let mut class_names = Vec::new();
     let (x, target): (Tensor<f32>, ViewTarget) = match &args.input {

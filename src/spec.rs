@@ -3,15 +3,14 @@
 //! Unknown keys and bad values are errors that name the key path (`model.nodes[2].kernel`),
 //! so a typo in a preset never silently falls back to a default.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::pairs::MaskFormat;
-use crate::data::segmentation::SegClasses;
-use crate::data::synthetic::PointPattern;
-use crate::data::textures::TextureKind;
+use crate::data::DataSpec;
 use crate::engine::{GraphError, Init, LossKind, ModelSpec, OptimizerKind};
+
+pub mod walkthrough;
 
 /// The format version this build writes and reads.
 pub const PRESET_VERSION: u32 = 1;
@@ -33,7 +32,7 @@ pub struct Preset {
     pub target: Option<TargetSpec>,
     /// Lecture steps, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub walkthrough: Vec<crate::walkthrough::Step>,
+    pub walkthrough: Vec<walkthrough::Step>,
 }
 
 /// The validation metric a preset promises after its epochs.
@@ -48,185 +47,6 @@ pub struct TargetSpec {
     /// Reached or undercut (MSE).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_most: Option<f64>,
-}
-
-/// Where the samples come from and how they are split.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DataSpec {
-    #[serde(flatten)]
-    pub source: DataSource,
-    /// Share of the samples held out for validation.
-    #[serde(default = "default_val_fraction")]
-    pub val_fraction: f64,
-    /// Seed of the generator (synthetic sets) and of the train/validation split.
-    #[serde(default)]
-    pub seed: u64,
-}
-
-fn default_val_fraction() -> f64 {
-    0.2
-}
-fn default_samples() -> usize {
-    1000
-}
-fn default_size() -> usize {
-    28
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "source", rename_all = "snake_case", deny_unknown_fields)]
-pub enum DataSource {
-    /// 2-D point sets: xor, circles, spirals, blobs.
-    Points {
-        pattern: PointPattern,
-        #[serde(default = "default_samples")]
-        samples: usize,
-        #[serde(default)]
-        noise: f64,
-    },
-    /// Procedural shapes: circle, square, triangle, cross.
-    Shapes {
-        #[serde(default = "default_samples")]
-        samples: usize,
-        #[serde(default = "default_size")]
-        size: usize,
-        #[serde(default)]
-        noise: f64,
-    },
-    /// 1-D regression of a function: sine, step, abs, gauss.
-    Function {
-        function: String,
-        #[serde(default = "default_samples")]
-        samples: usize,
-        #[serde(default)]
-        noise: f64,
-    },
-    /// The bundled 5,000 MNIST digits.
-    Digits {
-        /// Use only the first `limit` samples (all when absent).
-        #[serde(default)]
-        limit: Option<usize>,
-    },
-    /// The bundled 2,000 Fashion-MNIST images.
-    Fashion {
-        #[serde(default)]
-        limit: Option<usize>,
-    },
-    /// The bundled real photos (camera, astronaut, cat), one class each, as square crops
-    /// resized to `size` (see `data::photos`).
-    Photos {
-        #[serde(default = "default_photo_size")]
-        size: usize,
-        #[serde(default)]
-        grayscale: bool,
-    },
-    /// A folder with one subfolder of images per class.
-    Folder {
-        path: PathBuf,
-        /// Images are resized to `[height, width]`.
-        size: [usize; 2],
-        #[serde(default)]
-        grayscale: bool,
-    },
-    /// Texture crops for anomaly detection: normal crops to train on, test crops with
-    /// synthetic defects and their masks (see `data::textures`).
-    Textures {
-        texture: TextureKind,
-        #[serde(default = "default_texture_size")]
-        size: usize,
-        #[serde(default = "default_texture_samples")]
-        samples: usize,
-        #[serde(default = "default_texture_samples")]
-        test_samples: usize,
-        #[serde(default)]
-        color: bool,
-        #[serde(default)]
-        noise: f64,
-    },
-    /// Cell-like blobs with pixel masks (see `data::segmentation`).
-    Cells {
-        #[serde(default = "default_seg_samples")]
-        samples: usize,
-        #[serde(default = "default_seg_size")]
-        size: usize,
-        #[serde(default)]
-        classes: SegClasses,
-        #[serde(default)]
-        noise: f64,
-    },
-    /// Thin curvy vessel-like lines with pixel masks (see `data::segmentation`).
-    Vessels {
-        #[serde(default = "default_seg_samples")]
-        samples: usize,
-        #[serde(default = "default_seg_size")]
-        size: usize,
-        #[serde(default)]
-        classes: SegClasses,
-        #[serde(default)]
-        noise: f64,
-    },
-    /// The user's anomaly data: a folder of normal images, optionally a folder of test
-    /// images (subfolders `good`/`normal`/`ok` are normal, others anomalous) and of masks.
-    AnomalyFolder {
-        normal: PathBuf,
-        #[serde(default)]
-        test: Option<PathBuf>,
-        #[serde(default)]
-        masks: Option<PathBuf>,
-        size: [usize; 2],
-        #[serde(default)]
-        grayscale: bool,
-    },
-    /// The user's segmentation data: images and masks paired by file stem.
-    SegmentationFolder {
-        images: PathBuf,
-        masks: PathBuf,
-        size: [usize; 2],
-        #[serde(default)]
-        grayscale: bool,
-        #[serde(default)]
-        mask_format: MaskFormat,
-    },
-}
-
-fn default_photo_size() -> usize {
-    64
-}
-fn default_texture_size() -> usize {
-    32
-}
-fn default_texture_samples() -> usize {
-    400
-}
-fn default_seg_samples() -> usize {
-    300
-}
-fn default_seg_size() -> usize {
-    64
-}
-
-impl DataSource {
-    /// A short name for messages and the data panel.
-    pub fn label(&self) -> String {
-        match self {
-            DataSource::Points { pattern, .. } => format!("points ({})", pattern.name()),
-            DataSource::Shapes { .. } => "shapes".into(),
-            DataSource::Function { function, .. } => format!("function ({function})"),
-            DataSource::Digits { .. } => "digits (MNIST 5k)".into(),
-            DataSource::Fashion { .. } => "fashion (Fashion-MNIST 2k)".into(),
-            DataSource::Photos { .. } => "photos (camera, astronaut, cat)".into(),
-            DataSource::Folder { path, .. } => format!("folder {}", path.display()),
-            DataSource::Textures { texture, .. } => format!("textures ({})", texture.name()),
-            DataSource::Cells { .. } => "cells".into(),
-            DataSource::Vessels { .. } => "vessels".into(),
-            DataSource::AnomalyFolder { normal, .. } => {
-                format!("anomaly folder {}", normal.display())
-            }
-            DataSource::SegmentationFolder { images, .. } => {
-                format!("segmentation folder {}", images.display())
-            }
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -304,39 +124,17 @@ impl Preset {
         let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
         let text = String::from_utf8(bytes).map_err(|_| io("not UTF-8 text".into()))?;
         let mut preset = Preset::parse(&text, &path.display().to_string())?;
-        crate::walkthrough::validate(&preset).map_err(|reason| SpecError::Key {
+        walkthrough::validate(&preset).map_err(|reason| SpecError::Key {
             origin: path.display().to_string(),
             key: "walkthrough".into(),
             reason,
         })?;
         // Folder paths are relative to the preset file.
-        if let DataSource::Folder { path: data, .. } = &mut preset.data.source
-            && data.is_relative()
-            && let Some(dir) = path.parent()
-        {
-            *data = dir.join(&*data);
-        }
         if let Some(dir) = path.parent() {
-            let resolve = |p: &mut PathBuf| {
+            for p in preset.data.source.source_mut().paths_mut() {
                 if p.is_relative() {
                     *p = dir.join(&*p);
                 }
-            };
-            match &mut preset.data.source {
-                DataSource::AnomalyFolder {
-                    normal,
-                    test,
-                    masks,
-                    ..
-                } => {
-                    resolve(normal);
-                    test.iter_mut().chain(masks.iter_mut()).for_each(resolve);
-                }
-                DataSource::SegmentationFolder { images, masks, .. } => {
-                    resolve(images);
-                    resolve(masks);
-                }
-                _ => {}
             }
         }
         Ok(preset)
@@ -390,29 +188,9 @@ impl Preset {
         {
             return Err(key("training.init.a", "must be a positive number".into()));
         }
-        // Checked here, not only when the data is made, so `info` and the editor refuse a
-        // preset whose data would be NaN before anything trains on it.
-        let noise = match &self.data.source {
-            DataSource::Points { noise, .. }
-            | DataSource::Shapes { noise, .. }
-            | DataSource::Function { noise, .. }
-            | DataSource::Textures { noise, .. }
-            | DataSource::Cells { noise, .. }
-            | DataSource::Vessels { noise, .. } => Some(*noise),
-            _ => None,
-        };
-        let max_noise = crate::data::synthetic::MAX_NOISE;
-        if let Some(noise) = noise
-            && !(noise.is_finite() && (0.0..=max_noise).contains(&noise))
-        {
-            return Err(key(
-                "data.noise",
-                format!("must be a number from 0 to {max_noise}, got {noise}"),
-            ));
-        }
-        if !(0.0..1.0).contains(&self.data.val_fraction) {
-            return Err(key("data.val_fraction", "must be in [0, 1)".into()));
-        }
+        self.data
+            .validate()
+            .map_err(|e| key(&format!("data.{}", e.key), e.reason))?;
         Ok(())
     }
 }

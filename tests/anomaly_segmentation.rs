@@ -9,9 +9,9 @@ use convlab::data::load::load;
 use convlab::data::textures::anomaly_set;
 use convlab::data::{Dataset, Targets};
 use convlab::engine::Mode;
+use convlab::inspect::anomaly::{ScoreOptions, anomaly_report, segmentation_scores};
 use convlab::spec::Preset;
 use convlab::train::Trainer;
-use convlab::train::anomaly::{ScoreOptions, anomaly_report, segmentation_scores};
 use ndarray::{Array4, Axis, concatenate};
 
 fn preset(name: &str) -> Preset {
@@ -118,7 +118,7 @@ fn textures_autoencoder_scores_defects_higher() {
             .unzip();
         println!(
             "  {kind}: AUROC {:.4}",
-            convlab::train::anomaly::auroc(&s, &l).unwrap()
+            convlab::inspect::anomaly::auroc(&s, &l).unwrap()
         );
     }
     assert!(auroc >= 0.90, "image AUROC {auroc}");
@@ -226,18 +226,13 @@ fn new_sources_parse_with_defaults_and_reject_typos() {
 #[test]
 #[ignore]
 fn texture_survey() {
+    use convlab::data::DataSource;
     use convlab::data::textures::TextureKind;
-    use convlab::spec::DataSource;
     for texture in TextureKind::ALL {
         for color in [false, true] {
             let mut p = preset("textures-autoencoder");
-            if let DataSource::Textures {
-                texture: t,
-                color: c,
-                ..
-            } = &mut p.data.source
-            {
-                (*t, *c) = (texture, color);
+            if let DataSource::Textures(t) = &mut p.data.source {
+                (t.texture, t.color) = (texture, color);
             }
             if color {
                 p.model.input[0] = 3;

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use convlab::dump::{DumpOptions, InputSource, TargetSource, dump, load_npy, npy_f32};
+use convlab::dump::{DumpOptions, InputSource, TargetSource, dump};
 use convlab::engine::Mode;
+use convlab::npy::{load_npy, npy_f32};
 use convlab::spec::Preset;
 use serde_json::Value;
 

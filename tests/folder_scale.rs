@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use convlab::data::DataSource;
 use convlab::data::folder::{ImageOptions, load_class_folder};
-use convlab::spec::DataSource;
 use convlab::ui::ConvLabApp;
 use eframe::egui;
 use egui::accesskit::Role;
@@ -191,7 +191,7 @@ fn the_window_shows_progress_and_cancels(root: &Path) {
             && a.data
                 .loaded
                 .as_ref()
-                .is_some_and(|l| matches!(l.source, DataSource::Digits { .. }))
+                .is_some_and(|l| matches!(l.source, DataSource::Digits(_)))
     };
     while !digits_ready(h.state()) {
         assert!(

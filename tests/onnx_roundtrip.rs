@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use convlab::dump::{npy_f32, read_npy};
 use convlab::engine::{Graph, Mode, ModelSpec, NodeSpec, Tensor};
+use convlab::npy::{npy_f32, read_npy};
 use convlab::onnx::{export_model, import_model};
 use convlab::spec::Preset;
 use ndarray::{Array4, ArrayD};

@@ -19,11 +19,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use convlab::data::DataSpec;
 use convlab::data::Dataset;
 use convlab::engine::Graph;
-use convlab::spec::{DataSpec, Preset};
+use convlab::spec::Preset;
+use convlab::spec::walkthrough::{self, Action, Step, ViewKind};
 use convlab::train::{TrainError, Trainer};
-use convlab::walkthrough::{self, Action, Step, ViewKind};
 
 /// Training threads of every replayed run (as `convlab train --threads 2`).
 const THREADS: usize = 2;
@@ -474,7 +475,7 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
             else {
                 return;
             };
-            let r = convlab::train::anomaly::anomaly_report(
+            let r = convlab::inspect::anomaly::anomaly_report(
                 &test.inputs,
                 &y,
                 &test.anomalous,

@@ -3,7 +3,7 @@
 //! (F1), their means and pixel accuracy. Fixtures: `tests/fixtures/sklearn/`, made by the
 //! committed `make_sklearn_fixtures.py`.
 
-use convlab::train::anomaly::{ConfusionMatrix, auroc, confusion_at, roc_curve};
+use convlab::inspect::anomaly::{ConfusionMatrix, auroc, confusion_at, roc_curve};
 use serde_json::Value;
 
 fn fixtures() -> Value {

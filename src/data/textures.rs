@@ -27,9 +27,8 @@ use ndarray::{Array4, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::folder::Skipped;
-use super::{DataError, Dataset, Targets};
+use super::{DataError, DataSpec, Dataset, Targets};
 use crate::engine::rng::Rng;
-use crate::spec::{DataSource, DataSpec};
 
 const BRICK_PNG: &[u8] = include_bytes!("../../assets/textures/brick.png");
 const GRASS_PNG: &[u8] = include_bytes!("../../assets/textures/grass.png");
@@ -191,49 +190,7 @@ pub struct TextureOptions {
 /// The whole anomaly set for a preset's data section: built-in textures or the user's own
 /// folders. `Ok(None)` when the source is not an anomaly source.
 pub fn anomaly_set(spec: &DataSpec) -> Result<Option<AnomalyLoad>, DataError> {
-    match &spec.source {
-        DataSource::Textures {
-            texture,
-            size,
-            samples,
-            test_samples,
-            color,
-            noise,
-        } => {
-            let set = textures(TextureOptions {
-                texture: *texture,
-                size: *size,
-                samples: *samples,
-                test_samples: *test_samples,
-                color: *color,
-                noise: *noise,
-                seed: spec.seed,
-            })?;
-            Ok(Some(AnomalyLoad {
-                set,
-                skipped: Vec::new(),
-            }))
-        }
-        DataSource::AnomalyFolder {
-            normal,
-            test,
-            masks,
-            size,
-            grayscale,
-        } => {
-            let folders = super::pairs::AnomalyFolders {
-                normal: normal.clone(),
-                test: test.clone(),
-                masks: masks.clone(),
-            };
-            let opts = super::folder::ImageOptions {
-                size: *size,
-                grayscale: *grayscale,
-            };
-            super::pairs::load_anomaly_folders(&folders, opts, None, |_, _| {}).map(Some)
-        }
-        _ => Ok(None),
-    }
+    spec.source.source().anomaly_set(spec.seed)
 }
 
 /// The bundled (or procedural) texture as a `TEXTURE_SIDE²` grey image in [0, 1].

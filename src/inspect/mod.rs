@@ -24,6 +24,7 @@
 //!
 //! [`Graph`]: crate::engine::Graph
 
+pub mod anomaly;
 pub mod conv_arithmetic;
 pub mod covariance;
 pub mod feature_vis;

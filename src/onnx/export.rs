@@ -7,7 +7,6 @@ use ndarray::ArrayD;
 
 use super::OnnxError;
 use super::proto::{AttrValue, Attribute, Dim, Graph, Model, Node, TensorProto, ValueInfo, dtype};
-use crate::checkpoint::Checkpoint;
 use crate::engine::facts::{ModelFacts, infer};
 use crate::engine::model_spec::{INPUT_NODE, NodeKind, PaddingMode, UpsampleMode};
 use crate::engine::{Graph as EngineGraph, ModelSpec};
@@ -131,11 +130,6 @@ fn graph_with(
         )));
     }
     Ok(g)
-}
-
-/// A checkpoint (weights and the preset, which is kept in the metadata) as ONNX bytes.
-pub fn export_checkpoint(ck: &Checkpoint) -> Result<Vec<u8>, OnnxError> {
-    export_model(&ck.preset.model, &ck.params, Some(&ck.preset))
 }
 
 /// A model with its weights as ONNX bytes. With `preset`, the graph is named after it and

@@ -15,12 +15,14 @@ use ndarray::{ArrayD, IxDyn};
 use super::OnnxError;
 use super::export::{PRESET_KEY, export_model};
 use super::proto::{AttrValue, Dim, Node, TensorProto, decode, dtype};
+use crate::data::sources::{class_folder, digits, function, points, shapes};
+use crate::data::{DataSource, DataSpec};
 use crate::engine::facts::{ModelFacts, infer};
 use crate::engine::model_spec::{
     INPUT_NODE, NodeKind, NodeSpec, Padding, PaddingMode, Pair, Pair0, UpsampleMode,
 };
 use crate::engine::{Graph as EngineGraph, Init, LossKind, ModelSpec, OptimizerKind};
-use crate::spec::{DataSource, DataSpec, PRESET_VERSION, Preset, TrainingSpec};
+use crate::spec::{PRESET_VERSION, Preset, TrainingSpec};
 
 /// An imported model: a preset (the embedded one when the file came from ConvLab, else one
 /// with guessed data and training settings) and its weights in graph order.
@@ -1005,27 +1007,27 @@ fn guess_data(input: [usize; 3], out: [usize; 3]) -> (DataSource, LossKind, Stri
         LossKind::Mse
     };
     let source = match (input, classes) {
-        ([2, 1, 1], Some(_)) => DataSource::Points {
+        ([2, 1, 1], Some(_)) => DataSource::Points(points::Points {
             pattern: crate::data::synthetic::PointPattern::Xor,
             samples: 1000,
             noise: 0.0,
-        },
-        ([1, 1, 1], None) => DataSource::Function {
+        }),
+        ([1, 1, 1], None) => DataSource::Function(function::Function {
             function: "sine".into(),
             samples: 1000,
             noise: 0.0,
-        },
-        ([1, 28, 28], Some(10)) => DataSource::Digits { limit: None },
-        ([1, h, w], Some(4)) if h == w => DataSource::Shapes {
+        }),
+        ([1, 28, 28], Some(10)) => DataSource::Digits(digits::Digits { limit: None }),
+        ([1, h, w], Some(4)) if h == w => DataSource::Shapes(shapes::Shapes {
             samples: 1000,
             size: h,
             noise: 0.0,
-        },
-        ([c, h, w], _) => DataSource::Folder {
+        }),
+        ([c, h, w], _) => DataSource::Folder(class_folder::ClassFolder {
             path: "data".into(),
             size: [h, w],
             grayscale: c == 1,
-        },
+        }),
     };
     let note = format!(
         "the file has no ConvLab preset: data source '{}' and loss {} are guesses from the shapes; edit them in the window or the preset",

@@ -30,12 +30,11 @@
 //! rank; a spatial node reading an `[N, F]` value gets a helper `Unsqueeze` to `[N, F, 1, 1]`.
 //! [`output_ranks`] says which nodes are 2-D; `convlab dump` writes arrays with the same ranks.
 
-pub mod cli;
 pub mod export;
 pub mod import;
 pub mod proto;
 
-pub use export::{export_checkpoint, export_model, output_ranks};
+pub use export::{export_model, output_ranks};
 pub use import::{Imported, import_model};
 
 /// Largest ONNX file `import` reads.

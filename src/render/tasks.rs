@@ -6,13 +6,14 @@
 use ndarray::{Array4, Axis, s};
 
 use super::RenderArgs;
+use crate::checkpoint::Checkpoint;
 use crate::data::Targets;
 use crate::engine::model_spec::PaddingMode;
 use crate::engine::{Graph, Mode, Tensor};
-use crate::inspect::conv_arithmetic::{ArithSpec, conv_arithmetic};
-use crate::train::anomaly::{
+use crate::inspect::anomaly::{
     ScoreOptions, anomaly_report, predicted_classes, segmentation_scores, target_classes,
 };
+use crate::inspect::conv_arithmetic::{ArithSpec, conv_arithmetic};
 use crate::viz::Rgba;
 use crate::viz::conv_arithmetic::conv_arithmetic_image;
 use crate::viz::tasks::{AnomalyPicture, SegmentationRow, anomaly_image, segmentation_image};
@@ -70,14 +71,11 @@ fn arithmetic(args: &RenderArgs) -> Result<Rgba, String> {
 }
 
 fn load(args: &RenderArgs) -> Result<(crate::spec::Preset, Graph<f32>, bool), String> {
-    let (preset, params, trained) = crate::onnx::cli::load_model(&args.model, None)?;
-    let mut graph = Graph::<f32>::new(&preset.model).map_err(|e| e.to_string())?;
-    for (name, value) in &params {
-        graph
-            .set_param(name, value.clone())
-            .map_err(|e| format!("weights do not match the model: {e}"))?;
-    }
-    Ok((preset, graph, trained))
+    let (checkpoint, trained) = Checkpoint::open(&args.model, None).map_err(|e| e.to_string())?;
+    let graph = checkpoint
+        .graph()
+        .map_err(|e| format!("weights do not match the model: {e}"))?;
+    Ok((checkpoint.preset, graph, trained))
 }
 
 fn infer(graph: &mut Graph<f32>, x: &Array4<f32>) -> Result<Array4<f32>, String> {

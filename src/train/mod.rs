@@ -1,6 +1,5 @@
 //! Training: the loop as plain functions (`run`), quality measures (`metrics`).
 
-pub mod anomaly;
 pub mod messages;
 pub mod metrics;
 pub mod run;

@@ -21,9 +21,10 @@ use super::panels::model_editor::ModelEditor;
 use super::presets::{self, DEFAULT_PRESET, PresetEntry};
 use super::project::Project;
 use crate::checkpoint::Checkpoint;
-use crate::data::Dataset;
 use crate::data::load::split;
-use crate::spec::{DataSource, Preset};
+use crate::data::sources::class_folder::ClassFolder;
+use crate::data::{DataSource, Dataset};
+use crate::spec::Preset;
 use crate::train::EpochRecord;
 use crate::train::messages::{
     Evaluation, ProbeResult, RunInfo, RunSetup, RunState, StartWeights, StepProgress,
@@ -331,15 +332,10 @@ impl ConvLabApp {
 
     fn set_project(&mut self, preset: Preset, origin: String) {
         // The folder fields show the opened preset's folder, so "Load folder" reloads it.
-        if let DataSource::Folder {
-            path,
-            size,
-            grayscale,
-        } = &preset.data.source
-        {
-            self.state.folder_path = path.display().to_string();
-            self.state.folder_size = *size;
-            self.state.folder_grayscale = *grayscale;
+        if let DataSource::Folder(folder) = &preset.data.source {
+            self.state.folder_path = folder.path.display().to_string();
+            self.state.folder_size = folder.size;
+            self.state.folder_grayscale = folder.grayscale;
         }
         self.walk = panels::walkthrough::WalkState::for_preset(&preset);
         self.views.result = None;
@@ -491,11 +487,7 @@ impl ConvLabApp {
 
     fn data_matches(&self, loaded_source: &DataSource, seed: u64) -> bool {
         let spec = &self.project.preset.data;
-        // The seed only changes generated (synthetic) sets.
-        let seed_matters = !matches!(
-            spec.source,
-            DataSource::Digits { .. } | DataSource::Fashion { .. } | DataSource::Folder { .. }
-        );
+        let seed_matters = spec.source.source().seed_changes_samples();
         *loaded_source == spec.source && (!seed_matters || seed == spec.seed)
     }
 
@@ -827,11 +819,11 @@ impl ConvLabApp {
                 }
                 UiCommand::LoadFolder(path) => {
                     self.state.folder_path = path.display().to_string();
-                    self.project.preset.data.source = DataSource::Folder {
+                    self.project.preset.data.source = DataSource::Folder(ClassFolder {
                         path,
                         size: self.state.folder_size,
                         grayscale: self.state.folder_grayscale,
-                    };
+                    });
                     // A new attempt even if the same folder failed before.
                     self.data.failed = None;
                     if let Some(job) = self.data.job.take() {

@@ -10,10 +10,9 @@ use std::sync::{Arc, Mutex};
 use eframe::egui;
 
 use crate::checkpoint::Checkpoint;
-use crate::data::folder::{ImageOptions, Skipped, load_class_folder};
+use crate::data::folder::{Skipped, load_class_folder};
 use crate::data::load::load_source;
-use crate::data::{Dataset, Targets};
-use crate::spec::{DataSource, DataSpec};
+use crate::data::{DataSource, DataSpec, Dataset, Targets};
 use crate::viz::{Colormap, Rgba, sample_rgba, tile};
 
 /// Samples per class in the data panel's thumbnail grid.
@@ -113,16 +112,10 @@ fn load(
     total: &AtomicUsize,
 ) -> Result<(Dataset, Vec<Skipped>), String> {
     match &spec.source {
-        DataSource::Folder {
-            path,
-            size,
-            grayscale,
-        } => {
-            let opts = ImageOptions {
-                size: *size,
-                grayscale: *grayscale,
-            };
-            let loaded = load_class_folder(path, opts, Some(cancel), |d, t| {
+        // Read here rather than by the source's own loader, to show progress and cancel.
+        DataSource::Folder(folder) => {
+            let opts = folder.image_options();
+            let loaded = load_class_folder(&folder.path, opts, Some(cancel), |d, t| {
                 done.store(d, Ordering::Relaxed);
                 total.store(t, Ordering::Relaxed);
             })
@@ -246,7 +239,8 @@ pub fn save_checkpoint(
     })
 }
 
-/// Exports a checkpoint as ONNX ([`crate::onnx::export_checkpoint`]) on the
+/// Exports a checkpoint as ONNX ([`crate::onnx::export_model`], with the preset kept in the
+/// metadata) on the
 /// `"onnx-exporter"` thread and writes it atomically (temporary file, then rename); the
 /// outcome lands in `result`. Joined before the window closes, like a save.
 pub fn export_onnx(
@@ -257,7 +251,12 @@ pub fn export_onnx(
 ) -> Option<std::thread::JoinHandle<()>> {
     spawn_writer("onnx-exporter", "exporter", result, ctx, move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let bytes = crate::onnx::export_checkpoint(&checkpoint).map_err(|e| e.to_string())?;
+            let bytes = crate::onnx::export_model(
+                &checkpoint.preset.model,
+                &checkpoint.params,
+                Some(&checkpoint.preset),
+            )
+            .map_err(|e| e.to_string())?;
             crate::checkpoint::write_atomically(&path, &bytes).map_err(|e| e.to_string())?;
             Ok(path)
         }))

@@ -13,15 +13,15 @@ use std::time::Instant;
 use ndarray::{Array2, Array3, Array4, Axis, s};
 use serde::{Deserialize, Serialize};
 
+use crate::data::DataSpec;
 use crate::data::Targets;
 use crate::data::textures::{AnomalyTest, anomaly_set};
 use crate::engine::{Graph, Mode, Tensor};
-use crate::inspect::routing::{LectureCase, lecture_routing, pool_routing};
-use crate::inspect::{Probe, probe};
-use crate::spec::DataSpec;
-use crate::train::anomaly::{
+use crate::inspect::anomaly::{
     RocPoint, ScoreOptions, anomaly_report, predicted_classes, segmentation_scores, target_classes,
 };
+use crate::inspect::routing::{LectureCase, lecture_routing, pool_routing};
+use crate::inspect::{Probe, probe};
 use crate::train::messages::{InspectContext, Inspector, Latest};
 use crate::train::run::{BatchTarget, gather};
 use crate::viz::Rgba;

@@ -4,6 +4,9 @@
 use std::path::Path;
 
 use super::Rgba;
+// Beside `Rgba` so text drawing can use it without importing this module, which draws
+// captions with text (no import circle); used from here like the other primitives.
+pub use super::sample::blend;
 use super::text::{draw_text, text_height, text_width};
 
 /// Background of composed views.
@@ -18,31 +21,6 @@ pub const HIGHLIGHT: [u8; 4] = [230, 159, 0, 255];
 pub const ACCENT: [u8; 4] = [86, 180, 233, 255];
 /// Okabe–Ito reddish purple: winners.
 pub const WINNER: [u8; 4] = [204, 121, 167, 255];
-
-/// Paints `c` over pixel `(x, y)` with straight-alpha blending; outside pixels are ignored.
-pub fn blend(img: &mut Rgba, x: i64, y: i64, c: [u8; 4]) {
-    if x < 0 || y < 0 || x as usize >= img.width || y as usize >= img.height {
-        return;
-    }
-    let i = 4 * (y as usize * img.width + x as usize);
-    let p = &mut img.pixels[i..i + 4];
-    if c[3] == 255 {
-        p.copy_from_slice(&c);
-        return;
-    }
-    let a = c[3] as f32 / 255.0;
-    let da = p[3] as f32 / 255.0;
-    let out_a = a + da * (1.0 - a);
-    for k in 0..3 {
-        let v = if out_a > 0.0 {
-            (c[k] as f32 * a + p[k] as f32 * da * (1.0 - a)) / out_a
-        } else {
-            0.0
-        };
-        p[k] = v.round().clamp(0.0, 255.0) as u8;
-    }
-    p[3] = (out_a * 255.0).round() as u8;
-}
 
 /// The pixel at `(x, y)`, or None outside.
 pub fn pixel(img: &Rgba, x: usize, y: usize) -> Option<[u8; 4]> {

@@ -29,6 +29,31 @@ impl Rgba {
     }
 }
 
+/// Paints `c` over pixel `(x, y)` with straight-alpha blending; outside pixels are ignored.
+pub fn blend(img: &mut Rgba, x: i64, y: i64, c: [u8; 4]) {
+    if x < 0 || y < 0 || x as usize >= img.width || y as usize >= img.height {
+        return;
+    }
+    let i = 4 * (y as usize * img.width + x as usize);
+    let p = &mut img.pixels[i..i + 4];
+    if c[3] == 255 {
+        p.copy_from_slice(&c);
+        return;
+    }
+    let a = c[3] as f32 / 255.0;
+    let da = p[3] as f32 / 255.0;
+    let out_a = a + da * (1.0 - a);
+    for k in 0..3 {
+        let v = if out_a > 0.0 {
+            (c[k] as f32 * a + p[k] as f32 * da * (1.0 - a)) / out_a
+        } else {
+            0.0
+        };
+        p[k] = v.round().clamp(0.0, 255.0) as u8;
+    }
+    p[3] = (out_a * 255.0).round() as u8;
+}
+
 /// Sample `index` of `inputs` (`[n, c, h, w]`, values in [0, 1]): three channels as RGB,
 /// otherwise the first channel through `colormap`. Values are clamped.
 pub fn sample_rgba(inputs: &Array4<f32>, index: usize, colormap: Colormap) -> Rgba {

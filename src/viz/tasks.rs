@@ -2,7 +2,7 @@
 //! error heatmap, error over the input with the true defect outlined, the score) and
 //! segmentation overlays (ground truth, prediction, and the error overlay with true
 //! positives, false positives and false negatives in distinct colours, with IoU and Dice).
-//! Scores come from [`crate::train::anomaly`]; this module only draws.
+//! Scores come from [`crate::inspect::anomaly`]; this module only draws.
 
 use ndarray::{Array2, Array4, Axis, s};
 
@@ -14,7 +14,7 @@ use super::overlay::{auto_zoom, heatmap_overlay};
 use super::scale::{Palette, ValueScale, legend};
 use super::text::{draw_text, text_image};
 use super::{Colormap, Rgba, sample_rgba};
-use crate::train::anomaly::{AnomalyReport, PixelOutcome, SegmentationScores};
+use crate::inspect::anomaly::{AnomalyReport, PixelOutcome, SegmentationScores};
 
 /// Okabe–Ito bluish green: true positive.
 pub const TP_COLOR: [u8; 3] = [0, 158, 115];
@@ -514,13 +514,13 @@ mod tests {
         recon[[1, 0, 4, 4]] = 1.0;
         let mut masks = Array4::<f32>::zeros((2, 1, 8, 8));
         masks[[1, 0, 4, 4]] = 1.0;
-        let report = crate::train::anomaly::anomaly_report(
+        let report = crate::inspect::anomaly::anomaly_report(
             &inputs,
             &recon,
             &[Some(false), Some(true)],
             &masks,
             &[true, true],
-            crate::train::anomaly::ScoreOptions {
+            crate::inspect::anomaly::ScoreOptions {
                 top_fraction: 1.0 / 64.0,
                 smooth: 0,
             },

@@ -3,7 +3,7 @@
 //! PNGs then read the same as the window.
 
 use super::Rgba;
-use super::draw::blend;
+use super::sample::blend;
 
 /// Glyph width and height in font pixels; characters advance by `ADVANCE`, lines by `LINE`.
 pub const GLYPH_W: usize = 5;

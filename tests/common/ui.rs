@@ -62,7 +62,7 @@ pub fn wait_for_folder(h: &mut App) {
         a.data
             .loaded
             .as_ref()
-            .is_some_and(|l| matches!(l.source, convlab::spec::DataSource::Folder { .. }))
+            .is_some_and(|l| matches!(l.source, convlab::data::DataSource::Folder(_)))
     };
     step_until(h, 30, "the folder to load", |a| {
         loaded(a) || a.data.failed.is_some()

@@ -7,94 +7,49 @@ use std::sync::atomic::Ordering;
 
 use eframe::egui::{self, Ui};
 
+use crate::data::DataSource;
+use crate::data::sources::{FolderChoice, SourceKind};
 use crate::data::synthetic::{FUNCTIONS_1D, PointPattern};
-use crate::spec::DataSource;
 use crate::ui::app::{ConvLabApp, UiCommand};
 use crate::ui::background::DialogPurpose;
 
-const KINDS: [&str; 6] = [
-    "digits", "fashion", "shapes", "points", "function", "folder",
-];
-
-fn kind_of(s: &DataSource) -> &'static str {
-    match s {
-        DataSource::Digits { .. } => "digits",
-        DataSource::Fashion { .. } => "fashion",
-        DataSource::Shapes { .. } => "shapes",
-        DataSource::Points { .. } => "points",
-        DataSource::Function { .. } => "function",
-        DataSource::Folder { .. } => "folder",
-        _ => "other",
+/// What the folder tools hold, for the sources that start from a folder.
+fn folder_choice(app: &ConvLabApp) -> FolderChoice {
+    FolderChoice {
+        path: PathBuf::from(app.state.folder_path.trim()),
+        size: app.state.folder_size,
+        grayscale: app.state.folder_grayscale,
     }
-}
-
-fn kind_label(k: &str) -> &'static str {
-    match k {
-        "digits" => "Digits (MNIST, 5 000)",
-        "fashion" => "Fashion-MNIST (2 000)",
-        "shapes" => "Shapes (generated)",
-        "points" => "2-D points (generated)",
-        "function" => "1-D function (regression)",
-        "folder" => "My images (class folder)",
-        _ => "other (from the preset)",
-    }
-}
-
-fn default_source(kind: &str, app: &ConvLabApp) -> Option<DataSource> {
-    Some(match kind {
-        "digits" => DataSource::Digits { limit: None },
-        "fashion" => DataSource::Fashion { limit: None },
-        "shapes" => DataSource::Shapes {
-            samples: 1000,
-            size: 28,
-            noise: 0.05,
-        },
-        "points" => DataSource::Points {
-            pattern: PointPattern::Xor,
-            samples: 400,
-            noise: 0.1,
-        },
-        "function" => DataSource::Function {
-            function: "sine".into(),
-            samples: 400,
-            noise: 0.05,
-        },
-        _ => {
-            // A folder source is set when the folder is loaded (typed path, drop, dialog).
-            let path = app.state.folder_path.trim();
-            if path.is_empty() {
-                return None;
-            }
-            DataSource::Folder {
-                path: PathBuf::from(path),
-                size: app.state.folder_size,
-                grayscale: app.state.folder_grayscale,
-            }
-        }
-    })
 }
 
 pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    let current = kind_of(&app.project.preset.data.source);
-    let mut show_folder_tools = current == "folder" || app.data.folder_tools_open;
+    let current = app.project.preset.data.source.kind();
+    let mut show_folder_tools = current == SourceKind::Folder || app.data.folder_tools_open;
     ui.horizontal(|ui| {
         let l = ui.label("source");
-        let selected = if current == "other" {
-            app.project.preset.data.source.label()
-        } else {
-            kind_label(current).to_string()
-        };
-        // Truncated (whole on hover): an anomaly or segmentation source names its folder,
+        let selected = current.title();
+        // Truncated (whole on hover): the hover names the source in full, e.g. its folder,
         // and a long path must not widen the panel.
+        let folder = folder_choice(app);
         egui::ComboBox::from_id_salt("data_source")
-            .selected_text(selected.clone())
+            .selected_text(selected)
             .truncate()
             .show_ui(ui, |ui| {
-                for k in KINDS {
-                    if ui.selectable_label(k == current, kind_label(k)).clicked() && k != current {
-                        app.data.folder_tools_open = k == "folder";
-                        show_folder_tools = k == "folder";
-                        if let Some(s) = default_source(k, app) {
+                for &k in SourceKind::ALL {
+                    // The class folder is picked with the folder tools below, which open
+                    // when it is chosen; sources that need folders of their own come from
+                    // a preset.
+                    let start = k.starting_source(&folder);
+                    let can_pick = k == SourceKind::Folder || start.is_some();
+                    let r = ui
+                        .add_enabled(can_pick, egui::Button::selectable(k == current, k.title()))
+                        .on_disabled_hover_text(
+                            "Needs several folders: name them in a preset's [data] section",
+                        );
+                    if r.clicked() && k != current {
+                        app.data.folder_tools_open = k == SourceKind::Folder;
+                        show_folder_tools = k == SourceKind::Folder;
+                        if let Some(s) = start {
                             app.project.preset.data.source = s;
                         }
                         app.gallery_reset();
@@ -103,15 +58,12 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             })
             .response
             .labelled_by(l.id)
-            .on_hover_text(selected);
+            .on_hover_text(app.project.preset.data.source.label());
     });
 
     match &mut app.project.preset.data.source {
-        DataSource::Shapes {
-            samples,
-            size,
-            noise,
-        } => {
+        DataSource::Shapes(shapes) => {
+            let (samples, size, noise) = (&mut shapes.samples, &mut shapes.size, &mut shapes.noise);
             ui.horizontal(|ui| {
                 let l = ui.label("samples");
                 ui.add(egui::DragValue::new(samples).range(10..=20_000))
@@ -124,11 +76,9 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                     .labelled_by(l.id);
             });
         }
-        DataSource::Points {
-            pattern,
-            samples,
-            noise,
-        } => {
+        DataSource::Points(points) => {
+            let (pattern, samples, noise) =
+                (&mut points.pattern, &mut points.samples, &mut points.noise);
             ui.horizontal(|ui| {
                 for p in PointPattern::ALL {
                     ui.selectable_value(pattern, p, p.name());
@@ -143,11 +93,8 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                     .labelled_by(l.id);
             });
         }
-        DataSource::Function {
-            function,
-            samples,
-            noise,
-        } => {
+        DataSource::Function(f) => {
+            let (function, samples, noise) = (&mut f.function, &mut f.samples, &mut f.noise);
             ui.horizontal(|ui| {
                 for f in FUNCTIONS_1D {
                     if ui.selectable_label(function == f, f).clicked() {

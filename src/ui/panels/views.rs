@@ -8,8 +8,8 @@ use eframe::egui::{self, Color32, ColorImage, Sense, TextureHandle, TextureOptio
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
 
 use crate::engine::NodeKind;
+use crate::inspect::anomaly::confusion_at;
 use crate::inspect::routing::LectureCase;
-use crate::train::anomaly::confusion_at;
 use crate::train::messages::{InspectJob, Latest, RunState};
 use crate::ui::app::ConvLabApp;
 use crate::ui::inspector::{

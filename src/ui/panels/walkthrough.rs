@@ -10,10 +10,10 @@ use eframe::egui::{self, Color32, Key, RichText, Ui};
 
 use crate::inspect::routing::LectureCase;
 use crate::spec::Preset;
+use crate::spec::walkthrough::{Action, Step, ViewKind, set_key};
 use crate::train::messages::RunState;
 use crate::ui::app::ConvLabApp;
 use crate::ui::inspector::{InputChoice, Tab};
-use crate::walkthrough::{Action, Step, ViewKind, set_key};
 
 /// The walkthrough's state.
 #[derive(Default)]

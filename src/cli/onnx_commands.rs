@@ -1,13 +1,9 @@
 //! The `export-onnx` and `import-onnx` commands.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use ndarray::ArrayD;
-
-use super::{MAX_ONNX_BYTES, export_model, import_model};
 use crate::checkpoint::{Checkpoint, write_atomically};
-use crate::engine::{Graph, initialize};
-use crate::spec::Preset;
+use crate::onnx::{MAX_ONNX_BYTES, export_model, import_model};
 use crate::train::History;
 
 #[derive(clap::Args, Debug)]
@@ -33,33 +29,10 @@ pub struct ImportArgs {
     pub out: PathBuf,
 }
 
-/// Named weights in graph order.
-pub type Weights = Vec<(String, ArrayD<f32>)>;
-
-/// A preset with freshly initialised weights, or a checkpoint's preset and weights; the flag
-/// says whether the weights came from a checkpoint.
-pub fn load_model(path: &Path, seed: Option<u64>) -> Result<(Preset, Weights, bool), String> {
-    if path.extension().is_some_and(|e| e == "safetensors") {
-        let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
-        return Ok((ck.preset, ck.params, true));
-    }
-    let preset = Preset::load(path).map_err(|e| e.to_string())?;
-    let mut g = Graph::<f32>::new(&preset.model).map_err(|e| format!("{}: {e}", path.display()))?;
-    initialize(
-        &mut g,
-        preset.training.init,
-        seed.unwrap_or(preset.training.seed),
-    );
-    let params = g
-        .params()
-        .iter()
-        .map(|p| (p.name.clone(), p.value.clone()))
-        .collect();
-    Ok((preset, params, false))
-}
-
 pub fn export_onnx(args: &ExportArgs) -> Result<(), String> {
-    let (preset, params, trained) = load_model(&args.model, args.seed)?;
+    let (checkpoint, trained) =
+        Checkpoint::open(&args.model, args.seed).map_err(|e| e.to_string())?;
+    let Checkpoint { preset, params, .. } = checkpoint;
     let bytes = export_model(&preset.model, &params, Some(&preset))
         .map_err(|e| format!("{}: {e}", args.model.display()))?;
     write_atomically(&args.out, &bytes).map_err(|e| e.to_string())?;
@@ -67,7 +40,7 @@ pub fn export_onnx(args: &ExportArgs) -> Result<(), String> {
         "wrote {} ({} bytes, opset {}, {} nodes, {} weights{})",
         args.out.display(),
         bytes.len(),
-        super::export::OPSET,
+        crate::onnx::export::OPSET,
         preset.model.nodes.len(),
         params.len(),
         if trained { "" } else { ", freshly initialised" }

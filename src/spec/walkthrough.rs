@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Preset, SpecError};
+use super::{Preset, SpecError};
 
 /// The views a step can show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

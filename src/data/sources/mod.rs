@@ -1,0 +1,249 @@
+//! Where a preset's samples come from. Each data source is one module here holding its
+//! options (the keys of the preset's `[data]` section beside `source = "…"`), its label, the
+//! checks of its values and its loader; [`sources!`] below lists them once. The preset
+//! format, the loader and the data panel all go through this list, so a new source is a new
+//! module plus one registration line, and the compiler points at nothing else to change.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::textures::AnomalyLoad;
+use super::{DataError, Dataset};
+use crate::engine::rng::Rng;
+
+pub mod anomaly_folder;
+pub mod cells;
+pub mod class_folder;
+pub mod digits;
+pub mod fashion;
+pub mod function;
+pub mod photos;
+pub mod points;
+pub mod segmentation_folder;
+pub mod shapes;
+pub mod textures;
+pub mod vessels;
+
+/// What one data source knows about itself. Implemented by each source's options.
+pub trait Source {
+    /// Its name in the data panel's source picker.
+    fn title() -> &'static str
+    where
+        Self: Sized;
+
+    /// The options the data panel starts from when the user picks this source; `None` when
+    /// it needs something only the user can give (a folder path beyond the panel's
+    /// `folder`, the one the class-folder tools hold).
+    fn starting_options(folder: &FolderChoice) -> Option<Self>
+    where
+        Self: Sized;
+
+    /// A short name for messages and the data panel, e.g. `points (xor)`.
+    fn label(&self) -> String;
+
+    /// Checks the values when a preset is read, so `info` and the editor refuse data that
+    /// would be NaN before anything trains on it.
+    fn validate(&self) -> Result<(), InvalidOption> {
+        Ok(())
+    }
+
+    /// Makes or loads the whole set (before the train/validation split); `seed` is the data
+    /// seed.
+    fn load(&self, seed: u64) -> Result<Dataset, DataError>;
+
+    /// The anomaly test set (images with defects and their masks), for the sources that
+    /// have one.
+    fn anomaly_set(&self, _seed: u64) -> Result<Option<AnomalyLoad>, DataError> {
+        Ok(None)
+    }
+
+    /// Whether the data seed changes the samples (not only the split), so a changed seed
+    /// means loading again.
+    fn seed_changes_samples(&self) -> bool {
+        true
+    }
+
+    /// Paths in the options, which a preset gives relative to its own file.
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        Vec::new()
+    }
+}
+
+/// What the data panel's folder tools hold: the class folder the user typed, dropped or
+/// picked, and how its images are read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FolderChoice {
+    pub path: PathBuf,
+    pub size: [usize; 2],
+    pub grayscale: bool,
+}
+
+/// A bad option value: its key under `data.` and what is wrong.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("data.{key}: {reason}")]
+pub struct InvalidOption {
+    pub key: &'static str,
+    pub reason: String,
+}
+
+/// Lists every source once: the variant (its `source = "…"` tag in snake case), and the
+/// options type in its module. Generates [`DataSource`], [`SourceKind`] and the dispatch.
+/// The order is the order of the preset format's error messages and of the data panel.
+macro_rules! sources {
+    ($($(#[$doc:meta])* $variant:ident($module:ident::$options:ident),)*) => {
+        /// Where the samples come from: the source's options, tagged by `source = "…"`.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "source", rename_all = "snake_case")]
+        pub enum DataSource {
+            $($(#[$doc])* $variant($module::$options),)*
+        }
+
+        /// The sources without their options, in the order the data panel lists them.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum SourceKind {
+            $($variant,)*
+        }
+
+        impl SourceKind {
+            pub const ALL: &[SourceKind] = &[$(SourceKind::$variant,)*];
+
+            /// Its name in the data panel's source picker.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(SourceKind::$variant => <$module::$options as Source>::title(),)*
+                }
+            }
+
+            /// The source the data panel switches to when this kind is picked (see
+            /// [`Source::starting_options`]).
+            pub fn starting_source(self, folder: &FolderChoice) -> Option<DataSource> {
+                match self {
+                    $(SourceKind::$variant => {
+                        <$module::$options as Source>::starting_options(folder)
+                            .map(DataSource::$variant)
+                    })*
+                }
+            }
+        }
+
+        impl DataSource {
+            pub fn kind(&self) -> SourceKind {
+                match self {
+                    $(DataSource::$variant(_) => SourceKind::$variant,)*
+                }
+            }
+
+            /// The source's own description of itself.
+            pub fn source(&self) -> &dyn Source {
+                match self {
+                    $(DataSource::$variant(o) => o,)*
+                }
+            }
+
+            pub fn source_mut(&mut self) -> &mut dyn Source {
+                match self {
+                    $(DataSource::$variant(o) => o,)*
+                }
+            }
+        }
+    };
+}
+
+sources! {
+    /// 2-D point sets: xor, circles, spirals, blobs.
+    Points(points::Points),
+    /// Procedural shapes: circle, square, triangle, cross.
+    Shapes(shapes::Shapes),
+    /// 1-D regression of a function: sine, step, abs, gauss.
+    Function(function::Function),
+    /// The bundled 5,000 MNIST digits.
+    Digits(digits::Digits),
+    /// The bundled 2,000 Fashion-MNIST images.
+    Fashion(fashion::Fashion),
+    /// The bundled real photos (camera, astronaut, cat), one class each.
+    Photos(photos::Photos),
+    /// A folder with one subfolder of images per class.
+    Folder(class_folder::ClassFolder),
+    /// Texture crops for anomaly detection.
+    Textures(textures::Textures),
+    /// Cell-like blobs with pixel masks.
+    Cells(cells::Cells),
+    /// Thin curvy vessel-like lines with pixel masks.
+    Vessels(vessels::Vessels),
+    /// The user's anomaly data: normal images, optionally test images and masks.
+    AnomalyFolder(anomaly_folder::AnomalyFolder),
+    /// The user's segmentation data: images and masks paired by file stem.
+    SegmentationFolder(segmentation_folder::SegmentationFolder),
+}
+
+impl DataSource {
+    /// A short name for messages and the data panel.
+    pub fn label(&self) -> String {
+        self.source().label()
+    }
+}
+
+/// Where the samples come from and how they are split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataSpec {
+    #[serde(flatten)]
+    pub source: DataSource,
+    /// Share of the samples held out for validation.
+    #[serde(default = "default_val_fraction")]
+    pub val_fraction: f64,
+    /// Seed of the generator (synthetic sets) and of the train/validation split.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_val_fraction() -> f64 {
+    0.2
+}
+
+impl DataSpec {
+    /// Checks the source's options and the split.
+    pub fn validate(&self) -> Result<(), InvalidOption> {
+        self.source.source().validate()?;
+        if !(0.0..1.0).contains(&self.val_fraction) {
+            return Err(InvalidOption {
+                key: "val_fraction",
+                reason: "must be in [0, 1)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The default `samples` of the generated sets.
+pub(crate) fn default_samples() -> usize {
+    1000
+}
+
+/// The noise check every generated source shares.
+pub(crate) fn check_noise(noise: f64) -> Result<(), InvalidOption> {
+    let max_noise = super::synthetic::MAX_NOISE;
+    if noise.is_finite() && (0.0..=max_noise).contains(&noise) {
+        Ok(())
+    } else {
+        Err(InvalidOption {
+            key: "noise",
+            reason: format!("must be a number from 0 to {max_noise}, got {noise}"),
+        })
+    }
+}
+
+/// `limit` samples of a bundled set, spread evenly over it (the bundled sets are sorted by
+/// class: the first `limit` would miss classes), or all of it.
+pub(crate) fn limited(ds: Dataset, limit: Option<usize>, seed: u64) -> Dataset {
+    match limit {
+        Some(k) if k < ds.len() => {
+            let mut order: Vec<usize> = (0..ds.len()).collect();
+            Rng::new(seed ^ 0x11_417).shuffle(&mut order);
+            order.truncate(k);
+            order.sort_unstable();
+            ds.select(&order)
+        }
+        _ => ds,
+    }
+}
