@@ -3,6 +3,8 @@
 //! Unknown keys and bad values are errors that name the key path (`model.nodes[2].kernel`),
 //! so a typo in a preset never silently falls back to a default.
 
+pub mod view;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
