@@ -74,9 +74,8 @@ pub enum Command {
     ImportOnnx(onnx_commands::ImportArgs),
     /// One forward and backward pass written as NumPy .npy files with a manifest.json.
     Dump(crate::dump::DumpArgs),
-    /// One inspection view (activations, filters, gradients, pool-routing,
-    /// receptive-field, covariance, saliency, top-patches, conv-arithmetic, anomaly,
-    /// segmentation) of a model for one input, as a PNG.
+    /// One view of a model for one input or its data set, as a PNG.
+    #[command(about = crate::render::about())]
     Render(Box<crate::render::RenderArgs>),
     /// Time the four reference models of ../shared/perf/baseline.md and single conv ops.
     Bench {

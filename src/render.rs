@@ -9,9 +9,10 @@ use crate::data::folder::{ImageOptions, load_image};
 use crate::engine::Tensor;
 use crate::inspect::covariance::ShiftMode;
 use crate::inspect::routing::LectureCase;
+use crate::spec::view::{ViewId, ViewSource};
 use crate::viz::draw::save_png;
 use crate::viz::maps::Norm;
-use crate::viz::views::{ViewName, ViewRequest, ViewTarget, render_view};
+use crate::viz::views::{ViewInput, ViewRequest, ViewTarget, render_view};
 
 mod tasks;
 
@@ -19,11 +20,9 @@ mod tasks;
 pub struct RenderArgs {
     /// A checkpoint (.safetensors), or a preset (.toml) with freshly initialised weights.
     pub model: PathBuf,
-    /// activations, filters, gradients, pool-routing, receptive-field, covariance, saliency,
-    /// top-patches (the nine validation images that excite --channel of --node most),
-    /// conv-arithmetic (MODEL is not used), anomaly, segmentation.
-    #[arg(long)]
-    pub view: String,
+    /// The view (its help lists them all; conv-arithmetic does not read MODEL).
+    #[arg(long, value_parser = parse_view, help = view_help())]
+    pub view: ViewId,
     #[arg(long, value_name = "FILE.png")]
     pub out: PathBuf,
     /// An image file as input (resized to the model's input; grey or RGB by its channels).
@@ -93,6 +92,35 @@ pub struct ArithArgs {
     pub transposed: bool,
 }
 
+/// `convlab render`'s line in the command list: what it does and every view it draws.
+pub fn about() -> String {
+    format!(
+        "One view ({}) of a model for one input or its data set, as a PNG",
+        ViewId::list(ViewId::renderable())
+    )
+}
+
+/// `--view`'s help: every view `convlab render` draws, by name.
+fn view_help() -> String {
+    format!(
+        "The view: {} (top-patches: the nine validation images that excite --channel of \
+         --node most; conv-arithmetic does not read MODEL)",
+        ViewId::list(ViewId::renderable())
+    )
+}
+
+/// A view by name or alias; the training view is the window's only.
+fn parse_view(s: &str) -> Result<ViewId, String> {
+    let list = ViewId::list(ViewId::renderable());
+    match s.parse::<ViewId>() {
+        Ok(v) if v.source() != ViewSource::Run => Ok(v),
+        Ok(v) => Err(format!(
+            "the {v} view is the window's record of a run, not a picture; views: {list}"
+        )),
+        Err(e) => Err(format!("unknown view '{}'; views: {list}", e.0)),
+    }
+}
+
 fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> Result<Vec<T>, String> {
     let v: Result<Vec<T>, _> = s.split(',').map(|p| p.trim().parse::<T>()).collect();
     match v {
@@ -116,63 +144,12 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         );
         return Ok(());
     }
-    let view: ViewName = args
-        .view
-        .parse()
-        .map_err(|e: String| format!("{e}, {}", tasks::NAMES.join(", ")))?;
+    let view = args.view;
     let (checkpoint, trained) = Checkpoint::open(&args.model, None).map_err(|e| e.to_string())?;
     let mut graph = checkpoint
         .graph()
         .map_err(|e| format!("weights do not match the model: {e}"))?;
     let preset = checkpoint.preset;
-    let [c, h, w] = preset.model.input;
-    let mut class_names = Vec::new();
-    let (x, target): (Tensor<f32>, ViewTarget) = match &args.input {
-        Some(path) => {
-            if c != 1 && c != 3 {
-                return Err(format!(
-                    "the model takes {c} channels; an image gives 1 or 3"
-                ));
-            }
-            let v = load_image(
-                path,
-                ImageOptions {
-                    size: [h, w],
-                    grayscale: c == 1,
-                },
-            )
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-            let x = Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string())?;
-            (x, ViewTarget::Predicted)
-        }
-        None => {
-            let (train, val) =
-                crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
-            let set = if val.is_empty() { train } else { val };
-            let k = args.sample.unwrap_or(0);
-            if k >= set.len() {
-                return Err(format!(
-                    "--sample {k} is out of range: the set has {} samples",
-                    set.len()
-                ));
-            }
-            if set.sample_shape() != preset.model.input {
-                return Err(format!(
-                    "the data's samples are {:?} but the model's input is {:?}",
-                    set.sample_shape(),
-                    preset.model.input
-                ));
-            }
-            class_names = set.class_names.clone();
-            let (x, t) = crate::train::run::gather(&set, &[k]);
-            let target = match (&set.targets, t) {
-                (Targets::Labels(l), _) => ViewTarget::Label(l[k]),
-                (_, crate::train::run::BatchTarget::Dense(d)) => ViewTarget::Dense(d),
-                (_, crate::train::run::BatchTarget::Labels(l)) => ViewTarget::Label(l[0]),
-            };
-            (x, target)
-        }
-    };
     let lecture = match args.lecture.as_deref() {
         None => None,
         Some("2x2s2") => Some(LectureCase::K2S2),
@@ -180,7 +157,7 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         Some("2x2s1") => Some(LectureCase::K2S1),
         Some(o) => return Err(format!("--lecture takes 2x2s2, 3x3s1 or 2x2s1, got '{o}'")),
     };
-    let req = ViewRequest {
+    let mut req = ViewRequest {
         node: args.node.clone(),
         channel: args.channel,
         unit: args
@@ -212,16 +189,81 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         } else {
             Norm::PerChannel
         },
-        class_names,
+        class_names: Vec::new(),
     };
-    let img = render_view(&mut graph, &x, &target, preset.training.loss, view, &req)?;
+    let img = if view.source() == ViewSource::DataSet {
+        let (train, val) =
+            crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+        req.class_names = if val.is_empty() { &train } else { &val }
+            .class_names
+            .clone();
+        let input = ViewInput::DataSet {
+            train: &train,
+            val: &val,
+        };
+        render_view(view, &mut graph, &input, &req)?
+    } else {
+        let [c, h, w] = preset.model.input;
+        let (x, target): (Tensor<f32>, ViewTarget) = match &args.input {
+            Some(path) => {
+                if c != 1 && c != 3 {
+                    return Err(format!(
+                        "the model takes {c} channels; an image gives 1 or 3"
+                    ));
+                }
+                let v = load_image(
+                    path,
+                    ImageOptions {
+                        size: [h, w],
+                        grayscale: c == 1,
+                    },
+                )
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+                let x = Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string())?;
+                (x, ViewTarget::Predicted)
+            }
+            None => {
+                let (train, val) =
+                    crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+                let set = if val.is_empty() { train } else { val };
+                let k = args.sample.unwrap_or(0);
+                if k >= set.len() {
+                    return Err(format!(
+                        "--sample {k} is out of range: the set has {} samples",
+                        set.len()
+                    ));
+                }
+                if set.sample_shape() != preset.model.input {
+                    return Err(format!(
+                        "the data's samples are {:?} but the model's input is {:?}",
+                        set.sample_shape(),
+                        preset.model.input
+                    ));
+                }
+                req.class_names = set.class_names.clone();
+                let (x, t) = crate::train::run::gather(&set, &[k]);
+                let target = match (&set.targets, t) {
+                    (Targets::Labels(l), _) => ViewTarget::Label(l[k]),
+                    (_, crate::train::run::BatchTarget::Dense(d)) => ViewTarget::Dense(d),
+                    (_, crate::train::run::BatchTarget::Labels(l)) => ViewTarget::Label(l[0]),
+                };
+                (x, target)
+            }
+        };
+        let input = ViewInput::Sample {
+            x: &x,
+            target: &target,
+            loss: preset.training.loss,
+        };
+        render_view(view, &mut graph, &input, &req)?
+    };
     save_png(&img, &args.out)?;
     eprintln!(
         "wrote {} ({}×{}, view {}{})",
         args.out.display(),
         img.width,
         img.height,
-        view.name(),
+        view,
         if trained {
             ""
         } else {

@@ -20,12 +20,13 @@ use convlab::inspect::receptive::receptive_field;
 use convlab::inspect::routing::{LectureCase, lecture_routing, pool_routing, route};
 use convlab::inspect::saliency::{default_cam_node, grad_cam, saliency};
 use convlab::inspect::{InspectError, rf_by_depth};
+use convlab::spec::view::{ViewId, ViewSource};
 use convlab::viz::draw::pixel;
 use convlab::viz::maps::{GridOptions, Norm, feature_grid};
 use convlab::viz::overlay::heatmap_overlay;
 use convlab::viz::routing::{PanelKind, RoutingOptions, routing_image};
 use convlab::viz::scale::{Palette, ValueScale};
-use convlab::viz::views::{ViewName, ViewRequest, ViewTarget, render_view};
+use convlab::viz::views::{ViewInput, ViewRequest, ViewTarget, render_view};
 use convlab::viz::{Colormap, Rgba};
 use ndarray::{Array2, Array4};
 
@@ -685,9 +686,20 @@ fn render_every_view() {
     let mut g = classifier();
     let x = image(1, 16, 16, 21);
     let req = ViewRequest::default();
-    for view in ViewName::ALL {
+    // The views of one input; the others look at the data set or draw no model.
+    let one_input = || {
+        ViewId::ALL
+            .into_iter()
+            .filter(|v| v.source() == ViewSource::Input)
+    };
+    for view in one_input() {
         for target in [ViewTarget::Label(1), ViewTarget::Predicted] {
-            let img = render_view(&mut g, &x, &target, LossKind::CrossEntropy, view, &req)
+            let input = ViewInput::Sample {
+                x: &x,
+                target: &target,
+                loss: LossKind::CrossEntropy,
+            };
+            let img = render_view(view, &mut g, &input, &req)
                 .unwrap_or_else(|e| panic!("{}: {e}", view.name()));
             assert!(img.width > 50 && img.height > 50, "{}", view.name());
             if let Some(dir) = &out {
@@ -702,15 +714,12 @@ fn render_every_view() {
         selected: Some((1, 1)),
         ..ViewRequest::default()
     };
-    let img = render_view(
-        &mut g,
-        &x,
-        &ViewTarget::Predicted,
-        LossKind::CrossEntropy,
-        ViewName::PoolRouting,
-        &lecture,
-    )
-    .unwrap();
+    let predicted = ViewInput::Sample {
+        x: &x,
+        target: &ViewTarget::Predicted,
+        loss: LossKind::CrossEntropy,
+    };
+    let img = render_view(ViewId::Routing, &mut g, &predicted, &lecture).unwrap();
     if let Some(dir) = &out {
         convlab::viz::draw::save_png(&img, &dir.join("lecture-2x2s1.png")).unwrap();
     }
@@ -718,18 +727,10 @@ fn render_every_view() {
         node: Some("nope".into()),
         ..ViewRequest::default()
     };
-    for view in ViewName::ALL {
-        if view != ViewName::Saliency {
+    for view in one_input() {
+        if view != ViewId::Saliency {
             assert!(
-                render_view(
-                    &mut g,
-                    &x,
-                    &ViewTarget::Predicted,
-                    LossKind::CrossEntropy,
-                    view,
-                    &bad
-                )
-                .is_err(),
+                render_view(view, &mut g, &predicted, &bad).is_err(),
                 "{}",
                 view.name()
             );

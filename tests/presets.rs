@@ -23,7 +23,8 @@ use convlab::data::DataSpec;
 use convlab::data::Dataset;
 use convlab::engine::Graph;
 use convlab::spec::Preset;
-use convlab::spec::walkthrough::{self, Action, Step, ViewKind};
+use convlab::spec::view::{Overlay, ViewId};
+use convlab::spec::walkthrough::{self, Action, Step};
 use convlab::train::{TrainError, Trainer};
 
 /// Training threads of every replayed run (as `convlab train --threads 2`).
@@ -63,21 +64,6 @@ const TOPICS: [&str; 17] = [
     "cells-unet",
     "17-explainability",
 ];
-
-/// The `overlay` values each view understands (documented in `presets/README.md`).
-fn known_overlays(view: ViewKind) -> &'static [&'static str] {
-    match view {
-        ViewKind::Activations => &["shared"],
-        ViewKind::Filters => &["classical", "learned"],
-        ViewKind::Routing => &["lecture-2x2s2", "lecture-3x3s1", "lecture-2x2s1", "average"],
-        ViewKind::Covariance => &["shift=1", "shift=2", "shift=4"],
-        ViewKind::Saliency => &["saliency", "gradcam"],
-        ViewKind::Gradients => &["norms"],
-        ViewKind::Anomaly => &["error", "histogram", "roc"],
-        ViewKind::Segmentation => &["overlay", "errors"],
-        _ => &[],
-    }
-}
 
 fn load(path: &Path) -> Preset {
     Preset::load(path).unwrap_or_else(|e| panic!("{e}"))
@@ -155,23 +141,56 @@ fn every_preset_parses_builds_and_references_only_what_exists() {
     }
 }
 
-/// `channel` exists in the node shown (or the input for the data view) and `overlay` is a
-/// value the view knows.
+#[test]
+fn a_bad_view_or_overlay_is_a_load_error_naming_the_step() {
+    let base = std::fs::read_to_string(presets_dir().join("xor-mlp.toml")).unwrap();
+    let dir = std::env::temp_dir().join(format!("convlab-overlay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let load_with = |view: &str, overlay: &str| {
+        let text = format!(
+            "{base}\n[[walkthrough]]\ntitle = \"look\"\ntext = \"x\"\nview = \"{view}\"\n\
+             overlay = \"{overlay}\"\n"
+        );
+        let path = dir.join("step.toml");
+        std::fs::write(&path, text).unwrap();
+        Preset::load(&path).map(|p| p.walkthrough[0].clone())
+    };
+    let e = load_with("activations", "glow").unwrap_err().to_string();
+    assert!(
+        e.contains("walkthrough[0].overlay") && e.contains("'glow'"),
+        "{e}"
+    );
+    let e = load_with("activations", "norms").unwrap_err().to_string();
+    assert!(
+        e.contains("step 1 ('look')") && e.contains("gradients"),
+        "{e}"
+    );
+    let e = load_with("pooling", "shared").unwrap_err().to_string();
+    assert!(
+        e.contains("walkthrough[0].view") && e.contains("'pooling'"),
+        "{e}"
+    );
+    // The older names still mean their views.
+    let step = load_with("routing", "lecture-2x2s1").unwrap();
+    assert_eq!(step.view, ViewId::Routing);
+    assert_eq!(
+        step.overlay,
+        Some("lecture-2x2s1".parse::<Overlay>().unwrap())
+    );
+    let step = load_with("receptive_field", "shared");
+    assert!(step.is_err(), "shared belongs to the activations view");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `channel` exists in the node shown (or the input for the data view). (An `overlay` of
+/// another view is a load error: `walkthrough::validate`.)
 fn check_step_settings(current: &Preset, step: &Step, at: &str) {
     let facts = convlab::engine::facts::infer(&current.model).unwrap();
-    if let Some(overlay) = &step.overlay {
-        assert!(
-            known_overlays(step.view).contains(&overlay.as_str()),
-            "{at}: overlay '{overlay}' is not one of {:?} for the {:?} view",
-            known_overlays(step.view),
-            step.view
-        );
-    }
     if let Some(c) = step.channel {
         // The saliency view's channel is the class it explains; elsewhere, a channel of the
         // node shown (or of the input).
         let channels = match &step.node {
-            _ if step.view == ViewKind::Saliency => facts.output()[0],
+            _ if step.view == ViewId::Saliency => facts.output()[0],
             Some(node) => {
                 let i = facts.index_of(node).expect("validate checked the node");
                 facts.nodes[i].output[0]
@@ -402,7 +421,7 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
     let (x, t) = convlab::train::run::gather(&trainer.val, &[i]);
     let loss = trainer.preset.training.loss;
     match step.view {
-        ViewKind::Gradients => {
+        ViewId::Gradients => {
             if let Ok(p) = convlab::inspect::probe(trainer.graph_mut(), &x, t.as_target(), loss) {
                 let norms: Vec<String> = p
                     .weight_grad_norms()
@@ -412,13 +431,11 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
                 eprintln!("  gradient norms: {}", norms.join(", "));
             }
         }
-        ViewKind::Covariance => {
-            let shift = step
-                .overlay
-                .as_deref()
-                .and_then(|o| o.strip_prefix("shift="))
-                .and_then(|v| v.parse::<isize>().ok())
-                .unwrap_or(1);
+        ViewId::Covariance => {
+            let shift = match step.overlay {
+                Some(Overlay::Shift(n)) => n,
+                _ => 1,
+            };
             if let Ok(c) = convlab::inspect::covariance(
                 trainer.graph_mut(),
                 &x,
@@ -433,7 +450,7 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
                 eprintln!("  covariance errors (shift {shift}): {}", errs.join(", "));
             }
         }
-        ViewKind::Saliency => {
+        ViewId::Saliency => {
             // How much the map looks like the input's edges (Pearson correlation with the
             // Sobel gradient magnitude): high for a map that mostly shows the image itself.
             let plane = convlab::inspect::filters::grayscale(&x).unwrap();
@@ -448,7 +465,7 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
             let class = step.channel.unwrap_or(label);
             let graph = trainer.graph_mut();
             let map: Vec<f32> = match &step.node {
-                Some(node) if step.overlay.as_deref() == Some("gradcam") => {
+                Some(node) if step.overlay == Some(Overlay::GradCam) => {
                     convlab::inspect::grad_cam(graph, &x, class, node)
                         .map(|c| c.upsampled.iter().copied().collect())
                         .unwrap_or_default()
@@ -463,7 +480,7 @@ fn show_evidence(trainer: &mut Trainer, step: &Step) {
                 pearson(&map, &edges)
             );
         }
-        ViewKind::Anomaly => {
+        ViewId::Anomaly => {
             let Ok(Some(load)) = convlab::data::textures::anomaly_set(&trainer.preset.data) else {
                 return;
             };

@@ -8,8 +8,8 @@ use common::ui::{App, app_with_options, step_until};
 
 use std::path::PathBuf;
 
+use convlab::spec::view::ViewId;
 use convlab::train::messages::RunState;
-use convlab::ui::inspector::Tab;
 use convlab::ui::{ConvLabApp, LaunchOptions};
 use eframe::egui;
 use eframe::egui::accesskit::Role;
@@ -47,21 +47,21 @@ fn every_view_tab_renders_on_a_trained_model() {
     step_until(&mut h, 60, "one training step", |a| {
         a.run.progress.is_some() && a.run.state != RunState::Running
     });
-    for tab in Tab::ALL {
+    for tab in ViewId::ALL {
         // The training curves and the conv arithmetic sandbox are not inspection views.
-        if !tab.inspects() || matches!(tab, Tab::Anomaly | Tab::Segmentation) {
+        if !tab.uses_model() || matches!(tab, ViewId::Anomaly | ViewId::Segmentation) {
             continue;
         }
-        h.get_by_label(tab.label()).click();
+        h.get_by_label(tab.title()).click();
         h.run_steps(2);
-        step_until(&mut h, 60, tab.label(), shown);
+        step_until(&mut h, 60, tab.title(), shown);
         let r = h.state().views.result.clone().unwrap();
-        assert!(r.error.is_none(), "{}: {:?}", tab.label(), r.error);
+        assert!(r.error.is_none(), "{}: {:?}", tab.title(), r.error);
         let img = r.image.as_ref().expect("a picture");
         assert!(
             img.width > 50 && img.height > 50,
             "{}: {}×{}",
-            tab.label(),
+            tab.title(),
             img.width,
             img.height
         );
@@ -167,7 +167,7 @@ fn next_through_every_walkthrough_step() {
         assert_eq!(app.walk.step, k);
         assert!(app.walk.error.is_none(), "step {k}: {:?}", app.walk.error);
         assert!(app.run.error.is_none(), "step {k}: {:?}", app.run.error);
-        if app.views.settings.tab.inspects() {
+        if app.views.settings.tab.uses_model() {
             step_until(&mut h, 60, "the step's view", shown);
             let r = h.state().views.result.clone().unwrap();
             assert!(r.error.is_none(), "step {k}: {:?}", r.error);
@@ -192,9 +192,9 @@ fn the_conv_arithmetic_tab_follows_the_size_formula() {
     step_until(&mut h, 60, "the run to be configured", ready);
     h.get_by_label("Conv arithmetic").click();
     h.run_steps(2);
-    assert_eq!(h.state().views.settings.tab, Tab::ConvArithmetic);
+    assert_eq!(h.state().views.settings.tab, ViewId::ConvArithmetic);
     // No model needed: the trainer's inspector is not asked for this tab.
-    assert!(!Tab::ConvArithmetic.inspects());
+    assert!(!ViewId::ConvArithmetic.uses_model());
     let received = h.state().views.results_received;
 
     // The guide's 5×5 input, 3×3 kernel, padding 1, stride 1: ⌊(5 + 2 − 3)/1⌋ + 1 = 5.

@@ -14,20 +14,19 @@ use crate::inspect::anomaly::{
     ScoreOptions, anomaly_report, predicted_classes, segmentation_scores, target_classes,
 };
 use crate::inspect::conv_arithmetic::{ArithSpec, conv_arithmetic};
+use crate::spec::view::ViewId;
 use crate::viz::Rgba;
 use crate::viz::conv_arithmetic::conv_arithmetic_image;
 use crate::viz::tasks::{AnomalyPicture, SegmentationRow, anomaly_image, segmentation_image};
 
-/// The view names handled here.
-pub const NAMES: [&str; 4] = ["conv-arithmetic", "top-patches", "anomaly", "segmentation"];
-
-/// Renders one of [`NAMES`], or None when `view` is another view.
+/// Renders the views drawn here (conv arithmetic, top patches, anomaly, segmentation), or
+/// None for a view of the registry ([`crate::viz::views::render_view`]).
 pub fn render(args: &RenderArgs) -> Option<Result<(Rgba, String), String>> {
-    match args.view.as_str() {
-        "conv-arithmetic" => Some(arithmetic(args).map(|i| (i, "conv-arithmetic".into()))),
-        "top-patches" => Some(top_patches(args)),
-        "anomaly" => Some(anomaly(args)),
-        "segmentation" => Some(segmentation(args)),
+    match args.view {
+        ViewId::ConvArithmetic => Some(arithmetic(args).map(|i| (i, args.view.to_string()))),
+        ViewId::TopPatches => Some(top_patches(args)),
+        ViewId::Anomaly => Some(anomaly(args)),
+        ViewId::Segmentation => Some(segmentation(args)),
         _ => None,
     }
 }

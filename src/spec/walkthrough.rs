@@ -7,43 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::view::{Overlay, ViewId};
 use super::{Preset, SpecError};
-
-/// The views a step can show.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ViewKind {
-    /// The model editor with shapes, parameter counts and receptive fields.
-    Model,
-    /// The data set: thumbnails and class counts.
-    Data,
-    /// Loss and metric curves.
-    Curves,
-    /// Validation predictions and the confusion matrix.
-    Predictions,
-    /// Feature maps of a node for the chosen input.
-    Activations,
-    /// Learned kernels beside classical filters.
-    Filters,
-    /// Gradients w.r.t. outputs and weights, per-layer gradient norms.
-    Gradients,
-    /// How max pooling routes the gradient to one input per window.
-    Routing,
-    /// The receptive field of an output unit projected on the input.
-    ReceptiveField,
-    /// Shift the input, compare the shifted feature maps.
-    Covariance,
-    /// Saliency and Grad-CAM.
-    Saliency,
-    /// The validation images that excite one channel of a node most.
-    TopPatches,
-    /// Autoencoder reconstruction error maps, score histogram, ROC.
-    Anomaly,
-    /// Segmentation overlays and IoU.
-    Segmentation,
-    /// Decision regions of a 2-D classifier or the fit of a 1-D function.
-    Function,
-}
 
 /// Something a step does when it is entered (or re-run).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,7 +30,8 @@ pub enum Action {
 pub struct Step {
     pub title: String,
     pub text: String,
-    pub view: ViewKind,
+    /// The view to show (any name or alias of [`ViewId`]).
+    pub view: ViewId,
     /// The node the view looks at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
@@ -74,9 +40,10 @@ pub struct Step {
     /// Index of the validation sample used as the input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<usize>,
-    /// A view-specific setting, e.g. `"shared"` normalisation or `"average"` pooling.
+    /// A setting of the step's view, e.g. `"shared"` normalisation or `"average"` pooling;
+    /// it must belong to the view.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overlay: Option<String>,
+    pub overlay: Option<Overlay>,
     /// Actions run in order when the step is entered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
@@ -151,7 +118,16 @@ pub fn validate(preset: &Preset) -> Result<(), String> {
         {
             return Err(format!("{here}: node '{node}' does not exist"));
         }
-        if step.view == ViewKind::Routing
+        if let Some(overlay) = step.overlay
+            && overlay.view() != step.view
+        {
+            return Err(format!(
+                "{here}: overlay '{overlay}' belongs to the {} view, not to {}",
+                overlay.view(),
+                step.view
+            ));
+        }
+        if step.view == ViewId::Routing
             && let Some(node) = &step.node
         {
             let kind = current
@@ -220,7 +196,7 @@ mod tests {
         p.walkthrough = vec![Step {
             title: "look".into(),
             text: "x".into(),
-            view: ViewKind::Activations,
+            view: ViewId::Activations,
             node: Some("nope".into()),
             channel: None,
             input: None,
@@ -230,7 +206,13 @@ mod tests {
         assert!(validate(&p).unwrap_err().contains("'nope'"));
         p.walkthrough[0].node = Some("hidden".into());
         validate(&p).unwrap();
-        p.walkthrough[0].view = ViewKind::Routing;
+        p.walkthrough[0].view = ViewId::Routing;
         assert!(validate(&p).unwrap_err().contains("pooling"));
+        p.walkthrough[0].view = ViewId::Activations;
+        p.walkthrough[0].overlay = Some(Overlay::Norms);
+        let e = validate(&p).unwrap_err();
+        assert!(e.contains("step 1") && e.contains("'norms'"), "{e}");
+        p.walkthrough[0].overlay = Some(Overlay::SharedScale);
+        validate(&p).unwrap();
     }
 }

@@ -25,6 +25,7 @@ use crate::data::load::split;
 use crate::data::sources::class_folder::ClassFolder;
 use crate::data::{DataSource, Dataset};
 use crate::spec::Preset;
+use crate::spec::view::ViewId;
 use crate::train::EpochRecord;
 use crate::train::messages::{
     Evaluation, ProbeResult, RunInfo, RunSetup, RunState, StartWeights, StepProgress,
@@ -460,8 +461,8 @@ impl ConvLabApp {
                     path: path.display().to_string(),
                     pixels: Arc::new(t),
                 };
-                if !self.views.settings.tab.inspects() {
-                    self.views.settings.tab = crate::ui::inspector::Tab::Activations;
+                if !self.views.settings.tab.uses_model() {
+                    self.views.settings.tab = ViewId::Activations;
                 }
             }
             Err(e) => self.views.image_error = Some(format!("{}: {e}", path.display())),
@@ -944,19 +945,14 @@ impl ConvLabApp {
     /// Applies `--view` / the walkthrough step of the launch options once the run is ready.
     fn launch_logic(&mut self) {
         if let Some(view) = self.launch_view.take() {
-            let tab = crate::ui::inspector::Tab::ALL.into_iter().find(|t| {
-                let name = t.label().to_ascii_lowercase().replace(' ', "-");
-                name == view
-                    || (view == "pool-routing" && *t == crate::ui::inspector::Tab::Routing)
-                    || (view == "routing" && *t == crate::ui::inspector::Tab::Routing)
-            });
-            match tab {
-                Some(t) => self.views.settings.tab = t,
-                None => self.error(format!("unknown view '{view}'")),
-            }
             if view == "lecture" || view == "pool-routing-lecture" {
-                self.views.settings.tab = crate::ui::inspector::Tab::Routing;
+                self.views.settings.tab = ViewId::Routing;
                 self.views.settings.lecture = Some(crate::inspect::routing::LectureCase::K2S1);
+            } else {
+                match view.parse::<ViewId>() {
+                    Ok(v) => self.views.settings.tab = v,
+                    Err(e) => self.error(e.to_string()),
+                }
             }
         }
         if let Some(step) = self.launch_step
@@ -1013,7 +1009,7 @@ impl ConvLabApp {
         } else {
             epochs
         };
-        let view_ready = !self.views.settings.tab.inspects()
+        let view_ready = !self.views.settings.tab.uses_model()
             || self
                 .views
                 .result

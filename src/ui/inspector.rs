@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use ndarray::{Array2, Array3, Array4, Axis, s};
-use serde::{Deserialize, Serialize};
 
 use crate::data::DataSpec;
 use crate::data::Targets;
@@ -22,145 +21,14 @@ use crate::inspect::anomaly::{
 };
 use crate::inspect::routing::{LectureCase, lecture_routing, pool_routing};
 use crate::inspect::{Probe, probe};
+use crate::spec::view::{ViewId, ViewSource};
 use crate::train::messages::{InspectContext, Inspector, Latest};
 use crate::train::run::{BatchTarget, gather};
 use crate::viz::Rgba;
 use crate::viz::maps::{GridLayout, GridOptions, Norm, activation_view, map_view};
 use crate::viz::routing::{Panel, RoutingOptions, routing_image};
 use crate::viz::scale::{Palette, ValueScale};
-use crate::viz::views::{ViewName, ViewRequest, ViewTarget, render_view};
-
-/// The tabs of the central area.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Tab {
-    #[default]
-    Training,
-    Activations,
-    Filters,
-    Gradients,
-    Routing,
-    ReceptiveField,
-    Covariance,
-    Saliency,
-    /// The data set's images that excite one channel most (any depth).
-    TopPatches,
-    Anomaly,
-    Segmentation,
-    /// The conv arithmetic sandbox: no model, computed in the window.
-    ConvArithmetic,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 12] = [
-        Tab::Training,
-        Tab::Activations,
-        Tab::Filters,
-        Tab::Gradients,
-        Tab::Routing,
-        Tab::ReceptiveField,
-        Tab::Covariance,
-        Tab::Saliency,
-        Tab::TopPatches,
-        Tab::Anomaly,
-        Tab::Segmentation,
-        Tab::ConvArithmetic,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Tab::Training => "Training",
-            Tab::Activations => "Activations",
-            Tab::Filters => "Filters",
-            Tab::Gradients => "Gradients",
-            Tab::Routing => "Max-pool routing",
-            Tab::ReceptiveField => "Receptive field",
-            Tab::Covariance => "Covariance",
-            Tab::Saliency => "Saliency",
-            Tab::TopPatches => "Top patches",
-            Tab::Anomaly => "Anomaly",
-            Tab::Segmentation => "Segmentation",
-            Tab::ConvArithmetic => "Conv arithmetic",
-        }
-    }
-
-    pub fn tooltip(self) -> &'static str {
-        match self {
-            Tab::Training => {
-                "Loss and metric curves, validation predictions and the confusion matrix."
-            }
-            Tab::Activations => {
-                "The output of one node for the chosen input: one heatmap per channel (feature map). \
-                 Hover a map for the value at a position; click it to enlarge that channel. Dense \
-                 layers are drawn as bars."
-            }
-            Tab::Filters => {
-                "The learned kernels of a conv node (one row per output channel, one column per input \
-                 channel; blue negative, red positive), and beside them the classical hand-made \
-                 filters (Gaussian, Sobel, Scharr, Laplacian) applied to the same input."
-            }
-            Tab::Gradients => {
-                "Back-propagation for the chosen input and its target: the loss gradient with respect \
-                 to a node's output, the gradient norm of every layer's weights (a slope over depth \
-                 means vanishing gradients), and histograms of weights and their gradients."
-            }
-            Tab::Routing => {
-                "Max pooling passes each window's largest value on; in the backward pass the whole \
-                 gradient of that output goes back to the winner, every other input gets 0 \
-                 (overlapping windows add up). Average pooling spreads it evenly instead. Click an \
-                 output cell to highlight its window and winner."
-            }
-            Tab::ReceptiveField => {
-                "The input pixels one unit can see: the theoretical receptive field (rectangle; \
-                 padding, stride and dilation accounted for) and the effective one (heatmap of the \
-                 input gradient of that unit)."
-            }
-            Tab::Covariance => {
-                "Translation covariance: shifting the input should shift every feature map. Compares \
-                 f(shifted x) with shifted f(x) per node; stride and pooling break exact covariance."
-            }
-            Tab::Saliency => {
-                "Which input pixels the class score depends on: the input gradient (saliency) and \
-                 Grad-CAM (gradient-weighted feature maps of a spatial node), over the input."
-            }
-            Tab::TopPatches => {
-                "What one channel responds to, at any depth: the nine images of the data set that \
-                 excite it most, each with the patch its strongest unit sees (the unit's receptive \
-                 field, outlined on the image; dashed where it reaches into the padding). Above \
-                 them, an input synthesised for the channel: starting from grey, gradient ascent \
-                 on the activation of one central unit of the channel draws the pattern it \
-                 answers to. Early channels pick edges and blobs; deeper ones larger parts of \
-                 shapes. Pick the node and the channel."
-            }
-            Tab::Anomaly => {
-                "An autoencoder trained on normal images only reconstructs them well and fails on \
-                 defects: the per-pixel reconstruction error is the anomaly map, its top values give \
-                 the image's anomaly score."
-            }
-            Tab::Segmentation => {
-                "Per-pixel classification: the prediction over the input beside the true mask, \
-                 errors coloured (true positive, false positive, false negative), and IoU = overlap / \
-                 union of prediction and truth."
-            }
-            Tab::ConvArithmetic => {
-                "How a convolution slides over its input, one output at a time, on small numbers \
-                 (after Dumoulin & Visin's conv arithmetic guide; no model needed). Each output is \
-                 the sum of input × weight over one window. Output size per side: \
-                 ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1 for input n, kernel k, padding p, stride s and \
-                 dilation d (⌊(n + 2p − k)/s⌋ + 1 when d = 1). Padding modes fill the border with \
-                 zeros, a mirror image of the input (reflect) or copies of the edge (replicate). A \
-                 transposed convolution goes the other way: every input cell stamps value × kernel \
-                 onto the output, s cells apart, and p cells are cropped from each side, so it \
-                 upsamples to (n − 1)·s − 2p + d(k − 1) + 1."
-            }
-        }
-    }
-
-    /// Views that use the model and are computed by the trainer's inspector (everything but
-    /// the training curves and the conv arithmetic sandbox).
-    pub fn inspects(self) -> bool {
-        !matches!(self, Tab::Training | Tab::ConvArithmetic)
-    }
-}
+use crate::viz::views::{ViewInput, ViewRequest, ViewTarget, render_view};
 
 /// The input all views look at.
 #[derive(Clone, Debug, PartialEq)]
@@ -184,7 +52,8 @@ impl Default for InputChoice {
 /// Everything that decides a view's picture.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViewSettings {
-    pub tab: Tab,
+    /// The view shown (the central area's tab).
+    pub tab: ViewId,
     pub node: Option<String>,
     pub channel: usize,
     /// Activations: one channel enlarged.
@@ -203,7 +72,7 @@ pub struct ViewSettings {
 impl Default for ViewSettings {
     fn default() -> Self {
         ViewSettings {
-            tab: Tab::Training,
+            tab: ViewId::Training,
             node: None,
             channel: 0,
             enlarge: None,
@@ -289,7 +158,7 @@ pub struct ViewInspector {
 
 impl Inspector for ViewInspector {
     fn inspect(&mut self, ctx: InspectContext<'_>) {
-        if !self.settings.tab.inspects() {
+        if !self.settings.tab.uses_model() {
             return;
         }
         let started = Instant::now();
@@ -399,11 +268,11 @@ impl ViewInspector {
     fn compute(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
         let st = self.settings.clone();
         match st.tab {
-            Tab::Training | Tab::ConvArithmetic => Ok(()),
-            Tab::Anomaly => self.anomaly(ctx, r),
-            Tab::TopPatches => Self::top_patches(&st, ctx, r),
-            Tab::Segmentation => self.segmentation(ctx, r),
-            Tab::Routing if st.lecture.is_some() => {
+            ViewId::Training | ViewId::ConvArithmetic => Ok(()),
+            ViewId::Anomaly => self.anomaly(ctx, r),
+            ViewId::TopPatches => Self::top_patches(&st, ctx, r),
+            ViewId::Segmentation => self.segmentation(ctx, r),
+            ViewId::Routing if st.lecture.is_some() => {
                 let case = st.lecture.unwrap_or(LectureCase::K2S2);
                 let routing = lecture_routing(case);
                 let img = routing_image(
@@ -425,12 +294,27 @@ impl ViewInspector {
                 r.image = Some(img.image);
                 Ok(())
             }
+            // Every other view over the data set: the registry's picture.
+            view if view.source() == ViewSource::DataSet => {
+                let set = if ctx.val.is_empty() {
+                    ctx.train
+                } else {
+                    ctx.val
+                };
+                let req = Self::request(&st, set.class_names.clone());
+                let input = ViewInput::DataSet {
+                    train: ctx.train,
+                    val: ctx.val,
+                };
+                r.image = Some(render_view(view, ctx.graph, &input, &req)?);
+                Ok(())
+            }
             _ => {
                 let (x, target, names) = self.input(&ctx)?;
                 let graph = ctx.graph;
                 let loss = ctx.preset.training.loss;
                 match st.tab {
-                    Tab::Activations => {
+                    ViewId::Activations => {
                         let p = Self::probe_for(graph, &x, &target, loss)?;
                         let node = match &st.node {
                             Some(n) => p
@@ -494,7 +378,7 @@ impl ViewInspector {
                         r.image = Some(grid.image);
                         Ok(())
                     }
-                    Tab::Routing => {
+                    ViewId::Routing => {
                         let node = match &st.node {
                             Some(n) => n.clone(),
                             None => crate::inspect::routing::pool_nodes(graph)
@@ -526,43 +410,45 @@ impl ViewInspector {
                         r.image = Some(img.image);
                         Ok(())
                     }
-                    tab => {
-                        let view = match tab {
-                            Tab::Filters => ViewName::Filters,
-                            Tab::Gradients => ViewName::Gradients,
-                            Tab::ReceptiveField => ViewName::ReceptiveField,
-                            Tab::Covariance => ViewName::Covariance,
-                            _ => ViewName::Saliency,
+                    // Every other view of one input: the registry's picture.
+                    view => {
+                        let req = Self::request(&st, names);
+                        let input = ViewInput::Sample {
+                            x: &x,
+                            target: &target,
+                            loss,
                         };
-                        let node = st.node.clone();
-                        let req = ViewRequest {
-                            node,
-                            channel: st.channel,
-                            unit: st.unit,
-                            shift: Some(st.shift),
-                            shift_mode: if st.zero_shift {
-                                crate::inspect::ShiftMode::Zeros
-                            } else {
-                                crate::inspect::ShiftMode::Circular
-                            },
-                            class: None,
-                            lecture: None,
-                            selected: None,
-                            steps: None,
-                            opacity: Some(st.opacity),
-                            norm: if st.shared {
-                                Norm::Shared
-                            } else {
-                                Norm::PerChannel
-                            },
-                            class_names: names,
-                        };
-                        let img = render_view(graph, &x, &target, loss, view, &req)?;
-                        r.image = Some(img);
+                        r.image = Some(render_view(view, graph, &input, &req)?);
                         Ok(())
                     }
                 }
             }
+        }
+    }
+
+    /// The registry's request for the window's settings.
+    fn request(st: &ViewSettings, class_names: Vec<String>) -> ViewRequest {
+        ViewRequest {
+            node: st.node.clone(),
+            channel: st.channel,
+            unit: st.unit,
+            shift: Some(st.shift),
+            shift_mode: if st.zero_shift {
+                crate::inspect::ShiftMode::Zeros
+            } else {
+                crate::inspect::ShiftMode::Circular
+            },
+            class: None,
+            lecture: None,
+            selected: None,
+            steps: None,
+            opacity: Some(st.opacity),
+            norm: if st.shared {
+                Norm::Shared
+            } else {
+                Norm::PerChannel
+            },
+            class_names,
         }
     }
 

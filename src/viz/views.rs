@@ -1,8 +1,13 @@
-//! Every inspection view as one picture, computed on the real model for one input: what
-//! `convlab render` saves and what the window can show whole. Each view picks a sensible
-//! node when none is given, so it works for any graph.
-
-use std::str::FromStr;
+//! The registry of views: every view of [`ViewId`] drawn as one picture, computed on the
+//! real model for one input or over the data set — what `convlab render` saves and what the
+//! window shows whole. Each view picks a sensible node when none is given, so it works for
+//! any graph.
+//!
+//! [`render_view`] is one exhaustive match: a new view is an arm here and its module under
+//! `views/` (compute + picture), and nothing else — the window lists it as a tab and shows
+//! its picture, `convlab render --view` renders it, walkthrough steps can name it. The views
+//! with their own panels and tasks (training curves, conv arithmetic, anomaly, segmentation)
+//! say so in their arms.
 
 use ndarray::Axis;
 
@@ -18,6 +23,7 @@ use super::overlay::{
 };
 use super::routing::{RoutingOptions, routing_image, routing_sheet};
 use super::text::text_image;
+use crate::data::Dataset;
 use crate::engine::layers::Layer;
 use crate::engine::loss::{LossKind, Target};
 use crate::engine::{Graph, Mode, Tensor};
@@ -27,55 +33,7 @@ use crate::inspect::probe::probe;
 use crate::inspect::receptive::receptive_field;
 use crate::inspect::routing::{LectureCase, lecture_routing, pool_nodes, pool_routing};
 use crate::inspect::saliency::{default_cam_node, grad_cam, saliency};
-
-/// The views `convlab render --view` knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ViewName {
-    Activations,
-    Filters,
-    Gradients,
-    PoolRouting,
-    ReceptiveField,
-    Covariance,
-    Saliency,
-}
-
-impl ViewName {
-    pub const ALL: [ViewName; 7] = [
-        ViewName::Activations,
-        ViewName::Filters,
-        ViewName::Gradients,
-        ViewName::PoolRouting,
-        ViewName::ReceptiveField,
-        ViewName::Covariance,
-        ViewName::Saliency,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            ViewName::Activations => "activations",
-            ViewName::Filters => "filters",
-            ViewName::Gradients => "gradients",
-            ViewName::PoolRouting => "pool-routing",
-            ViewName::ReceptiveField => "receptive-field",
-            ViewName::Covariance => "covariance",
-            ViewName::Saliency => "saliency",
-        }
-    }
-}
-
-impl FromStr for ViewName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        ViewName::ALL
-            .into_iter()
-            .find(|v| v.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = ViewName::ALL.iter().map(|v| v.name()).collect();
-                format!("unknown view '{s}'; views: {}", names.join(", "))
-            })
-    }
-}
+use crate::spec::view::{ViewId, ViewSource};
 
 /// What to show: the node, channel, unit, shift, class… Everything is optional.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -163,20 +121,56 @@ fn spatial_node(graph: &Graph<f32>, node: &Option<String>) -> Result<String, Str
     }
 }
 
-/// Renders `view` for input `x` (`[1, c, h, w]`). `loss` and `target` drive the gradient
-/// view (cross-entropy against the prediction when the target is [`ViewTarget::Predicted`]).
+/// What a view is computed from: one input, or the data set (as [`ViewId::source`] says).
+#[derive(Clone, Copy, Debug)]
+pub enum ViewInput<'a> {
+    /// One input `[1, c, h, w]` with its target; `loss` drives the gradient views
+    /// (cross-entropy against the prediction when the target is [`ViewTarget::Predicted`]).
+    Sample {
+        x: &'a Tensor<f32>,
+        target: &'a ViewTarget,
+        loss: LossKind,
+    },
+    /// The training and validation sets.
+    DataSet {
+        train: &'a Dataset,
+        val: &'a Dataset,
+    },
+}
+
+impl<'a> ViewInput<'a> {
+    fn sample(&self, view: ViewId) -> Result<(&'a Tensor<f32>, &'a ViewTarget, LossKind), String> {
+        match *self {
+            ViewInput::Sample { x, target, loss } => Ok((x, target, loss)),
+            ViewInput::DataSet { .. } => Err(format!("the {view} view looks at one input")),
+        }
+    }
+}
+
+/// Renders `view` of `graph` for `input`.
 pub fn render_view(
+    view: ViewId,
     graph: &mut Graph<f32>,
-    x: &Tensor<f32>,
-    target: &ViewTarget,
-    loss: LossKind,
-    view: ViewName,
+    input: &ViewInput<'_>,
     req: &ViewRequest,
 ) -> Result<Rgba, String> {
     let opacity = req.opacity.unwrap_or(0.6);
     let names = &req.class_names;
     match view {
-        ViewName::Activations | ViewName::Gradients => {
+        ViewId::Training
+        | ViewId::ConvArithmetic
+        | ViewId::TopPatches
+        | ViewId::Anomaly
+        | ViewId::Segmentation => {
+            let why = match view.source() {
+                ViewSource::Run => "is the window's record of the run",
+                ViewSource::Nothing => "needs no model: it is drawn from its own settings",
+                _ => "is drawn by its own panel and render task",
+            };
+            Err(format!("the {view} view {why}"))
+        }
+        ViewId::Activations | ViewId::Gradients => {
+            let (x, target, loss) = input.sample(view)?;
             let (labels, loss) = match target {
                 ViewTarget::Label(l) => (Some(vec![*l]), loss),
                 ViewTarget::Predicted => (Some(vec![predicted(graph, x)?]), LossKind::CrossEntropy),
@@ -204,7 +198,7 @@ pub fn render_view(
                 None => (0..p.nodes.len()).collect(),
             };
             let mut views = Vec::new();
-            if view == ViewName::Activations {
+            if view == ViewId::Activations {
                 let zoom = super::overlay::auto_zoom(x.shape()[2], x.shape()[3], 112);
                 views.push(super::draw::captioned(
                     &input_image(x, zoom),
@@ -288,7 +282,8 @@ pub fn render_view(
             }
             Ok(stack_views(views))
         }
-        ViewName::Filters => {
+        ViewId::Filters => {
+            let (x, _, _) = input.sample(view)?;
             let node = match &req.node {
                 Some(n) => n.clone(),
                 None => conv_nodes(graph)
@@ -307,7 +302,8 @@ pub fn render_view(
             let bank_img = filter_bank_view(&input_image(x, zoom), &bank);
             Ok(stack_views(vec![grid.image, bank_img]))
         }
-        ViewName::PoolRouting => {
+        ViewId::Routing => {
+            let (x, target, loss) = input.sample(view)?;
             let opts = RoutingOptions {
                 selected: req.selected,
                 steps: req.steps,
@@ -356,7 +352,8 @@ pub fn render_view(
             let r = pool_routing(graph, &node, req.channel).map_err(|e| e.to_string())?;
             Ok(padded(&routing_image(&r, &opts).image, 8, BACKGROUND))
         }
-        ViewName::ReceptiveField => {
+        ViewId::ReceptiveField => {
+            let (x, _, _) = input.sample(view)?;
             let node = spatial_node(graph, &req.node)?;
             let i = graph
                 .index_of(&node)
@@ -392,13 +389,15 @@ pub fn render_view(
             ));
             Ok(padded(&vstack(&parts, 16, BACKGROUND), 4, BACKGROUND))
         }
-        ViewName::Covariance => {
+        ViewId::Covariance => {
+            let (x, _, _) = input.sample(view)?;
             let node = spatial_node(graph, &req.node)?;
             let cov = covariance(graph, x, req.shift.unwrap_or((2, 2)), req.shift_mode)
                 .map_err(|e| e.to_string())?;
             covariance_image(x, &cov, &node, req.channel)
         }
-        ViewName::Saliency => {
+        ViewId::Saliency => {
+            let (x, target, _) = input.sample(view)?;
             let class = match (req.class, target) {
                 (Some(c), _) => c,
                 (None, ViewTarget::Label(l)) => *l,

@@ -13,7 +13,7 @@ use crate::inspect::conv_arithmetic::{
     ArithSpec, ConvArithmetic, MAX_DILATION, MAX_INPUT, MAX_KERNEL, MAX_PADDING, MAX_STRIDE,
     conv_arithmetic, conv_output_size, formula, transposed_output_size,
 };
-use crate::ui::inspector::Tab;
+use crate::spec::view::ViewId;
 use crate::viz::conv_arithmetic::{conv_arithmetic_image, fmt_number};
 
 /// Seconds between two steps while playing.
@@ -385,7 +385,7 @@ fn animate(st: &mut SandboxUi, ui: &Ui, steps: usize) {
 
 /// The tab.
 pub fn sandbox_ui(st: &mut SandboxUi, ui: &mut Ui) {
-    let tab = Tab::ConvArithmetic;
+    let tab = ViewId::ConvArithmetic;
     ui.horizontal(|ui| {
         ui.heading("Convolution arithmetic")
             .on_hover_text(tab.tooltip());

@@ -10,10 +10,11 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
 use crate::engine::NodeKind;
 use crate::inspect::anomaly::confusion_at;
 use crate::inspect::routing::LectureCase;
+use crate::spec::view::ViewId;
 use crate::train::messages::{InspectJob, Latest, RunState};
 use crate::ui::app::ConvLabApp;
 use crate::ui::inspector::{
-    AnomalyCache, InputChoice, Tab, ViewInspector, ViewResult, ViewSettings, error_scale,
+    AnomalyCache, InputChoice, ViewInspector, ViewResult, ViewSettings, error_scale,
 };
 use crate::viz::Rgba;
 use crate::viz::draw::blend;
@@ -95,7 +96,7 @@ pub(super) fn upload(
 pub fn sync_views(app: &mut ConvLabApp, ctx: &egui::Context) {
     let v = &mut app.views;
     let key = (v.settings.clone(), v.seg_threshold.to_bits());
-    let wanted = v.settings.tab.inspects();
+    let wanted = v.settings.tab.uses_model();
     let current = v.sent.as_ref().map(|(s, t)| (s.clone(), *t));
     if wanted && current.as_ref() != Some(&key) {
         let job = ViewInspector {
@@ -136,12 +137,12 @@ pub fn sync_views(app: &mut ConvLabApp, ctx: &egui::Context) {
     v.seen = seen;
 }
 
-fn node_allowed(tab: Tab, kind: &NodeKind) -> bool {
+fn node_allowed(tab: ViewId, kind: &NodeKind) -> bool {
     match tab {
-        Tab::Filters => matches!(kind, NodeKind::Conv2d { .. }),
+        ViewId::Filters => matches!(kind, NodeKind::Conv2d { .. }),
         // Spatial maps whose channels mean something: not the reshaping nodes.
-        Tab::TopPatches => !matches!(kind, NodeKind::Flatten),
-        Tab::Routing => matches!(
+        ViewId::TopPatches => !matches!(kind, NodeKind::Flatten),
+        ViewId::Routing => matches!(
             kind,
             NodeKind::MaxPool2d { .. } | NodeKind::MinPool2d { .. } | NodeKind::AvgPool2d { .. }
         ),
@@ -151,10 +152,10 @@ fn node_allowed(tab: Tab, kind: &NodeKind) -> bool {
 
 fn tab_bar(app: &mut ConvLabApp, ui: &mut Ui) {
     ui.horizontal_wrapped(|ui| {
-        for tab in Tab::ALL {
+        for tab in ViewId::ALL {
             let selected = app.views.settings.tab == tab;
             if ui
-                .selectable_label(selected, tab.label())
+                .selectable_label(selected, tab.title())
                 .on_hover_text(tab.tooltip())
                 .clicked()
             {
@@ -169,7 +170,7 @@ fn tab_bar(app: &mut ConvLabApp, ui: &mut Ui) {
     });
 }
 
-fn node_ok(app: &ConvLabApp, tab: Tab) -> bool {
+fn node_ok(app: &ConvLabApp, tab: ViewId) -> bool {
     match &app.views.settings.node {
         None => true,
         Some(n) => app
@@ -211,7 +212,7 @@ fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
             InputChoice::Image { .. } => 0,
         };
         let is_sample = matches!(v.settings.input, InputChoice::Sample(_));
-        let max = if v.settings.tab == Tab::Anomaly {
+        let max = if v.settings.tab == ViewId::Anomaly {
             v.result
                 .as_ref()
                 .and_then(|r| r.anomaly.as_ref())
@@ -324,7 +325,7 @@ fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
 fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
     let tab = app.views.settings.tab;
     // Top patches' automatic node (the one the inspector picks) bounds the channel picker.
-    let automatic = (tab == Tab::TopPatches)
+    let automatic = (tab == ViewId::TopPatches)
         .then(|| crate::inspect::top_patches::default_node(&app.project.preset.model.nodes))
         .flatten();
     let channels = app
@@ -338,7 +339,7 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
     let v = &mut app.views;
     let s = &mut v.settings;
     ui.horizontal_wrapped(|ui| match tab {
-        Tab::Activations => {
+        ViewId::Activations => {
             ui.checkbox(&mut s.shared, "shared scale")
                 .on_hover_text("One colour range for all channels (which maps are strong) instead of one per map (each map's pattern).");
             if let Some(c) = s.enlarge {
@@ -350,11 +351,11 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
                 ui.weak("click a map to enlarge it");
             }
         }
-        Tab::Gradients => {
+        ViewId::Gradients => {
             ui.checkbox(&mut s.shared, "shared scale");
             ui.weak("pick a node for its gradient maps; automatic shows every conv and pooling node");
         }
-        Tab::Routing => {
+        ViewId::Routing => {
             let l = ui.label("channel");
             ui.add(egui::DragValue::new(&mut s.channel).range(0..=channels - 1))
                 .labelled_by(l.id);
@@ -391,7 +392,7 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
                 s.selected = None;
             }
         }
-        Tab::ReceptiveField => {
+        ViewId::ReceptiveField => {
             let (mut c, mut r, mut col) = s.unit.unwrap_or((s.channel, 0, 0));
             let mut changed = false;
             let l = ui.label("channel");
@@ -417,16 +418,16 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
             }
             ui.add(egui::Slider::new(&mut s.opacity, 0.0..=1.0).text("opacity"));
         }
-        Tab::Covariance => {
+        ViewId::Covariance => {
             ui.add(egui::Slider::new(&mut s.shift.0, -8..=8).text("dy"));
             ui.add(egui::Slider::new(&mut s.shift.1, -8..=8).text("dx"));
             ui.checkbox(&mut s.zero_shift, "shift in zeros")
                 .on_hover_text("Fill the uncovered border with zeros instead of rolling the image around (circular shift).");
         }
-        Tab::Saliency => {
+        ViewId::Saliency => {
             ui.add(egui::Slider::new(&mut s.opacity, 0.0..=1.0).text("opacity"));
         }
-        Tab::TopPatches => {
+        ViewId::TopPatches => {
             let l = ui.label("channel");
             ui.add(egui::DragValue::new(&mut s.channel).range(0..=channels - 1))
                 .labelled_by(l.id)
@@ -443,19 +444,20 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
                 crate::inspect::top_patches::SEARCH_LIMIT
             ));
         }
-        Tab::Anomaly => {
+        ViewId::Anomaly => {
             ui.add(egui::Slider::new(&mut v.anomaly_opacity, 0.0..=1.0).text("opacity"));
             ui.add(egui::Slider::new(&mut v.pixel_threshold, 0.0..=1.0).text("pixel threshold"))
                 .on_hover_text("Errors below this share of the largest error are not drawn.");
         }
-        Tab::Segmentation => {
+        ViewId::Segmentation => {
             ui.add(egui::Slider::new(&mut v.seg_threshold, 0.05..=0.95).text("threshold"))
                 .on_hover_text("Probability above which a pixel counts as foreground (binary masks).");
             ui.add(egui::Slider::new(&mut v.seg_opacity, 0.0..=1.0).text("opacity"));
             ui.checkbox(&mut v.seg_errors, "error colours")
                 .on_hover_text("Green: true positive, red: false positive, blue: false negative.");
         }
-        Tab::Filters | Tab::Training | Tab::ConvArithmetic => {}
+        // Views without settings of their own.
+        _ => {}
     });
 }
 
@@ -464,18 +466,18 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     tab_bar(app, ui);
     ui.separator();
     let tab = app.views.settings.tab;
-    if tab == Tab::Training {
+    if tab == ViewId::Training {
         super::curves::curves_ui(app, ui);
         ui.separator();
         super::gallery::gallery_ui(app, ui);
         return;
     }
-    if tab == Tab::ConvArithmetic {
+    if tab == ViewId::ConvArithmetic {
         super::sandbox::sandbox_ui(&mut app.views.sandbox, ui);
         return;
     }
     ui.horizontal(|ui| {
-        ui.heading(tab.label()).on_hover_text(tab.tooltip());
+        ui.heading(tab.title()).on_hover_text(tab.tooltip());
         ui.label("(?)").on_hover_text(tab.tooltip());
         if let Some(r) = &app.views.result {
             let stale = r.settings != app.views.settings;
@@ -493,12 +495,12 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             ));
         }
     });
-    // Top patches search the whole validation set: no input to pick.
-    if tab != Tab::TopPatches {
+    // Views over the whole data set (top patches) have no input to pick.
+    if tab.picks_input() {
         input_picker(app, ui);
     }
     ui.horizontal(|ui| {
-        if !matches!(tab, Tab::Anomaly | Tab::Segmentation) {
+        if tab.picks_node() {
             node_picker(app, ui);
         }
         controls(app, ui);
@@ -523,8 +525,8 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         return;
     }
     match tab {
-        Tab::Anomaly => anomaly_ui(app, ui, &result),
-        Tab::Segmentation => segmentation_ui(app, ui, &result),
+        ViewId::Anomaly => anomaly_ui(app, ui, &result),
+        ViewId::Segmentation => segmentation_ui(app, ui, &result),
         _ => picture_ui(app, ui, &result),
     }
 }

@@ -10,10 +10,11 @@ use eframe::egui::{self, Color32, Key, RichText, Ui};
 
 use crate::inspect::routing::LectureCase;
 use crate::spec::Preset;
-use crate::spec::walkthrough::{Action, Step, ViewKind, set_key};
+use crate::spec::view::{LectureWindow, Overlay};
+use crate::spec::walkthrough::{Action, Step, set_key};
 use crate::train::messages::RunState;
 use crate::ui::app::ConvLabApp;
-use crate::ui::inspector::{InputChoice, Tab};
+use crate::ui::inspector::InputChoice;
 
 /// The walkthrough's state.
 #[derive(Default)]
@@ -49,26 +50,6 @@ impl WalkState {
     }
 }
 
-fn tab_of(view: ViewKind) -> Tab {
-    match view {
-        ViewKind::Activations => Tab::Activations,
-        ViewKind::Filters => Tab::Filters,
-        ViewKind::Gradients => Tab::Gradients,
-        ViewKind::Routing => Tab::Routing,
-        ViewKind::ReceptiveField => Tab::ReceptiveField,
-        ViewKind::Covariance => Tab::Covariance,
-        ViewKind::Saliency => Tab::Saliency,
-        ViewKind::TopPatches => Tab::TopPatches,
-        ViewKind::Anomaly => Tab::Anomaly,
-        ViewKind::Segmentation => Tab::Segmentation,
-        ViewKind::Model
-        | ViewKind::Data
-        | ViewKind::Curves
-        | ViewKind::Predictions
-        | ViewKind::Function => Tab::Training,
-    }
-}
-
 impl ConvLabApp {
     fn steps(&self) -> &[Step] {
         &self.project.preset.walkthrough
@@ -83,7 +64,7 @@ impl ConvLabApp {
         self.walk.entered += 1;
         self.walk.error = None;
         let s = &mut self.views.settings;
-        s.tab = tab_of(step.view);
+        s.tab = step.view;
         s.node = step.node.clone();
         s.channel = step.channel.unwrap_or(0);
         s.enlarge = None;
@@ -92,21 +73,31 @@ impl ConvLabApp {
         s.lecture = None;
         s.unit = None;
         s.input = InputChoice::Sample(step.input.unwrap_or(0));
-        match step.overlay.as_deref().unwrap_or("") {
-            "shared" => s.shared = true,
-            "lecture-2x2s2" => s.lecture = Some(LectureCase::K2S2),
-            "lecture-3x3s1" => s.lecture = Some(LectureCase::K3S1),
-            "lecture-2x2s1" => s.lecture = Some(LectureCase::K2S1),
-            "errors" | "error" => self.views.seg_errors = true,
-            "overlay" => self.views.seg_errors = false,
-            o => {
-                if let Some(n) = o
-                    .strip_prefix("shift=")
-                    .and_then(|n| n.parse::<isize>().ok())
-                {
-                    s.shift = (n, n);
-                }
+        // The settings the window has; the others (which filters, which saliency map, which
+        // anomaly picture) are shown together anyway.
+        match step.overlay {
+            Some(Overlay::SharedScale) => s.shared = true,
+            Some(Overlay::Lecture(w)) => {
+                s.lecture = Some(match w {
+                    LectureWindow::K2S2 => LectureCase::K2S2,
+                    LectureWindow::K3S1 => LectureCase::K3S1,
+                    LectureWindow::K2S1 => LectureCase::K2S1,
+                });
             }
+            Some(Overlay::Shift(n)) => s.shift = (n, n),
+            Some(Overlay::ErrorColours | Overlay::ErrorMaps) => self.views.seg_errors = true,
+            Some(Overlay::MaskOverlay) => self.views.seg_errors = false,
+            Some(
+                Overlay::Classical
+                | Overlay::Learned
+                | Overlay::Average
+                | Overlay::SaliencyMap
+                | Overlay::GradCam
+                | Overlay::Norms
+                | Overlay::Histogram
+                | Overlay::Roc,
+            )
+            | None => {}
         }
         if run {
             if self.run.state == RunState::Running {

@@ -1,0 +1,473 @@
+//! The views of ConvLab by name: one list used by the window's tabs, `convlab render
+//! --view`, walkthrough steps (`view = "…"`) and the CLI help.
+//!
+//! This module only names and describes views (it sits at the preset level, so walkthrough
+//! steps can store a view); what each view computes and draws is
+//! [`crate::viz::views::render_view`], an exhaustive match over [`ViewId`].
+//!
+//! Adding a view: a variant here with its arms below (name, title, tooltip, what it needs),
+//! and its arm in `viz::views` with its module `viz/views/<view>.rs`. The window lists it as
+//! a tab and shows its picture, the CLI renders it, walkthroughs can name it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// One view, by its stable name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum ViewId {
+    /// Loss and metric curves, validation predictions and the confusion matrix.
+    #[default]
+    Training,
+    Activations,
+    Filters,
+    Gradients,
+    Routing,
+    ReceptiveField,
+    Covariance,
+    Saliency,
+    TopPatches,
+    Anomaly,
+    Segmentation,
+    ConvArithmetic,
+}
+
+/// What a view is computed from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewSource {
+    /// The window's own record of the run (curves); not a picture of the model.
+    Run,
+    /// Nothing but its own settings: no model, no data.
+    Nothing,
+    /// The model and one input (a sample or an image file).
+    Input,
+    /// The model and the data set.
+    DataSet,
+}
+
+impl ViewId {
+    /// Every view, in the order of the window's tabs.
+    pub const ALL: [ViewId; 12] = [
+        ViewId::Training,
+        ViewId::Activations,
+        ViewId::Filters,
+        ViewId::Gradients,
+        ViewId::Routing,
+        ViewId::ReceptiveField,
+        ViewId::Covariance,
+        ViewId::Saliency,
+        ViewId::TopPatches,
+        ViewId::Anomaly,
+        ViewId::Segmentation,
+        ViewId::ConvArithmetic,
+    ];
+
+    /// The stable name: `convlab render --view NAME`, `convlab --view NAME`, and what a
+    /// preset writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ViewId::Training => "training",
+            ViewId::Activations => "activations",
+            ViewId::Filters => "filters",
+            ViewId::Gradients => "gradients",
+            ViewId::Routing => "pool-routing",
+            ViewId::ReceptiveField => "receptive-field",
+            ViewId::Covariance => "covariance",
+            ViewId::Saliency => "saliency",
+            ViewId::TopPatches => "top-patches",
+            ViewId::Anomaly => "anomaly",
+            ViewId::Segmentation => "segmentation",
+            ViewId::ConvArithmetic => "conv-arithmetic",
+        }
+    }
+
+    /// Other names that mean this view: the walkthrough's older names (`routing`,
+    /// `receptive_field`; `model`, `data`, `curves` and `predictions` are all shown in the
+    /// training tab beside the editor and the data panel, and so is `function` until a
+    /// view draws the model over its input) and the tab titles as typed names
+    /// (`max-pool-routing`).
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            ViewId::Training => &["model", "data", "curves", "predictions", "function"],
+            ViewId::Routing => &["routing", "max-pool-routing"],
+            ViewId::ReceptiveField => &["receptive_field"],
+            ViewId::TopPatches => &["top_patches"],
+            ViewId::ConvArithmetic => &["conv_arithmetic"],
+            ViewId::Activations
+            | ViewId::Filters
+            | ViewId::Gradients
+            | ViewId::Covariance
+            | ViewId::Saliency
+            | ViewId::Anomaly
+            | ViewId::Segmentation => &[],
+        }
+    }
+
+    /// The tab's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            ViewId::Training => "Training",
+            ViewId::Activations => "Activations",
+            ViewId::Filters => "Filters",
+            ViewId::Gradients => "Gradients",
+            ViewId::Routing => "Max-pool routing",
+            ViewId::ReceptiveField => "Receptive field",
+            ViewId::Covariance => "Covariance",
+            ViewId::Saliency => "Saliency",
+            ViewId::TopPatches => "Top patches",
+            ViewId::Anomaly => "Anomaly",
+            ViewId::Segmentation => "Segmentation",
+            ViewId::ConvArithmetic => "Conv arithmetic",
+        }
+    }
+
+    /// What the view shows and how to read it (the tab's tooltip).
+    pub fn tooltip(self) -> &'static str {
+        match self {
+            ViewId::Training => {
+                "Loss and metric curves, validation predictions and the confusion matrix."
+            }
+            ViewId::Activations => {
+                "The output of one node for the chosen input: one heatmap per channel (feature map). \
+                 Hover a map for the value at a position; click it to enlarge that channel. Dense \
+                 layers are drawn as bars."
+            }
+            ViewId::Filters => {
+                "The learned kernels of a conv node (one row per output channel, one column per input \
+                 channel; blue negative, red positive), and beside them the classical hand-made \
+                 filters (Gaussian, Sobel, Scharr, Laplacian) applied to the same input."
+            }
+            ViewId::Gradients => {
+                "Back-propagation for the chosen input and its target: the loss gradient with respect \
+                 to a node's output, the gradient norm of every layer's weights (a slope over depth \
+                 means vanishing gradients), and histograms of weights and their gradients."
+            }
+            ViewId::Routing => {
+                "Max pooling passes each window's largest value on; in the backward pass the whole \
+                 gradient of that output goes back to the winner, every other input gets 0 \
+                 (overlapping windows add up). Average pooling spreads it evenly instead. Click an \
+                 output cell to highlight its window and winner."
+            }
+            ViewId::ReceptiveField => {
+                "The input pixels one unit can see: the theoretical receptive field (rectangle; \
+                 padding, stride and dilation accounted for) and the effective one (heatmap of the \
+                 input gradient of that unit)."
+            }
+            ViewId::Covariance => {
+                "Translation covariance: shifting the input should shift every feature map. Compares \
+                 f(shifted x) with shifted f(x) per node; stride and pooling break exact covariance."
+            }
+            ViewId::Saliency => {
+                "Which input pixels the class score depends on: the input gradient (saliency) and \
+                 Grad-CAM (gradient-weighted feature maps of a spatial node), over the input."
+            }
+            ViewId::TopPatches => {
+                "What one channel responds to, at any depth: the nine images of the data set that \
+                 excite it most, each with the patch its strongest unit sees (the unit's receptive \
+                 field, outlined on the image; dashed where it reaches into the padding). Above \
+                 them, an input synthesised for the channel: starting from grey, gradient ascent \
+                 on the activation of one central unit of the channel draws the pattern it \
+                 answers to. Early channels pick edges and blobs; deeper ones larger parts of \
+                 shapes. Pick the node and the channel."
+            }
+            ViewId::Anomaly => {
+                "An autoencoder trained on normal images only reconstructs them well and fails on \
+                 defects: the per-pixel reconstruction error is the anomaly map, its top values give \
+                 the image's anomaly score."
+            }
+            ViewId::Segmentation => {
+                "Per-pixel classification: the prediction over the input beside the true mask, \
+                 errors coloured (true positive, false positive, false negative), and IoU = overlap / \
+                 union of prediction and truth."
+            }
+            ViewId::ConvArithmetic => {
+                "How a convolution slides over its input, one output at a time, on small numbers \
+                 (after Dumoulin & Visin's conv arithmetic guide; no model needed). Each output is \
+                 the sum of input × weight over one window. Output size per side: \
+                 ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1 for input n, kernel k, padding p, stride s and \
+                 dilation d (⌊(n + 2p − k)/s⌋ + 1 when d = 1). Padding modes fill the border with \
+                 zeros, a mirror image of the input (reflect) or copies of the edge (replicate). A \
+                 transposed convolution goes the other way: every input cell stamps value × kernel \
+                 onto the output, s cells apart, and p cells are cropped from each side, so it \
+                 upsamples to (n − 1)·s − 2p + d(k − 1) + 1."
+            }
+        }
+    }
+
+    /// What the view is computed from.
+    pub fn source(self) -> ViewSource {
+        match self {
+            ViewId::Training => ViewSource::Run,
+            ViewId::ConvArithmetic => ViewSource::Nothing,
+            ViewId::Activations
+            | ViewId::Filters
+            | ViewId::Gradients
+            | ViewId::Routing
+            | ViewId::ReceptiveField
+            | ViewId::Covariance
+            | ViewId::Saliency => ViewSource::Input,
+            ViewId::TopPatches | ViewId::Anomaly | ViewId::Segmentation => ViewSource::DataSet,
+        }
+    }
+
+    /// The view looks at one node the user can pick (otherwise it chooses or needs none).
+    pub fn picks_node(self) -> bool {
+        matches!(
+            self,
+            ViewId::Activations
+                | ViewId::Filters
+                | ViewId::Gradients
+                | ViewId::Routing
+                | ViewId::ReceptiveField
+                | ViewId::Covariance
+                | ViewId::Saliency
+                | ViewId::TopPatches
+        )
+    }
+
+    /// The view shows one chosen sample (or image file) of the data.
+    pub fn picks_input(self) -> bool {
+        self.source() == ViewSource::Input || matches!(self, ViewId::Anomaly | ViewId::Segmentation)
+    }
+
+    /// Computed from the model (by the trainer's inspector in the window).
+    pub fn uses_model(self) -> bool {
+        matches!(self.source(), ViewSource::Input | ViewSource::DataSet)
+    }
+
+    /// The names `convlab render --view` takes: every view with a picture.
+    pub fn renderable() -> impl Iterator<Item = ViewId> {
+        ViewId::ALL
+            .into_iter()
+            .filter(|v| v.source() != ViewSource::Run)
+    }
+
+    /// The canonical names of `views`, comma-separated (help texts and errors).
+    pub fn list(views: impl Iterator<Item = ViewId>) -> String {
+        views.map(ViewId::name).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl fmt::Display for ViewId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is no view.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown view '{0}'; views: {list}", list = ViewId::list(ViewId::ALL.into_iter()))]
+pub struct UnknownView(pub String);
+
+impl FromStr for ViewId {
+    type Err = UnknownView;
+    fn from_str(s: &str) -> Result<ViewId, UnknownView> {
+        ViewId::ALL
+            .into_iter()
+            .find(|v| v.name() == s || v.aliases().contains(&s))
+            .ok_or_else(|| UnknownView(s.to_string()))
+    }
+}
+
+impl TryFrom<String> for ViewId {
+    type Error = UnknownView;
+    fn try_from(s: String) -> Result<ViewId, UnknownView> {
+        s.parse()
+    }
+}
+
+impl From<ViewId> for &'static str {
+    fn from(v: ViewId) -> &'static str {
+        v.name()
+    }
+}
+
+/// The routing view's lecture examples: the lecture's 4×4 input pooled with this window
+/// and stride.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LectureWindow {
+    K2S2,
+    K3S1,
+    K2S1,
+}
+
+/// A view setting a walkthrough step can choose (`overlay = "…"` in a preset). Each belongs
+/// to one view ([`Overlay::view`]); a step naming one of another view is a load error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Overlay {
+    /// Activations: one colour scale for all channels (`shared`).
+    SharedScale,
+    /// Filters: the classical kernels and their responses (`classical`).
+    Classical,
+    /// Filters: the learned kernels of the step's node (`learned`).
+    Learned,
+    /// Routing: the lecture's 4×4 example (`lecture-2x2s2`, `lecture-3x3s1`,
+    /// `lecture-2x2s1`).
+    Lecture(LectureWindow),
+    /// Routing: average pooling beside max pooling (`average`).
+    Average,
+    /// Covariance: shift the input by this many pixels (`shift=N`, |N| ≤ [`MAX_SHIFT`]).
+    Shift(isize),
+    /// Saliency: the input-gradient map (`saliency`).
+    SaliencyMap,
+    /// Saliency: Grad-CAM at the step's node (`gradcam`).
+    GradCam,
+    /// Gradients: the per-layer gradient-norm chart (`norms`).
+    Norms,
+    /// Anomaly: error maps, score histogram, ROC curve (`error`, `histogram`, `roc`).
+    ErrorMaps,
+    Histogram,
+    Roc,
+    /// Segmentation: the predicted mask over the image (`overlay`).
+    MaskOverlay,
+    /// Segmentation: false positives and negatives coloured (`errors`).
+    ErrorColours,
+}
+
+/// The largest covariance shift a step may name (the window's slider's range).
+pub const MAX_SHIFT: isize = 8;
+
+impl Overlay {
+    /// The view this setting belongs to.
+    pub fn view(self) -> ViewId {
+        match self {
+            Overlay::SharedScale => ViewId::Activations,
+            Overlay::Classical | Overlay::Learned => ViewId::Filters,
+            Overlay::Lecture(_) | Overlay::Average => ViewId::Routing,
+            Overlay::Shift(_) => ViewId::Covariance,
+            Overlay::SaliencyMap | Overlay::GradCam => ViewId::Saliency,
+            Overlay::Norms => ViewId::Gradients,
+            Overlay::ErrorMaps | Overlay::Histogram | Overlay::Roc => ViewId::Anomaly,
+            Overlay::MaskOverlay | Overlay::ErrorColours => ViewId::Segmentation,
+        }
+    }
+}
+
+impl fmt::Display for Overlay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Overlay::SharedScale => f.write_str("shared"),
+            Overlay::Classical => f.write_str("classical"),
+            Overlay::Learned => f.write_str("learned"),
+            Overlay::Lecture(LectureWindow::K2S2) => f.write_str("lecture-2x2s2"),
+            Overlay::Lecture(LectureWindow::K3S1) => f.write_str("lecture-3x3s1"),
+            Overlay::Lecture(LectureWindow::K2S1) => f.write_str("lecture-2x2s1"),
+            Overlay::Average => f.write_str("average"),
+            Overlay::Shift(n) => write!(f, "shift={n}"),
+            Overlay::SaliencyMap => f.write_str("saliency"),
+            Overlay::GradCam => f.write_str("gradcam"),
+            Overlay::Norms => f.write_str("norms"),
+            Overlay::ErrorMaps => f.write_str("error"),
+            Overlay::Histogram => f.write_str("histogram"),
+            Overlay::Roc => f.write_str("roc"),
+            Overlay::MaskOverlay => f.write_str("overlay"),
+            Overlay::ErrorColours => f.write_str("errors"),
+        }
+    }
+}
+
+/// An `overlay` text that is no setting.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown overlay '{0}'; overlays: shared, classical, learned, lecture-2x2s2, \
+     lecture-3x3s1, lecture-2x2s1, average, shift=N (|N| ≤ {MAX_SHIFT}), saliency, gradcam, \
+     norms, error, histogram, roc, overlay, errors"
+)]
+pub struct UnknownOverlay(pub String);
+
+impl FromStr for Overlay {
+    type Err = UnknownOverlay;
+    fn from_str(s: &str) -> Result<Overlay, UnknownOverlay> {
+        Ok(match s {
+            "shared" => Overlay::SharedScale,
+            "classical" => Overlay::Classical,
+            "learned" => Overlay::Learned,
+            "lecture-2x2s2" => Overlay::Lecture(LectureWindow::K2S2),
+            "lecture-3x3s1" => Overlay::Lecture(LectureWindow::K3S1),
+            "lecture-2x2s1" => Overlay::Lecture(LectureWindow::K2S1),
+            "average" => Overlay::Average,
+            "saliency" => Overlay::SaliencyMap,
+            "gradcam" => Overlay::GradCam,
+            "norms" => Overlay::Norms,
+            "error" => Overlay::ErrorMaps,
+            "histogram" => Overlay::Histogram,
+            "roc" => Overlay::Roc,
+            "overlay" => Overlay::MaskOverlay,
+            "errors" => Overlay::ErrorColours,
+            other => {
+                let shift = other
+                    .strip_prefix("shift=")
+                    .and_then(|n| n.parse::<isize>().ok())
+                    .filter(|n| n.abs() <= MAX_SHIFT);
+                match shift {
+                    Some(n) => Overlay::Shift(n),
+                    None => return Err(UnknownOverlay(other.to_string())),
+                }
+            }
+        })
+    }
+}
+
+impl TryFrom<String> for Overlay {
+    type Error = UnknownOverlay;
+    fn try_from(s: String) -> Result<Overlay, UnknownOverlay> {
+        s.parse()
+    }
+}
+
+impl From<Overlay> for String {
+    fn from(o: Overlay) -> String {
+        o.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_and_alias_parses_to_its_view_and_names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for v in ViewId::ALL {
+            assert_eq!(v.name().parse::<ViewId>(), Ok(v));
+            assert!(seen.insert(v.name()), "{v} twice");
+            for a in v.aliases() {
+                assert_eq!(a.parse::<ViewId>(), Ok(v));
+                assert!(seen.insert(a), "{a} twice");
+            }
+        }
+        let e = "pooling".parse::<ViewId>().unwrap_err().to_string();
+        assert!(e.contains("'pooling'") && e.contains("pool-routing"), "{e}");
+    }
+
+    #[test]
+    fn overlays_round_trip_through_their_text() {
+        for text in [
+            "shared",
+            "classical",
+            "learned",
+            "lecture-2x2s2",
+            "lecture-3x3s1",
+            "lecture-2x2s1",
+            "average",
+            "shift=-3",
+            "saliency",
+            "gradcam",
+            "norms",
+            "error",
+            "histogram",
+            "roc",
+            "overlay",
+            "errors",
+        ] {
+            let o: Overlay = text.parse().unwrap();
+            assert_eq!(o.to_string(), text);
+        }
+        for bad in ["shift=9", "shift=x", "gradCAM", ""] {
+            assert!(bad.parse::<Overlay>().is_err(), "{bad}");
+        }
+    }
+}
