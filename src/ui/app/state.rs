@@ -1,0 +1,131 @@
+//! What the window holds besides the project: the data panel's loaded set and split, what
+//! it knows about the run, the status line; and the questions asked of that state.
+
+use std::sync::Arc;
+
+use eframe::egui;
+
+use super::ConvLabApp;
+use crate::data::Dataset;
+use crate::spec::{DataSource, Preset};
+use crate::train::EpochRecord;
+use crate::train::messages::{Evaluation, ProbeResult, RunInfo, RunState, StepProgress};
+use crate::ui::background::{DataJob, LoadedData};
+use crate::ui::panels;
+
+/// Step losses kept for the live curve (older ones are thinned).
+pub const MAX_STEP_POINTS: usize = 4_000;
+
+/// The data panel's state: the loaded set, its split, the job loading the next one.
+#[derive(Default)]
+pub struct DataView {
+    pub loaded: Option<LoadedData>,
+    /// Bumped whenever `loaded` or the split changes.
+    pub version: u64,
+    pub job: Option<DataJob>,
+    /// A source that failed to load (not retried until it changes), and why.
+    pub failed: Option<(DataSource, u64, String)>,
+    pub split: Option<SplitData>,
+    pub thumbnails: Option<egui::TextureHandle>,
+    pub thumbnails_version: u64,
+    /// The user chose "My images" but has not loaded a folder yet.
+    pub folder_tools_open: bool,
+    /// The augmentation preview's texture.
+    pub augment_preview: panels::augment_panel::AugmentPreview,
+}
+
+pub struct SplitData {
+    pub val_fraction: f64,
+    pub seed: u64,
+    pub train: Arc<Dataset>,
+    pub val: Arc<Dataset>,
+}
+
+/// What the window knows about the run.
+#[derive(Default)]
+pub struct RunView {
+    pub state: RunState,
+    pub info: Option<RunInfo>,
+    pub history: Vec<EpochRecord>,
+    /// `[epoch position, mean loss]` of coalesced steps.
+    pub step_losses: Vec<[f64; 2]>,
+    pub progress: Option<StepProgress>,
+    pub progress_events: u64,
+    pub error: Option<String>,
+    pub evaluation: Option<Arc<Evaluation>>,
+    pub(super) eval_seen: u64,
+    pub probe: Option<Arc<ProbeResult>>,
+    pub(super) probe_seen: u64,
+}
+
+/// A line in the status bar.
+#[derive(Clone, Debug, Default)]
+pub struct Message {
+    pub text: String,
+    pub is_error: bool,
+}
+
+pub(super) fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
+    let mut a = a.clone();
+    a.training.learning_rate = b.training.learning_rate;
+    a.training.epochs = b.training.epochs;
+    a.training.augment = b.training.augment;
+    a != *b
+}
+
+impl ConvLabApp {
+    pub(super) fn info(&mut self, text: String) {
+        self.message = Message {
+            text,
+            is_error: false,
+        };
+    }
+
+    pub(super) fn error(&mut self, text: String) {
+        self.message = Message {
+            text,
+            is_error: true,
+        };
+    }
+
+    pub(super) fn data_matches(&self, loaded_source: &DataSource, seed: u64) -> bool {
+        let spec = &self.project.preset.data;
+        // The seed only changes generated (synthetic) sets.
+        let seed_matters = !matches!(
+            spec.source,
+            DataSource::Digits { .. } | DataSource::Fashion { .. } | DataSource::Folder { .. }
+        );
+        *loaded_source == spec.source && (!seed_matters || seed == spec.seed)
+    }
+
+    /// The data set the project uses, if it is loaded.
+    pub fn dataset(&self) -> Option<&Arc<Dataset>> {
+        self.data
+            .loaded
+            .as_ref()
+            .filter(|l| self.data_matches(&l.source, l.seed))
+            .map(|l| &l.dataset)
+    }
+
+    pub(super) fn data_ready(&self) -> Option<(Arc<Dataset>, Arc<Dataset>)> {
+        self.dataset()?;
+        let s = self.data.split.as_ref()?;
+        Some((Arc::clone(&s.train), Arc::clone(&s.val)))
+    }
+
+    /// Whether the worker's run differs from the editor's project (beyond live settings).
+    pub fn needs_configure(&self) -> bool {
+        match &self.worker_config {
+            None => true,
+            Some((p, version)) => {
+                *version != self.data.version
+                    || preset_differs_structurally(&self.project.preset, p)
+            }
+        }
+    }
+
+    /// Drops the project's trainer (tests).
+    pub fn worker_configured(&self) -> bool {
+        self.worker_config.is_some()
+    }
+}
