@@ -7,10 +7,16 @@
 //! One file per concern: [`state`] (what the window holds), [`logic`] (the per-frame work
 //! before the UI: trainer events, background loads, dialogs, saves), [`commands`] (what
 //! each [`UiCommand`] does), [`launch`] (launch options, screenshot and soak runs, the
-//! recovery file at close). This file builds the app and lays out the panels.
-
+//! recovery file at close), [`layout`] (which panel goes where and what each is given).
+//! This file holds the app's fields, builds it and implements `eframe::App`.
+//!
+//! Panels never get the whole app: each takes a small context of what it shows
+//! (borrowed), what it edits in place (its own state, the project, the persisted UI
+//! settings) and the command list. The views and the walkthrough still take the app (they
+//! drive the trainer's inspector and run actions).
 mod commands;
 mod launch;
+mod layout;
 mod logic;
 mod state;
 
@@ -35,7 +41,7 @@ pub use commands::UiCommand;
 use launch::ScreenshotPlan;
 pub use launch::{LaunchOptions, RECOVERY_FILE, RECOVERY_WAIT};
 pub use logic::{EVENT_BUDGET, TRAINING_REPAINT};
-pub use state::{DataView, MAX_STEP_POINTS, Message, RunView, SplitData};
+pub use state::{DataView, MAX_STEP_POINTS, Message, RunView, SplitData, needs_configure};
 
 pub struct ConvLabApp {
     pub state: AppState,
@@ -48,6 +54,7 @@ pub struct ConvLabApp {
     pub presets: Vec<PresetEntry>,
     pub commands: Vec<UiCommand>,
     pub gallery: panels::gallery::GalleryState,
+    pub data_panel: panels::data_panel::DataPanelState,
     pub dialog: Option<DialogJob>,
     /// A dialog returned nothing within 50 ms once: probably none is available here.
     pub dialog_unavailable: bool,
@@ -122,6 +129,7 @@ impl ConvLabApp {
             presets: presets::list(),
             commands: Vec::new(),
             gallery: Default::default(),
+            data_panel: Default::default(),
             dialog: None,
             dialog_unavailable: false,
             worker,
@@ -202,68 +210,6 @@ impl ConvLabApp {
             app.open_embedded(name);
         }
         app
-    }
-
-    /// The whole window.
-    pub fn show(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        let cpu_start = Instant::now();
-        panels::top_bar::top_bar_ui(self, ui);
-        panels::status_bar::status_bar_ui(self, ui);
-        let walking = self.walk.active && !self.project.preset.walkthrough.is_empty();
-        egui::Panel::left("model_editor")
-            .resizable(true)
-            .default_size(400.0)
-            .min_size(300.0)
-            .show(ui, |ui| {
-                if walking {
-                    panels::walkthrough::walkthrough_ui(self, ui);
-                    ui.separator();
-                }
-                let shape = self.dataset().map(|d| d.sample_shape());
-                let classes = self.dataset().map_or(10, |d| d.class_names.len().max(1));
-                if walking {
-                    egui::CollapsingHeader::new("Model")
-                        .default_open(false)
-                        .show(ui, |ui| {
-                            self.editor.ui(ui, &mut self.project, shape, classes);
-                        });
-                } else {
-                    self.editor.ui(ui, &mut self.project, shape, classes);
-                }
-            });
-        egui::Panel::right("data_and_training")
-            .resizable(true)
-            .default_size(340.0)
-            .min_size(280.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("right_scroll")
-                    .show(ui, |ui| {
-                        egui::CollapsingHeader::new("Data")
-                            .default_open(true)
-                            .show(ui, |ui| {
-                                panels::data_panel::data_panel_ui(self, ui);
-                            });
-                        egui::CollapsingHeader::new("Training")
-                            .default_open(true)
-                            .show(ui, |ui| {
-                                panels::training_panel::training_panel_ui(self, ui);
-                            });
-                    });
-            });
-        egui::CentralPanel::default().show(ui, |ui| {
-            panels::views::central_ui(self, ui);
-        });
-        if self.state.show_frame_overlay {
-            panels::status_bar::frame_overlay_ui(self, &ctx);
-        }
-        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
-            panels::status_bar::drop_hint_ui(&ctx);
-        }
-        self.screenshot_ui(&ctx);
-        self.frames.on_ui_done(cpu_start.elapsed());
-        self.soak_ui(&ctx);
     }
 }
 

@@ -3,15 +3,12 @@
 
 use std::sync::Arc;
 
-use eframe::egui;
-
 use super::ConvLabApp;
 use crate::data::Dataset;
-use crate::spec::{DataSource, Preset};
+use crate::spec::{DataSource, DataSpec, Preset};
 use crate::train::EpochRecord;
 use crate::train::messages::{Evaluation, ProbeResult, RunInfo, RunState, StepProgress};
 use crate::ui::background::{DataJob, LoadedData};
-use crate::ui::panels;
 
 /// Step losses kept for the live curve (older ones are thinned).
 pub const MAX_STEP_POINTS: usize = 4_000;
@@ -26,12 +23,27 @@ pub struct DataView {
     /// A source that failed to load (not retried until it changes), and why.
     pub failed: Option<(DataSource, u64, String)>,
     pub split: Option<SplitData>,
-    pub thumbnails: Option<egui::TextureHandle>,
-    pub thumbnails_version: u64,
-    /// The user chose "My images" but has not loaded a folder yet.
-    pub folder_tools_open: bool,
-    /// The augmentation preview's texture.
-    pub augment_preview: panels::augment_panel::AugmentPreview,
+}
+
+impl DataView {
+    /// The loaded set if it is the one `spec` asks for (not the previous one still shown
+    /// while the next loads).
+    pub fn dataset_for(&self, spec: &DataSpec) -> Option<&Arc<Dataset>> {
+        self.loaded
+            .as_ref()
+            .filter(|l| data_matches(spec, &l.source, l.seed))
+            .map(|l| &l.dataset)
+    }
+}
+
+/// Whether data loaded from `loaded_source` with `seed` is what `spec` asks for.
+fn data_matches(spec: &DataSpec, loaded_source: &DataSource, seed: u64) -> bool {
+    // The seed only changes generated (synthetic) sets.
+    let seed_matters = !matches!(
+        spec.source,
+        DataSource::Digits { .. } | DataSource::Fashion { .. } | DataSource::Folder { .. }
+    );
+    *loaded_source == spec.source && (!seed_matters || seed == spec.seed)
 }
 
 pub struct SplitData {
@@ -65,7 +77,20 @@ pub struct Message {
     pub is_error: bool,
 }
 
-pub(super) fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
+/// Whether a trainer configured with `configured` (a preset and the data version) must be
+/// configured again to run `preset` (changes beyond the live settings).
+pub fn needs_configure(
+    configured: Option<&(Preset, u64)>,
+    preset: &Preset,
+    data_version: u64,
+) -> bool {
+    match configured {
+        None => true,
+        Some((p, version)) => *version != data_version || preset_differs_structurally(preset, p),
+    }
+}
+
+fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
     let mut a = a.clone();
     a.training.learning_rate = b.training.learning_rate;
     a.training.epochs = b.training.epochs;
@@ -89,22 +114,12 @@ impl ConvLabApp {
     }
 
     pub(super) fn data_matches(&self, loaded_source: &DataSource, seed: u64) -> bool {
-        let spec = &self.project.preset.data;
-        // The seed only changes generated (synthetic) sets.
-        let seed_matters = !matches!(
-            spec.source,
-            DataSource::Digits { .. } | DataSource::Fashion { .. } | DataSource::Folder { .. }
-        );
-        *loaded_source == spec.source && (!seed_matters || seed == spec.seed)
+        data_matches(&self.project.preset.data, loaded_source, seed)
     }
 
     /// The data set the project uses, if it is loaded.
     pub fn dataset(&self) -> Option<&Arc<Dataset>> {
-        self.data
-            .loaded
-            .as_ref()
-            .filter(|l| self.data_matches(&l.source, l.seed))
-            .map(|l| &l.dataset)
+        self.data.dataset_for(&self.project.preset.data)
     }
 
     pub(super) fn data_ready(&self) -> Option<(Arc<Dataset>, Arc<Dataset>)> {
@@ -115,13 +130,16 @@ impl ConvLabApp {
 
     /// Whether the worker's run differs from the editor's project (beyond live settings).
     pub fn needs_configure(&self) -> bool {
-        match &self.worker_config {
-            None => true,
-            Some((p, version)) => {
-                *version != self.data.version
-                    || preset_differs_structurally(&self.project.preset, p)
-            }
-        }
+        needs_configure(
+            self.worker_config.as_ref(),
+            &self.project.preset,
+            self.data.version,
+        )
+    }
+
+    /// A file dialog can be opened: one is available here and none is open.
+    pub(super) fn dialog_ready(&self) -> bool {
+        !self.dialog_unavailable && self.dialog.is_none()
     }
 
     /// Drops the project's trainer (tests).
