@@ -41,17 +41,17 @@ impl ConvLabApp {
                 UiCommand::Start => {
                     if !self.needs_configure() || self.configure(false) {
                         self.run.error = None;
-                        self.worker.send(TrainerCommand::Start);
+                        self.trainer.worker.send(TrainerCommand::Start);
                     }
                 }
-                UiCommand::Pause => self.worker.send(TrainerCommand::Pause),
+                UiCommand::Pause => self.trainer.worker.send(TrainerCommand::Pause),
                 UiCommand::Step => {
                     if !self.needs_configure() || self.configure(false) {
-                        self.worker.send(TrainerCommand::Step);
+                        self.trainer.worker.send(TrainerCommand::Step);
                     }
                 }
                 UiCommand::Reset => {
-                    self.pending_weights = None;
+                    self.trainer.pending_weights = None;
                     if self.configure(true) {
                         self.info("reset: fresh weights".into());
                     }
@@ -63,8 +63,8 @@ impl ConvLabApp {
                         continue;
                     }
                     self.state.save_path = path.display().to_string();
-                    self.pending_save = Some(path);
-                    self.worker.send(TrainerCommand::ExportWeights);
+                    self.writes.pending_save = Some(path);
+                    self.trainer.worker.send(TrainerCommand::ExportWeights);
                 }
                 UiCommand::ExportOnnx(path) => {
                     if path.as_os_str().is_empty() {
@@ -75,9 +75,9 @@ impl ConvLabApp {
                         continue;
                     }
                     self.state.onnx_path = path.display().to_string();
-                    self.pending_onnx = Some(path);
+                    self.writes.pending_onnx = Some(path);
                     self.info("exporting ONNX…".into());
-                    self.worker.send(TrainerCommand::ExportWeights);
+                    self.trainer.worker.send(TrainerCommand::ExportWeights);
                 }
                 UiCommand::Dialog(purpose) => {
                     if self.dialog.is_none() {
@@ -104,7 +104,7 @@ impl ConvLabApp {
                 }
                 UiCommand::Probe(index) => {
                     self.gallery.probed = Some(index);
-                    self.worker.send(TrainerCommand::Probe(index));
+                    self.trainer.worker.send(TrainerCommand::Probe(index));
                 }
             }
         }
@@ -127,20 +127,20 @@ impl ConvLabApp {
         self.views.iou_history.clear();
         self.views.score_threshold = None;
         self.project = Project::new(preset, origin);
-        self.trained_since_save = false;
+        self.recovery.trained_since_save = false;
         self.last_model = self.project.preset.model.clone();
         self.editor = ModelEditor::default();
-        self.worker_config = None;
+        self.trainer.config = None;
         self.run = RunView::default();
         self.gallery = Default::default();
-        self.worker.send(TrainerCommand::Pause);
+        self.trainer.worker.send(TrainerCommand::Pause);
     }
 
     pub fn open_embedded(&mut self, name: &'static str) {
         if let Some(p) = presets::embedded(name) {
             self.open_job = None;
             self.set_project(p, format!("built-in {name}"));
-            self.pending_weights = None;
+            self.trainer.pending_weights = None;
             self.state.last_file = None;
             self.state.last_preset = name.to_string();
             self.info(format!("opened the built-in preset {name}"));
@@ -159,7 +159,7 @@ impl ConvLabApp {
             match Preset::load(path) {
                 Ok(p) => {
                     self.set_project(p, path.display().to_string());
-                    self.pending_weights = None;
+                    self.trainer.pending_weights = None;
                     self.after_open(path);
                     self.info(format!("opened {}", path.display()));
                 }
@@ -176,7 +176,7 @@ impl ConvLabApp {
 
     /// Installs (or removes) the views' inspector on the trainer thread.
     pub fn send_inspect(&mut self, job: Option<crate::train::messages::InspectJob>) {
-        self.worker.send(TrainerCommand::Inspect(job));
+        self.trainer.worker.send(TrainerCommand::Inspect(job));
     }
 
     /// Makes an image file the input of every view (resized to the model's input).
@@ -225,10 +225,10 @@ impl ConvLabApp {
             self.info("waiting for the data to load…".into());
             return false;
         };
-        let weights = if let Some(w) = self.pending_weights.take() {
+        let weights = if let Some(w) = self.trainer.pending_weights.take() {
             w
         } else {
-            match &self.worker_config {
+            match &self.trainer.config {
                 Some((p, _))
                     if !fresh
                         && p.training.init == self.project.preset.training.init
@@ -245,14 +245,15 @@ impl ConvLabApp {
             self.run.step_losses.clear();
             self.run.progress = None;
         }
-        self.worker
+        self.trainer
+            .worker
             .send(TrainerCommand::Configure(Box::new(RunSetup {
                 preset: self.project.preset.clone(),
                 train,
                 val,
                 weights,
             })));
-        self.worker_config = Some((self.project.preset.clone(), self.data.version));
+        self.trainer.config = Some((self.project.preset.clone(), self.data.version));
         true
     }
 
@@ -261,7 +262,7 @@ impl ConvLabApp {
         if self.data_ready().is_none() || self.project.facts().full.is_none() {
             return false;
         }
-        self.pending_weights = None;
+        self.trainer.pending_weights = None;
         self.configure(fresh)
     }
 
@@ -270,6 +271,6 @@ impl ConvLabApp {
         self.project.preset.training.epochs = target;
         self.sync_live_settings();
         self.run.error = None;
-        self.worker.send(TrainerCommand::Start);
+        self.trainer.worker.send(TrainerCommand::Start);
     }
 }

@@ -47,6 +47,26 @@ pub const RECOVERY_FILE: &str = "unsaved-model.safetensors";
 /// How long closing waits for the trainer to hand over the weights to keep.
 pub const RECOVERY_WAIT: Duration = Duration::from_millis(300);
 
+/// The launch options still to apply, and the measuring runs (screenshot, soak).
+pub(super) struct Harness {
+    pub(super) screenshot: Option<ScreenshotPlan>,
+    /// Screenshot of a view or a walkthrough step (set by the launch options).
+    pub(super) view: Option<String>,
+    pub(super) step: Option<usize>,
+    pub(super) walk_launched: bool,
+    pub(super) soak: Option<crate::ui::soak::Soak>,
+}
+
+/// The recovery file: a trained model nobody saved is kept there at close.
+pub(super) struct Recovery {
+    pub(super) file: Option<PathBuf>,
+    pub(super) wait: Duration,
+    /// Training happened since the model was opened or last saved.
+    pub(super) trained_since_save: bool,
+    /// The checkpoint being opened is the last session's unsaved model.
+    pub(super) restoring: bool,
+}
+
 pub(super) struct ScreenshotPlan {
     pub(super) path: PathBuf,
     pub(super) train: bool,
@@ -61,7 +81,7 @@ pub(super) struct ScreenshotPlan {
 impl ConvLabApp {
     /// Applies `--view` / the walkthrough step of the launch options once the run is ready.
     pub(super) fn launch_logic(&mut self) {
-        if let Some(view) = self.launch_view.take() {
+        if let Some(view) = self.harness.view.take() {
             let tab = crate::ui::inspector::Tab::ALL.into_iter().find(|t| {
                 let name = t.label().to_ascii_lowercase().replace(' ', "-");
                 name == view
@@ -77,11 +97,11 @@ impl ConvLabApp {
                 self.views.settings.lecture = Some(crate::inspect::routing::LectureCase::K2S1);
             }
         }
-        if let Some(step) = self.launch_step
-            && self.worker_config.is_some()
+        if let Some(step) = self.harness.step
+            && self.trainer.config.is_some()
         {
-            self.launch_step = None;
-            self.walk_launched = true;
+            self.harness.step = None;
+            self.harness.walk_launched = true;
             self.walk.active = true;
             let k = step
                 .saturating_sub(1)
@@ -91,17 +111,17 @@ impl ConvLabApp {
     }
 
     pub(super) fn screenshot_logic(&mut self) {
-        let ready = self.worker_config.is_some()
+        let ready = self.trainer.config.is_some()
             && self.open_job.is_none()
             && self.run.state != RunState::Empty;
-        let Some(plan) = &mut self.screenshot else {
+        let Some(plan) = &mut self.harness.screenshot else {
             return;
         };
         if plan.train
             && !plan.training_started
             && ready
-            && !self.walk_launched
-            && self.launch_step.is_none()
+            && !self.harness.walk_launched
+            && self.harness.step.is_none()
         {
             plan.training_started = true;
             self.commands.push(UiCommand::Start);
@@ -137,9 +157,10 @@ impl ConvLabApp {
                 .result
                 .as_ref()
                 .is_some_and(|r| r.settings == self.views.settings && r.epochs_done >= wanted);
-        let walk_done = self.walk_launched && !self.walk.busy() && state != RunState::Running;
-        let walking = self.walk_launched || self.launch_step.is_some();
-        let Some(plan) = &mut self.screenshot else {
+        let walk_done =
+            self.harness.walk_launched && !self.walk.busy() && state != RunState::Running;
+        let walking = self.harness.walk_launched || self.harness.step.is_some();
+        let Some(plan) = &mut self.harness.screenshot else {
             return;
         };
         ctx.request_repaint();
@@ -173,7 +194,9 @@ impl ConvLabApp {
     }
 
     pub(super) fn soak_ui(&mut self, ctx: &egui::Context) {
-        let Some(soak) = &mut self.soak else { return };
+        let Some(soak) = &mut self.harness.soak else {
+            return;
+        };
         // A report is due every few seconds even when nothing else repaints.
         ctx.request_repaint_after(Duration::from_millis(500));
         if self.project.preset.training.epochs < crate::ui::soak::SOAK_EPOCHS {
@@ -181,7 +204,7 @@ impl ConvLabApp {
         }
         let sample = crate::ui::soak::SoakSample {
             state: self.run.state,
-            ready: self.worker_config.is_some() && self.open_job.is_none(),
+            ready: self.trainer.config.is_some() && self.open_job.is_none(),
             epochs: self.run.history.len(),
             total_steps: self.run.progress.as_ref().map_or(0, |p| p.total_steps),
             ui_seconds: self.frames.ui_times.back().copied().unwrap_or(0.0),
@@ -201,21 +224,21 @@ impl ConvLabApp {
     /// `recovery_wait` ([`RECOVERY_WAIT`]); in the middle of a long minibatch it cannot answer, and the
     /// preset text kept by `save` is what survives.
     pub(super) fn keep_unsaved_model(&mut self) {
-        let Some(file) = self.recovery_file.clone().filter(|_| !self.measuring()) else {
+        let Some(file) = self.recovery.file.clone().filter(|_| !self.measuring()) else {
             return;
         };
-        if self.restoring {
+        if self.recovery.restoring {
             return; // closed before the recovery file was even read: keep it
         }
-        if !self.trained_since_save {
+        if !self.recovery.trained_since_save {
             // Saved since, or the user moved on to another model.
             std::fs::remove_file(&file).ok();
             return;
         }
-        self.worker.send(TrainerCommand::ExportWeights);
-        let deadline = Instant::now() + self.recovery_wait;
+        self.trainer.worker.send(TrainerCommand::ExportWeights);
+        let deadline = Instant::now() + self.recovery.wait;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            let Some(event) = self.worker.recv_timeout(left) else {
+            let Some(event) = self.trainer.worker.recv_timeout(left) else {
                 break;
             };
             if let TrainerEvent::Weights {
@@ -242,6 +265,6 @@ impl ConvLabApp {
 
     /// A screenshot or soak run: it neither restores nor stores the user's session.
     pub(super) fn measuring(&self) -> bool {
-        self.screenshot.is_some() || self.soak.is_some()
+        self.harness.screenshot.is_some() || self.harness.soak.is_some()
     }
 }

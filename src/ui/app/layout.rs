@@ -89,7 +89,7 @@ impl ConvLabApp {
                                 panels::training_panel::training_panel_ui(
                                     TrainingPanel {
                                         preset: &mut self.project.preset,
-                                        configured: self.worker_config.as_ref(),
+                                        configured: self.trainer.config.as_ref(),
                                         data_version: self.data.version,
                                         run: &self.run,
                                         class_names,

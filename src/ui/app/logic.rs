@@ -30,7 +30,7 @@ impl ConvLabApp {
         self.poll_dialog();
         self.poll_open();
         self.poll_save();
-        self.writers.retain(|w| !w.is_finished());
+        self.writes.writers.retain(|w| !w.is_finished());
         self.handle_dropped_files(ctx);
         self.shortcuts(ctx);
         self.handle_commands(ctx);
@@ -77,7 +77,7 @@ impl ConvLabApp {
     pub(super) fn drain_events(&mut self) {
         let started = Instant::now();
         while started.elapsed() < EVENT_BUDGET {
-            let Some(event) = self.worker.try_recv() else {
+            let Some(event) = self.trainer.worker.try_recv() else {
                 break;
             };
             match event {
@@ -90,7 +90,7 @@ impl ConvLabApp {
                 }
                 TrainerEvent::Progress(p) => {
                     self.run.progress_events += 1;
-                    self.trained_since_save = true;
+                    self.recovery.trained_since_save = true;
                     self.run.step_losses.push([p.epoch_position, p.mean_loss]);
                     if self.run.step_losses.len() > MAX_STEP_POINTS {
                         // Keep every other point: bounded memory, the curve's shape stays.
@@ -116,29 +116,29 @@ impl ConvLabApp {
                         params,
                         history,
                     };
-                    if let Some(path) = self.pending_onnx.take() {
+                    if let Some(path) = self.writes.pending_onnx.take() {
                         self.info(format!("exporting ONNX to {}…", path.display()));
-                        self.writers.extend(export_onnx(
+                        self.writes.writers.extend(export_onnx(
                             ck.clone(),
                             path,
-                            Arc::clone(&self.onnx_result),
+                            Arc::clone(&self.writes.onnx_result),
                             &self.egui_ctx,
                         ));
                     }
-                    if let Some(path) = self.pending_save.take() {
-                        self.saving = Some(ck.preset.clone());
-                        self.writers.extend(save_checkpoint(
+                    if let Some(path) = self.writes.pending_save.take() {
+                        self.writes.saving = Some(ck.preset.clone());
+                        self.writes.writers.extend(save_checkpoint(
                             ck,
                             path,
-                            Arc::clone(&self.save_result),
+                            Arc::clone(&self.writes.save_result),
                             &self.egui_ctx,
                         ));
                         self.info("saving…".into());
                     }
                 }
                 TrainerEvent::Error(e) => {
-                    self.pending_save = None;
-                    self.pending_onnx = None;
+                    self.writes.pending_save = None;
+                    self.writes.pending_onnx = None;
                     self.run.error = Some(e.clone());
                     self.error(e);
                 }
@@ -148,12 +148,12 @@ impl ConvLabApp {
             self.egui_ctx.request_repaint();
         }
         let mut seen = self.run.eval_seen;
-        if let Some(e) = self.worker.evaluation.take_newer(&mut seen) {
+        if let Some(e) = self.trainer.worker.evaluation.take_newer(&mut seen) {
             self.run.evaluation = Some(e);
         }
         self.run.eval_seen = seen;
         let mut seen = self.run.probe_seen;
-        if let Some(p) = self.worker.probe.take_newer(&mut seen) {
+        if let Some(p) = self.trainer.worker.probe.take_newer(&mut seen) {
             self.run.probe = Some(p);
         }
         self.run.probe_seen = seen;
@@ -247,7 +247,7 @@ impl ConvLabApp {
         match result {
             Ok(ck) => {
                 let epochs = ck.history.epochs.len();
-                let restoring = std::mem::take(&mut self.restoring);
+                let restoring = std::mem::take(&mut self.recovery.restoring);
                 let origin = if restoring {
                     "unsaved model from the last session".to_string()
                 } else {
@@ -255,14 +255,14 @@ impl ConvLabApp {
                 };
                 let name = ck.preset.name.clone();
                 self.set_project(ck.preset, origin);
-                self.pending_weights = Some(StartWeights::Checkpoint {
+                self.trainer.pending_weights = Some(StartWeights::Checkpoint {
                     params: ck.params,
                     history: ck.history,
                 });
                 if restoring {
                     // Still not in a file of the user's: keep it marked, and kept at exit.
                     self.project.saved = None;
-                    self.trained_since_save = true;
+                    self.recovery.trained_since_save = true;
                     self.info(format!(
                         "restored {name} with its trained weights ({epochs} epochs) as you left \
                          it; not saved to a file yet: File > Save"
@@ -275,7 +275,7 @@ impl ConvLabApp {
                     ));
                 }
             }
-            Err(e) if std::mem::take(&mut self.restoring) => {
+            Err(e) if std::mem::take(&mut self.recovery.restoring) => {
                 self.error(format!("could not restore the last session's model: {e}"));
             }
             Err(e) => self.error(e),
@@ -303,6 +303,7 @@ impl ConvLabApp {
 
     pub(super) fn poll_save(&mut self) {
         let outcome = self
+            .writes
             .save_result
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -310,10 +311,10 @@ impl ConvLabApp {
         match outcome {
             Some(Ok(path)) => {
                 self.info(format!("saved {}", path.display()));
-                if let Some(preset) = self.saving.take() {
+                if let Some(preset) = self.writes.saving.take() {
                     self.project.saved = Some(preset);
                 }
-                self.trained_since_save = false;
+                self.recovery.trained_since_save = false;
                 let abs = std::fs::canonicalize(&path).unwrap_or(path);
                 self.state.remember(abs);
             }
@@ -321,6 +322,7 @@ impl ConvLabApp {
             None => {}
         }
         let outcome = self
+            .writes
             .onnx_result
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -381,22 +383,27 @@ impl ConvLabApp {
     }
 
     pub(super) fn sync_live_settings(&mut self) {
-        let Some((p, _)) = &mut self.worker_config else {
+        let Some((p, _)) = &mut self.trainer.config else {
             return;
         };
         let t = &self.project.preset.training;
         if p.training.learning_rate != t.learning_rate {
             p.training.learning_rate = t.learning_rate;
-            self.worker
+            self.trainer
+                .worker
                 .send(TrainerCommand::SetLearningRate(t.learning_rate));
         }
         if p.training.augment != t.augment {
             p.training.augment = t.augment;
-            self.worker.send(TrainerCommand::SetAugment(t.augment));
+            self.trainer
+                .worker
+                .send(TrainerCommand::SetAugment(t.augment));
         }
         if p.training.epochs != t.epochs {
             p.training.epochs = t.epochs;
-            self.worker.send(TrainerCommand::SetEpochs(t.epochs));
+            self.trainer
+                .worker
+                .send(TrainerCommand::SetEpochs(t.epochs));
         }
     }
 }

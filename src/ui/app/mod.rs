@@ -20,9 +20,8 @@ mod layout;
 mod logic;
 mod state;
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use eframe::egui;
 
@@ -34,15 +33,17 @@ use super::panels::model_editor::ModelEditor;
 use super::presets::{self, DEFAULT_PRESET, PresetEntry};
 use super::project::Project;
 use crate::spec::Preset;
-use crate::train::messages::StartWeights;
 use crate::train::worker::TrainerWorker;
 
 pub use commands::UiCommand;
-use launch::ScreenshotPlan;
+use launch::{Harness, Recovery, ScreenshotPlan};
 pub use launch::{LaunchOptions, RECOVERY_FILE, RECOVERY_WAIT};
 pub use logic::{EVENT_BUDGET, TRAINING_REPAINT};
 pub use state::{DataView, MAX_STEP_POINTS, Message, RunView, SplitData, needs_configure};
+use state::{FileWrites, TrainerLink};
 
+/// The window. The public fields are what the panels show and edit (and what tests
+/// look at); the private ones are the machinery behind them, grouped by what owns them.
 pub struct ConvLabApp {
     pub state: AppState,
     pub project: Project,
@@ -52,48 +53,28 @@ pub struct ConvLabApp {
     pub frames: FrameTimer,
     pub message: Message,
     pub presets: Vec<PresetEntry>,
+    /// What the panels asked for this frame, carried out at the next `logic`.
     pub commands: Vec<UiCommand>,
     pub gallery: panels::gallery::GalleryState,
     pub data_panel: panels::data_panel::DataPanelState,
-    pub dialog: Option<DialogJob>,
-    /// A dialog returned nothing within 50 ms once: probably none is available here.
-    pub dialog_unavailable: bool,
-    worker: TrainerWorker,
-    /// The preset and data version the worker was last configured with.
-    worker_config: Option<(Preset, u64)>,
-    /// Weights to start the next configuration from (an opened checkpoint).
-    pending_weights: Option<StartWeights>,
-    pending_save: Option<PathBuf>,
-    save_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
-    /// Threads writing the user's files (saves, ONNX exports), joined before the window
-    /// closes.
-    writers: Vec<std::thread::JoinHandle<()>>,
-    /// The preset of the checkpoint being saved (it becomes the project's saved state).
-    saving: Option<Preset>,
-    /// Where the next weights from the trainer are exported as ONNX.
-    pending_onnx: Option<PathBuf>,
-    onnx_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
-    /// A checkpoint being read in the background.
-    pub open_job: Option<OpenJob>,
-    last_model_edit: Instant,
-    last_model: crate::engine::ModelSpec,
-    screenshot: Option<ScreenshotPlan>,
-    egui_ctx: egui::Context,
     /// The central area's tabs and inspection views.
     pub views: panels::views::ViewsUi,
     pub walk: panels::walkthrough::WalkState,
+    pub dialog: Option<DialogJob>,
+    /// A dialog returned nothing within 50 ms once: probably none is available here.
+    pub dialog_unavailable: bool,
+    /// A checkpoint being read in the background.
+    pub open_job: Option<OpenJob>,
+    trainer: TrainerLink,
+    writes: FileWrites,
+    /// The model as last seen, and when it last changed: edits reach the trainer after a
+    /// short pause.
+    last_model_edit: Instant,
+    last_model: crate::engine::ModelSpec,
+    egui_ctx: egui::Context,
     presenter_applied: Option<bool>,
-    /// Screenshot of a view or a walkthrough step (set by the launch options).
-    launch_view: Option<String>,
-    launch_step: Option<usize>,
-    walk_launched: bool,
-    soak: Option<super::soak::Soak>,
-    recovery_file: Option<PathBuf>,
-    recovery_wait: Duration,
-    /// Training happened since the model was opened or last saved.
-    trained_since_save: bool,
-    /// The checkpoint being opened is the last session's unsaved model.
-    restoring: bool,
+    harness: Harness,
+    recovery: Recovery,
 }
 
 impl ConvLabApp {
@@ -132,41 +113,42 @@ impl ConvLabApp {
             data_panel: Default::default(),
             dialog: None,
             dialog_unavailable: false,
-            worker,
-            worker_config: None,
-            pending_weights: None,
-            pending_save: None,
-            save_result: Arc::default(),
-            writers: Vec::new(),
-            saving: None,
-            pending_onnx: None,
-            onnx_result: Arc::default(),
+            trainer: TrainerLink {
+                worker,
+                config: None,
+                pending_weights: None,
+            },
+            writes: FileWrites::default(),
             open_job: None,
             last_model_edit: Instant::now(),
-            screenshot: options.screenshot.map(|path| ScreenshotPlan {
-                path,
-                train: options.screenshot_train,
-                epochs: options.screenshot_epochs.max(1),
-                started: Instant::now(),
-                training_started: false,
-                requested: false,
-                done: Arc::default(),
-                saved: Arc::default(),
-            }),
+            harness: Harness {
+                screenshot: options.screenshot.map(|path| ScreenshotPlan {
+                    path,
+                    train: options.screenshot_train,
+                    epochs: options.screenshot_epochs.max(1),
+                    started: Instant::now(),
+                    training_started: false,
+                    requested: false,
+                    done: Arc::default(),
+                    saved: Arc::default(),
+                }),
+                view: options.view.clone(),
+                step: options.walkthrough_step,
+                walk_launched: false,
+                soak: options
+                    .soak
+                    .map(|(duration, log)| super::soak::Soak::new(log, duration)),
+            },
             egui_ctx: ctx.clone(),
             views: panels::views::ViewsUi::new(),
             walk: Default::default(),
             presenter_applied: None,
-            launch_view: options.view.clone(),
-            launch_step: options.walkthrough_step,
-            walk_launched: false,
-            soak: options
-                .soak
-                .map(|(duration, log)| super::soak::Soak::new(log, duration)),
-            recovery_file: options.recovery_file.clone(),
-            recovery_wait: options.recovery_wait.unwrap_or(RECOVERY_WAIT),
-            trained_since_save: false,
-            restoring: false,
+            recovery: Recovery {
+                file: options.recovery_file.clone(),
+                wait: options.recovery_wait.unwrap_or(RECOVERY_WAIT),
+                trained_since_save: false,
+                restoring: false,
+            },
         };
         if options.presenter {
             app.state.presenter = true;
@@ -179,7 +161,8 @@ impl ConvLabApp {
             .take()
             .filter(|_| options.file.is_none() && !app.measuring());
         let recovered = app
-            .recovery_file
+            .recovery
+            .file
             .clone()
             .filter(|f| options.file.is_none() && !app.measuring() && f.exists());
         if let Some(file) = options.file {
@@ -187,7 +170,7 @@ impl ConvLabApp {
         } else if let Some(file) = recovered {
             // Read in the background like any checkpoint; `poll_open` marks it unsaved.
             app.open_job = Some(OpenJob::spawn(file, &app.egui_ctx));
-            app.restoring = true;
+            app.recovery.restoring = true;
             app.info("restoring the model you trained last time…".into());
         } else if let Some(text) = unsaved {
             match Preset::parse(&text, "the last session") {
@@ -217,7 +200,7 @@ impl Drop for ConvLabApp {
     /// Closing waits for files being written (they are the user's work) but not for the
     /// trainer's minibatch (see the trainer worker's `Drop`, which runs after this).
     fn drop(&mut self) {
-        for writer in self.writers.drain(..) {
+        for writer in self.writes.writers.drain(..) {
             writer.join().ok();
         }
         self.keep_unsaved_model();

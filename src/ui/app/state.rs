@@ -1,13 +1,17 @@
 //! What the window holds besides the project: the data panel's loaded set and split, what
 //! it knows about the run, the status line; and the questions asked of that state.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use super::ConvLabApp;
 use crate::data::Dataset;
 use crate::spec::{DataSource, DataSpec, Preset};
 use crate::train::EpochRecord;
-use crate::train::messages::{Evaluation, ProbeResult, RunInfo, RunState, StepProgress};
+use crate::train::messages::{
+    Evaluation, ProbeResult, RunInfo, RunState, StartWeights, StepProgress,
+};
+use crate::train::worker::TrainerWorker;
 use crate::ui::background::{DataJob, LoadedData};
 
 /// Step losses kept for the live curve (older ones are thinned).
@@ -68,6 +72,32 @@ pub struct RunView {
     pub(super) eval_seen: u64,
     pub probe: Option<Arc<ProbeResult>>,
     pub(super) probe_seen: u64,
+}
+
+/// The trainer thread and what it was last told.
+pub(super) struct TrainerLink {
+    pub(super) worker: TrainerWorker,
+    /// The preset and data version the worker was last configured with.
+    pub(super) config: Option<(Preset, u64)>,
+    /// Weights to start the next configuration from (an opened checkpoint).
+    pub(super) pending_weights: Option<StartWeights>,
+}
+
+/// The user's files being written (checkpoints, ONNX exports): what waits for the
+/// trainer's weights, the threads writing, and their outcomes.
+#[derive(Default)]
+pub(super) struct FileWrites {
+    /// Where the next weights from the trainer are saved as a checkpoint.
+    pub(super) pending_save: Option<PathBuf>,
+    pub(super) save_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    /// Threads writing the user's files (saves, ONNX exports), joined before the window
+    /// closes.
+    pub(super) writers: Vec<std::thread::JoinHandle<()>>,
+    /// The preset of the checkpoint being saved (it becomes the project's saved state).
+    pub(super) saving: Option<Preset>,
+    /// Where the next weights from the trainer are exported as ONNX.
+    pub(super) pending_onnx: Option<PathBuf>,
+    pub(super) onnx_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
 }
 
 /// A line in the status bar.
@@ -131,7 +161,7 @@ impl ConvLabApp {
     /// Whether the worker's run differs from the editor's project (beyond live settings).
     pub fn needs_configure(&self) -> bool {
         needs_configure(
-            self.worker_config.as_ref(),
+            self.trainer.config.as_ref(),
             &self.project.preset,
             self.data.version,
         )
@@ -144,6 +174,6 @@ impl ConvLabApp {
 
     /// Drops the project's trainer (tests).
     pub fn worker_configured(&self) -> bool {
-        self.worker_config.is_some()
+        self.trainer.config.is_some()
     }
 }
