@@ -9,7 +9,7 @@ use crate::data::Dataset;
 use crate::data::augment::{
     Augment, DEFAULT_NOISE, DEFAULT_SHIFT, MAX_NOISE, MAX_SHIFT, batch_rng,
 };
-use crate::ui::app::ConvLabApp;
+use crate::spec::TrainingSpec;
 use crate::viz::{Colormap, Rgba, sample_rgba, tile};
 
 /// Images in the preview.
@@ -43,8 +43,25 @@ pub fn preview_rgba(data: &Dataset, augment: &Augment, seed: u64, draw: usize) -
     Some(tile(&images, n, 2, [40, 40, 40, 255]))
 }
 
-pub fn augment_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    let mut aug = app.project.preset.training.augment.unwrap_or_default();
+/// What the augmentation toggles edit and preview.
+pub struct Augmenting<'a> {
+    /// The project's training settings: the toggles edit `augment`; `seed` seeds the preview.
+    pub training: &'a mut TrainingSpec,
+    /// The training images, once the data is loaded and split.
+    pub train: Option<&'a Arc<Dataset>>,
+    /// The data's version: a new set redraws the preview.
+    pub data_version: u64,
+    pub preview: &'a mut AugmentPreview,
+}
+
+pub fn augment_ui(augmenting: Augmenting<'_>, ui: &mut Ui) {
+    let Augmenting {
+        training,
+        train,
+        data_version,
+        preview,
+    } = augmenting;
+    let mut aug = training.augment.unwrap_or_default();
     let before = aug;
     ui.horizontal_wrapped(|ui| {
         ui.label("augment")
@@ -90,20 +107,19 @@ pub fn augment_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         }
     });
     if aug != before {
-        app.project.preset.training.augment = aug.is_active().then_some(aug);
+        training.augment = aug.is_active().then_some(aug);
     }
     if !aug.is_active() {
         return;
     }
-    let Some(train) = app.data.split.as_ref().map(|s| Arc::clone(&s.train)) else {
+    let Some(train) = train else {
         return;
     };
-    let seed = app.project.preset.training.seed;
-    let key = (aug, app.data.version, seed, app.data.augment_preview.draw);
-    let preview = &mut app.data.augment_preview;
+    let seed = training.seed;
+    let key = (aug, data_version, seed, preview.draw);
     if preview.key != Some(key) {
         preview.key = Some(key);
-        preview.texture = preview_rgba(&train, &aug, seed, preview.draw).map(|img| {
+        preview.texture = preview_rgba(train, &aug, seed, preview.draw).map(|img| {
             let color =
                 egui::ColorImage::from_rgba_unmultiplied([img.width, img.height], &img.pixels);
             ui.ctx()

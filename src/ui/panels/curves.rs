@@ -4,21 +4,37 @@
 use eframe::egui::{Color32, Ui};
 use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
+use crate::engine::LossKind;
 use crate::train::MetricKind;
-use crate::ui::app::ConvLabApp;
+use crate::ui::app::RunView;
 use crate::viz::curves::{plot_points, tick_label};
 
 const TRAIN: Color32 = Color32::from_rgb(80, 160, 255);
 const VAL: Color32 = Color32::from_rgb(255, 150, 60);
 
-pub fn curves_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    let log = app.state.log_scale;
+/// What the curves show, and their two display options (kept with the window's state).
+pub struct Curves<'a> {
+    pub run: &'a RunView,
+    /// The loss being trained, for the metric's name before the first epoch.
+    pub loss: LossKind,
+    pub log_scale: &'a mut bool,
+    pub show_step_loss: &'a mut bool,
+}
+
+pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
+    let Curves {
+        run,
+        loss,
+        log_scale,
+        show_step_loss,
+    } = curves;
+    let log = *log_scale;
     ui.horizontal(|ui| {
         ui.heading("Curves");
-        ui.checkbox(&mut app.state.log_scale, "log scale")
+        ui.checkbox(log_scale, "log scale")
             .on_hover_text("Loss on a logarithmic axis: late, small improvements stay visible");
-        ui.checkbox(&mut app.state.show_step_loss, "per-step loss");
-        if let Some(last) = app.run.history.last() {
+        ui.checkbox(show_step_loss, "per-step loss");
+        if let Some(last) = run.history.last() {
             ui.label(format!(
                 "epoch {} · val {} {:.3}",
                 last.epoch, last.metric, last.val_metric
@@ -27,12 +43,11 @@ pub fn curves_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     });
     let height = (ui.available_height() * 0.5).clamp(140.0, 340.0);
     let width = (ui.available_width() - 8.0) / 2.0;
-    let history = &app.run.history;
-    let metric_name = history.last().map(|r| r.metric.clone()).unwrap_or_else(|| {
-        MetricKind::for_loss(app.project.preset.training.loss)
-            .name()
-            .to_string()
-    });
+    let history = &run.history;
+    let metric_name = history
+        .last()
+        .map(|r| r.metric.clone())
+        .unwrap_or_else(|| MetricKind::for_loss(loss).name().to_string());
     ui.horizontal(|ui| {
         Plot::new("loss_plot")
             .legend(Legend::default())
@@ -43,11 +58,11 @@ pub fn curves_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             .y_axis_formatter(move |mark, _| tick_label(mark.value, log))
             .allow_scroll(false)
             .show(ui, |plot| {
-                if app.state.show_step_loss && !app.run.step_losses.is_empty() {
+                if *show_step_loss && !run.step_losses.is_empty() {
                     plot.line(
                         Line::new(
                             "train (steps)",
-                            PlotPoints::new(plot_points(app.run.step_losses.iter().copied(), log)),
+                            PlotPoints::new(plot_points(run.step_losses.iter().copied(), log)),
                         )
                         .color(TRAIN.gamma_multiply(0.35))
                         .width(1.0),

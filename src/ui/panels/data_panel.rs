@@ -10,27 +10,68 @@ use eframe::egui::{self, Ui};
 use crate::data::DataSource;
 use crate::data::sources::{FolderChoice, SourceKind};
 use crate::data::synthetic::{FUNCTIONS_1D, PointPattern};
-use crate::ui::app::{ConvLabApp, UiCommand};
+use crate::ui::app::{DataView, UiCommand};
+use crate::ui::app_state::AppState;
 use crate::ui::background::DialogPurpose;
+use crate::ui::panels::augment_panel::{AugmentPreview, Augmenting, augment_ui};
+use crate::ui::panels::gallery::GalleryState;
+use crate::ui::project::Project;
+
+/// The data panel's own state: whether the folder tools are open, and its pictures.
+#[derive(Default)]
+pub struct DataPanelState {
+    pub thumbnails: Option<egui::TextureHandle>,
+    pub thumbnails_version: u64,
+    /// The user chose "My images" but has not loaded a folder yet.
+    pub folder_tools_open: bool,
+    /// The augmentation preview's texture.
+    pub augment_preview: AugmentPreview,
+}
+
+/// What the data panel edits and shows.
+pub struct DataPanel<'a> {
+    /// The project: the panel edits its data source, split and augmentation, and the
+    /// class-count fix edits the model.
+    pub project: &'a mut Project,
+    /// The loaded set, its split and the job loading the next one.
+    pub data: &'a DataView,
+    pub panel: &'a mut DataPanelState,
+    /// Cleared when the source changes: its filter and pictures belong to the old data.
+    pub gallery: &'a mut GalleryState,
+    /// The folder fields (path, image size, colour), kept across restarts.
+    pub state: &'a mut AppState,
+    /// A folder dialog can be opened (one is available here and none is open).
+    pub dialog_ready: bool,
+    pub commands: &'a mut Vec<UiCommand>,
+}
 
 /// What the folder tools hold, for the sources that start from a folder.
-fn folder_choice(app: &ConvLabApp) -> FolderChoice {
+fn folder_choice(state: &AppState) -> FolderChoice {
     FolderChoice {
-        path: PathBuf::from(app.state.folder_path.trim()),
-        size: app.state.folder_size,
-        grayscale: app.state.folder_grayscale,
+        path: PathBuf::from(state.folder_path.trim()),
+        size: state.folder_size,
+        grayscale: state.folder_grayscale,
     }
 }
 
-pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    let current = app.project.preset.data.source.kind();
-    let mut show_folder_tools = current == SourceKind::Folder || app.data.folder_tools_open;
+pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
+    let DataPanel {
+        project,
+        data,
+        panel,
+        gallery,
+        state,
+        dialog_ready,
+        commands,
+    } = context;
+    let current = project.preset.data.source.kind();
+    let mut show_folder_tools = current == SourceKind::Folder || panel.folder_tools_open;
     ui.horizontal(|ui| {
         let l = ui.label("source");
         let selected = current.title();
         // Truncated (whole on hover): the hover names the source in full, e.g. its folder,
         // and a long path must not widen the panel.
-        let folder = folder_choice(app);
+        let folder = folder_choice(state);
         egui::ComboBox::from_id_salt("data_source")
             .selected_text(selected)
             .truncate()
@@ -47,21 +88,21 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                             "Needs several folders: name them in a preset's [data] section",
                         );
                     if r.clicked() && k != current {
-                        app.data.folder_tools_open = k == SourceKind::Folder;
+                        panel.folder_tools_open = k == SourceKind::Folder;
                         show_folder_tools = k == SourceKind::Folder;
                         if let Some(s) = start {
-                            app.project.preset.data.source = s;
+                            project.preset.data.source = s;
                         }
-                        app.gallery_reset();
+                        *gallery = GalleryState::default();
                     }
                 }
             })
             .response
             .labelled_by(l.id)
-            .on_hover_text(app.project.preset.data.source.label());
+            .on_hover_text(project.preset.data.source.label());
     });
 
-    match &mut app.project.preset.data.source {
+    match &mut project.preset.data.source {
         DataSource::Shapes(shapes) => {
             let (samples, size, noise) = (&mut shapes.samples, &mut shapes.size, &mut shapes.noise);
             ui.horizontal(|ui| {
@@ -114,11 +155,11 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         _ => {}
     }
     if show_folder_tools {
-        folder_ui(app, ui);
+        folder_ui(state, dialog_ready, commands, ui);
     }
 
     ui.horizontal(|ui| {
-        let d = &mut app.project.preset.data;
+        let d = &mut project.preset.data;
         let l = ui.label("validation share");
         ui.add(egui::Slider::new(&mut d.val_fraction, 0.05..=0.5).fixed_decimals(2))
             .labelled_by(l.id)
@@ -126,14 +167,22 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     });
     ui.horizontal(|ui| {
         let l = ui.label("data seed");
-        ui.add(egui::DragValue::new(&mut app.project.preset.data.seed))
+        ui.add(egui::DragValue::new(&mut project.preset.data.seed))
             .labelled_by(l.id)
             .on_hover_text("Seeds the split (and the generators of synthetic sets)");
     });
-    crate::ui::panels::augment_panel::augment_ui(app, ui);
+    augment_ui(
+        Augmenting {
+            training: &mut project.preset.training,
+            train: data.split.as_ref().map(|s| &s.train),
+            data_version: data.version,
+            preview: &mut panel.augment_preview,
+        },
+        ui,
+    );
 
     // Progress or summary.
-    if let Some(job) = &app.data.job {
+    if let Some(job) = &data.job {
         let (done, total) = (
             job.done.load(Ordering::Relaxed),
             job.total.load(Ordering::Relaxed),
@@ -147,7 +196,7 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 .on_hover_text("Stop loading; nothing already loaded is lost")
                 .clicked()
             {
-                app.commands.push(UiCommand::CancelLoad);
+                commands.push(UiCommand::CancelLoad);
             }
             let what = if total == 0 && done > 0 {
                 format!("listing files: {done} found…")
@@ -171,64 +220,60 @@ pub fn data_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             );
         }
     }
-    if let Some((_, _, e)) = &app.data.failed {
+    if let Some((_, _, e)) = &data.failed {
         if e.ends_with(crate::data::folder::CANCELLED) {
             ui.label(format!("{e}; pick a source or load the folder again"));
         } else {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
     }
-    summary_ui(app, ui);
+    summary_ui(project, data, panel, ui);
 }
 
-fn folder_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+fn folder_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiCommand>, ui: &mut Ui) {
     ui.label("A folder with one subfolder per class (e.g. cats/, dogs/), any image format.");
     let mut load = false;
     ui.horizontal(|ui| {
         let l = ui.label("Folder path");
         let r = ui
-            .add(egui::TextEdit::singleline(&mut app.state.folder_path).desired_width(170.0))
+            .add(egui::TextEdit::singleline(&mut state.folder_path).desired_width(170.0))
             .labelled_by(l.id)
             .on_hover_text("Type or paste a path, or drop the folder onto the window");
         load |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if ui
-            .add_enabled(
-                !app.dialog_unavailable && app.dialog.is_none(),
-                egui::Button::new("Browse…"),
-            )
+            .add_enabled(dialog_ready, egui::Button::new("Browse…"))
             .on_disabled_hover_text("No folder dialog is available here: type the path")
             .clicked()
         {
-            app.commands
-                .push(UiCommand::Dialog(DialogPurpose::ClassFolder));
+            commands.push(UiCommand::Dialog(DialogPurpose::ClassFolder));
         }
     });
     ui.horizontal(|ui| {
         let l = ui.label("image size");
-        ui.add(egui::DragValue::new(&mut app.state.folder_size[0]).range(4..=256))
+        ui.add(egui::DragValue::new(&mut state.folder_size[0]).range(4..=256))
             .labelled_by(l.id)
             .on_hover_text("Height every image is resized to");
         let x = ui.label("×");
-        ui.add(egui::DragValue::new(&mut app.state.folder_size[1]).range(4..=256))
+        ui.add(egui::DragValue::new(&mut state.folder_size[1]).range(4..=256))
             .labelled_by(x.id)
             .on_hover_text("Width every image is resized to");
-        ui.radio_value(&mut app.state.folder_grayscale, true, "gray");
-        ui.radio_value(&mut app.state.folder_grayscale, false, "RGB");
+        ui.radio_value(&mut state.folder_grayscale, true, "gray");
+        ui.radio_value(&mut state.folder_grayscale, false, "RGB");
     });
     load |= ui.button("Load folder").clicked();
-    if load && !app.state.folder_path.trim().is_empty() {
-        app.commands.push(UiCommand::LoadFolder(PathBuf::from(
-            app.state.folder_path.trim(),
+    if load && !state.folder_path.trim().is_empty() {
+        commands.push(UiCommand::LoadFolder(PathBuf::from(
+            state.folder_path.trim(),
         )));
     }
 }
 
-fn summary_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    let Some(loaded) = &app.data.loaded else {
+fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState, ui: &mut Ui) {
+    let Some(loaded) = &data.loaded else {
         return;
     };
-    if !app
-        .dataset()
+    if !data
+        .dataset_for(&project.preset.data)
         .is_some_and(|d| std::sync::Arc::ptr_eq(d, &loaded.dataset))
     {
         ui.weak(format!(
@@ -238,8 +283,7 @@ fn summary_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     }
     let d = &loaded.dataset;
     let [c, h, w] = d.sample_shape();
-    let (n_train, n_val) = app
-        .data
+    let (n_train, n_val) = data
         .split
         .as_ref()
         .map_or((0, 0), |s| (s.train.len(), s.val.len()));
@@ -257,8 +301,8 @@ fn summary_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             .map(|(name, n)| format!("{name}: {n}"))
             .collect();
         ui.small(format!("{} classes · {}", counts.len(), text.join(" · ")));
-        if let Some(classes) = class_count_fix_ui(&app.project.preset.model, d, ui) {
-            app.project.apply(|m| {
+        if let Some(classes) = class_count_fix_ui(&project.preset.model, d, ui) {
+            project.apply(|m| {
                 m.set_outputs(classes);
             });
         }
@@ -270,17 +314,17 @@ fn summary_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         }
     }
     if let Some(img) = &loaded.thumbnails {
-        if app.data.thumbnails_version != app.data.version || app.data.thumbnails.is_none() {
+        if panel.thumbnails_version != data.version || panel.thumbnails.is_none() {
             let color =
                 egui::ColorImage::from_rgba_unmultiplied([img.width, img.height], &img.pixels);
-            app.data.thumbnails = Some(ui.ctx().load_texture(
+            panel.thumbnails = Some(ui.ctx().load_texture(
                 "data_thumbnails",
                 color,
                 egui::TextureOptions::NEAREST,
             ));
-            app.data.thumbnails_version = app.data.version;
+            panel.thumbnails_version = data.version;
         }
-        if let Some(tex) = &app.data.thumbnails {
+        if let Some(tex) = &panel.thumbnails {
             let size = tex.size_vec2();
             // Fit the width, and at most 200 points high so the panel stays short.
             let scale = (ui.available_width() / size.x).min(200.0 / size.y).min(2.0);

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use eframe::egui::{self, Color32, Ui};
 
-use crate::data::Targets;
-use crate::ui::app::{ConvLabApp, UiCommand};
-use crate::viz::sample_rgba;
+use crate::data::{Dataset, Targets};
+use crate::ui::app::{RunView, UiCommand};
+use crate::viz::{Colormap, sample_rgba};
 
 /// Images shown at most.
 pub const MAX_SHOWN: usize = 60;
@@ -20,22 +20,31 @@ pub struct GalleryState {
     textures: HashMap<usize, egui::TextureHandle>,
 }
 
-impl ConvLabApp {
-    pub fn gallery_reset(&mut self) {
-        self.gallery = GalleryState::default();
-    }
+/// What the gallery shows; clicking an image asks for a probe.
+pub struct Gallery<'a> {
+    /// The validation set, once the data is loaded and split.
+    pub val: Option<&'a std::sync::Arc<Dataset>>,
+    pub run: &'a RunView,
+    pub colormap: Colormap,
+    pub commands: &'a mut Vec<UiCommand>,
 }
 
-pub fn gallery_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    let Some(split) = &app.data.split else {
+pub fn gallery_ui(gallery: &mut GalleryState, context: Gallery<'_>, ui: &mut Ui) {
+    let Gallery {
+        val,
+        run,
+        colormap,
+        commands,
+    } = context;
+    let Some(val) = val else {
         ui.weak("Loading data…");
         return;
     };
-    let val = std::sync::Arc::clone(&split.val);
+    let val = std::sync::Arc::clone(val);
     let [_, h, w] = val.sample_shape();
     ui.horizontal(|ui| {
         ui.heading("Validation predictions");
-        if let Some((t, p)) = app.gallery.filter {
+        if let Some((t, p)) = gallery.filter {
             let name = |i: usize| {
                 val.class_names
                     .get(i)
@@ -49,7 +58,7 @@ pub fn gallery_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                 egui::Label::new(format!("true {} predicted as {}", name(t), name(p))).truncate(),
             );
             if show_all {
-                app.gallery.filter = None;
+                gallery.filter = None;
             }
         }
     });
@@ -61,19 +70,19 @@ pub fn gallery_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         Targets::Labels(l) => Some(l.clone()),
         Targets::Dense(_) => None,
     };
-    let eval = app.run.evaluation.clone();
+    let eval = run.evaluation.clone();
     let predicted = eval.as_ref().map(|e| &e.predicted);
     let indices: Vec<usize> = (0..val.len())
-        .filter(|&i| match (app.gallery.filter, &labels, predicted) {
+        .filter(|&i| match (gallery.filter, &labels, predicted) {
             (Some((t, p)), Some(l), Some(pred)) => l[i] == t && pred.get(i) == Some(&p),
             _ => true,
         })
         .take(MAX_SHOWN)
         .collect();
     let tile = 60.0;
-    if let Some(probe) = app.run.probe.clone() {
+    if let Some(probe) = run.probe.clone() {
         ui.horizontal(|ui| {
-            if let Some(tex) = app.gallery.textures.get(&probe.index) {
+            if let Some(tex) = gallery.textures.get(&probe.index) {
                 ui.image((tex.id(), egui::vec2(48.0, 48.0)));
             }
             ui.vertical(|ui| {
@@ -101,8 +110,8 @@ pub fn gallery_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         for row in indices.chunks(per_row) {
         ui.horizontal_top(|ui| {
             for &i in row {
-                let tex = app.gallery.textures.entry(i).or_insert_with(|| {
-                    let img = sample_rgba(&val.inputs, i, app.state.colormap);
+                let tex = gallery.textures.entry(i).or_insert_with(|| {
+                    let img = sample_rgba(&val.inputs, i, colormap);
                     let color = egui::ColorImage::from_rgba_unmultiplied([img.width, img.height], &img.pixels);
                     ui.ctx().load_texture(format!("val_{i}"), color, egui::TextureOptions::NEAREST)
                 });
@@ -125,7 +134,7 @@ pub fn gallery_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                         _ => format!("#{i}"),
                     });
                     if r.clicked() {
-                        app.commands.push(UiCommand::Probe(i));
+                        commands.push(UiCommand::Probe(i));
                     }
                 });
             }

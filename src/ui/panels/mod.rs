@@ -1,5 +1,7 @@
-//! One file per panel. Panels edit the project or push [`crate::ui::app::UiCommand`]s;
-//! they never talk to the trainer directly.
+//! One file per panel. A panel gets a small context: what it shows (borrowed), what it edits
+//! in place (its own state, the project, the persisted UI settings) and a list to push
+//! [`crate::ui::app::UiCommand`]s to for everything else; it never talks to the trainer
+//! directly. `views` and `walkthrough` still take the whole app.
 
 pub mod augment_panel;
 pub mod curves;

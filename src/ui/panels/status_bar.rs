@@ -3,17 +3,19 @@
 
 use eframe::egui::{self, Ui};
 
-use crate::ui::app::ConvLabApp;
+use crate::ui::app::{Message, RunView};
+use crate::ui::frame_timer::FrameTimer;
 
-pub fn status_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
+/// The bar shows the run, the last message and the frame times; it changes nothing.
+pub fn status_bar_ui(ui: &mut Ui, run: &RunView, message: &Message, frames: &FrameTimer) {
     egui::Panel::bottom("status_bar").show(ui, |ui| {
         // Frame times first on the right, then the rest in what is left, truncated: a long
         // message (a path, an error) must not push the frame times off the window.
         egui::Sides::new().shrink_left().truncate().show(
             ui,
             |ui| {
-                ui.label(format!("• {}", app.run.state.label()));
-                if let Some(p) = &app.run.progress {
+                ui.label(format!("• {}", run.state.label()));
+                if let Some(p) = &run.progress {
                     ui.separator();
                     ui.label(format!(
                         "epoch {} step {}/{} · {:.0} img/s",
@@ -21,19 +23,19 @@ pub fn status_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                     ));
                 }
                 ui.separator();
-                let color = if app.message.is_error {
+                let color = if message.is_error {
                     ui.visuals().error_fg_color
                 } else {
                     ui.visuals().text_color()
                 };
-                ui.colored_label(color, &app.message.text);
+                ui.colored_label(color, &message.text);
             },
             |ui| {
                 ui.weak(format!(
                     "frame {:.1} ms ({:.0} fps) · ui {:.1} ms",
-                    app.frames.mean_interval() * 1000.0,
-                    app.frames.fps(),
-                    app.frames.mean_ui_time() * 1000.0
+                    frames.mean_interval() * 1000.0,
+                    frames.fps(),
+                    frames.mean_ui_time() * 1000.0
                 ));
             },
         );
@@ -41,13 +43,13 @@ pub fn status_bar_ui(app: &mut ConvLabApp, ui: &mut Ui) {
 }
 
 /// Frame statistics in a corner of the window.
-pub fn frame_overlay_ui(app: &ConvLabApp, ctx: &egui::Context) {
+pub fn frame_overlay_ui(frames: &FrameTimer, ctx: &egui::Context) {
     egui::Area::new(egui::Id::unique("frame_overlay"))
         .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-360.0, -40.0))
         .interactable(false)
         .show(ctx, |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| {
-                let f = &app.frames;
+                let f = frames;
                 ui.monospace(format!(
                     "frame  {:5.1} ms mean  {:5.1} ms max\nfps    {:5.0}\nui cpu {:5.2} ms   ({} frames)",
                     f.mean_interval() * 1000.0,

@@ -5,8 +5,9 @@
 use eframe::egui::{self, Color32, Ui};
 
 use crate::engine::{Init, LossKind, OptimizerKind};
+use crate::spec::Preset;
 use crate::train::messages::RunState;
-use crate::ui::app::{ConvLabApp, UiCommand};
+use crate::ui::app::{RunView, UiCommand, needs_configure};
 use crate::viz::Colormap;
 use crate::viz::colormap::fraction;
 
@@ -41,8 +42,33 @@ fn init_label(i: Init) -> &'static str {
     }
 }
 
-pub fn training_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    let t = &mut app.project.preset.training;
+/// What the training panel edits and shows.
+pub struct TrainingPanel<'a> {
+    /// The project's preset: the settings grid edits its training part.
+    pub preset: &'a mut Preset,
+    /// The preset and data version the trainer was last configured with: edits beyond the
+    /// live settings wait for the next run.
+    pub configured: Option<&'a (Preset, u64)>,
+    pub data_version: u64,
+    pub run: &'a RunView,
+    /// The validation set's class names (rows and columns of the confusion matrix).
+    pub class_names: &'a [String],
+    /// The prediction gallery's filter, which a cell of the confusion matrix sets.
+    pub gallery_filter: &'a mut Option<(usize, usize)>,
+    pub commands: &'a mut Vec<UiCommand>,
+}
+
+pub fn training_panel_ui(panel: TrainingPanel<'_>, ui: &mut Ui) {
+    let TrainingPanel {
+        preset,
+        configured,
+        data_version,
+        run,
+        class_names,
+        gallery_filter,
+        commands,
+    } = panel;
+    let t = &mut preset.training;
     egui::Grid::new("training_settings").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
         let l = ui.label("loss");
         egui::ComboBox::from_id_salt("loss")
@@ -137,7 +163,7 @@ pub fn training_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         ui.end_row();
     });
 
-    let state = app.run.state;
+    let state = run.state;
     let running = state == RunState::Running;
     ui.horizontal(|ui| {
         if ui
@@ -145,43 +171,43 @@ pub fn training_panel_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             .on_hover_text("Train until the epoch count (edits of the model keep matching weights)")
             .clicked()
         {
-            app.commands.push(UiCommand::Start);
+            commands.push(UiCommand::Start);
         }
         if ui
             .add_enabled(running, egui::Button::new("Pause"))
             .clicked()
         {
-            app.commands.push(UiCommand::Pause);
+            commands.push(UiCommand::Pause);
         }
         if ui
             .add_enabled(!running, egui::Button::new("Step"))
             .on_hover_text("Train on one minibatch")
             .clicked()
         {
-            app.commands.push(UiCommand::Step);
+            commands.push(UiCommand::Step);
         }
         if ui
             .button("Reset")
             .on_hover_text("Fresh weights, history cleared")
             .clicked()
         {
-            app.commands.push(UiCommand::Reset);
+            commands.push(UiCommand::Reset);
         }
     });
-    if running && app.needs_configure() {
+    if running && needs_configure(configured, preset, data_version) {
         ui.weak("Edits apply when you pause and train again.");
     }
-    progress_ui(app, ui);
-    if let Some(e) = &app.run.error {
+    progress_ui(run, preset.training.epochs, ui);
+    if let Some(e) = &run.error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
-    confusion_ui(app, ui);
+    confusion_ui(run, class_names, gallery_filter, ui);
 }
 
-fn progress_ui(app: &ConvLabApp, ui: &mut Ui) {
-    let epochs = app.project.preset.training.epochs.max(1);
-    let Some(p) = &app.run.progress else {
-        if let Some(info) = &app.run.info {
+fn progress_ui(run: &RunView, epochs: usize, ui: &mut Ui) {
+    let epochs = epochs.max(1);
+    let Some(p) = &run.progress else {
+        if let Some(info) = &run.info {
             ui.small(format!(
                 "{} train / {} validation samples · {} steps per epoch · {} weights",
                 info.train_len, info.val_len, info.steps_per_epoch, info.params
@@ -191,7 +217,7 @@ fn progress_ui(app: &ConvLabApp, ui: &mut Ui) {
     };
     let done = (p.epoch_position / epochs as f64).clamp(0.0, 1.0);
     let remaining_images = (epochs as f64 - p.epoch_position).max(0.0)
-        * app.run.info.as_ref().map_or(0.0, |i| i.train_len as f64);
+        * run.info.as_ref().map_or(0.0, |i| i.train_len as f64);
     let eta = if p.images_per_s > 0.0 {
         remaining_images / p.images_per_s
     } else {
@@ -206,13 +232,13 @@ fn progress_ui(app: &ConvLabApp, ui: &mut Ui) {
     ui.small(format!(
         "{:.0} images/s · {}",
         p.images_per_s,
-        match app.run.state {
+        match run.state {
             RunState::Running => format!("about {eta:.0} s left"),
             RunState::Finished => "finished".into(),
             _ => "not running".into(),
         }
     ));
-    if let Some(last) = app.run.history.last() {
+    if let Some(last) = run.history.last() {
         ui.small(format!(
             "last epoch: train loss {:.4} · val loss {:.4} · val {} {:.3}",
             last.train_loss, last.val_loss, last.metric, last.val_metric
@@ -222,19 +248,18 @@ fn progress_ui(app: &ConvLabApp, ui: &mut Ui) {
     }
 }
 
-fn confusion_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    let Some(eval) = app.run.evaluation.clone() else {
+fn confusion_ui(
+    run: &RunView,
+    names: &[String],
+    gallery_filter: &mut Option<(usize, usize)>,
+    ui: &mut Ui,
+) {
+    let Some(eval) = run.evaluation.clone() else {
         return;
     };
     if eval.confusion.is_empty() {
         return;
     }
-    let names: Vec<String> = app
-        .data
-        .split
-        .as_ref()
-        .map(|s| s.val.class_names.clone())
-        .unwrap_or_default();
     egui::CollapsingHeader::new("Confusion matrix")
         .default_open(true)
         .show(ui, |ui| {
@@ -297,7 +322,7 @@ fn confusion_ui(app: &mut ConvLabApp, ui: &mut Ui) {
                     );
                     let [cr, cg, cb] = Colormap::Viridis.rgb(fraction(count, max).sqrt());
                     painter.rect_filled(r, 1.0, Color32::from_rgb(cr, cg, cb));
-                    if app.gallery.filter == Some((t, p)) {
+                    if *gallery_filter == Some((t, p)) {
                         painter.rect_stroke(
                             r,
                             1.0,
@@ -324,7 +349,7 @@ fn confusion_ui(app: &mut ConvLabApp, ui: &mut Ui) {
             if response.clicked()
                 && let Some(cellv) = response.interact_pointer_pos().and_then(at)
             {
-                app.gallery.filter = if app.gallery.filter == Some(cellv) {
+                *gallery_filter = if *gallery_filter == Some(cellv) {
                     None
                 } else {
                     Some(cellv)

@@ -467,9 +467,7 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     ui.separator();
     let tab = app.views.settings.tab;
     if tab == ViewId::Training {
-        super::curves::curves_ui(app, ui);
-        ui.separator();
-        super::gallery::gallery_ui(app, ui);
+        app.training_tab_ui(ui);
         return;
     }
     if tab == ViewId::ConvArithmetic {

@@ -1,0 +1,141 @@
+//! The window's layout: which panel goes where, and what each is given. A panel gets the
+//! state it shows (borrowed), the state it edits in place (its own, the project, the
+//! persisted UI settings) and the command list for everything else.
+
+use std::time::Instant;
+
+use eframe::egui;
+
+use super::ConvLabApp;
+use crate::ui::panels;
+use crate::ui::panels::curves::Curves;
+use crate::ui::panels::data_panel::DataPanel;
+use crate::ui::panels::gallery::Gallery;
+use crate::ui::panels::top_bar::TopBar;
+use crate::ui::panels::training_panel::TrainingPanel;
+
+impl ConvLabApp {
+    /// The whole window.
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        let cpu_start = Instant::now();
+        let dialog_ready = self.dialog_ready();
+        panels::top_bar::top_bar_ui(
+            TopBar {
+                project: &self.project,
+                presets: &self.presets,
+                dialog_ready,
+                state: &mut self.state,
+                walk_active: &mut self.walk.active,
+                commands: &mut self.commands,
+            },
+            ui,
+        );
+        panels::status_bar::status_bar_ui(ui, &self.run, &self.message, &self.frames);
+        let walking = self.walk.active && !self.project.preset.walkthrough.is_empty();
+        egui::Panel::left("model_editor")
+            .resizable(true)
+            .default_size(400.0)
+            .min_size(300.0)
+            .show(ui, |ui| {
+                if walking {
+                    panels::walkthrough::walkthrough_ui(self, ui);
+                    ui.separator();
+                }
+                let shape = self.dataset().map(|d| d.sample_shape());
+                let classes = self.dataset().map_or(10, |d| d.class_names.len().max(1));
+                if walking {
+                    egui::CollapsingHeader::new("Model")
+                        .default_open(false)
+                        .show(ui, |ui| {
+                            self.editor.ui(ui, &mut self.project, shape, classes);
+                        });
+                } else {
+                    self.editor.ui(ui, &mut self.project, shape, classes);
+                }
+            });
+        egui::Panel::right("data_and_training")
+            .resizable(true)
+            .default_size(340.0)
+            .min_size(280.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("right_scroll")
+                    .show(ui, |ui| {
+                        egui::CollapsingHeader::new("Data")
+                            .default_open(true)
+                            .show(ui, |ui| {
+                                panels::data_panel::data_panel_ui(
+                                    DataPanel {
+                                        project: &mut self.project,
+                                        data: &self.data,
+                                        panel: &mut self.data_panel,
+                                        gallery: &mut self.gallery,
+                                        state: &mut self.state,
+                                        dialog_ready,
+                                        commands: &mut self.commands,
+                                    },
+                                    ui,
+                                );
+                            });
+                        egui::CollapsingHeader::new("Training")
+                            .default_open(true)
+                            .show(ui, |ui| {
+                                let class_names = self
+                                    .data
+                                    .split
+                                    .as_ref()
+                                    .map_or(&[][..], |s| &s.val.class_names[..]);
+                                panels::training_panel::training_panel_ui(
+                                    TrainingPanel {
+                                        preset: &mut self.project.preset,
+                                        configured: self.trainer.config.as_ref(),
+                                        data_version: self.data.version,
+                                        run: &self.run,
+                                        class_names,
+                                        gallery_filter: &mut self.gallery.filter,
+                                        commands: &mut self.commands,
+                                    },
+                                    ui,
+                                );
+                            });
+                    });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            panels::views::central_ui(self, ui);
+        });
+        if self.state.show_frame_overlay {
+            panels::status_bar::frame_overlay_ui(&self.frames, &ctx);
+        }
+        if ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+            panels::status_bar::drop_hint_ui(&ctx);
+        }
+        self.screenshot_ui(&ctx);
+        self.frames.on_ui_done(cpu_start.elapsed());
+        self.soak_ui(&ctx);
+    }
+
+    /// The Training tab of the central area: the curves above the prediction gallery.
+    pub fn training_tab_ui(&mut self, ui: &mut egui::Ui) {
+        panels::curves::curves_ui(
+            Curves {
+                run: &self.run,
+                loss: self.project.preset.training.loss,
+                log_scale: &mut self.state.log_scale,
+                show_step_loss: &mut self.state.show_step_loss,
+            },
+            ui,
+        );
+        ui.separator();
+        panels::gallery::gallery_ui(
+            &mut self.gallery,
+            Gallery {
+                val: self.data.split.as_ref().map(|s| &s.val),
+                run: &self.run,
+                colormap: self.state.colormap,
+                commands: &mut self.commands,
+            },
+            ui,
+        );
+    }
+}
