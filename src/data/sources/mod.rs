@@ -247,3 +247,53 @@ pub(crate) fn limited(ds: Dataset, limit: Option<usize>, seed: u64) -> Dataset {
         _ => ds,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pickable_source_round_trips_through_the_preset_format() {
+        let folder = FolderChoice {
+            path: "some/folder".into(),
+            size: [8, 8],
+            grayscale: true,
+        };
+        let mut pickable = 0;
+        for &kind in SourceKind::ALL {
+            let Some(source) = kind.starting_source(&folder) else {
+                continue;
+            };
+            pickable += 1;
+            assert_eq!(source.kind(), kind);
+            let spec = DataSpec {
+                source,
+                val_fraction: 0.2,
+                seed: 3,
+            };
+            spec.validate()
+                .unwrap_or_else(|e| panic!("{}: {e}", kind.title()));
+            let text = toml::to_string(&spec).unwrap();
+            let back: DataSpec = toml::from_str(&text).unwrap();
+            assert_eq!(back, spec, "{text}");
+        }
+        // Only the sources that need folders of their own come from a preset.
+        assert_eq!(pickable, SourceKind::ALL.len() - 2);
+    }
+
+    #[test]
+    fn preset_paths_are_the_folders_a_source_reads() {
+        let mut source: DataSource = toml::from_str(
+            "source = \"anomaly_folder\"\nnormal = \"n\"\ntest = \"t\"\nsize = [4, 4]",
+        )
+        .unwrap();
+        let paths: Vec<String> = source
+            .source_mut()
+            .paths_mut()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert_eq!(paths, ["n", "t"]);
+        assert_eq!(source.label(), "anomaly folder n");
+    }
+}
