@@ -138,12 +138,12 @@ pub fn sync_views(app: &mut ConvLabApp, ctx: &egui::Context) {
 
 fn node_allowed(tab: Tab, kind: &NodeKind) -> bool {
     match tab {
-        Tab::Filters => matches!(kind, NodeKind::Conv2d { .. }),
+        Tab::Filters => matches!(kind, NodeKind::Conv2d(_)),
         // Spatial maps whose channels mean something: not the reshaping nodes.
         Tab::TopPatches => !matches!(kind, NodeKind::Flatten),
         Tab::Routing => matches!(
             kind,
-            NodeKind::MaxPool2d { .. } | NodeKind::MinPool2d { .. } | NodeKind::AvgPool2d { .. }
+            NodeKind::MaxPool2d(_) | NodeKind::MinPool2d(_) | NodeKind::AvgPool2d(_)
         ),
         _ => true,
     }
