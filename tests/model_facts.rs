@@ -276,3 +276,24 @@ fn unknown_keys_of_a_kind_are_refused() {
     let e = toml::from_str::<ModelSpec>(text).unwrap_err().to_string();
     assert!(e.contains("strides"), "{e}");
 }
+
+#[test]
+fn layer_norm_keeps_the_shape_and_learns_a_scale_and_shift_per_value() {
+    use convlab::engine::layers::layer_norm::LayerNormConfig;
+    let spec = |eps: f64| ModelSpec {
+        input: [3, 4, 5],
+        nodes: vec![NodeSpec::new(
+            "ln",
+            NodeKind::LayerNorm(LayerNormConfig { eps }),
+        )],
+    };
+    let f = infer(&spec(1e-5)).unwrap();
+    assert_eq!(f.nodes[0].output, [3, 4, 5]);
+    assert_eq!(f.nodes[0].params, 2 * 3 * 4 * 5);
+    assert_eq!(f.nodes[0].param_formula, "2·3·4·5");
+    let g = Graph::<f32>::new(&spec(1e-5)).unwrap();
+    let shapes: Vec<&[usize]> = g.params().iter().map(|p| p.value.shape()).collect();
+    assert_eq!(shapes, [&[3, 4, 5][..], &[3, 4, 5][..]]);
+    let e = error_of(spec(0.0));
+    assert!(e.contains("ln") && e.contains("eps"), "{e}");
+}

@@ -15,12 +15,13 @@
 //! | flatten | `Flatten` (axis 1) |
 //! | dense | `Gemm` (transB = 1), after a helper `Flatten` when its input is spatial |
 //! | dropout | `Dropout` with a constant ratio (identity at inference) |
+//! | layer_norm | `LayerNormalization` (axis 1: over channels × height × width) |
 //! | batch_norm2d | `BatchNormalization` (not folded; ONNX momentum = 1 − PyTorch momentum) |
 //! | upsample | `Resize`: nearest with asymmetric/floor, bilinear with half_pixel |
 //! | add / concat | `Add` (two inputs) or `Sum`; `Concat` axis 1 |
 //! | identity, relu, leaky_relu, sigmoid, tanh, softmax | `Identity`, `Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`, `Softmax` (axis 1) |
 
-use ndarray::IxDyn;
+use ndarray::{ArrayD, IxDyn};
 
 use super::OnnxError;
 use super::export::{Builder, NodeExport, float, int, ints, string};
@@ -30,7 +31,7 @@ use crate::engine::ModelSpec;
 use crate::engine::facts::ModelFacts;
 use crate::engine::layers::{
     BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DenseConfig, DropoutConfig,
-    LeakyReluConfig, Pool2dConfig, UpsampleConfig,
+    LeakyReluConfig, Pool2dConfig, UpsampleConfig, layer_norm::LayerNormConfig,
 };
 use crate::engine::model_spec::{
     INPUT_NODE, NodeKind, Padding, PaddingMode, Pads, Pair, UpsampleMode,
@@ -67,6 +68,7 @@ pub fn output_ranks(spec: &ModelSpec, facts: &ModelFacts) -> Vec<usize> {
             | NodeKind::Dropout(_)
             | NodeKind::BatchNorm2d(_) => rank_of(&nf.inputs[0]),
             NodeKind::Conv2d(_)
+            | NodeKind::LayerNorm(_)
             | NodeKind::ConvTranspose2d(_)
             | NodeKind::MaxPool2d(_)
             | NodeKind::MinPool2d(_)
@@ -201,6 +203,17 @@ pub(super) fn export_node(b: &mut Builder, at: &mut NodeExport, kind: &NodeKind)
             let ratio = format!("{name}/ratio");
             b.constant(&ratio, TensorProto::float("", &[], &[*p as f32]));
             b.node("Dropout", name, vec![x0, ratio], vec![]);
+        }
+        NodeKind::LayerNorm(LayerNormConfig { eps }) => {
+            // ONNX normalises over the axes from `axis` on: [c, h, w] of a 4-D value (a
+            // 2-D input is lifted, so that the [f, 1, 1] weight fits).
+            let x = at.lift(b, 0, &x0);
+            b.node(
+                "LayerNormalization",
+                name,
+                vec![x, at.param("weight"), at.param("bias")],
+                vec![int("axis", 1), float("epsilon", *eps as f32)],
+            );
         }
         NodeKind::BatchNorm2d(BatchNorm2dConfig { eps, momentum }) => {
             b.node(
@@ -572,6 +585,37 @@ impl Ctx {
                     momentum: tidy(momentum as f32),
                 });
                 let stem = Self::weight_stem(&op, 1);
+                self.push(&op, stem.as_deref(), kind, vec![x], params, rank)
+            }
+            "LayerNormalization" => {
+                if node.outputs.iter().skip(1).any(|o| !o.is_empty()) {
+                    return Err(op.unsupported("the Mean and InvStdDev outputs"));
+                }
+                let (x, rank) = self.node_input(&op, 0)?;
+                if self.normalise_axis(&op, op.int("axis", -1)?, rank)? != 1 {
+                    return Err(op.unsupported(
+                        "normalising over part of a sample; ConvLab's layer norm takes all of channels × height × width (axis 1)",
+                    ));
+                }
+                let shape = self.shape_of(&x);
+                let as_sample = |t: ArrayD<f32>, what: &str| {
+                    t.into_shape_with_order(IxDyn(&shape)).map_err(|_| {
+                        op.unsupported(format!(
+                            "the {what} does not have the input's shape {shape:?}"
+                        ))
+                    })
+                };
+                let w = self.required_constant(&op, 1, "scale")?;
+                let weight = as_sample(to_array(&w)?, "scale")?;
+                let bias = match self.constant(&op, 2)? {
+                    Some(b) => as_sample(to_array(&b)?, "bias")?,
+                    None => ArrayD::zeros(IxDyn(&shape)),
+                };
+                let kind = NodeKind::LayerNorm(LayerNormConfig {
+                    eps: tidy(op.float("epsilon", 1e-5)?),
+                });
+                let stem = Self::weight_stem(&op, 1);
+                let params = vec![("weight", weight), ("bias", bias)];
                 self.push(&op, stem.as_deref(), kind, vec![x], params, rank)
             }
             "Resize" => self.resize(&op),

@@ -15,6 +15,7 @@ pub mod conv_transpose2d;
 pub mod dense;
 pub mod dropout;
 pub mod kind;
+pub mod layer_norm;
 pub mod merge;
 pub mod pool2d;
 pub mod reshape;
@@ -30,6 +31,7 @@ use conv_transpose2d::ConvTranspose2d;
 use conv2d::Conv2d;
 use dense::Dense;
 use dropout::Dropout;
+use layer_norm::{LayerNorm, LayerNormCache};
 use pool2d::{Pool2d, PoolKind, Winners};
 use upsample2d::Upsample2d;
 
@@ -109,6 +111,7 @@ node_kinds! {
     Dense(dense::DenseConfig) => "dense",
     Dropout(dropout::DropoutConfig) => "dropout",
     BatchNorm2d(batch_norm2d::BatchNorm2dConfig) => "batch_norm2d",
+    LayerNorm(layer_norm::LayerNormConfig) => "layer_norm",
     Upsample(upsample2d::UpsampleConfig) => "upsample",
     Add = merge::Add => "add",
     Concat = merge::Concat => "concat",
@@ -154,6 +157,7 @@ pub enum Layer {
     Dense(Dense),
     Dropout(Dropout),
     BatchNorm(BatchNorm2d),
+    LayerNorm(LayerNorm),
     Upsample(Upsample2d),
     Add,
     Concat,
@@ -227,6 +231,7 @@ pub enum Memo<T> {
     None,
     Winners(Winners),
     BatchNorm(BatchNormCache<T>),
+    LayerNorm(LayerNormCache<T>),
     DropoutMask(Option<Tensor<T>>),
 }
 
@@ -286,6 +291,7 @@ impl Layer {
                 ParamShape::weight_and_bias(d.weight_shape(), d.has_bias, d.out_features)
             }
             Layer::BatchNorm(b) => b.param_shapes(),
+            Layer::LayerNorm(l) => l.param_shapes(),
             Layer::Pool(_)
             | Layer::GlobalAvgPool
             | Layer::Flatten
@@ -320,6 +326,7 @@ impl Layer {
             | Layer::Flatten
             | Layer::Dropout(_)
             | Layer::BatchNorm(_)
+            | Layer::LayerNorm(_)
             | Layer::Upsample(_)
             | Layer::Add
             | Layer::Concat
@@ -386,6 +393,15 @@ impl Layer {
                     &mut cache,
                 );
                 *memo = Memo::BatchNorm(cache);
+                y
+            }
+            Layer::LayerNorm(l) => {
+                let mut cache = match std::mem::replace(memo, Memo::None) {
+                    Memo::LayerNorm(c) => c,
+                    _ => LayerNormCache::default(),
+                };
+                let y = l.forward(x0, &ps[0].value, &ps[1].value, &mut cache);
+                *memo = Memo::LayerNorm(cache);
                 y
             }
             Layer::Upsample(u) => u.forward(x0),
@@ -477,6 +493,13 @@ impl Layer {
                 };
                 let (w, rest) = ps.split_at_mut(1);
                 vec![bn.backward(dy, &w[0].value, cache, &mut w[0].grad, &mut rest[0].grad)]
+            }
+            Layer::LayerNorm(l) => {
+                let Memo::LayerNorm(cache) = memo else {
+                    unreachable!("forward stored the cache")
+                };
+                let (w, rest) = ps.split_at_mut(1);
+                vec![l.backward(dy, &w[0].value, cache, &mut w[0].grad, &mut rest[0].grad)]
             }
             Layer::Upsample(u) => vec![u.backward(dims(x0), dy)],
             Layer::Add => merge::add_backward(ins.len(), dy),
