@@ -444,7 +444,7 @@ impl Ctx {
                     let kind = NodeKind::AvgPool2d(Pool2dConfig {
                         kernel,
                         stride,
-                        padding: padding,
+                        padding,
                     });
                     return self.push(&op, None, kind, vec![x], vec![], 4);
                 }
@@ -464,7 +464,7 @@ impl Ctx {
                 let kind = NodeKind::MaxPool2d(Pool2dConfig {
                     kernel,
                     stride,
-                    padding: padding,
+                    padding,
                 });
                 self.push(&op, None, kind, vec![x], vec![], 4)
             }
@@ -480,7 +480,7 @@ impl Ctx {
                     let kind = NodeKind::MinPool2d(Pool2dConfig {
                         kernel,
                         stride,
-                        padding: padding,
+                        padding,
                     });
                     return self.push(&op, None, kind, vec![src], vec![], 4);
                 }
