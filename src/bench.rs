@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use crate::engine::model_spec::Pair0;
+use crate::engine::layers::{Conv2dConfig, ConvTranspose2dConfig};
 use crate::engine::parallel::DataParallel;
 use crate::engine::rng::Rng;
 use crate::engine::{
@@ -25,14 +25,14 @@ fn pool(name: &str) -> NodeSpec {
 fn convt(name: &str, out: usize) -> NodeSpec {
     NodeSpec::new(
         name,
-        NodeKind::ConvTranspose2d {
+        NodeKind::ConvTranspose2d(ConvTranspose2dConfig {
             out_channels: out,
             kernel: Pair::square(2),
             stride: Pair::square(2),
-            padding: Pair0::default(),
-            output_padding: Pair0::default(),
+            padding: Pair::square(0),
+            output_padding: Pair::square(0),
             bias: true,
-        },
+        }),
     )
 }
 
@@ -271,16 +271,16 @@ const OPS: [OpShape; 7] = [
 pub fn bench_op(index: usize, quick: bool) -> Result<OpRow, String> {
     let (name, n, cin, cout, size, k, stride, pad, transposed) = OPS[index];
     let kind = if transposed {
-        NodeKind::ConvTranspose2d {
+        NodeKind::ConvTranspose2d(ConvTranspose2dConfig {
             out_channels: cout,
             kernel: Pair::square(k),
             stride: Pair::square(stride),
-            padding: Pair0::default(),
-            output_padding: Pair0::default(),
+            padding: Pair::square(0),
+            output_padding: Pair::square(0),
             bias: true,
-        }
+        })
     } else {
-        NodeKind::Conv2d {
+        NodeKind::Conv2d(Conv2dConfig {
             out_channels: cout,
             kernel: Pair::square(k),
             stride: Pair::square(stride),
@@ -289,7 +289,7 @@ pub fn bench_op(index: usize, quick: bool) -> Result<OpRow, String> {
             dilation: Pair::square(1),
             groups: 1,
             bias: true,
-        }
+        })
     };
     let spec = ModelSpec {
         input: [cin, size, size],

@@ -524,7 +524,7 @@ pub fn dump(
             let (shape, bytes) = tensor_npy(&keep, ranks[i]);
             let f = add(&mut files, format!("{}.mask.npy", nf.name), bytes)?;
             let p = match &spec.nodes[i].kind {
-                crate::engine::NodeKind::Dropout { p } => *p,
+                crate::engine::NodeKind::Dropout(d) => d.p,
                 _ => 0.0,
             };
             masks.push(json!({ "node": nf.name, "file": f, "shape": shape, "p": p, "scale": 1.0 / (1.0 - p) }));

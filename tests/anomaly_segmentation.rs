@@ -2,6 +2,7 @@
 //! reach measured targets at a fixed seed (CI-sized runs; the full runs are measured by
 //! `convlab train` / `convlab eval`).
 
+use convlab::engine::layers::Conv2dConfig;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -237,7 +238,8 @@ fn texture_survey() {
             if color {
                 p.model.input[0] = 3;
                 if let Some(last) = p.model.nodes.last_mut()
-                    && let convlab::engine::NodeKind::Conv2d { out_channels, .. } = &mut last.kind
+                    && let convlab::engine::NodeKind::Conv2d(Conv2dConfig { out_channels, .. }) =
+                        &mut last.kind
                 {
                     *out_channels = 3;
                 }
@@ -273,7 +275,7 @@ fn ablations() {
         let mut p = preset("textures-autoencoder");
         for n in &mut p.model.nodes {
             if n.name == "code"
-                && let NodeKind::Conv2d { out_channels, .. } = &mut n.kind
+                && let NodeKind::Conv2d(Conv2dConfig { out_channels, .. }) = &mut n.kind
             {
                 *out_channels = width;
             }

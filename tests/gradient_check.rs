@@ -4,6 +4,10 @@
 mod common;
 
 use common::*;
+use convlab::engine::layers::{
+    BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DropoutConfig, Pool2dConfig,
+    UpsampleConfig,
+};
 use convlab::engine::rng::Rng;
 use convlab::engine::tensor::cast;
 use convlab::engine::{Graph, LossKind, Mode, ModelSpec, NodeKind, NodeSpec, Target, Tensor, loss};
@@ -105,7 +109,7 @@ fn dropout_in_train_mode_passes_finite_differences() {
         input: [3, 4, 4],
         nodes: vec![
             NodeSpec::new("conv", NodeKind::conv(4, 3, 1)),
-            NodeSpec::new("drop", NodeKind::Dropout { p: 0.4 }),
+            NodeSpec::new("drop", NodeKind::Dropout(DropoutConfig { p: 0.4 })),
         ],
     };
     let (mut graph, x) = random_graph(spec, 3);
@@ -116,16 +120,18 @@ fn dropout_in_train_mode_passes_finite_differences() {
 
 #[test]
 fn strided_dilated_grouped_padded_conv_and_friends_pass_finite_differences() {
-    use convlab::engine::model_spec::{Padding, PaddingMode, Pair, Pair0};
-    let conv = |groups, mode, stride, dilation, padding| NodeKind::Conv2d {
-        out_channels: 4,
-        kernel: Pair::new(3, 2),
-        stride: Pair::square(stride),
-        padding,
-        padding_mode: mode,
-        dilation: Pair::square(dilation),
-        groups,
-        bias: true,
+    use convlab::engine::model_spec::{Padding, PaddingMode, Pair};
+    let conv = |groups, mode, stride, dilation, padding| {
+        NodeKind::Conv2d(Conv2dConfig {
+            out_channels: 4,
+            kernel: Pair::new(3, 2),
+            stride: Pair::square(stride),
+            padding,
+            padding_mode: mode,
+            dilation: Pair::square(dilation),
+            groups,
+            bias: true,
+        })
     };
     let specs = [
         vec![NodeSpec::new(
@@ -144,38 +150,38 @@ fn strided_dilated_grouped_padded_conv_and_friends_pass_finite_differences() {
         )],
         vec![NodeSpec::new(
             "t",
-            NodeKind::ConvTranspose2d {
+            NodeKind::ConvTranspose2d(ConvTranspose2dConfig {
                 out_channels: 3,
                 kernel: Pair::square(3),
                 stride: Pair::square(2),
-                padding: Pair0(Pair::square(1)),
-                output_padding: Pair0(Pair::square(1)),
+                padding: Pair::square(1),
+                output_padding: Pair::square(1),
                 bias: true,
-            },
+            }),
         )],
         vec![
             NodeSpec::new("c", NodeKind::conv(4, 3, 1)),
             NodeSpec::new(
                 "bn",
-                NodeKind::BatchNorm2d {
+                NodeKind::BatchNorm2d(BatchNorm2dConfig {
                     eps: 1e-5,
                     momentum: 0.1,
-                },
+                }),
             ),
             NodeSpec::new(
                 "pool",
-                NodeKind::MinPool2d {
+                NodeKind::MinPool2d(Pool2dConfig {
                     kernel: Pair::square(3),
                     stride: Some(Pair::square(1)),
-                    padding: Pair0::default(),
-                },
+                    padding: Pair::square(0),
+                }),
             ),
             NodeSpec::new(
                 "up",
-                NodeKind::Upsample {
+                NodeKind::Upsample(UpsampleConfig {
                     scale: 2,
                     mode: convlab::engine::model_spec::UpsampleMode::Bilinear,
-                },
+                }),
             ),
             NodeSpec::new("sm", NodeKind::Softmax),
         ],

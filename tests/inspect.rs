@@ -10,8 +10,9 @@ mod common;
 
 use common::{fixtures_dir, read_json};
 use convlab::engine::layers::pool2d::PoolKind;
+use convlab::engine::layers::{Conv2dConfig, Pool2dConfig};
 use convlab::engine::loss::{LossKind, Target};
-use convlab::engine::model_spec::{Padding, PaddingMode, PaddingName, Pair0};
+use convlab::engine::model_spec::{Padding, PaddingMode, PaddingName};
 use convlab::engine::{Graph, Init, Mode, ModelSpec, NodeKind, NodeSpec, Pair, Tensor, initialize};
 use convlab::inspect::covariance::{Comparison, ShiftMode, covariance, shift_tensor};
 use convlab::inspect::filters::{apply_filter, classical_filters, filter_bank};
@@ -40,7 +41,7 @@ fn conv(
 ) -> NodeSpec {
     NodeSpec::new(
         name,
-        NodeKind::Conv2d {
+        NodeKind::Conv2d(Conv2dConfig {
             out_channels: out,
             kernel: Pair::square(k),
             stride: Pair::square(stride),
@@ -49,27 +50,23 @@ fn conv(
             dilation: Pair::square(dilation),
             groups: 1,
             bias: true,
-        },
+        }),
     )
 }
 
 fn pool(name: &str, kind: &str, k: usize, s: usize, p: usize) -> NodeSpec {
-    let (kernel, stride, padding) = (
-        Pair::square(k),
-        Some(Pair::square(s)),
-        Pair0(Pair::square(p)),
-    );
+    let (kernel, stride, padding) = (Pair::square(k), Some(Pair::square(s)), Pair::square(p));
     let kind = match kind {
-        "max" => NodeKind::MaxPool2d {
+        "max" => NodeKind::MaxPool2d(Pool2dConfig {
             kernel,
             stride,
             padding,
-        },
-        _ => NodeKind::AvgPool2d {
+        }),
+        _ => NodeKind::AvgPool2d(Pool2dConfig {
             kernel,
             stride,
             padding,
-        },
+        }),
     };
     NodeSpec::new(name, kind)
 }

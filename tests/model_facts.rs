@@ -2,6 +2,7 @@
 //! graphs that must be errors naming their node.
 
 use convlab::engine::facts::infer;
+use convlab::engine::layers::{Conv2dConfig, Pool2dConfig};
 use convlab::engine::model_spec::{Padding, PaddingMode, Pair};
 use convlab::engine::{Graph, ModelSpec, NodeKind, NodeSpec};
 
@@ -50,7 +51,7 @@ fn dilation_and_stride_grow_the_receptive_field() {
         nodes: vec![
             NodeSpec::new(
                 "dil",
-                NodeKind::Conv2d {
+                NodeKind::Conv2d(Conv2dConfig {
                     out_channels: 1,
                     kernel: Pair::square(3),
                     stride: Pair::square(1),
@@ -59,7 +60,7 @@ fn dilation_and_stride_grow_the_receptive_field() {
                     dilation: Pair::square(2),
                     groups: 1,
                     bias: true,
-                },
+                }),
             ),
             NodeSpec::new("pool", NodeKind::max_pool(2)),
             NodeSpec::new("c", conv(1, 3, 1)),
@@ -163,7 +164,7 @@ fn invalid_graphs_are_errors_that_name_the_node_and_shapes() {
         input: [3, 8, 8],
         nodes: vec![NodeSpec::new(
             "g",
-            NodeKind::Conv2d {
+            NodeKind::Conv2d(Conv2dConfig {
                 out_channels: 4,
                 kernel: Pair::square(3),
                 stride: Pair::square(1),
@@ -172,7 +173,7 @@ fn invalid_graphs_are_errors_that_name_the_node_and_shapes() {
                 dilation: Pair::square(1),
                 groups: 2,
                 bias: true,
-            },
+            }),
         )],
     });
     assert!(e.contains("'g'") && e.contains("groups"), "{e}");
@@ -216,11 +217,11 @@ fn resnet_inception_and_unet_shapes_are_expressible() {
             NodeSpec::new("b5", conv(4, 5, 2)).with_inputs(&["input"]),
             NodeSpec::new(
                 "bp",
-                NodeKind::MaxPool2d {
+                NodeKind::MaxPool2d(Pool2dConfig {
                     kernel: Pair::square(3),
                     stride: Some(Pair::square(1)),
-                    padding: convlab::engine::model_spec::Pair0(Pair::square(1)),
-                },
+                    padding: convlab::engine::model_spec::Pair::square(1),
+                }),
             )
             .with_inputs(&["input"]),
             NodeSpec::new("cat", NodeKind::Concat).with_inputs(&["b1", "b3", "b5", "bp"]),
@@ -231,4 +232,68 @@ fn resnet_inception_and_unet_shapes_are_expressible() {
     let f = infer(&spec).unwrap();
     assert_eq!(f.nodes[5].output, [20, 16, 16]);
     assert_eq!(f.output(), [20, 16, 16]);
+}
+
+/// Every kind the palette offers: its fresh configuration is written and read back by the
+/// text format unchanged, infers on an ordinary input, builds a graph, and gives the editor
+/// a name prefix and a lecture description.
+#[test]
+fn every_palette_kind_round_trips_the_text_format_and_builds() {
+    let palette = NodeKind::palette();
+    let mut tags: Vec<&str> = palette.iter().map(|k| k.tag()).collect();
+    tags.sort_unstable();
+    tags.dedup();
+    assert_eq!(tags.len(), palette.len(), "one palette entry per kind");
+    for kind in palette {
+        let tag = kind.tag();
+        let mut node = NodeSpec::new("n", kind.clone());
+        let mut nodes = Vec::new();
+        if kind.arity().is_none() {
+            nodes.push(NodeSpec::new("a", NodeKind::Relu));
+            nodes.push(NodeSpec::new("b", NodeKind::Tanh).with_inputs(&["input"]));
+            node = node.with_inputs(&["a", "b"]);
+        }
+        nodes.push(node);
+        let spec = ModelSpec {
+            input: [4, 8, 8],
+            nodes,
+        };
+        let text = toml::to_string(&spec).unwrap();
+        assert!(text.contains(&format!("kind = \"{tag}\"")), "{tag}: {text}");
+        let back: ModelSpec = toml::from_str(&text).unwrap();
+        assert_eq!(back, spec, "{tag}: {text}");
+        let f = infer(&spec).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        assert_eq!(f.nodes.last().unwrap().kind, tag);
+        Graph::<f32>::new(&spec).unwrap();
+        assert!(!kind.as_kind().name_prefix().is_empty(), "{tag}");
+        assert!(kind.as_kind().about().len() > 20, "{tag}");
+    }
+}
+
+#[test]
+fn unknown_keys_of_a_kind_are_refused() {
+    let text = "input = [1, 4, 4]\n[[nodes]]\nname = \"c\"\nkind = \"conv2d\"\nout_channels = 2\nkernel = 3\nstrides = 2\n";
+    let e = toml::from_str::<ModelSpec>(text).unwrap_err().to_string();
+    assert!(e.contains("strides"), "{e}");
+}
+
+#[test]
+fn layer_norm_keeps_the_shape_and_learns_a_scale_and_shift_per_value() {
+    use convlab::engine::layers::layer_norm::LayerNormConfig;
+    let spec = |eps: f64| ModelSpec {
+        input: [3, 4, 5],
+        nodes: vec![NodeSpec::new(
+            "ln",
+            NodeKind::LayerNorm(LayerNormConfig { eps }),
+        )],
+    };
+    let f = infer(&spec(1e-5)).unwrap();
+    assert_eq!(f.nodes[0].output, [3, 4, 5]);
+    assert_eq!(f.nodes[0].params, 2 * 3 * 4 * 5);
+    assert_eq!(f.nodes[0].param_formula, "2·3·4·5");
+    let g = Graph::<f32>::new(&spec(1e-5)).unwrap();
+    let shapes: Vec<&[usize]> = g.params().iter().map(|p| p.value.shape()).collect();
+    assert_eq!(shapes, [&[3, 4, 5][..], &[3, 4, 5][..]]);
+    let e = error_of(spec(0.0));
+    assert!(e.contains("ln") && e.contains("eps"), "{e}");
 }

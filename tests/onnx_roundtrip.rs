@@ -104,6 +104,19 @@ fn cases() -> Vec<(&'static str, ModelSpec)> {
             ),
         ),
         (
+            "layer_norm",
+            spec(
+                [2, 5, 4],
+                r#"[
+                {"name": "conv", "kind": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1},
+                {"name": "ln", "kind": "layer_norm"},
+                {"name": "act", "kind": "relu"},
+                {"name": "fc", "kind": "dense", "out_features": 6},
+                {"name": "ln_flat", "kind": "layer_norm", "eps": 0.001}
+            ]"#,
+            ),
+        ),
+        (
             "unet",
             spec(
                 [1, 8, 8],

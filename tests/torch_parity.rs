@@ -190,11 +190,11 @@ fn lecture_max_pool_example_matches_pytorch() {
         );
         let node = convlab::engine::NodeSpec::new(
             "pool",
-            convlab::engine::NodeKind::MaxPool2d {
+            convlab::engine::NodeKind::MaxPool2d(convlab::engine::layers::Pool2dConfig {
                 kernel: convlab::engine::Pair::square(k),
                 stride: Some(convlab::engine::Pair::square(s)),
-                padding: Default::default(),
-            },
+                padding: convlab::engine::Pair::square(0),
+            }),
         );
         let mut g = Graph::<f32>::new(&convlab::engine::ModelSpec {
             input: [1, 4, 4],

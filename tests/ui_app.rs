@@ -7,6 +7,7 @@ mod common;
 use common::ui::{
     app, app_with_options, load_folder_by_typed_path, ready, step_until, wait_for_folder,
 };
+use convlab::engine::layers::DenseConfig;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -96,10 +97,10 @@ fn an_impossible_kernel_marks_its_node_and_the_rest_stays_editable() {
     let fc1 = &h.state().project.preset.model.nodes[7];
     assert!(matches!(
         fc1.kind,
-        convlab::engine::NodeKind::Dense {
+        convlab::engine::NodeKind::Dense(DenseConfig {
             out_features: 100,
             ..
-        }
+        })
     ));
 }
 

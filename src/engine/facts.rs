@@ -4,7 +4,8 @@
 //! This is also where a model description is validated: every error names its node.
 
 use super::error::GraphError;
-use super::model_spec::{INPUT_NODE, ModelSpec, NodeKind, PaddingMode, Pads, Pair};
+use super::layers::kind::NodeInputs;
+use super::model_spec::{INPUT_NODE, ModelSpec, Pads, Pair};
 
 /// Largest channel count, kernel side, stride, dilation or spatial side we accept; far
 /// beyond any lecture model, small enough that a typo cannot exhaust memory.
@@ -41,7 +42,12 @@ impl ReceptiveField {
 
     /// After a window of `kernel` (already dilated) with `stride`, starting `pad_before`
     /// pixels before the input's first pixel.
-    fn through_window(&self, kernel: Pair, stride: Pair, pad_before: [usize; 2]) -> Self {
+    pub(crate) fn through_window(
+        &self,
+        kernel: Pair,
+        stride: Pair,
+        pad_before: [usize; 2],
+    ) -> Self {
         let k = [kernel.h as f64, kernel.w as f64];
         let s = [stride.h as f64, stride.w as f64];
         let p = [pad_before[0] as f64, pad_before[1] as f64];
@@ -55,7 +61,7 @@ impl ReceptiveField {
     }
 
     /// Every output sees everything its input saw (global pooling, dense layers).
-    fn global(&self, input: SampleShape) -> Self {
+    pub(crate) fn global(&self, input: SampleShape) -> Self {
         let mut out = *self;
         let extent = [input[1] as f64, input[2] as f64];
         for (a, extent) in extent.into_iter().enumerate() {
@@ -66,7 +72,7 @@ impl ReceptiveField {
         out
     }
 
-    fn union(fields: &[ReceptiveField]) -> Self {
+    pub(crate) fn union(fields: &[ReceptiveField]) -> Self {
         let mut out = fields[0];
         for f in &fields[1..] {
             for a in 0..2 {
@@ -147,7 +153,12 @@ impl ModelFacts {
     }
 }
 
-fn check_size(node: &str, what: &str, value: usize, max: usize) -> Result<(), GraphError> {
+pub(crate) fn check_size(
+    node: &str,
+    what: &str,
+    value: usize,
+    max: usize,
+) -> Result<(), GraphError> {
     if value == 0 {
         return Err(GraphError::node(node, format!("{what} must be at least 1")));
     }
@@ -160,17 +171,17 @@ fn check_size(node: &str, what: &str, value: usize, max: usize) -> Result<(), Gr
     Ok(())
 }
 
-fn check_pair(node: &str, what: &str, p: Pair, max: usize) -> Result<(), GraphError> {
+pub(crate) fn check_pair(node: &str, what: &str, p: Pair, max: usize) -> Result<(), GraphError> {
     check_size(node, what, p.h, max)?;
     check_size(node, what, p.w, max)
 }
 
-fn shape_str(s: SampleShape) -> String {
+pub(crate) fn shape_str(s: SampleShape) -> String {
     format!("{}×{}×{}", s[0], s[1], s[2])
 }
 
 /// Output side of a sliding window, or an error when the window does not fit.
-fn window_out(
+pub(crate) fn window_out(
     node: &str,
     input: SampleShape,
     padded: [usize; 2],
@@ -194,43 +205,6 @@ fn window_out(
         (padded[0] - effective.h) / stride.h + 1,
         (padded[1] - effective.w) / stride.w + 1,
     ))
-}
-
-fn pool_geometry(
-    node: &str,
-    input: SampleShape,
-    kernel: Pair,
-    stride: Option<Pair>,
-    padding: Pair,
-) -> Result<WindowGeometry, GraphError> {
-    check_pair(node, "kernel", kernel, MAX_KERNEL)?;
-    let stride = stride.unwrap_or(kernel);
-    check_pair(node, "stride", stride, MAX_KERNEL)?;
-    if padding.h * 2 > kernel.h || padding.w * 2 > kernel.w {
-        return Err(GraphError::node(
-            node,
-            "padding must be at most half the kernel size",
-        ));
-    }
-    let pads = Pads {
-        top: padding.h,
-        bottom: padding.h,
-        left: padding.w,
-        right: padding.w,
-    };
-    let padded = [input[1] + 2 * padding.h, input[2] + 2 * padding.w];
-    let out_size = window_out(node, input, padded, kernel, stride)?;
-    Ok(WindowGeometry {
-        in_channels: input[0],
-        out_channels: input[0],
-        kernel,
-        stride,
-        dilation: Pair::square(1),
-        pads,
-        groups: input[0],
-        in_size: Pair::new(input[1], input[2]),
-        out_size,
-    })
 }
 
 /// Infers every node's facts, or returns the first error, naming its node.
@@ -317,269 +291,13 @@ pub fn infer(spec: &ModelSpec) -> Result<ModelFacts, GraphError> {
                 ));
             }
         }
-        let x = input_shapes[0];
-        let rf_in = input_fields[0];
-        let mut window = None;
-        let (output, params, formula, flops, rf) = match &node.kind {
-            NodeKind::Conv2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                padding_mode,
-                dilation,
-                groups,
-                bias,
-            } => {
-                check_size(name, "out_channels", *out_channels, MAX_CHANNELS)?;
-                check_pair(name, "kernel", *kernel, MAX_KERNEL)?;
-                check_pair(name, "stride", *stride, MAX_KERNEL)?;
-                check_pair(name, "dilation", *dilation, MAX_KERNEL)?;
-                check_size(name, "groups", *groups, MAX_CHANNELS)?;
-                if x[0] % groups != 0 || out_channels % groups != 0 {
-                    return Err(GraphError::node(
-                        name,
-                        format!(
-                            "groups {groups} must divide both input channels {} and out_channels {out_channels}",
-                            x[0]
-                        ),
-                    ));
-                }
-                let effective = Pair::new(
-                    dilation.h * (kernel.h - 1) + 1,
-                    dilation.w * (kernel.w - 1) + 1,
-                );
-                let pads = padding.resolve(Pair::new(x[1], x[2]), effective, *stride);
-                if *padding_mode != PaddingMode::Zeros
-                    && (pads.top.max(pads.bottom) >= x[1] || pads.left.max(pads.right) >= x[2])
-                {
-                    return Err(GraphError::node(
-                        name,
-                        format!(
-                            "{padding_mode:?} padding must be smaller than the input {}",
-                            shape_str(x)
-                        ),
-                    ));
-                }
-                let padded = [x[1] + pads.top + pads.bottom, x[2] + pads.left + pads.right];
-                let out = window_out(name, x, padded, effective, *stride)?;
-                let cin_g = x[0] / groups;
-                let per_out = kernel.h * kernel.w * cin_g + usize::from(*bias);
-                let params = per_out * out_channels;
-                let k = if kernel.h == kernel.w {
-                    format!("{}·{}", kernel.h, kernel.h)
-                } else {
-                    format!("{}·{}", kernel.h, kernel.w)
-                };
-                let formula = if *bias {
-                    format!("({k}·{cin_g}+1)·{out_channels}")
-                } else {
-                    format!("{k}·{cin_g}·{out_channels}")
-                };
-                let flops = 2 * (kernel.h * kernel.w * cin_g * out_channels * out.h * out.w) as u64;
-                window = Some(WindowGeometry {
-                    in_channels: x[0],
-                    out_channels: *out_channels,
-                    kernel: *kernel,
-                    stride: *stride,
-                    dilation: *dilation,
-                    pads,
-                    groups: *groups,
-                    in_size: Pair::new(x[1], x[2]),
-                    out_size: out,
-                });
-                let rf = rf_in.through_window(effective, *stride, [pads.top, pads.left]);
-                ([*out_channels, out.h, out.w], params, formula, flops, rf)
-            }
-            NodeKind::ConvTranspose2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                output_padding,
-                bias,
-            } => {
-                check_size(name, "out_channels", *out_channels, MAX_CHANNELS)?;
-                check_pair(name, "kernel", *kernel, MAX_KERNEL)?;
-                check_pair(name, "stride", *stride, MAX_KERNEL)?;
-                let (p, op) = (padding.0, output_padding.0);
-                if op.h >= stride.h || op.w >= stride.w {
-                    return Err(GraphError::node(
-                        name,
-                        "output_padding must be smaller than the stride",
-                    ));
-                }
-                let full = Pair::new(
-                    (x[1] - 1) * stride.h + kernel.h + op.h,
-                    (x[2] - 1) * stride.w + kernel.w + op.w,
-                );
-                if 2 * p.h >= full.h || 2 * p.w >= full.w {
-                    return Err(GraphError::node(
-                        name,
-                        format!(
-                            "padding {}×{} crops away the whole {}×{} output",
-                            p.h, p.w, full.h, full.w
-                        ),
-                    ));
-                }
-                let out = Pair::new(full.h - 2 * p.h, full.w - 2 * p.w);
-                let per_in = kernel.h * kernel.w * out_channels;
-                let params = per_in * x[0] + if *bias { *out_channels } else { 0 };
-                let formula = if *bias {
-                    format!(
-                        "{}·{}·{}·{}+{}",
-                        kernel.h, kernel.w, x[0], out_channels, out_channels
-                    )
-                } else {
-                    format!("{}·{}·{}·{}", kernel.h, kernel.w, x[0], out_channels)
-                };
-                let flops = 2 * (x[0] * x[1] * x[2] * per_in) as u64;
-                window = Some(WindowGeometry {
-                    in_channels: x[0],
-                    out_channels: *out_channels,
-                    kernel: *kernel,
-                    stride: *stride,
-                    dilation: Pair::square(1),
-                    pads: Pads {
-                        top: p.h,
-                        bottom: p.h,
-                        left: p.w,
-                        right: p.w,
-                    },
-                    groups: 1,
-                    in_size: Pair::new(x[1], x[2]),
-                    out_size: out,
-                });
-                // An output pixel gathers from about kernel/stride inputs: its field grows
-                // by (kernel/stride − 1) input jumps and the jump shrinks by the stride.
-                let mut rf = rf_in;
-                for a in 0..2 {
-                    let (k, s) = if a == 0 {
-                        (kernel.h, stride.h)
-                    } else {
-                        (kernel.w, stride.w)
-                    };
-                    let reach = (k as f64 / s as f64).ceil() - 1.0;
-                    rf.size[a] = rf_in.size[a] + reach * rf_in.jump[a];
-                    rf.jump[a] = rf_in.jump[a] / s as f64;
-                    let pad = if a == 0 { p.h } else { p.w } as f64;
-                    rf.offset[a] =
-                        rf_in.offset[a] - (k as f64 - 1.0 - 2.0 * pad) / 2.0 * rf.jump[a] + 0.0;
-                }
-                ([*out_channels, out.h, out.w], params, formula, flops, rf)
-            }
-            NodeKind::MaxPool2d {
-                kernel,
-                stride,
-                padding,
-            }
-            | NodeKind::MinPool2d {
-                kernel,
-                stride,
-                padding,
-            }
-            | NodeKind::AvgPool2d {
-                kernel,
-                stride,
-                padding,
-            } => {
-                let g = pool_geometry(name, x, *kernel, *stride, padding.0)?;
-                window = Some(g);
-                let rf = rf_in.through_window(g.kernel, g.stride, [g.pads.top, g.pads.left]);
-                ([x[0], g.out_size.h, g.out_size.w], 0, String::new(), 0, rf)
-            }
-            NodeKind::GlobalAvgPool => ([x[0], 1, 1], 0, String::new(), 0, rf_in.global(x)),
-            NodeKind::Flatten => (
-                [x[0] * x[1] * x[2], 1, 1],
-                0,
-                String::new(),
-                0,
-                rf_in.global(x),
-            ),
-            NodeKind::Dense { out_features, bias } => {
-                check_size(name, "out_features", *out_features, MAX_CHANNELS * 16)?;
-                let fin = x[0] * x[1] * x[2];
-                let params = (fin + usize::from(*bias)) * out_features;
-                let formula = if *bias {
-                    format!("({fin}+1)·{out_features}")
-                } else {
-                    format!("{fin}·{out_features}")
-                };
-                (
-                    [*out_features, 1, 1],
-                    params,
-                    formula,
-                    2 * (fin * out_features) as u64,
-                    rf_in.global(x),
-                )
-            }
-            NodeKind::Dropout { p } => {
-                if !(0.0..1.0).contains(p) {
-                    return Err(GraphError::node(
-                        name,
-                        format!("dropout p = {p} must be in [0, 1)"),
-                    ));
-                }
-                (x, 0, String::new(), 0, rf_in)
-            }
-            NodeKind::BatchNorm2d { eps, momentum } => {
-                if !(*eps > 0.0 && eps.is_finite() && (0.0..=1.0).contains(momentum)) {
-                    return Err(GraphError::node(
-                        name,
-                        "eps must be positive and momentum in [0, 1]",
-                    ));
-                }
-                (x, 2 * x[0], format!("2·{}", x[0]), 0, rf_in)
-            }
-            NodeKind::Upsample { scale, .. } => {
-                check_size(name, "scale", *scale, 64)?;
-                let mut rf = rf_in;
-                rf.jump = [rf_in.jump[0] / *scale as f64, rf_in.jump[1] / *scale as f64];
-                ([x[0], x[1] * scale, x[2] * scale], 0, String::new(), 0, rf)
-            }
-            NodeKind::Add => {
-                if let Some(other) = input_shapes.iter().find(|s| **s != x) {
-                    return Err(GraphError::node(
-                        name,
-                        format!(
-                            "add needs equal shapes, got {} and {}",
-                            shape_str(x),
-                            shape_str(*other)
-                        ),
-                    ));
-                }
-                (x, 0, String::new(), 0, ReceptiveField::union(&input_fields))
-            }
-            NodeKind::Concat => {
-                if let Some(other) = input_shapes.iter().find(|s| s[1] != x[1] || s[2] != x[2]) {
-                    return Err(GraphError::node(
-                        name,
-                        format!(
-                            "concat needs equal height and width, got {} and {}",
-                            shape_str(x),
-                            shape_str(*other)
-                        ),
-                    ));
-                }
-                let c = input_shapes.iter().map(|s| s[0]).sum();
-                (
-                    [c, x[1], x[2]],
-                    0,
-                    String::new(),
-                    0,
-                    ReceptiveField::union(&input_fields),
-                )
-            }
-            NodeKind::LeakyRelu { slope } if !slope.is_finite() => {
-                return Err(GraphError::node(name, "slope must be a finite number"));
-            }
-            NodeKind::Identity
-            | NodeKind::Relu
-            | NodeKind::LeakyRelu { .. }
-            | NodeKind::Sigmoid
-            | NodeKind::Tanh
-            | NodeKind::Softmax => (x, 0, String::new(), 0, rf_in),
-        };
+        let inferred = node.kind.as_kind().infer(&NodeInputs {
+            name,
+            shapes: &input_shapes,
+            fields: &input_fields,
+        })?;
+        let output = inferred.output;
+        let params = inferred.params;
         if output.contains(&0) {
             return Err(GraphError::node(
                 name,
@@ -609,10 +327,10 @@ pub fn infer(spec: &ModelSpec) -> Result<ModelFacts, GraphError> {
             input_shapes,
             output,
             params,
-            param_formula: formula,
-            flops,
-            receptive_field: rf,
-            window,
+            param_formula: inferred.param_formula,
+            flops: inferred.flops,
+            receptive_field: inferred.receptive_field,
+            window: inferred.window,
         });
     }
     Ok(ModelFacts {

@@ -5,10 +5,8 @@ use ndarray::ArrayD;
 
 use super::error::GraphError;
 use super::facts::{ModelFacts, infer};
-use super::layers::activation::Activation;
-use super::layers::batch_norm2d::BatchNormCache;
-use super::layers::pool2d::{PoolKind, Winners};
-use super::layers::{Layer, ParamRole, activation, merge, reshape};
+use super::layers::pool2d::Winners;
+use super::layers::{Backward, Forward, Layer, Memo, ParamRole, param_start};
 use super::model_spec::{INPUT_NODE, ModelSpec};
 use super::rng::Rng;
 use super::tensor::{ParamTensor, Scalar, Tensor, dims};
@@ -43,15 +41,6 @@ enum Source {
     Node(usize),
 }
 
-/// Per-node memory of the last forward that its backward needs.
-#[derive(Clone, Debug)]
-enum Memo<T> {
-    None,
-    Winners(Winners),
-    BatchNorm(BatchNormCache<T>),
-    DropoutMask(Option<Tensor<T>>),
-}
-
 #[derive(Clone, Debug)]
 struct Node<T> {
     layer: Layer,
@@ -81,22 +70,15 @@ impl<T: Scalar> Graph<T> {
         let mut nodes = Vec::with_capacity(spec.nodes.len());
         let mut params = Vec::new();
         for (i, (node, nf)) in spec.nodes.iter().zip(&facts.nodes).enumerate() {
-            let layer = Layer::new(&node.kind, nf);
+            let layer = node.kind.as_kind().layer(nf);
             let start = params.len();
-            for (role, shape) in layer.param_shapes() {
-                let value = match role {
-                    ParamRole::RunningVar => ArrayD::from_elem(shape.clone(), T::one()),
-                    ParamRole::Weight if matches!(layer, Layer::BatchNorm(_)) => {
-                        ArrayD::from_elem(shape.clone(), T::one())
-                    }
-                    _ => ArrayD::zeros(shape.clone()),
-                };
+            for p in layer.param_shapes() {
                 params.push(Param {
-                    name: format!("{}.{}", node.name, role.suffix()),
+                    name: format!("{}.{}", node.name, p.role.suffix()),
                     node: i,
-                    role,
-                    grad: ArrayD::zeros(shape),
-                    value,
+                    role: p.role,
+                    value: param_start(&p),
+                    grad: ArrayD::zeros(p.shape),
                 });
             }
             let sources = nf
@@ -227,76 +209,20 @@ impl<T: Scalar> Graph<T> {
         let mut outputs: Vec<Tensor<T>> = Vec::with_capacity(self.nodes.len());
         for (i, node) in self.nodes.iter_mut().enumerate() {
             let [c, h, w] = self.facts.nodes[i].output;
-            let reuse = |old: Option<&mut Tensor<T>>| match old.map(std::mem::take) {
-                Some(t) if t.dim() == (n, c, h, w) => t,
-                _ => Tensor::<T>::zeros((n, c, h, w)),
-            };
             let ins: Vec<&Tensor<T>> = node
                 .sources
                 .iter()
                 .map(|&s| Self::source(&input, &outputs, s))
                 .collect();
-            let ps = &mut self.params[node.params.clone()];
-            let x0 = ins[0];
-            let y = match &node.layer {
-                Layer::Conv(c) => {
-                    let mut y = reuse(old_outputs.get_mut(i));
-                    c.forward_into(x0, &ps[0].value, ps.get(1).map(|p| &p.value), &mut y);
-                    y
-                }
-                Layer::ConvTranspose(c) => c.forward(x0, &ps[0].value, ps.get(1).map(|p| &p.value)),
-                Layer::Dense(d) => d.forward(x0, &ps[0].value, ps.get(1).map(|p| &p.value)),
-                Layer::Pool(p) => {
-                    let mut y = reuse(old_outputs.get_mut(i));
-                    let mut winners = match std::mem::replace(&mut node.memo, Memo::None) {
-                        Memo::Winners(wn) if wn.dim() == (n, c, h, w) => Some(wn),
-                        _ => None,
-                    };
-                    if p.kind != PoolKind::Avg && winners.is_none() {
-                        winners = Some(Winners::zeros((n, c, h, w)));
-                    }
-                    p.forward_into(x0, &mut y, winners.as_mut());
-                    node.memo = winners.map_or(Memo::None, Memo::Winners);
-                    y
-                }
-                Layer::GlobalAvgPool => reshape::global_avg_forward(x0),
-                Layer::Flatten => reshape::flatten_forward(x0),
-                Layer::Dropout(d) => {
-                    let (y, mask) = d.forward(x0, training, &mut self.rng);
-                    node.memo = Memo::DropoutMask(mask);
-                    y
-                }
-                Layer::BatchNorm(b) => {
-                    let mut cache = match std::mem::replace(&mut node.memo, Memo::None) {
-                        Memo::BatchNorm(c) => c,
-                        _ => BatchNormCache::default(),
-                    };
-                    let (w, rest) = ps.split_at_mut(1);
-                    let (bias, rest) = rest.split_at_mut(1);
-                    let (rm, rv) = rest.split_at_mut(1);
-                    let y = b.forward(
-                        x0,
-                        &w[0].value,
-                        &bias[0].value,
-                        &mut rm[0].value,
-                        &mut rv[0].value,
-                        training,
-                        &mut cache,
-                    );
-                    node.memo = Memo::BatchNorm(cache);
-                    y
-                }
-                Layer::Upsample(u) => u.forward(x0),
-                Layer::Add => merge::add_forward(&ins),
-                Layer::Concat => merge::concat_forward(&ins),
-                Layer::Activation(Activation::Relu) => {
-                    let mut y = reuse(old_outputs.get_mut(i));
-                    Activation::Relu.forward_into(x0, &mut y);
-                    y
-                }
-                Layer::Activation(a) => a.forward(x0),
-                Layer::Softmax => activation::softmax_forward(x0),
-            };
+            let y = node.layer.forward(Forward {
+                ins: &ins,
+                params: &mut self.params[node.params.clone()],
+                memo: &mut node.memo,
+                training,
+                rng: &mut self.rng,
+                out_dim: (n, c, h, w),
+                old_output: old_outputs.get_mut(i),
+            });
             outputs.push(y);
         }
         self.input = Some(input);
@@ -368,7 +294,6 @@ impl<T: Scalar> Graph<T> {
                 Source::Input => input_grad,
                 Source::Node(j) => needs_grad[*j],
             });
-            let ps = &mut self.params[node.params.clone()];
             let x0 = ins[0];
             // A buffer for the first input's gradient: last pass's, when the shape repeats
             // and nothing else has written that slot yet.
@@ -383,84 +308,15 @@ impl<T: Scalar> Graph<T> {
                     _ => Tensor::<T>::zeros(x0.raw_dim()),
                 }
             };
-            let dxs: Vec<Tensor<T>> = match &node.layer {
-                Layer::Conv(c) => {
-                    let (w, b) = ps.split_at_mut(1);
-                    let mut dx = want_dx.then(&mut dx_buf);
-                    c.backward_into(
-                        x0,
-                        &w[0].value,
-                        &dy,
-                        &mut w[0].grad,
-                        b.first_mut().map(|p| &mut p.grad),
-                        dx.as_mut(),
-                    );
-                    dx.into_iter().collect()
-                }
-                Layer::ConvTranspose(c) => {
-                    let (w, b) = ps.split_at_mut(1);
-                    c.backward(
-                        x0,
-                        &w[0].value,
-                        &dy,
-                        &mut w[0].grad,
-                        b.first_mut().map(|p| &mut p.grad),
-                        want_dx,
-                    )
-                    .into_iter()
-                    .collect()
-                }
-                Layer::Dense(d) => {
-                    let (w, b) = ps.split_at_mut(1);
-                    let dx = d.backward(
-                        x0,
-                        &w[0].value,
-                        &dy,
-                        &mut w[0].grad,
-                        b.first_mut().map(|p| &mut p.grad),
-                        want_dx,
-                    );
-                    dx.map(|g| g.into_shape_with_order(x0.raw_dim()).expect("same count"))
-                        .into_iter()
-                        .collect()
-                }
-                Layer::Pool(p) => {
-                    let winners = match &node.memo {
-                        Memo::Winners(w) => Some(w),
-                        _ => None,
-                    };
-                    vec![p.backward(dims(x0), &dy, winners)]
-                }
-                Layer::GlobalAvgPool => vec![reshape::global_avg_backward(dims(x0), &dy)],
-                Layer::Flatten => vec![reshape::flatten_backward(dims(x0), &dy)],
-                Layer::Dropout(d) => {
-                    let mask = match &node.memo {
-                        Memo::DropoutMask(m) => m.as_ref(),
-                        _ => None,
-                    };
-                    vec![d.backward(&dy, mask)]
-                }
-                Layer::BatchNorm(b) => {
-                    let Memo::BatchNorm(cache) = &node.memo else {
-                        unreachable!("forward stored the cache")
-                    };
-                    let (w, rest) = ps.split_at_mut(1);
-                    vec![b.backward(&dy, &w[0].value, cache, &mut w[0].grad, &mut rest[0].grad)]
-                }
-                Layer::Upsample(u) => vec![u.backward(dims(x0), &dy)],
-                Layer::Add => merge::add_backward(ins.len(), &dy),
-                Layer::Concat => {
-                    let channels: Vec<usize> = ins.iter().map(|t| t.shape()[1]).collect();
-                    merge::concat_backward(&channels, &dy)
-                }
-                Layer::Activation(Activation::Relu) => {
-                    let mut dx = dx_buf();
-                    Activation::Relu.backward_into(x0, &dy, &mut dx);
-                    vec![dx]
-                }
-                Layer::Activation(a) => vec![a.backward(x0, &self.outputs[i], &dy)],
-                Layer::Softmax => vec![activation::softmax_backward(&self.outputs[i], &dy)],
-            };
+            let dxs = node.layer.backward(Backward {
+                ins: &ins,
+                output: &self.outputs[i],
+                dy: &dy,
+                params: &mut self.params[node.params.clone()],
+                memo: &node.memo,
+                want_dx,
+                dx_buffer: &mut dx_buf,
+            });
             if want_dx {
                 for (src, dx) in node.sources.clone().into_iter().zip(dxs) {
                     let slot = match src {

@@ -7,6 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::layers::NodeKind;
+use super::layers::kind::{Choice, OutputCount};
+
 /// Name of the implicit node that holds the network's input.
 pub const INPUT_NODE: &str = "input";
 
@@ -73,13 +76,56 @@ impl From<Pair> for PairRepr {
     }
 }
 
-/// Zero-padding amounts on each side of a feature map.
+/// Padding amounts on each side of a feature map, resolved: the one padding type from the
+/// preset's [`Padding`] (or a pooling / transposed conv's symmetric pair) to ONNX's `pads`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pads {
     pub top: usize,
     pub bottom: usize,
     pub left: usize,
     pub right: usize,
+}
+
+impl Pads {
+    /// `p.h` rows above and below, `p.w` columns left and right.
+    pub const fn symmetric(p: Pair) -> Self {
+        Pads {
+            top: p.h,
+            bottom: p.h,
+            left: p.w,
+            right: p.w,
+        }
+    }
+
+    /// The same amount on all four sides.
+    pub const fn uniform(p: usize) -> Self {
+        Pads::symmetric(Pair::square(p))
+    }
+
+    /// ONNX's order of the 2-D `pads` attribute: `[top, left, bottom, right]`.
+    pub const fn onnx(&self) -> [usize; 4] {
+        [self.top, self.left, self.bottom, self.right]
+    }
+
+    /// From ONNX's `[top, left, bottom, right]`.
+    pub const fn from_onnx([top, left, bottom, right]: [usize; 4]) -> Self {
+        Pads {
+            top,
+            bottom,
+            left,
+            right,
+        }
+    }
+
+    /// The amounts as `[vertical, horizontal]` when both sides of each axis agree.
+    pub fn as_symmetric(&self) -> Option<Pair> {
+        (self.top == self.bottom && self.left == self.right)
+            .then_some(Pair::new(self.top, self.left))
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Pads::default()
+    }
 }
 
 /// How much border a convolution or pooling window sees around its input.
@@ -101,6 +147,17 @@ pub enum Padding {
 pub enum PaddingName {
     Valid,
     Same,
+}
+
+impl Padding {
+    /// The simplest way to write `pads` in the text format.
+    pub fn from_pads(pads: Pads) -> Padding {
+        match pads.as_symmetric() {
+            Some(p) if p.h == p.w => Padding::Uniform(p.h),
+            Some(p) => Padding::Symmetric([p.h, p.w]),
+            None => Padding::Explicit([pads.top, pads.bottom, pads.left, pads.right]),
+        }
+    }
 }
 
 impl Default for Padding {
@@ -130,18 +187,8 @@ impl Padding {
                     right: tw - tw / 2,
                 }
             }
-            Padding::Uniform(p) => Pads {
-                top: p,
-                bottom: p,
-                left: p,
-                right: p,
-            },
-            Padding::Symmetric([ph, pw]) => Pads {
-                top: ph,
-                bottom: ph,
-                left: pw,
-                right: pw,
-            },
+            Padding::Uniform(p) => Pads::uniform(p),
+            Padding::Symmetric([ph, pw]) => Pads::symmetric(Pair::new(ph, pw)),
             Padding::Explicit([t, b, l, r]) => Pads {
                 top: t,
                 bottom: b,
@@ -174,198 +221,49 @@ pub enum UpsampleMode {
     Bilinear,
 }
 
-fn one() -> Pair {
+impl Choice for PaddingMode {
+    fn options(&self) -> &'static [&'static str] {
+        &["zeros", "reflect", "replicate"]
+    }
+    fn selected(&self) -> usize {
+        *self as usize
+    }
+    fn select(&mut self, index: usize) {
+        *self = match index {
+            0 => PaddingMode::Zeros,
+            1 => PaddingMode::Reflect,
+            _ => PaddingMode::Replicate,
+        };
+    }
+}
+
+impl Choice for UpsampleMode {
+    fn options(&self) -> &'static [&'static str] {
+        &["nearest", "bilinear"]
+    }
+    fn selected(&self) -> usize {
+        *self as usize
+    }
+    fn select(&mut self, index: usize) {
+        *self = match index {
+            0 => UpsampleMode::Nearest,
+            _ => UpsampleMode::Bilinear,
+        };
+    }
+}
+
+// Defaults of the text format's keys, shared by the kinds' configurations.
+pub fn pair_one() -> Pair {
     Pair::square(1)
 }
-fn yes() -> bool {
-    true
+pub fn pair_zero() -> Pair {
+    Pair::square(0)
 }
-fn one_usize() -> usize {
+pub fn usize_one() -> usize {
     1
 }
-fn bn_eps() -> f64 {
-    1e-5
-}
-fn bn_momentum() -> f64 {
-    0.1
-}
-fn leaky_slope() -> f64 {
-    0.01
-}
-fn half() -> f64 {
-    0.5
-}
-fn two() -> usize {
-    2
-}
-
-/// Every kind of node with its hyper-parameters. Field names are the text format's keys.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum NodeKind {
-    Conv2d {
-        out_channels: usize,
-        kernel: Pair,
-        #[serde(default = "one")]
-        stride: Pair,
-        #[serde(default)]
-        padding: Padding,
-        #[serde(default)]
-        padding_mode: PaddingMode,
-        #[serde(default = "one")]
-        dilation: Pair,
-        #[serde(default = "one_usize")]
-        groups: usize,
-        #[serde(default = "yes")]
-        bias: bool,
-    },
-    ConvTranspose2d {
-        out_channels: usize,
-        kernel: Pair,
-        #[serde(default = "one")]
-        stride: Pair,
-        /// Rows/columns cropped from each side of the full transposed output.
-        #[serde(default)]
-        padding: Pair0,
-        #[serde(default)]
-        output_padding: Pair0,
-        #[serde(default = "yes")]
-        bias: bool,
-    },
-    MaxPool2d {
-        kernel: Pair,
-        /// Defaults to the kernel size, as in PyTorch.
-        #[serde(default)]
-        stride: Option<Pair>,
-        #[serde(default)]
-        padding: Pair0,
-    },
-    MinPool2d {
-        kernel: Pair,
-        #[serde(default)]
-        stride: Option<Pair>,
-        #[serde(default)]
-        padding: Pair0,
-    },
-    /// Zero padding counts in the average (PyTorch's `count_include_pad = True`).
-    AvgPool2d {
-        kernel: Pair,
-        #[serde(default)]
-        stride: Option<Pair>,
-        #[serde(default)]
-        padding: Pair0,
-    },
-    GlobalAvgPool,
-    Flatten,
-    /// Fully connected; a spatial input is flattened first.
-    Dense {
-        out_features: usize,
-        #[serde(default = "yes")]
-        bias: bool,
-    },
-    Dropout {
-        #[serde(default = "half")]
-        p: f64,
-    },
-    BatchNorm2d {
-        #[serde(default = "bn_eps")]
-        eps: f64,
-        #[serde(default = "bn_momentum")]
-        momentum: f64,
-    },
-    Upsample {
-        #[serde(default = "two")]
-        scale: usize,
-        #[serde(default)]
-        mode: UpsampleMode,
-    },
-    Add,
-    Concat,
-    Identity,
-    Relu,
-    LeakyRelu {
-        #[serde(default = "leaky_slope")]
-        slope: f64,
-    },
-    Sigmoid,
-    Tanh,
-    /// Softmax over channels.
-    Softmax,
-}
-
-/// A [`Pair`] that defaults to zero.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Pair0(pub Pair);
-
-impl Default for Pair0 {
-    fn default() -> Self {
-        Pair0(Pair::square(0))
-    }
-}
-
-impl NodeKind {
-    /// The text format's name of this kind, e.g. `conv2d`.
-    pub fn tag(&self) -> &'static str {
-        match self {
-            NodeKind::Conv2d { .. } => "conv2d",
-            NodeKind::ConvTranspose2d { .. } => "conv_transpose2d",
-            NodeKind::MaxPool2d { .. } => "max_pool2d",
-            NodeKind::MinPool2d { .. } => "min_pool2d",
-            NodeKind::AvgPool2d { .. } => "avg_pool2d",
-            NodeKind::GlobalAvgPool => "global_avg_pool",
-            NodeKind::Flatten => "flatten",
-            NodeKind::Dense { .. } => "dense",
-            NodeKind::Dropout { .. } => "dropout",
-            NodeKind::BatchNorm2d { .. } => "batch_norm2d",
-            NodeKind::Upsample { .. } => "upsample",
-            NodeKind::Add => "add",
-            NodeKind::Concat => "concat",
-            NodeKind::Identity => "identity",
-            NodeKind::Relu => "relu",
-            NodeKind::LeakyRelu { .. } => "leaky_relu",
-            NodeKind::Sigmoid => "sigmoid",
-            NodeKind::Tanh => "tanh",
-            NodeKind::Softmax => "softmax",
-        }
-    }
-
-    /// How many inputs the node takes: `None` means two or more.
-    pub fn arity(&self) -> Option<usize> {
-        match self {
-            NodeKind::Add | NodeKind::Concat => None,
-            _ => Some(1),
-        }
-    }
-
-    /// A 3×3 conv with the usual defaults.
-    pub fn conv(out_channels: usize, kernel: usize, padding: usize) -> Self {
-        NodeKind::Conv2d {
-            out_channels,
-            kernel: Pair::square(kernel),
-            stride: Pair::square(1),
-            padding: Padding::Uniform(padding),
-            padding_mode: PaddingMode::Zeros,
-            dilation: Pair::square(1),
-            groups: 1,
-            bias: true,
-        }
-    }
-
-    pub fn max_pool(kernel: usize) -> Self {
-        NodeKind::MaxPool2d {
-            kernel: Pair::square(kernel),
-            stride: None,
-            padding: Pair0::default(),
-        }
-    }
-
-    pub fn dense(out_features: usize) -> Self {
-        NodeKind::Dense {
-            out_features,
-            bias: true,
-        }
-    }
+pub fn yes() -> bool {
+    true
 }
 
 impl ModelSpec {
@@ -379,32 +277,16 @@ impl ModelSpec {
         // Each step moves to an earlier node, so this ends.
         loop {
             let node = &self.nodes[i];
-            match &node.kind {
-                NodeKind::Dense { out_features, .. } => return Some((i, *out_features)),
-                NodeKind::Conv2d {
-                    out_channels,
-                    groups: 1,
-                    ..
-                } => return Some((i, *out_channels)),
-                NodeKind::Relu
-                | NodeKind::LeakyRelu { .. }
-                | NodeKind::Sigmoid
-                | NodeKind::Tanh
-                | NodeKind::Softmax
-                | NodeKind::Dropout { .. }
-                | NodeKind::Identity
-                | NodeKind::Flatten
-                | NodeKind::GlobalAvgPool
-                | NodeKind::MaxPool2d { .. }
-                | NodeKind::MinPool2d { .. }
-                | NodeKind::AvgPool2d { .. } => {
+            match node.kind.as_kind().output_count() {
+                OutputCount::Decides(outputs) => return Some((i, outputs)),
+                OutputCount::Keeps => {
                     i = match node.inputs.as_slice() {
                         [] => i.checked_sub(1)?,
                         [name] => self.nodes[..i].iter().position(|n| &n.name == name)?,
                         _ => return None,
                     };
                 }
-                _ => return None,
+                OutputCount::Other => return None,
             }
         }
     }
@@ -415,12 +297,10 @@ impl ModelSpec {
         let Some((i, _)) = self.output_layer() else {
             return false;
         };
-        match &mut self.nodes[i].kind {
-            NodeKind::Dense { out_features, .. } => *out_features = outputs,
-            NodeKind::Conv2d { out_channels, .. } => *out_channels = outputs,
-            _ => return false,
-        }
-        true
+        self.nodes[i]
+            .kind
+            .as_kind_mut()
+            .is_some_and(|k| k.set_output_count(outputs))
     }
 }
 
@@ -441,6 +321,7 @@ impl NodeSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::layers::dropout::DropoutConfig;
 
     fn model(nodes: Vec<NodeSpec>) -> ModelSpec {
         ModelSpec {
@@ -455,7 +336,7 @@ mod tests {
             NodeSpec::new("conv", NodeKind::conv(4, 3, 1)),
             NodeSpec::new("relu", NodeKind::Relu),
             NodeSpec::new("fc", NodeKind::dense(10)),
-            NodeSpec::new("drop", NodeKind::Dropout { p: 0.5 }),
+            NodeSpec::new("drop", NodeKind::Dropout(DropoutConfig { p: 0.5 })),
             NodeSpec::new("soft", NodeKind::Softmax).with_inputs(&["drop"]),
         ]);
         assert_eq!(m.output_layer(), Some((2, 10)));
@@ -481,8 +362,8 @@ mod tests {
         assert_eq!(concat.output_layer(), None);
         assert!(!concat.set_outputs(5));
         let mut grouped = NodeKind::conv(4, 3, 1);
-        if let NodeKind::Conv2d { groups, .. } = &mut grouped {
-            *groups = 2;
+        if let NodeKind::Conv2d(conv) = &mut grouped {
+            conv.groups = 2;
         }
         let m = model(vec![
             NodeSpec::new("g", grouped),

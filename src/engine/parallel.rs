@@ -509,10 +509,10 @@ mod tests {
                 NodeSpec::new("conv", NodeKind::conv(4, 3, 1)),
                 NodeSpec::new(
                     "bn",
-                    NodeKind::BatchNorm2d {
+                    NodeKind::BatchNorm2d(crate::engine::layers::BatchNorm2dConfig {
                         eps: 1e-5,
                         momentum: 0.1,
-                    },
+                    }),
                 ),
                 NodeSpec::new("relu", NodeKind::Relu),
                 NodeSpec::new("pool", NodeKind::max_pool(2)),

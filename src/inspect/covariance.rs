@@ -234,8 +234,8 @@ pub fn with_padding_mode(
 ) -> Result<Graph<f32>, InspectError> {
     let mut spec = graph.spec().clone();
     for node in &mut spec.nodes {
-        if let crate::engine::NodeKind::Conv2d { padding_mode, .. } = &mut node.kind {
-            *padding_mode = mode;
+        if let crate::engine::NodeKind::Conv2d(conv) = &mut node.kind {
+            conv.padding_mode = mode;
         }
     }
     let mut g = Graph::new(&spec)?;

@@ -27,12 +27,7 @@ pub fn default_node(nodes: &[NodeSpec]) -> Option<String> {
     nodes
         .iter()
         .rev()
-        .find(|n| {
-            matches!(
-                n.kind,
-                NodeKind::Conv2d { .. } | NodeKind::ConvTranspose2d { .. }
-            )
-        })
+        .find(|n| matches!(n.kind, NodeKind::Conv2d(_) | NodeKind::ConvTranspose2d(_)))
         .map(|n| n.name.clone())
 }
 

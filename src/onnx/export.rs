@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use ndarray::ArrayD;
 
 use super::OnnxError;
+use super::mapping::{self, output_ranks};
 use super::proto::{AttrValue, Attribute, Dim, Graph, Model, Node, TensorProto, ValueInfo, dtype};
-use crate::engine::facts::{ModelFacts, infer};
-use crate::engine::model_spec::{INPUT_NODE, NodeKind, PaddingMode, UpsampleMode};
+use crate::engine::facts::{ModelFacts, NodeFacts, infer};
+use crate::engine::model_spec::INPUT_NODE;
 use crate::engine::{Graph as EngineGraph, ModelSpec};
 use crate::spec::Preset;
 
@@ -19,70 +20,46 @@ pub const IR_VERSION: i64 = 8;
 pub const PRESET_KEY: &str = "convlab.preset";
 pub const PRODUCER: &str = "convlab";
 
-/// The rank of every node's output in ONNX (and in `convlab dump`): 2 for `[N, F]`, 4 for
-/// NCHW. `flatten` and `dense` give 2; spatial nodes and global pooling give 4; element-wise
-/// nodes keep their input's rank; add/concat give 2 only when all inputs are 2-D.
-pub fn output_ranks(spec: &ModelSpec, facts: &ModelFacts) -> Vec<usize> {
-    let mut ranks: Vec<usize> = Vec::with_capacity(spec.nodes.len());
-    for (node, nf) in spec.nodes.iter().zip(&facts.nodes) {
-        let rank_of = |name: &str| -> usize {
-            if name == INPUT_NODE {
-                4
-            } else {
-                facts.index_of(name).map_or(4, |i| ranks[i])
-            }
-        };
-        let r = match &node.kind {
-            NodeKind::Flatten | NodeKind::Dense { .. } => 2,
-            NodeKind::Add | NodeKind::Concat if nf.inputs.iter().all(|i| rank_of(i) == 2) => 2,
-            NodeKind::Identity
-            | NodeKind::Relu
-            | NodeKind::LeakyRelu { .. }
-            | NodeKind::Sigmoid
-            | NodeKind::Tanh
-            | NodeKind::Softmax
-            | NodeKind::Dropout { .. }
-            | NodeKind::BatchNorm2d { .. } => rank_of(&nf.inputs[0]),
-            _ => 4,
-        };
-        ranks.push(r);
-    }
-    ranks
-}
-
-fn ints(name: &str, v: &[usize]) -> Attribute {
+pub(super) fn ints(name: &str, v: &[usize]) -> Attribute {
     Attribute {
         name: name.into(),
         value: AttrValue::Ints(v.iter().map(|&x| x as i64).collect()),
     }
 }
-fn int(name: &str, v: i64) -> Attribute {
+pub(super) fn int(name: &str, v: i64) -> Attribute {
     Attribute {
         name: name.into(),
         value: AttrValue::Int(v),
     }
 }
-fn float(name: &str, v: f32) -> Attribute {
+pub(super) fn float(name: &str, v: f32) -> Attribute {
     Attribute {
         name: name.into(),
         value: AttrValue::Float(v),
     }
 }
-fn string(name: &str, v: &str) -> Attribute {
+pub(super) fn string(name: &str, v: &str) -> Attribute {
     Attribute {
         name: name.into(),
         value: AttrValue::String(v.as_bytes().to_vec()),
     }
 }
 
+/// The ONNX graph being written.
 #[derive(Default)]
-struct Builder {
+pub(super) struct Builder {
     nodes: Vec<Node>,
     initializers: Vec<TensorProto>,
 }
 
 impl Builder {
-    fn node(&mut self, op: &str, output: &str, inputs: Vec<String>, attributes: Vec<Attribute>) {
+    pub(super) fn node(
+        &mut self,
+        op: &str,
+        output: &str,
+        inputs: Vec<String>,
+        attributes: Vec<Attribute>,
+    ) {
         self.nodes.push(Node {
             inputs,
             outputs: vec![output.to_string()],
@@ -93,7 +70,7 @@ impl Builder {
         });
     }
 
-    fn constant(&mut self, output: &str, t: TensorProto) {
+    pub(super) fn constant(&mut self, output: &str, t: TensorProto) {
         let t = TensorProto {
             name: String::new(),
             ..t
@@ -107,6 +84,68 @@ impl Builder {
                 value: AttrValue::Tensor(t),
             }],
         );
+    }
+}
+
+/// One ConvLab node as the mapping sees it while it writes the node's ONNX form.
+pub(super) struct NodeExport<'a> {
+    pub name: &'a str,
+    pub facts: &'a NodeFacts,
+    /// The ONNX rank of this node's output (see [`output_ranks`]).
+    pub rank: usize,
+    ranks: &'a [usize],
+    all_facts: &'a ModelFacts,
+    param_names: &'a HashSet<&'a str>,
+    axes_made: bool,
+}
+
+impl NodeExport<'_> {
+    /// The ONNX rank of a node's (or the input's) output.
+    pub fn rank_of(&self, name: &str) -> usize {
+        if name == INPUT_NODE {
+            4
+        } else {
+            self.all_facts.index_of(name).map_or(4, |i| self.ranks[i])
+        }
+    }
+
+    /// The name of this node's parameter `role` (`<node>.<role>`).
+    pub fn param(&self, role: &str) -> String {
+        format!("{}.{role}", self.name)
+    }
+
+    fn has(&self, role: &str) -> bool {
+        self.param_names.contains(self.param(role).as_str())
+    }
+
+    /// The weight and, when the node has one, the bias.
+    pub fn weight_bias(&self) -> Vec<String> {
+        let mut v = vec![self.param("weight")];
+        if self.has("bias") {
+            v.push(self.param("bias"));
+        }
+        v
+    }
+
+    /// Input `k` (named `input`), lifted from `[N, F]` to `[N, F, 1, 1]` by a helper
+    /// `Unsqueeze` when it is 2-D and the node needs NCHW.
+    pub fn lift(&mut self, b: &mut Builder, k: usize, input: &str) -> String {
+        if self.rank_of(input) == 4 {
+            return input.to_string();
+        }
+        let name = self.name;
+        let axes = format!("{name}/axes");
+        if !self.axes_made {
+            b.constant(&axes, TensorProto::int64("", &[2], &[2, 3]));
+            self.axes_made = true;
+        }
+        let out = if self.facts.inputs.len() == 1 {
+            format!("{name}/unsqueeze")
+        } else {
+            format!("{name}/unsqueeze{k}")
+        };
+        b.node("Unsqueeze", &out, vec![input.to_string(), axes], vec![]);
+        out
     }
 }
 
@@ -143,13 +182,6 @@ pub fn export_model(
     let graph = graph_with(spec, params)?;
     let facts = graph.facts();
     let ranks = output_ranks(spec, facts);
-    let rank_of = |name: &str| -> usize {
-        if name == INPUT_NODE {
-            4
-        } else {
-            facts.index_of(name).map_or(4, |i| ranks[i])
-        }
-    };
     let mut b = Builder::default();
     for p in graph.params() {
         let v = p.value.as_standard_layout();
@@ -173,221 +205,16 @@ pub fn export_model(
     }
 
     for (i, (node, nf)) in spec.nodes.iter().zip(&facts.nodes).enumerate() {
-        let name = node.name.as_str();
-        let has = |role: &str| param_names.contains(format!("{name}.{role}").as_str());
-        let param = |role: &str| format!("{name}.{role}");
-        let weight_bias = || {
-            let mut v = vec![param("weight")];
-            if has("bias") {
-                v.push(param("bias"));
-            }
-            v
+        let mut at = NodeExport {
+            name: &node.name,
+            facts: nf,
+            rank: ranks[i],
+            ranks: &ranks,
+            all_facts: facts,
+            param_names: &param_names,
+            axes_made: false,
         };
-        // Inputs, with 2-D values lifted to [N, F, 1, 1] where the node needs NCHW.
-        let mut axes_made = false;
-        let mut lift = |b: &mut Builder, k: usize, input: &str| -> String {
-            if rank_of(input) == 4 {
-                return input.to_string();
-            }
-            let axes = format!("{name}/axes");
-            if !axes_made {
-                b.constant(&axes, TensorProto::int64("", &[2], &[2, 3]));
-                axes_made = true;
-            }
-            let out = if nf.inputs.len() == 1 {
-                format!("{name}/unsqueeze")
-            } else {
-                format!("{name}/unsqueeze{k}")
-            };
-            b.node("Unsqueeze", &out, vec![input.to_string(), axes], vec![]);
-            out
-        };
-        let x0 = nf.inputs[0].clone();
-        let wg = nf.window;
-        match &node.kind {
-            NodeKind::Conv2d {
-                kernel,
-                padding_mode,
-                ..
-            } => {
-                let g = wg.expect("conv has a window");
-                let mut x = lift(&mut b, 0, &x0);
-                let p = g.pads;
-                let mut pads = [p.top, p.left, p.bottom, p.right];
-                if *padding_mode != PaddingMode::Zeros && pads.iter().any(|&v| v > 0) {
-                    let pads_name = format!("{name}/pads");
-                    let v: Vec<i64> = [0, 0, p.top, p.left, 0, 0, p.bottom, p.right]
-                        .iter()
-                        .map(|&v| v as i64)
-                        .collect();
-                    b.constant(&pads_name, TensorProto::int64("", &[8], &v));
-                    let mode = match padding_mode {
-                        PaddingMode::Reflect => "reflect",
-                        _ => "edge",
-                    };
-                    let out = format!("{name}/pad");
-                    b.node("Pad", &out, vec![x, pads_name], vec![string("mode", mode)]);
-                    x = out;
-                    pads = [0; 4];
-                }
-                let mut inputs = vec![x];
-                inputs.extend(weight_bias());
-                b.node(
-                    "Conv",
-                    name,
-                    inputs,
-                    vec![
-                        ints("dilations", &[g.dilation.h, g.dilation.w]),
-                        int("group", g.groups as i64),
-                        ints("kernel_shape", &[kernel.h, kernel.w]),
-                        ints("pads", &pads),
-                        ints("strides", &[g.stride.h, g.stride.w]),
-                    ],
-                );
-            }
-            NodeKind::ConvTranspose2d {
-                kernel,
-                output_padding,
-                ..
-            } => {
-                let g = wg.expect("conv has a window");
-                let mut inputs = vec![lift(&mut b, 0, &x0)];
-                inputs.extend(weight_bias());
-                let op = output_padding.0;
-                b.node(
-                    "ConvTranspose",
-                    name,
-                    inputs,
-                    vec![
-                        int("group", 1),
-                        ints("kernel_shape", &[kernel.h, kernel.w]),
-                        ints("output_padding", &[op.h, op.w]),
-                        ints(
-                            "pads",
-                            &[g.pads.top, g.pads.left, g.pads.bottom, g.pads.right],
-                        ),
-                        ints("strides", &[g.stride.h, g.stride.w]),
-                    ],
-                );
-            }
-            NodeKind::MaxPool2d { .. }
-            | NodeKind::MinPool2d { .. }
-            | NodeKind::AvgPool2d { .. } => {
-                let g = wg.expect("pool has a window");
-                let x = lift(&mut b, 0, &x0);
-                let mut attrs = vec![
-                    ints("kernel_shape", &[g.kernel.h, g.kernel.w]),
-                    ints(
-                        "pads",
-                        &[g.pads.top, g.pads.left, g.pads.bottom, g.pads.right],
-                    ),
-                    ints("strides", &[g.stride.h, g.stride.w]),
-                ];
-                match &node.kind {
-                    NodeKind::MaxPool2d { .. } => b.node("MaxPool", name, vec![x], attrs),
-                    NodeKind::MinPool2d { .. } => {
-                        let neg = format!("{name}/neg");
-                        let max = format!("{name}/max");
-                        b.node("Neg", &neg, vec![x], vec![]);
-                        b.node("MaxPool", &max, vec![neg], attrs);
-                        b.node("Neg", name, vec![max], vec![]);
-                    }
-                    _ => {
-                        attrs.insert(0, int("count_include_pad", 1));
-                        b.node("AveragePool", name, vec![x], attrs);
-                    }
-                }
-            }
-            NodeKind::GlobalAvgPool => {
-                let x = lift(&mut b, 0, &x0);
-                b.node("GlobalAveragePool", name, vec![x], vec![]);
-            }
-            NodeKind::Flatten => b.node("Flatten", name, vec![x0], vec![int("axis", 1)]),
-            NodeKind::Dense { .. } => {
-                let x = if rank_of(&x0) == 4 {
-                    let out = format!("{name}/flatten");
-                    b.node("Flatten", &out, vec![x0], vec![int("axis", 1)]);
-                    out
-                } else {
-                    x0
-                };
-                let mut inputs = vec![x];
-                inputs.extend(weight_bias());
-                b.node(
-                    "Gemm",
-                    name,
-                    inputs,
-                    vec![float("alpha", 1.0), float("beta", 1.0), int("transB", 1)],
-                );
-            }
-            NodeKind::Dropout { p } => {
-                let ratio = format!("{name}/ratio");
-                b.constant(&ratio, TensorProto::float("", &[], &[*p as f32]));
-                b.node("Dropout", name, vec![x0, ratio], vec![]);
-            }
-            NodeKind::BatchNorm2d { eps, momentum } => {
-                b.node(
-                    "BatchNormalization",
-                    name,
-                    vec![
-                        x0,
-                        param("weight"),
-                        param("bias"),
-                        param("running_mean"),
-                        param("running_var"),
-                    ],
-                    vec![
-                        float("epsilon", *eps as f32),
-                        float("momentum", (1.0 - *momentum) as f32),
-                    ],
-                );
-            }
-            NodeKind::Upsample { scale, mode } => {
-                let x = lift(&mut b, 0, &x0);
-                let scales = format!("{name}/scales");
-                let s = *scale as f32;
-                b.constant(&scales, TensorProto::float("", &[4], &[1.0, 1.0, s, s]));
-                let attrs = match mode {
-                    UpsampleMode::Nearest => vec![
-                        string("coordinate_transformation_mode", "asymmetric"),
-                        string("mode", "nearest"),
-                        string("nearest_mode", "floor"),
-                    ],
-                    UpsampleMode::Bilinear => vec![
-                        string("coordinate_transformation_mode", "half_pixel"),
-                        string("mode", "linear"),
-                    ],
-                };
-                b.node("Resize", name, vec![x, String::new(), scales], attrs);
-            }
-            NodeKind::Add | NodeKind::Concat => {
-                let inputs: Vec<String> = if ranks[i] == 4 {
-                    nf.inputs
-                        .iter()
-                        .enumerate()
-                        .map(|(k, s)| lift(&mut b, k, s))
-                        .collect()
-                } else {
-                    nf.inputs.clone()
-                };
-                match &node.kind {
-                    NodeKind::Concat => b.node("Concat", name, inputs, vec![int("axis", 1)]),
-                    _ if inputs.len() == 2 => b.node("Add", name, inputs, vec![]),
-                    _ => b.node("Sum", name, inputs, vec![]),
-                }
-            }
-            NodeKind::Identity => b.node("Identity", name, vec![x0], vec![]),
-            NodeKind::Relu => b.node("Relu", name, vec![x0], vec![]),
-            NodeKind::LeakyRelu { slope } => b.node(
-                "LeakyRelu",
-                name,
-                vec![x0],
-                vec![float("alpha", *slope as f32)],
-            ),
-            NodeKind::Sigmoid => b.node("Sigmoid", name, vec![x0], vec![]),
-            NodeKind::Tanh => b.node("Tanh", name, vec![x0], vec![]),
-            NodeKind::Softmax => b.node("Softmax", name, vec![x0], vec![int("axis", 1)]),
-        }
+        mapping::export_node(&mut b, &mut at, &node.kind);
     }
 
     let [c, h, w] = facts.input;

@@ -18,9 +18,7 @@ use super::proto::{AttrValue, Dim, Node, TensorProto, decode, dtype};
 use crate::data::sources::{class_folder, digits, function, points, shapes};
 use crate::data::{DataSource, DataSpec};
 use crate::engine::facts::{ModelFacts, infer};
-use crate::engine::model_spec::{
-    INPUT_NODE, NodeKind, NodeSpec, Padding, PaddingMode, Pair, Pair0, UpsampleMode,
-};
+use crate::engine::model_spec::{INPUT_NODE, NodeKind, NodeSpec, PaddingMode, Pads, Pair};
 use crate::engine::{Graph as EngineGraph, Init, LossKind, ModelSpec, OptimizerKind};
 use crate::spec::{PRESET_VERSION, Preset, TrainingSpec};
 
@@ -36,7 +34,7 @@ pub struct Imported {
 
 /// What an ONNX value stands for while the graph is read.
 #[derive(Clone, Debug)]
-enum Val {
+pub(super) enum Val {
     /// A ConvLab node's output (or the input) with its ONNX rank (2 or 4).
     Node {
         name: String,
@@ -47,10 +45,10 @@ enum Val {
     Flat {
         src: String,
     },
-    /// A padded node output, waiting for a `Conv`: `[top, bottom, left, right]`.
+    /// A padded node output, waiting for a `Conv`.
     Pad {
         src: String,
-        pads: [usize; 4],
+        pads: Pads,
         mode: PaddingMode,
     },
     /// A negated node output (the start of min pooling).
@@ -73,36 +71,36 @@ fn valid_name(s: &str) -> bool {
             .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
-struct Ctx {
-    spec: ModelSpec,
-    facts: Option<ModelFacts>,
-    vals: HashMap<String, Val>,
-    params: Vec<(String, ArrayD<f32>)>,
-    taken: HashSet<String>,
-    opset: i64,
-    renamed: Vec<String>,
+pub(super) struct Ctx {
+    pub(super) spec: ModelSpec,
+    pub(super) facts: Option<ModelFacts>,
+    pub(super) vals: HashMap<String, Val>,
+    pub(super) params: Vec<(String, ArrayD<f32>)>,
+    pub(super) taken: HashSet<String>,
+    pub(super) opset: i64,
+    pub(super) renamed: Vec<String>,
 }
 
-struct Op<'a> {
-    node: &'a Node,
+pub(super) struct Op<'a> {
+    pub(super) node: &'a Node,
 }
 
 impl Op<'_> {
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         if !self.node.name.is_empty() {
             self.node.name.clone()
         } else {
             self.node.outputs.first().cloned().unwrap_or_default()
         }
     }
-    fn unsupported(&self, reason: impl Into<String>) -> OnnxError {
+    pub(super) fn unsupported(&self, reason: impl Into<String>) -> OnnxError {
         OnnxError::Unsupported {
             op: self.node.op_type.clone(),
             node: self.label(),
             reason: reason.into(),
         }
     }
-    fn ints(&self, name: &str) -> Result<Option<Vec<i64>>, OnnxError> {
+    pub(super) fn ints(&self, name: &str) -> Result<Option<Vec<i64>>, OnnxError> {
         match self.node.attr(name) {
             None => Ok(None),
             Some(AttrValue::Ints(v)) => Ok(Some(v.clone())),
@@ -111,21 +109,21 @@ impl Op<'_> {
             }
         }
     }
-    fn int(&self, name: &str, default: i64) -> Result<i64, OnnxError> {
+    pub(super) fn int(&self, name: &str, default: i64) -> Result<i64, OnnxError> {
         match self.node.attr(name) {
             None => Ok(default),
             Some(AttrValue::Int(v)) => Ok(*v),
             Some(_) => Err(self.unsupported(format!("attribute '{name}' should be an int"))),
         }
     }
-    fn float(&self, name: &str, default: f32) -> Result<f32, OnnxError> {
+    pub(super) fn float(&self, name: &str, default: f32) -> Result<f32, OnnxError> {
         match self.node.attr(name) {
             None => Ok(default),
             Some(AttrValue::Float(v)) => Ok(*v),
             Some(_) => Err(self.unsupported(format!("attribute '{name}' should be a float"))),
         }
     }
-    fn string(&self, name: &str, default: &str) -> Result<String, OnnxError> {
+    pub(super) fn string(&self, name: &str, default: &str) -> Result<String, OnnxError> {
         match self.node.attr(name) {
             None => Ok(default.to_string()),
             Some(AttrValue::String(v)) => Ok(String::from_utf8_lossy(v).into_owned()),
@@ -133,7 +131,7 @@ impl Op<'_> {
         }
     }
     /// A pair attribute (`strides`, `dilations`, `kernel_shape`), `default` when absent.
-    fn pair(&self, name: &str, default: Pair) -> Result<Pair, OnnxError> {
+    pub(super) fn pair(&self, name: &str, default: Pair) -> Result<Pair, OnnxError> {
         match self.ints(name)? {
             None => Ok(default),
             Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 1) => {
@@ -142,26 +140,31 @@ impl Op<'_> {
             Some(v) => Err(self.unsupported(format!("{name} {v:?} is not two positive numbers"))),
         }
     }
-    /// ONNX `pads` `[top, left, bottom, right]` as `[top, bottom, left, right]`.
-    fn pads(&self) -> Result<[usize; 4], OnnxError> {
+    /// The 2-D `pads` attribute (zero when absent).
+    pub(super) fn pads(&self) -> Result<Pads, OnnxError> {
         match self.ints("pads")? {
-            None => Ok([0; 4]),
+            None => Ok(Pads::default()),
             Some(v) if v.len() == 4 && v.iter().all(|&x| (0..=4096).contains(&x)) => {
-                Ok([v[0] as usize, v[2] as usize, v[1] as usize, v[3] as usize])
+                Ok(Pads::from_onnx([
+                    v[0] as usize,
+                    v[1] as usize,
+                    v[2] as usize,
+                    v[3] as usize,
+                ]))
             }
             Some(v) => {
                 Err(self.unsupported(format!("pads {v:?} are not four non-negative numbers")))
             }
         }
     }
-    fn no_auto_pad(&self) -> Result<(), OnnxError> {
+    pub(super) fn no_auto_pad(&self) -> Result<(), OnnxError> {
         let a = self.string("auto_pad", "NOTSET")?;
         if a != "NOTSET" {
             return Err(self.unsupported(format!("auto_pad {a} (re-export with explicit pads)")));
         }
         Ok(())
     }
-    fn output(&self) -> Result<&str, OnnxError> {
+    pub(super) fn output(&self) -> Result<&str, OnnxError> {
         self.node
             .outputs
             .first()
@@ -170,7 +173,7 @@ impl Op<'_> {
             .ok_or_else(|| self.unsupported("the node has no output"))
     }
     /// The `k`-th input name, if present and non-empty.
-    fn input(&self, k: usize) -> Option<&str> {
+    pub(super) fn input(&self, k: usize) -> Option<&str> {
         self.node
             .inputs
             .get(k)
@@ -179,38 +182,26 @@ impl Op<'_> {
     }
 }
 
-fn to_array(t: &TensorProto) -> Result<ArrayD<f32>, OnnxError> {
+pub(super) fn to_array(t: &TensorProto) -> Result<ArrayD<f32>, OnnxError> {
     let shape = t.shape()?;
     let v = t.to_f32()?;
     ArrayD::from_shape_vec(IxDyn(&shape), v)
         .map_err(|e| OnnxError::Invalid(format!("tensor '{}': {e}", t.name)))
 }
 
-/// Pads `[t, b, l, r]` as the simplest `Padding`.
-fn padding_of(p: [usize; 4]) -> Padding {
-    let [t, b, l, r] = p;
-    if t == b && l == r && t == l {
-        Padding::Uniform(t)
-    } else if t == b && l == r {
-        Padding::Symmetric([t, l])
-    } else {
-        Padding::Explicit(p)
-    }
-}
-
 /// The shortest decimal that gives back `v` as f32, as f64 (0.01f32 → 0.01, not
 /// 0.009999999776…), so hyper-parameters stored as ONNX floats read back as typed.
-fn tidy(v: f32) -> f64 {
+pub(super) fn tidy(v: f32) -> f64 {
     format!("{v}").parse().unwrap_or(v as f64)
 }
 
 impl Ctx {
-    fn facts(&self) -> &ModelFacts {
+    pub(super) fn facts(&self) -> &ModelFacts {
         self.facts.as_ref().expect("facts after the first node")
     }
 
     /// Per-sample shape of a ConvLab node or the input.
-    fn shape_of(&self, name: &str) -> [usize; 3] {
+    pub(super) fn shape_of(&self, name: &str) -> [usize; 3] {
         if name == INPUT_NODE {
             self.spec.input
         } else {
@@ -219,7 +210,7 @@ impl Ctx {
         }
     }
 
-    fn constant(&self, op: &Op, k: usize) -> Result<Option<TensorProto>, OnnxError> {
+    pub(super) fn constant(&self, op: &Op, k: usize) -> Result<Option<TensorProto>, OnnxError> {
         let Some(name) = op.input(k) else {
             return Ok(None);
         };
@@ -232,12 +223,22 @@ impl Ctx {
         }
     }
 
-    fn required_constant(&self, op: &Op, k: usize, what: &str) -> Result<TensorProto, OnnxError> {
+    pub(super) fn required_constant(
+        &self,
+        op: &Op,
+        k: usize,
+        what: &str,
+    ) -> Result<TensorProto, OnnxError> {
         self.constant(op, k)?
             .ok_or_else(|| op.unsupported(format!("the {what} input is missing")))
     }
 
-    fn choose_name(&mut self, onnx_out: &str, preferred: Option<&str>, op_type: &str) -> String {
+    pub(super) fn choose_name(
+        &mut self,
+        onnx_out: &str,
+        preferred: Option<&str>,
+        op_type: &str,
+    ) -> String {
         let derived = {
             let segs: Vec<&str> = onnx_out.split('/').filter(|s| !s.is_empty()).collect();
             let raw = if segs.len() >= 2 {
@@ -284,7 +285,7 @@ impl Ctx {
     }
 
     /// Appends a ConvLab node and records its ONNX output.
-    fn push(
+    pub(super) fn push(
         &mut self,
         op: &Op,
         preferred: Option<&str>,
@@ -301,7 +302,7 @@ impl Ctx {
         clippy::too_many_arguments,
         reason = "one ONNX node's inputs and attributes, read in one place"
     )]
-    fn push_as(
+    pub(super) fn push_as(
         &mut self,
         onnx_out: &str,
         op: &Op,
@@ -344,7 +345,7 @@ impl Ctx {
 
     /// The ConvLab node (and ONNX rank) behind input `k`, creating a flatten node for a
     /// pending flatten.
-    fn node_input(&mut self, op: &Op, k: usize) -> Result<(String, usize), OnnxError> {
+    pub(super) fn node_input(&mut self, op: &Op, k: usize) -> Result<(String, usize), OnnxError> {
         let name = op
             .input(k)
             .ok_or_else(|| op.unsupported(format!("input {k} is missing")))?
@@ -379,21 +380,26 @@ impl Ctx {
         }
     }
 
-    fn alias(&mut self, op: &Op, v: Val) -> Result<(), OnnxError> {
+    pub(super) fn alias(&mut self, op: &Op, v: Val) -> Result<(), OnnxError> {
         let out = op.output()?.to_string();
         self.vals.insert(out, v);
         Ok(())
     }
 
     /// The stem of an initializer named `<stem>.weight`, as a preferred node name.
-    fn weight_stem(op: &Op, k: usize) -> Option<String> {
+    pub(super) fn weight_stem(op: &Op, k: usize) -> Option<String> {
         op.input(k)
             .and_then(|w| w.strip_suffix(".weight"))
             .filter(|s| valid_name(s))
             .map(str::to_string)
     }
 
-    fn normalise_axis(&self, op: &Op, axis: i64, rank: usize) -> Result<usize, OnnxError> {
+    pub(super) fn normalise_axis(
+        &self,
+        op: &Op,
+        axis: i64,
+        rank: usize,
+    ) -> Result<usize, OnnxError> {
         let a = if axis < 0 { axis + rank as i64 } else { axis };
         if !(0..rank as i64).contains(&a) {
             return Err(op.unsupported(format!("axis {axis} is out of range for rank {rank}")));
@@ -423,203 +429,6 @@ impl Ctx {
                     _ => return Err(op.unsupported("a Constant without a numeric value")),
                 };
                 self.alias(&op, Val::Const(t))
-            }
-            "Identity" => {
-                let src = op.input(0).unwrap_or_default();
-                if let Some(Val::Const(t)) = self.vals.get(src).cloned() {
-                    return self.alias(&op, Val::Const(t));
-                }
-                let (x, rank) = self.node_input(&op, 0)?;
-                self.push(&op, None, NodeKind::Identity, vec![x], vec![], rank)
-            }
-            "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Softmax" => {
-                let (x, rank) = self.node_input(&op, 0)?;
-                let kind = match node.op_type.as_str() {
-                    "Relu" => NodeKind::Relu,
-                    "Sigmoid" => NodeKind::Sigmoid,
-                    "Tanh" => NodeKind::Tanh,
-                    "LeakyRelu" => NodeKind::LeakyRelu {
-                        slope: tidy(op.float("alpha", 0.01)?),
-                    },
-                    _ => {
-                        let default = if self.opset >= 13 { -1 } else { 1 };
-                        let axis = self.normalise_axis(&op, op.int("axis", default)?, rank)?;
-                        let [_, h, w] = self.shape_of(&x);
-                        if axis != 1 || (self.opset < 13 && rank == 4 && h * w != 1) {
-                            return Err(op.unsupported(format!(
-                                "softmax over axis {axis}; ConvLab's softmax is over channels (axis 1)"
-                            )));
-                        }
-                        NodeKind::Softmax
-                    }
-                };
-                self.push(&op, None, kind, vec![x], vec![], rank)
-            }
-            "Conv" => {
-                op.no_auto_pad()?;
-                let src_name = op.input(0).unwrap_or_default().to_string();
-                let (x, mut pads, mode) = match self.vals.get(&src_name).cloned() {
-                    Some(Val::Pad { src, pads, mode }) => (src, pads, mode),
-                    _ => (self.node_input(&op, 0)?.0, [0; 4], PaddingMode::Zeros),
-                };
-                let own = op.pads()?;
-                if mode != PaddingMode::Zeros && own != [0; 4] {
-                    return Err(op.unsupported(
-                        "a reflect/edge Pad followed by a Conv with its own padding",
-                    ));
-                }
-                for (p, o) in pads.iter_mut().zip(own) {
-                    *p += o;
-                }
-                let w = self.required_constant(&op, 1, "weight")?;
-                let b = self.constant(&op, 2)?;
-                let ws = w.shape()?;
-                if ws.len() != 4 {
-                    return Err(op.unsupported(format!("weight shape {ws:?} is not 4-D (Conv2d)")));
-                }
-                let kernel = op.pair("kernel_shape", Pair::new(ws[2], ws[3]))?;
-                let groups = op.int("group", 1)?;
-                if groups < 1 {
-                    return Err(op.unsupported("group must be at least 1"));
-                }
-                let kind = NodeKind::Conv2d {
-                    out_channels: ws[0],
-                    kernel,
-                    stride: op.pair("strides", Pair::square(1))?,
-                    padding: padding_of(pads),
-                    padding_mode: mode,
-                    dilation: op.pair("dilations", Pair::square(1))?,
-                    groups: groups as usize,
-                    bias: b.is_some(),
-                };
-                let mut params = vec![("weight", to_array(&w)?)];
-                if let Some(b) = b {
-                    params.push(("bias", to_array(&b)?));
-                }
-                let stem = Self::weight_stem(&op, 1);
-                self.push(&op, stem.as_deref(), kind, vec![x], params, 4)
-            }
-            "ConvTranspose" => {
-                op.no_auto_pad()?;
-                if op.ints("output_shape")?.is_some() {
-                    return Err(op.unsupported("output_shape (re-export with pads instead)"));
-                }
-                if op.int("group", 1)? != 1 {
-                    return Err(op.unsupported("groups other than 1"));
-                }
-                if op.pair("dilations", Pair::square(1))? != Pair::square(1) {
-                    return Err(op.unsupported("dilation other than 1"));
-                }
-                let [t, b, l, r] = op.pads()?;
-                if t != b || l != r {
-                    return Err(op.unsupported("asymmetric pads"));
-                }
-                let (x, _) = self.node_input(&op, 0)?;
-                let w = self.required_constant(&op, 1, "weight")?;
-                let bias = self.constant(&op, 2)?;
-                let ws = w.shape()?;
-                if ws.len() != 4 {
-                    return Err(op.unsupported(format!("weight shape {ws:?} is not 4-D")));
-                }
-                let op_pad = match op.ints("output_padding")? {
-                    None => Pair::square(0),
-                    Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 0) => {
-                        Pair::new(v[0] as usize, v[1] as usize)
-                    }
-                    Some(v) => return Err(op.unsupported(format!("output_padding {v:?}"))),
-                };
-                let kind = NodeKind::ConvTranspose2d {
-                    out_channels: ws[1],
-                    kernel: op.pair("kernel_shape", Pair::new(ws[2], ws[3]))?,
-                    stride: op.pair("strides", Pair::square(1))?,
-                    padding: Pair0(Pair::new(t, l)),
-                    output_padding: Pair0(op_pad),
-                    bias: bias.is_some(),
-                };
-                let mut params = vec![("weight", to_array(&w)?)];
-                if let Some(b) = bias {
-                    params.push(("bias", to_array(&b)?));
-                }
-                let stem = Self::weight_stem(&op, 1);
-                self.push(&op, stem.as_deref(), kind, vec![x], params, 4)
-            }
-            "MaxPool" | "AveragePool" => {
-                op.no_auto_pad()?;
-                if op.int("ceil_mode", 0)? != 0 {
-                    return Err(op.unsupported("ceil_mode = 1"));
-                }
-                if op.pair("dilations", Pair::square(1))? != Pair::square(1) {
-                    return Err(op.unsupported("dilation other than 1"));
-                }
-                if node.outputs.len() > 1 && !node.outputs[1].is_empty() {
-                    return Err(op.unsupported("the Indices output"));
-                }
-                let kernel = op
-                    .ints("kernel_shape")?
-                    .ok_or_else(|| op.unsupported("kernel_shape is missing"))?;
-                let kernel = op.pair(
-                    "kernel_shape",
-                    Pair::square(kernel.first().copied().unwrap_or(1).max(1) as usize),
-                )?;
-                let stride = op.pair("strides", Pair::square(1))?;
-                let stride = (stride != kernel).then_some(stride);
-                let [t, b, l, r] = op.pads()?;
-                if t != b || l != r {
-                    return Err(op.unsupported("asymmetric pads"));
-                }
-                let padding = Pair::new(t, l);
-                if node.op_type == "AveragePool" {
-                    if t + l > 0 && op.int("count_include_pad", 0)? == 0 {
-                        return Err(op.unsupported(
-                            "count_include_pad = 0 with padding; ConvLab's average pooling counts the padded zeros (PyTorch's default)",
-                        ));
-                    }
-                    let (x, _) = self.node_input(&op, 0)?;
-                    let kind = NodeKind::AvgPool2d {
-                        kernel,
-                        stride,
-                        padding: Pair0(padding),
-                    };
-                    return self.push(&op, None, kind, vec![x], vec![], 4);
-                }
-                let src_name = op.input(0).unwrap_or_default().to_string();
-                if let Some(Val::Neg { src }) = self.vals.get(&src_name).cloned() {
-                    return self.alias(
-                        &op,
-                        Val::NegMax {
-                            src,
-                            kernel,
-                            stride,
-                            padding,
-                        },
-                    );
-                }
-                let (x, _) = self.node_input(&op, 0)?;
-                let kind = NodeKind::MaxPool2d {
-                    kernel,
-                    stride,
-                    padding: Pair0(padding),
-                };
-                self.push(&op, None, kind, vec![x], vec![], 4)
-            }
-            "Neg" => {
-                let src_name = op.input(0).unwrap_or_default().to_string();
-                if let Some(Val::NegMax {
-                    src,
-                    kernel,
-                    stride,
-                    padding,
-                }) = self.vals.get(&src_name).cloned()
-                {
-                    let kind = NodeKind::MinPool2d {
-                        kernel,
-                        stride,
-                        padding: Pair0(padding),
-                    };
-                    return self.push(&op, None, kind, vec![src], vec![], 4);
-                }
-                let (x, _) = self.node_input(&op, 0)?;
-                self.alias(&op, Val::Neg { src: x })
             }
             "Pad" => {
                 let (x, _) = self.node_input(&op, 0)?;
@@ -660,160 +469,18 @@ impl Ctx {
                     &op,
                     Val::Pad {
                         src: x,
-                        pads: [p(2), p(6), p(3), p(7)],
+                        pads: Pads {
+                            top: p(2),
+                            bottom: p(6),
+                            left: p(3),
+                            right: p(7),
+                        },
                         mode,
                     },
                 )
             }
-            "GlobalAveragePool" => {
-                let (x, _) = self.node_input(&op, 0)?;
-                self.push(&op, None, NodeKind::GlobalAvgPool, vec![x], vec![], 4)
-            }
             "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" => self.reshape(&op),
-            "Gemm" => {
-                if op.int("transA", 0)? != 0 {
-                    return Err(op.unsupported("transA = 1"));
-                }
-                if op.float("alpha", 1.0)? != 1.0 {
-                    return Err(op.unsupported("alpha other than 1"));
-                }
-                let src_name = op.input(0).unwrap_or_default().to_string();
-                let x = match self.vals.get(&src_name).cloned() {
-                    Some(Val::Flat { src }) => src,
-                    _ => self.node_input(&op, 0)?.0,
-                };
-                let w = self.required_constant(&op, 1, "weight")?;
-                let mut wa = to_array(&w)?;
-                if wa.ndim() != 2 {
-                    return Err(op.unsupported("the weight is not a matrix"));
-                }
-                if op.int("transB", 0)? == 0 {
-                    wa = wa.t().as_standard_layout().into_owned();
-                }
-                let out_features = wa.shape()[0];
-                let c = self.constant(&op, 2)?;
-                let bias = match c {
-                    Some(c) => {
-                        if op.float("beta", 1.0)? != 1.0 {
-                            return Err(op.unsupported("beta other than 1"));
-                        }
-                        let a = to_array(&c)?;
-                        if a.len() != out_features {
-                            return Err(op.unsupported(format!(
-                                "bias shape {:?} for {out_features} outputs",
-                                a.shape()
-                            )));
-                        }
-                        Some(
-                            a.into_shape_with_order(IxDyn(&[out_features]))
-                                .expect("same size"),
-                        )
-                    }
-                    None => None,
-                };
-                let kind = NodeKind::Dense {
-                    out_features,
-                    bias: bias.is_some(),
-                };
-                let mut params = vec![("weight", wa)];
-                if let Some(b) = bias {
-                    params.push(("bias", b));
-                }
-                let stem = Self::weight_stem(&op, 1);
-                self.push(&op, stem.as_deref(), kind, vec![x], params, 2)
-            }
-            "Dropout" => {
-                let (x, rank) = self.node_input(&op, 0)?;
-                let p = match self.constant(&op, 1)? {
-                    Some(t) => *t
-                        .to_f32()?
-                        .first()
-                        .ok_or_else(|| op.unsupported("empty ratio"))?,
-                    None => op.float("ratio", 0.5)?,
-                };
-                if let Some(t) = self.constant(&op, 2)? {
-                    let training = t
-                        .to_i64()
-                        .map(|v| v.iter().any(|&x| x != 0))
-                        .unwrap_or(true);
-                    if training {
-                        return Err(op.unsupported("training_mode = true"));
-                    }
-                }
-                let kind = NodeKind::Dropout { p: tidy(p) };
-                self.push(&op, None, kind, vec![x], vec![], rank)
-            }
-            "BatchNormalization" => {
-                if op.int("training_mode", 0)? != 0 {
-                    return Err(op.unsupported("training_mode = 1"));
-                }
-                let (x, rank) = self.node_input(&op, 0)?;
-                let mut params = Vec::new();
-                for (k, role) in [
-                    (1, "weight"),
-                    (2, "bias"),
-                    (3, "running_mean"),
-                    (4, "running_var"),
-                ] {
-                    let t = self.required_constant(&op, k, role)?;
-                    params.push((role, to_array(&t)?));
-                }
-                let momentum = 1.0 - tidy(op.float("momentum", 0.9)?);
-                let kind = NodeKind::BatchNorm2d {
-                    eps: tidy(op.float("epsilon", 1e-5)?),
-                    momentum: tidy(momentum as f32),
-                };
-                let stem = Self::weight_stem(&op, 1);
-                self.push(&op, stem.as_deref(), kind, vec![x], params, rank)
-            }
-            "Resize" => self.resize(&op),
-            "Add" | "Sum" => {
-                if node.op_type == "Add" && node.inputs.len() != 2 {
-                    return Err(op.unsupported("Add needs two inputs"));
-                }
-                if node.inputs.len() < 2 {
-                    return Err(op.unsupported("needs two or more inputs"));
-                }
-                let mut xs = Vec::new();
-                let mut rank = 2;
-                for k in 0..node.inputs.len() {
-                    if let Some(Val::Const(_)) = op.input(k).and_then(|n| self.vals.get(n)) {
-                        return Err(op.unsupported(
-                            "adding a constant (a bias outside Conv/Gemm) has no ConvLab node",
-                        ));
-                    }
-                    let (x, r) = self.node_input(&op, k)?;
-                    rank = rank.max(r);
-                    xs.push(x);
-                }
-                self.push(&op, None, NodeKind::Add, xs, vec![], rank)
-            }
-            "Concat" => {
-                let mut xs = Vec::new();
-                let mut rank = 2;
-                for k in 0..node.inputs.len() {
-                    let (x, r) = self.node_input(&op, k)?;
-                    rank = rank.max(r);
-                    xs.push(x);
-                }
-                let axis_attr = op
-                    .node
-                    .attr("axis")
-                    .ok_or_else(|| op.unsupported("axis is missing"))?;
-                let AttrValue::Int(axis) = axis_attr else {
-                    return Err(op.unsupported("axis should be an int"));
-                };
-                if self.normalise_axis(&op, *axis, rank)? != 1 {
-                    return Err(op.unsupported(format!(
-                        "concatenation along axis {axis}; ConvLab concatenates channels (axis 1)"
-                    )));
-                }
-                if xs.len() < 2 {
-                    return Err(op.unsupported("needs two or more inputs"));
-                }
-                self.push(&op, None, NodeKind::Concat, xs, vec![], rank)
-            }
-            other => Err(op.unsupported(format!("ConvLab has no node kind for '{other}'"))),
+            _ => self.read_kind(node),
         }
     }
 
@@ -926,72 +593,6 @@ impl Ctx {
         Err(op.unsupported(format!(
             "reshape of {current:?} to {target:?}; ConvLab only flattens"
         )))
-    }
-
-    fn resize(&mut self, op: &Op) -> Result<(), OnnxError> {
-        let (x, _) = self.node_input(op, 0)?;
-        let [_, h, w] = self.shape_of(&x);
-        let scale = if let Some(s) = self.constant(op, 2)?.filter(|t| t.numel().unwrap_or(0) > 0) {
-            let s = s.to_f32()?;
-            if s.len() != 4 || s[0] != 1.0 || s[1] != 1.0 || s[2] != s[3] {
-                return Err(op.unsupported(format!(
-                    "scales {s:?}; ConvLab scales height and width equally"
-                )));
-            }
-            s[2]
-        } else if let Some(sz) = self.constant(op, 3)? {
-            let sz = sz.to_i64()?;
-            if sz.len() != 4
-                || h == 0
-                || sz[2] % h as i64 != 0
-                || sz[2] / h as i64 != sz[3] / w as i64
-                || sz[3] % w as i64 != 0
-            {
-                return Err(op.unsupported(format!(
-                    "sizes {sz:?} are not an integer multiple of {h}×{w}"
-                )));
-            }
-            (sz[2] / h as i64) as f32
-        } else {
-            return Err(op.unsupported("neither scales nor sizes are given"));
-        };
-        if scale < 1.0 || scale.fract() != 0.0 || scale > 64.0 {
-            return Err(
-                op.unsupported(format!("scale {scale}; ConvLab upsamples by whole numbers"))
-            );
-        }
-        if op.int("exclude_outside", 0)? != 0 || op.int("antialias", 0)? != 0 {
-            return Err(op.unsupported("exclude_outside/antialias"));
-        }
-        let mode = op.string("mode", "nearest")?;
-        let ctm = op.string("coordinate_transformation_mode", "half_pixel")?;
-        let half = ctm == "half_pixel" || ctm == "pytorch_half_pixel";
-        let mode = match mode.as_str() {
-            "nearest" => {
-                let nm = op.string("nearest_mode", "round_prefer_floor")?;
-                // With whole-number scales, half-pixel centres round to the same source
-                // pixel as floor(x / scale), whatever the rounding rule.
-                let ok = (ctm == "asymmetric" && nm == "floor")
-                    || (half && nm.starts_with("round_prefer"));
-                if !ok {
-                    return Err(op.unsupported(format!(
-                        "nearest with coordinate_transformation_mode {ctm} and nearest_mode {nm}"
-                    )));
-                }
-                UpsampleMode::Nearest
-            }
-            "linear" if half => UpsampleMode::Bilinear,
-            m => {
-                return Err(op.unsupported(format!(
-                    "mode {m} with coordinate_transformation_mode {ctm}; ConvLab has nearest and bilinear (align_corners = false)"
-                )));
-            }
-        };
-        let kind = NodeKind::Upsample {
-            scale: scale as usize,
-            mode,
-        };
-        self.push(op, None, kind, vec![x], vec![], 4)
     }
 }
 

@@ -9,20 +9,7 @@
 //! `<node>.running_mean`, `<node>.running_var` in PyTorch's layouts — the same names the
 //! checkpoint uses, so `safetensors.torch.load_file` gives a state dict whose keys match.
 //!
-//! | ConvLab | ONNX |
-//! | --- | --- |
-//! | conv2d | `Conv` (pads resolved, "same" included); reflect/replicate: `Pad` (reflect/edge) then `Conv` |
-//! | conv_transpose2d | `ConvTranspose` (weight `[cin, cout, kh, kw]`) |
-//! | max_pool2d / avg_pool2d | `MaxPool` / `AveragePool` with `count_include_pad = 1` |
-//! | min_pool2d | `Neg` → `MaxPool` → `Neg` |
-//! | global_avg_pool | `GlobalAveragePool` |
-//! | flatten | `Flatten` (axis 1) |
-//! | dense | `Gemm` (transB = 1), after a helper `Flatten` when its input is spatial |
-//! | dropout | `Dropout` with a constant ratio (identity at inference) |
-//! | batch_norm2d | `BatchNormalization` (not folded; ONNX momentum = 1 − PyTorch momentum) |
-//! | upsample | `Resize`: nearest with asymmetric/floor, bilinear with half_pixel |
-//! | add / concat | `Add` (two inputs) or `Sum`; `Concat` axis 1 |
-//! | identity, relu, leaky_relu, sigmoid, tanh, softmax | `Identity`, `Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`, `Softmax` (axis 1) |
+//! Each kind's ONNX form is in [`mapping`], with its table.
 //!
 //! # Ranks
 //! ConvLab keeps every activation 4-D (`[n, f, 1, 1]` after a dense layer). In ONNX, as in
@@ -32,10 +19,12 @@
 
 pub mod export;
 pub mod import;
+pub mod mapping;
 pub mod proto;
 
-pub use export::{export_model, output_ranks};
+pub use export::export_model;
 pub use import::{Imported, import_model};
+pub use mapping::output_ranks;
 
 /// Largest ONNX file `import` reads.
 pub const MAX_ONNX_BYTES: u64 = (1 << 30) + (64 << 20);

@@ -171,10 +171,10 @@ mod tests {
         .unwrap();
         assert!(matches!(
             q.model.nodes[0].kind,
-            crate::engine::NodeKind::Dense {
+            crate::engine::NodeKind::Dense(crate::engine::layers::DenseConfig {
                 out_features: 3,
                 ..
-            }
+            })
         ));
         let node: toml::Value = toml::from_str::<toml::Table>("name = \"tanh\"\nkind = \"relu\"")
             .unwrap()

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use crate::engine::facts::{ModelFacts, NodeFacts, infer};
-use crate::engine::model_spec::{INPUT_NODE, Padding, PaddingMode, Pair0, UpsampleMode};
-use crate::engine::{ModelSpec, NodeKind, NodeSpec, Pair};
+use crate::engine::model_spec::{INPUT_NODE, Padding, PaddingName};
+use crate::engine::{ModelSpec, NodeKind, NodeSpec};
 use crate::spec::Preset;
 
 /// Edits closer together than this form one undo step (a drag is one step, not fifty).
@@ -15,73 +15,12 @@ pub const MAX_UNDO: usize = 200;
 
 /// Every node kind the palette offers, with a fresh default configuration.
 pub fn palette() -> Vec<NodeKind> {
-    vec![
-        NodeKind::conv(8, 3, 1),
-        NodeKind::ConvTranspose2d {
-            out_channels: 8,
-            kernel: Pair::square(2),
-            stride: Pair::square(2),
-            padding: Pair0::default(),
-            output_padding: Pair0::default(),
-            bias: true,
-        },
-        NodeKind::max_pool(2),
-        NodeKind::MinPool2d {
-            kernel: Pair::square(2),
-            stride: None,
-            padding: Pair0::default(),
-        },
-        NodeKind::AvgPool2d {
-            kernel: Pair::square(2),
-            stride: None,
-            padding: Pair0::default(),
-        },
-        NodeKind::GlobalAvgPool,
-        NodeKind::Flatten,
-        NodeKind::dense(10),
-        NodeKind::Dropout { p: 0.5 },
-        NodeKind::BatchNorm2d {
-            eps: 1e-5,
-            momentum: 0.1,
-        },
-        NodeKind::Upsample {
-            scale: 2,
-            mode: UpsampleMode::Nearest,
-        },
-        NodeKind::Add,
-        NodeKind::Concat,
-        NodeKind::Identity,
-        NodeKind::Relu,
-        NodeKind::LeakyRelu { slope: 0.01 },
-        NodeKind::Sigmoid,
-        NodeKind::Tanh,
-        NodeKind::Softmax,
-    ]
+    NodeKind::palette()
 }
 
 /// The short name prefix new nodes of a kind get (`conv` → conv1, conv2 …).
 pub fn name_prefix(kind: &NodeKind) -> &'static str {
-    match kind {
-        NodeKind::Conv2d { .. } => "conv",
-        NodeKind::ConvTranspose2d { .. } => "up",
-        NodeKind::MaxPool2d { .. } | NodeKind::MinPool2d { .. } | NodeKind::AvgPool2d { .. } => {
-            "pool"
-        }
-        NodeKind::GlobalAvgPool => "gap",
-        NodeKind::Flatten => "flatten",
-        NodeKind::Dense { .. } => "fc",
-        NodeKind::Dropout { .. } => "drop",
-        NodeKind::BatchNorm2d { .. } => "bn",
-        NodeKind::Upsample { .. } => "upsample",
-        NodeKind::Add => "add",
-        NodeKind::Concat => "concat",
-        NodeKind::Identity => "id",
-        NodeKind::Relu => "relu",
-        NodeKind::LeakyRelu { .. } => "lrelu",
-        NodeKind::Sigmoid => "sigmoid",
-        NodeKind::Tanh => "tanh",
-        NodeKind::Softmax => "softmax",
-    }
+    kind.as_kind().name_prefix()
 }
 
 /// Per-node facts for the editor, also when the model has an error: nodes before the
@@ -359,19 +298,11 @@ pub fn input_choices(spec: &ModelSpec, i: usize) -> Vec<String> {
 /// A readable name of a padding choice.
 pub fn padding_label(p: &Padding) -> &'static str {
     match p {
-        Padding::Named(crate::engine::model_spec::PaddingName::Valid) => "valid (none)",
-        Padding::Named(crate::engine::model_spec::PaddingName::Same) => "same",
+        Padding::Named(PaddingName::Valid) => "valid (none)",
+        Padding::Named(PaddingName::Same) => "same",
         Padding::Uniform(_) => "uniform",
         Padding::Symmetric(_) => "vertical, horizontal",
         Padding::Explicit(_) => "top, bottom, left, right",
-    }
-}
-
-pub fn padding_mode_label(m: PaddingMode) -> &'static str {
-    match m {
-        PaddingMode::Zeros => "zeros",
-        PaddingMode::Reflect => "reflect",
-        PaddingMode::Replicate => "replicate",
     }
 }
 
@@ -401,8 +332,8 @@ mod tests {
     #[test]
     fn an_error_keeps_facts_of_earlier_nodes() {
         let mut p = lenet();
-        if let NodeKind::Conv2d { kernel, .. } = &mut p.preset.model.nodes[3].kind {
-            *kernel = Pair::square(40);
+        if let NodeKind::Conv2d(conv) = &mut p.preset.model.nodes[3].kind {
+            conv.kernel = crate::engine::Pair::square(40);
         }
         let f = p.refresh_facts().clone();
         assert_eq!(f.error_node, Some(3));

@@ -2,7 +2,10 @@
 //! input shape and class count, so picking one gives a model that can train at once
 //! (U-Net and the autoencoder produce images, for dense targets).
 
-use crate::engine::model_spec::{Padding, PaddingMode, Pair0};
+use crate::engine::layers::{
+    BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DropoutConfig, Pool2dConfig,
+};
+use crate::engine::model_spec::{Padding, PaddingMode};
 use crate::engine::{ModelSpec, NodeKind, NodeSpec, Pair};
 
 /// The templates, in menu order.
@@ -51,7 +54,7 @@ pub fn describe(name: &str) -> &'static str {
 }
 
 fn conv(out: usize, k: usize, stride: usize, pad: usize) -> NodeKind {
-    NodeKind::Conv2d {
+    NodeKind::Conv2d(Conv2dConfig {
         out_channels: out,
         kernel: Pair::square(k),
         stride: Pair::square(stride),
@@ -60,25 +63,25 @@ fn conv(out: usize, k: usize, stride: usize, pad: usize) -> NodeKind {
         dilation: Pair::square(1),
         groups: 1,
         bias: true,
-    }
+    })
 }
 
 fn up(out: usize) -> NodeKind {
-    NodeKind::ConvTranspose2d {
+    NodeKind::ConvTranspose2d(ConvTranspose2dConfig {
         out_channels: out,
         kernel: Pair::square(2),
         stride: Pair::square(2),
-        padding: Pair0::default(),
-        output_padding: Pair0::default(),
+        padding: Pair::square(0),
+        output_padding: Pair::square(0),
         bias: true,
-    }
+    })
 }
 
 fn bn() -> NodeKind {
-    NodeKind::BatchNorm2d {
+    NodeKind::BatchNorm2d(BatchNorm2dConfig {
         eps: 1e-5,
         momentum: 0.1,
-    }
+    })
 }
 
 #[derive(Default)]
@@ -140,10 +143,10 @@ pub fn build(name: &str, input: [usize; 3], classes: usize) -> Option<ModelSpec>
                 .add("flatten", NodeKind::Flatten)
                 .add("fc1", NodeKind::dense(256))
                 .add("relu6", NodeKind::Relu)
-                .add("drop1", NodeKind::Dropout { p: 0.5 })
+                .add("drop1", NodeKind::Dropout(DropoutConfig { p: 0.5 }))
                 .add("fc2", NodeKind::dense(128))
                 .add("relu7", NodeKind::Relu)
-                .add("drop2", NodeKind::Dropout { p: 0.5 })
+                .add("drop2", NodeKind::Dropout(DropoutConfig { p: 0.5 }))
                 .add("fc3", NodeKind::dense(classes));
         }
         "VGG block" => {
@@ -171,11 +174,11 @@ pub fn build(name: &str, input: [usize; 3], classes: usize) -> Option<ModelSpec>
                 .from(
                     "b4_pool",
                     &["stem_relu"],
-                    NodeKind::MaxPool2d {
+                    NodeKind::MaxPool2d(Pool2dConfig {
                         kernel: Pair::square(3),
                         stride: Some(Pair::square(1)),
-                        padding: Pair0(Pair::square(1)),
-                    },
+                        padding: Pair::square(1),
+                    }),
                 )
                 .add("b4_1x1", conv(8, 1, 1, 0))
                 .from(

@@ -1,7 +1,132 @@
 //! Element-wise activations and the channel softmax, with their derivatives.
 
+use serde::{Deserialize, Serialize};
+
+use super::Layer;
+use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
+use crate::engine::error::GraphError;
+use crate::engine::facts::NodeFacts;
 use crate::engine::kernels;
 use crate::engine::tensor::{Scalar, Tensor};
+
+/// Declares a parameter-free element-wise kind: a unit struct whose node keeps the shape.
+macro_rules! plain_activation {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $about:literal, $layer:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name;
+
+        impl Kind for $name {
+            fn about(&self) -> &'static str {
+                $about
+            }
+
+            fn name_prefix(&self) -> &'static str {
+                $prefix
+            }
+
+            fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+                Ok(Inferred::plain(at.x(), at.field()))
+            }
+
+            fn layer(&self, _facts: &NodeFacts) -> Layer {
+                $layer
+            }
+
+            fn output_count(&self) -> OutputCount {
+                OutputCount::Keeps
+            }
+        }
+    };
+}
+
+plain_activation!(
+    /// Passes its input through (a named tap, or a placeholder while editing).
+    Identity,
+    "id",
+    "Identity: passes its input through unchanged (a named point to look at).",
+    Layer::Activation(Activation::Identity)
+);
+plain_activation!(
+    Relu,
+    "relu",
+    "ReLU: max(0, x). Keeps positive values, zeroes the rest; its gradient is 1 or 0.",
+    Layer::Activation(Activation::Relu)
+);
+plain_activation!(
+    Sigmoid,
+    "sigmoid",
+    "Sigmoid: squashes any value into (0, 1); saturates (tiny gradient) far from 0.",
+    Layer::Activation(Activation::Sigmoid)
+);
+plain_activation!(
+    Tanh,
+    "tanh",
+    "Tanh: squashes any value into (−1, 1), centred at 0; saturates far from 0.",
+    Layer::Activation(Activation::Tanh)
+);
+plain_activation!(
+    /// Softmax over channels.
+    Softmax,
+    "softmax",
+    "Softmax over channels: turns scores into probabilities that sum to 1.",
+    Layer::Softmax
+);
+
+/// The hyper-parameters of a leaky ReLU node (the text format's keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeakyReluConfig {
+    #[serde(default = "default_slope")]
+    pub slope: f64,
+}
+
+fn default_slope() -> f64 {
+    0.01
+}
+
+impl Default for LeakyReluConfig {
+    fn default() -> Self {
+        LeakyReluConfig {
+            slope: default_slope(),
+        }
+    }
+}
+
+const TIP_SLOPE: &str = "Slope for negative inputs: leaky ReLU lets a little gradient through where ReLU would be dead.";
+
+impl Kind for LeakyReluConfig {
+    fn about(&self) -> &'static str {
+        "Leaky ReLU: like ReLU, but negative values keep a small slope, so no unit dies."
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "lrelu"
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![Field::new(
+            "negative slope",
+            TIP_SLOPE,
+            FieldValue::Real(&mut self.slope, 0.0..=1.0, 0.005),
+        )]
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        if !self.slope.is_finite() {
+            return Err(at.error("slope must be a finite number"));
+        }
+        Ok(Inferred::plain(at.x(), at.field()))
+    }
+
+    fn layer(&self, _facts: &NodeFacts) -> Layer {
+        Layer::Activation(Activation::LeakyRelu(self.slope))
+    }
+
+    fn output_count(&self) -> OutputCount {
+        OutputCount::Keeps
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {

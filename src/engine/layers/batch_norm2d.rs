@@ -3,9 +3,93 @@
 //! (unbiased variance, PyTorch's momentum convention); evaluation uses the running ones.
 
 use ndarray::ArrayD;
+use serde::{Deserialize, Serialize};
 
+use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
+use super::{Layer, ParamInit, ParamRole, ParamShape};
+use crate::engine::error::GraphError;
+use crate::engine::facts::NodeFacts;
 use crate::engine::kernels;
 use crate::engine::tensor::{Scalar, Tensor};
+
+/// The hyper-parameters of a batch-norm node (the text format's keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchNorm2dConfig {
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+}
+
+fn default_eps() -> f64 {
+    1e-5
+}
+fn default_momentum() -> f64 {
+    0.1
+}
+
+impl Default for BatchNorm2dConfig {
+    fn default() -> Self {
+        BatchNorm2dConfig {
+            eps: default_eps(),
+            momentum: default_momentum(),
+        }
+    }
+}
+
+/// Shared with the other normalisation layers.
+pub(crate) const TIP_EPS: &str = "Small number added to the variance so we never divide by zero.";
+const TIP_MOMENTUM: &str =
+    "How fast the running mean/variance (used at evaluation) follow the batch statistics.";
+
+impl Kind for BatchNorm2dConfig {
+    fn about(&self) -> &'static str {
+        "Batch normalisation: each channel is shifted and scaled to mean 0, variance 1 over the batch, then by a learned scale and shift."
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "bn"
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::new(
+                "eps",
+                TIP_EPS,
+                FieldValue::Real(&mut self.eps, 1e-8..=1e-1, 1e-6),
+            ),
+            Field::new(
+                "momentum",
+                TIP_MOMENTUM,
+                FieldValue::Real(&mut self.momentum, 0.0..=1.0, 0.01),
+            ),
+        ]
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let BatchNorm2dConfig { eps, momentum } = self;
+        if !(*eps > 0.0 && eps.is_finite() && (0.0..=1.0).contains(momentum)) {
+            return Err(at.error("eps must be positive and momentum in [0, 1]"));
+        }
+        let x = at.x();
+        Ok(Inferred {
+            params: 2 * x[0],
+            param_formula: format!("2·{}", x[0]),
+            ..Inferred::plain(x, at.field())
+        })
+    }
+
+    fn layer(&self, facts: &NodeFacts) -> Layer {
+        Layer::BatchNorm(BatchNorm2d {
+            channels: facts.input_shapes[0][0],
+            eps: self.eps,
+            momentum: self.momentum,
+        })
+    }
+}
+
+/// A batch-norm node's computation.
 
 #[derive(Clone, Debug)]
 pub struct BatchNorm2d {
@@ -25,6 +109,17 @@ pub struct BatchNormCache<T> {
 }
 
 impl BatchNorm2d {
+    /// Scale (starting at 1), shift, running mean and running variance (starting at 1).
+    pub fn param_shapes(&self) -> Vec<ParamShape> {
+        let c = vec![self.channels];
+        vec![
+            ParamShape::new(ParamRole::Weight, c.clone(), ParamInit::One),
+            ParamShape::new(ParamRole::Bias, c.clone(), ParamInit::Zero),
+            ParamShape::new(ParamRole::RunningMean, c.clone(), ParamInit::Zero),
+            ParamShape::new(ParamRole::RunningVar, c, ParamInit::One),
+        ]
+    }
+
     #[expect(
         clippy::too_many_arguments,
         reason = "the running statistics are separate parameters the forward updates in place"

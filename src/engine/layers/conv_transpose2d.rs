@@ -3,11 +3,167 @@
 
 use ndarray::ArrayD;
 
+use serde::{Deserialize, Serialize};
+
+use super::Layer;
+use super::conv2d::{TIP_BIAS, TIP_KERNEL, TIP_OUT_CHANNELS, TIP_STRIDE};
+use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
 use super::window::{Taps, col2im_add, im2col};
-use crate::engine::facts::WindowGeometry;
+use crate::engine::error::GraphError;
+use crate::engine::facts::{
+    MAX_CHANNELS, MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, check_size,
+};
 use crate::engine::gemm::{Op, gemm};
-use crate::engine::model_spec::Pair;
+use crate::engine::model_spec::{Pads, Pair, pair_one, pair_zero, yes};
 use crate::engine::tensor::{Scalar, Tensor};
+
+/// The hyper-parameters of a transposed conv node (the text format's keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConvTranspose2dConfig {
+    pub out_channels: usize,
+    pub kernel: Pair,
+    #[serde(default = "pair_one")]
+    pub stride: Pair,
+    /// Rows/columns cropped from each side of the full transposed output.
+    #[serde(default = "pair_zero")]
+    pub padding: Pair,
+    #[serde(default = "pair_zero")]
+    pub output_padding: Pair,
+    #[serde(default = "yes")]
+    pub bias: bool,
+}
+
+impl Default for ConvTranspose2dConfig {
+    /// The palette's: 8 channels, 2×2 kernel at stride 2 (doubles height and width).
+    fn default() -> Self {
+        ConvTranspose2dConfig {
+            out_channels: 8,
+            kernel: Pair::square(2),
+            stride: Pair::square(2),
+            padding: Pair::square(0),
+            output_padding: Pair::square(0),
+            bias: true,
+        }
+    }
+}
+
+const TIP_CROP: &str =
+    "Rows/columns cropped from each side of the full transposed output (PyTorch's padding).";
+const TIP_OUTPUT_PADDING: &str =
+    "Extra rows/columns added on one side, to reach an exact output size when the stride is > 1.";
+
+impl Kind for ConvTranspose2dConfig {
+    fn about(&self) -> &'static str {
+        "Transposed convolution: each input pixel stamps a learned kernel onto a larger output (learned upsampling, as in U-Net's decoder)."
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "up"
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::new(
+                "out channels",
+                TIP_OUT_CHANNELS,
+                FieldValue::Count(&mut self.out_channels, 1..=4096),
+            ),
+            Field::new("kernel", TIP_KERNEL, FieldValue::Pair(&mut self.kernel, 1)),
+            Field::new("stride", TIP_STRIDE, FieldValue::Pair(&mut self.stride, 1)),
+            Field::new("padding", TIP_CROP, FieldValue::Pair(&mut self.padding, 0)),
+            Field::new(
+                "output padding",
+                TIP_OUTPUT_PADDING,
+                FieldValue::Pair(&mut self.output_padding, 0),
+            ),
+            Field::new("bias", TIP_BIAS, FieldValue::Flag(&mut self.bias)),
+        ]
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let ConvTranspose2dConfig {
+            out_channels,
+            kernel,
+            stride,
+            padding: p,
+            output_padding: op,
+            bias,
+        } = self;
+        let (name, x, rf_in) = (at.name, at.x(), at.field());
+        check_size(name, "out_channels", *out_channels, MAX_CHANNELS)?;
+        check_pair(name, "kernel", *kernel, MAX_KERNEL)?;
+        check_pair(name, "stride", *stride, MAX_KERNEL)?;
+        if op.h >= stride.h || op.w >= stride.w {
+            return Err(at.error("output_padding must be smaller than the stride"));
+        }
+        let full = Pair::new(
+            (x[1] - 1) * stride.h + kernel.h + op.h,
+            (x[2] - 1) * stride.w + kernel.w + op.w,
+        );
+        if 2 * p.h >= full.h || 2 * p.w >= full.w {
+            return Err(at.error(format!(
+                "padding {}×{} crops away the whole {}×{} output",
+                p.h, p.w, full.h, full.w
+            )));
+        }
+        let out = Pair::new(full.h - 2 * p.h, full.w - 2 * p.w);
+        let per_in = kernel.h * kernel.w * out_channels;
+        let params = per_in * x[0] + if *bias { *out_channels } else { 0 };
+        let formula = if *bias {
+            format!(
+                "{}·{}·{}·{}+{}",
+                kernel.h, kernel.w, x[0], out_channels, out_channels
+            )
+        } else {
+            format!("{}·{}·{}·{}", kernel.h, kernel.w, x[0], out_channels)
+        };
+        let flops = 2 * (x[0] * x[1] * x[2] * per_in) as u64;
+        let window = WindowGeometry {
+            in_channels: x[0],
+            out_channels: *out_channels,
+            kernel: *kernel,
+            stride: *stride,
+            dilation: Pair::square(1),
+            pads: Pads::symmetric(*p),
+            groups: 1,
+            in_size: Pair::new(x[1], x[2]),
+            out_size: out,
+        };
+        // An output pixel gathers from about kernel/stride inputs: its field grows
+        // by (kernel/stride − 1) input jumps and the jump shrinks by the stride.
+        let mut rf = rf_in;
+        for a in 0..2 {
+            let (k, s) = if a == 0 {
+                (kernel.h, stride.h)
+            } else {
+                (kernel.w, stride.w)
+            };
+            let reach = (k as f64 / s as f64).ceil() - 1.0;
+            rf.size[a] = rf_in.size[a] + reach * rf_in.jump[a];
+            rf.jump[a] = rf_in.jump[a] / s as f64;
+            let pad = if a == 0 { p.h } else { p.w } as f64;
+            rf.offset[a] = rf_in.offset[a] - (k as f64 - 1.0 - 2.0 * pad) / 2.0 * rf.jump[a] + 0.0;
+        }
+        Ok(Inferred {
+            output: [*out_channels, out.h, out.w],
+            params,
+            param_formula: formula,
+            flops,
+            receptive_field: rf,
+            window: Some(window),
+        })
+    }
+
+    fn layer(&self, facts: &NodeFacts) -> Layer {
+        Layer::ConvTranspose(ConvTranspose2d {
+            geom: facts.window.expect("conv has a window"),
+            has_bias: self.bias,
+        })
+    }
+}
+
+/// A transposed conv node's computation with its resolved geometry.
 
 #[derive(Clone, Debug)]
 pub struct ConvTranspose2d {

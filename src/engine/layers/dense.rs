@@ -2,8 +2,105 @@
 
 use ndarray::ArrayD;
 
+use serde::{Deserialize, Serialize};
+
+use super::Layer;
+use super::conv2d::TIP_BIAS;
+use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
+use crate::engine::error::GraphError;
+use crate::engine::facts::{MAX_CHANNELS, NodeFacts, check_size};
 use crate::engine::gemm::{Op, gemm};
+use crate::engine::model_spec::yes;
 use crate::engine::tensor::{Scalar, Tensor};
+
+/// The hyper-parameters of a dense node (the text format's keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseConfig {
+    pub out_features: usize,
+    #[serde(default = "yes")]
+    pub bias: bool,
+}
+
+impl Default for DenseConfig {
+    /// The palette's: ten outputs (a ten-class classifier's head).
+    fn default() -> Self {
+        DenseConfig::new(10)
+    }
+}
+
+impl DenseConfig {
+    /// `out_features` neurons with a bias.
+    pub fn new(out_features: usize) -> Self {
+        DenseConfig {
+            out_features,
+            bias: true,
+        }
+    }
+}
+
+const TIP_OUT_FEATURES: &str = "Number of output neurons. Every neuron is connected to every input value (a spatial input is flattened first).";
+
+impl Kind for DenseConfig {
+    fn about(&self) -> &'static str {
+        "Fully connected layer: every output neuron weighs every input value (a spatial input is flattened first)."
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "fc"
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::new(
+                "out features",
+                TIP_OUT_FEATURES,
+                FieldValue::Count(&mut self.out_features, 1..=65_536),
+            ),
+            Field::new("bias", TIP_BIAS, FieldValue::Flag(&mut self.bias)),
+        ]
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let DenseConfig { out_features, bias } = self;
+        let x = at.x();
+        check_size(at.name, "out_features", *out_features, MAX_CHANNELS * 16)?;
+        let fin = x[0] * x[1] * x[2];
+        let params = (fin + usize::from(*bias)) * out_features;
+        let formula = if *bias {
+            format!("({fin}+1)·{out_features}")
+        } else {
+            format!("{fin}·{out_features}")
+        };
+        Ok(Inferred {
+            output: [*out_features, 1, 1],
+            params,
+            param_formula: formula,
+            flops: 2 * (fin * out_features) as u64,
+            receptive_field: at.field().global(x),
+            window: None,
+        })
+    }
+
+    fn layer(&self, facts: &NodeFacts) -> Layer {
+        Layer::Dense(Dense {
+            in_features: facts.input_shapes[0].iter().product(),
+            out_features: self.out_features,
+            has_bias: self.bias,
+        })
+    }
+
+    fn output_count(&self) -> OutputCount {
+        OutputCount::Decides(self.out_features)
+    }
+
+    fn set_output_count(&mut self, outputs: usize) -> bool {
+        self.out_features = outputs;
+        true
+    }
+}
+
+/// A dense node's computation.
 
 #[derive(Clone, Debug)]
 pub struct Dense {

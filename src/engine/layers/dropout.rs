@@ -1,8 +1,70 @@
 //! Dropout: in training, each unit is kept with probability 1 − p and scaled by 1/(1 − p);
 //! in evaluation it passes through. The keep mask is kept for the backward and the views.
 
+use serde::{Deserialize, Serialize};
+
+use super::Layer;
+use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
+use crate::engine::error::GraphError;
+use crate::engine::facts::NodeFacts;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::{Scalar, Tensor};
+
+/// The hyper-parameters of a dropout node (the text format's keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropoutConfig {
+    #[serde(default = "half")]
+    pub p: f64,
+}
+
+fn half() -> f64 {
+    0.5
+}
+
+impl Default for DropoutConfig {
+    fn default() -> Self {
+        DropoutConfig { p: half() }
+    }
+}
+
+const TIP_P: &str = "During training, each value is zeroed with this probability (and the rest scaled up), so the network cannot rely on single neurons. Off at evaluation.";
+
+impl Kind for DropoutConfig {
+    fn about(&self) -> &'static str {
+        TIP_P
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "drop"
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![Field::new(
+            "drop probability",
+            TIP_P,
+            FieldValue::Real(&mut self.p, 0.0..=0.95, 0.01),
+        )]
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let p = self.p;
+        if !(0.0..1.0).contains(&p) {
+            return Err(at.error(format!("dropout p = {p} must be in [0, 1)")));
+        }
+        Ok(Inferred::plain(at.x(), at.field()))
+    }
+
+    fn layer(&self, _facts: &NodeFacts) -> Layer {
+        Layer::Dropout(Dropout { p: self.p })
+    }
+
+    fn output_count(&self) -> OutputCount {
+        OutputCount::Keeps
+    }
+}
+
+/// A dropout node's computation.
 
 #[derive(Clone, Debug)]
 pub struct Dropout {

@@ -3,10 +3,14 @@
 //! view draws it). Ties go to the first position in row-major order, as in PyTorch.
 
 use ndarray::Array4;
+use serde::{Deserialize, Serialize};
 
-use crate::engine::facts::WindowGeometry;
+use super::Layer;
+use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
+use crate::engine::error::GraphError;
+use crate::engine::facts::{MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, window_out};
 use crate::engine::kernels;
-use crate::engine::model_spec::Pair;
+use crate::engine::model_spec::{Pads, Pair, pair_zero};
 use crate::engine::tensor::{Scalar, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +19,148 @@ pub enum PoolKind {
     Min,
     /// Zero padding counts in the divisor (`count_include_pad = True`).
     Avg,
+}
+
+impl PoolKind {
+    const fn of(kind: u8) -> PoolKind {
+        match kind {
+            0 => PoolKind::Max,
+            1 => PoolKind::Min,
+            _ => PoolKind::Avg,
+        }
+    }
+}
+
+/// The hyper-parameters of a pooling node (the text format's keys); `KIND` is a
+/// [`PoolKind`] as a number, so the three pooling kinds share one description.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool2dConfig<const KIND: u8> {
+    pub kernel: Pair,
+    /// Defaults to the kernel size, as in PyTorch.
+    #[serde(default)]
+    pub stride: Option<Pair>,
+    #[serde(default = "pair_zero")]
+    pub padding: Pair,
+}
+
+pub type MaxPool2dConfig = Pool2dConfig<{ PoolKind::Max as u8 }>;
+pub type MinPool2dConfig = Pool2dConfig<{ PoolKind::Min as u8 }>;
+/// Zero padding counts in the average (PyTorch's `count_include_pad = True`).
+pub type AvgPool2dConfig = Pool2dConfig<{ PoolKind::Avg as u8 }>;
+
+impl<const KIND: u8> Pool2dConfig<KIND> {
+    /// A square window, stepping by its own size, without padding.
+    pub fn square(kernel: usize) -> Self {
+        Pool2dConfig {
+            kernel: Pair::square(kernel),
+            stride: None,
+            padding: Pair::square(0),
+        }
+    }
+}
+
+impl<const KIND: u8> Default for Pool2dConfig<KIND> {
+    /// The palette's: 2×2 windows (halves height and width).
+    fn default() -> Self {
+        Pool2dConfig::square(2)
+    }
+}
+
+const TIP_POOL_KERNEL: &str =
+    "Size of the pooling window. 2×2 with stride 2 halves height and width.";
+const TIP_POOL_STRIDE: &str =
+    "Distance between windows; by default the window size (non-overlapping pooling).";
+const TIP_POOL_PAD: &str = "Border added before pooling (at most half the window).";
+
+impl<const KIND: u8> Kind for Pool2dConfig<KIND> {
+    fn about(&self) -> &'static str {
+        match PoolKind::of(KIND) {
+            PoolKind::Max => {
+                "Max pooling: keeps the largest value of each window; the gradient flows back only to that winner."
+            }
+            PoolKind::Min => {
+                "Min pooling: keeps the smallest value of each window; the gradient flows back only to that winner."
+            }
+            PoolKind::Avg => {
+                "Average pooling: the mean of each window; the gradient is shared equally by the window."
+            }
+        }
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "pool"
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        let fallback = self.kernel;
+        vec![
+            Field::new(
+                "kernel",
+                TIP_POOL_KERNEL,
+                FieldValue::Pair(&mut self.kernel, 1),
+            ),
+            Field::new(
+                "stride",
+                TIP_POOL_STRIDE,
+                FieldValue::OptionalPair {
+                    value: &mut self.stride,
+                    switch: "own stride",
+                    fallback,
+                },
+            ),
+            Field::new(
+                "padding",
+                TIP_POOL_PAD,
+                FieldValue::Pair(&mut self.padding, 0),
+            ),
+        ]
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let (name, input) = (at.name, at.x());
+        let Pool2dConfig {
+            kernel, padding, ..
+        } = *self;
+        check_pair(name, "kernel", kernel, MAX_KERNEL)?;
+        let stride = self.stride.unwrap_or(kernel);
+        check_pair(name, "stride", stride, MAX_KERNEL)?;
+        if padding.h * 2 > kernel.h || padding.w * 2 > kernel.w {
+            return Err(at.error("padding must be at most half the kernel size"));
+        }
+        let pads = Pads::symmetric(padding);
+        let padded = [input[1] + 2 * padding.h, input[2] + 2 * padding.w];
+        let out_size = window_out(name, input, padded, kernel, stride)?;
+        let g = WindowGeometry {
+            in_channels: input[0],
+            out_channels: input[0],
+            kernel,
+            stride,
+            dilation: Pair::square(1),
+            pads,
+            groups: input[0],
+            in_size: Pair::new(input[1], input[2]),
+            out_size,
+        };
+        let rf = at
+            .field()
+            .through_window(g.kernel, g.stride, [g.pads.top, g.pads.left]);
+        Ok(Inferred {
+            window: Some(g),
+            ..Inferred::plain([input[0], g.out_size.h, g.out_size.w], rf)
+        })
+    }
+
+    fn layer(&self, facts: &NodeFacts) -> Layer {
+        Layer::Pool(Pool2d {
+            kind: PoolKind::of(KIND),
+            geom: facts.window.expect("pool has a window"),
+        })
+    }
+
+    fn output_count(&self) -> OutputCount {
+        OutputCount::Keeps
+    }
 }
 
 #[derive(Clone, Debug)]

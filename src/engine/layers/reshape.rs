@@ -1,6 +1,67 @@
 //! Nodes that change the layout, not the values' meaning: `Flatten` and `GlobalAvgPool`.
 
+use super::Layer;
+use super::kind::{Inferred, Kind, NodeInputs, OutputCount};
+use crate::engine::error::GraphError;
+use crate::engine::facts::NodeFacts;
 use crate::engine::tensor::{Scalar, Tensor};
+
+/// `[c, h, w]` → `[c, 1, 1]`: the mean of each channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalAvgPool;
+
+impl Kind for GlobalAvgPool {
+    fn about(&self) -> &'static str {
+        "Global average pooling: one number per channel, its mean over the whole map (a classifier head without a big dense layer)."
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "gap"
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let x = at.x();
+        Ok(Inferred::plain([x[0], 1, 1], at.field().global(x)))
+    }
+
+    fn layer(&self, _facts: &NodeFacts) -> Layer {
+        Layer::GlobalAvgPool
+    }
+
+    fn output_count(&self) -> OutputCount {
+        OutputCount::Keeps
+    }
+}
+
+/// `[c, h, w]` → `[c·h·w, 1, 1]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flatten;
+
+impl Kind for Flatten {
+    fn about(&self) -> &'static str {
+        "Flatten: lays the feature maps out as one long vector (for dense layers)."
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "flatten"
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let x = at.x();
+        Ok(Inferred::plain(
+            [x[0] * x[1] * x[2], 1, 1],
+            at.field().global(x),
+        ))
+    }
+
+    fn layer(&self, _facts: &NodeFacts) -> Layer {
+        Layer::Flatten
+    }
+
+    fn output_count(&self) -> OutputCount {
+        OutputCount::Keeps
+    }
+}
 
 /// `[n, c, h, w]` → `[n, c·h·w, 1, 1]`, in C order (as `torch.flatten(x, 1)`).
 pub fn flatten_forward<T: Scalar>(x: &Tensor<T>) -> Tensor<T> {

@@ -1,8 +1,83 @@
 //! Upsampling by an integer factor: nearest neighbour, or bilinear with
 //! `align_corners = false` (PyTorch's default).
 
+use serde::{Deserialize, Serialize};
+
+use super::Layer;
+use super::kind::{ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs};
+use crate::engine::error::GraphError;
+use crate::engine::facts::{NodeFacts, check_size};
 use crate::engine::model_spec::UpsampleMode;
 use crate::engine::tensor::{Scalar, Tensor};
+
+/// The hyper-parameters of an upsampling node (the text format's keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpsampleConfig {
+    #[serde(default = "two")]
+    pub scale: usize,
+    #[serde(default)]
+    pub mode: UpsampleMode,
+}
+
+fn two() -> usize {
+    2
+}
+
+impl Default for UpsampleConfig {
+    fn default() -> Self {
+        UpsampleConfig {
+            scale: two(),
+            mode: UpsampleMode::Nearest,
+        }
+    }
+}
+
+const TIP_SCALE: &str = "Factor by which height and width grow.";
+const TIP_MODE: &str = "nearest copies each pixel; bilinear interpolates between neighbours.";
+
+impl Kind for UpsampleConfig {
+    fn about(&self) -> &'static str {
+        "Upsampling: makes height and width larger by a whole factor, without learned weights."
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "upsample"
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::new(
+                "scale",
+                TIP_SCALE,
+                FieldValue::Count(&mut self.scale, 1..=16),
+            ),
+            Field::new(
+                "mode",
+                TIP_MODE,
+                FieldValue::Choice(&mut self.mode, ChoiceStyle::Buttons),
+            ),
+        ]
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let scale = self.scale;
+        check_size(at.name, "scale", scale, 64)?;
+        let (x, rf_in) = (at.x(), at.field());
+        let mut rf = rf_in;
+        rf.jump = [rf_in.jump[0] / scale as f64, rf_in.jump[1] / scale as f64];
+        Ok(Inferred::plain([x[0], x[1] * scale, x[2] * scale], rf))
+    }
+
+    fn layer(&self, _facts: &NodeFacts) -> Layer {
+        Layer::Upsample(Upsample2d {
+            scale: self.scale,
+            mode: self.mode,
+        })
+    }
+}
+
+/// An upsampling node's computation.
 
 #[derive(Clone, Debug)]
 pub struct Upsample2d {

@@ -68,7 +68,11 @@ impl ModelEditor {
             ui.heading("Model");
             ui.menu_button("+ Add node", |ui| {
                 for kind in palette() {
-                    if ui.button(kind.tag()).clicked() {
+                    if ui
+                        .button(kind.tag())
+                        .on_hover_text(kind.as_kind().about())
+                        .clicked()
+                    {
                         let after = self.selected;
                         let mut new_index = 0;
                         project.apply(|m| new_index = insert_node(m, after, kind.clone()));

@@ -1,39 +1,13 @@
-//! The parameter editor of one node: every hyper-parameter of every node kind, each with a
-//! tooltip in the lecture's words.
+//! The parameter editor of one node, drawn from its kind's fields (see
+//! `engine::layers::kind`): every kind brings its own labels, ranges, choices and the
+//! lecture's tooltips, so a new kind needs nothing here.
 
 use eframe::egui::{self, DragValue, Ui};
 
-use crate::engine::model_spec::{Padding, PaddingMode, PaddingName, Pair0, UpsampleMode};
-use crate::engine::{NodeKind, NodeSpec, Pair};
-use crate::ui::project::{padding_label, padding_mode_label};
-
-const TIP_OUT_CHANNELS: &str =
-    "How many filters this layer learns. Each filter makes one output channel (feature map).";
-const TIP_KERNEL: &str = "Height × width of each filter's window. A 1×1 conv mixes channels at each pixel without looking at neighbours: a cheap way to change the channel count.";
-const TIP_STRIDE: &str =
-    "How far the window moves between outputs. Stride 2 halves the output size.";
-const TIP_PADDING: &str = "Border added around the input so the window can be centred on edge pixels. 'same' keeps the size (at stride 1); 'valid' adds none and the output shrinks by kernel − 1.";
-const TIP_PADDING_MODE: &str = "What the border contains: zeros, a mirror image of the inside (reflect), or copies of the edge pixel (replicate).";
-const TIP_DILATION: &str = "Gaps between the kernel's taps. Dilation 2 spreads a 3×3 kernel over 5×5 pixels: a larger receptive field with the same weights.";
-const TIP_GROUPS: &str = "Splits input and output channels into groups that only see each other. groups = input channels is a depthwise conv (one filter per channel). Both channel counts must be divisible by it.";
-const TIP_BIAS: &str = "Add a learned constant to each output channel. Off when batch norm follows (it has its own shift).";
-const TIP_TPAD: &str =
-    "Rows/columns cropped from each side of the full transposed output (PyTorch's padding).";
-const TIP_OUTPAD: &str =
-    "Extra rows/columns added on one side, to reach an exact output size when the stride is > 1.";
-const TIP_POOL_KERNEL: &str =
-    "Size of the pooling window. 2×2 with stride 2 halves height and width.";
-const TIP_POOL_STRIDE: &str =
-    "Distance between windows; by default the window size (non-overlapping pooling).";
-const TIP_POOL_PAD: &str = "Border added before pooling (at most half the window).";
-const TIP_DENSE: &str = "Number of output neurons. Every neuron is connected to every input value (a spatial input is flattened first).";
-const TIP_DROPOUT: &str = "During training, each value is zeroed with this probability (and the rest scaled up), so the network cannot rely on single neurons. Off at evaluation.";
-const TIP_EPS: &str = "Small number added to the variance so we never divide by zero.";
-const TIP_MOMENTUM: &str =
-    "How fast the running mean/variance (used at evaluation) follow the batch statistics.";
-const TIP_SCALE: &str = "Factor by which height and width grow.";
-const TIP_UPMODE: &str = "nearest copies each pixel; bilinear interpolates between neighbours.";
-const TIP_SLOPE: &str = "Slope for negative inputs: leaky ReLU lets a little gradient through where ReLU would be dead.";
+use crate::engine::layers::kind::{Choice, ChoiceStyle, Field, FieldValue};
+use crate::engine::model_spec::{Padding, PaddingName};
+use crate::engine::{NodeSpec, Pair};
+use crate::ui::project::padding_label;
 
 /// A labelled number field; the label is the field's accessible name.
 fn number(
@@ -82,9 +56,9 @@ fn checkbox(ui: &mut Ui, v: &mut bool, label: &str, tip: &str) {
     ui.checkbox(v, label).on_hover_text(tip);
 }
 
-fn padding_ui(ui: &mut Ui, id: egui::Id, padding: &mut Padding) {
+fn padding_ui(ui: &mut Ui, id: egui::Id, tip: &str, padding: &mut Padding) {
     ui.horizontal(|ui| {
-        let l = ui.label("padding").on_hover_text(TIP_PADDING);
+        let l = ui.label("padding").on_hover_text(tip);
         egui::ComboBox::from_id_salt(id.with("padding"))
             .selected_text(padding_label(padding))
             .show_ui(ui, |ui| {
@@ -111,149 +85,122 @@ fn padding_ui(ui: &mut Ui, id: egui::Id, padding: &mut Padding) {
             })
             .response
             .labelled_by(l.id)
-            .on_hover_text(TIP_PADDING);
+            .on_hover_text(tip);
     });
     ui.horizontal(|ui| match padding {
-        Padding::Uniform(p) => number(ui, "pad", TIP_PADDING, p, 0..=255),
+        Padding::Uniform(p) => number(ui, "pad", tip, p, 0..=255),
         Padding::Symmetric([v, h]) => {
-            number(ui, "pad v", TIP_PADDING, v, 0..=255);
-            number(ui, "h", TIP_PADDING, h, 0..=255);
+            number(ui, "pad v", tip, v, 0..=255);
+            number(ui, "h", tip, h, 0..=255);
         }
         Padding::Explicit([t, b, l, r]) => {
-            number(ui, "top", TIP_PADDING, t, 0..=255);
-            number(ui, "bottom", TIP_PADDING, b, 0..=255);
-            number(ui, "left", TIP_PADDING, l, 0..=255);
-            number(ui, "right", TIP_PADDING, r, 0..=255);
+            number(ui, "top", tip, t, 0..=255);
+            number(ui, "bottom", tip, b, 0..=255);
+            number(ui, "left", tip, l, 0..=255);
+            number(ui, "right", tip, r, 0..=255);
         }
         Padding::Named(_) => {}
     });
 }
 
-fn padding_mode_ui(ui: &mut Ui, id: egui::Id, mode: &mut PaddingMode) {
+/// A choice as a drop-down menu (`Menu`) or side-by-side buttons (`Buttons`).
+fn choice_ui(
+    ui: &mut Ui,
+    id: egui::Id,
+    label: &str,
+    tip: &str,
+    value: &mut dyn Choice,
+    style: ChoiceStyle,
+) {
+    let options = value.options();
+    let selected = value.selected();
     ui.horizontal(|ui| {
-        let l = ui.label("padding mode").on_hover_text(TIP_PADDING_MODE);
-        egui::ComboBox::from_id_salt(id.with("padding_mode"))
-            .selected_text(padding_mode_label(*mode))
-            .show_ui(ui, |ui| {
-                for m in [
-                    PaddingMode::Zeros,
-                    PaddingMode::Reflect,
-                    PaddingMode::Replicate,
-                ] {
-                    ui.selectable_value(mode, m, padding_mode_label(m));
+        let l = ui.label(label).on_hover_text(tip);
+        match style {
+            ChoiceStyle::Menu => {
+                egui::ComboBox::from_id_salt(id.with(label))
+                    .selected_text(options[selected])
+                    .show_ui(ui, |ui| {
+                        for (k, option) in options.iter().enumerate() {
+                            if ui.selectable_label(k == selected, *option).clicked() {
+                                value.select(k);
+                            }
+                        }
+                    })
+                    .response
+                    .labelled_by(l.id)
+                    .on_hover_text(tip);
+            }
+            ChoiceStyle::Buttons => {
+                for (k, option) in options.iter().enumerate() {
+                    let button = ui.selectable_label(k == selected, *option);
+                    let button = if k == 0 {
+                        button.labelled_by(l.id)
+                    } else {
+                        button
+                    };
+                    if button.clicked() {
+                        value.select(k);
+                    }
                 }
-            })
-            .response
-            .labelled_by(l.id)
-            .on_hover_text(TIP_PADDING_MODE);
+            }
+        }
     });
 }
 
-fn pool_ui(ui: &mut Ui, kernel: &mut Pair, stride: &mut Option<Pair>, padding: &mut Pair0) {
-    pair(ui, "kernel", TIP_POOL_KERNEL, kernel, 1);
-    let mut own = stride.is_some();
-    if ui
-        .checkbox(&mut own, "own stride")
-        .on_hover_text(TIP_POOL_STRIDE)
-        .changed()
-    {
-        *stride = own.then_some(*kernel);
+/// A pair that follows `fallback` until its switch is on.
+fn optional_pair_ui(
+    ui: &mut Ui,
+    label: &str,
+    tip: &str,
+    value: &mut Option<Pair>,
+    switch: &str,
+    fallback: Pair,
+) {
+    let mut own = value.is_some();
+    if ui.checkbox(&mut own, switch).on_hover_text(tip).changed() {
+        *value = own.then_some(fallback);
     }
-    if let Some(s) = stride {
-        pair(ui, "stride", TIP_POOL_STRIDE, s, 1);
+    if let Some(p) = value {
+        pair(ui, label, tip, p, 1);
     }
-    pair(ui, "padding", TIP_POOL_PAD, &mut padding.0, 0);
+}
+
+/// One hyper-parameter, drawn by its type.
+fn field_ui(ui: &mut Ui, id: egui::Id, field: Field<'_>) {
+    let Field { label, tip, value } = field;
+    match value {
+        FieldValue::Count(v, range) => {
+            ui.horizontal(|ui| number(ui, label, tip, v, range));
+        }
+        FieldValue::Pair(p, min) => pair(ui, label, tip, p, min),
+        FieldValue::OptionalPair {
+            value,
+            switch,
+            fallback,
+        } => optional_pair_ui(ui, label, tip, value, switch, fallback),
+        FieldValue::Real(v, range, speed) => float(ui, label, tip, v, range, speed),
+        FieldValue::Flag(v) => checkbox(ui, v, label, tip),
+        FieldValue::Padding(p) => padding_ui(ui, id, tip, p),
+        FieldValue::Choice(v, style) => choice_ui(ui, id, label, tip, v, style),
+    }
 }
 
 /// Edits the hyper-parameters of `node` in place; `choices` are the names its inputs may
 /// take (for Add and Concat).
 pub fn node_params_ui(ui: &mut Ui, node: &mut NodeSpec, choices: &[String]) {
     let id = ui.scope_id().with(("node_params", &node.name));
-    match &mut node.kind {
-        NodeKind::Conv2d {
-            out_channels,
-            kernel,
-            stride,
-            padding,
-            padding_mode,
-            dilation,
-            groups,
-            bias,
-        } => {
-            ui.horizontal(|ui| {
-                number(ui, "out channels", TIP_OUT_CHANNELS, out_channels, 1..=4096)
-            });
-            pair(ui, "kernel", TIP_KERNEL, kernel, 1);
-            pair(ui, "stride", TIP_STRIDE, stride, 1);
-            padding_ui(ui, id, padding);
-            padding_mode_ui(ui, id, padding_mode);
-            pair(ui, "dilation", TIP_DILATION, dilation, 1);
-            ui.horizontal(|ui| number(ui, "groups", TIP_GROUPS, groups, 1..=4096));
-            checkbox(ui, bias, "bias", TIP_BIAS);
-        }
-        NodeKind::ConvTranspose2d {
-            out_channels,
-            kernel,
-            stride,
-            padding,
-            output_padding,
-            bias,
-        } => {
-            ui.horizontal(|ui| {
-                number(ui, "out channels", TIP_OUT_CHANNELS, out_channels, 1..=4096)
-            });
-            pair(ui, "kernel", TIP_KERNEL, kernel, 1);
-            pair(ui, "stride", TIP_STRIDE, stride, 1);
-            pair(ui, "padding", TIP_TPAD, &mut padding.0, 0);
-            pair(ui, "output padding", TIP_OUTPAD, &mut output_padding.0, 0);
-            checkbox(ui, bias, "bias", TIP_BIAS);
-        }
-        NodeKind::MaxPool2d {
-            kernel,
-            stride,
-            padding,
-        }
-        | NodeKind::MinPool2d {
-            kernel,
-            stride,
-            padding,
-        }
-        | NodeKind::AvgPool2d {
-            kernel,
-            stride,
-            padding,
-        } => pool_ui(ui, kernel, stride, padding),
-        NodeKind::Dense { out_features, bias } => {
-            ui.horizontal(|ui| number(ui, "out features", TIP_DENSE, out_features, 1..=65_536));
-            checkbox(ui, bias, "bias", TIP_BIAS);
-        }
-        NodeKind::Dropout { p } => float(ui, "drop probability", TIP_DROPOUT, p, 0.0..=0.95, 0.01),
-        NodeKind::BatchNorm2d { eps, momentum } => {
-            float(ui, "eps", TIP_EPS, eps, 1e-8..=1e-1, 1e-6);
-            float(ui, "momentum", TIP_MOMENTUM, momentum, 0.0..=1.0, 0.01);
-        }
-        NodeKind::Upsample { scale, mode } => {
-            ui.horizontal(|ui| number(ui, "scale", TIP_SCALE, scale, 1..=16));
-            ui.horizontal(|ui| {
-                let l = ui.label("mode").on_hover_text(TIP_UPMODE);
-                ui.selectable_value(mode, UpsampleMode::Nearest, "nearest")
-                    .labelled_by(l.id);
-                ui.selectable_value(mode, UpsampleMode::Bilinear, "bilinear");
-            });
-        }
-        NodeKind::LeakyRelu { slope } => {
-            float(ui, "negative slope", TIP_SLOPE, slope, 0.0..=1.0, 0.005)
-        }
-        NodeKind::Add | NodeKind::Concat => {}
-        NodeKind::GlobalAvgPool
-        | NodeKind::Flatten
-        | NodeKind::Identity
-        | NodeKind::Relu
-        | NodeKind::Sigmoid
-        | NodeKind::Tanh
-        | NodeKind::Softmax => {
-            ui.weak("no parameters");
-        }
+    let single_input = node.kind.arity().is_some();
+    let fields = node
+        .kind
+        .as_kind_mut()
+        .map(|k| k.fields())
+        .unwrap_or_default();
+    if fields.is_empty() && single_input {
+        ui.weak("no parameters");
+    }
+    for field in fields {
+        field_ui(ui, id, field);
     }
     if node.kind.arity().is_none() {
         inputs_ui(ui, id, node, choices);
@@ -262,14 +209,7 @@ pub fn node_params_ui(ui: &mut Ui, node: &mut NodeSpec, choices: &[String]) {
 
 /// Drop-downs choosing which earlier nodes a merge node reads.
 fn inputs_ui(ui: &mut Ui, id: egui::Id, node: &mut NodeSpec, choices: &[String]) {
-    let tip = match node.kind {
-        NodeKind::Add => {
-            "Adds its inputs element-wise (a residual connection): they must have the same shape."
-        }
-        _ => {
-            "Stacks its inputs along the channel axis (Inception, U-Net skips): heights and widths must match."
-        }
-    };
+    let tip = node.kind.as_kind().inputs_tip();
     ui.label("inputs").on_hover_text(tip);
     let mut remove = None;
     let count = node.inputs.len();

@@ -139,12 +139,12 @@ pub fn sync_views(app: &mut ConvLabApp, ctx: &egui::Context) {
 
 fn node_allowed(tab: ViewId, kind: &NodeKind) -> bool {
     match tab {
-        ViewId::Filters => matches!(kind, NodeKind::Conv2d { .. }),
+        ViewId::Filters => matches!(kind, NodeKind::Conv2d(_)),
         // Spatial maps whose channels mean something: not the reshaping nodes.
         ViewId::TopPatches => !matches!(kind, NodeKind::Flatten),
         ViewId::Routing => matches!(
             kind,
-            NodeKind::MaxPool2d { .. } | NodeKind::MinPool2d { .. } | NodeKind::AvgPool2d { .. }
+            NodeKind::MaxPool2d(_) | NodeKind::MinPool2d(_) | NodeKind::AvgPool2d(_)
         ),
         _ => true,
     }

@@ -1,0 +1,586 @@
+//! 2-D convolution (cross-correlation, as in PyTorch) with stride, dilation, groups and
+//! zero / reflect / replicate borders: the kind (hyper-parameters, inference) and the layer,
+//! which computes by one of two paths, [`im2col`] + GEMM or the [`shifted`] GEMM per tap.
+
+mod im2col;
+mod shifted;
+
+use ndarray::ArrayD;
+use serde::{Deserialize, Serialize};
+
+use std::ops::Range;
+
+use super::Layer;
+use super::kind::{ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
+use super::window::{Taps, pad};
+use crate::engine::error::GraphError;
+use crate::engine::facts::{
+    MAX_CHANNELS, MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, check_size, shape_str,
+    window_out,
+};
+use crate::engine::kernels;
+use crate::engine::model_spec::{Padding, PaddingMode, Pair, pair_one, usize_one, yes};
+use crate::engine::tensor::{Scalar, Tensor};
+
+/// Input channels per group from which stride-1 convs use the shifted-GEMM path.
+const SHIFTED_MIN_CIN: usize = 16;
+
+/// [`SHIFTED_MIN_CIN`], or `CONVLAB_CONV_PATH=im2col` / `shifted` to force one path (for
+/// measuring; read once).
+fn shifted_min_cin() -> usize {
+    static MIN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MIN.get_or_init(|| match std::env::var("CONVLAB_CONV_PATH").as_deref() {
+        Ok("im2col") => usize::MAX,
+        Ok("shifted") => 1,
+        _ => SHIFTED_MIN_CIN,
+    })
+}
+
+/// Work (FLOPs per sample and group) from which a batch-1 conv splits across two threads
+/// (see [`kernels::pool`]): the split costs a wake-up of about 10 µs.
+const INTRA_MIN_FLOPS: usize = 4_000_000;
+
+/// Target size of one im2col chunk, in elements (512 KiB of f32).
+const CHUNK_ELEMS: usize = 128 * 1024;
+
+/// The hyper-parameters of a conv node (the text format's keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conv2dConfig {
+    pub out_channels: usize,
+    pub kernel: Pair,
+    #[serde(default = "pair_one")]
+    pub stride: Pair,
+    #[serde(default)]
+    pub padding: Padding,
+    #[serde(default)]
+    pub padding_mode: PaddingMode,
+    #[serde(default = "pair_one")]
+    pub dilation: Pair,
+    #[serde(default = "usize_one")]
+    pub groups: usize,
+    #[serde(default = "yes")]
+    pub bias: bool,
+}
+
+impl Default for Conv2dConfig {
+    /// The palette's conv: 8 filters of 3×3, padding 1 (the size stays).
+    fn default() -> Self {
+        Conv2dConfig::square(8, 3, 1)
+    }
+}
+
+impl Conv2dConfig {
+    /// A square kernel with stride 1, uniform zero padding and a bias.
+    pub fn square(out_channels: usize, kernel: usize, padding: usize) -> Self {
+        Conv2dConfig {
+            out_channels,
+            kernel: Pair::square(kernel),
+            stride: Pair::square(1),
+            padding: Padding::Uniform(padding),
+            padding_mode: PaddingMode::Zeros,
+            dilation: Pair::square(1),
+            groups: 1,
+            bias: true,
+        }
+    }
+}
+
+/// Shared with the transposed conv.
+pub(crate) const TIP_OUT_CHANNELS: &str =
+    "How many filters this layer learns. Each filter makes one output channel (feature map).";
+/// Shared with the transposed conv.
+pub(crate) const TIP_KERNEL: &str = "Height × width of each filter's window. A 1×1 conv mixes channels at each pixel without looking at neighbours: a cheap way to change the channel count.";
+/// Shared with the transposed conv.
+pub(crate) const TIP_STRIDE: &str =
+    "How far the window moves between outputs. Stride 2 halves the output size.";
+const TIP_PADDING: &str = "Border added around the input so the window can be centred on edge pixels. 'same' keeps the size (at stride 1); 'valid' adds none and the output shrinks by kernel − 1.";
+const TIP_PADDING_MODE: &str = "What the border contains: zeros, a mirror image of the inside (reflect), or copies of the edge pixel (replicate).";
+const TIP_DILATION: &str = "Gaps between the kernel's taps. Dilation 2 spreads a 3×3 kernel over 5×5 pixels: a larger receptive field with the same weights.";
+const TIP_GROUPS: &str = "Splits input and output channels into groups that only see each other. groups = input channels is a depthwise conv (one filter per channel). Both channel counts must be divisible by it.";
+/// Shared with the transposed conv and the dense layer.
+pub(crate) const TIP_BIAS: &str = "Add a learned constant to each output channel. Off when batch norm follows (it has its own shift).";
+
+impl Kind for Conv2dConfig {
+    fn about(&self) -> &'static str {
+        "Convolution: slides learned filters over the image; each filter makes one feature map."
+    }
+
+    fn name_prefix(&self) -> &'static str {
+        "conv"
+    }
+
+    fn fields(&mut self) -> Vec<Field<'_>> {
+        vec![
+            Field::new(
+                "out channels",
+                TIP_OUT_CHANNELS,
+                FieldValue::Count(&mut self.out_channels, 1..=4096),
+            ),
+            Field::new("kernel", TIP_KERNEL, FieldValue::Pair(&mut self.kernel, 1)),
+            Field::new("stride", TIP_STRIDE, FieldValue::Pair(&mut self.stride, 1)),
+            Field::new(
+                "padding",
+                TIP_PADDING,
+                FieldValue::Padding(&mut self.padding),
+            ),
+            Field::new(
+                "padding mode",
+                TIP_PADDING_MODE,
+                FieldValue::Choice(&mut self.padding_mode, ChoiceStyle::Menu),
+            ),
+            Field::new(
+                "dilation",
+                TIP_DILATION,
+                FieldValue::Pair(&mut self.dilation, 1),
+            ),
+            Field::new(
+                "groups",
+                TIP_GROUPS,
+                FieldValue::Count(&mut self.groups, 1..=4096),
+            ),
+            Field::new("bias", TIP_BIAS, FieldValue::Flag(&mut self.bias)),
+        ]
+    }
+
+    fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
+        let Conv2dConfig {
+            out_channels,
+            kernel,
+            stride,
+            padding,
+            padding_mode,
+            dilation,
+            groups,
+            bias,
+        } = self;
+        let (name, x, rf_in) = (at.name, at.x(), at.field());
+        check_size(name, "out_channels", *out_channels, MAX_CHANNELS)?;
+        check_pair(name, "kernel", *kernel, MAX_KERNEL)?;
+        check_pair(name, "stride", *stride, MAX_KERNEL)?;
+        check_pair(name, "dilation", *dilation, MAX_KERNEL)?;
+        check_size(name, "groups", *groups, MAX_CHANNELS)?;
+        if x[0] % groups != 0 || out_channels % groups != 0 {
+            return Err(at.error(format!(
+                "groups {groups} must divide both input channels {} and out_channels {out_channels}",
+                x[0]
+            )));
+        }
+        let effective = Pair::new(
+            dilation.h * (kernel.h - 1) + 1,
+            dilation.w * (kernel.w - 1) + 1,
+        );
+        let pads = padding.resolve(Pair::new(x[1], x[2]), effective, *stride);
+        if *padding_mode != PaddingMode::Zeros
+            && (pads.top.max(pads.bottom) >= x[1] || pads.left.max(pads.right) >= x[2])
+        {
+            return Err(at.error(format!(
+                "{padding_mode:?} padding must be smaller than the input {}",
+                shape_str(x)
+            )));
+        }
+        let padded = [x[1] + pads.top + pads.bottom, x[2] + pads.left + pads.right];
+        let out = window_out(name, x, padded, effective, *stride)?;
+        let cin_g = x[0] / groups;
+        let per_out = kernel.h * kernel.w * cin_g + usize::from(*bias);
+        let params = per_out * out_channels;
+        let k = if kernel.h == kernel.w {
+            format!("{}·{}", kernel.h, kernel.h)
+        } else {
+            format!("{}·{}", kernel.h, kernel.w)
+        };
+        let formula = if *bias {
+            format!("({k}·{cin_g}+1)·{out_channels}")
+        } else {
+            format!("{k}·{cin_g}·{out_channels}")
+        };
+        let flops = 2 * (kernel.h * kernel.w * cin_g * out_channels * out.h * out.w) as u64;
+        let window = WindowGeometry {
+            in_channels: x[0],
+            out_channels: *out_channels,
+            kernel: *kernel,
+            stride: *stride,
+            dilation: *dilation,
+            pads,
+            groups: *groups,
+            in_size: Pair::new(x[1], x[2]),
+            out_size: out,
+        };
+        let rf = rf_in.through_window(effective, *stride, [pads.top, pads.left]);
+        Ok(Inferred {
+            output: [*out_channels, out.h, out.w],
+            params,
+            param_formula: formula,
+            flops,
+            receptive_field: rf,
+            window: Some(window),
+        })
+    }
+
+    fn layer(&self, facts: &NodeFacts) -> Layer {
+        Layer::Conv(Conv2d {
+            geom: facts.window.expect("conv has a window"),
+            padding_mode: self.padding_mode,
+            has_bias: self.bias,
+        })
+    }
+
+    fn output_count(&self) -> OutputCount {
+        if self.groups == 1 {
+            OutputCount::Decides(self.out_channels)
+        } else {
+            OutputCount::Other
+        }
+    }
+
+    fn set_output_count(&mut self, outputs: usize) -> bool {
+        self.out_channels = outputs;
+        true
+    }
+}
+
+/// A conv node's computation with its resolved geometry.
+#[derive(Clone, Debug)]
+pub struct Conv2d {
+    pub geom: WindowGeometry,
+    pub padding_mode: PaddingMode,
+    pub has_bias: bool,
+}
+
+impl Conv2d {
+    /// Weight shape `[out, in/groups, kh, kw]`.
+    pub fn weight_shape(&self) -> Vec<usize> {
+        let g = &self.geom;
+        vec![
+            g.out_channels,
+            g.in_channels / g.groups,
+            g.kernel.h,
+            g.kernel.w,
+        ]
+    }
+
+    fn padded_size(&self) -> Pair {
+        let g = &self.geom;
+        Pair::new(
+            g.in_size.h + g.pads.top + g.pads.bottom,
+            g.in_size.w + g.pads.left + g.pads.right,
+        )
+    }
+
+    fn taps(&self) -> Taps {
+        let g = &self.geom;
+        Taps {
+            kernel: g.kernel,
+            stride: g.stride,
+            dilation: g.dilation,
+            src: self.padded_size(),
+            out: g.out_size,
+        }
+    }
+
+    fn has_pads(&self) -> bool {
+        let p = self.geom.pads;
+        p.top + p.bottom + p.left + p.right > 0
+    }
+
+    /// Rows of the im2col matrix for one group.
+    fn group_k(&self) -> usize {
+        let g = &self.geom;
+        g.in_channels / g.groups * g.kernel.h * g.kernel.w
+    }
+
+    /// Pads sample `x` into `padded` when the conv has borders; returns the source plane
+    /// stack the windows read.
+    fn source<'a, T: Scalar>(&self, x: &'a [T], padded: &'a mut [T]) -> &'a [T] {
+        let g = &self.geom;
+        if self.has_pads() {
+            pad(
+                x,
+                g.in_channels,
+                g.in_size.h,
+                g.in_size.w,
+                g.pads,
+                self.padding_mode,
+                padded,
+            );
+            padded
+        } else {
+            x
+        }
+    }
+
+    /// A 1×1, stride-1, unpadded conv reads its input as the im2col matrix directly.
+    fn is_pointwise(&self) -> bool {
+        let g = &self.geom;
+        g.kernel == Pair::square(1) && g.stride == Pair::square(1) && !self.has_pads()
+    }
+
+    /// Output rows per im2col chunk, so a chunk of the column matrix (`K × rows·ow`) stays
+    /// around 512 KiB and lives in L2 between the unfold and the GEMM.
+    fn chunk_rows(&self) -> usize {
+        let g = &self.geom;
+        let k = g.groups * self.group_k();
+        (CHUNK_ELEMS / (k * g.out_size.w).max(1)).clamp(1, g.out_size.h.max(1))
+    }
+
+    fn col_len(&self) -> usize {
+        let g = &self.geom;
+        if self.is_pointwise() {
+            0
+        } else {
+            g.groups * self.group_k() * self.chunk_rows() * g.out_size.w
+        }
+    }
+
+    fn padded_len(&self) -> usize {
+        let ps = self.padded_size();
+        if self.has_pads() {
+            self.geom.in_channels * ps.h * ps.w
+        } else {
+            0
+        }
+    }
+
+    fn row_chunks(&self) -> impl Iterator<Item = Range<usize>> + use<> {
+        let (oh, step) = (self.geom.out_size.h, self.chunk_rows());
+        (0..oh).step_by(step).map(move |r| r..(r + step).min(oh))
+    }
+
+    pub fn forward<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        weight: &ArrayD<T>,
+        bias: Option<&ArrayD<T>>,
+    ) -> Tensor<T> {
+        let g = &self.geom;
+        let n = x.shape()[0];
+        let mut y = Tensor::<T>::zeros((n, g.out_channels, g.out_size.h, g.out_size.w));
+        self.forward_into(x, weight, bias, &mut y);
+        y
+    }
+
+    /// The forward into a preallocated `y` of the output shape (every element written).
+    pub fn forward_into<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        weight: &ArrayD<T>,
+        bias: Option<&ArrayD<T>>,
+        y: &mut Tensor<T>,
+    ) {
+        if self.shifted_ok() {
+            self.forward_shifted(x, weight, bias, y);
+        } else {
+            self.forward_im2col(x, weight, bias, y);
+        }
+    }
+
+    /// Adds this batch's weight (and bias) gradients to `dweight`/`dbias`; returns the input
+    /// gradient when `need_dx`.
+    pub fn backward<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        weight: &ArrayD<T>,
+        dy: &Tensor<T>,
+        dweight: &mut ArrayD<T>,
+        dbias: Option<&mut ArrayD<T>>,
+        need_dx: bool,
+    ) -> Option<Tensor<T>> {
+        let mut dx = need_dx.then(|| Tensor::<T>::zeros(x.raw_dim()));
+        self.backward_into(x, weight, dy, dweight, dbias, dx.as_mut());
+        dx
+    }
+
+    /// [`Self::backward`] writing the input gradient (every element) into `dx` when given.
+    pub fn backward_into<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        weight: &ArrayD<T>,
+        dy: &Tensor<T>,
+        dweight: &mut ArrayD<T>,
+        dbias: Option<&mut ArrayD<T>>,
+        dx: Option<&mut Tensor<T>>,
+    ) {
+        if self.shifted_ok() {
+            self.backward_shifted(x, weight, dy, dweight, dx);
+        } else {
+            self.backward_im2col(x, weight, dy, dweight, dx);
+        }
+        if let Some(db) = dbias {
+            let g = &self.geom;
+            let p = g.out_size.h * g.out_size.w;
+            let dy = dy.as_standard_layout();
+            let dys = dy.as_slice().expect("standard layout");
+            for (c, d) in db.iter_mut().enumerate() {
+                let mut acc = T::zero();
+                for s in 0..x.shape()[0] {
+                    let o = (s * g.out_channels + c) * p;
+                    acc += kernels::sum(&dys[o..o + p]);
+                }
+                *d += acc;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::model_spec::Pads;
+
+    fn geom(
+        cin: usize,
+        cout: usize,
+        k: usize,
+        dil: usize,
+        groups: usize,
+        pads: Pads,
+    ) -> WindowGeometry {
+        let (h, w) = (7, 9);
+        let eff = (k - 1) * dil + 1;
+        WindowGeometry {
+            in_channels: cin,
+            out_channels: cout,
+            kernel: Pair::square(k),
+            stride: Pair::square(1),
+            dilation: Pair::square(dil),
+            pads,
+            groups,
+            in_size: Pair::new(h, w),
+            out_size: Pair::new(
+                h + pads.top + pads.bottom + 1 - eff,
+                w + pads.left + pads.right + 1 - eff,
+            ),
+        }
+    }
+
+    fn rand(len: usize, seed: u64) -> Vec<f64> {
+        let mut r = crate::engine::rng::Rng::new(seed);
+        (0..len).map(|_| r.uniform(-1.0, 1.0)).collect()
+    }
+
+    /// A batch-1 conv split across two threads (forward: output channels; backward: weight
+    /// and input gradients) gives exactly the serial results, in f32 and f64.
+    #[test]
+    fn intra_op_split_is_bit_identical() {
+        fn check<T: Scalar>() {
+            let p1 = Pads {
+                top: 1,
+                bottom: 1,
+                left: 1,
+                right: 1,
+            };
+            let (cin, cout, h) = (32, 36, 16);
+            let gm = WindowGeometry {
+                in_size: Pair::new(h, h),
+                out_size: Pair::new(h, h),
+                ..geom(cin, cout, 3, 1, 1, p1)
+            };
+            let conv = Conv2d {
+                geom: gm,
+                padding_mode: PaddingMode::Zeros,
+                has_bias: true,
+            };
+            assert!(conv.shifted_ok());
+            let t = |v: Vec<f64>| v.into_iter().map(T::of).collect::<Vec<T>>();
+            let x = Tensor::from_shape_vec((1, cin, h, h), t(rand(cin * h * h, 1))).unwrap();
+            let ws = conv.weight_shape();
+            let w = ArrayD::from_shape_vec(ws.clone(), t(rand(ws.iter().product(), 2))).unwrap();
+            let b = ArrayD::from_shape_vec(vec![cout], t(rand(cout, 3))).unwrap();
+            let dy = Tensor::from_shape_vec((1, cout, h, h), t(rand(cout * h * h, 4))).unwrap();
+            let run = |intra: bool| {
+                kernels::pool::with_intra_op(intra, || {
+                    let y = conv.forward(&x, &w, Some(&b));
+                    let mut dw = w.mapv(|_| T::of(0.5));
+                    let mut db = b.mapv(|_| T::zero());
+                    let dx = conv.backward(&x, &w, &dy, &mut dw, Some(&mut db), true);
+                    (y, dw, dx.unwrap())
+                })
+            };
+            let (serial, split) = (run(false), run(true));
+            assert_eq!(serial.0, split.0, "forward");
+            assert_eq!(serial.1, split.1, "weight gradient");
+            assert_eq!(serial.2, split.2, "input gradient");
+        }
+        check::<f32>();
+        check::<f64>();
+    }
+
+    #[test]
+    fn shifted_gemm_path_matches_im2col() {
+        let p1 = Pads {
+            top: 1,
+            bottom: 1,
+            left: 1,
+            right: 1,
+        };
+        let p2 = Pads {
+            top: 2,
+            bottom: 0,
+            left: 1,
+            right: 2,
+        };
+        for (gm, mode) in [
+            (geom(16, 8, 3, 1, 1, p1), PaddingMode::Zeros),
+            (geom(32, 6, 3, 2, 2, p2), PaddingMode::Reflect),
+            (geom(17, 5, 2, 1, 1, Pads::default()), PaddingMode::Zeros),
+            (geom(16, 4, 3, 1, 1, p1), PaddingMode::Replicate),
+        ] {
+            let conv = Conv2d {
+                geom: gm,
+                padding_mode: mode,
+                has_bias: true,
+            };
+            assert!(conv.shifted_ok());
+            let n = 2;
+            let x =
+                Tensor::from_shape_vec((n, gm.in_channels, 7, 9), rand(n * gm.in_channels * 63, 1))
+                    .unwrap();
+            let ws = conv.weight_shape();
+            let w = ArrayD::from_shape_vec(ws.clone(), rand(ws.iter().product(), 2)).unwrap();
+            let b =
+                ArrayD::from_shape_vec(vec![gm.out_channels], rand(gm.out_channels, 3)).unwrap();
+            let oshape = (n, gm.out_channels, gm.out_size.h, gm.out_size.w);
+            let (mut y1, mut y2) = (Tensor::zeros(oshape), Tensor::zeros(oshape));
+            conv.forward_im2col(&x, &w, Some(&b), &mut y1);
+            conv.forward_shifted(&x, &w, Some(&b), &mut y2);
+            let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-10);
+            assert!(
+                close(y1.as_slice().unwrap(), y2.as_slice().unwrap()),
+                "{gm:?}"
+            );
+            let dy = Tensor::from_shape_vec(oshape, rand(y1.len(), 4)).unwrap();
+            let (mut dw1, mut dw2) = (w.mapv(|_| 0.5), w.mapv(|_| 0.5));
+            let (mut dx1, mut dx2) = (x.mapv(|_| 9.0), x.mapv(|_| 9.0));
+            conv.backward_im2col(&x, &w, &dy, &mut dw1, Some(&mut dx1));
+            conv.backward_shifted(&x, &w, &dy, &mut dw2, Some(&mut dx2));
+            assert!(
+                close(dw1.as_slice().unwrap(), dw2.as_slice().unwrap()),
+                "dw {gm:?}"
+            );
+            assert!(
+                close(dx1.as_slice().unwrap(), dx2.as_slice().unwrap()),
+                "dx {gm:?}"
+            );
+            // f32 runs the SIMD direct kernel (where available) on the same layout.
+            let (x32, w32, b32) = (
+                x.mapv(|v| v as f32),
+                w.mapv(|v| v as f32),
+                b.mapv(|v| v as f32),
+            );
+            let (mut z1, mut z2) = (Tensor::<f32>::zeros(oshape), Tensor::<f32>::zeros(oshape));
+            conv.forward_im2col(&x32, &w32, Some(&b32), &mut z1);
+            conv.forward_shifted(&x32, &w32, Some(&b32), &mut z2);
+            for (u, v) in z1.iter().zip(z2.iter()) {
+                assert!((u - v).abs() < 1e-4, "f32 {gm:?}: {u} vs {v}");
+            }
+            let dy32 = dy.mapv(|v| v as f32);
+            let (mut dw1, mut dw2) = (w32.mapv(|_| 0.5), w32.mapv(|_| 0.5));
+            let (mut dx1, mut dx2) = (x32.mapv(|_| 9.0), x32.mapv(|_| 9.0));
+            conv.backward_im2col(&x32, &w32, &dy32, &mut dw1, Some(&mut dx1));
+            conv.backward_shifted(&x32, &w32, &dy32, &mut dw2, Some(&mut dx2));
+            for (u, v) in dw1.iter().zip(dw2.iter()).chain(dx1.iter().zip(dx2.iter())) {
+                assert!((u - v).abs() < 1e-3, "f32 backward {gm:?}: {u} vs {v}");
+            }
+        }
+    }
+}
