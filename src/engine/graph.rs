@@ -5,8 +5,9 @@ use ndarray::ArrayD;
 
 use super::error::GraphError;
 use super::facts::{ModelFacts, infer};
+pub use super::layers::param::Param;
 use super::layers::pool2d::Winners;
-use super::layers::{Backward, Forward, Layer, Memo, ParamRole, param_start};
+use super::layers::{Backward, Forward, Layer, Memo, param_start};
 use super::model_spec::{INPUT_NODE, ModelSpec};
 use super::rng::Rng;
 use super::tensor::{ParamTensor, Scalar, Tensor, dims};
@@ -16,22 +17,6 @@ use super::tensor::{ParamTensor, Scalar, Tensor, dims};
 pub enum Mode {
     Train,
     Eval,
-}
-
-/// A parameter or running statistic, named `<node>.<role>`.
-#[derive(Clone, Debug)]
-pub struct Param<T> {
-    pub name: String,
-    pub node: usize,
-    pub role: ParamRole,
-    pub value: ParamTensor<T>,
-    pub grad: ParamTensor<T>,
-}
-
-impl<T> Param<T> {
-    pub fn trainable(&self) -> bool {
-        self.role.trainable()
-    }
 }
 
 /// Where a node reads from.

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod facts;
 pub mod gemm;
+pub mod geometry;
 pub mod graph;
 pub mod init;
 #[expect(
@@ -14,6 +15,7 @@ pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod model_spec;
+pub mod node_facts;
 pub mod optim;
 pub mod parallel;
 pub mod rng;

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::Layer;
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
-use crate::engine::facts::NodeFacts;
 use crate::engine::kernels;
+use crate::engine::node_facts::NodeFacts;
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// Declares a parameter-free element-wise kind: a unit struct whose node keeps the shape.

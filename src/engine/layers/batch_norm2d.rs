@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
 use super::{Layer, ParamInit, ParamRole, ParamShape};
 use crate::engine::error::GraphError;
-use crate::engine::facts::NodeFacts;
 use crate::engine::kernels;
+use crate::engine::node_facts::NodeFacts;
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// The hyper-parameters of a batch-norm node (the text format's keys).

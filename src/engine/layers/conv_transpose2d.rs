@@ -10,11 +10,11 @@ use super::conv2d::{TIP_BIAS, TIP_KERNEL, TIP_OUT_CHANNELS, TIP_STRIDE};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
 use super::window::{Taps, col2im_add, im2col};
 use crate::engine::error::GraphError;
-use crate::engine::facts::{
+use crate::engine::gemm::{Op, gemm};
+use crate::engine::geometry::{Pads, Pair, pair_one, pair_zero, yes};
+use crate::engine::node_facts::{
     MAX_CHANNELS, MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, check_size,
 };
-use crate::engine::gemm::{Op, gemm};
-use crate::engine::model_spec::{Pads, Pair, pair_one, pair_zero, yes};
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// The hyper-parameters of a transposed conv node (the text format's keys).

@@ -8,9 +8,9 @@ use super::Layer;
 use super::conv2d::TIP_BIAS;
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
-use crate::engine::facts::{MAX_CHANNELS, NodeFacts, check_size};
 use crate::engine::gemm::{Op, gemm};
-use crate::engine::model_spec::yes;
+use crate::engine::geometry::yes;
+use crate::engine::node_facts::{MAX_CHANNELS, NodeFacts, check_size};
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// The hyper-parameters of a dense node (the text format's keys).

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::Layer;
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
-use crate::engine::facts::NodeFacts;
+use crate::engine::node_facts::NodeFacts;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::{Scalar, Tensor};
 

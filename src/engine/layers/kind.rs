@@ -7,8 +7,8 @@ use std::ops::RangeInclusive;
 
 use super::Layer;
 use crate::engine::error::GraphError;
-use crate::engine::facts::{NodeFacts, ReceptiveField, SampleShape, WindowGeometry};
-use crate::engine::model_spec::{Padding, Pair};
+use crate::engine::geometry::{Padding, Pair};
+use crate::engine::node_facts::{NodeFacts, ReceptiveField, SampleShape, WindowGeometry};
 
 /// A node kind: one implementation per kind module.
 pub trait Kind {

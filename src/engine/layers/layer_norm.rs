@@ -12,8 +12,8 @@ use super::batch_norm2d::TIP_EPS;
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
 use super::{Layer, ParamInit, ParamRole, ParamShape};
 use crate::engine::error::GraphError;
-use crate::engine::facts::NodeFacts;
 use crate::engine::kernels;
+use crate::engine::node_facts::NodeFacts;
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// The hyper-parameters of a layer-norm node (the text format's keys).

@@ -6,7 +6,7 @@ use ndarray::{Axis, Slice, concatenate};
 use super::Layer;
 use super::kind::{Inferred, Kind, NodeInputs};
 use crate::engine::error::GraphError;
-use crate::engine::facts::{NodeFacts, ReceptiveField, shape_str};
+use crate::engine::node_facts::{NodeFacts, ReceptiveField, shape_str};
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// Element-wise sum of two or more inputs of one shape.

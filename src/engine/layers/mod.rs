@@ -17,6 +17,7 @@ pub mod dropout;
 pub mod kind;
 pub mod layer_norm;
 pub mod merge;
+pub mod param;
 pub mod pool2d;
 pub mod reshape;
 pub mod upsample2d;
@@ -42,10 +43,10 @@ pub use conv2d::Conv2dConfig;
 pub use dense::DenseConfig;
 pub use dropout::DropoutConfig;
 pub use kind::Kind;
+pub use param::{Param, ParamRole};
 pub use pool2d::Pool2dConfig;
 pub use upsample2d::UpsampleConfig;
 
-use super::graph::Param;
 use super::rng::Rng;
 use super::tensor::{Scalar, Tensor, dims};
 
@@ -163,31 +164,6 @@ pub enum Layer {
     Concat,
     Activation(Activation),
     Softmax,
-}
-
-/// What a parameter tensor is for; its name is `<node>.<role>`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamRole {
-    Weight,
-    Bias,
-    RunningMean,
-    RunningVar,
-}
-
-impl ParamRole {
-    pub fn suffix(self) -> &'static str {
-        match self {
-            ParamRole::Weight => "weight",
-            ParamRole::Bias => "bias",
-            ParamRole::RunningMean => "running_mean",
-            ParamRole::RunningVar => "running_var",
-        }
-    }
-
-    /// Running statistics are updated by the forward pass, not by the optimiser.
-    pub fn trainable(self) -> bool {
-        matches!(self, ParamRole::Weight | ParamRole::Bias)
-    }
 }
 
 /// The value a parameter starts from before initialisation (see `init`).

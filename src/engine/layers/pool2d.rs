@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::Layer;
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
-use crate::engine::facts::{MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, window_out};
+use crate::engine::geometry::{Pads, Pair, pair_zero};
 use crate::engine::kernels;
-use crate::engine::model_spec::{Pads, Pair, pair_zero};
+use crate::engine::node_facts::{MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, window_out};
 use crate::engine::tensor::{Scalar, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use super::Layer;
 use super::kind::{Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
-use crate::engine::facts::NodeFacts;
+use crate::engine::node_facts::NodeFacts;
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// `[c, h, w]` → `[c, 1, 1]`: the mean of each channel.

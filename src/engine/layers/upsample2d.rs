@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::Layer;
-use super::kind::{ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs};
+use super::kind::{Choice, ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs};
 use crate::engine::error::GraphError;
-use crate::engine::facts::{NodeFacts, check_size};
-use crate::engine::model_spec::UpsampleMode;
+use crate::engine::geometry::UpsampleMode;
+use crate::engine::node_facts::{NodeFacts, check_size};
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// The hyper-parameters of an upsampling node (the text format's keys).
@@ -165,5 +165,20 @@ impl Upsample2d {
             }
         }
         dx
+    }
+}
+
+impl Choice for UpsampleMode {
+    fn options(&self) -> &'static [&'static str] {
+        &["nearest", "bilinear"]
+    }
+    fn selected(&self) -> usize {
+        *self as usize
+    }
+    fn select(&mut self, index: usize) {
+        *self = match index {
+            0 => UpsampleMode::Nearest,
+            _ => UpsampleMode::Bilinear,
+        };
     }
 }

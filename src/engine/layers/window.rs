@@ -3,7 +3,7 @@
 //!
 //! Buffers are plain `C×H×W` slices of one sample.
 
-use crate::engine::model_spec::{PaddingMode, Pads, Pair};
+use crate::engine::geometry::{PaddingMode, Pads, Pair};
 use crate::engine::tensor::Scalar;
 
 /// Source index of padded position `i` (may be outside `0..n`) for the fill `mode`, or

@@ -11,15 +11,17 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 use super::Layer;
-use super::kind::{ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
+use super::kind::{
+    Choice, ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount,
+};
 use super::window::{Taps, pad};
 use crate::engine::error::GraphError;
-use crate::engine::facts::{
+use crate::engine::geometry::{Padding, PaddingMode, Pair, pair_one, usize_one, yes};
+use crate::engine::kernels;
+use crate::engine::node_facts::{
     MAX_CHANNELS, MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, check_size, shape_str,
     window_out,
 };
-use crate::engine::kernels;
-use crate::engine::model_spec::{Padding, PaddingMode, Pair, pair_one, usize_one, yes};
 use crate::engine::tensor::{Scalar, Tensor};
 
 /// Input channels per group from which stride-1 convs use the shifted-GEMM path.
@@ -422,10 +424,26 @@ impl Conv2d {
     }
 }
 
+impl Choice for PaddingMode {
+    fn options(&self) -> &'static [&'static str] {
+        &["zeros", "reflect", "replicate"]
+    }
+    fn selected(&self) -> usize {
+        *self as usize
+    }
+    fn select(&mut self, index: usize) {
+        *self = match index {
+            0 => PaddingMode::Zeros,
+            1 => PaddingMode::Reflect,
+            _ => PaddingMode::Replicate,
+        };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::model_spec::Pads;
+    use crate::engine::geometry::Pads;
 
     fn geom(
         cin: usize,

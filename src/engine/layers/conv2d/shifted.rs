@@ -8,8 +8,8 @@ use ndarray::ArrayD;
 use super::super::window::{pad, unpad_add};
 use super::{Conv2d, INTRA_MIN_FLOPS, shifted_min_cin};
 use crate::engine::gemm::{Op, gemm_ld};
+use crate::engine::geometry::Pair;
 use crate::engine::kernels;
-use crate::engine::model_spec::Pair;
 use crate::engine::tensor::{Scalar, Tensor};
 
 impl Conv2d {
