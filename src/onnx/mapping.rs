@@ -26,9 +26,9 @@ use ndarray::{ArrayD, IxDyn};
 use super::OnnxError;
 use super::export::{Builder, NodeExport, float, int, ints, string};
 use super::import::{Ctx, Op, Val, tidy, to_array};
-use super::proto::{AttrValue, Node, TensorProto};
+use super::proto::{AttrValue, Attribute, Node, TensorProto};
 use crate::engine::ModelSpec;
-use crate::engine::facts::ModelFacts;
+use crate::engine::facts::{ModelFacts, WindowGeometry};
 use crate::engine::layers::{
     BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DenseConfig, DropoutConfig,
     LeakyReluConfig, Pool2dConfig, UpsampleConfig, layer_norm::LayerNormConfig,
@@ -152,37 +152,31 @@ pub(super) fn export_node(b: &mut Builder, at: &mut NodeExport, kind: &NodeKind)
                 ],
             );
         }
-        NodeKind::MaxPool2d(Pool2dConfig { .. })
-        | NodeKind::MinPool2d(Pool2dConfig { .. })
-        | NodeKind::AvgPool2d(Pool2dConfig { .. }) => {
-            let g = wg.expect("pool has a window");
+        NodeKind::MaxPool2d(_) => {
             let x = at.lift(b, 0, &x0);
-            let mut attrs = vec![
-                ints("kernel_shape", &[g.kernel.h, g.kernel.w]),
-                ints("pads", &g.pads.onnx()),
-                ints("strides", &[g.stride.h, g.stride.w]),
-            ];
-            match kind {
-                NodeKind::MaxPool2d(Pool2dConfig { .. }) => b.node("MaxPool", name, vec![x], attrs),
-                NodeKind::MinPool2d(Pool2dConfig { .. }) => {
-                    let neg = format!("{name}/neg");
-                    let max = format!("{name}/max");
-                    b.node("Neg", &neg, vec![x], vec![]);
-                    b.node("MaxPool", &max, vec![neg], attrs);
-                    b.node("Neg", name, vec![max], vec![]);
-                }
-                _ => {
-                    attrs.insert(0, int("count_include_pad", 1));
-                    b.node("AveragePool", name, vec![x], attrs);
-                }
-            }
+            b.node("MaxPool", name, vec![x], pool_attributes(wg));
+        }
+        NodeKind::MinPool2d(_) => {
+            // min over a window = −max(−x).
+            let x = at.lift(b, 0, &x0);
+            let neg = format!("{name}/neg");
+            let max = format!("{name}/max");
+            b.node("Neg", &neg, vec![x], vec![]);
+            b.node("MaxPool", &max, vec![neg], pool_attributes(wg));
+            b.node("Neg", name, vec![max], vec![]);
+        }
+        NodeKind::AvgPool2d(_) => {
+            let x = at.lift(b, 0, &x0);
+            let mut attrs = pool_attributes(wg);
+            attrs.insert(0, int("count_include_pad", 1));
+            b.node("AveragePool", name, vec![x], attrs);
         }
         NodeKind::GlobalAvgPool => {
             let x = at.lift(b, 0, &x0);
             b.node("GlobalAveragePool", name, vec![x], vec![]);
         }
         NodeKind::Flatten => b.node("Flatten", name, vec![x0], vec![int("axis", 1)]),
-        NodeKind::Dense(DenseConfig { .. }) => {
+        NodeKind::Dense(_) => {
             let x = if at.rank_of(&x0) == 4 {
                 let out = format!("{name}/flatten");
                 b.node("Flatten", &out, vec![x0], vec![int("axis", 1)]);
@@ -250,22 +244,14 @@ pub(super) fn export_node(b: &mut Builder, at: &mut NodeExport, kind: &NodeKind)
             };
             b.node("Resize", name, vec![x, String::new(), scales], attrs);
         }
-        NodeKind::Add | NodeKind::Concat => {
-            let inputs: Vec<String> = if at.rank == 4 {
-                at.facts
-                    .inputs
-                    .iter()
-                    .enumerate()
-                    .map(|(k, s)| at.lift(b, k, s))
-                    .collect()
-            } else {
-                at.facts.inputs.clone()
-            };
-            match kind {
-                NodeKind::Concat => b.node("Concat", name, inputs, vec![int("axis", 1)]),
-                _ if inputs.len() == 2 => b.node("Add", name, inputs, vec![]),
-                _ => b.node("Sum", name, inputs, vec![]),
-            }
+        NodeKind::Add => {
+            let inputs = merge_inputs(b, at);
+            let op = if inputs.len() == 2 { "Add" } else { "Sum" };
+            b.node(op, name, inputs, vec![]);
+        }
+        NodeKind::Concat => {
+            let inputs = merge_inputs(b, at);
+            b.node("Concat", name, inputs, vec![int("axis", 1)]);
         }
         NodeKind::Identity => b.node("Identity", name, vec![x0], vec![]),
         NodeKind::Relu => b.node("Relu", name, vec![x0], vec![]),
@@ -278,6 +264,30 @@ pub(super) fn export_node(b: &mut Builder, at: &mut NodeExport, kind: &NodeKind)
         NodeKind::Sigmoid => b.node("Sigmoid", name, vec![x0], vec![]),
         NodeKind::Tanh => b.node("Tanh", name, vec![x0], vec![]),
         NodeKind::Softmax => b.node("Softmax", name, vec![x0], vec![int("axis", 1)]),
+    }
+}
+
+/// `kernel_shape`, `pads` and `strides` of a pooling window.
+fn pool_attributes(window: Option<WindowGeometry>) -> Vec<Attribute> {
+    let g = window.expect("pool has a window");
+    vec![
+        ints("kernel_shape", &[g.kernel.h, g.kernel.w]),
+        ints("pads", &g.pads.onnx()),
+        ints("strides", &[g.stride.h, g.stride.w]),
+    ]
+}
+
+/// The inputs of an add or concat: lifted to NCHW unless they are all `[N, F]`.
+fn merge_inputs(b: &mut Builder, at: &mut NodeExport) -> Vec<String> {
+    let inputs = at.facts.inputs.clone();
+    if at.rank == 4 {
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(k, s)| at.lift(b, k, s))
+            .collect()
+    } else {
+        inputs
     }
 }
 
