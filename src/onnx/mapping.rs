@@ -24,9 +24,9 @@
 use ndarray::{ArrayD, IxDyn};
 
 use super::OnnxError;
-use super::export::{Builder, NodeExport, float, int, ints, string};
-use super::import::{Ctx, Op, Val, tidy, to_array};
 use super::proto::{AttrValue, Attribute, Node, TensorProto};
+use super::reader::{Ctx, Op, Val, tidy, to_array};
+use super::writer::{Builder, NodeExport, float, int, ints, string};
 use crate::engine::ModelSpec;
 use crate::engine::facts::{ModelFacts, WindowGeometry};
 use crate::engine::layers::{

@@ -21,6 +21,8 @@ pub mod export;
 pub mod import;
 pub mod mapping;
 pub mod proto;
+mod reader;
+mod writer;
 
 pub use export::export_model;
 pub use import::{Imported, import_model};
