@@ -32,6 +32,8 @@ pub enum ViewId {
     Anomaly,
     Segmentation,
     ConvArithmetic,
+    /// The model over its input plane (2-D points) or along its input (1-D functions).
+    Decision,
 }
 
 /// What a view is computed from.
@@ -49,7 +51,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 12] = [
+    pub const ALL: [ViewId; 13] = [
         ViewId::Training,
         ViewId::Activations,
         ViewId::Filters,
@@ -62,6 +64,7 @@ impl ViewId {
         ViewId::Anomaly,
         ViewId::Segmentation,
         ViewId::ConvArithmetic,
+        ViewId::Decision,
     ];
 
     /// The stable name: `convlab render --view NAME`, `convlab --view NAME`, and what a
@@ -80,21 +83,22 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::ConvArithmetic => "conv-arithmetic",
+            ViewId::Decision => "decision",
         }
     }
 
     /// Other names that mean this view: the walkthrough's older names (`routing`,
     /// `receptive_field`; `model`, `data`, `curves` and `predictions` are all shown in the
-    /// training tab beside the editor and the data panel, and so is `function` until a
-    /// view draws the model over its input) and the tab titles as typed names
-    /// (`max-pool-routing`).
+    /// training tab beside the editor and the data panel; `function` is the picture of
+    /// the model over its input) and the tab titles as typed names (`max-pool-routing`).
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
-            ViewId::Training => &["model", "data", "curves", "predictions", "function"],
+            ViewId::Training => &["model", "data", "curves", "predictions"],
             ViewId::Routing => &["routing", "max-pool-routing"],
             ViewId::ReceptiveField => &["receptive_field"],
             ViewId::TopPatches => &["top_patches"],
             ViewId::ConvArithmetic => &["conv_arithmetic"],
+            ViewId::Decision => &["function"],
             ViewId::Activations
             | ViewId::Filters
             | ViewId::Gradients
@@ -120,6 +124,7 @@ impl ViewId {
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
             ViewId::ConvArithmetic => "Conv arithmetic",
+            ViewId::Decision => "Decision regions",
         }
     }
 
@@ -193,6 +198,14 @@ impl ViewId {
                  onto the output, s cells apart, and p cells are cropped from each side, so it \
                  upsamples to (n − 1)·s − 2p + d(k − 1) + 1."
             }
+            ViewId::Decision => {
+                "What the model does with every point of its input plane (2-D point data): each \
+                 position coloured by the class the model picks there, paler where it is less \
+                 sure (a single regression output: blue below zero, red above). The training \
+                 points lie on top as filled dots, the validation points as hollow ones; a \
+                 black ring marks a point the model gets wrong. For 1-D inputs: the model's \
+                 curve over the data points."
+            }
         }
     }
 
@@ -208,7 +221,9 @@ impl ViewId {
             | ViewId::ReceptiveField
             | ViewId::Covariance
             | ViewId::Saliency => ViewSource::Input,
-            ViewId::TopPatches | ViewId::Anomaly | ViewId::Segmentation => ViewSource::DataSet,
+            ViewId::TopPatches | ViewId::Anomaly | ViewId::Segmentation | ViewId::Decision => {
+                ViewSource::DataSet
+            }
         }
     }
 
