@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// One view, by its stable name.
+/// One view, by its stable name. Presets store it by [`ViewId::preset_name`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "&'static str")]
 pub enum ViewId {
@@ -87,25 +87,45 @@ impl ViewId {
         }
     }
 
-    /// Other names that mean this view: the walkthrough's older names (`routing`,
-    /// `receptive_field`; `model`, `data`, `curves` and `predictions` are all shown in the
-    /// training tab beside the editor and the data panel; `function` is the picture of
-    /// the model over its input) and the tab titles as typed names (`max-pool-routing`).
+    /// The name a preset's walkthrough step writes (`view = "…"`): the walkthrough's own
+    /// words, kept as they were so presets and checkpoints stay readable by earlier
+    /// builds. `model`, `data`, `curves` and `predictions` all show the training tab (the
+    /// editor and the data panel are beside it); it is written as `curves`.
+    pub fn preset_name(self) -> &'static str {
+        match self {
+            ViewId::Training => "curves",
+            ViewId::Activations => "activations",
+            ViewId::Filters => "filters",
+            ViewId::Gradients => "gradients",
+            ViewId::Routing => "routing",
+            ViewId::ReceptiveField => "receptive_field",
+            ViewId::Covariance => "covariance",
+            ViewId::Saliency => "saliency",
+            ViewId::TopPatches => "top_patches",
+            ViewId::Anomaly => "anomaly",
+            ViewId::Segmentation => "segmentation",
+            ViewId::ConvArithmetic => "conv_arithmetic",
+            ViewId::Decision => "function",
+        }
+    }
+
+    /// Other names that mean this view: the walkthrough's other words for the training
+    /// tab, and tab titles typed as names (`max-pool-routing`).
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
-            ViewId::Training => &["model", "data", "curves", "predictions"],
-            ViewId::Routing => &["routing", "max-pool-routing"],
-            ViewId::ReceptiveField => &["receptive_field"],
-            ViewId::TopPatches => &["top_patches"],
-            ViewId::ConvArithmetic => &["conv_arithmetic"],
-            ViewId::Decision => &["function"],
+            ViewId::Training => &["model", "data", "predictions"],
+            ViewId::Routing => &["max-pool-routing"],
             ViewId::Activations
             | ViewId::Filters
             | ViewId::Gradients
+            | ViewId::ReceptiveField
             | ViewId::Covariance
             | ViewId::Saliency
+            | ViewId::TopPatches
             | ViewId::Anomaly
-            | ViewId::Segmentation => &[],
+            | ViewId::Segmentation
+            | ViewId::ConvArithmetic
+            | ViewId::Decision => &[],
         }
     }
 
@@ -281,7 +301,7 @@ impl FromStr for ViewId {
     fn from_str(s: &str) -> Result<ViewId, UnknownView> {
         ViewId::ALL
             .into_iter()
-            .find(|v| v.name() == s || v.aliases().contains(&s))
+            .find(|v| v.name() == s || v.preset_name() == s || v.aliases().contains(&s))
             .ok_or_else(|| UnknownView(s.to_string()))
     }
 }
@@ -295,7 +315,7 @@ impl TryFrom<String> for ViewId {
 
 impl From<ViewId> for &'static str {
     fn from(v: ViewId) -> &'static str {
-        v.name()
+        v.preset_name()
     }
 }
 
@@ -445,15 +465,29 @@ mod tests {
 
     #[test]
     fn every_name_and_alias_parses_to_its_view_and_names_are_unique() {
-        let mut seen = std::collections::HashSet::new();
+        let mut owner = std::collections::HashMap::new();
         for v in ViewId::ALL {
-            assert_eq!(v.name().parse::<ViewId>(), Ok(v));
-            assert!(seen.insert(v.name()), "{v} twice");
-            for a in v.aliases() {
-                assert_eq!(a.parse::<ViewId>(), Ok(v));
-                assert!(seen.insert(a), "{a} twice");
+            let mut names = vec![v.name(), v.preset_name()];
+            names.extend(v.aliases());
+            for n in names {
+                assert_eq!(n.parse::<ViewId>(), Ok(v));
+                assert_eq!(*owner.entry(n).or_insert(v), v, "{n} names two views");
             }
         }
+        // Presets write the walkthrough's words, which earlier builds read.
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Step {
+            view: ViewId,
+        }
+        let text = toml::to_string(&Step {
+            view: ViewId::ReceptiveField,
+        })
+        .unwrap();
+        assert_eq!(text.trim(), "view = \"receptive_field\"");
+        assert_eq!(
+            toml::from_str::<Step>("view = \"model\"").unwrap().view,
+            ViewId::Training
+        );
         let e = "pooling".parse::<ViewId>().unwrap_err().to_string();
         assert!(e.contains("'pooling'") && e.contains("pool-routing"), "{e}");
     }
