@@ -376,7 +376,12 @@ fn plane(
     };
     let title = text_image(
         &format!(
-            "DECISION REGIONS — the model's output at every point of the input plane{summary}"
+            "DECISION REGIONS{summary}\n{} at every point of its input plane",
+            if regression {
+                "the model's output"
+            } else {
+                "the class the model picks"
+            }
         ),
         TS,
         INK,
@@ -446,7 +451,7 @@ fn class_legend(classes: usize, names: &[String]) -> Rgba {
     }
     let row = crate::viz::draw::hstack(&parts, 0, BACKGROUND);
     let note = text_image(
-        "paler: less sure · filled: training · hollow: validation · black ring: wrong",
+        "paler: less sure · black ring: misclassified\nfilled: training points · hollow: validation points",
         TS,
         MUTED,
         BACKGROUND,
@@ -489,14 +494,14 @@ fn curve(
     }
     let pad = ((hi - lo) * 0.08).max(0.05);
     let title = text_image(
-        "FUNCTION — the model's output over its input (line) and the data (points)",
+        "FUNCTION\nthe model's output over its input (line) and the data (points)",
         TS,
         INK,
         BACKGROUND,
         0,
     );
     let legend = text_image(
-        "line: the model · filled: training points · hollow: validation points",
+        "line: the model\nfilled: training points · hollow: validation points",
         TS,
         MUTED,
         BACKGROUND,
