@@ -42,7 +42,10 @@ fn lower_layers_do_not_import_higher_ones() {
         ("spec", &["engine", "data", "spec"]),
         ("train", &["engine", "data", "spec", "train"]),
         ("checkpoint", &["engine", "spec", "train", "checkpoint"]),
-        ("viz", &["engine", "data", "viz", "train", "inspect"]),
+        (
+            "viz",
+            &["engine", "data", "spec", "viz", "train", "inspect"],
+        ),
         ("inspect", &["engine", "data", "inspect"]),
     ];
     let all = [

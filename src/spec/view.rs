@@ -3,7 +3,7 @@
 //!
 //! This module only names and describes views (it sits at the preset level, so walkthrough
 //! steps can store a view); what each view computes and draws is
-//! [`crate::viz::views::render_view`], an exhaustive match over [`ViewId`].
+//! `viz::views::render_view` (the layer above, which draws), an exhaustive match over [`ViewId`].
 //!
 //! Adding a view: a variant here with its arms below (name, title, tooltip, what it needs),
 //! and its arm in `viz::views` with its module `viz/views/<view>.rs`. The window lists it as
