@@ -197,3 +197,46 @@ fn render_top_patches_writes_the_picture_and_names_bad_channels() {
     assert!(!dir.join("bad.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn render_decision_draws_a_point_model_and_lists_the_views_when_the_name_is_wrong() {
+    let dir = scratch("decision");
+    let out = dir.join("decision.png");
+    let o = out.to_str().unwrap();
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        &preset("xor-mlp"),
+        "--view",
+        "decision",
+        "--out",
+        o,
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("view decision"), "{stderr}");
+    let img = image::open(&out).unwrap();
+    assert!(img.width() > 300 && img.height() > 300, "{img:?}");
+    // An unknown name lists every view the command draws (from the registry).
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        &preset("xor-mlp"),
+        "--view",
+        "decisions",
+        "--out",
+        o,
+    ]);
+    assert!(!ok && !stderr.contains("panicked"), "{stderr}");
+    for name in [
+        "decision",
+        "pool-routing",
+        "conv-arithmetic",
+        "segmentation",
+    ] {
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+    let (_, help, _) = convlab(&["render", "--help"]);
+    assert!(
+        help.contains("decision") && help.contains("top-patches"),
+        "{help}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

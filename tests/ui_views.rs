@@ -48,8 +48,14 @@ fn every_view_tab_renders_on_a_trained_model() {
         a.run.progress.is_some() && a.run.state != RunState::Running
     });
     for tab in ViewId::ALL {
-        // The training curves and the conv arithmetic sandbox are not inspection views.
-        if !tab.uses_model() || matches!(tab, ViewId::Anomaly | ViewId::Segmentation) {
+        // The training curves and the conv arithmetic sandbox are not inspection views; an
+        // image model has no input plane for the decision view.
+        if !tab.uses_model()
+            || matches!(
+                tab,
+                ViewId::Anomaly | ViewId::Segmentation | ViewId::Decision
+            )
+        {
             continue;
         }
         h.get_by_label(tab.title()).click();
@@ -80,6 +86,40 @@ fn every_view_tab_renders_on_a_trained_model() {
         r.error,
         r.info
     );
+}
+
+#[test]
+fn the_decision_view_is_a_tab_and_what_function_steps_show_on_point_data() {
+    let mut h = app_with("presets/03-xor-linear-vs-hidden.toml");
+    step_until(&mut h, 60, "the run to be configured", ready);
+    h.get_by_label("Decision regions").click();
+    h.run_steps(2);
+    step_until(&mut h, 60, "the decision view", shown);
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let img = r.image.as_ref().expect("a picture");
+    assert!(
+        img.width > 300 && img.height > 300,
+        "{}×{}",
+        img.width,
+        img.height
+    );
+    h.get_by_label("(?)");
+    // A walkthrough step with view = "function" shows it.
+    let k = h
+        .state()
+        .project
+        .preset
+        .walkthrough
+        .iter()
+        .position(|s| s.view == ViewId::Decision)
+        .expect("03 has function steps");
+    h.state_mut().walk_enter(k, false);
+    h.run_steps(2);
+    assert_eq!(h.state().views.settings.tab, ViewId::Decision);
+    step_until(&mut h, 60, "the step's decision view", shown);
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //!
 //! This module only names and describes views (it sits at the preset level, so walkthrough
 //! steps can store a view); what each view computes and draws is
-//! [`crate::viz::views::render_view`], an exhaustive match over [`ViewId`].
+//! `viz::views::render_view` (the layer above, which draws), an exhaustive match over [`ViewId`].
 //!
 //! Adding a view: a variant here with its arms below (name, title, tooltip, what it needs),
 //! and its arm in `viz::views` with its module `viz/views/<view>.rs`. The window lists it as
@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// One view, by its stable name.
+/// One view, by its stable name. Presets store it by [`ViewId::preset_name`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "&'static str")]
 pub enum ViewId {
@@ -32,6 +32,8 @@ pub enum ViewId {
     Anomaly,
     Segmentation,
     ConvArithmetic,
+    /// The model over its input plane (2-D points) or along its input (1-D functions).
+    Decision,
 }
 
 /// What a view is computed from.
@@ -49,7 +51,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 12] = [
+    pub const ALL: [ViewId; 13] = [
         ViewId::Training,
         ViewId::Activations,
         ViewId::Filters,
@@ -62,6 +64,7 @@ impl ViewId {
         ViewId::Anomaly,
         ViewId::Segmentation,
         ViewId::ConvArithmetic,
+        ViewId::Decision,
     ];
 
     /// The stable name: `convlab render --view NAME`, `convlab --view NAME`, and what a
@@ -80,28 +83,49 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::ConvArithmetic => "conv-arithmetic",
+            ViewId::Decision => "decision",
         }
     }
 
-    /// Other names that mean this view: the walkthrough's older names (`routing`,
-    /// `receptive_field`; `model`, `data`, `curves` and `predictions` are all shown in the
-    /// training tab beside the editor and the data panel, and so is `function` until a
-    /// view draws the model over its input) and the tab titles as typed names
-    /// (`max-pool-routing`).
+    /// The name a preset's walkthrough step writes (`view = "…"`): the walkthrough's own
+    /// words, kept as they were so presets and checkpoints stay readable by earlier
+    /// builds. `model`, `data`, `curves` and `predictions` all show the training tab (the
+    /// editor and the data panel are beside it); it is written as `curves`.
+    pub fn preset_name(self) -> &'static str {
+        match self {
+            ViewId::Training => "curves",
+            ViewId::Activations => "activations",
+            ViewId::Filters => "filters",
+            ViewId::Gradients => "gradients",
+            ViewId::Routing => "routing",
+            ViewId::ReceptiveField => "receptive_field",
+            ViewId::Covariance => "covariance",
+            ViewId::Saliency => "saliency",
+            ViewId::TopPatches => "top_patches",
+            ViewId::Anomaly => "anomaly",
+            ViewId::Segmentation => "segmentation",
+            ViewId::ConvArithmetic => "conv_arithmetic",
+            ViewId::Decision => "function",
+        }
+    }
+
+    /// Other names that mean this view: the walkthrough's other words for the training
+    /// tab, and tab titles typed as names (`max-pool-routing`).
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
-            ViewId::Training => &["model", "data", "curves", "predictions", "function"],
-            ViewId::Routing => &["routing", "max-pool-routing"],
-            ViewId::ReceptiveField => &["receptive_field"],
-            ViewId::TopPatches => &["top_patches"],
-            ViewId::ConvArithmetic => &["conv_arithmetic"],
+            ViewId::Training => &["model", "data", "predictions"],
+            ViewId::Routing => &["max-pool-routing"],
             ViewId::Activations
             | ViewId::Filters
             | ViewId::Gradients
+            | ViewId::ReceptiveField
             | ViewId::Covariance
             | ViewId::Saliency
+            | ViewId::TopPatches
             | ViewId::Anomaly
-            | ViewId::Segmentation => &[],
+            | ViewId::Segmentation
+            | ViewId::ConvArithmetic
+            | ViewId::Decision => &[],
         }
     }
 
@@ -120,6 +144,7 @@ impl ViewId {
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
             ViewId::ConvArithmetic => "Conv arithmetic",
+            ViewId::Decision => "Decision regions",
         }
     }
 
@@ -193,6 +218,14 @@ impl ViewId {
                  onto the output, s cells apart, and p cells are cropped from each side, so it \
                  upsamples to (n − 1)·s − 2p + d(k − 1) + 1."
             }
+            ViewId::Decision => {
+                "What the model does with every point of its input plane (2-D point data): each \
+                 position coloured by the class the model picks there, paler where it is less \
+                 sure (a single regression output: blue below zero, red above). The training \
+                 points lie on top as filled dots, the validation points as hollow ones; a \
+                 black ring marks a point the model gets wrong. For 1-D inputs: the model's \
+                 curve over the data points."
+            }
         }
     }
 
@@ -208,7 +241,9 @@ impl ViewId {
             | ViewId::ReceptiveField
             | ViewId::Covariance
             | ViewId::Saliency => ViewSource::Input,
-            ViewId::TopPatches | ViewId::Anomaly | ViewId::Segmentation => ViewSource::DataSet,
+            ViewId::TopPatches | ViewId::Anomaly | ViewId::Segmentation | ViewId::Decision => {
+                ViewSource::DataSet
+            }
         }
     }
 
@@ -266,7 +301,7 @@ impl FromStr for ViewId {
     fn from_str(s: &str) -> Result<ViewId, UnknownView> {
         ViewId::ALL
             .into_iter()
-            .find(|v| v.name() == s || v.aliases().contains(&s))
+            .find(|v| v.name() == s || v.preset_name() == s || v.aliases().contains(&s))
             .ok_or_else(|| UnknownView(s.to_string()))
     }
 }
@@ -280,7 +315,7 @@ impl TryFrom<String> for ViewId {
 
 impl From<ViewId> for &'static str {
     fn from(v: ViewId) -> &'static str {
-        v.name()
+        v.preset_name()
     }
 }
 
@@ -430,15 +465,29 @@ mod tests {
 
     #[test]
     fn every_name_and_alias_parses_to_its_view_and_names_are_unique() {
-        let mut seen = std::collections::HashSet::new();
+        let mut owner = std::collections::HashMap::new();
         for v in ViewId::ALL {
-            assert_eq!(v.name().parse::<ViewId>(), Ok(v));
-            assert!(seen.insert(v.name()), "{v} twice");
-            for a in v.aliases() {
-                assert_eq!(a.parse::<ViewId>(), Ok(v));
-                assert!(seen.insert(a), "{a} twice");
+            let mut names = vec![v.name(), v.preset_name()];
+            names.extend(v.aliases());
+            for n in names {
+                assert_eq!(n.parse::<ViewId>(), Ok(v));
+                assert_eq!(*owner.entry(n).or_insert(v), v, "{n} names two views");
             }
         }
+        // Presets write the walkthrough's words, which earlier builds read.
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Step {
+            view: ViewId,
+        }
+        let text = toml::to_string(&Step {
+            view: ViewId::ReceptiveField,
+        })
+        .unwrap();
+        assert_eq!(text.trim(), "view = \"receptive_field\"");
+        assert_eq!(
+            toml::from_str::<Step>("view = \"model\"").unwrap().view,
+            ViewId::Training
+        );
         let e = "pooling".parse::<ViewId>().unwrap_err().to_string();
         assert!(e.contains("'pooling'") && e.contains("pool-routing"), "{e}");
     }

@@ -9,6 +9,8 @@
 //! with their own panels and tasks (training curves, conv arithmetic, anomaly, segmentation)
 //! say so in their arms.
 
+pub mod decision;
+
 use ndarray::Axis;
 
 use super::Rgba;
@@ -139,6 +141,13 @@ pub enum ViewInput<'a> {
 }
 
 impl<'a> ViewInput<'a> {
+    fn data_set(&self, view: ViewId) -> Result<(&'a Dataset, &'a Dataset), String> {
+        match *self {
+            ViewInput::DataSet { train, val } => Ok((train, val)),
+            ViewInput::Sample { .. } => Err(format!("the {view} view looks at the data set")),
+        }
+    }
+
     fn sample(&self, view: ViewId) -> Result<(&'a Tensor<f32>, &'a ViewTarget, LossKind), String> {
         match *self {
             ViewInput::Sample { x, target, loss } => Ok((x, target, loss)),
@@ -168,6 +177,11 @@ pub fn render_view(
                 _ => "is drawn by its own panel and render task",
             };
             Err(format!("the {view} view {why}"))
+        }
+        ViewId::Decision => {
+            let (train, val) = input.data_set(view)?;
+            decision::render(graph, train, val, &decision::DecisionOptions::default())
+                .map(|d| d.image)
         }
         ViewId::Activations | ViewId::Gradients => {
             let (x, target, loss) = input.sample(view)?;
