@@ -44,7 +44,7 @@ pub fn top_bar_ui(bar: TopBar<'_>, ui: &mut Ui) {
                     .width(PRESET_PICKER_WIDTH)
                     .truncate()
                     .show_ui(ui, |ui| {
-                        for entry in bar.presets.to_vec() {
+                        for entry in bar.presets.iter().cloned() {
                             let label = entry.label();
                             if ui.selectable_label(label == current, label.as_str()).clicked() {
                                 bar.commands.push(match entry {
