@@ -120,7 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             if threads == 0 {
                 bail!("--threads must be at least 1");
             }
-            crate::bench::run(threads, json, quick).map_err(anyhow::Error::msg)
+            crate::bench::run(threads, json, quick)
         }
         Some(Command::ExportOnnx(args)) => onnx_commands::export_onnx(&args),
         Some(Command::ImportOnnx(args)) => onnx_commands::import_onnx(&args),
