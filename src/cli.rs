@@ -124,7 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::ExportOnnx(args)) => onnx_commands::export_onnx(&args),
         Some(Command::ImportOnnx(args)) => onnx_commands::import_onnx(&args),
-        Some(Command::Dump(args)) => crate::dump::run_dump(&args).map_err(anyhow::Error::msg),
+        Some(Command::Dump(args)) => crate::dump::run_dump(&args),
         Some(Command::Render(args)) => crate::render::run(&args),
         None => bail!("no command"),
     }
