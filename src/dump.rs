@@ -340,7 +340,7 @@ pub fn dump(
             )
         }
         InputSource::Npy(path) => {
-            let npy = load_npy(path)?;
+            let npy = load_npy(path).map_err(|e| e.to_string())?;
             let x = npy_as_samples(&npy, sample, &path.display().to_string())?;
             (
                 x,
@@ -378,7 +378,7 @@ pub fn dump(
             (DumpTarget::Labels(vec![k; n * oh * ow]), "label")
         }
         TargetSource::Npy(path) => {
-            let npy = load_npy(path)?;
+            let npy = load_npy(path).map_err(|e| e.to_string())?;
             let what = path.display().to_string();
             if lossk.wants_labels() {
                 let ok = match npy.shape.as_slice() {
