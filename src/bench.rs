@@ -3,6 +3,7 @@
 //! shapes of §5(b), timed the way `torch_baseline.py` times PyTorch: warm-up, then the
 //! median of at least a few calls and a minimum time.
 
+use anyhow::Context;
 use std::time::Instant;
 
 use crate::engine::layers::{Conv2dConfig, ConvTranspose2dConfig};
@@ -202,10 +203,10 @@ fn train_flops_per_image(spec: &ModelSpec) -> (f64, f64) {
     (fwd as f64, (3 * fwd - first) as f64)
 }
 
-pub fn bench_model(name: &str, threads: usize, quick: bool) -> Result<ModelRow, String> {
-    let (spec, lossk) = reference_model(name).ok_or_else(|| format!("unknown model {name}"))?;
+pub fn bench_model(name: &str, threads: usize, quick: bool) -> anyhow::Result<ModelRow> {
+    let (spec, lossk) = reference_model(name).with_context(|| format!("unknown model {name}"))?;
     let (fwd_flops, train_flops) = train_flops_per_image(&spec);
-    let mut graph = Graph::<f32>::new(&spec).map_err(|e| e.to_string())?;
+    let mut graph = Graph::<f32>::new(&spec)?;
     initialize(&mut graph, Init::Default, 0);
     let mut dp = DataParallel::from_graph(graph, threads);
     let mut opt = Optimizer::<f32>::new(
@@ -268,7 +269,7 @@ const OPS: [OpShape; 7] = [
     ("convT_32to16", 16, 32, 16, 32, 2, 2, 0, true),
 ];
 
-pub fn bench_op(index: usize, quick: bool) -> Result<OpRow, String> {
+pub fn bench_op(index: usize, quick: bool) -> anyhow::Result<OpRow> {
     let (name, n, cin, cout, size, k, stride, pad, transposed) = OPS[index];
     let kind = if transposed {
         NodeKind::ConvTranspose2d(ConvTranspose2dConfig {
@@ -295,7 +296,7 @@ pub fn bench_op(index: usize, quick: bool) -> Result<OpRow, String> {
         input: [cin, size, size],
         nodes: vec![NodeSpec::new("op", kind)],
     };
-    let mut g = Graph::<f32>::new(&spec).map_err(|e| e.to_string())?;
+    let mut g = Graph::<f32>::new(&spec)?;
     initialize(&mut g, Init::Default, 0);
     let flops = g.facts().total_flops() as f64 * n as f64;
     let mut rng = Rng::new(1);
@@ -330,7 +331,7 @@ fn json_num(v: f64) -> serde_json::Value {
 }
 
 /// Runs every model and op; prints a table, or one JSON object per row with `json`.
-pub fn run(threads: usize, json: bool, quick: bool) -> Result<(), String> {
+pub fn run(threads: usize, json: bool, quick: bool) -> anyhow::Result<()> {
     let threads = threads.max(1);
     if !json {
         println!(

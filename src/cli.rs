@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
@@ -96,17 +97,17 @@ pub enum Command {
 }
 
 /// A preset file, or the preset inside a checkpoint.
-fn load_preset_or_checkpoint(path: &Path) -> Result<(Preset, Option<Checkpoint>), String> {
+fn load_preset_or_checkpoint(path: &Path) -> anyhow::Result<(Preset, Option<Checkpoint>)> {
     let is_checkpoint = path.extension().is_some_and(|e| e == "safetensors");
     if is_checkpoint {
-        let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
+        let ck = Checkpoint::load(path)?;
         Ok((ck.preset.clone(), Some(ck)))
     } else {
-        Ok((Preset::load(path).map_err(|e| e.to_string())?, None))
+        Ok((Preset::load(path)?, None))
     }
 }
 
-pub fn run(cli: Cli) -> Result<(), String> {
+pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Train(args)) => train(&args),
         Some(Command::Info { file, json }) => info(&file, json),
@@ -117,7 +118,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             quick,
         }) => {
             if threads == 0 {
-                return Err("--threads must be at least 1".into());
+                bail!("--threads must be at least 1");
             }
             crate::bench::run(threads, json, quick)
         }
@@ -125,8 +126,26 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Some(Command::ImportOnnx(args)) => onnx_commands::import_onnx(&args),
         Some(Command::Dump(args)) => crate::dump::run_dump(&args),
         Some(Command::Render(args)) => crate::render::run(&args),
-        None => Err("no command".into()),
+        None => bail!("no command"),
     }
+}
+
+/// The text shown for an error at the terminal: each context, then its cause, joined by
+/// ": " like anyhow's `{:#}`. Many library errors already print their cause inside their
+/// own message (`"data: {0}"` over a `#[from]` source), so a cause that its parent's text
+/// already ends with is not repeated.
+pub fn report(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if text.is_empty() {
+            text = message;
+        } else if text != message && !text.ends_with(&format!(": {message}")) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+    }
+    text
 }
 
 fn fmt_duration(s: f64) -> String {
@@ -141,7 +160,7 @@ fn fmt_duration(s: f64) -> String {
     }
 }
 
-fn train(args: &TrainArgs) -> Result<(), String> {
+fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let TrainArgs {
         preset: ref path,
         epochs,
@@ -151,7 +170,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         json,
         steps,
     } = *args;
-    let mut preset = Preset::load(path).map_err(|e| e.to_string())?;
+    let mut preset = Preset::load(path)?;
     if let Some(e) = epochs {
         preset.training.epochs = e;
     }
@@ -159,15 +178,15 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         preset.training.seed = s;
     }
     if threads == Some(0) {
-        return Err("--threads must be at least 1".into());
+        bail!("--threads must be at least 1");
     }
     if steps == Some(0) {
-        return Err("--steps must be at least 1".into());
+        bail!("--steps must be at least 1");
     }
     let out = out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", preset.name)));
-    let mut trainer = Trainer::new(&preset).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut trainer = Trainer::new(&preset).with_context(|| path.display().to_string())?;
     if let Some(t) = threads {
         trainer.set_threads(t);
     }
@@ -193,9 +212,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     let mut seen = 0usize;
     let mut memory_after_first_epoch = None;
     for done in 1..=planned_steps {
-        let r = trainer
-            .step()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let r = trainer.step().with_context(|| path.display().to_string())?;
         seen += r.batch_size;
         if tty && (r.step.is_multiple_of(5) || r.step == r.steps_per_epoch) {
             let elapsed = started.elapsed().as_secs_f64();
@@ -242,7 +259,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         }
     }
     let ck = Checkpoint::from_graph(&trainer.preset, trainer.graph(), &trainer.history);
-    ck.save(&out).map_err(|e| e.to_string())?;
+    ck.save(&out)?;
     if !json {
         if tty {
             eprint!("\r{:100}\r", "");
@@ -319,10 +336,10 @@ fn info_json(facts: &ModelFacts) -> serde_json::Value {
     })
 }
 
-fn info(path: &Path, json: bool) -> Result<(), String> {
+fn info(path: &Path, json: bool) -> anyhow::Result<()> {
     let (preset, _) = load_preset_or_checkpoint(path)?;
-    let facts = crate::engine::facts::infer(&preset.model)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let facts =
+        crate::engine::facts::infer(&preset.model).with_context(|| path.display().to_string())?;
     if json {
         println!("{}", info_json(&facts));
         return Ok(());
@@ -362,14 +379,11 @@ fn info(path: &Path, json: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn eval(path: &Path, json: bool) -> Result<(), String> {
-    let ck = Checkpoint::load(path).map_err(|e| e.to_string())?;
-    let mut trainer = Trainer::new(&ck.preset).map_err(|e| format!("{}: {e}", path.display()))?;
+fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
+    let ck = Checkpoint::load(path)?;
+    let mut trainer = Trainer::new(&ck.preset).with_context(|| path.display().to_string())?;
     for (name, value) in &ck.params {
-        trainer
-            .graph_mut()
-            .set_param(name, value.clone())
-            .map_err(|e| e.to_string())?;
+        trainer.graph_mut().set_param(name, value.clone())?;
     }
     let val = trainer.val.clone();
     let data = if val.is_empty() {
@@ -379,14 +393,14 @@ fn eval(path: &Path, json: bool) -> Result<(), String> {
     };
     let (loss, value) = trainer
         .evaluate(&data)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .with_context(|| path.display().to_string())?;
     let metric = trainer.metric().name();
     if json {
         let mut obj =
             json!({ "metric": metric, "value": value, "loss": loss, "samples": data.len() });
         obj[metric] = json!(value);
         for (key, v) in
-            extra_scores(&mut trainer, &data).map_err(|e| format!("{}: {e}", path.display()))?
+            extra_scores(&mut trainer, &data).with_context(|| path.display().to_string())?
         {
             obj[key] = json!(v);
         }
@@ -397,7 +411,7 @@ fn eval(path: &Path, json: bool) -> Result<(), String> {
             data.len()
         );
         for (key, v) in
-            extra_scores(&mut trainer, &data).map_err(|e| format!("{}: {e}", path.display()))?
+            extra_scores(&mut trainer, &data).with_context(|| path.display().to_string())?
         {
             println!("{key} {v:.4}");
         }
@@ -410,31 +424,23 @@ fn eval(path: &Path, json: bool) -> Result<(), String> {
 fn extra_scores(
     trainer: &mut Trainer,
     data: &crate::data::Dataset,
-) -> Result<Vec<(&'static str, f64)>, String> {
+) -> anyhow::Result<Vec<(&'static str, f64)>> {
     use crate::engine::Mode;
     use crate::inspect::anomaly::{ScoreOptions, anomaly_report, segmentation_scores};
     let mut out = Vec::new();
     let infer = |trainer: &mut Trainer,
                  x: &crate::engine::Tensor<f32>|
-     -> Result<crate::engine::Tensor<f32>, String> {
+     -> anyhow::Result<crate::engine::Tensor<f32>> {
         let mut parts = Vec::new();
         for start in (0..x.shape()[0]).step_by(64) {
             let end = (start + 64).min(x.shape()[0]);
             let chunk = x.slice(ndarray::s![start..end, .., .., ..]).to_owned();
-            parts.push(
-                trainer
-                    .graph_mut()
-                    .forward(&chunk, Mode::Eval)
-                    .map_err(|e| e.to_string())?
-                    .clone(),
-            );
+            parts.push(trainer.graph_mut().forward(&chunk, Mode::Eval)?.clone());
         }
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| e.to_string())
+        Ok(ndarray::concatenate(ndarray::Axis(0), &views)?)
     };
-    if let Some(load) =
-        crate::data::textures::anomaly_set(&trainer.preset.data).map_err(|e| e.to_string())?
-    {
+    if let Some(load) = crate::data::textures::anomaly_set(&trainer.preset.data)? {
         let test = &load.set.test;
         if !test.is_empty()
             && trainer.graph().facts().output()

@@ -93,9 +93,8 @@ pub enum DumpMode {
 }
 
 /// Runs `convlab dump`.
-pub fn run_dump(args: &DumpArgs) -> Result<(), String> {
-    let (checkpoint, trained) =
-        Checkpoint::open(&args.model, args.seed).map_err(|e| e.to_string())?;
+pub fn run_dump(args: &DumpArgs) -> anyhow::Result<()> {
+    let (checkpoint, trained) = Checkpoint::open(&args.model, args.seed)?;
     let preset = &checkpoint.preset;
     let input = match &args.input {
         Some(p) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) => {
@@ -119,7 +118,8 @@ pub fn run_dump(args: &DumpArgs) -> Result<(), String> {
         seed: args.seed,
         model_onnx: args.model_onnx,
     };
-    let summary = dump(preset, trained.then_some(&checkpoint), &opts, &args.out)?;
+    let summary = dump(preset, trained.then_some(&checkpoint), &opts, &args.out)
+        .map_err(anyhow::Error::msg)?;
     let m = &summary.manifest;
     if m["input"]["resized"] == json!(true) {
         eprintln!(
@@ -340,7 +340,7 @@ pub fn dump(
             )
         }
         InputSource::Npy(path) => {
-            let npy = load_npy(path)?;
+            let npy = load_npy(path).map_err(|e| e.to_string())?;
             let x = npy_as_samples(&npy, sample, &path.display().to_string())?;
             (
                 x,
@@ -378,7 +378,7 @@ pub fn dump(
             (DumpTarget::Labels(vec![k; n * oh * ow]), "label")
         }
         TargetSource::Npy(path) => {
-            let npy = load_npy(path)?;
+            let npy = load_npy(path).map_err(|e| e.to_string())?;
             let what = path.display().to_string();
             if lossk.wants_labels() {
                 let ok = match npy.shape.as_slice() {

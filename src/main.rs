@@ -1,5 +1,5 @@
 use clap::Parser;
-use convlab::cli::{Cli, run};
+use convlab::cli::{Cli, report, run};
 use convlab::ui::{LaunchOptions, run_app};
 
 fn main() -> std::process::ExitCode {
@@ -47,8 +47,8 @@ fn main() -> std::process::ExitCode {
     }
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {}", report(&error));
             std::process::ExitCode::FAILURE
         }
     }

@@ -16,6 +16,41 @@ pub enum NpyData {
     I64(Vec<i64>),
 }
 
+/// Why an `.npy` file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum NpyError {
+    #[error("not a NumPy .npy file")]
+    NotNpy,
+    #[error(".npy version {0} is not supported")]
+    Version(u8),
+    /// A header that cannot be parsed; the text says which part.
+    #[error("{0}")]
+    Malformed(&'static str),
+    #[error("the .npy header has no '{0}'")]
+    MissingField(String),
+    #[error("bad .npy dimension '{0}'")]
+    BadDimension(String),
+    #[error("dtype '{0}' is not supported (use float32, float64 or little-endian integers)")]
+    Dtype(String),
+    #[error("the .npy file holds {bytes} bytes of data but its shape {shape:?} needs {needs}")]
+    DataLength {
+        bytes: usize,
+        shape: Vec<usize>,
+        needs: usize,
+    },
+    #[error("{0} is not a class index")]
+    NotClassIndex(f64),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is larger than 1 GiB")]
+    TooLarge { path: String },
+    #[error("{path}: {source}")]
+    InFile { path: String, source: Box<NpyError> },
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Npy {
     pub shape: Vec<usize>,
@@ -41,12 +76,12 @@ impl Npy {
         }
     }
     /// Integer values (class labels); floats must be whole numbers.
-    pub fn to_labels(&self) -> Result<Vec<i64>, String> {
+    pub fn to_labels(&self) -> Result<Vec<i64>, NpyError> {
         let whole = |x: f64| {
             if x.fract() == 0.0 && x.abs() < 1e15 {
                 Ok(x as i64)
             } else {
-                Err(format!("{x} is not a class index"))
+                Err(NpyError::NotClassIndex(x))
             }
         };
         match &self.data {
@@ -100,9 +135,9 @@ pub fn npy_i64(shape: &[usize], values: &[i64]) -> Vec<u8> {
 
 /// Reads an `.npy` file: versions 1–3, C order, little-endian (or byte-sized) float32,
 /// float64 and integer types.
-pub fn read_npy(bytes: &[u8]) -> Result<Npy, String> {
+pub fn read_npy(bytes: &[u8]) -> Result<Npy, NpyError> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err("not a NumPy .npy file".into());
+        return Err(NpyError::NotNpy);
     }
     let (hlen, start): (usize, usize) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
@@ -110,49 +145,52 @@ pub fn read_npy(bytes: &[u8]) -> Result<Npy, String> {
             u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
             12,
         ),
-        v => return Err(format!(".npy version {v} is not supported")),
+        v => return Err(NpyError::Version(v)),
     };
     let header = bytes
         .get(start..start.saturating_add(hlen))
-        .ok_or("the .npy header is truncated")?;
-    let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not text")?;
-    let field = |key: &str| -> Result<&str, String> {
+        .ok_or(NpyError::Malformed("the .npy header is truncated"))?;
+    let header = std::str::from_utf8(header)
+        .map_err(|_| NpyError::Malformed("the .npy header is not text"))?;
+    let field = |key: &str| -> Result<&str, NpyError> {
         let at = header
             .find(&format!("'{key}'"))
-            .ok_or_else(|| format!("the .npy header has no '{key}'"))?;
+            .ok_or_else(|| NpyError::MissingField(key.to_string()))?;
         let rest = &header[at + key.len() + 2..];
-        let colon = rest.find(':').ok_or("malformed .npy header")?;
+        let colon = rest
+            .find(':')
+            .ok_or(NpyError::Malformed("malformed .npy header"))?;
         Ok(rest[colon + 1..].trim_start())
     };
     let descr = field("descr")?;
     let descr = descr
         .strip_prefix('\'')
         .and_then(|d| d.split('\'').next())
-        .ok_or("malformed .npy descr")?;
+        .ok_or(NpyError::Malformed("malformed .npy descr"))?;
     if field("fortran_order")?.starts_with("True") {
-        return Err(
-            "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
-        );
+        return Err(NpyError::Malformed(
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray",
+        ));
     }
     let shape_text = field("shape")?;
     let shape_text = shape_text
         .strip_prefix('(')
         .and_then(|s| s.split(')').next())
-        .ok_or("malformed .npy shape")?;
+        .ok_or(NpyError::Malformed("malformed .npy shape"))?;
     let shape: Vec<usize> = shape_text
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<usize>()
-                .map_err(|_| format!("bad .npy dimension '{s}'"))
+                .map_err(|_| NpyError::BadDimension(s.to_string()))
         })
         .collect::<Result<_, _>>()?;
     let count = shape
         .iter()
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .filter(|&n| n <= 1 << 28)
-        .ok_or("the .npy array is too large")?;
+        .ok_or(NpyError::Malformed("the .npy array is too large"))?;
     let data = &bytes[start + hlen..];
     let (size, kind) = match descr {
         "<f4" => (4, 'f'),
@@ -162,17 +200,15 @@ pub fn read_npy(bytes: &[u8]) -> Result<Npy, String> {
         "<i2" | "<u2" => (2, 'i'),
         "|i1" | "|u1" | "|b1" => (1, 'i'),
         d => {
-            return Err(format!(
-                "dtype '{d}' is not supported (use float32, float64 or little-endian integers)"
-            ));
+            return Err(NpyError::Dtype(d.to_string()));
         }
     };
     if data.len() != count * size {
-        return Err(format!(
-            "the .npy file holds {} bytes of data but its shape {shape:?} needs {}",
-            data.len(),
-            count * size
-        ));
+        return Err(NpyError::DataLength {
+            bytes: data.len(),
+            shape,
+            needs: count * size,
+        });
     }
     let unsigned = descr.contains('u') || descr.contains('b');
     let data = match (kind, size) {
@@ -203,13 +239,17 @@ pub fn read_npy(bytes: &[u8]) -> Result<Npy, String> {
     Ok(Npy { shape, data })
 }
 
-pub fn load_npy(path: &Path) -> Result<Npy, String> {
-    let at = |e: String| format!("{}: {e}", path.display());
-    let meta = std::fs::metadata(path).map_err(|e| at(e.to_string()))?;
+pub fn load_npy(path: &Path) -> Result<Npy, NpyError> {
+    let at = || path.display().to_string();
+    let io = |source| NpyError::Io { path: at(), source };
+    let meta = std::fs::metadata(path).map_err(io)?;
     if meta.len() > MAX_NPY_BYTES {
-        return Err(at("the file is larger than 1 GiB".into()));
+        return Err(NpyError::TooLarge { path: at() });
     }
-    read_npy(&std::fs::read(path).map_err(|e| at(e.to_string()))?).map_err(at)
+    read_npy(&std::fs::read(path).map_err(io)?).map_err(|e| NpyError::InFile {
+        path: at(),
+        source: Box::new(e),
+    })
 }
 
 /// `ArrayD` view of a dump array, for tests and tools.

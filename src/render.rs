@@ -1,6 +1,7 @@
 //! `convlab render`: one inspection view of a model for one input, saved as a PNG — the
 //! same pictures the window shows (see [`crate::viz::views`]).
 
+use anyhow::{Context, anyhow};
 use std::path::PathBuf;
 
 use crate::checkpoint::Checkpoint;
@@ -110,32 +111,32 @@ fn view_help() -> String {
 }
 
 /// A view by name or alias; the training view is the window's only.
-fn parse_view(s: &str) -> Result<ViewId, String> {
+fn parse_view(s: &str) -> anyhow::Result<ViewId> {
     let list = ViewId::list(ViewId::renderable());
     match s.parse::<ViewId>() {
         Ok(v) if v.source() != ViewSource::Run => Ok(v),
-        Ok(v) => Err(format!(
+        Ok(v) => Err(anyhow!(
             "the {v} view is the window's record of a run, not a picture; views: {list}"
         )),
-        Err(e) => Err(format!("unknown view '{}'; views: {list}", e.0)),
+        Err(e) => Err(anyhow!("unknown view '{}'; views: {list}", e.0)),
     }
 }
 
-fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> Result<Vec<T>, String> {
+fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> anyhow::Result<Vec<T>> {
     let v: Result<Vec<T>, _> = s.split(',').map(|p| p.trim().parse::<T>()).collect();
     match v {
         Ok(v) if v.len() == n => Ok(v),
-        _ => Err(format!(
+        _ => Err(anyhow!(
             "--{what} takes {n} comma-separated numbers, got '{s}'"
         )),
     }
 }
 
 /// Runs `convlab render`.
-pub fn run(args: &RenderArgs) -> Result<(), String> {
+pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     if let Some(done) = tasks::render(args) {
         let (img, what) = done?;
-        save_png(&img, &args.out)?;
+        save_png(&img, &args.out).map_err(anyhow::Error::msg)?;
         eprintln!(
             "wrote {} ({}×{}, view {what})",
             args.out.display(),
@@ -145,17 +146,17 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         return Ok(());
     }
     let view = args.view;
-    let (checkpoint, trained) = Checkpoint::open(&args.model, None).map_err(|e| e.to_string())?;
+    let (checkpoint, trained) = Checkpoint::open(&args.model, None)?;
     let mut graph = checkpoint
         .graph()
-        .map_err(|e| format!("weights do not match the model: {e}"))?;
+        .context("weights do not match the model")?;
     let preset = checkpoint.preset;
     let lecture = match args.lecture.as_deref() {
         None => None,
         Some("2x2s2") => Some(LectureCase::K2S2),
         Some("3x3s1") => Some(LectureCase::K3S1),
         Some("2x2s1") => Some(LectureCase::K2S1),
-        Some(o) => return Err(format!("--lecture takes 2x2s2, 3x3s1 or 2x2s1, got '{o}'")),
+        Some(o) => return Err(anyhow!("--lecture takes 2x2s2, 3x3s1 or 2x2s1, got '{o}'")),
     };
     let mut req = ViewRequest {
         node: args.node.clone(),
@@ -192,8 +193,7 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         class_names: Vec::new(),
     };
     let img = if view.source() == ViewSource::DataSet {
-        let (train, val) =
-            crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+        let (train, val) = crate::data::load::load(&preset.data).context("data")?;
         req.class_names = if val.is_empty() { &train } else { &val }
             .class_names
             .clone();
@@ -201,13 +201,13 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
             train: &train,
             val: &val,
         };
-        render_view(view, &mut graph, &input, &req)?
+        render_view(view, &mut graph, &input, &req).map_err(anyhow::Error::msg)?
     } else {
         let [c, h, w] = preset.model.input;
         let (x, target): (Tensor<f32>, ViewTarget) = match &args.input {
             Some(path) => {
                 if c != 1 && c != 3 {
-                    return Err(format!(
+                    return Err(anyhow!(
                         "the model takes {c} channels; an image gives 1 or 3"
                     ));
                 }
@@ -218,23 +218,22 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
                         grayscale: c == 1,
                     },
                 )
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-                let x = Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string())?;
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+                let x = Tensor::from_shape_vec((1, c, h, w), v)?;
                 (x, ViewTarget::Predicted)
             }
             None => {
-                let (train, val) =
-                    crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+                let (train, val) = crate::data::load::load(&preset.data).context("data")?;
                 let set = if val.is_empty() { train } else { val };
                 let k = args.sample.unwrap_or(0);
                 if k >= set.len() {
-                    return Err(format!(
+                    return Err(anyhow!(
                         "--sample {k} is out of range: the set has {} samples",
                         set.len()
                     ));
                 }
                 if set.sample_shape() != preset.model.input {
-                    return Err(format!(
+                    return Err(anyhow!(
                         "the data's samples are {:?} but the model's input is {:?}",
                         set.sample_shape(),
                         preset.model.input
@@ -255,9 +254,9 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
             target: &target,
             loss: preset.training.loss,
         };
-        render_view(view, &mut graph, &input, &req)?
+        render_view(view, &mut graph, &input, &req).map_err(anyhow::Error::msg)?
     };
-    save_png(&img, &args.out)?;
+    save_png(&img, &args.out).map_err(anyhow::Error::msg)?;
     eprintln!(
         "wrote {} ({}×{}, view {}{})",
         args.out.display(),

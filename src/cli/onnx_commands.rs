@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::{Context, bail};
+
 use crate::checkpoint::{Checkpoint, write_atomically};
 use crate::onnx::{MAX_ONNX_BYTES, export_model, import_model};
 use crate::train::History;
@@ -29,13 +31,12 @@ pub struct ImportArgs {
     pub out: PathBuf,
 }
 
-pub fn export_onnx(args: &ExportArgs) -> Result<(), String> {
-    let (checkpoint, trained) =
-        Checkpoint::open(&args.model, args.seed).map_err(|e| e.to_string())?;
+pub fn export_onnx(args: &ExportArgs) -> anyhow::Result<()> {
+    let (checkpoint, trained) = Checkpoint::open(&args.model, args.seed)?;
     let Checkpoint { preset, params, .. } = checkpoint;
     let bytes = export_model(&preset.model, &params, Some(&preset))
-        .map_err(|e| format!("{}: {e}", args.model.display()))?;
-    write_atomically(&args.out, &bytes).map_err(|e| e.to_string())?;
+        .with_context(|| args.model.display().to_string())?;
+    write_atomically(&args.out, &bytes)?;
     eprintln!(
         "wrote {} ({} bytes, opset {}, {} nodes, {} weights{})",
         args.out.display(),
@@ -48,33 +49,34 @@ pub fn export_onnx(args: &ExportArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub fn import_onnx(args: &ImportArgs) -> Result<(), String> {
-    let at = |e: String| format!("{}: {e}", args.file.display());
+pub fn import_onnx(args: &ImportArgs) -> anyhow::Result<()> {
+    let at = || args.file.display().to_string();
     if args.out.extension().is_none_or(|e| e != "safetensors") {
-        return Err(format!(
+        bail!(
             "{}: the checkpoint's name must end in .safetensors",
             args.out.display()
-        ));
+        );
     }
-    let meta = std::fs::metadata(&args.file).map_err(|e| at(e.to_string()))?;
+    let meta = std::fs::metadata(&args.file).with_context(at)?;
     if meta.len() > MAX_ONNX_BYTES {
-        return Err(at(format!(
-            "{} bytes is larger than any model ConvLab reads",
+        bail!(
+            "{}: {} bytes is larger than any model ConvLab reads",
+            at(),
             meta.len()
-        )));
+        );
     }
-    let bytes = std::fs::read(&args.file).map_err(|e| at(e.to_string()))?;
+    let bytes = std::fs::read(&args.file).with_context(at)?;
     let name = args
         .file
         .file_stem()
         .map_or("imported".into(), |s| s.to_string_lossy().into_owned());
-    let imported = import_model(&bytes, &name).map_err(|e| at(e.to_string()))?;
+    let imported = import_model(&bytes, &name).with_context(at)?;
     let ck = Checkpoint {
         preset: imported.preset,
         params: imported.params,
         history: History::default(),
     };
-    ck.save(&args.out).map_err(|e| e.to_string())?;
+    ck.save(&args.out)?;
     for note in &imported.notes {
         eprintln!("note: {note}");
     }

@@ -3,6 +3,7 @@
 //! data set, and the two dense-task views, anomaly maps of an autoencoder and segmentation
 //! overlays, which look at a whole test set.
 
+use anyhow::{Context, anyhow, bail};
 use ndarray::{Array4, Axis, s};
 
 use super::RenderArgs;
@@ -21,7 +22,7 @@ use crate::viz::tasks::{AnomalyPicture, SegmentationRow, anomaly_image, segmenta
 
 /// Renders the views drawn here (conv arithmetic, top patches, anomaly, segmentation), or
 /// None for a view of the registry ([`crate::viz::views::render_view`]).
-pub fn render(args: &RenderArgs) -> Option<Result<(Rgba, String), String>> {
+pub fn render(args: &RenderArgs) -> Option<anyhow::Result<(Rgba, String)>> {
     match args.view {
         ViewId::ConvArithmetic => Some(arithmetic(args).map(|i| (i, args.view.to_string()))),
         ViewId::TopPatches => Some(top_patches(args)),
@@ -31,7 +32,7 @@ pub fn render(args: &RenderArgs) -> Option<Result<(Rgba, String), String>> {
     }
 }
 
-fn arithmetic(args: &RenderArgs) -> Result<Rgba, String> {
+fn arithmetic(args: &RenderArgs) -> anyhow::Result<Rgba> {
     let step = args.step;
     let args = &args.arith;
     let mode = match args.padding_mode.as_str() {
@@ -39,7 +40,7 @@ fn arithmetic(args: &RenderArgs) -> Result<Rgba, String> {
         "reflect" => PaddingMode::Reflect,
         "replicate" => PaddingMode::Replicate,
         o => {
-            return Err(format!(
+            return Err(anyhow!(
                 "--padding-mode takes zeros, reflect or replicate, got '{o}'"
             ));
         }
@@ -48,7 +49,7 @@ fn arithmetic(args: &RenderArgs) -> Result<Rgba, String> {
     let padding = args.padding.unwrap_or(if args.transposed { 0 } else { 1 });
     let size = args.size.unwrap_or(if args.transposed { 3 } else { 5 });
     if size == 0 || args.kernel == 0 {
-        return Err("--size and --kernel must be at least 1".into());
+        bail!("--size and --kernel must be at least 1");
     }
     let mut spec = ArithSpec::example(
         size.min(64),
@@ -59,38 +60,33 @@ fn arithmetic(args: &RenderArgs) -> Result<Rgba, String> {
     );
     spec.padding_mode = mode;
     spec.transposed = args.transposed;
-    let sb = conv_arithmetic(&spec).map_err(|e| e.to_string())?;
+    let sb = conv_arithmetic(&spec)?;
     // Default step: the middle of the run, so the picture shows a half-filled output.
     let step = match step {
-        Some(0) => return Err("--step counts from 1".into()),
+        Some(0) => bail!("--step counts from 1"),
         Some(k) => k - 1,
         None => sb.steps() / 2,
     };
     Ok(conv_arithmetic_image(&sb, step).image)
 }
 
-fn load(args: &RenderArgs) -> Result<(crate::spec::Preset, Graph<f32>, bool), String> {
-    let (checkpoint, trained) = Checkpoint::open(&args.model, None).map_err(|e| e.to_string())?;
+fn load(args: &RenderArgs) -> anyhow::Result<(crate::spec::Preset, Graph<f32>, bool)> {
+    let (checkpoint, trained) = Checkpoint::open(&args.model, None)?;
     let graph = checkpoint
         .graph()
-        .map_err(|e| format!("weights do not match the model: {e}"))?;
+        .context("weights do not match the model")?;
     Ok((checkpoint.preset, graph, trained))
 }
 
-fn infer(graph: &mut Graph<f32>, x: &Array4<f32>) -> Result<Array4<f32>, String> {
+fn infer(graph: &mut Graph<f32>, x: &Array4<f32>) -> anyhow::Result<Array4<f32>> {
     let mut parts = Vec::new();
     for start in (0..x.shape()[0]).step_by(32) {
         let end = (start + 32).min(x.shape()[0]);
         let chunk = x.slice(s![start..end, .., .., ..]).to_owned();
-        parts.push(
-            graph
-                .forward(&chunk, Mode::Eval)
-                .map_err(|e| e.to_string())?
-                .clone(),
-        );
+        parts.push(graph.forward(&chunk, Mode::Eval)?.clone());
     }
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-    ndarray::concatenate(Axis(0), &views).map_err(|e| e.to_string())
+    Ok(ndarray::concatenate(Axis(0), &views)?)
 }
 
 fn note(trained: bool) -> String {
@@ -104,16 +100,17 @@ fn note(trained: bool) -> String {
 /// The nine validation images (the training images when there is no validation set) that
 /// excite `--channel` of `--node` (default: the last conv node) most, beside an input
 /// synthesised by gradient ascent to excite it.
-fn top_patches(args: &RenderArgs) -> Result<(Rgba, String), String> {
+fn top_patches(args: &RenderArgs) -> anyhow::Result<(Rgba, String)> {
     let (preset, graph, trained) = load(args)?;
     let node = args
         .node
         .clone()
         .or_else(|| crate::inspect::top_patches::default_node(&graph.spec().nodes))
-        .ok_or("the model has no conv node: choose one with --node")?;
-    let (train, val) = crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+        .context("the model has no conv node: choose one with --node")?;
+    let (train, val) = crate::data::load::load(&preset.data).context("data")?;
     let set = if val.is_empty() { train } else { val };
-    let (_, img) = crate::viz::patches::top_patches_view(&graph, &set, &node, args.channel, 96)?;
+    let (_, img) = crate::viz::patches::top_patches_view(&graph, &set, &node, args.channel, 96)
+        .map_err(anyhow::Error::msg)?;
     Ok((
         img,
         format!(
@@ -124,19 +121,19 @@ fn top_patches(args: &RenderArgs) -> Result<(Rgba, String), String> {
     ))
 }
 
-fn anomaly(args: &RenderArgs) -> Result<(Rgba, String), String> {
+fn anomaly(args: &RenderArgs) -> anyhow::Result<(Rgba, String)> {
     let (preset, mut graph, trained) = load(args)?;
     let test = crate::data::textures::anomaly_set(&preset.data)
-        .map_err(|e| format!("data: {e}"))?
-        .ok_or("the anomaly view needs an anomaly data set (textures or anomaly folders), e.g. presets/textures-autoencoder.toml")?
+        .context("data")?
+        .context("the anomaly view needs an anomaly data set (textures or anomaly folders), e.g. presets/textures-autoencoder.toml")?
         .set
         .test;
     if test.is_empty() {
-        return Err("the anomaly test set is empty".into());
+        bail!("the anomaly test set is empty");
     }
     let recon = infer(&mut graph, &test.inputs)?;
     if recon.shape() != test.inputs.shape() {
-        return Err(format!(
+        return Err(anyhow!(
             "the model's output {:?} is not the shape of its input {:?}: the anomaly view needs an autoencoder",
             &recon.shape()[1..],
             &test.inputs.shape()[1..]
@@ -160,7 +157,7 @@ fn anomaly(args: &RenderArgs) -> Result<(Rgba, String), String> {
     let n = test.len();
     let picks: Vec<usize> = match args.sample {
         Some(k) if k >= n => {
-            return Err(format!(
+            return Err(anyhow!(
                 "--sample {k} is out of range: the test set has {n} images"
             ));
         }
@@ -199,31 +196,32 @@ fn anomaly(args: &RenderArgs) -> Result<(Rgba, String), String> {
         picks: &picks,
         threshold,
         opacity: 0.6,
-    })?;
+    })
+    .map_err(anyhow::Error::msg)?;
     let auroc = report
         .auroc
         .map_or(String::new(), |a| format!(", image AUROC {a:.3}"));
     Ok((img, format!("anomaly{auroc}{}", note(trained))))
 }
 
-fn segmentation(args: &RenderArgs) -> Result<(Rgba, String), String> {
+fn segmentation(args: &RenderArgs) -> anyhow::Result<(Rgba, String)> {
     let (preset, mut graph, trained) = load(args)?;
-    let (train, val) = crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+    let (train, val) = crate::data::load::load(&preset.data).context("data")?;
     let set = if val.is_empty() { train } else { val };
     let Targets::Dense(targets) = &set.targets else {
-        return Err(
-            "the segmentation view needs masks as targets, e.g. presets/cells-unet.toml".into(),
-        );
+        return Err(anyhow!(
+            "the segmentation view needs masks as targets, e.g. presets/cells-unet.toml"
+        ));
     };
     let n = set.len().min(64);
     if n == 0 {
-        return Err("the validation set is empty".into());
+        bail!("the validation set is empty");
     }
     let x: Tensor<f32> = set.inputs.slice(s![0..n, .., .., ..]).to_owned();
     let logits = infer(&mut graph, &x)?;
     let t = targets.slice(s![0..n, .., .., ..]).to_owned();
     if logits.shape()[0] != t.shape()[0] || logits.shape()[2..] != t.shape()[2..] {
-        return Err(format!(
+        return Err(anyhow!(
             "the model's output {:?} does not match the masks {:?}",
             &logits.shape()[1..],
             &t.shape()[1..]
@@ -232,7 +230,7 @@ fn segmentation(args: &RenderArgs) -> Result<(Rgba, String), String> {
     let (total, per_image) = segmentation_scores(&logits, &t, 0.5);
     let picks: Vec<usize> = match args.sample {
         Some(k) if k >= n => {
-            return Err(format!(
+            return Err(anyhow!(
                 "--sample {k} is out of range: the view looks at the first {n} images"
             ));
         }
@@ -251,7 +249,7 @@ fn segmentation(args: &RenderArgs) -> Result<(Rgba, String), String> {
             name: format!("validation image {k}"),
         })
         .collect();
-    let img = segmentation_image(&rows, &total, n, 0.5)?;
+    let img = segmentation_image(&rows, &total, n, 0.5).map_err(anyhow::Error::msg)?;
     Ok((
         img,
         format!(
