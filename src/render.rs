@@ -8,14 +8,19 @@ use crate::checkpoint::Checkpoint;
 use crate::data::Targets;
 use crate::data::folder::{ImageOptions, load_image};
 use crate::engine::Tensor;
+use crate::engine::model_spec::PaddingMode;
 use crate::inspect::covariance::ShiftMode;
 use crate::inspect::routing::LectureCase;
+use crate::spec::Preset;
 use crate::spec::view::{ViewId, ViewSource};
+use crate::train::History;
 use crate::viz::draw::save_png;
 use crate::viz::maps::Norm;
-use crate::viz::views::{ViewInput, ViewRequest, ViewTarget, render_view};
-
-mod tasks;
+use crate::viz::views::conv_arithmetic::ArithOptions;
+use crate::viz::views::top_patches::node_or_default;
+use crate::viz::views::training::{EpochPoint, RunCurves};
+use crate::viz::views::{ViewInput, ViewRequest, ViewTarget, render_from_settings, render_view};
+use crate::viz::{Rgba, VizError};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct RenderArgs {
@@ -96,7 +101,7 @@ pub struct ArithArgs {
 /// `convlab render`'s line in the command list: what it does and every view it draws.
 pub fn about() -> String {
     format!(
-        "One view ({}) of a model for one input or its data set, as a PNG",
+        "One view ({}) of a model for one input, its data set or its run, as a PNG",
         ViewId::list(ViewId::renderable())
     )
 }
@@ -104,22 +109,22 @@ pub fn about() -> String {
 /// `--view`'s help: every view `convlab render` draws, by name.
 fn view_help() -> String {
     format!(
-        "The view: {} (top-patches: the nine validation images that excite --channel of \
-         --node most; conv-arithmetic does not read MODEL)",
+        "The view: {} (training: the loss and metric curves a checkpoint keeps; top-patches: \
+         the nine validation images that excite --channel of --node most; conv-arithmetic \
+         does not read MODEL)",
         ViewId::list(ViewId::renderable())
     )
 }
 
-/// A view by name or alias; the training view is the window's only.
+/// A view by name or alias.
 fn parse_view(s: &str) -> anyhow::Result<ViewId> {
-    let list = ViewId::list(ViewId::renderable());
-    match s.parse::<ViewId>() {
-        Ok(v) if v.source() != ViewSource::Run => Ok(v),
-        Ok(v) => Err(anyhow!(
-            "the {v} view is the window's record of a run, not a picture; views: {list}"
-        )),
-        Err(e) => Err(anyhow!("unknown view '{}'; views: {list}", e.0)),
-    }
+    s.parse::<ViewId>().map_err(|e| {
+        anyhow!(
+            "unknown view '{}'; views: {}",
+            e.0,
+            ViewId::list(ViewId::renderable())
+        )
+    })
 }
 
 fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> anyhow::Result<Vec<T>> {
@@ -132,25 +137,54 @@ fn numbers<T: std::str::FromStr>(s: &str, n: usize, what: &str) -> anyhow::Resul
     }
 }
 
-/// Runs `convlab render`.
-pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
-    if let Some(done) = tasks::render(args) {
-        let (img, what) = done?;
-        save_png(&img, &args.out).map_err(anyhow::Error::msg)?;
-        eprintln!(
-            "wrote {} ({}×{}, view {what})",
-            args.out.display(),
-            img.width,
-            img.height
-        );
-        return Ok(());
+/// The sandbox's settings from the command line (the padding mode by name).
+fn arithmetic(args: &RenderArgs) -> anyhow::Result<ArithOptions> {
+    let a = &args.arith;
+    let padding_mode = match a.padding_mode.as_str() {
+        "zeros" => PaddingMode::Zeros,
+        "reflect" => PaddingMode::Reflect,
+        "replicate" => PaddingMode::Replicate,
+        o => {
+            return Err(anyhow!(
+                "--padding-mode takes zeros, reflect or replicate, got '{o}'"
+            ));
+        }
+    };
+    Ok(ArithOptions {
+        size: a.size,
+        kernel: a.kernel,
+        padding: a.padding,
+        padding_mode,
+        stride: a.stride,
+        dilation: a.dilation,
+        transposed: a.transposed,
+        step: args.step,
+    })
+}
+
+/// The run history a checkpoint keeps, as the training view draws it.
+fn run_curves(history: &History) -> RunCurves {
+    RunCurves {
+        metric: history
+            .epochs
+            .last()
+            .map_or_else(String::new, |e| e.metric.clone()),
+        epochs: history
+            .epochs
+            .iter()
+            .map(|e| EpochPoint {
+                epoch: e.epoch,
+                train_loss: e.train_loss,
+                val_loss: e.val_loss,
+                train_metric: e.train_metric,
+                val_metric: e.val_metric,
+            })
+            .collect(),
     }
-    let view = args.view;
-    let (checkpoint, trained) = Checkpoint::open(&args.model, None)?;
-    let mut graph = checkpoint
-        .graph()
-        .context("weights do not match the model")?;
-    let preset = checkpoint.preset;
+}
+
+/// The request of the command line's options (class names are the data's, set later).
+fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
     let lecture = match args.lecture.as_deref() {
         None => None,
         Some("2x2s2") => Some(LectureCase::K2S2),
@@ -158,7 +192,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         Some("2x2s1") => Some(LectureCase::K2S1),
         Some(o) => return Err(anyhow!("--lecture takes 2x2s2, 3x3s1 or 2x2s1, got '{o}'")),
     };
-    let mut req = ViewRequest {
+    Ok(ViewRequest {
         node: args.node.clone(),
         channel: args.channel,
         unit: args
@@ -191,83 +225,152 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
             Norm::PerChannel
         },
         class_names: Vec::new(),
-    };
-    let img = if view.source() == ViewSource::DataSet {
-        let (train, val) = crate::data::load::load(&preset.data).context("data")?;
-        req.class_names = if val.is_empty() { &train } else { &val }
-            .class_names
-            .clone();
-        let input = ViewInput::DataSet {
-            train: &train,
-            val: &val,
-        };
-        render_view(view, &mut graph, &input, &req).map_err(anyhow::Error::msg)?
-    } else {
-        let [c, h, w] = preset.model.input;
-        let (x, target): (Tensor<f32>, ViewTarget) = match &args.input {
-            Some(path) => {
-                if c != 1 && c != 3 {
-                    return Err(anyhow!(
-                        "the model takes {c} channels; an image gives 1 or 3"
-                    ));
-                }
-                let v = load_image(
-                    path,
-                    ImageOptions {
-                        size: [h, w],
-                        grayscale: c == 1,
-                    },
-                )
-                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-                let x = Tensor::from_shape_vec((1, c, h, w), v)?;
-                (x, ViewTarget::Predicted)
-            }
-            None => {
-                let (train, val) = crate::data::load::load(&preset.data).context("data")?;
-                let set = if val.is_empty() { train } else { val };
-                let k = args.sample.unwrap_or(0);
-                if k >= set.len() {
-                    return Err(anyhow!(
-                        "--sample {k} is out of range: the set has {} samples",
-                        set.len()
-                    ));
-                }
-                if set.sample_shape() != preset.model.input {
-                    return Err(anyhow!(
-                        "the data's samples are {:?} but the model's input is {:?}",
-                        set.sample_shape(),
-                        preset.model.input
-                    ));
-                }
-                req.class_names = set.class_names.clone();
-                let (x, t) = crate::train::run::gather(&set, &[k]);
-                let target = match (&set.targets, t) {
-                    (Targets::Labels(l), _) => ViewTarget::Label(l[k]),
-                    (_, crate::train::run::BatchTarget::Dense(d)) => ViewTarget::Dense(d),
-                    (_, crate::train::run::BatchTarget::Labels(l)) => ViewTarget::Label(l[0]),
-                };
-                (x, target)
-            }
-        };
-        let input = ViewInput::Sample {
-            x: &x,
-            target: &target,
-            loss: preset.training.loss,
-        };
-        render_view(view, &mut graph, &input, &req).map_err(anyhow::Error::msg)?
-    };
-    save_png(&img, &args.out).map_err(anyhow::Error::msg)?;
+        sample: args.sample,
+        arithmetic: ArithOptions::default(),
+    })
+}
+
+fn write(img: &Rgba, args: &RenderArgs, what: &str) -> anyhow::Result<()> {
+    save_png(img, &args.out)?;
     eprintln!(
-        "wrote {} ({}×{}, view {}{})",
+        "wrote {} ({}×{}, view {what})",
         args.out.display(),
         img.width,
-        img.height,
-        view,
-        if trained {
-            ""
-        } else {
-            ", freshly initialised weights"
-        }
+        img.height
     );
     Ok(())
+}
+
+/// Runs `convlab render`.
+pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
+    let view = args.view;
+    let mut req = request(args)?;
+    if view.source() == ViewSource::Nothing {
+        // Drawn from its settings alone: MODEL is not read.
+        req.arithmetic = arithmetic(args)?;
+        let img = render_from_settings(view, &req).with_context(|| format!("the {view} view"))?;
+        return write(&img, args, view.name());
+    }
+    let (checkpoint, trained) = Checkpoint::open(&args.model, None)?;
+    let mut graph = checkpoint
+        .graph()
+        .context("weights do not match the model")?;
+    let preset = &checkpoint.preset;
+    let drawn = |view_result: Result<Rgba, VizError>| {
+        view_result.with_context(|| format!("the {view} view of {}", args.model.display()))
+    };
+    let img = match view.source() {
+        ViewSource::Nothing => unreachable!("drawn above"),
+        ViewSource::Run => {
+            let curves = run_curves(&checkpoint.history);
+            drawn(render_view(
+                view,
+                &mut graph,
+                &ViewInput::Run(&curves),
+                &req,
+            ))?
+        }
+        ViewSource::DataSet if view == ViewId::Anomaly => {
+            let test = crate::data::textures::anomaly_set(&preset.data)
+                .context("data")?
+                .ok_or(VizError::NeedsAnomalySet)?
+                .set
+                .test;
+            drawn(render_view(
+                view,
+                &mut graph,
+                &ViewInput::AnomalyTest(&test),
+                &req,
+            ))?
+        }
+        ViewSource::DataSet => {
+            let (train, val) = crate::data::load::load(&preset.data).context("data")?;
+            req.class_names = if val.is_empty() { &train } else { &val }
+                .class_names
+                .clone();
+            let input = ViewInput::DataSet {
+                train: &train,
+                val: &val,
+            };
+            drawn(render_view(view, &mut graph, &input, &req))?
+        }
+        ViewSource::Input => {
+            let (x, target) = one_input(args, preset, &mut req)?;
+            let input = ViewInput::Sample {
+                x: &x,
+                target: &target,
+                loss: preset.training.loss,
+            };
+            drawn(render_view(view, &mut graph, &input, &req))?
+        }
+    };
+    let what = match view {
+        ViewId::TopPatches => format!(
+            "{view} of {} channel {}",
+            node_or_default(&graph, args.node.as_deref()).unwrap_or_default(),
+            args.channel
+        ),
+        _ => view.to_string(),
+    };
+    let note = if trained {
+        ""
+    } else {
+        ", freshly initialised weights"
+    };
+    write(&img, args, &format!("{what}{note}"))
+}
+
+/// The input of a one-input view: the image file of `--input`, or validation sample
+/// `--sample` (default 0) with its target; sets the class names from the data.
+fn one_input(
+    args: &RenderArgs,
+    preset: &Preset,
+    req: &mut ViewRequest,
+) -> anyhow::Result<(Tensor<f32>, ViewTarget)> {
+    let [c, h, w] = preset.model.input;
+    match &args.input {
+        Some(path) => {
+            if c != 1 && c != 3 {
+                return Err(anyhow!(
+                    "the model takes {c} channels; an image gives 1 or 3"
+                ));
+            }
+            let v = load_image(
+                path,
+                ImageOptions {
+                    size: [h, w],
+                    grayscale: c == 1,
+                },
+            )
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            let x = Tensor::from_shape_vec((1, c, h, w), v)?;
+            Ok((x, ViewTarget::Predicted))
+        }
+        None => {
+            let (train, val) = crate::data::load::load(&preset.data).context("data")?;
+            let set = if val.is_empty() { train } else { val };
+            let k = args.sample.unwrap_or(0);
+            if k >= set.len() {
+                return Err(anyhow!(
+                    "--sample {k} is out of range: the set has {} samples",
+                    set.len()
+                ));
+            }
+            if set.sample_shape() != preset.model.input {
+                return Err(anyhow!(
+                    "the data's samples are {:?} but the model's input is {:?}",
+                    set.sample_shape(),
+                    preset.model.input
+                ));
+            }
+            req.class_names = set.class_names.clone();
+            let (x, t) = crate::train::run::gather(&set, &[k]);
+            let target = match (&set.targets, t) {
+                (Targets::Labels(l), _) => ViewTarget::Label(l[k]),
+                (_, crate::train::run::BatchTarget::Dense(d)) => ViewTarget::Dense(d),
+                (_, crate::train::run::BatchTarget::Labels(l)) => ViewTarget::Label(l[0]),
+            };
+            Ok((x, target))
+        }
+    }
 }

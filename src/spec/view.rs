@@ -272,11 +272,10 @@ impl ViewId {
         matches!(self.source(), ViewSource::Input | ViewSource::DataSet)
     }
 
-    /// The names `convlab render --view` takes: every view with a picture.
+    /// The names `convlab render --view` takes: every view (the training view draws the
+    /// curves a checkpoint keeps).
     pub fn renderable() -> impl Iterator<Item = ViewId> {
-        ViewId::ALL
-            .into_iter()
-            .filter(|v| v.source() != ViewSource::Run)
+        ViewId::ALL.into_iter()
     }
 
     /// The canonical names of `views`, comma-separated (help texts and errors).

@@ -15,20 +15,20 @@ use ndarray::{Array2, Array3, Array4, Axis, s};
 use crate::data::DataSpec;
 use crate::data::Targets;
 use crate::data::textures::{AnomalyTest, anomaly_set};
-use crate::engine::{Graph, Mode, Tensor};
-use crate::inspect::anomaly::{
-    RocPoint, ScoreOptions, anomaly_report, predicted_classes, segmentation_scores, target_classes,
-};
+use crate::engine::{Graph, GraphError, Mode, Tensor};
+use crate::inspect::anomaly::{RocPoint, predicted_classes, target_classes};
 use crate::inspect::routing::{LectureCase, lecture_routing, pool_routing};
 use crate::inspect::{Probe, probe};
 use crate::spec::view::{ViewId, ViewSource};
 use crate::train::messages::{InspectContext, Inspector, Latest};
 use crate::train::run::{BatchTarget, gather};
-use crate::viz::Rgba;
 use crate::viz::maps::{GridLayout, GridOptions, Norm, activation_view, map_view};
 use crate::viz::routing::{Panel, RoutingOptions, routing_image};
 use crate::viz::scale::{Palette, ValueScale};
-use crate::viz::views::{ViewInput, ViewRequest, ViewTarget, render_view};
+use crate::viz::views::{
+    ViewInput, ViewRequest, ViewTarget, anomaly, render_view, segmentation, top_patches,
+};
+use crate::viz::{Rgba, VizError};
 
 /// The input all views look at.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,7 +177,7 @@ impl Inspector for ViewInspector {
             millis: 0.0,
         };
         if let Err(e) = self.compute(ctx, &mut result) {
-            result.error = Some(e);
+            result.error = Some(e.to_string());
         }
         result.millis = started.elapsed().as_secs_f64() * 1000.0;
         self.out.put(result);
@@ -192,15 +192,15 @@ impl ViewInspector {
     fn input(
         &self,
         ctx: &InspectContext<'_>,
-    ) -> Result<(Tensor<f32>, ViewTarget, Vec<String>), String> {
+    ) -> Result<(Tensor<f32>, ViewTarget, Vec<String>), VizError> {
         let [c, h, w] = ctx.preset.model.input;
         match &self.settings.input {
             InputChoice::Image { pixels, path } => {
                 if pixels.shape() != [1, c, h, w] {
-                    return Err(format!(
+                    return Err(VizError::BadOption(format!(
                         "{path} was loaded as {:?} but the model takes [1, {c}, {h}, {w}]: pick it again",
                         pixels.shape()
-                    ));
+                    )));
                 }
                 let names = ctx.val.class_names.clone();
                 Ok(((**pixels).clone(), ViewTarget::Predicted, names))
@@ -212,15 +212,15 @@ impl ViewInspector {
                     ctx.val
                 };
                 if set.is_empty() {
-                    return Err("the data set is empty".into());
+                    return Err(VizError::UnsuitedData("the data set is empty".into()));
                 }
                 let k = (*k).min(set.len() - 1);
                 if set.sample_shape() != [c, h, w] {
-                    return Err(format!(
+                    return Err(VizError::UnsuitedData(format!(
                         "the data's samples are {:?} but the model's input is {:?}",
                         set.sample_shape(),
                         [c, h, w]
-                    ));
+                    )));
                 }
                 let (x, t) = gather(set, &[k]);
                 let target = match (&set.targets, t) {
@@ -238,12 +238,12 @@ impl ViewInspector {
         x: &Tensor<f32>,
         target: &ViewTarget,
         loss: crate::engine::LossKind,
-    ) -> Result<Probe, String> {
+    ) -> Result<Probe, VizError> {
         use crate::engine::loss::{LossKind, Target};
         let (labels, loss) = match target {
             ViewTarget::Label(l) => (Some(vec![*l]), loss),
             ViewTarget::Predicted => {
-                let y = graph.forward(x, Mode::Eval).map_err(|e| e.to_string())?;
+                let y = graph.forward(x, Mode::Eval)?;
                 let scores = y.index_axis(Axis(0), 0).sum_axis(Axis(1)).sum_axis(Axis(1));
                 let best = scores
                     .iter()
@@ -260,12 +260,12 @@ impl ViewInspector {
         let t = match (&labels, target) {
             (Some(l), _) => Target::Labels(l),
             (None, ViewTarget::Dense(d)) => Target::Dense(d),
-            (None, _) => return Err("no target".into()),
+            (None, _) => return Err(VizError::NoTarget),
         };
-        probe(graph, x, t, loss).map_err(|e| e.to_string())
+        Ok(probe(graph, x, t, loss)?)
     }
 
-    fn compute(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
+    fn compute(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), VizError> {
         let st = self.settings.clone();
         match st.tab {
             ViewId::Training | ViewId::ConvArithmetic => Ok(()),
@@ -317,10 +317,8 @@ impl ViewInspector {
                     ViewId::Activations => {
                         let p = Self::probe_for(graph, &x, &target, loss)?;
                         let node = match &st.node {
-                            Some(n) => p
-                                .node(n)
-                                .ok_or_else(|| format!("the model has no node '{n}'"))?,
-                            None => p.nodes.first().ok_or("the model has no nodes")?,
+                            Some(n) => p.node(n).ok_or_else(|| VizError::UnknownNode(n.clone()))?,
+                            None => p.nodes.first().ok_or(VizError::Model(GraphError::Empty))?,
                         };
                         let last = p.nodes.last().is_some_and(|l| l.name == node.name);
                         let opts = GridOptions {
@@ -384,13 +382,15 @@ impl ViewInspector {
                             None => crate::inspect::routing::pool_nodes(graph)
                                 .into_iter()
                                 .next()
-                                .ok_or(
-                                    "this model has no pooling node: press \"Lecture 4×4 example\"",
-                                )?,
+                                .ok_or_else(|| {
+                                    VizError::UnsuitedModel(
+                                        "this model has no pooling node: press \"Lecture 4×4 example\""
+                                            .into(),
+                                    )
+                                })?,
                         };
                         Self::probe_for(graph, &x, &target, loss)?;
-                        let routing =
-                            pool_routing(graph, &node, st.channel).map_err(|e| e.to_string())?;
+                        let routing = pool_routing(graph, &node, st.channel)?;
                         let img = routing_image(
                             &routing,
                             &RoutingOptions {
@@ -449,6 +449,8 @@ impl ViewInspector {
                 Norm::PerChannel
             },
             class_names,
+            sample: None,
+            arithmetic: Default::default(),
         }
     }
 
@@ -456,19 +458,19 @@ impl ViewInspector {
         st: &ViewSettings,
         ctx: InspectContext<'_>,
         r: &mut ViewResult,
-    ) -> Result<(), String> {
-        let node = st
-            .node
-            .clone()
-            .or_else(|| crate::inspect::top_patches::default_node(&ctx.graph.spec().nodes))
-            .ok_or("this model has no conv node: pick a node")?;
+    ) -> Result<(), VizError> {
+        let node =
+            top_patches::node_or_default(ctx.graph, st.node.as_deref()).ok_or_else(|| {
+                VizError::UnsuitedModel("this model has no conv node: pick a node".into())
+            })?;
         let set = if ctx.val.is_empty() {
             ctx.train
         } else {
             ctx.val
         };
-        let (tp, image) =
-            crate::viz::patches::top_patches_view(ctx.graph, set, &node, st.channel, 120)?;
+        let response = top_patches::compute(ctx.graph, set, &node, st.channel)?;
+        let image = top_patches::picture(&response, set, 120);
+        let tp = &response.top;
         let rf = tp.hits.first().map_or(String::new(), |h| {
             format!(" · receptive field {}×{}", h.window.height, h.window.width)
         });
@@ -486,54 +488,29 @@ impl ViewInspector {
         Ok(())
     }
 
-    fn anomaly(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
+    fn anomaly(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), VizError> {
         let test = {
             let mut cache = self.anomaly_cache.lock().unwrap_or_else(|e| e.into_inner());
             match cache.as_ref() {
                 Some((spec, t)) if *spec == ctx.preset.data => Arc::clone(t),
                 _ => {
-                    let loaded = anomaly_set(&ctx.preset.data)
-                        .map_err(|e| e.to_string())?
-                        .ok_or(
-                            "this preset's data has no anomaly test set: open textures-autoencoder",
-                        )?;
+                    let loaded = anomaly_set(&ctx.preset.data)?.ok_or_else(|| {
+                        VizError::UnsuitedData(
+                            "this preset's data has no anomaly test set: open textures-autoencoder"
+                                .into(),
+                        )
+                    })?;
                     let t = Arc::new(loaded.set.test);
                     *cache = Some((ctx.preset.data.clone(), Arc::clone(&t)));
                     t
                 }
             }
         };
-        if test.is_empty() {
-            return Err("the anomaly test set is empty".into());
-        }
         let n = test.len();
-        let mut recon: Vec<Array4<f32>> = Vec::new();
-        for start in (0..n).step_by(32) {
-            let end = (start + 32).min(n);
-            let x = test.inputs.slice(s![start..end, .., .., ..]).to_owned();
-            let y = ctx
-                .graph
-                .forward(&x, Mode::Eval)
-                .map_err(|e| e.to_string())?;
-            if y.shape() != x.shape() {
-                return Err(format!(
-                    "the model's output {:?} is not the shape of its input {:?}: the anomaly view needs an autoencoder",
-                    &y.shape()[1..],
-                    &x.shape()[1..]
-                ));
-            }
-            recon.push(y.clone());
-        }
-        let views: Vec<_> = recon.iter().map(|a| a.view()).collect();
-        let recon = ndarray::concatenate(Axis(0), &views).map_err(|e| e.to_string())?;
-        let report = anomaly_report(
-            &test.inputs,
-            &recon,
-            &test.anomalous,
-            &test.masks,
-            &test.has_mask,
-            ScoreOptions::default(),
-        );
+        let anomaly::Reconstruction {
+            images: recon,
+            report,
+        } = anomaly::compute(ctx.graph, &test)?;
         let k = match self.settings.input {
             InputChoice::Sample(k) => k.min(n - 1),
             InputChoice::Image { .. } => 0,
@@ -565,41 +542,24 @@ impl ViewInspector {
         Ok(())
     }
 
-    fn segmentation(&mut self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), String> {
+    fn segmentation(
+        &mut self,
+        ctx: InspectContext<'_>,
+        r: &mut ViewResult,
+    ) -> Result<(), VizError> {
         let set = if ctx.val.is_empty() {
             ctx.train
         } else {
             ctx.val
         };
-        let Targets::Dense(targets) = &set.targets else {
-            return Err("this preset's targets are labels, not masks: open cells-unet".into());
-        };
-        let n = set.len().min(64);
-        if n == 0 {
-            return Err("the validation set is empty".into());
-        }
-        let mut outs: Vec<Array4<f32>> = Vec::new();
-        for start in (0..n).step_by(16) {
-            let end = (start + 16).min(n);
-            let idx: Vec<usize> = (start..end).collect();
-            let (x, _) = gather(set, &idx);
-            let y = ctx
-                .graph
-                .forward(&x, Mode::Eval)
-                .map_err(|e| e.to_string())?;
-            outs.push(y.clone());
-        }
-        let views: Vec<_> = outs.iter().map(|a| a.view()).collect();
-        let logits = ndarray::concatenate(Axis(0), &views).map_err(|e| e.to_string())?;
-        let t = targets.slice(s![0..n, .., .., ..]).to_owned();
-        if logits.shape()[2..] != t.shape()[2..] {
-            return Err(format!(
-                "the model's output {:?} does not match the masks {:?}",
-                &logits.shape()[1..],
-                &t.shape()[1..]
+        if !matches!(set.targets, Targets::Dense(_)) {
+            return Err(VizError::UnsuitedData(
+                "this preset's targets are labels, not masks: open cells-unet".into(),
             ));
         }
-        let (total, per_image) = segmentation_scores(&logits, &t, self.seg_threshold);
+        let scores = segmentation::compute(ctx.graph, set, self.seg_threshold, 16)?;
+        let (n, logits, t) = (scores.len(), &scores.logits, &scores.targets);
+        let (total, per_image) = (&scores.total, &scores.per_image);
         let k = match self.settings.input {
             InputChoice::Sample(k) => k.min(n - 1),
             InputChoice::Image { .. } => 0,

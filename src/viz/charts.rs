@@ -1,8 +1,9 @@
 //! Small charts drawn as pictures: horizontal bars per node (gradient norms by depth,
 //! equivariance error by node, receptive-field size by depth), optionally on a log scale,
-//! and histograms of weights, activations or gradients.
+//! histograms of weights, activations or gradients, and line charts (training curves).
 
-use super::draw::{BACKGROUND, INK, MUTED, fill_rect, padded, vstack};
+use super::curves::{plot_points, tick_label};
+use super::draw::{BACKGROUND, INK, MUTED, disc, fill_rect, line, padded, swatches, vstack};
 use super::scale::fmt_value;
 use super::text::{draw_text, text_height, text_image, text_width};
 use super::{Colormap, Rgba};
@@ -149,6 +150,123 @@ pub fn bar_chart(items: &[(String, f64)], opts: &BarOptions) -> Rgba {
         parts.push(text_image(&opts.title, TS, INK, BACKGROUND, 0));
     }
     parts.push(img);
+    padded(&vstack(&parts, 4 * TS, BACKGROUND), 4 * TS, BACKGROUND)
+}
+
+/// One curve of a line chart: `[x, y]` points in order of x.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<[f64; 2]>,
+    pub color: [u8; 3],
+}
+
+/// Settings of a line chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineOptions {
+    pub title: String,
+    pub x_label: String,
+    /// Log10 value axis (ticks labelled with the values; zeros clamp to
+    /// [`super::curves::LOG_FLOOR`]).
+    pub log: bool,
+    /// Size of the plot area in pixels.
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Default for LineOptions {
+    fn default() -> Self {
+        LineOptions {
+            title: String::new(),
+            x_label: String::new(),
+            log: false,
+            width: 420,
+            height: 220,
+        }
+    }
+}
+
+/// Every series as a line with a dot per point, over one x and one value axis (both
+/// spanning all finite points), the value range written at the axis ends, the series'
+/// names below. Non-finite points are left out.
+pub fn line_chart(series: &[Series], opts: &LineOptions) -> Rgba {
+    let curves: Vec<Vec<[f64; 2]>> = series
+        .iter()
+        .map(|s| plot_points(s.points.iter().copied(), opts.log))
+        .collect();
+    let span = |k: usize| {
+        let (lo, hi) = curves
+            .iter()
+            .flatten()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(p[k]), hi.max(p[k]))
+            });
+        match (lo.is_finite(), hi > lo) {
+            (true, true) => (lo, hi),
+            (true, false) => (lo - 0.5, lo + 0.5),
+            _ => (0.0, 1.0),
+        }
+    };
+    let ((x0, x1), (y0, y1)) = (span(0), span(1));
+    let (ylo, yhi) = (tick_label(y0, opts.log), tick_label(y1, opts.log));
+    let label_w = text_width(&ylo, TS).max(text_width(&yhi, TS)) + 4 * TS;
+    let (pw, ph) = (opts.width.max(40), opts.height.max(40));
+    let th = text_height("0", TS) as i64;
+    let mut img = Rgba::new(label_w + pw + 8 * TS, ph + 3 * TS + th as usize, BACKGROUND);
+    let left = label_w as i64;
+    // The curves keep a margin from the frame so end points and dots stay whole.
+    let m = 4 * TS as i64;
+    let (iw, ih) = (
+        pw as f64 - 1.0 - 2.0 * m as f64,
+        ph as f64 - 1.0 - 2.0 * m as f64,
+    );
+    let at = |p: [f64; 2]| {
+        (
+            left + m + ((p[0] - x0) / (x1 - x0) * iw).round() as i64,
+            m + ((y1 - p[1]) / (y1 - y0) * ih).round() as i64,
+        )
+    };
+    fill_rect(&mut img, left - 1, 0, 1, ph + 1, MUTED);
+    fill_rect(&mut img, left - 1, ph as i64, pw + 1, 1, MUTED);
+    for (v, t) in [(y1, &yhi), (y0, &ylo)] {
+        let (_, y) = at([x0, v]);
+        let x = left - (text_width(t, TS) + 3 * TS) as i64;
+        fill_rect(&mut img, left - 1 - TS as i64, y, TS, 1, MUTED);
+        draw_text(&mut img, x, y - th / 2, t, TS, MUTED);
+    }
+    let below = (ph + 2 * TS) as i64;
+    for (v, t) in [(x0, fmt_value(x0 as f32, 3)), (x1, fmt_value(x1 as f32, 3))] {
+        let (x, _) = at([v, y0]);
+        let tw = text_width(&t, TS) as i64;
+        draw_text(&mut img, x - tw / 2, below, &t, TS, MUTED);
+    }
+    let nw = text_width(&opts.x_label, TS) as i64;
+    draw_text(
+        &mut img,
+        left + (pw as i64 - nw) / 2,
+        below,
+        &opts.x_label,
+        TS,
+        MUTED,
+    );
+    for (s, points) in series.iter().zip(&curves) {
+        let [r, g, b] = s.color;
+        let c = [r, g, b, 255];
+        for pair in points.windows(2) {
+            line(&mut img, at(pair[0]), at(pair[1]), 2, c);
+        }
+        for &p in points {
+            let (x, y) = at(p);
+            disc(&mut img, x as f64, y as f64, 3.0, c);
+        }
+    }
+    let mut parts = Vec::new();
+    if !opts.title.is_empty() {
+        parts.push(text_image(&opts.title, TS, INK, BACKGROUND, 0));
+    }
+    parts.push(img);
+    let names: Vec<([u8; 3], &str)> = series.iter().map(|s| (s.color, s.name.as_str())).collect();
+    parts.push(swatches(&names, TS));
     padded(&vstack(&parts, 4 * TS, BACKGROUND), 4 * TS, BACKGROUND)
 }
 

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use super::Rgba;
+use super::{Rgba, VizError};
 // Beside `Rgba` so text drawing can use it without importing this module, which draws
 // captions with text (no import circle); used from here like the other primitives.
 pub use super::sample::blend;
-use super::text::{draw_text, text_height, text_width};
+use super::text::{draw_text, text_height, text_image, text_width};
 
 /// Background of composed views.
 pub const BACKGROUND: [u8; 4] = [255, 255, 255, 255];
@@ -202,24 +202,38 @@ pub fn padded(img: &Rgba, pad: usize, background: [u8; 4]) -> Rgba {
     out
 }
 
+/// A row of colour swatches with labels.
+pub fn swatches(items: &[([u8; 3], &str)], scale: usize) -> Rgba {
+    let parts: Vec<Rgba> = items
+        .iter()
+        .map(|([r, g, b], label)| {
+            let t = text_image(label, scale, INK, BACKGROUND, 0);
+            let mut sw = Rgba::new(t.height, t.height, [*r, *g, *b, 255]);
+            stroke_rect(&mut sw, 0, 0, t.height, t.height, 1, MUTED);
+            hstack(&[sw, t], 6, BACKGROUND)
+        })
+        .collect();
+    hstack(&parts, 24, BACKGROUND)
+}
+
 /// The picture as an `image` crate buffer.
-pub fn to_image(img: &Rgba) -> Result<image::RgbaImage, String> {
-    let (w, h) = (
-        u32::try_from(img.width).map_err(|e| e.to_string())?,
-        u32::try_from(img.height).map_err(|e| e.to_string())?,
-    );
-    image::RgbaImage::from_raw(w, h, img.pixels.clone())
-        .ok_or_else(|| "pixel buffer does not match the picture size".to_string())
+pub fn to_image(img: &Rgba) -> Result<image::RgbaImage, VizError> {
+    let side = |v: usize| u32::try_from(v).map_err(|e| VizError::Picture(e.to_string()));
+    image::RgbaImage::from_raw(side(img.width)?, side(img.height)?, img.pixels.clone())
+        .ok_or_else(|| VizError::Picture("pixel buffer does not match the picture size".into()))
 }
 
 /// Writes the picture as a PNG file.
-pub fn save_png(img: &Rgba, path: &Path) -> Result<(), String> {
+pub fn save_png(img: &Rgba, path: &Path) -> Result<(), VizError> {
     if img.width == 0 || img.height == 0 {
-        return Err("the picture is empty".into());
+        return Err(VizError::Picture("the picture is empty".into()));
     }
     to_image(img)?
         .save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|source| VizError::Write {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayD, ArrayView2, s};
 use super::draw::{BACKGROUND, INK, MUTED, blit, captioned, fill_rect, hstack, vstack};
 use super::scale::{Palette, ValueScale, contrast_ink, fmt_value, legend, legend_with};
 use super::text::{draw_text, draw_text_centered, text_height, text_width};
-use super::{Colormap, Rgba};
+use super::{Colormap, Rgba, VizError};
 use crate::engine::Tensor;
 use crate::inspect::filters::FilterResponse;
 use crate::inspect::probe::NodeProbe;
@@ -490,10 +490,12 @@ pub fn kernel_grid(
     weight: &ArrayD<f32>,
     title: &str,
     opts: &KernelOptions,
-) -> Result<GridImage, String> {
+) -> Result<GridImage, VizError> {
     let sh = weight.shape();
     if sh.len() != 4 || sh.contains(&0) {
-        return Err(format!("a kernel tensor is [out, in, kh, kw], got {sh:?}"));
+        return Err(VizError::UnsuitedModel(format!(
+            "a kernel tensor is [out, in, kh, kw], got {sh:?}"
+        )));
     }
     let (o, i, kh, kw) = (sh[0], sh[1], sh[2], sh[3]);
     let (so, si) = (o.min(opts.max_out.max(1)), i.min(opts.max_in.max(1)));

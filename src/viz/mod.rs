@@ -5,20 +5,19 @@
 
 pub mod charts;
 pub mod colormap;
-pub mod conv_arithmetic;
 pub mod curves;
 pub mod draw;
+pub mod error;
 pub mod grid;
 pub mod maps;
 pub mod overlay;
-pub mod patches;
 pub mod routing;
 pub mod sample;
 pub mod scale;
-pub mod tasks;
 pub mod text;
 pub mod views;
 
 pub use colormap::Colormap;
+pub use error::VizError;
 pub use grid::tile;
 pub use sample::{Rgba, sample_rgba};

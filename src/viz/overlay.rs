@@ -12,7 +12,7 @@ use super::draw::{
 use super::maps::heat_tile;
 use super::scale::{Palette, ValueScale, fmt_value, legend};
 use super::text::text_image;
-use super::{Colormap, Rgba, sample_rgba};
+use super::{Colormap, Rgba, VizError, sample_rgba};
 use crate::engine::Tensor;
 use crate::inspect::covariance::{Comparison, Covariance};
 use crate::inspect::receptive::{ReceptiveFieldView, RfRect};
@@ -263,17 +263,15 @@ pub fn covariance_image(
     cov: &Covariance,
     node: &str,
     channel: usize,
-) -> Result<Rgba, String> {
-    let n = cov
-        .nodes
-        .iter()
-        .find(|n| n.node == node)
-        .ok_or_else(|| format!("the covariance result has no node '{node}'"))?;
+) -> Result<Rgba, VizError> {
+    let n = cov.nodes.iter().find(|n| n.node == node).ok_or_else(|| {
+        VizError::BadOption(format!("the covariance result has no node '{node}'"))
+    })?;
     let c = n.of_shifted.shape()[1];
     if channel >= c {
-        return Err(format!(
+        return Err(VizError::BadOption(format!(
             "channel {channel} does not exist ('{node}' has {c})"
-        ));
+        )));
     }
     let (_, _, h, w) = x.dim();
     let izoom = auto_zoom(h, w, 200);

@@ -5,15 +5,19 @@
 //!
 //! [`render_view`] is one exhaustive match: a new view is an arm here and its module under
 //! `views/` (compute + picture), and nothing else — the window lists it as a tab and shows
-//! its picture, `convlab render --view` renders it, walkthrough steps can name it. The views
-//! with their own panels and tasks (training curves, conv arithmetic, anomaly, segmentation)
-//! say so in their arms.
+//! its picture, `convlab render --view` renders it, walkthrough steps can name it. The
+//! window's own panels for some views (the live curves, the conv arithmetic sandbox, the
+//! anomaly and segmentation sliders) call the same modules' compute functions.
 
+pub mod anomaly;
+pub mod conv_arithmetic;
 pub mod decision;
+pub mod segmentation;
+pub mod top_patches;
+pub mod training;
 
 use ndarray::Axis;
 
-use super::Rgba;
 use super::charts::{BarOptions, bar_chart, histogram_chart};
 use super::draw::{BACKGROUND, INK, hstack, padded, vstack};
 use super::maps::{
@@ -25,7 +29,9 @@ use super::overlay::{
 };
 use super::routing::{RoutingOptions, routing_image, routing_sheet};
 use super::text::text_image;
+use super::{Rgba, VizError};
 use crate::data::Dataset;
+use crate::data::textures::AnomalyTest;
 use crate::engine::layers::Layer;
 use crate::engine::loss::{LossKind, Target};
 use crate::engine::{Graph, Mode, Tensor};
@@ -35,7 +41,9 @@ use crate::inspect::probe::probe;
 use crate::inspect::receptive::receptive_field;
 use crate::inspect::routing::{LectureCase, lecture_routing, pool_nodes, pool_routing};
 use crate::inspect::saliency::{default_cam_node, grad_cam, saliency};
-use crate::spec::view::{ViewId, ViewSource};
+use crate::spec::view::ViewId;
+use conv_arithmetic::ArithOptions;
+use training::RunCurves;
 
 /// What to show: the node, channel, unit, shift, class… Everything is optional.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -58,6 +66,10 @@ pub struct ViewRequest {
     pub opacity: Option<f32>,
     pub norm: Norm,
     pub class_names: Vec<String>,
+    /// Anomaly / segmentation: the one image to show (default: a few chosen ones).
+    pub sample: Option<usize>,
+    /// Conv arithmetic: the sandbox's geometry.
+    pub arithmetic: ArithOptions,
 }
 
 /// The target the gradient views use.
@@ -69,8 +81,8 @@ pub enum ViewTarget {
     Predicted,
 }
 
-fn predicted(graph: &mut Graph<f32>, x: &Tensor<f32>) -> Result<usize, String> {
-    let y = graph.forward(x, Mode::Eval).map_err(|e| e.to_string())?;
+fn predicted(graph: &mut Graph<f32>, x: &Tensor<f32>) -> Result<usize, VizError> {
+    let y = graph.forward(x, Mode::Eval)?;
     let scores = y.index_axis(Axis(0), 0).sum_axis(Axis(1)).sum_axis(Axis(1));
     Ok(scores
         .iter()
@@ -92,10 +104,10 @@ fn strongest_unit(
     x: &Tensor<f32>,
     node: &str,
     channel: usize,
-) -> Result<Option<(usize, usize, usize)>, String> {
-    graph.forward(x, Mode::Eval).map_err(|e| e.to_string())?;
+) -> Result<Option<(usize, usize, usize)>, VizError> {
+    graph.forward(x, Mode::Eval)?;
     let Some(y) = graph.output(node) else {
-        return Err(format!("the model has no node '{node}'"));
+        return Err(VizError::UnknownNode(node.to_string()));
     };
     let best = |only: Option<usize>| {
         y.index_axis(Axis(0), 0)
@@ -115,11 +127,12 @@ fn strongest_unit(
     })
 }
 
-fn spatial_node(graph: &Graph<f32>, node: &Option<String>) -> Result<String, String> {
+fn spatial_node(graph: &Graph<f32>, node: &Option<String>) -> Result<String, VizError> {
     match node {
         Some(n) => Ok(n.clone()),
-        None => default_cam_node(graph)
-            .ok_or_else(|| "the model has no spatial node; pick one with --node".to_string()),
+        None => default_cam_node(graph).ok_or_else(|| {
+            VizError::UnsuitedModel("the model has no spatial node; pick one with --node".into())
+        }),
     }
 }
 
@@ -138,20 +151,29 @@ pub enum ViewInput<'a> {
         train: &'a Dataset,
         val: &'a Dataset,
     },
+    /// The anomaly view's test set: normal and defective images, with defect masks.
+    AnomalyTest(&'a AnomalyTest),
+    /// A run's history (the training view).
+    Run(&'a RunCurves),
+    /// Nothing: the view is drawn from the request alone (conv arithmetic).
+    Nothing,
 }
 
 impl<'a> ViewInput<'a> {
-    fn data_set(&self, view: ViewId) -> Result<(&'a Dataset, &'a Dataset), String> {
+    fn data_set(&self, view: ViewId) -> Result<(&'a Dataset, &'a Dataset), VizError> {
         match *self {
             ViewInput::DataSet { train, val } => Ok((train, val)),
-            ViewInput::Sample { .. } => Err(format!("the {view} view looks at the data set")),
+            _ => Err(VizError::NeedsDataSet(view)),
         }
     }
 
-    fn sample(&self, view: ViewId) -> Result<(&'a Tensor<f32>, &'a ViewTarget, LossKind), String> {
+    fn sample(
+        &self,
+        view: ViewId,
+    ) -> Result<(&'a Tensor<f32>, &'a ViewTarget, LossKind), VizError> {
         match *self {
             ViewInput::Sample { x, target, loss } => Ok((x, target, loss)),
-            ViewInput::DataSet { .. } => Err(format!("the {view} view looks at one input")),
+            _ => Err(VizError::NeedsInput(view)),
         }
     }
 }
@@ -162,21 +184,35 @@ pub fn render_view(
     graph: &mut Graph<f32>,
     input: &ViewInput<'_>,
     req: &ViewRequest,
-) -> Result<Rgba, String> {
+) -> Result<Rgba, VizError> {
     let opacity = req.opacity.unwrap_or(0.6);
     let names = &req.class_names;
     match view {
-        ViewId::Training
-        | ViewId::ConvArithmetic
-        | ViewId::TopPatches
-        | ViewId::Anomaly
-        | ViewId::Segmentation => {
-            let why = match view.source() {
-                ViewSource::Run => "is the window's record of the run",
-                ViewSource::Nothing => "needs no model: it is drawn from its own settings",
-                _ => "is drawn by its own panel and render task",
-            };
-            Err(format!("the {view} view {why}"))
+        ViewId::Training => match *input {
+            ViewInput::Run(curves) => training::render(curves),
+            _ => Err(VizError::NeedsRun(view)),
+        },
+        ViewId::ConvArithmetic => render_from_settings(view, req),
+        ViewId::TopPatches => {
+            let (train, val) = input.data_set(view)?;
+            let set = if val.is_empty() { train } else { val };
+            let node =
+                top_patches::node_or_default(graph, req.node.as_deref()).ok_or_else(|| {
+                    VizError::UnsuitedModel(
+                        "the model has no conv node: choose one with --node".into(),
+                    )
+                })?;
+            let response = top_patches::compute(graph, set, &node, req.channel)?;
+            Ok(top_patches::picture(&response, set, 96))
+        }
+        ViewId::Anomaly => match *input {
+            ViewInput::AnomalyTest(test) => anomaly::render(graph, test, req.sample, opacity),
+            _ => Err(VizError::NeedsAnomalySet),
+        },
+        ViewId::Segmentation => {
+            let (train, val) = input.data_set(view)?;
+            let set = if val.is_empty() { train } else { val };
+            segmentation::render(graph, set, req.sample)
         }
         ViewId::Decision => {
             let (train, val) = input.data_set(view)?;
@@ -193,9 +229,9 @@ pub fn render_view(
             let t = match (&labels, target) {
                 (Some(l), _) => Target::Labels(l),
                 (None, ViewTarget::Dense(d)) => Target::Dense(d),
-                (None, _) => return Err("no target".into()),
+                (None, _) => return Err(VizError::NoTarget),
             };
-            let p = probe(graph, x, t, loss).map_err(|e| e.to_string())?;
+            let p = probe(graph, x, t, loss)?;
             let opts = GridOptions {
                 norm: req.norm,
                 max_channels: if req.node.is_some() { 64 } else { 16 },
@@ -207,7 +243,7 @@ pub fn render_view(
                     p.nodes
                         .iter()
                         .position(|q| &q.name == n)
-                        .ok_or_else(|| format!("the model has no node '{n}'"))?,
+                        .ok_or_else(|| VizError::UnknownNode(n.clone()))?,
                 ],
                 None => (0..p.nodes.len()).collect(),
             };
@@ -303,16 +339,16 @@ pub fn render_view(
                 None => conv_nodes(graph)
                     .into_iter()
                     .next()
-                    .ok_or("the model has no conv node")?,
+                    .ok_or_else(|| VizError::UnsuitedModel("the model has no conv node".into()))?,
             };
-            let w = conv_kernels(graph, &node).map_err(|e| e.to_string())?;
+            let w = conv_kernels(graph, &node)?;
             let grid = kernel_grid(
                 &w,
                 &format!("learned kernels of {node}"),
                 &KernelOptions::default(),
             )?;
             let zoom = 1;
-            let bank = filter_bank(x).map_err(|e| e.to_string())?;
+            let bank = filter_bank(x)?;
             let bank_img = filter_bank_view(&input_image(x, zoom), &bank);
             Ok(stack_views(vec![grid.image, bank_img]))
         }
@@ -355,15 +391,15 @@ pub fn render_view(
             let t = match (&labels, target) {
                 (Some(l), _) => Target::Labels(l),
                 (None, ViewTarget::Dense(d)) => Target::Dense(d),
-                (None, _) => return Err("no target".into()),
+                (None, _) => return Err(VizError::NoTarget),
             };
             let loss = if labels.is_some() && matches!(target, ViewTarget::Predicted) {
                 LossKind::CrossEntropy
             } else {
                 loss
             };
-            probe(graph, x, t, loss).map_err(|e| e.to_string())?;
-            let r = pool_routing(graph, &node, req.channel).map_err(|e| e.to_string())?;
+            probe(graph, x, t, loss)?;
+            let r = pool_routing(graph, &node, req.channel)?;
             Ok(padded(&routing_image(&r, &opts).image, 8, BACKGROUND))
         }
         ViewId::ReceptiveField => {
@@ -371,7 +407,7 @@ pub fn render_view(
             let node = spatial_node(graph, &req.node)?;
             let i = graph
                 .index_of(&node)
-                .ok_or_else(|| format!("the model has no node '{node}'"))?;
+                .ok_or_else(|| VizError::UnknownNode(node.clone()))?;
             let [_, h, w] = graph.facts().nodes[i].output;
             let unit = match req.unit {
                 Some(u) => u,
@@ -381,7 +417,7 @@ pub fn render_view(
                     w / 2,
                 )),
             };
-            let rf = receptive_field(graph, x, &node, unit).map_err(|e| e.to_string())?;
+            let rf = receptive_field(graph, x, &node, unit)?;
             let mut parts = vec![receptive_field_image(x, &rf, opacity)];
             let growth: Vec<(String, f64)> = graph
                 .facts()
@@ -406,8 +442,7 @@ pub fn render_view(
         ViewId::Covariance => {
             let (x, _, _) = input.sample(view)?;
             let node = spatial_node(graph, &req.node)?;
-            let cov = covariance(graph, x, req.shift.unwrap_or((2, 2)), req.shift_mode)
-                .map_err(|e| e.to_string())?;
+            let cov = covariance(graph, x, req.shift.unwrap_or((2, 2)), req.shift_mode)?;
             covariance_image(x, &cov, &node, req.channel)
         }
         ViewId::Saliency => {
@@ -417,13 +452,22 @@ pub fn render_view(
                 (None, ViewTarget::Label(l)) => *l,
                 _ => predicted(graph, x)?,
             };
-            let sal = saliency(graph, x, class).map_err(|e| e.to_string())?;
+            let sal = saliency(graph, x, class)?;
             let mut parts = vec![saliency_image(x, &sal, &class_name(names, class), opacity)];
             if let Ok(node) = spatial_node(graph, &req.node) {
-                let cam = grad_cam(graph, x, class, &node).map_err(|e| e.to_string())?;
+                let cam = grad_cam(graph, x, class, &node)?;
                 parts.push(grad_cam_image(x, &cam, &class_name(names, class), opacity));
             }
             Ok(vstack(&parts, 8, BACKGROUND))
         }
+    }
+}
+
+/// Draws a view that needs no model (its [`ViewId::source`] is `Nothing`) from the request
+/// alone: what `convlab render` calls for them, without reading a model.
+pub fn render_from_settings(view: ViewId, req: &ViewRequest) -> Result<Rgba, VizError> {
+    match view {
+        ViewId::ConvArithmetic => conv_arithmetic::render(&req.arithmetic),
+        _ => Err(VizError::NeedsModel(view)),
     }
 }

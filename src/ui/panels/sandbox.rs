@@ -1,7 +1,7 @@
 //! The "Conv arithmetic" tab: a kernel sliding over a small grid of numbers, one step at a
 //! time, with the output-size formula and its live values. Pure window-side work (no model,
 //! no trainer): the maths is [`crate::inspect::conv_arithmetic`], the picture
-//! [`crate::viz::conv_arithmetic`]. Both are recomputed only when the geometry changes, and
+//! [`crate::viz::views::conv_arithmetic`]. Both are recomputed only when the geometry changes, and
 //! the picture is re-uploaded only when the geometry or the step changes.
 
 use std::time::Duration;
@@ -14,7 +14,7 @@ use crate::inspect::conv_arithmetic::{
     conv_arithmetic, conv_output_size, formula, transposed_output_size,
 };
 use crate::spec::view::ViewId;
-use crate::viz::conv_arithmetic::{conv_arithmetic_image, fmt_number};
+use crate::viz::views::conv_arithmetic::{conv_arithmetic_image, fmt_number};
 
 /// Seconds between two steps while playing.
 pub const PLAY_INTERVAL: f64 = 0.4;

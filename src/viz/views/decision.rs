@@ -15,10 +15,10 @@ use ndarray::{Array4, Axis, s};
 
 use crate::data::{Dataset, Targets};
 use crate::engine::{Graph, Mode};
-use crate::viz::Rgba;
 use crate::viz::draw::{BACKGROUND, INK, MUTED, blit, disc, fill_rect, line, ring};
 use crate::viz::scale::{Palette, ValueScale};
 use crate::viz::text::{draw_text, text_height, text_image, text_width};
+use crate::viz::{Rgba, VizError};
 
 /// Okabe–Ito colours, one per class (repeating after eight classes).
 pub const CLASS_COLORS: [[u8; 3]; 8] = [
@@ -115,25 +115,23 @@ fn point_color(class: usize) -> [u8; 4] {
 }
 
 /// The model's outputs `[n, k]` for inputs `[n, c, 1, 1]`, in batches.
-fn outputs(graph: &mut Graph<f32>, x: &Array4<f32>) -> Result<ndarray::Array2<f32>, String> {
+fn outputs(graph: &mut Graph<f32>, x: &Array4<f32>) -> Result<ndarray::Array2<f32>, VizError> {
     let n = x.shape()[0];
     let mut parts = Vec::new();
     for start in (0..n).step_by(CHUNK) {
         let end = (start + CHUNK).min(n);
         let chunk = x.slice(s![start..end, .., .., ..]).to_owned();
-        let y = graph
-            .forward(&chunk, Mode::Eval)
-            .map_err(|e| e.to_string())?;
+        let y = graph.forward(&chunk, Mode::Eval)?;
         if y.shape()[2] != 1 || y.shape()[3] != 1 {
-            return Err(format!(
+            return Err(VizError::UnsuitedModel(format!(
                 "the model's output is a map ({:?}); the decision view draws one value per class",
                 &y.shape()[1..]
-            ));
+            )));
         }
         parts.push(y.index_axis(Axis(3), 0).index_axis(Axis(2), 0).to_owned());
     }
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-    ndarray::concatenate(Axis(0), &views).map_err(|e| e.to_string())
+    Ok(ndarray::concatenate(Axis(0), &views)?)
 }
 
 /// Class and softmax probability of one row of scores.
@@ -294,15 +292,15 @@ pub fn render(
     train: &Dataset,
     val: &Dataset,
     opts: &DecisionOptions,
-) -> Result<DecisionPicture, String> {
+) -> Result<DecisionPicture, VizError> {
     let input = graph.spec().input;
     match input {
         [2, 1, 1] => plane(graph, train, val, opts),
         [1, 1, 1] => curve(graph, train, val, opts),
-        other => Err(format!(
+        other => Err(VizError::UnsuitedModel(format!(
             "the decision view draws models of 2-D points or of one number (input [2, 1, 1] \
              or [1, 1, 1]); this model takes {other:?}"
-        )),
+        ))),
     }
 }
 
@@ -311,7 +309,7 @@ fn plane(
     train: &Dataset,
     val: &Dataset,
     opts: &DecisionOptions,
-) -> Result<DecisionPicture, String> {
+) -> Result<DecisionPicture, VizError> {
     let side = opts.side.max(16);
     let x = span(&[train, val], 0);
     let y = span(&[train, val], 1);
@@ -465,7 +463,7 @@ fn curve(
     train: &Dataset,
     val: &Dataset,
     opts: &DecisionOptions,
-) -> Result<DecisionPicture, String> {
+) -> Result<DecisionPicture, VizError> {
     let width = opts.side.max(16) * 3 / 2;
     let height = opts.side.max(16);
     let x = span(&[train, val], 0);

@@ -1,17 +1,19 @@
-//! The top-patches picture: for each image that excites a channel most, the patch its
-//! strongest unit sees (enlarged) beside the whole image with that patch outlined; and,
-//! optionally, the input synthesised to excite the channel.
+//! The top-patches view: what one channel responds to, at any depth. Computed over the
+//! data set ([`compute`]: the images that excite the channel most, and an input
+//! synthesised by gradient ascent to excite it), then drawn ([`picture`]): for each image
+//! the patch its strongest unit sees (enlarged) beside the whole image with that patch
+//! outlined, below the synthesised input.
 
-use super::draw::{BACKGROUND, INK, captioned, enlarge, hstack, vstack};
-use super::overlay::{auto_zoom, field_outline, input_image};
-use super::scale::fmt_value;
-use super::text::text_image;
-use super::{Colormap, Rgba, sample_rgba, tile};
 use crate::data::{Dataset, Targets};
 use crate::engine::Graph;
 use crate::inspect::feature_vis::{Ascent, AscentOptions, maximise_channel};
 use crate::inspect::receptive::RfRect;
-use crate::inspect::top_patches::{PatchHit, TopPatches, top_patches};
+use crate::inspect::top_patches::{PatchHit, TopPatches, default_node, top_patches};
+use crate::viz::draw::{BACKGROUND, INK, captioned, enlarge, hstack, vstack};
+use crate::viz::overlay::{auto_zoom, field_outline, input_image};
+use crate::viz::scale::fmt_value;
+use crate::viz::text::text_image;
+use crate::viz::{Colormap, Rgba, VizError, sample_rgba, tile};
 
 const TS: usize = 2;
 /// Where a receptive field reaches past the image border (into the padding).
@@ -141,22 +143,40 @@ pub fn with_synthesis(patches: &Rgba, ascent: &Ascent, side: usize) -> Rgba {
     vstack(&[top, patches.clone()], 6 * TS, BACKGROUND)
 }
 
-/// The whole view, as the window and `convlab render` show it: the nine images of `data`
-/// that excite `channel` of `node` most (patches about `side` pixels), below the input
-/// synthesised for the channel (a third larger).
-pub fn top_patches_view(
+/// The node the view looks at: `requested`, else the model's last conv node (None when
+/// the model has none).
+pub fn node_or_default(graph: &Graph<f32>, requested: Option<&str>) -> Option<String> {
+    requested
+        .map(str::to_string)
+        .or_else(|| default_node(&graph.spec().nodes))
+}
+
+/// What the view found for one channel: the images that excite it most, and the input
+/// synthesised for it.
+#[derive(Clone, Debug)]
+pub struct ChannelResponse {
+    pub top: TopPatches,
+    pub ascent: Ascent,
+}
+
+/// The nine images of `data` that excite `channel` of `node` most, and the input gradient
+/// ascent synthesises for that channel.
+pub fn compute(
     graph: &Graph<f32>,
     data: &Dataset,
     node: &str,
     channel: usize,
-    side: usize,
-) -> Result<(TopPatches, Rgba), String> {
-    let tp = top_patches(graph, data, node, channel, 9).map_err(|e| e.to_string())?;
-    let patches = top_patches_image(&tp, data, side);
-    let ascent = maximise_channel(graph, node, channel, AscentOptions::default())
-        .map_err(|e| e.to_string())?;
-    let image = with_synthesis(&patches, &ascent, side * 4 / 3);
-    Ok((tp, image))
+) -> Result<ChannelResponse, VizError> {
+    let top = top_patches(graph, data, node, channel, 9)?;
+    let ascent = maximise_channel(graph, node, channel, AscentOptions::default())?;
+    Ok(ChannelResponse { top, ascent })
+}
+
+/// The whole view, as the window and `convlab render` show it: the top images (patches
+/// about `side` pixels) below the synthesised input (a third larger).
+pub fn picture(response: &ChannelResponse, data: &Dataset, side: usize) -> Rgba {
+    let patches = top_patches_image(&response.top, data, side);
+    with_synthesis(&patches, &response.ascent, side * 4 / 3)
 }
 
 #[cfg(test)]

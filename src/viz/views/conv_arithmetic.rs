@@ -1,16 +1,84 @@
-//! The convolution arithmetic sandbox as one picture: the input grid with its numbers and
-//! the padded border shaded, the current window outlined, the kernel grid, the output grid
-//! filling up step by step, the products of the current step, and the output-size formula
-//! with the live values. See [`crate::inspect::conv_arithmetic`] for the maths.
+//! The convolution arithmetic sandbox as one picture (no model: drawn from its settings,
+//! [`ArithOptions`]): the input grid with its numbers and the padded border shaded, the
+//! current window outlined, the kernel grid, the output grid filling up step by step, the
+//! products of the current step, and the output-size formula with the live values. See
+//! [`crate::inspect::conv_arithmetic`] for the maths.
 
-use super::Rgba;
-use super::draw::{
+use crate::engine::model_spec::PaddingMode;
+use crate::inspect::conv_arithmetic::{ArithSpec, ConvArithmetic, conv_arithmetic};
+use crate::viz::draw::{
     BACKGROUND, HIGHLIGHT, INK, MUTED, fill_rect, hstack, padded, stroke_rect, vstack,
 };
-use super::text::{draw_text_centered, text_image, text_width};
-use crate::engine::model_spec::PaddingMode;
-use crate::inspect::conv_arithmetic::ConvArithmetic;
+use crate::viz::text::{draw_text_centered, text_image, text_width};
+use crate::viz::{Rgba, VizError};
 use ndarray::Array2;
+
+/// The sandbox's geometry, as `convlab render --view conv-arithmetic` takes it (the
+/// defaults are its flags' defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArithOptions {
+    /// The input side (default 5, transposed 3).
+    pub size: Option<usize>,
+    pub kernel: usize,
+    /// Padding on each side (default 1; transposed: cropping, default 0).
+    pub padding: Option<usize>,
+    pub padding_mode: PaddingMode,
+    pub stride: usize,
+    pub dilation: usize,
+    pub transposed: bool,
+    /// The step shown, from 1 (default: half-way).
+    pub step: Option<usize>,
+}
+
+impl Default for ArithOptions {
+    fn default() -> Self {
+        ArithOptions {
+            size: None,
+            kernel: 3,
+            padding: None,
+            padding_mode: PaddingMode::Zeros,
+            stride: 2,
+            dilation: 1,
+            transposed: false,
+            step: None,
+        }
+    }
+}
+
+/// The sandbox of `opts` with its example numbers, and the step to show (0-based).
+pub fn compute(opts: &ArithOptions) -> Result<(ConvArithmetic, usize), VizError> {
+    // Transposed convs default to no cropping; plain ones to padding 1.
+    let padding = opts.padding.unwrap_or(if opts.transposed { 0 } else { 1 });
+    let size = opts.size.unwrap_or(if opts.transposed { 3 } else { 5 });
+    if size == 0 || opts.kernel == 0 {
+        return Err(VizError::BadOption(
+            "--size and --kernel must be at least 1".into(),
+        ));
+    }
+    let mut spec = ArithSpec::example(
+        size.min(64),
+        opts.kernel.min(64),
+        padding,
+        opts.stride,
+        opts.dilation,
+    );
+    spec.padding_mode = opts.padding_mode;
+    spec.transposed = opts.transposed;
+    let sb = conv_arithmetic(&spec)?;
+    // Default step: the middle of the run, so the picture shows a half-filled output.
+    let step = match opts.step {
+        Some(0) => return Err(VizError::BadOption("--step counts from 1".into())),
+        Some(k) => k - 1,
+        None => sb.steps() / 2,
+    };
+    Ok((sb, step))
+}
+
+/// The view: the sandbox of `opts` at its step.
+pub fn render(opts: &ArithOptions) -> Result<Rgba, VizError> {
+    let (sb, step) = compute(opts)?;
+    Ok(conv_arithmetic_image(&sb, step).image)
+}
 
 /// Shade of the padded border (convolution) or the cropped border (transposed).
 pub const BORDER_SHADE: [u8; 4] = [214, 214, 214, 255];
@@ -71,7 +139,7 @@ fn draw_grid(g: &Grid<'_>, title: &str) -> (Rgba, GridLayout) {
     let w = (cols * c + 1).max(title_img.width) + 4;
     let h = top + rows * c + 4;
     let mut img = Rgba::new(w, h, BACKGROUND);
-    super::draw::blit(&mut img, &title_img, 0, 0);
+    crate::viz::draw::blit(&mut img, &title_img, 0, 0);
     let (x0, y0) = (2usize, top);
     for i in 0..rows {
         for j in 0..cols {
@@ -308,7 +376,7 @@ pub fn conv_arithmetic_image(sb: &ConvArithmetic, step: usize) -> ArithImage {
     let sign = |s: &str, at: usize| {
         let t = arrow(s);
         let mut img = Rgba::new(t.width + 16, at + t.height, BACKGROUND);
-        super::draw::blit(&mut img, &t, 8, at as i64);
+        crate::viz::draw::blit(&mut img, &t, 8, at as i64);
         img
     };
     let mid = in_layout.y + (in_img.height - in_layout.y) / 2;

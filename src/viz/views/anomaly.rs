@@ -1,119 +1,131 @@
-//! Pictures for the two dense tasks: anomaly maps of an autoencoder (input, reconstruction,
-//! error heatmap, error over the input with the true defect outlined, the score) and
-//! segmentation overlays (ground truth, prediction, and the error overlay with true
-//! positives, false positives and false negatives in distinct colours, with IoU and Dice).
-//! Scores come from [`crate::inspect::anomaly`]; this module only draws.
+//! The anomaly view: an autoencoder trained on normal images only reconstructs them well
+//! and fails on defects. [`compute`] runs the model over the anomaly test set and scores
+//! every image by its reconstruction error (the maths is [`crate::inspect::anomaly`]);
+//! [`anomaly_image`] draws input, reconstruction, error heatmap and error over the input
+//! (true defect outlined) for a few images, with the set's AUROCs and a score histogram.
 
 use ndarray::{Array2, Array4, Axis, s};
 
-use super::draw::{
-    BACKGROUND, INK, MUTED, blend, captioned, enlarge, fill_rect, hstack, padded, stroke_rect,
-    vstack,
+use crate::data::textures::AnomalyTest;
+use crate::engine::{Graph, Mode};
+use crate::inspect::anomaly::{AnomalyReport, ScoreOptions, anomaly_report};
+use crate::viz::draw::{
+    BACKGROUND, INK, MUTED, blend, captioned, enlarge, fill_rect, hstack, padded, swatches, vstack,
 };
-use super::overlay::{auto_zoom, heatmap_overlay};
-use super::scale::{Palette, ValueScale, legend};
-use super::text::{draw_text, text_image};
-use super::{Colormap, Rgba, sample_rgba};
-use crate::inspect::anomaly::{AnomalyReport, PixelOutcome, SegmentationScores};
+use crate::viz::overlay::{auto_zoom, heatmap_overlay};
+use crate::viz::scale::{Palette, ValueScale, legend};
+use crate::viz::text::{draw_text, text_image, text_width};
+use crate::viz::{Colormap, Rgba, VizError, sample_rgba};
 
-/// Okabe–Ito bluish green: true positive.
-pub const TP_COLOR: [u8; 3] = [0, 158, 115];
-/// Okabe–Ito vermillion: false positive.
-pub const FP_COLOR: [u8; 3] = [213, 94, 0];
-/// Okabe–Ito blue: false negative.
-pub const FN_COLOR: [u8; 3] = [0, 114, 178];
-/// Class colours for masks (class 0, background, is never painted).
-pub const CLASS_COLORS: [[u8; 3]; 6] = [
-    [0, 0, 0],
-    [230, 159, 0],
-    [86, 180, 233],
-    [0, 158, 115],
-    [240, 228, 66],
-    [204, 121, 167],
-];
 /// Outline of the true defect on anomaly maps.
 pub const MASK_OUTLINE: [u8; 4] = [255, 40, 40, 255];
 
 const TS: usize = 2;
+/// Test images per forward pass.
+const BATCH: usize = 32;
 
-/// The error outcome of one pixel for any number of classes: foreground predicted and
-/// right → TP, foreground predicted but wrong (background or another class) → FP, missed
-/// foreground → FN, background right → TN.
-pub fn pixel_outcome(predicted: u8, truth: u8) -> PixelOutcome {
-    match (predicted > 0, truth > 0) {
-        (true, true) if predicted == truth => PixelOutcome::TruePositive,
-        (true, _) => PixelOutcome::FalsePositive,
-        (false, true) => PixelOutcome::FalseNegative,
-        (false, false) => PixelOutcome::TrueNegative,
-    }
+/// The model's reconstructions of the test images and the scores made from them.
+#[derive(Clone, Debug)]
+pub struct Reconstruction {
+    /// `[n, c, h, w]`, the shape of the test images.
+    pub images: Array4<f32>,
+    pub report: AnomalyReport,
 }
 
-fn outcome_color(o: PixelOutcome) -> Option<[u8; 3]> {
-    match o {
-        PixelOutcome::TruePositive => Some(TP_COLOR),
-        PixelOutcome::FalsePositive => Some(FP_COLOR),
-        PixelOutcome::FalseNegative => Some(FN_COLOR),
-        PixelOutcome::TrueNegative => None,
+/// Runs `graph` over every image of `test` and scores each by its reconstruction error.
+pub fn compute(graph: &mut Graph<f32>, test: &AnomalyTest) -> Result<Reconstruction, VizError> {
+    if test.is_empty() {
+        return Err(VizError::UnsuitedData(
+            "the anomaly test set is empty".into(),
+        ));
     }
-}
-
-fn alpha(opacity: f32) -> u8 {
-    let o = if opacity.is_finite() {
-        opacity.clamp(0.0, 1.0)
-    } else {
-        0.5
-    };
-    (o * 255.0).round() as u8
-}
-
-/// `map` (any size) painted over `base` by nearest neighbour: `paint(value)` gives the
-/// colour of a cell or None to leave the base.
-fn paint_over<T: Copy>(
-    base: &Rgba,
-    map: &Array2<T>,
-    opacity: f32,
-    paint: impl Fn(T) -> Option<[u8; 3]>,
-) -> Rgba {
-    let mut out = base.clone();
-    let (h, w) = map.dim();
-    if h == 0 || w == 0 {
-        return out;
-    }
-    let a = alpha(opacity);
-    for y in 0..out.height {
-        let i = (y * h / out.height.max(1)).min(h - 1);
-        for x in 0..out.width {
-            let j = (x * w / out.width.max(1)).min(w - 1);
-            if let Some([r, g, b]) = paint(map[[i, j]]) {
-                blend(&mut out, x as i64, y as i64, [r, g, b, a]);
-            }
+    let n = test.len();
+    let mut parts: Vec<Array4<f32>> = Vec::new();
+    for start in (0..n).step_by(BATCH) {
+        let end = (start + BATCH).min(n);
+        let x = test.inputs.slice(s![start..end, .., .., ..]).to_owned();
+        let y = graph.forward(&x, Mode::Eval)?;
+        if y.shape() != x.shape() {
+            return Err(VizError::UnsuitedModel(format!(
+                "the model's output {:?} is not the shape of its input {:?}: the anomaly view needs an autoencoder",
+                &y.shape()[1..],
+                &x.shape()[1..]
+            )));
         }
+        parts.push(y.clone());
     }
-    out
+    let views: Vec<_> = parts.iter().map(|a| a.view()).collect();
+    let images = ndarray::concatenate(Axis(0), &views)?;
+    let report = anomaly_report(
+        &test.inputs,
+        &images,
+        &test.anomalous,
+        &test.masks,
+        &test.has_mask,
+        ScoreOptions::default(),
+    );
+    Ok(Reconstruction { images, report })
 }
 
-/// Class colours over `base` (background left as is).
-pub fn class_overlay(base: &Rgba, classes: &Array2<u8>, opacity: f32) -> Rgba {
-    paint_over(base, classes, opacity, |c| {
-        (c > 0).then(|| CLASS_COLORS[c as usize % CLASS_COLORS.len()])
-    })
-}
-
-/// The error overlay: TP, FP and FN in [`TP_COLOR`], [`FP_COLOR`], [`FN_COLOR`] over
-/// `base`; true negatives left as is.
-pub fn error_overlay(
-    base: &Rgba,
-    predicted: &Array2<u8>,
-    truth: &Array2<u8>,
+/// The view as `convlab render` draws it: test image `sample`, or one image of each
+/// defect kind (up to three) and a normal one, flagged at the ROC corner with the best
+/// Youden J (TPR − FPR).
+pub fn render(
+    graph: &mut Graph<f32>,
+    test: &AnomalyTest,
+    sample: Option<usize>,
     opacity: f32,
-) -> Rgba {
-    if predicted.dim() != truth.dim() {
-        return base.clone();
-    }
-    let outcomes = ndarray::Zip::from(predicted)
-        .and(truth)
-        .map_collect(|&p, &t| pixel_outcome(p, t));
-    paint_over(base, &outcomes, opacity, outcome_color)
+) -> Result<Rgba, VizError> {
+    let recon = compute(graph, test)?;
+    let report = &recon.report;
+    let threshold = report
+        .roc
+        .iter()
+        .filter(|p| p.threshold.is_finite())
+        .max_by(|a, b| (a.tpr - a.fpr).total_cmp(&(b.tpr - b.fpr)))
+        .map(|p| p.threshold);
+    let n = test.len();
+    let picks: Vec<usize> = match sample {
+        Some(k) if k >= n => {
+            return Err(VizError::BadOption(format!(
+                "--sample {k} is out of range: the test set has {n} images"
+            )));
+        }
+        Some(k) => vec![k],
+        None => {
+            let mut picks = Vec::new();
+            let mut seen: Vec<&str> = Vec::new();
+            for k in 0..n {
+                if test.anomalous[k] == Some(true)
+                    && !seen.contains(&test.kinds[k].as_str())
+                    && picks.len() < 3
+                {
+                    seen.push(&test.kinds[k]);
+                    picks.push(k);
+                }
+            }
+            if let Some(k) = (0..n).find(|&k| test.anomalous[k] == Some(false)) {
+                picks.push(k);
+            }
+            if picks.is_empty() {
+                picks.push(0);
+            }
+            picks
+        }
+    };
+    anomaly_image(&AnomalyPicture {
+        inputs: &test.inputs,
+        reconstructions: &recon.images,
+        masks: &test.masks,
+        has_mask: &test.has_mask,
+        labels: &test.anomalous,
+        kinds: &test.kinds,
+        names: &test.names,
+        report,
+        picks: &picks,
+        threshold,
+        opacity,
+    })
 }
 
 /// Outlines the region where `mask > 0.5` on `img` (the map is scaled to the picture):
@@ -147,20 +159,6 @@ pub fn outline_mask(img: &mut Rgba, mask: &Array2<f32>, color: [u8; 4]) {
     for (x, y) in edge {
         blend(img, x, y, color);
     }
-}
-
-/// A row of colour swatches with labels.
-fn swatches(items: &[([u8; 3], &str)]) -> Rgba {
-    let parts: Vec<Rgba> = items
-        .iter()
-        .map(|([r, g, b], label)| {
-            let t = text_image(label, TS, INK, BACKGROUND, 0);
-            let mut sw = Rgba::new(t.height, t.height, [*r, *g, *b, 255]);
-            stroke_rect(&mut sw, 0, 0, t.height, t.height, 1, MUTED);
-            hstack(&[sw, t], 6, BACKGROUND)
-        })
-        .collect();
-    hstack(&parts, 24, BACKGROUND)
 }
 
 fn sample_picture(x: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
@@ -236,7 +234,7 @@ fn score_histogram(scores: &[f64], labels: &[Option<bool>], threshold: Option<f6
     let hi_s = format!("{hi:.4}");
     draw_text(
         &mut img,
-        (w - super::text::text_width(&hi_s, TS)) as i64,
+        (w - text_width(&hi_s, TS)) as i64,
         h as i64 + 6,
         &hi_s,
         TS,
@@ -248,13 +246,17 @@ fn score_histogram(scores: &[f64], labels: &[Option<bool>], threshold: Option<f6
 /// Input, reconstruction, error heatmap and error over the input (true defect outlined in
 /// red) for each picked test image, with its score; the set's AUROCs, a score histogram
 /// and the error colour scale.
-pub fn anomaly_image(p: &AnomalyPicture<'_>) -> Result<Rgba, String> {
+pub fn anomaly_image(p: &AnomalyPicture<'_>) -> Result<Rgba, VizError> {
     let n = p.inputs.shape()[0];
     if n == 0 || p.reconstructions.shape() != p.inputs.shape() {
-        return Err("the anomaly view needs test images and their reconstructions".into());
+        return Err(VizError::Picture(
+            "the anomaly view needs test images and their reconstructions".into(),
+        ));
     }
     if p.report.maps.shape()[0] != n || p.report.scores.len() != n {
-        return Err("the anomaly report does not match the test images".into());
+        return Err(VizError::Picture(
+            "the anomaly report does not match the test images".into(),
+        ));
     }
     let (h, w) = (p.inputs.shape()[2], p.inputs.shape()[3]);
     let zoom = auto_zoom(h, w, 160);
@@ -348,11 +350,14 @@ pub fn anomaly_image(p: &AnomalyPicture<'_>) -> Result<Rgba, String> {
         &[
             text_image("anomaly scores of all test images", TS, INK, BACKGROUND, 0),
             score_histogram(&p.report.scores, p.labels, p.threshold),
-            swatches(&[
-                ([86, 180, 233], "normal"),
-                ([230, 159, 0], "anomalous"),
-                ([200, 40, 40], "threshold"),
-            ]),
+            swatches(
+                &[
+                    ([86, 180, 233], "normal"),
+                    ([230, 159, 0], "anomalous"),
+                    ([200, 40, 40], "threshold"),
+                ],
+                TS,
+            ),
         ],
         6,
         BACKGROUND,
@@ -368,87 +373,6 @@ pub fn anomaly_image(p: &AnomalyPicture<'_>) -> Result<Rgba, String> {
     Ok(padded(&vstack(&rows, 22, BACKGROUND), 12, BACKGROUND))
 }
 
-/// One image of the segmentation picture.
-#[derive(Clone, Debug)]
-pub struct SegmentationRow {
-    /// `[1, c, h, w]` input in [0, 1].
-    pub input: Array4<f32>,
-    pub truth: Array2<u8>,
-    pub predicted: Array2<u8>,
-    pub scores: SegmentationScores,
-    pub name: String,
-}
-
-/// Input, ground truth, prediction and the TP/FP/FN error overlay for each row, with the
-/// per-image IoU and Dice and the set's mean IoU.
-pub fn segmentation_image(
-    rows: &[SegmentationRow],
-    total: &SegmentationScores,
-    set_size: usize,
-    opacity: f32,
-) -> Result<Rgba, String> {
-    if rows.is_empty() {
-        return Err("no images to show".into());
-    }
-    let fmt = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{x:.3}"));
-    let per_class: Vec<String> = total.iou.iter().map(|v| fmt(*v)).collect();
-    let mut parts = vec![text_image(
-        &format!(
-            "SEGMENTATION — {set_size} validation images: mean IoU {:.3} · mean Dice {:.3} · per-class IoU [{}]",
-            total.mean_iou,
-            total.mean_dice,
-            per_class.join(", ")
-        ),
-        TS,
-        INK,
-        BACKGROUND,
-        0,
-    )];
-    for r in rows {
-        let (h, w) = (r.input.shape()[2], r.input.shape()[3]);
-        let zoom = auto_zoom(h, w, 200);
-        let base = sample_picture(&r.input, 0, zoom);
-        let truth = class_overlay(&base, &r.truth, opacity);
-        let pred = class_overlay(&base, &r.predicted, opacity);
-        let err = error_overlay(&base, &r.predicted, &r.truth, opacity.max(0.75));
-        let fg = r.scores.iou.get(1).copied().flatten();
-        let caption = format!(
-            "{}: IoU {} · Dice {} · mean IoU over classes {:.3}",
-            r.name,
-            fmt(fg),
-            fmt(r.scores.dice.get(1).copied().flatten()),
-            r.scores.mean_iou
-        );
-        let panels = [
-            captioned(&base, "input", TS, BACKGROUND),
-            captioned(&truth, "ground truth", TS, BACKGROUND),
-            captioned(&pred, "prediction", TS, BACKGROUND),
-            captioned(&err, "prediction vs mask", TS, BACKGROUND),
-        ];
-        parts.push(vstack(
-            &[
-                text_image(&caption, TS, INK, BACKGROUND, 0),
-                hstack(&panels, 16, BACKGROUND),
-            ],
-            6,
-            BACKGROUND,
-        ));
-    }
-    parts.push(swatches(&[
-        (TP_COLOR, "true positive"),
-        (FP_COLOR, "false positive"),
-        (FN_COLOR, "false negative"),
-    ]));
-    parts.push(text_image(
-        "IoU = TP / (TP + FP + FN)    Dice = 2·TP / (2·TP + FP + FN)",
-        TS,
-        MUTED,
-        BACKGROUND,
-        0,
-    ));
-    Ok(padded(&vstack(&parts, 22, BACKGROUND), 12, BACKGROUND))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,42 +380,6 @@ mod tests {
 
     fn gray(w: usize, h: usize) -> Rgba {
         Rgba::new(w, h, [100, 100, 100, 255])
-    }
-
-    #[test]
-    fn error_overlay_colours_each_outcome() {
-        // pred: 1 1 0 0, truth: 1 0 1 0 → TP FP FN TN.
-        let pred = Array2::from_shape_vec((1, 4), vec![1u8, 1, 0, 0]).unwrap();
-        let truth = Array2::from_shape_vec((1, 4), vec![1u8, 0, 1, 0]).unwrap();
-        let out = error_overlay(&gray(8, 2), &pred, &truth, 1.0);
-        assert_eq!(pixel(&out, 0, 0), Some([0, 158, 115, 255]));
-        assert_eq!(pixel(&out, 3, 1), Some([213, 94, 0, 255]));
-        assert_eq!(pixel(&out, 4, 0), Some([0, 114, 178, 255]));
-        assert_eq!(pixel(&out, 7, 1), Some([100, 100, 100, 255]));
-        // Half opacity: halfway between gray and the colour.
-        let half = error_overlay(&gray(4, 1), &pred, &truth, 0.5);
-        let p = pixel(&half, 0, 0).unwrap();
-        assert!(
-            (p[0] as i32 - 50).abs() <= 1 && (p[1] as i32 - 129).abs() <= 1,
-            "{p:?}"
-        );
-        // Mismatched shapes leave the base.
-        let other = Array2::<u8>::zeros((2, 2));
-        assert_eq!(error_overlay(&gray(4, 1), &pred, &other, 1.0), gray(4, 1));
-    }
-
-    #[test]
-    fn multiclass_outcomes_and_class_overlay() {
-        assert_eq!(pixel_outcome(2, 2), PixelOutcome::TruePositive);
-        assert_eq!(pixel_outcome(2, 1), PixelOutcome::FalsePositive);
-        assert_eq!(pixel_outcome(0, 1), PixelOutcome::FalseNegative);
-        assert_eq!(pixel_outcome(1, 0), PixelOutcome::FalsePositive);
-        assert_eq!(pixel_outcome(0, 0), PixelOutcome::TrueNegative);
-        let classes = Array2::from_shape_vec((1, 3), vec![0u8, 1, 2]).unwrap();
-        let out = class_overlay(&gray(3, 1), &classes, 1.0);
-        assert_eq!(pixel(&out, 0, 0), Some([100, 100, 100, 255]));
-        assert_eq!(pixel(&out, 1, 0), Some([230, 159, 0, 255]));
-        assert_eq!(pixel(&out, 2, 0), Some([86, 180, 233, 255]));
     }
 
     #[test]
