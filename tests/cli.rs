@@ -240,3 +240,34 @@ fn render_decision_draws_a_point_model_and_lists_the_views_when_the_name_is_wron
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn render_training_draws_the_curves_a_checkpoint_keeps_and_says_when_there_are_none() {
+    let dir = scratch("training-view");
+    let ck = dir.join("xor.safetensors");
+    let ck = ck.to_str().unwrap();
+    let (ok, _, stderr) = convlab(&["train", &preset("xor-mlp"), "--epochs", "3", "--out", ck]);
+    assert!(ok, "{stderr}");
+    let out = dir.join("training.png");
+    let o = out.to_str().unwrap();
+    let (ok, _, stderr) = convlab(&["render", ck, "--view", "training", "--out", o]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("view training"), "{stderr}");
+    let img = image::open(&out).unwrap();
+    assert!(img.width() > 600 && img.height() > 200, "{img:?}");
+    // A preset has no run: one clear line, no picture.
+    let none = dir.join("none.png");
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        &preset("xor-mlp"),
+        "--view",
+        "training",
+        "--out",
+        none.to_str().unwrap(),
+    ]);
+    assert!(!ok && !stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("no run history"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(!none.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
