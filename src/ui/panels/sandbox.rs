@@ -432,7 +432,7 @@ pub fn sandbox_ui(st: &mut SandboxUi, ui: &mut Ui) {
     }
     if st.texture_key != Some(key) {
         let img = conv_arithmetic_image(sb, k);
-        super::views::upload(ui.ctx(), &mut st.texture, "conv_arithmetic", &img.image);
+        crate::ui::texture::upload(ui.ctx(), &mut st.texture, "conv_arithmetic", &img.image);
         st.texture_key = Some(key);
         st.uploads += 1;
     }
