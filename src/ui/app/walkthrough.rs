@@ -121,7 +121,7 @@ impl ConvLabApp {
 
     /// Re-runs step `k` from the loaded preset: fresh weights from its seed, then the
     /// actions of steps 1..=k in order.
-    pub fn walk_rerun(&mut self, k: usize) {
+    pub(super) fn walk_rerun(&mut self, k: usize) {
         let Some(base) = self.walk.base.clone() else {
             return;
         };
@@ -142,20 +142,20 @@ impl ConvLabApp {
         self.walk.pending.extend(actions);
     }
 
-    pub fn walk_next(&mut self) {
+    fn walk_next(&mut self) {
         if self.walk.step + 1 < self.steps().len() {
             self.walk_enter(self.walk.step + 1, true);
         }
     }
 
-    pub fn walk_previous(&mut self) {
+    fn walk_previous(&mut self) {
         if self.walk.step > 0 {
             self.walk_enter(self.walk.step - 1, false);
         }
     }
 
     /// Runs queued actions one after another (called every frame).
-    pub fn walk_logic(&mut self) {
+    pub(super) fn walk_logic(&mut self) {
         if let Some(target) = self.walk.waiting_for {
             let failed = matches!(self.run.state, RunState::Failed) || self.run.error.is_some();
             if !failed && (self.run.history.len() < target || self.run.state == RunState::Running) {

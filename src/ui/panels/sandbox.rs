@@ -9,11 +9,11 @@ use std::time::Duration;
 use eframe::egui::{self, DragValue, RichText, TextureHandle, Ui};
 
 use crate::engine::model_spec::PaddingMode;
+use crate::inspect::InspectError;
 use crate::inspect::conv_arithmetic::{
     ArithSpec, ConvArithmetic, MAX_DILATION, MAX_INPUT, MAX_KERNEL, MAX_PADDING, MAX_STRIDE,
     conv_arithmetic, conv_output_size, formula, transposed_output_size,
 };
-use crate::inspect::InspectError;
 use crate::spec::view::ViewId;
 use crate::viz::conv_arithmetic::{conv_arithmetic_image, fmt_number};
 

@@ -5,7 +5,7 @@
 //!
 //! The panel edits its own state ([`ViewsUi`]: the settings sent to the inspector, the
 //! textures, the anomaly and segmentation sliders) and reads the rest from a [`ViewsPanel`];
-//! [`ViewsUi::sync`] says what the trainer's inspector must be told.
+//! [`ViewsUi::inspector_update`] says what the trainer's inspector must be told.
 
 use std::path::Path;
 use std::sync::Arc;
