@@ -47,7 +47,7 @@ impl ConvLabApp {
                             steps: &self.project.preset.walkthrough,
                             step: self.walk.step,
                             busy: self.walk.busy(),
-                            error: self.walk.error.as_deref(),
+                            error: self.walk.error.as_ref(),
                             commands: &mut self.commands,
                         },
                         ui,

@@ -11,9 +11,9 @@ use eframe::egui::{self, Key};
 
 use super::{ConvLabApp, UiCommand};
 use crate::inspect::routing::LectureCase;
-use crate::spec::Preset;
 use crate::spec::view::{LectureWindow, Overlay};
 use crate::spec::walkthrough::{Action, Step, set_key};
+use crate::spec::{Preset, SpecError};
 use crate::train::messages::RunState;
 use crate::ui::command::WalkCommand;
 use crate::ui::inspector::InputChoice;
@@ -32,7 +32,8 @@ pub struct WalkState {
     waiting_for: Option<usize>,
     /// A Set or Reset asks for fresh weights before the next training.
     fresh: bool,
-    pub error: Option<String>,
+    /// Why the last `set` action could not change the preset.
+    pub error: Option<SpecError>,
     /// Steps entered (tests).
     pub entered: usize,
 }
@@ -168,7 +169,7 @@ impl ConvLabApp {
                 Action::Set { key, value } => {
                     match set_key(&self.project.preset, &key, &value) {
                         Ok(p) => self.project.preset = p,
-                        Err(e) => self.walk.error = Some(e.to_string()),
+                        Err(e) => self.walk.error = Some(e),
                     }
                     self.walk.fresh = true;
                     self.walk.pending.pop_front();

@@ -5,6 +5,7 @@
 
 use eframe::egui::{self, Color32, RichText, Ui};
 
+use crate::spec::SpecError;
 use crate::spec::walkthrough::{Action, Step};
 use crate::ui::command::{UiCommand, WalkCommand};
 
@@ -17,7 +18,7 @@ pub struct WalkPanel<'a> {
     /// The step's actions are still running.
     pub busy: bool,
     /// Why the last action failed.
-    pub error: Option<&'a str>,
+    pub error: Option<&'a SpecError>,
     pub commands: &'a mut Vec<UiCommand>,
 }
 
@@ -98,7 +99,7 @@ pub fn walkthrough_ui(panel: WalkPanel<'_>, ui: &mut Ui) {
                 ui.label(RichText::new("running the step's actions…").italics());
             }
             if let Some(e) = error {
-                ui.colored_label(Color32::from_rgb(200, 60, 60), e);
+                ui.colored_label(Color32::from_rgb(200, 60, 60), e.to_string());
             }
             if let Some(step) = steps.get(k) {
                 ui.separator();
