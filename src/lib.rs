@@ -4,7 +4,8 @@
 //! # Layers of the crate
 //! From the bottom; each imports only what stands above it in this list (never a module of
 //! its own layer), and `tests/architecture.rs` fails on any other import, on a module
-//! missing here, and on an import circle between files outside `ui/panels`.
+//! missing here, on an import circle between files, and on a window panel importing the
+//! window's app.
 //! 1. Utilities, importing nothing of ours: [`atomic_file`] (write-then-rename),
 //!    [`resident_memory`] (the process's memory, for the soak and `train` reports), [`npy`]
 //!    (NumPy `.npy` files).

@@ -1,6 +1,8 @@
 //! Work the window hands to short-lived named threads so that it never blocks: loading a
 //! data set (with progress, cancel and per-file skip reasons), file dialogs, and writing
-//! checkpoints. Each job answers once over a channel and wakes the window.
+//! checkpoints. Each job answers once over a channel and wakes the window; a job that fails
+//! says why with a typed error ([`LoadError`], [`WriteError`], [`ReadError`]) whose text the
+//! status line shows.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,16 +11,66 @@ use std::sync::{Arc, Mutex};
 
 use eframe::egui;
 
-use crate::checkpoint::Checkpoint;
-use crate::data::folder::{Skipped, load_class_folder};
+use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::data::folder::{CANCELLED, Skipped, load_class_folder};
 use crate::data::load::load_source;
-use crate::data::{DataSource, DataSpec, Dataset, Targets};
+use crate::data::{DataError, DataSource, DataSpec, Dataset, Targets};
+use crate::onnx::OnnxError;
 use crate::viz::{Colormap, Rgba, sample_rgba, tile};
 
 /// Samples per class in the data panel's thumbnail grid.
 pub const THUMBS_PER_CLASS: usize = 8;
 /// Rows (classes) in the thumbnail grid at most.
 pub const THUMB_ROWS: usize = 10;
+
+/// Why a data set could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("loading crashed")]
+    Crashed,
+    #[error("cannot start the loader thread: {0}")]
+    Thread(std::io::Error),
+    #[error("the loader stopped")]
+    Stopped,
+}
+
+impl LoadError {
+    /// The user stopped the load: their choice, not a failure.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, LoadError::Data(DataError::File { reason, .. }) if reason == CANCELLED)
+    }
+}
+
+/// Why a checkpoint or an ONNX file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Onnx(#[from] OnnxError),
+    #[error("the ONNX export crashed")]
+    ExportCrashed,
+    #[error("cannot start the {role} thread: {error}")]
+    Thread {
+        role: &'static str,
+        error: std::io::Error,
+    },
+}
+
+/// Why a checkpoint could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("reading the checkpoint crashed")]
+    Crashed,
+    #[error("cannot start the reader thread: {0}")]
+    Thread(std::io::Error),
+    #[error("the checkpoint reader stopped")]
+    Stopped,
+}
 
 /// A data set ready for the panels.
 pub struct LoadedData {
@@ -36,7 +88,7 @@ pub struct LoadedData {
 pub struct DataJob {
     pub source: DataSource,
     pub seed: u64,
-    rx: Receiver<Result<LoadedData, String>>,
+    rx: Receiver<Result<LoadedData, LoadError>>,
     pub done: Arc<AtomicUsize>,
     pub total: Arc<AtomicUsize>,
     pub started: std::time::Instant,
@@ -65,9 +117,9 @@ impl DataJob {
             .spawn(move || {
                 let started = std::time::Instant::now();
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    load(&spec, &cancel, &done, &total)
+                    load(&spec, &cancel, &done, &total).map_err(LoadError::from)
                 }))
-                .unwrap_or_else(|_| Err("loading crashed".to_string()))
+                .unwrap_or(Err(LoadError::Crashed))
                 .map(|(dataset, skipped)| {
                     let thumbnails = thumbnails(&dataset);
                     LoadedData {
@@ -84,19 +136,18 @@ impl DataJob {
             });
         if let Err(e) = spawned {
             let (tx, rx) = channel();
-            tx.send(Err(format!("cannot start the loader thread: {e}")))
-                .ok();
+            tx.send(Err(LoadError::Thread(e))).ok();
             return DataJob { rx, ..job };
         }
         job
     }
 
     /// The result once the job is done.
-    pub fn poll(&self) -> Option<Result<LoadedData, String>> {
+    pub fn poll(&self) -> Option<Result<LoadedData, LoadError>> {
         match self.rx.try_recv() {
             Ok(r) => Some(r),
             Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err("the loader stopped".into())),
+            Err(TryRecvError::Disconnected) => Some(Err(LoadError::Stopped)),
         }
     }
 
@@ -110,7 +161,7 @@ fn load(
     cancel: &AtomicBool,
     done: &AtomicUsize,
     total: &AtomicUsize,
-) -> Result<(Dataset, Vec<Skipped>), String> {
+) -> Result<(Dataset, Vec<Skipped>), DataError> {
     match &spec.source {
         // Read here rather than by the source's own loader, to show progress and cancel.
         DataSource::Folder(folder) => {
@@ -118,13 +169,10 @@ fn load(
             let loaded = load_class_folder(&folder.path, opts, Some(cancel), |d, t| {
                 done.store(d, Ordering::Relaxed);
                 total.store(t, Ordering::Relaxed);
-            })
-            .map_err(|e| e.to_string())?;
+            })?;
             Ok((loaded.dataset, loaded.skipped))
         }
-        _ => load_source(spec)
-            .map(|d| (d, Vec::new()))
-            .map_err(|e| e.to_string()),
+        _ => load_source(spec).map(|d| (d, Vec::new())),
     }
 }
 
@@ -228,14 +276,12 @@ impl DialogJob {
 pub fn save_checkpoint(
     checkpoint: Checkpoint,
     path: PathBuf,
-    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    result: Arc<Mutex<Option<Result<PathBuf, WriteError>>>>,
     ctx: &egui::Context,
 ) -> Option<std::thread::JoinHandle<()>> {
     spawn_writer("checkpoint-writer", "writer", result, ctx, move || {
-        checkpoint
-            .save(&path)
-            .map(|()| path)
-            .map_err(|e| e.to_string())
+        checkpoint.save(&path)?;
+        Ok(path)
     })
 }
 
@@ -246,7 +292,7 @@ pub fn save_checkpoint(
 pub fn export_onnx(
     checkpoint: Checkpoint,
     path: PathBuf,
-    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    result: Arc<Mutex<Option<Result<PathBuf, WriteError>>>>,
     ctx: &egui::Context,
 ) -> Option<std::thread::JoinHandle<()>> {
     spawn_writer("onnx-exporter", "exporter", result, ctx, move || {
@@ -255,12 +301,11 @@ pub fn export_onnx(
                 &checkpoint.preset.model,
                 &checkpoint.params,
                 Some(&checkpoint.preset),
-            )
-            .map_err(|e| e.to_string())?;
-            crate::checkpoint::write_atomically(&path, &bytes).map_err(|e| e.to_string())?;
+            )?;
+            crate::checkpoint::write_atomically(&path, &bytes)?;
             Ok(path)
         }))
-        .unwrap_or_else(|_| Err("the ONNX export crashed".to_string()))
+        .unwrap_or(Err(WriteError::ExportCrashed))
     })
 }
 
@@ -268,10 +313,10 @@ pub fn export_onnx(
 /// a thread that cannot start is an error outcome naming the `role`.
 fn spawn_writer(
     name: &str,
-    role: &str,
-    result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    role: &'static str,
+    result: Arc<Mutex<Option<Result<PathBuf, WriteError>>>>,
     ctx: &egui::Context,
-    work: impl FnOnce() -> Result<PathBuf, String> + Send + 'static,
+    work: impl FnOnce() -> Result<PathBuf, WriteError> + Send + 'static,
 ) -> Option<std::thread::JoinHandle<()>> {
     let ctx = ctx.clone();
     let spawned = std::thread::Builder::new().name(name.into()).spawn({
@@ -286,7 +331,7 @@ fn spawn_writer(
         Ok(handle) => Some(handle),
         Err(e) => {
             *result.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Err(format!("cannot start the {role} thread: {e}")));
+                Some(Err(WriteError::Thread { role, error: e }));
             None
         }
     }
@@ -295,7 +340,7 @@ fn spawn_writer(
 /// A checkpoint being read and checked on the `"checkpoint-reader"` thread.
 pub struct OpenJob {
     pub path: PathBuf,
-    rx: Receiver<Result<Checkpoint, String>>,
+    rx: Receiver<Result<Checkpoint, ReadError>>,
 }
 
 impl OpenJob {
@@ -309,26 +354,25 @@ impl OpenJob {
                 let tx = tx.clone();
                 move || {
                     let outcome = std::panic::catch_unwind(|| {
-                        Checkpoint::load(&reader_path).map_err(|e| e.to_string())
+                        Checkpoint::load(&reader_path).map_err(ReadError::from)
                     })
-                    .unwrap_or_else(|_| Err("reading the checkpoint crashed".to_string()));
+                    .unwrap_or(Err(ReadError::Crashed));
                     tx.send(outcome).ok();
                     ctx.request_repaint();
                 }
             });
         if let Err(e) = spawned {
-            tx.send(Err(format!("cannot start the reader thread: {e}")))
-                .ok();
+            tx.send(Err(ReadError::Thread(e))).ok();
         }
         OpenJob { path, rx }
     }
 
     /// The checkpoint (or why it could not be read) once the job is done.
-    pub fn poll(&self) -> Option<Result<Checkpoint, String>> {
+    pub fn poll(&self) -> Option<Result<Checkpoint, ReadError>> {
         match self.rx.try_recv() {
             Ok(r) => Some(r),
             Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(Err("the checkpoint reader stopped".into())),
+            Err(TryRecvError::Disconnected) => Some(Err(ReadError::Stopped)),
         }
     }
 }

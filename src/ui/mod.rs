@@ -7,13 +7,16 @@
 pub mod app;
 pub mod app_state;
 pub mod background;
+pub mod command;
 pub mod frame_timer;
 pub mod inspector;
 pub mod panels;
 pub mod presets;
 pub mod project;
+pub mod session;
 pub mod soak;
 pub mod templates;
+pub mod texture;
 
 pub use app::{ConvLabApp, LaunchOptions};
 

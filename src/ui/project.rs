@@ -253,14 +253,25 @@ pub fn move_node(spec: &mut ModelSpec, i: usize, up: bool) -> usize {
     }
 }
 
+/// Why a node cannot take the name the user typed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RenameError {
+    #[error("a node needs a name")]
+    Empty,
+    #[error("'{INPUT_NODE}' is the name of the network input")]
+    Reserved,
+    #[error("another node is already called '{0}'")]
+    Taken(String),
+}
+
 /// Renames node `i` and every reference to it. Refuses empty, duplicate or reserved names.
-pub fn rename_node(spec: &mut ModelSpec, i: usize, new: &str) -> Result<(), String> {
+pub fn rename_node(spec: &mut ModelSpec, i: usize, new: &str) -> Result<(), RenameError> {
     let new = new.trim();
     if new.is_empty() {
-        return Err("a node needs a name".into());
+        return Err(RenameError::Empty);
     }
     if new == INPUT_NODE {
-        return Err(format!("'{INPUT_NODE}' is the name of the network input"));
+        return Err(RenameError::Reserved);
     }
     if spec
         .nodes
@@ -268,7 +279,7 @@ pub fn rename_node(spec: &mut ModelSpec, i: usize, new: &str) -> Result<(), Stri
         .enumerate()
         .any(|(k, n)| k != i && n.name == new)
     {
-        return Err(format!("another node is already called '{new}'"));
+        return Err(RenameError::Taken(new.to_string()));
     }
     let Some(node) = spec.nodes.get_mut(i) else {
         return Ok(());

@@ -1,44 +1,32 @@
-//! What the panels ask for ([`UiCommand`]) and what each does: train, open, save, export,
-//! load a folder, probe; with the opening and configuring they need.
+//! What each [`UiCommand`] the panels ask for does: train, open, save, export, load a
+//! folder, probe, move through the walkthrough; with the opening and configuring they need.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
 use eframe::egui;
 
-use super::{ConvLabApp, RunView};
+use super::walkthrough::WalkState;
+use super::{ConvLabApp, UiCommand};
 use crate::data::DataSource;
 use crate::data::sources::class_folder::ClassFolder;
 use crate::spec::Preset;
-use crate::spec::view::ViewId;
 use crate::train::messages::{RunSetup, StartWeights, TrainerCommand};
-use crate::ui::background::{DialogJob, DialogPurpose, OpenJob};
-use crate::ui::panels;
+use crate::ui::background::{DialogJob, OpenJob};
 use crate::ui::panels::model_editor::ModelEditor;
 use crate::ui::presets;
 use crate::ui::project::Project;
-
-/// Things the panels ask for, carried out after the frame's UI.
-#[derive(Clone, Debug, PartialEq)]
-pub enum UiCommand {
-    Start,
-    Pause,
-    Step,
-    Reset,
-    Open(PathBuf),
-    OpenEmbedded(&'static str),
-    Save(PathBuf),
-    /// Exports the current model and weights as ONNX to this path.
-    ExportOnnx(PathBuf),
-    Dialog(DialogPurpose),
-    /// Loads the class folder typed into the data panel.
-    LoadFolder(PathBuf),
-    CancelLoad,
-    Probe(usize),
-}
+use crate::ui::session::RunView;
 
 impl ConvLabApp {
     pub(super) fn handle_commands(&mut self, ctx: &egui::Context) {
+        // A command may ask for another (entering a walkthrough step pauses the run): that
+        // one is carried out in the same frame, like the panels' own.
+        while !self.commands.is_empty() {
+            self.handle_queued_commands(ctx);
+        }
+    }
+
+    fn handle_queued_commands(&mut self, ctx: &egui::Context) {
         for command in std::mem::take(&mut self.commands) {
             match command {
                 UiCommand::Start => {
@@ -109,6 +97,7 @@ impl ConvLabApp {
                     self.gallery.probed = Some(index);
                     self.trainer.worker.send(TrainerCommand::Probe(index));
                 }
+                UiCommand::Walk(walk) => self.walk_command(walk),
             }
         }
     }
@@ -120,7 +109,7 @@ impl ConvLabApp {
             self.state.folder_size = folder.size;
             self.state.folder_grayscale = folder.grayscale;
         }
-        self.walk = panels::walkthrough::WalkState::for_preset(&preset);
+        self.walk = WalkState::for_preset(&preset);
         self.views.result = None;
         self.views.iou_history.clear();
         self.views.score_threshold = None;
@@ -170,42 +159,6 @@ impl ConvLabApp {
         let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         self.state.remember(abs.clone());
         self.state.last_file = Some(abs);
-    }
-
-    /// Installs (or removes) the views' inspector on the trainer thread.
-    pub fn send_inspect(&mut self, job: Option<crate::train::messages::InspectJob>) {
-        self.trainer.worker.send(TrainerCommand::Inspect(job));
-    }
-
-    /// Makes an image file the input of every view (resized to the model's input).
-    pub fn use_image_input(&mut self, path: &Path) {
-        let [c, h, w] = self.project.preset.model.input;
-        self.views.image_error = None;
-        if c != 1 && c != 3 {
-            self.views.image_error = Some(format!(
-                "the model takes {c} channels; an image gives 1 or 3"
-            ));
-            return;
-        }
-        let opts = crate::data::folder::ImageOptions {
-            size: [h, w],
-            grayscale: c == 1,
-        };
-        match crate::data::folder::load_image(path, opts).and_then(|v| {
-            crate::engine::Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string())
-        }) {
-            Ok(t) => {
-                self.views.image_path = path.display().to_string();
-                self.views.settings.input = crate::ui::inspector::InputChoice::Image {
-                    path: path.display().to_string(),
-                    pixels: Arc::new(t),
-                };
-                if !self.views.settings.tab.uses_model() {
-                    self.views.settings.tab = ViewId::Activations;
-                }
-            }
-            Err(e) => self.views.image_error = Some(format!("{}: {e}", path.display())),
-        }
     }
 
     /// Configures the worker like the project; `fresh` forces new weights.

@@ -76,7 +76,7 @@ pub(super) struct ScreenshotPlan {
     pub(super) training_started: bool,
     pub(super) requested: bool,
     pub(super) done: Arc<AtomicBool>,
-    pub(super) saved: Arc<Mutex<Option<Result<(), String>>>>,
+    pub(super) saved: Arc<Mutex<Option<Result<(), image::ImageError>>>>,
 }
 
 impl ConvLabApp {
@@ -181,8 +181,7 @@ impl ConvLabApp {
                 let (w, h) = (img.size[0] as u32, img.size[1] as u32);
                 let bytes: Vec<u8> = img.pixels.iter().flat_map(|c| c.to_array()).collect();
                 let result =
-                    image::save_buffer(&path, &bytes, w, h, image::ExtendedColorType::Rgba8)
-                        .map_err(|e| e.to_string());
+                    image::save_buffer(&path, &bytes, w, h, image::ExtendedColorType::Rgba8);
                 *saved.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
                 done.store(true, Ordering::SeqCst);
             });

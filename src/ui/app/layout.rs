@@ -7,12 +7,15 @@ use std::time::Instant;
 use eframe::egui;
 
 use super::ConvLabApp;
+use crate::spec::view::ViewId;
 use crate::ui::panels;
 use crate::ui::panels::curves::Curves;
 use crate::ui::panels::data_panel::DataPanel;
 use crate::ui::panels::gallery::Gallery;
 use crate::ui::panels::top_bar::TopBar;
 use crate::ui::panels::training_panel::TrainingPanel;
+use crate::ui::panels::views::ViewsPanel;
+use crate::ui::panels::walkthrough::WalkPanel;
 
 impl ConvLabApp {
     /// The whole window.
@@ -39,7 +42,16 @@ impl ConvLabApp {
             .min_size(300.0)
             .show(ui, |ui| {
                 if walking {
-                    panels::walkthrough::walkthrough_ui(self, ui);
+                    panels::walkthrough::walkthrough_ui(
+                        WalkPanel {
+                            steps: &self.project.preset.walkthrough,
+                            step: self.walk.step,
+                            busy: self.walk.busy(),
+                            error: self.walk.error.as_ref(),
+                            commands: &mut self.commands,
+                        },
+                        ui,
+                    );
                     ui.separator();
                 }
                 let shape = self.dataset().map(|d| d.sample_shape());
@@ -102,7 +114,24 @@ impl ConvLabApp {
                     });
             });
         egui::CentralPanel::default().show(ui, |ui| {
-            panels::views::central_ui(self, ui);
+            panels::views::tab_bar_ui(&mut self.views, &self.project.preset.model, ui);
+            ui.separator();
+            if self.views.settings.tab == ViewId::Training {
+                self.training_tab_ui(ui);
+            } else {
+                let configured = self.worker_configured();
+                panels::views::views_ui(
+                    ViewsPanel {
+                        views: &mut self.views,
+                        model: &self.project.preset.model,
+                        facts: self.project.facts().full.as_ref(),
+                        split: self.data.split.as_ref(),
+                        run_state: self.run.state,
+                        configured,
+                    },
+                    ui,
+                );
+            }
         });
         if self.state.show_frame_overlay {
             panels::status_bar::frame_overlay_ui(&self.frames, &ctx);
@@ -116,7 +145,7 @@ impl ConvLabApp {
     }
 
     /// The Training tab of the central area: the curves above the prediction gallery.
-    pub fn training_tab_ui(&mut self, ui: &mut egui::Ui) {
+    fn training_tab_ui(&mut self, ui: &mut egui::Ui) {
         panels::curves::curves_ui(
             Curves {
                 run: &self.run,

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
-use super::state::SplitData;
-use super::{ConvLabApp, MAX_STEP_POINTS, UiCommand};
+use super::{ConvLabApp, UiCommand};
 use crate::checkpoint::Checkpoint;
 use crate::data::load::split;
 use crate::train::messages::{RunState, StartWeights, TrainerCommand, TrainerEvent};
 use crate::ui::background::{DataJob, DialogPurpose, export_onnx, save_checkpoint};
 use crate::ui::panels;
+use crate::ui::panels::views::InspectorUpdate;
+use crate::ui::session::{MAX_STEP_POINTS, SplitData};
 
 /// How long `logic` may spend draining trainer events per frame.
 pub const EVENT_BUDGET: Duration = Duration::from_millis(8);
@@ -55,9 +56,9 @@ impl ConvLabApp {
             ctx.request_repaint_after(Duration::from_millis(320));
         }
         self.launch_logic();
-        panels::walkthrough::walk_keys(self, ctx);
+        self.walk_keys(ctx);
         self.walk_logic();
-        panels::views::sync_views(self, ctx);
+        self.sync_views(ctx);
         if self.presenter_applied != Some(self.state.presenter) {
             panels::walkthrough::apply_presenter(ctx, self.state.presenter);
             if self.state.presenter {
@@ -72,6 +73,19 @@ impl ConvLabApp {
         if self.data.job.is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
+    }
+
+    /// Keeps the trainer's inspector in step with the views' settings and takes its newest
+    /// result.
+    fn sync_views(&mut self, ctx: &egui::Context) {
+        if let Some(update) = self.views.inspector_update() {
+            let job = match update {
+                InspectorUpdate::Install(job) => Some(job),
+                InspectorUpdate::Remove => None,
+            };
+            self.trainer.worker.send(TrainerCommand::Inspect(job));
+        }
+        self.views.take_result(ctx);
     }
 
     pub(super) fn drain_events(&mut self) {
@@ -185,12 +199,12 @@ impl ConvLabApp {
                 }
                 Err(e) => {
                     // Cancel is the user's choice, not a failure: say it plainly.
-                    if e.ends_with(crate::data::folder::CANCELLED) {
+                    if e.is_cancelled() {
                         self.info(format!("stopped loading {}", job.source.label()));
                     } else {
                         self.error(format!("could not load {}: {e}", job.source.label()));
                     }
-                    self.data.failed = Some((job.source, job.seed, e));
+                    self.data.failed = Some((job.source, job.seed, e.to_string()));
                 }
             }
         }
@@ -278,7 +292,7 @@ impl ConvLabApp {
             Err(e) if std::mem::take(&mut self.recovery.restoring) => {
                 self.error(format!("could not restore the last session's model: {e}"));
             }
-            Err(e) => self.error(e),
+            Err(e) => self.error(e.to_string()),
         }
     }
 
@@ -351,7 +365,7 @@ impl ConvLabApp {
                     "png" | "jpg" | "jpeg" | "bmp" | "gif" | "tif" | "tiff" | "webp"
                 )
             }) {
-                self.use_image_input(&path);
+                self.views.use_image(&path, self.project.preset.model.input);
             } else {
                 self.error(format!(
                     "{}: drop a class folder, a preset (.toml) or a checkpoint (.safetensors)",

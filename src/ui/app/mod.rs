@@ -4,21 +4,24 @@
 //! keeps the trainer configured like the editor; `ui` lays out the panels, which only
 //! push [`UiCommand`]s or edit the project.
 //!
-//! One file per concern: [`state`] (what the window holds), [`logic`] (the per-frame work
-//! before the UI: trainer events, background loads, dialogs, saves), [`commands`] (what
-//! each [`UiCommand`] does), [`launch`] (launch options, screenshot and soak runs, the
-//! recovery file at close), [`layout`] (which panel goes where and what each is given).
-//! This file holds the app's fields, builds it and implements `eframe::App`.
+//! One file per concern: [`state`] (the app's machinery: trainer link, files being
+//! written), [`logic`] (the per-frame work before the UI: trainer events, background loads,
+//! dialogs, saves, the views' inspector), [`commands`] (what each [`UiCommand`] does),
+//! [`walkthrough`] (entering steps and running their actions), [`launch`] (launch options,
+//! screenshot and soak runs, the recovery file at close), [`layout`] (which panel goes where
+//! and what each is given). This file holds the app's fields, builds it and implements
+//! `eframe::App`.
 //!
-//! Panels never get the whole app: each takes a small context of what it shows
-//! (borrowed), what it edits in place (its own state, the project, the persisted UI
-//! settings) and the command list. The views and the walkthrough still take the app (they
-//! drive the trainer's inspector and run actions).
+//! Panels never get the whole app, and never import it: each takes a small context of what
+//! it shows (borrowed), what it edits in place (its own state, the project, the persisted
+//! UI settings) and the command list. What app and panels share (the data and run shown,
+//! the commands) lives beside both, in [`crate::ui::session`] and [`crate::ui::command`].
 mod commands;
 mod launch;
 mod layout;
 mod logic;
 mod state;
+mod walkthrough;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,15 +35,16 @@ use super::panels;
 use super::panels::model_editor::ModelEditor;
 use super::presets::{self, DEFAULT_PRESET, PresetEntry};
 use super::project::Project;
+use super::session::{DataView, Message, RunView};
 use crate::spec::Preset;
 use crate::train::worker::TrainerWorker;
 
-pub use commands::UiCommand;
+use super::command::UiCommand;
 use launch::{Harness, Recovery, ScreenshotPlan};
 pub use launch::{LaunchOptions, RECOVERY_FILE, RECOVERY_WAIT};
 pub use logic::{EVENT_BUDGET, TRAINING_REPAINT};
-pub use state::{DataView, MAX_STEP_POINTS, Message, RunView, SplitData, needs_configure};
 use state::{FileWrites, TrainerLink};
+pub use walkthrough::WalkState;
 
 /// The window. The public fields are what the panels show and edit (and what tests
 /// look at); the private ones are the machinery behind them, grouped by what owns them.
@@ -59,7 +63,7 @@ pub struct ConvLabApp {
     pub data_panel: panels::data_panel::DataPanelState,
     /// The central area's tabs and inspection views.
     pub views: panels::views::ViewsUi,
-    pub walk: panels::walkthrough::WalkState,
+    pub walk: WalkState,
     pub dialog: Option<DialogJob>,
     /// A dialog returned nothing within 50 ms once: probably none is available here.
     pub dialog_unavailable: bool,

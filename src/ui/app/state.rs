@@ -1,74 +1,17 @@
-//! What the window holds besides the project: the data panel's loaded set and split, what
-//! it knows about the run, the status line; and the questions asked of that state.
+//! The app's own machinery besides the project (the trainer link, the files being
+//! written) and the questions asked of the window's state. What the panels read (the data,
+//! the run, the status line) is in [`crate::ui::session`].
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::ConvLabApp;
-use crate::data::{DataSource, DataSpec, Dataset};
+use crate::data::{DataSource, Dataset};
 use crate::spec::Preset;
-use crate::train::EpochRecord;
-use crate::train::messages::{
-    Evaluation, ProbeResult, RunInfo, RunState, StartWeights, StepProgress,
-};
+use crate::train::messages::StartWeights;
 use crate::train::worker::TrainerWorker;
-use crate::ui::background::{DataJob, LoadedData};
-
-/// Step losses kept for the live curve (older ones are thinned).
-pub const MAX_STEP_POINTS: usize = 4_000;
-
-/// The data panel's state: the loaded set, its split, the job loading the next one.
-#[derive(Default)]
-pub struct DataView {
-    pub loaded: Option<LoadedData>,
-    /// Bumped whenever `loaded` or the split changes.
-    pub version: u64,
-    pub job: Option<DataJob>,
-    /// A source that failed to load (not retried until it changes), and why.
-    pub failed: Option<(DataSource, u64, String)>,
-    pub split: Option<SplitData>,
-}
-
-impl DataView {
-    /// The loaded set if it is the one `spec` asks for (not the previous one still shown
-    /// while the next loads).
-    pub fn dataset_for(&self, spec: &DataSpec) -> Option<&Arc<Dataset>> {
-        self.loaded
-            .as_ref()
-            .filter(|l| data_matches(spec, &l.source, l.seed))
-            .map(|l| &l.dataset)
-    }
-}
-
-/// Whether data loaded from `loaded_source` with `seed` is what `spec` asks for.
-fn data_matches(spec: &DataSpec, loaded_source: &DataSource, seed: u64) -> bool {
-    let seed_matters = spec.source.source().seed_changes_samples();
-    *loaded_source == spec.source && (!seed_matters || seed == spec.seed)
-}
-
-pub struct SplitData {
-    pub val_fraction: f64,
-    pub seed: u64,
-    pub train: Arc<Dataset>,
-    pub val: Arc<Dataset>,
-}
-
-/// What the window knows about the run.
-#[derive(Default)]
-pub struct RunView {
-    pub state: RunState,
-    pub info: Option<RunInfo>,
-    pub history: Vec<EpochRecord>,
-    /// `[epoch position, mean loss]` of coalesced steps.
-    pub step_losses: Vec<[f64; 2]>,
-    pub progress: Option<StepProgress>,
-    pub progress_events: u64,
-    pub error: Option<String>,
-    pub evaluation: Option<Arc<Evaluation>>,
-    pub(super) eval_seen: u64,
-    pub probe: Option<Arc<ProbeResult>>,
-    pub(super) probe_seen: u64,
-}
+use crate::ui::background::WriteError;
+use crate::ui::session::{Message, data_matches, needs_configure};
 
 /// The trainer thread and what it was last told.
 pub(super) struct TrainerLink {
@@ -85,7 +28,7 @@ pub(super) struct TrainerLink {
 pub(super) struct FileWrites {
     /// Where the next weights from the trainer are saved as a checkpoint.
     pub(super) pending_save: Option<PathBuf>,
-    pub(super) save_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    pub(super) save_result: Arc<Mutex<Option<Result<PathBuf, WriteError>>>>,
     /// Threads writing the user's files (saves, ONNX exports), joined before the window
     /// closes.
     pub(super) writers: Vec<std::thread::JoinHandle<()>>,
@@ -93,35 +36,7 @@ pub(super) struct FileWrites {
     pub(super) saving: Option<Preset>,
     /// Where the next weights from the trainer are exported as ONNX.
     pub(super) pending_onnx: Option<PathBuf>,
-    pub(super) onnx_result: Arc<Mutex<Option<Result<PathBuf, String>>>>,
-}
-
-/// A line in the status bar.
-#[derive(Clone, Debug, Default)]
-pub struct Message {
-    pub text: String,
-    pub is_error: bool,
-}
-
-/// Whether a trainer configured with `configured` (a preset and the data version) must be
-/// configured again to run `preset` (changes beyond the live settings).
-pub fn needs_configure(
-    configured: Option<&(Preset, u64)>,
-    preset: &Preset,
-    data_version: u64,
-) -> bool {
-    match configured {
-        None => true,
-        Some((p, version)) => *version != data_version || preset_differs_structurally(preset, p),
-    }
-}
-
-fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
-    let mut a = a.clone();
-    a.training.learning_rate = b.training.learning_rate;
-    a.training.epochs = b.training.epochs;
-    a.training.augment = b.training.augment;
-    a != *b
+    pub(super) onnx_result: Arc<Mutex<Option<Result<PathBuf, WriteError>>>>,
 }
 
 impl ConvLabApp {

@@ -6,7 +6,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
 
 use crate::engine::LossKind;
 use crate::train::MetricKind;
-use crate::ui::app::RunView;
+use crate::ui::session::RunView;
 use crate::viz::curves::{plot_points, tick_label};
 
 const TRAIN: Color32 = Color32::from_rgb(80, 160, 255);

@@ -10,12 +10,13 @@ use eframe::egui::{self, Ui};
 use crate::data::DataSource;
 use crate::data::sources::{FolderChoice, SourceKind};
 use crate::data::synthetic::{FUNCTIONS_1D, PointPattern};
-use crate::ui::app::{DataView, UiCommand};
 use crate::ui::app_state::AppState;
 use crate::ui::background::DialogPurpose;
+use crate::ui::command::UiCommand;
 use crate::ui::panels::augment_panel::{AugmentPreview, Augmenting, augment_ui};
 use crate::ui::panels::gallery::GalleryState;
 use crate::ui::project::Project;
+use crate::ui::session::DataView;
 
 /// The data panel's own state: whether the folder tools are open, and its pictures.
 #[derive(Default)]

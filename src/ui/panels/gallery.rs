@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use eframe::egui::{self, Color32, Ui};
 
 use crate::data::{Dataset, Targets};
-use crate::ui::app::{RunView, UiCommand};
+use crate::ui::command::UiCommand;
+use crate::ui::session::RunView;
 use crate::viz::{Colormap, sample_rgba};
 
 /// Images shown at most.

@@ -1,7 +1,8 @@
 //! One file per panel. A panel gets a small context: what it shows (borrowed), what it edits
 //! in place (its own state, the project, the persisted UI settings) and a list to push
-//! [`crate::ui::app::UiCommand`]s to for everything else; it never talks to the trainer
-//! directly. `views` and `walkthrough` still take the whole app.
+//! [`crate::ui::command::UiCommand`]s to for everything else; it never talks to the trainer
+//! directly and never imports the app (`crate::ui::app`), which lays the panels out and
+//! carries out their commands.
 
 pub mod augment_panel;
 pub mod curves;

@@ -7,8 +7,8 @@ use eframe::egui::{self, RichText, Ui};
 use super::node_params::node_params_ui;
 use crate::engine::facts::NodeFacts;
 use crate::ui::project::{
-    Project, duplicate_node, input_choices, insert_node, move_node, palette, remove_node,
-    rename_node,
+    Project, RenameError, duplicate_node, input_choices, insert_node, move_node, palette,
+    remove_node, rename_node,
 };
 use crate::ui::templates::{self, TEMPLATES};
 
@@ -17,7 +17,7 @@ use crate::ui::templates::{self, TEMPLATES};
 pub struct ModelEditor {
     pub selected: Option<usize>,
     rename: String,
-    rename_error: Option<String>,
+    rename_error: Option<RenameError>,
 }
 
 /// `1234567` → `1.23 M`.
@@ -266,7 +266,7 @@ impl ModelEditor {
                                     }
                                 });
                                 if let Some(e) = &self.rename_error {
-                                    ui.colored_label(ui.visuals().error_fg_color, e);
+                                    ui.colored_label(ui.visuals().error_fg_color, e.to_string());
                                 }
                                 let choices = input_choices(&project.preset.model, i);
                                 node_params_ui(ui, &mut project.preset.model.nodes[i], &choices);

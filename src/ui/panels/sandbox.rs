@@ -9,6 +9,7 @@ use std::time::Duration;
 use eframe::egui::{self, DragValue, RichText, TextureHandle, Ui};
 
 use crate::engine::model_spec::PaddingMode;
+use crate::inspect::InspectError;
 use crate::inspect::conv_arithmetic::{
     ArithSpec, ConvArithmetic, MAX_DILATION, MAX_INPUT, MAX_KERNEL, MAX_PADDING, MAX_STRIDE,
     conv_arithmetic, conv_output_size, formula, transposed_output_size,
@@ -134,7 +135,7 @@ pub struct SandboxUi {
     /// When the animation last advanced (egui time, seconds).
     last_advance: Option<f64>,
     /// The sandbox for `computed.0`, or why that geometry is impossible.
-    computed: Option<(Geometry, Result<ConvArithmetic, String>)>,
+    computed: Option<(Geometry, Result<ConvArithmetic, InspectError>)>,
     texture: Option<TextureHandle>,
     /// What `texture` shows.
     texture_key: Option<(Geometry, usize)>,
@@ -161,7 +162,7 @@ impl Default for SandboxUi {
 
 impl SandboxUi {
     /// The sandbox for the current geometry, computed only when the geometry changed.
-    pub fn sandbox(&mut self) -> &Result<ConvArithmetic, String> {
+    pub fn sandbox(&mut self) -> &Result<ConvArithmetic, InspectError> {
         let g = self.geometry;
         if self.computed.as_ref().is_some_and(|(k, _)| *k != g) {
             self.computed = None;
@@ -169,7 +170,7 @@ impl SandboxUi {
         let computations = &mut self.computations;
         let (_, result) = self.computed.get_or_insert_with(|| {
             *computations += 1;
-            (g, conv_arithmetic(&g.spec()).map_err(|e| e.to_string()))
+            (g, conv_arithmetic(&g.spec()))
         });
         result
     }
@@ -396,7 +397,7 @@ pub fn sandbox_ui(st: &mut SandboxUi, ui: &mut Ui) {
     formula_ui(st, ui);
     let g = st.geometry;
     let steps = st.steps();
-    let error = st.sandbox().as_ref().err().cloned();
+    let error = st.sandbox().as_ref().err().map(InspectError::to_string);
     match (&error, g.output_size()) {
         (None, Some(o)) => {
             ui.label(format!(
@@ -432,7 +433,7 @@ pub fn sandbox_ui(st: &mut SandboxUi, ui: &mut Ui) {
     }
     if st.texture_key != Some(key) {
         let img = conv_arithmetic_image(sb, k);
-        super::views::upload(ui.ctx(), &mut st.texture, "conv_arithmetic", &img.image);
+        crate::ui::texture::upload(ui.ctx(), &mut st.texture, "conv_arithmetic", &img.image);
         st.texture_key = Some(key);
         st.uploads += 1;
     }

@@ -3,8 +3,8 @@
 
 use eframe::egui::{self, Ui};
 
-use crate::ui::app::{Message, RunView};
 use crate::ui::frame_timer::FrameTimer;
+use crate::ui::session::{Message, RunView};
 
 /// The bar shows the run, the last message and the frame times; it changes nothing.
 pub fn status_bar_ui(ui: &mut Ui, run: &RunView, message: &Message, frames: &FrameTimer) {

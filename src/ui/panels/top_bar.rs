@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, Ui};
 
-use crate::ui::app::UiCommand;
 use crate::ui::app_state::AppState;
 use crate::ui::background::DialogPurpose;
+use crate::ui::command::UiCommand;
 use crate::ui::presets::PresetEntry;
 use crate::ui::project::Project;
 

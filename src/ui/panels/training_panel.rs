@@ -7,7 +7,8 @@ use eframe::egui::{self, Color32, Ui};
 use crate::engine::{Init, LossKind, OptimizerKind};
 use crate::spec::Preset;
 use crate::train::messages::RunState;
-use crate::ui::app::{RunView, UiCommand, needs_configure};
+use crate::ui::command::UiCommand;
+use crate::ui::session::{RunView, needs_configure};
 use crate::viz::Colormap;
 use crate::viz::colormap::fraction;
 

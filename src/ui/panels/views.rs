@@ -1,22 +1,29 @@
-//! The central area's tabs: the training curves and the inspection views. The views are
-//! computed on the trainer thread (see [`crate::ui::inspector`]); this file shows them, with
-//! a shared input picker, a node picker per view, hover values and clicks.
+//! The central area's tabs and the inspection views. The views are computed on the
+//! trainer thread (see [`crate::ui::inspector`]); this file shows them, with a shared input
+//! picker, a node picker per view, hover values and clicks. The Training tab's curves and
+//! gallery are their own panels (the app's layout places them).
+//!
+//! The panel edits its own state ([`ViewsUi`]: the settings sent to the inspector, the
+//! textures, the anomaly and segmentation sliders) and reads the rest from a [`ViewsPanel`];
+//! [`ViewsUi::inspector_update`] says what the trainer's inspector must be told.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use eframe::egui::{self, Color32, ColorImage, Sense, TextureHandle, TextureOptions, Ui};
+use eframe::egui::{self, Color32, Sense, TextureHandle, TextureOptions, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, VLine};
 
-use crate::engine::NodeKind;
+use crate::engine::facts::ModelFacts;
+use crate::engine::{ModelSpec, NodeKind};
 use crate::inspect::anomaly::confusion_at;
 use crate::inspect::routing::LectureCase;
 use crate::spec::view::ViewId;
 use crate::train::messages::{InspectJob, Latest, RunState};
-use crate::ui::app::ConvLabApp;
 use crate::ui::inspector::{
     AnomalyCache, InputChoice, ViewInspector, ViewResult, ViewSettings, error_scale,
 };
-use crate::viz::Rgba;
+use crate::ui::session::SplitData;
+use crate::ui::texture::{to_color_image, upload};
 use crate::viz::draw::blend;
 use crate::viz::overlay::heatmap_overlay;
 use crate::viz::routing::PanelKind;
@@ -36,7 +43,7 @@ pub struct ViewsUi {
     aux: Vec<TextureHandle>,
     aux_key: Option<(u64, u32, u32, bool)>,
     pub image_path: String,
-    pub image_error: Option<String>,
+    pub image_error: Option<ImageInputError>,
     anomaly_cache: AnomalyCache,
     pub anomaly_opacity: f32,
     /// Pixel threshold as a share of the largest error (errors below are not drawn).
@@ -55,6 +62,37 @@ pub struct ViewsUi {
     pub sandbox: super::sandbox::SandboxUi,
 }
 
+/// What the views panel reads besides its own state.
+pub struct ViewsPanel<'a> {
+    pub views: &'a mut ViewsUi,
+    /// The model being edited: the node pickers list its nodes.
+    pub model: &'a ModelSpec,
+    /// Its facts (`None` while it has an error): a node's channels bound the channel pickers.
+    pub facts: Option<&'a ModelFacts>,
+    /// The split data: the input picker counts its samples.
+    pub split: Option<&'a SplitData>,
+    pub run_state: RunState,
+    /// The trainer has the model and the data (otherwise there is nothing to inspect).
+    pub configured: bool,
+}
+
+/// What the trainer's inspector must be told (from [`ViewsUi::inspector_update`]).
+pub enum InspectorUpdate {
+    /// Inspect with these settings (the tab shows a view of the model).
+    Install(InspectJob),
+    /// Stop inspecting (the tab needs no model).
+    Remove,
+}
+
+/// Why an image file cannot be the views' input.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageInputError {
+    #[error("the model takes {0} channels; an image gives 1 or 3")]
+    Channels(usize),
+    #[error("{path}: {reason}")]
+    Unreadable { path: String, reason: String },
+}
+
 impl ViewsUi {
     pub fn new() -> ViewsUi {
         ViewsUi {
@@ -66,75 +104,98 @@ impl ViewsUi {
             ..ViewsUi::default()
         }
     }
-}
 
-fn to_color_image(img: &Rgba) -> ColorImage {
-    ColorImage::from_rgba_unmultiplied([img.width.max(1), img.height.max(1)], &{
-        if img.pixels.is_empty() {
-            vec![255; 4]
+    /// What the trainer's inspector must be told to stay in step with the settings, if
+    /// they changed since it was last told (asked every frame, before the UI).
+    pub fn inspector_update(&mut self) -> Option<InspectorUpdate> {
+        let key = (self.settings.clone(), self.seg_threshold.to_bits());
+        let wanted = self.settings.tab.uses_model();
+        let current = self.sent.as_ref().map(|(s, t)| (s.clone(), *t));
+        if wanted && current.as_ref() != Some(&key) {
+            let job = ViewInspector {
+                settings: self.settings.clone(),
+                out: self.out.clone(),
+                anomaly_cache: Arc::clone(&self.anomaly_cache),
+                seg_threshold: self.seg_threshold,
+            };
+            self.sent = Some(key);
+            Some(InspectorUpdate::Install(InspectJob(Box::new(job))))
+        } else if !wanted && self.sent.is_some() {
+            self.sent = None;
+            Some(InspectorUpdate::Remove)
         } else {
-            img.pixels.clone()
+            None
         }
-    })
-}
-
-pub(super) fn upload(
-    ctx: &egui::Context,
-    slot: &mut Option<TextureHandle>,
-    name: &str,
-    img: &Rgba,
-) {
-    let image = to_color_image(img);
-    match slot {
-        Some(t) => t.set(image, TextureOptions::NEAREST),
-        None => *slot = Some(ctx.load_texture(name, image, TextureOptions::NEAREST)),
     }
-}
 
-/// Keeps the trainer's inspector in step with the settings and takes new results (called
-/// every frame from `tick`; textures are uploaded only when a new result arrives).
-pub fn sync_views(app: &mut ConvLabApp, ctx: &egui::Context) {
-    let v = &mut app.views;
-    let key = (v.settings.clone(), v.seg_threshold.to_bits());
-    let wanted = v.settings.tab.uses_model();
-    let current = v.sent.as_ref().map(|(s, t)| (s.clone(), *t));
-    if wanted && current.as_ref() != Some(&key) {
-        let job = ViewInspector {
-            settings: v.settings.clone(),
-            out: v.out.clone(),
-            anomaly_cache: Arc::clone(&v.anomaly_cache),
-            seg_threshold: v.seg_threshold,
-        };
-        app.send_inspect(Some(InspectJob(Box::new(job))));
-        let v = &mut app.views;
-        v.sent = Some(key);
-    } else if !wanted && v.sent.is_some() {
-        v.sent = None;
-        app.send_inspect(None);
-    }
-    let v = &mut app.views;
-    let mut seen = v.seen;
-    if let Some(r) = v.out.take_newer(&mut seen) {
-        v.results_received += 1;
-        match &r.image {
-            Some(img) => upload(ctx, &mut v.texture, "view", img),
-            None => v.texture = None,
-        }
-        if let Some(seg) = &r.segmentation {
-            let point = [r.total_steps as f64, seg.mean_iou];
-            if v.iou_history.last().is_none_or(|p| p[0] < point[0]) {
-                v.iou_history.push(point);
-            } else if r.total_steps == 0 {
-                v.iou_history = vec![point];
+    /// Takes the inspector's newest result, if any (every frame, before the UI); its
+    /// picture is uploaded as a texture only then.
+    pub fn take_result(&mut self, ctx: &egui::Context) {
+        let mut seen = self.seen;
+        if let Some(r) = self.out.take_newer(&mut seen) {
+            self.results_received += 1;
+            match &r.image {
+                Some(img) => upload(ctx, &mut self.texture, "view", img),
+                None => self.texture = None,
             }
+            if let Some(seg) = &r.segmentation {
+                let point = [r.total_steps as f64, seg.mean_iou];
+                if self.iou_history.last().is_none_or(|p| p[0] < point[0]) {
+                    self.iou_history.push(point);
+                } else if r.total_steps == 0 {
+                    self.iou_history = vec![point];
+                }
+            }
+            self.aux_key = None;
+            if !self.threshold_moved {
+                self.score_threshold = None;
+            }
+            self.result = Some(r);
         }
-        v.aux_key = None;
-        if !v.threshold_moved {
-            v.score_threshold = None;
-        }
-        v.result = Some(r);
+        self.seen = seen;
     }
-    v.seen = seen;
+
+    /// Makes an image file the input of every view, resized to the model's `input`
+    /// (`[c, h, w]`); a file that cannot be used leaves the input as it was and says why in
+    /// `image_error`.
+    pub fn use_image(&mut self, path: &Path, input: [usize; 3]) {
+        self.image_error = None;
+        match image_input(path, input) {
+            Ok(t) => {
+                self.image_path = path.display().to_string();
+                self.settings.input = InputChoice::Image {
+                    path: path.display().to_string(),
+                    pixels: Arc::new(t),
+                };
+                if !self.settings.tab.uses_model() {
+                    self.settings.tab = ViewId::Activations;
+                }
+            }
+            Err(e) => self.image_error = Some(e),
+        }
+    }
+}
+
+/// The image at `path` as a `[1, c, h, w]` input for a model taking `[c, h, w]`.
+fn image_input(
+    path: &Path,
+    [c, h, w]: [usize; 3],
+) -> Result<crate::engine::Tensor<f32>, ImageInputError> {
+    if c != 1 && c != 3 {
+        return Err(ImageInputError::Channels(c));
+    }
+    let opts = crate::data::folder::ImageOptions {
+        size: [h, w],
+        grayscale: c == 1,
+    };
+    let unreadable = |reason: String| ImageInputError::Unreadable {
+        path: path.display().to_string(),
+        reason,
+    };
+    let pixels =
+        crate::data::folder::load_image(path, opts).map_err(|e| unreadable(e.to_string()))?;
+    crate::engine::Tensor::from_shape_vec((1, c, h, w), pixels)
+        .map_err(|e| unreadable(e.to_string()))
 }
 
 fn node_allowed(tab: ViewId, kind: &NodeKind) -> bool {
@@ -150,33 +211,32 @@ fn node_allowed(tab: ViewId, kind: &NodeKind) -> bool {
     }
 }
 
-fn tab_bar(app: &mut ConvLabApp, ui: &mut Ui) {
+/// The central area's tabs (the Training tab among them); picking one keeps the node
+/// if `model`'s node of that name suits the new view.
+pub fn tab_bar_ui(views: &mut ViewsUi, model: &ModelSpec, ui: &mut Ui) {
     ui.horizontal_wrapped(|ui| {
         for tab in ViewId::ALL {
-            let selected = app.views.settings.tab == tab;
+            let selected = views.settings.tab == tab;
             if ui
                 .selectable_label(selected, tab.title())
                 .on_hover_text(tab.tooltip())
                 .clicked()
             {
-                app.views.settings.tab = tab;
-                app.views.settings.enlarge = None;
-                app.views.settings.selected = None;
-                if !node_ok(app, tab) {
-                    app.views.settings.node = None;
+                views.settings.tab = tab;
+                views.settings.enlarge = None;
+                views.settings.selected = None;
+                if !node_ok(&views.settings, model, tab) {
+                    views.settings.node = None;
                 }
             }
         }
     });
 }
 
-fn node_ok(app: &ConvLabApp, tab: ViewId) -> bool {
-    match &app.views.settings.node {
+fn node_ok(settings: &ViewSettings, model: &ModelSpec, tab: ViewId) -> bool {
+    match &settings.node {
         None => true,
-        Some(n) => app
-            .project
-            .preset
-            .model
+        Some(n) => model
             .nodes
             .iter()
             .any(|s| &s.name == n && node_allowed(tab, &s.kind)),
@@ -184,19 +244,17 @@ fn node_ok(app: &ConvLabApp, tab: ViewId) -> bool {
 }
 
 /// The node's output `[c, h, w]` from the editor's facts.
-fn node_shape(app: &ConvLabApp, node: &str) -> Option<[usize; 3]> {
-    app.project
-        .facts()
-        .full
-        .as_ref()?
+fn node_shape(facts: Option<&ModelFacts>, node: &str) -> Option<[usize; 3]> {
+    facts?
         .nodes
         .iter()
         .find(|n| n.name == node)
         .map(|n| n.output)
 }
 
-fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
-    let len = app.data.split.as_ref().map_or(0, |s| {
+fn input_picker(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
+    let input = p.model.input;
+    let len = p.split.map_or(0, |s| {
         if s.val.is_empty() {
             s.train.len()
         } else {
@@ -206,7 +264,7 @@ fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
     ui.horizontal_wrapped(|ui| {
         ui.label("Input:")
             .on_hover_text("The input every view looks at: a validation sample, or an image file (drop one on the window).");
-        let v = &mut app.views;
+        let v = &mut *p.views;
         let mut k = match &v.settings.input {
             InputChoice::Sample(k) => *k,
             InputChoice::Image { .. } => 0,
@@ -241,14 +299,13 @@ fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
         .labelled_by(ui.label("or image").id);
         if ui.button("Use image").clicked() {
             let path = std::path::PathBuf::from(v.image_path.trim());
-            app.use_image_input(&path);
+            v.use_image(&path, input);
         }
-        if let Some(e) = &app.views.image_error {
-            ui.colored_label(Color32::from_rgb(200, 60, 60), e);
+        if let Some(e) = &v.image_error {
+            ui.colored_label(Color32::from_rgb(200, 60, 60), e.to_string());
         }
         // After "Use image", so that using an image does not move that button; the file
         // name truncated last in the row, the whole path on hover.
-        let v = &mut app.views;
         if let InputChoice::Image { path, .. } = &v.settings.input {
             let name = std::path::Path::new(path)
                 .file_name()
@@ -271,18 +328,16 @@ fn input_picker(app: &mut ConvLabApp, ui: &mut Ui) {
 /// Room for names such as "block4_conv2" or "enc2_relu".
 const NODE_PICKER_WIDTH: f32 = 110.0;
 
-fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
-    let tab = app.views.settings.tab;
-    let nodes: Vec<String> = app
-        .project
-        .preset
+fn node_picker(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
+    let tab = p.views.settings.tab;
+    let nodes: Vec<String> = p
         .model
         .nodes
         .iter()
         .filter(|n| node_allowed(tab, &n.kind))
         .map(|n| n.name.clone())
         .collect();
-    let v = &mut app.views;
+    let v = &mut *p.views;
     let shown = v
         .settings
         .node
@@ -322,21 +377,21 @@ fn node_picker(app: &mut ConvLabApp, ui: &mut Ui) {
     });
 }
 
-fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
-    let tab = app.views.settings.tab;
+fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
+    let tab = p.views.settings.tab;
     // Top patches' automatic node (the one the inspector picks) bounds the channel picker.
     let automatic = (tab == ViewId::TopPatches)
-        .then(|| crate::inspect::top_patches::default_node(&app.project.preset.model.nodes))
+        .then(|| crate::inspect::top_patches::default_node(&p.model.nodes))
         .flatten();
-    let channels = app
+    let channels = p
         .views
         .settings
         .node
         .clone()
         .or(automatic)
-        .and_then(|n| node_shape(app, &n))
+        .and_then(|n| node_shape(p.facts, &n))
         .map_or(512, |s| s[0].max(1));
-    let v = &mut app.views;
+    let v = &mut *p.views;
     let s = &mut v.settings;
     ui.horizontal_wrapped(|ui| match tab {
         ViewId::Activations => {
@@ -461,30 +516,24 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
     });
 }
 
-/// The central area: tabs, then the chosen view.
-pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
-    tab_bar(app, ui);
-    ui.separator();
-    let tab = app.views.settings.tab;
-    if tab == ViewId::Training {
-        app.training_tab_ui(ui);
-        return;
-    }
+/// The chosen view (below the tab bar; the Training tab is the curves and gallery panels).
+pub fn views_ui(mut p: ViewsPanel<'_>, ui: &mut Ui) {
+    let tab = p.views.settings.tab;
     if tab == ViewId::ConvArithmetic {
-        super::sandbox::sandbox_ui(&mut app.views.sandbox, ui);
+        super::sandbox::sandbox_ui(&mut p.views.sandbox, ui);
         return;
     }
     ui.horizontal(|ui| {
         ui.heading(tab.title()).on_hover_text(tab.tooltip());
         ui.label("(?)").on_hover_text(tab.tooltip());
-        if let Some(r) = &app.views.result {
-            let stale = r.settings != app.views.settings;
+        if let Some(r) = &p.views.result {
+            let stale = r.settings != p.views.settings;
             ui.weak(format!(
                 "{} epochs, step {} · computed in {:.0} ms{}{}",
                 r.epochs_done,
                 r.total_steps,
                 r.millis,
-                if app.run.state == RunState::Running {
+                if p.run_state == RunState::Running {
                     " · live"
                 } else {
                     ""
@@ -495,19 +544,19 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
     });
     // Views over the whole data set (top patches) have no input to pick.
     if tab.picks_input() {
-        input_picker(app, ui);
+        input_picker(&mut p, ui);
     }
     ui.horizontal(|ui| {
         if tab.picks_node() {
-            node_picker(app, ui);
+            node_picker(&mut p, ui);
         }
-        controls(app, ui);
+        controls(&mut p, ui);
     });
-    if !app.worker_configured() {
+    if !p.configured {
         ui.weak("Waiting for the model and the data…");
         return;
     }
-    let Some(result) = app.views.result.clone() else {
+    let Some(result) = p.views.result.clone() else {
         ui.weak("Computing…");
         return;
     };
@@ -523,22 +572,22 @@ pub fn central_ui(app: &mut ConvLabApp, ui: &mut Ui) {
         return;
     }
     match tab {
-        ViewId::Anomaly => anomaly_ui(app, ui, &result),
-        ViewId::Segmentation => segmentation_ui(app, ui, &result),
-        _ => picture_ui(app, ui, &result),
+        ViewId::Anomaly => anomaly_ui(p.views, ui, &result),
+        ViewId::Segmentation => segmentation_ui(p.views, ui, &result),
+        _ => picture_ui(p.views, ui, &result),
     }
 }
 
-fn picture_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
+fn picture_ui(views: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
     if !result.info.is_empty() {
         ui.label(&result.info);
     }
-    ui.label(if app.views.hover.is_empty() {
+    ui.label(if views.hover.is_empty() {
         " "
     } else {
-        &app.views.hover
+        &views.hover
     });
-    let Some(tex) = app.views.texture.clone() else {
+    let Some(tex) = views.texture.clone() else {
         return;
     };
     let [w, h] = tex.size();
@@ -569,12 +618,12 @@ fn picture_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
                     hover = format!("{kind:?} map, row {r}, col {c}");
                 }
             }
-            app.views.hover = hover;
+            views.hover = hover;
             if response.clicked()
                 && let Some(pos) = response.interact_pointer_pos()
             {
                 let (x, y) = to_px(pos);
-                let s = &mut app.views.settings;
+                let s = &mut views.settings;
                 if let Some((layout, _)) = &result.grid
                     && let Some((c, _, _)) = layout.locate(x, y)
                 {
@@ -617,9 +666,8 @@ fn show_tex(ui: &mut Ui, tex: &TextureHandle, caption: &str, side: f32) {
     });
 }
 
-fn anomaly_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
+fn anomaly_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
     let Some(a) = &result.anomaly else { return };
-    let v = &mut app.views;
     let key = (
         v.seen,
         v.anomaly_opacity.to_bits(),
@@ -790,11 +838,10 @@ const CLASS_COLORS: [[u8; 3]; 6] = [
     [204, 121, 167],
 ];
 
-fn segmentation_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
+fn segmentation_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
     let Some(sg) = &result.segmentation else {
         return;
     };
-    let v = &mut app.views;
     let key = (
         v.seen,
         v.seg_opacity.to_bits(),

@@ -1,0 +1,42 @@
+//! What a panel asks of the window ([`UiCommand`]): the panels push these to the list
+//! they are given, and the app carries them out at the start of the next frame (see
+//! `ui::app::commands`). Beside the app and the panels, so neither imports the other for it.
+
+use std::path::PathBuf;
+
+use crate::ui::background::DialogPurpose;
+
+/// Things the panels ask for, carried out after the frame's UI.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiCommand {
+    Start,
+    Pause,
+    Step,
+    Reset,
+    Open(PathBuf),
+    OpenEmbedded(&'static str),
+    Save(PathBuf),
+    /// Exports the current model and weights as ONNX to this path.
+    ExportOnnx(PathBuf),
+    Dialog(DialogPurpose),
+    /// Loads the class folder typed into the data panel.
+    LoadFolder(PathBuf),
+    CancelLoad,
+    Probe(usize),
+    /// A move through the walkthrough's steps.
+    Walk(WalkCommand),
+}
+
+/// A move through the walkthrough's steps (buttons and the step list; the keys do the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkCommand {
+    /// Shows this step's view (0-based) and runs its actions.
+    Enter(usize),
+    /// The next step: its view and its actions.
+    Next,
+    /// The previous step's view (training is not undone).
+    Previous,
+    /// This step again from the preset as loaded: fresh weights from its seed, then the
+    /// actions of every step up to it.
+    Rerun(usize),
+}

@@ -1,0 +1,101 @@
+//! What the window knows about this session's data and run, shown by the panels and kept
+//! up to date by the app: the loaded data set and its split, the run's progress and
+//! results, the status line; and whether the trainer must be configured again.
+//!
+//! It sits beside the app and the panels (both import it, it imports neither), so a panel
+//! can read the run without reaching into the app.
+
+use std::sync::Arc;
+
+use crate::data::{DataSource, DataSpec, Dataset};
+use crate::spec::Preset;
+use crate::train::EpochRecord;
+use crate::train::messages::{Evaluation, ProbeResult, RunInfo, RunState, StepProgress};
+use crate::ui::background::{DataJob, LoadedData};
+
+/// Step losses kept for the live curve (older ones are thinned).
+pub const MAX_STEP_POINTS: usize = 4_000;
+
+/// The data panel's state: the loaded set, its split, the job loading the next one.
+#[derive(Default)]
+pub struct DataView {
+    pub loaded: Option<LoadedData>,
+    /// Bumped whenever `loaded` or the split changes.
+    pub version: u64,
+    pub job: Option<DataJob>,
+    /// A source that failed to load (not retried until it changes), and why (the
+    /// [`crate::ui::background::LoadError`]'s text, as the data panel shows it).
+    pub failed: Option<(DataSource, u64, String)>,
+    pub split: Option<SplitData>,
+}
+
+impl DataView {
+    /// The loaded set if it is the one `spec` asks for (not the previous one still shown
+    /// while the next loads).
+    pub fn dataset_for(&self, spec: &DataSpec) -> Option<&Arc<Dataset>> {
+        self.loaded
+            .as_ref()
+            .filter(|l| data_matches(spec, &l.source, l.seed))
+            .map(|l| &l.dataset)
+    }
+}
+
+/// Whether data loaded from `loaded_source` with `seed` is what `spec` asks for.
+pub fn data_matches(spec: &DataSpec, loaded_source: &DataSource, seed: u64) -> bool {
+    let seed_matters = spec.source.source().seed_changes_samples();
+    *loaded_source == spec.source && (!seed_matters || seed == spec.seed)
+}
+
+pub struct SplitData {
+    pub val_fraction: f64,
+    pub seed: u64,
+    pub train: Arc<Dataset>,
+    pub val: Arc<Dataset>,
+}
+
+/// What the window knows about the run.
+#[derive(Default)]
+pub struct RunView {
+    pub state: RunState,
+    pub info: Option<RunInfo>,
+    pub history: Vec<EpochRecord>,
+    /// `[epoch position, mean loss]` of coalesced steps.
+    pub step_losses: Vec<[f64; 2]>,
+    pub progress: Option<StepProgress>,
+    pub progress_events: u64,
+    pub error: Option<String>,
+    pub evaluation: Option<Arc<Evaluation>>,
+    /// The version of the trainer's latest evaluation already taken (by the app).
+    pub(in crate::ui) eval_seen: u64,
+    pub probe: Option<Arc<ProbeResult>>,
+    /// The version of the trainer's latest probe already taken (by the app).
+    pub(in crate::ui) probe_seen: u64,
+}
+
+/// A line in the status bar.
+#[derive(Clone, Debug, Default)]
+pub struct Message {
+    pub text: String,
+    pub is_error: bool,
+}
+
+/// Whether a trainer configured with `configured` (a preset and the data version) must be
+/// configured again to run `preset` (changes beyond the live settings).
+pub fn needs_configure(
+    configured: Option<&(Preset, u64)>,
+    preset: &Preset,
+    data_version: u64,
+) -> bool {
+    match configured {
+        None => true,
+        Some((p, version)) => *version != data_version || preset_differs_structurally(preset, p),
+    }
+}
+
+fn preset_differs_structurally(a: &Preset, b: &Preset) -> bool {
+    let mut a = a.clone();
+    a.training.learning_rate = b.training.learning_rate;
+    a.training.epochs = b.training.epochs;
+    a.training.augment = b.training.augment;
+    a != *b
+}
