@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::textures::AnomalyLoad;
 use super::{DataError, Dataset};
 use crate::engine::rng::Rng;
+use options::SourceOption;
 
 pub mod anomaly_folder;
 pub mod cells;
@@ -18,6 +19,7 @@ pub mod class_folder;
 pub mod digits;
 pub mod fashion;
 pub mod function;
+pub mod options;
 pub mod photos;
 pub mod points;
 pub mod segmentation_folder;
@@ -62,6 +64,19 @@ pub trait Source {
     /// means loading again.
     fn seed_changes_samples(&self) -> bool {
         true
+    }
+
+    /// The options the data panel edits, each with its label, tooltip, type and range (see
+    /// [`options`]); a source with none shows no editors.
+    fn options(&mut self) -> Vec<SourceOption<'_>> {
+        Vec::new()
+    }
+
+    /// The shape of one sample when the options alone tell it and an option changes it
+    /// (the points' input features add channels): the data panel keeps a model whose input
+    /// had the old shape in step with it.
+    fn sample_shape(&self) -> Option<[usize; 3]> {
+        None
     }
 
     /// Paths in the options, which a preset gives relative to its own file.
@@ -219,6 +234,13 @@ impl DataSpec {
 pub(crate) fn default_samples() -> usize {
     1000
 }
+
+/// The samples editor's range and the tooltips the generated sources share.
+pub(crate) const SAMPLES_RANGE: std::ops::RangeInclusive<usize> = 10..=20_000;
+pub(crate) const SAMPLES_TIP: &str =
+    "How many samples are generated (before the train/validation split)";
+pub(crate) const NOISE_TIP: &str =
+    "Standard deviation of the random jitter added to every sample: more noise, harder data";
 
 /// The noise check every generated source shares.
 pub(crate) fn check_noise(noise: f64) -> Result<(), InvalidOption> {

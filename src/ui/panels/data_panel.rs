@@ -7,9 +7,8 @@ use std::sync::atomic::Ordering;
 
 use eframe::egui::{self, Ui};
 
-use crate::data::DataSource;
+use crate::data::sources::options::{Choice, OptionValue, SourceOption, Switches};
 use crate::data::sources::{FolderChoice, SourceKind};
-use crate::data::synthetic::{FUNCTIONS_1D, PointPattern};
 use crate::ui::app::{DataView, UiCommand};
 use crate::ui::app_state::AppState;
 use crate::ui::background::DialogPurpose;
@@ -102,58 +101,7 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
             .on_hover_text(project.preset.data.source.label());
     });
 
-    match &mut project.preset.data.source {
-        DataSource::Shapes(shapes) => {
-            let (samples, size, noise) = (&mut shapes.samples, &mut shapes.size, &mut shapes.noise);
-            ui.horizontal(|ui| {
-                let l = ui.label("samples");
-                ui.add(egui::DragValue::new(samples).range(10..=20_000))
-                    .labelled_by(l.id);
-                let l = ui.label("size");
-                ui.add(egui::DragValue::new(size).range(8..=128))
-                    .labelled_by(l.id);
-                let l = ui.label("noise");
-                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
-                    .labelled_by(l.id);
-            });
-        }
-        DataSource::Points(points) => {
-            let (pattern, samples, noise) =
-                (&mut points.pattern, &mut points.samples, &mut points.noise);
-            ui.horizontal(|ui| {
-                for p in PointPattern::ALL {
-                    ui.selectable_value(pattern, p, p.name());
-                }
-            });
-            ui.horizontal(|ui| {
-                let l = ui.label("samples");
-                ui.add(egui::DragValue::new(samples).range(10..=20_000))
-                    .labelled_by(l.id);
-                let l = ui.label("noise");
-                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
-                    .labelled_by(l.id);
-            });
-        }
-        DataSource::Function(f) => {
-            let (function, samples, noise) = (&mut f.function, &mut f.samples, &mut f.noise);
-            ui.horizontal(|ui| {
-                for f in FUNCTIONS_1D {
-                    if ui.selectable_label(function == f, f).clicked() {
-                        *function = f.to_string();
-                    }
-                }
-            });
-            ui.horizontal(|ui| {
-                let l = ui.label("samples");
-                ui.add(egui::DragValue::new(samples).range(10..=20_000))
-                    .labelled_by(l.id);
-                let l = ui.label("noise");
-                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
-                    .labelled_by(l.id);
-            });
-        }
-        _ => {}
-    }
+    source_options_ui(project, ui);
     if show_folder_tools {
         folder_ui(state, dialog_ready, commands, ui);
     }
@@ -228,6 +176,79 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
         }
     }
     summary_ui(project, data, panel, ui);
+}
+
+/// The source's own options, drawn from its description (see `data::sources::options`):
+/// each choice and set of switches on a row of its own, then the numbers side by side.
+/// When an option changes the shape of a sample (the points' input features), a model whose
+/// input had the old shape follows it, as one undo step.
+fn source_options_ui(project: &mut Project, ui: &mut Ui) {
+    let shape_before = project.preset.data.source.source().sample_shape();
+    {
+        let (rows, numbers): (Vec<SourceOption<'_>>, Vec<SourceOption<'_>>) = project
+            .preset
+            .data
+            .source
+            .source_mut()
+            .options()
+            .into_iter()
+            .partition(|o| matches!(o.value, OptionValue::Choice(_) | OptionValue::Switches(_)));
+        for option in rows {
+            ui.horizontal(|ui| option_ui(ui, option));
+        }
+        if !numbers.is_empty() {
+            ui.horizontal(|ui| {
+                for option in numbers {
+                    option_ui(ui, option);
+                }
+            });
+        }
+    }
+    let shape_after = project.preset.data.source.source().sample_shape();
+    if let (Some(before), Some(after)) = (shape_before, shape_after)
+        && before != after
+        && project.preset.model.input == before
+    {
+        project.apply(|m| m.input = after);
+    }
+}
+
+/// One option, drawn by its type; the label names the editor for screen readers and tests.
+fn option_ui(ui: &mut Ui, option: SourceOption<'_>) {
+    let SourceOption { label, tip, value } = option;
+    let l = ui.label(label).on_hover_text(tip);
+    match value {
+        OptionValue::Count(v, range) => {
+            ui.add(egui::DragValue::new(v).range(range))
+                .labelled_by(l.id)
+                .on_hover_text(tip);
+        }
+        OptionValue::Real(v, range, speed) => {
+            ui.add(egui::DragValue::new(v).range(range).speed(speed))
+                .labelled_by(l.id)
+                .on_hover_text(tip);
+        }
+        OptionValue::Choice(mut choice) => choice_ui(ui, choice.as_mut()),
+        OptionValue::Switches(mut switches) => switches_ui(ui, switches.as_mut()),
+    }
+}
+
+fn choice_ui(ui: &mut Ui, choice: &mut dyn Choice) {
+    let selected = choice.selected();
+    for (k, name) in choice.names().into_iter().enumerate() {
+        if ui.selectable_label(selected == Some(k), name).clicked() {
+            choice.select(k);
+        }
+    }
+}
+
+fn switches_ui(ui: &mut Ui, switches: &mut dyn Switches) {
+    for (k, name) in switches.names().into_iter().enumerate() {
+        let on = switches.is_on(k);
+        if ui.selectable_label(on, name).clicked() {
+            switches.set(k, !on);
+        }
+    }
 }
 
 fn folder_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiCommand>, ui: &mut Ui) {
