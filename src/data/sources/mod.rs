@@ -22,6 +22,7 @@ pub mod function;
 pub mod options;
 pub mod photos;
 pub mod points;
+pub mod points_csv;
 pub mod segmentation_folder;
 pub mod shapes;
 pub mod textures;
@@ -180,6 +181,8 @@ sources! {
     Photos(photos::Photos),
     /// A folder with one subfolder of images per class.
     Folder(class_folder::ClassFolder),
+    /// The user's 2-D points from a CSV file: x, y, label or target.
+    PointsCsv(points_csv::PointsCsv),
     /// Texture crops for anomaly detection.
     Textures(textures::Textures),
     /// Cell-like blobs with pixel masks.
@@ -299,8 +302,9 @@ mod tests {
             let back: DataSpec = toml::from_str(&text).unwrap();
             assert_eq!(back, spec, "{text}");
         }
-        // Only the sources that need folders of their own come from a preset.
-        assert_eq!(pickable, SourceKind::ALL.len() - 2);
+        // Only the sources that need folders or files of their own come from a preset
+        // (or, for a CSV file, from the data panel's file tools).
+        assert_eq!(pickable, SourceKind::ALL.len() - 3);
     }
 
     #[test]
