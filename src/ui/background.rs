@@ -12,6 +12,7 @@ use eframe::egui;
 use crate::checkpoint::Checkpoint;
 use crate::data::folder::{Skipped, load_class_folder};
 use crate::data::load::load_source;
+use crate::data::sources::points_csv::load_points_csv;
 use crate::data::{DataSource, DataSpec, Dataset, Targets};
 use crate::viz::{Colormap, Rgba, sample_rgba, tile};
 
@@ -122,6 +123,15 @@ fn load(
             .map_err(|e| e.to_string())?;
             Ok((loaded.dataset, loaded.skipped))
         }
+        // Likewise: a file of a million rows takes a moment.
+        DataSource::PointsCsv(csv) => {
+            let loaded = load_points_csv(csv, Some(cancel), |d, t| {
+                done.store(d, Ordering::Relaxed);
+                total.store(t, Ordering::Relaxed);
+            })
+            .map_err(|e| e.to_string())?;
+            Ok((loaded.dataset, loaded.skipped))
+        }
         _ => load_source(spec)
             .map(|d| (d, Vec::new()))
             .map_err(|e| e.to_string()),
@@ -171,6 +181,7 @@ pub enum DialogPurpose {
     Open,
     Save,
     ClassFolder,
+    PointsCsv,
 }
 
 /// An rfd dialog on the `"file-dialog"` thread. `None` (cancel, or no dialog available on
@@ -198,6 +209,9 @@ impl DialogJob {
                         .set_file_name("model.safetensors")
                         .save_file(),
                     DialogPurpose::ClassFolder => dialog.pick_folder(),
+                    DialogPurpose::PointsCsv => {
+                        dialog.add_filter("2-D points", &["csv", "txt"]).pick_file()
+                    }
                 };
                 tx.send(path).ok();
                 ctx.request_repaint();

@@ -145,7 +145,10 @@ pub fn load_points_csv(
             reason: format!("line {line}: {reason}"),
         })
         .collect();
-    let dataset = Dataset { name, ..read.dataset };
+    let dataset = Dataset {
+        name,
+        ..read.dataset
+    };
     Ok(CsvLoad {
         dataset: with_features(dataset, &source.features),
         skipped,
@@ -326,8 +329,11 @@ mod tests {
 
     #[test]
     fn rows_with_a_header_load_with_classes_in_numeric_order() {
-        let p = parse("x,y,label\n0.5, 1, 10\n-1,2,2\n\n3,4,10\n", CsvTask::Classification)
-            .unwrap();
+        let p = parse(
+            "x,y,label\n0.5, 1, 10\n-1,2,2\n\n3,4,10\n",
+            CsvTask::Classification,
+        )
+        .unwrap();
         assert_eq!(p.dataset.len(), 3);
         assert_eq!(p.dataset.class_names, ["2", "10"]);
         assert_eq!(p.dataset.targets, Targets::Labels(vec![1, 0, 1]));
@@ -352,7 +358,10 @@ mod tests {
         assert_eq!(bad_lines(&p), [3, 4, 5, 6, 7]);
         let reasons: Vec<&str> = p.bad_rows.iter().map(|(_, r)| r.as_str()).collect();
         assert!(reasons[0].contains("2 columns"), "{reasons:?}");
-        assert!(reasons[1].contains("\"abc\" is not a number"), "{reasons:?}");
+        assert!(
+            reasons[1].contains("\"abc\" is not a number"),
+            "{reasons:?}"
+        );
         assert!(reasons[2].starts_with("y is NaN"), "{reasons:?}");
         assert!(reasons[3].starts_with("target is inf"), "{reasons:?}");
         let Targets::Dense(t) = &p.dataset.targets else {
@@ -387,7 +396,10 @@ mod tests {
         let text: String = (0..300).map(|i| format!("0,0,{i}.5\n")).collect();
         let e = parse(&text, CsvTask::Classification).err().unwrap();
         assert!(e.contains("regression"), "{e}");
-        assert_eq!(parse(&text, CsvTask::Regression).unwrap().dataset.len(), 300);
+        assert_eq!(
+            parse(&text, CsvTask::Regression).unwrap().dataset.len(),
+            300
+        );
     }
 
     #[test]
@@ -398,8 +410,10 @@ mod tests {
             .unwrap();
         assert_eq!(e, CANCELLED);
         let mut last = (0, 0);
-        parse_points_csv("1,2,3\n4,5,6\n", CsvTask::Regression, None, |d, t| last = (d, t))
-            .unwrap();
+        parse_points_csv("1,2,3\n4,5,6\n", CsvTask::Regression, None, |d, t| {
+            last = (d, t)
+        })
+        .unwrap();
         assert_eq!(last, (2, 2));
     }
 
@@ -417,7 +431,10 @@ mod tests {
         let path = dir.join("million.csv");
         let mut text = String::from("x,y,label\n");
         for i in 0..1_000_000u32 {
-            let (x, y) = ((i % 1000) as f32 / 500.0 - 1.0, (i / 1000) as f32 / 500.0 - 1.0);
+            let (x, y) = (
+                (i % 1000) as f32 / 500.0 - 1.0,
+                (i / 1000) as f32 / 500.0 - 1.0,
+            );
             text.push_str(&format!("{x},{y},{}\n", u32::from(x * y > 0.0)));
         }
         std::fs::write(&path, text).unwrap();

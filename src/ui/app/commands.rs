@@ -9,6 +9,7 @@ use eframe::egui;
 use super::{ConvLabApp, RunView};
 use crate::data::DataSource;
 use crate::data::sources::class_folder::ClassFolder;
+use crate::data::sources::points_csv::PointsCsv;
 use crate::spec::Preset;
 use crate::spec::view::ViewId;
 use crate::train::messages::{RunSetup, StartWeights, TrainerCommand};
@@ -33,6 +34,8 @@ pub enum UiCommand {
     Dialog(DialogPurpose),
     /// Loads the class folder typed into the data panel.
     LoadFolder(PathBuf),
+    /// Loads a CSV file of 2-D points (typed, dropped or picked).
+    LoadPointsCsv(PathBuf),
     CancelLoad,
     Probe(usize),
 }
@@ -100,6 +103,22 @@ impl ConvLabApp {
                         job.cancel();
                     }
                 }
+                UiCommand::LoadPointsCsv(path) => {
+                    self.state.csv_path = path.display().to_string();
+                    // Another file keeps the task and features chosen for the last one.
+                    let csv = match &self.project.preset.data.source {
+                        DataSource::PointsCsv(old) => PointsCsv {
+                            path,
+                            ..old.clone()
+                        },
+                        _ => PointsCsv::new(path),
+                    };
+                    self.project.preset.data.source = DataSource::PointsCsv(csv);
+                    self.data.failed = None;
+                    if let Some(job) = self.data.job.take() {
+                        job.cancel();
+                    }
+                }
                 UiCommand::CancelLoad => {
                     if let Some(job) = &self.data.job {
                         job.cancel();
@@ -119,6 +138,9 @@ impl ConvLabApp {
             self.state.folder_path = folder.path.display().to_string();
             self.state.folder_size = folder.size;
             self.state.folder_grayscale = folder.grayscale;
+        }
+        if let DataSource::PointsCsv(csv) = &preset.data.source {
+            self.state.csv_path = csv.path.display().to_string();
         }
         self.walk = panels::walkthrough::WalkState::for_preset(&preset);
         self.views.result = None;

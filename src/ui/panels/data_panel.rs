@@ -1,12 +1,14 @@
-//! The data panel: built-in sets, synthetic generators and the user's own class folder
-//! (typed path, drag and drop, or a dialog), with image size and colour choice, the
-//! train/validation split, class counts, a thumbnail grid and the files that were skipped.
+//! The data panel: built-in sets, synthetic generators, the user's own class folder and
+//! CSV file of 2-D points (typed path, drag and drop, or a dialog), with image size and
+//! colour choice, the train/validation split, class counts, a thumbnail grid and the files
+//! (or rows) that were skipped.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use eframe::egui::{self, Ui};
 
+use crate::data::DataSource;
 use crate::data::sources::options::{Choice, OptionValue, SourceOption, Switches};
 use crate::data::sources::{FolderChoice, SourceKind};
 use crate::ui::app::{DataView, UiCommand};
@@ -23,6 +25,8 @@ pub struct DataPanelState {
     pub thumbnails_version: u64,
     /// The user chose "My images" but has not loaded a folder yet.
     pub folder_tools_open: bool,
+    /// The user chose "My 2-D points" but has not loaded a CSV file yet.
+    pub csv_tools_open: bool,
     /// The augmentation preview's texture.
     pub augment_preview: AugmentPreview,
 }
@@ -65,6 +69,7 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
     } = context;
     let current = project.preset.data.source.kind();
     let mut show_folder_tools = current == SourceKind::Folder || panel.folder_tools_open;
+    let mut show_csv_tools = current == SourceKind::PointsCsv || panel.csv_tools_open;
     ui.horizontal(|ui| {
         let l = ui.label("source");
         let selected = current.title();
@@ -76,11 +81,12 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
             .truncate()
             .show_ui(ui, |ui| {
                 for &k in SourceKind::ALL {
-                    // The class folder is picked with the folder tools below, which open
-                    // when it is chosen; sources that need folders of their own come from
-                    // a preset.
+                    // The class folder and the CSV file are picked with the tools below,
+                    // which open when they are chosen; sources that need folders of their
+                    // own come from a preset.
                     let start = k.starting_source(&folder);
-                    let can_pick = k == SourceKind::Folder || start.is_some();
+                    let has_tools = matches!(k, SourceKind::Folder | SourceKind::PointsCsv);
+                    let can_pick = has_tools || start.is_some();
                     let r = ui
                         .add_enabled(can_pick, egui::Button::selectable(k == current, k.title()))
                         .on_disabled_hover_text(
@@ -89,6 +95,8 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
                     if r.clicked() && k != current {
                         panel.folder_tools_open = k == SourceKind::Folder;
                         show_folder_tools = k == SourceKind::Folder;
+                        panel.csv_tools_open = k == SourceKind::PointsCsv;
+                        show_csv_tools = k == SourceKind::PointsCsv;
                         if let Some(s) = start {
                             project.preset.data.source = s;
                         }
@@ -104,6 +112,9 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
     source_options_ui(project, ui);
     if show_folder_tools {
         folder_ui(state, dialog_ready, commands, ui);
+    }
+    if show_csv_tools {
+        csv_ui(state, dialog_ready, commands, ui);
     }
 
     ui.horizontal(|ui| {
@@ -146,7 +157,7 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
             {
                 commands.push(UiCommand::CancelLoad);
             }
-            let what = if total == 0 && done > 0 {
+            let what = if total == 0 && done > 0 && !reads_rows(&job.source) {
                 format!("listing files: {done} found…")
             } else {
                 format!("loading {}…", job.source.label())
@@ -163,8 +174,10 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
                 String::new()
             };
             ui.add(
-                egui::ProgressBar::new(done as f32 / total as f32)
-                    .text(format!("{done}/{total} files, {rate:.0}/s{eta}")),
+                egui::ProgressBar::new(done as f32 / total as f32).text(format!(
+                    "{done}/{total} {}, {rate:.0}/s{eta}",
+                    loaded_unit(&job.source)
+                )),
             );
         }
     }
@@ -289,6 +302,53 @@ fn folder_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiComm
     }
 }
 
+fn csv_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiCommand>, ui: &mut Ui) {
+    ui.label(
+        "A CSV file with one point per row: x, y, then a class (a number or a name) or a \
+         number to predict. A header row is optional.",
+    );
+    let mut load = false;
+    ui.horizontal(|ui| {
+        let l = ui.label("CSV file");
+        let r = ui
+            .add(egui::TextEdit::singleline(&mut state.csv_path).desired_width(170.0))
+            .labelled_by(l.id)
+            .on_hover_text("Type or paste a path, or drop the file onto the window");
+        load |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui
+            .add_enabled(dialog_ready, egui::Button::new("Browse…"))
+            .on_disabled_hover_text("No file dialog is available here: type the path")
+            .clicked()
+        {
+            commands.push(UiCommand::Dialog(DialogPurpose::PointsCsv));
+        }
+    });
+    load |= ui
+        .button("Load CSV")
+        .on_hover_text("Rows that cannot be read are listed with their line numbers")
+        .clicked();
+    if load && !state.csv_path.trim().is_empty() {
+        commands.push(UiCommand::LoadPointsCsv(PathBuf::from(
+            state.csv_path.trim(),
+        )));
+    }
+}
+
+/// Whether the source's loader counts rows of one file rather than files.
+fn reads_rows(source: &DataSource) -> bool {
+    matches!(source, DataSource::PointsCsv(_))
+}
+
+/// What a loader's progress counts.
+fn loaded_unit(source: &DataSource) -> &'static str {
+    if reads_rows(source) { "rows" } else { "files" }
+}
+
+/// "3 files skipped", or "3 rows skipped" for a CSV file.
+pub fn skipped_text(source: &DataSource, count: usize) -> String {
+    format!("{count} {} skipped", loaded_unit(source))
+}
+
 fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState, ui: &mut Ui) {
     let Some(loaded) = &data.loaded else {
         return;
@@ -354,7 +414,7 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
         }
     }
     if !loaded.skipped.is_empty() {
-        egui::CollapsingHeader::new(format!("{} files skipped", loaded.skipped.len()))
+        egui::CollapsingHeader::new(skipped_text(&loaded.source, loaded.skipped.len()))
             .id_salt("skipped_files")
             .default_open(true)
             .show(ui, |ui| {
