@@ -261,7 +261,12 @@ impl ConvLabApp {
         };
         self.run.error = None;
         if matches!(weights, StartWeights::Fresh) {
-            self.run.history.clear();
+            // The run that ends here stays on the curves as the previous one ("compare the
+            // curves" in a walkthrough step that changes the model); a start without epochs
+            // keeps the run before it.
+            if !self.run.history.is_empty() {
+                self.run.previous = std::mem::take(&mut self.run.history);
+            }
             self.run.step_losses.clear();
             self.run.progress = None;
         }
