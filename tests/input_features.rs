@@ -1,6 +1,7 @@
 //! Hand-made input features: with x·y beside x and y, XOR is linearly separable, so a
 //! single linear unit (no hidden layer) solves what otherwise needs one.
 
+use convlab::data::features::point_inputs;
 use convlab::data::load::{load, load_source};
 use convlab::data::synthetic::{PointPattern, points};
 use convlab::spec::Preset;
@@ -83,5 +84,19 @@ fn features_add_channels_after_x_and_y() {
         let (x, y) = (train.inputs[[i, 0, 0, 0]], train.inputs[[i, 1, 0, 0]]);
         assert_eq!(train.inputs[[i, 2, 0, 0]], x * x);
         assert_eq!(train.inputs[[i, 3, 0, 0]], y.sin());
+    }
+}
+
+#[test]
+fn a_view_rebuilds_every_samples_channels_from_x_y_and_the_sources_features() {
+    // How a view that draws the input plane feeds the model: x, y and the source's features.
+    let p = single_linear_unit(r#""sin_y", "xy", "x2""#, 5);
+    let chosen = p.data.source.source().input_features();
+    assert_eq!(chosen.len(), 3);
+    let (train, _) = load(&p.data).unwrap();
+    for i in 0..train.len() {
+        let (x, y) = (train.inputs[[i, 0, 0, 0]], train.inputs[[i, 1, 0, 0]]);
+        let sample: Vec<f32> = (0..5).map(|c| train.inputs[[i, c, 0, 0]]).collect();
+        assert_eq!(point_inputs(x, y, chosen), sample);
     }
 }

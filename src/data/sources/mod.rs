@@ -80,6 +80,13 @@ pub trait Source {
         None
     }
 
+    /// The hand-made inputs appended after x and y (points only): a view that evaluates the
+    /// model over the input plane builds each point's channels with
+    /// [`crate::data::features::point_inputs`] and these.
+    fn input_features(&self) -> &[crate::data::features::InputFeature] {
+        &[]
+    }
+
     /// Paths in the options, which a preset gives relative to its own file.
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
         Vec::new()

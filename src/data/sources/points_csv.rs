@@ -107,6 +107,9 @@ impl Source for PointsCsv {
             ),
         ]
     }
+    fn input_features(&self) -> &[InputFeature] {
+        &self.features
+    }
     fn sample_shape(&self) -> Option<[usize; 3]> {
         Some([2 + in_channel_order(&self.features).len(), 1, 1])
     }
