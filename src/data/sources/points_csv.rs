@@ -172,6 +172,8 @@ pub fn parse_points_csv(
     cancel: Option<&AtomicBool>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ParsedCsv, String> {
+    // Spreadsheet programs often start a UTF-8 file with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let total = text.lines().count();
     progress(0, total);
     let mut xy: Vec<f32> = Vec::new();
@@ -196,9 +198,18 @@ pub fn parse_points_csv(
         let is_first = std::mem::take(&mut first_row);
         let cells: Vec<&str> = row.split(',').map(unquoted).collect();
         if cells.len() != 3 {
+            // A spreadsheet set to another list separator writes semicolons or tabs.
+            let hint = if cells.len() == 1 && (row.contains(';') || row.contains('\t')) {
+                " (separate the columns with commas)"
+            } else {
+                ""
+            };
             bad_rows.push((
                 line_number,
-                format!("{} columns; expected 3: x, y, label or target", cells.len()),
+                format!(
+                    "{} columns; expected 3: x, y, label or target{hint}",
+                    cells.len()
+                ),
             ));
             continue;
         }
@@ -371,6 +382,19 @@ mod tests {
             panic!("regression gives dense targets")
         };
         assert_eq!(t.as_slice().unwrap(), [0.5, -1.0]);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_row() {
+        let p = parse("\u{feff}1,2,a\n3,4,b\n", CsvTask::Classification).unwrap();
+        assert_eq!(p.dataset.len(), 2);
+        assert!(p.bad_rows.is_empty());
+    }
+
+    #[test]
+    fn rows_separated_by_semicolons_say_how_to_fix_them() {
+        let e = parse("1;2;a\n", CsvTask::Classification).err().unwrap();
+        assert!(e.ends_with("(separate the columns with commas))"), "{e}");
     }
 
     #[test]
