@@ -48,6 +48,7 @@ fn guess_data(input: [usize; 3], out: [usize; 3]) -> (DataSource, LossKind, Stri
             pattern: crate::data::synthetic::PointPattern::Xor,
             samples: 1000,
             noise: 0.0,
+            features: Vec::new(),
         }),
         ([1, 1, 1], None) => DataSource::Function(function::Function {
             function: "sine".into(),

@@ -176,9 +176,11 @@ impl ViewId {
                  output cell to highlight its window and winner."
             }
             ViewId::ReceptiveField => {
-                "The input pixels one unit can see: the theoretical receptive field (rectangle; \
-                 padding, stride and dilation accounted for) and the effective one (heatmap of the \
-                 input gradient of that unit)."
+                "The input pixels one unit can see. The rectangle is the whole region the unit \
+                 depends on (padding, stride and dilation accounted for): the lecture's effective \
+                 receptive field (ERF), which Luo et al. call the theoretical one. The heatmap is \
+                 the input gradient of that unit, how much each pixel actually moves it: what Luo \
+                 et al. call the effective receptive field."
             }
             ViewId::Covariance => {
                 "Translation covariance: shifting the input should shift every feature map. Compares \

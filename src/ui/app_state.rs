@@ -29,6 +29,8 @@ pub struct AppState {
     pub folder_path: String,
     pub folder_size: [usize; 2],
     pub folder_grayscale: bool,
+    /// The CSV file of 2-D points typed into the data panel.
+    pub csv_path: String,
     pub log_scale: bool,
     pub show_frame_overlay: bool,
     pub show_step_loss: bool,
@@ -54,6 +56,7 @@ impl Default for AppState {
             folder_path: String::new(),
             folder_size: [28, 28],
             folder_grayscale: true,
+            csv_path: String::new(),
             log_scale: false,
             show_frame_overlay: false,
             show_step_loss: true,

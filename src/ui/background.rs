@@ -14,6 +14,7 @@ use eframe::egui;
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::data::folder::{CANCELLED, Skipped, load_class_folder};
 use crate::data::load::load_source;
+use crate::data::sources::points_csv::load_points_csv;
 use crate::data::{DataError, DataSource, DataSpec, Dataset, Targets};
 use crate::onnx::OnnxError;
 use crate::viz::{Colormap, Rgba, sample_rgba, tile};
@@ -172,6 +173,14 @@ fn load(
             })?;
             Ok((loaded.dataset, loaded.skipped))
         }
+        // Likewise: a file of a million rows takes a moment.
+        DataSource::PointsCsv(csv) => {
+            let loaded = load_points_csv(csv, Some(cancel), |d, t| {
+                done.store(d, Ordering::Relaxed);
+                total.store(t, Ordering::Relaxed);
+            })?;
+            Ok((loaded.dataset, loaded.skipped))
+        }
         _ => load_source(spec).map(|d| (d, Vec::new())),
     }
 }
@@ -219,6 +228,7 @@ pub enum DialogPurpose {
     Open,
     Save,
     ClassFolder,
+    PointsCsv,
 }
 
 /// An rfd dialog on the `"file-dialog"` thread. `None` (cancel, or no dialog available on
@@ -246,6 +256,9 @@ impl DialogJob {
                         .set_file_name("model.safetensors")
                         .save_file(),
                     DialogPurpose::ClassFolder => dialog.pick_folder(),
+                    DialogPurpose::PointsCsv => {
+                        dialog.add_filter("2-D points", &["csv", "txt"]).pick_file()
+                    }
                 };
                 tx.send(path).ok();
                 ctx.request_repaint();

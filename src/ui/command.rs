@@ -21,6 +21,8 @@ pub enum UiCommand {
     Dialog(DialogPurpose),
     /// Loads the class folder typed into the data panel.
     LoadFolder(PathBuf),
+    /// Loads a CSV file of 2-D points (typed, dropped or picked).
+    LoadPointsCsv(PathBuf),
     CancelLoad,
     Probe(usize),
     /// A move through the walkthrough's steps.

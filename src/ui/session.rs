@@ -59,6 +59,9 @@ pub struct RunView {
     pub state: RunState,
     pub info: Option<RunInfo>,
     pub history: Vec<EpochRecord>,
+    /// The epochs of the run before the last fresh start (a model change in a walkthrough,
+    /// Reset): the curves keep it beside the current run so the two can be compared.
+    pub previous: Vec<EpochRecord>,
     /// `[epoch position, mean loss]` of coalesced steps.
     pub step_losses: Vec<[f64; 2]>,
     pub progress: Option<StepProgress>,

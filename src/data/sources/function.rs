@@ -3,8 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FolderChoice, InvalidOption, Source, check_noise, default_samples};
-use crate::data::synthetic::function_1d;
+use super::options::{NameChoice, OptionValue, SourceOption};
+use super::{
+    FolderChoice, InvalidOption, NOISE_TIP, SAMPLES_RANGE, SAMPLES_TIP, Source, check_noise,
+    default_samples,
+};
+use crate::data::synthetic::{FUNCTIONS_1D, function_1d};
 use crate::data::{DataError, Dataset};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,5 +41,27 @@ impl Source for Function {
     }
     fn load(&self, seed: u64) -> Result<Dataset, DataError> {
         function_1d(&self.function, self.samples, self.noise, seed)
+    }
+    fn options(&mut self) -> Vec<SourceOption<'_>> {
+        vec![
+            SourceOption::new(
+                "function",
+                "The curve to fit: how many hidden units does each one take?",
+                OptionValue::Choice(Box::new(NameChoice {
+                    value: &mut self.function,
+                    all: &FUNCTIONS_1D,
+                })),
+            ),
+            SourceOption::new(
+                "samples",
+                SAMPLES_TIP,
+                OptionValue::Count(&mut self.samples, SAMPLES_RANGE),
+            ),
+            SourceOption::new(
+                "noise",
+                NOISE_TIP,
+                OptionValue::Real(&mut self.noise, 0.0..=1.0, 0.01),
+            ),
+        ]
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::textures::AnomalyLoad;
 use super::{DataError, Dataset};
 use crate::engine::rng::Rng;
+use options::SourceOption;
 
 pub mod anomaly_folder;
 pub mod cells;
@@ -18,8 +19,10 @@ pub mod class_folder;
 pub mod digits;
 pub mod fashion;
 pub mod function;
+pub mod options;
 pub mod photos;
 pub mod points;
+pub mod points_csv;
 pub mod segmentation_folder;
 pub mod shapes;
 pub mod textures;
@@ -62,6 +65,26 @@ pub trait Source {
     /// means loading again.
     fn seed_changes_samples(&self) -> bool {
         true
+    }
+
+    /// The options the data panel edits, each with its label, tooltip, type and range (see
+    /// [`options`]); a source with none shows no editors.
+    fn options(&mut self) -> Vec<SourceOption<'_>> {
+        Vec::new()
+    }
+
+    /// The shape of one sample when the options alone tell it and an option changes it
+    /// (the points' input features add channels): the data panel keeps a model whose input
+    /// had the old shape in step with it.
+    fn sample_shape(&self) -> Option<[usize; 3]> {
+        None
+    }
+
+    /// The hand-made inputs appended after x and y (points only): a view that evaluates the
+    /// model over the input plane builds each point's channels with
+    /// [`crate::data::features::point_inputs`] and these.
+    fn input_features(&self) -> &[crate::data::features::InputFeature] {
+        &[]
     }
 
     /// Paths in the options, which a preset gives relative to its own file.
@@ -165,6 +188,8 @@ sources! {
     Photos(photos::Photos),
     /// A folder with one subfolder of images per class.
     Folder(class_folder::ClassFolder),
+    /// The user's 2-D points from a CSV file: x, y, label or target.
+    PointsCsv(points_csv::PointsCsv),
     /// Texture crops for anomaly detection.
     Textures(textures::Textures),
     /// Cell-like blobs with pixel masks.
@@ -219,6 +244,13 @@ impl DataSpec {
 pub(crate) fn default_samples() -> usize {
     1000
 }
+
+/// The samples editor's range and the tooltips the generated sources share.
+pub(crate) const SAMPLES_RANGE: std::ops::RangeInclusive<usize> = 10..=20_000;
+pub(crate) const SAMPLES_TIP: &str =
+    "How many samples are generated (before the train/validation split)";
+pub(crate) const NOISE_TIP: &str =
+    "Standard deviation of the random jitter added to every sample: more noise, harder data";
 
 /// The noise check every generated source shares.
 pub(crate) fn check_noise(noise: f64) -> Result<(), InvalidOption> {
@@ -277,8 +309,9 @@ mod tests {
             let back: DataSpec = toml::from_str(&text).unwrap();
             assert_eq!(back, spec, "{text}");
         }
-        // Only the sources that need folders of their own come from a preset.
-        assert_eq!(pickable, SourceKind::ALL.len() - 2);
+        // Only the sources that need folders or files of their own come from a preset
+        // (or, for a CSV file, from the data panel's file tools).
+        assert_eq!(pickable, SourceKind::ALL.len() - 3);
     }
 
     #[test]

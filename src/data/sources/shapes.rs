@@ -3,7 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FolderChoice, InvalidOption, Source, check_noise, default_samples};
+use super::options::{OptionValue, SourceOption};
+use super::{
+    FolderChoice, InvalidOption, NOISE_TIP, SAMPLES_RANGE, SAMPLES_TIP, Source, check_noise,
+    default_samples,
+};
 use crate::data::synthetic::shapes;
 use crate::data::{DataError, Dataset};
 
@@ -42,5 +46,24 @@ impl Source for Shapes {
     }
     fn load(&self, seed: u64) -> Result<Dataset, DataError> {
         shapes(self.samples, self.size, self.noise, seed)
+    }
+    fn options(&mut self) -> Vec<SourceOption<'_>> {
+        vec![
+            SourceOption::new(
+                "samples",
+                SAMPLES_TIP,
+                OptionValue::Count(&mut self.samples, SAMPLES_RANGE),
+            ),
+            SourceOption::new(
+                "size",
+                "Image side in pixels",
+                OptionValue::Count(&mut self.size, 8..=128),
+            ),
+            SourceOption::new(
+                "noise",
+                NOISE_TIP,
+                OptionValue::Real(&mut self.noise, 0.0..=1.0, 0.01),
+            ),
+        ]
     }
 }

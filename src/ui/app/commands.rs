@@ -9,6 +9,7 @@ use super::walkthrough::WalkState;
 use super::{ConvLabApp, UiCommand};
 use crate::data::DataSource;
 use crate::data::sources::class_folder::ClassFolder;
+use crate::data::sources::points_csv::PointsCsv;
 use crate::spec::Preset;
 use crate::train::messages::{RunSetup, StartWeights, TrainerCommand};
 use crate::ui::background::{DialogJob, OpenJob};
@@ -88,6 +89,22 @@ impl ConvLabApp {
                         job.cancel();
                     }
                 }
+                UiCommand::LoadPointsCsv(path) => {
+                    self.state.csv_path = path.display().to_string();
+                    // Another file keeps the task and features chosen for the last one.
+                    let csv = match &self.project.preset.data.source {
+                        DataSource::PointsCsv(old) => PointsCsv {
+                            path,
+                            ..old.clone()
+                        },
+                        _ => PointsCsv::new(path),
+                    };
+                    self.project.preset.data.source = DataSource::PointsCsv(csv);
+                    self.data.failed = None;
+                    if let Some(job) = self.data.job.take() {
+                        job.cancel();
+                    }
+                }
                 UiCommand::CancelLoad => {
                     if let Some(job) = &self.data.job {
                         job.cancel();
@@ -108,6 +125,9 @@ impl ConvLabApp {
             self.state.folder_path = folder.path.display().to_string();
             self.state.folder_size = folder.size;
             self.state.folder_grayscale = folder.grayscale;
+        }
+        if let DataSource::PointsCsv(csv) = &preset.data.source {
+            self.state.csv_path = csv.path.display().to_string();
         }
         self.walk = WalkState::for_preset(&preset);
         self.views.result = None;
@@ -192,7 +212,12 @@ impl ConvLabApp {
         };
         self.run.error = None;
         if matches!(weights, StartWeights::Fresh) {
-            self.run.history.clear();
+            // The run that ends here stays on the curves as the previous one ("compare the
+            // curves" in a walkthrough step that changes the model); a start without epochs
+            // keeps the run before it.
+            if !self.run.history.is_empty() {
+                self.run.previous = std::mem::take(&mut self.run.history);
+            }
             self.run.step_losses.clear();
             self.run.progress = None;
         }

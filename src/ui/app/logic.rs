@@ -11,6 +11,7 @@ use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 use super::{ConvLabApp, UiCommand};
 use crate::checkpoint::Checkpoint;
 use crate::data::load::split;
+use crate::data::sources::points_csv::is_csv;
 use crate::train::messages::{RunState, StartWeights, TrainerCommand, TrainerEvent};
 use crate::ui::background::{DataJob, DialogPurpose, export_onnx, save_checkpoint};
 use crate::ui::panels;
@@ -186,7 +187,10 @@ impl ConvLabApp {
                         "loaded {} ({n} samples{}) in {:.1} s",
                         loaded.source.label(),
                         if skipped > 0 {
-                            format!(", {skipped} files skipped")
+                            format!(
+                                ", {}",
+                                panels::data_panel::skipped_text(&loaded.source, skipped)
+                            )
                         } else {
                             String::new()
                         },
@@ -311,6 +315,7 @@ impl ConvLabApp {
                 DialogPurpose::Open => self.commands.push(UiCommand::Open(path)),
                 DialogPurpose::Save => self.commands.push(UiCommand::Save(path)),
                 DialogPurpose::ClassFolder => self.commands.push(UiCommand::LoadFolder(path)),
+                DialogPurpose::PointsCsv => self.commands.push(UiCommand::LoadPointsCsv(path)),
             },
         }
     }
@@ -359,6 +364,8 @@ impl ConvLabApp {
                 .is_some_and(|e| e == "toml" || e == "safetensors")
             {
                 self.commands.push(UiCommand::Open(path));
+            } else if is_csv(&path) {
+                self.commands.push(UiCommand::LoadPointsCsv(path));
             } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
                 matches!(
                     e.to_ascii_lowercase().as_str(),
@@ -368,7 +375,8 @@ impl ConvLabApp {
                 self.views.use_image(&path, self.project.preset.model.input);
             } else {
                 self.error(format!(
-                    "{}: drop a class folder, a preset (.toml) or a checkpoint (.safetensors)",
+                    "{}: drop a class folder, a CSV file of 2-D points, a preset (.toml) or a \
+                     checkpoint (.safetensors)",
                     path.display()
                 ));
             }

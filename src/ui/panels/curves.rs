@@ -1,16 +1,19 @@
 //! Live loss and metric curves (egui_plot): per-step training loss, per-epoch training and
-//! validation loss and metric, with a log-scale option.
+//! validation loss and metric, with a log-scale option; the previous run's epochs dashed and
+//! paler beside them.
 
 use eframe::egui::{Color32, Ui};
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, PlotUi, Points};
 
 use crate::engine::LossKind;
-use crate::train::MetricKind;
+use crate::train::{EpochRecord, MetricKind};
 use crate::ui::session::RunView;
 use crate::viz::curves::{plot_points, tick_label};
 
 const TRAIN: Color32 = Color32::from_rgb(80, 160, 255);
 const VAL: Color32 = Color32::from_rgb(255, 150, 60);
+/// How much of its colour a previous run's curve keeps.
+const PREVIOUS_RUN_OPACITY: f32 = 0.45;
 
 /// What the curves show, and their two display options (kept with the window's state).
 pub struct Curves<'a> {
@@ -40,6 +43,16 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                 last.epoch, last.metric, last.val_metric
             ));
         }
+        if let Some(last) = run.previous.last() {
+            ui.weak(format!(
+                "previous run: epoch {} · val {} {:.3}",
+                last.epoch, last.metric, last.val_metric
+            ))
+            .on_hover_text(
+                "The run before the last fresh start (a model change or Reset), dashed on the \
+                 plots for comparison",
+            );
+        }
     });
     let height = (ui.available_height() * 0.5).clamp(140.0, 340.0);
     let width = (ui.available_width() - 8.0) / 2.0;
@@ -68,6 +81,7 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                         .width(1.0),
                     );
                 }
+                previous_run(plot, &run.previous, |r| [r.train_loss, r.val_loss], log);
                 let train =
                     plot_points(history.iter().map(|r| [r.epoch as f64, r.train_loss]), log);
                 let val = plot_points(history.iter().map(|r| [r.epoch as f64, r.val_loss]), log);
@@ -100,6 +114,12 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
             .y_axis_label(metric_name.as_str())
             .allow_scroll(false)
             .show(ui, |plot| {
+                previous_run(
+                    plot,
+                    &run.previous,
+                    |r| [r.train_metric, r.val_metric],
+                    false,
+                );
                 let train = plot_points(
                     history.iter().map(|r| [r.epoch as f64, r.train_metric]),
                     false,
@@ -130,4 +150,32 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                 );
             });
     });
+}
+
+/// The previous run's training and validation curves of the values `of` picks (train,
+/// validation), dashed and paler than the current run's.
+fn previous_run(
+    plot: &mut PlotUi<'_>,
+    previous: &[EpochRecord],
+    of: impl Fn(&EpochRecord) -> [f64; 2],
+    log: bool,
+) {
+    if previous.is_empty() {
+        return;
+    }
+    for (k, (name, color)) in [
+        ("previous run: train", TRAIN),
+        ("previous run: validation", VAL),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let points = plot_points(previous.iter().map(|r| [r.epoch as f64, of(r)[k]]), log);
+        plot.line(
+            Line::new(name, PlotPoints::new(points))
+                .color(color.gamma_multiply(PREVIOUS_RUN_OPACITY))
+                .style(LineStyle::dashed_loose())
+                .width(1.5),
+        );
+    }
 }

@@ -1,6 +1,7 @@
-//! The data panel: built-in sets, synthetic generators and the user's own class folder
-//! (typed path, drag and drop, or a dialog), with image size and colour choice, the
-//! train/validation split, class counts, a thumbnail grid and the files that were skipped.
+//! The data panel: built-in sets, synthetic generators, the user's own class folder and
+//! CSV file of 2-D points (typed path, drag and drop, or a dialog), with image size and
+//! colour choice, the train/validation split, class counts, a thumbnail grid and the files
+//! (or rows) that were skipped.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -8,8 +9,8 @@ use std::sync::atomic::Ordering;
 use eframe::egui::{self, Ui};
 
 use crate::data::DataSource;
+use crate::data::sources::options::{Choice, OptionValue, SourceOption, Switches};
 use crate::data::sources::{FolderChoice, SourceKind};
-use crate::data::synthetic::{FUNCTIONS_1D, PointPattern};
 use crate::ui::app_state::AppState;
 use crate::ui::background::DialogPurpose;
 use crate::ui::command::UiCommand;
@@ -25,6 +26,8 @@ pub struct DataPanelState {
     pub thumbnails_version: u64,
     /// The user chose "My images" but has not loaded a folder yet.
     pub folder_tools_open: bool,
+    /// The user chose "My 2-D points" but has not loaded a CSV file yet.
+    pub csv_tools_open: bool,
     /// The augmentation preview's texture.
     pub augment_preview: AugmentPreview,
 }
@@ -67,6 +70,7 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
     } = context;
     let current = project.preset.data.source.kind();
     let mut show_folder_tools = current == SourceKind::Folder || panel.folder_tools_open;
+    let mut show_csv_tools = current == SourceKind::PointsCsv || panel.csv_tools_open;
     ui.horizontal(|ui| {
         let l = ui.label("source");
         let selected = current.title();
@@ -78,11 +82,12 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
             .truncate()
             .show_ui(ui, |ui| {
                 for &k in SourceKind::ALL {
-                    // The class folder is picked with the folder tools below, which open
-                    // when it is chosen; sources that need folders of their own come from
-                    // a preset.
+                    // The class folder and the CSV file are picked with the tools below,
+                    // which open when they are chosen; sources that need folders of their
+                    // own come from a preset.
                     let start = k.starting_source(&folder);
-                    let can_pick = k == SourceKind::Folder || start.is_some();
+                    let has_tools = matches!(k, SourceKind::Folder | SourceKind::PointsCsv);
+                    let can_pick = has_tools || start.is_some();
                     let r = ui
                         .add_enabled(can_pick, egui::Button::selectable(k == current, k.title()))
                         .on_disabled_hover_text(
@@ -91,6 +96,8 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
                     if r.clicked() && k != current {
                         panel.folder_tools_open = k == SourceKind::Folder;
                         show_folder_tools = k == SourceKind::Folder;
+                        panel.csv_tools_open = k == SourceKind::PointsCsv;
+                        show_csv_tools = k == SourceKind::PointsCsv;
                         if let Some(s) = start {
                             project.preset.data.source = s;
                         }
@@ -103,60 +110,12 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
             .on_hover_text(project.preset.data.source.label());
     });
 
-    match &mut project.preset.data.source {
-        DataSource::Shapes(shapes) => {
-            let (samples, size, noise) = (&mut shapes.samples, &mut shapes.size, &mut shapes.noise);
-            ui.horizontal(|ui| {
-                let l = ui.label("samples");
-                ui.add(egui::DragValue::new(samples).range(10..=20_000))
-                    .labelled_by(l.id);
-                let l = ui.label("size");
-                ui.add(egui::DragValue::new(size).range(8..=128))
-                    .labelled_by(l.id);
-                let l = ui.label("noise");
-                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
-                    .labelled_by(l.id);
-            });
-        }
-        DataSource::Points(points) => {
-            let (pattern, samples, noise) =
-                (&mut points.pattern, &mut points.samples, &mut points.noise);
-            ui.horizontal(|ui| {
-                for p in PointPattern::ALL {
-                    ui.selectable_value(pattern, p, p.name());
-                }
-            });
-            ui.horizontal(|ui| {
-                let l = ui.label("samples");
-                ui.add(egui::DragValue::new(samples).range(10..=20_000))
-                    .labelled_by(l.id);
-                let l = ui.label("noise");
-                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
-                    .labelled_by(l.id);
-            });
-        }
-        DataSource::Function(f) => {
-            let (function, samples, noise) = (&mut f.function, &mut f.samples, &mut f.noise);
-            ui.horizontal(|ui| {
-                for f in FUNCTIONS_1D {
-                    if ui.selectable_label(function == f, f).clicked() {
-                        *function = f.to_string();
-                    }
-                }
-            });
-            ui.horizontal(|ui| {
-                let l = ui.label("samples");
-                ui.add(egui::DragValue::new(samples).range(10..=20_000))
-                    .labelled_by(l.id);
-                let l = ui.label("noise");
-                ui.add(egui::DragValue::new(noise).range(0.0..=1.0).speed(0.01))
-                    .labelled_by(l.id);
-            });
-        }
-        _ => {}
-    }
+    source_options_ui(project, ui);
     if show_folder_tools {
         folder_ui(state, dialog_ready, commands, ui);
+    }
+    if show_csv_tools {
+        csv_ui(state, dialog_ready, commands, ui);
     }
 
     ui.horizontal(|ui| {
@@ -199,7 +158,7 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
             {
                 commands.push(UiCommand::CancelLoad);
             }
-            let what = if total == 0 && done > 0 {
+            let what = if total == 0 && done > 0 && !reads_rows(&job.source) {
                 format!("listing files: {done} found…")
             } else {
                 format!("loading {}…", job.source.label())
@@ -216,8 +175,10 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
                 String::new()
             };
             ui.add(
-                egui::ProgressBar::new(done as f32 / total as f32)
-                    .text(format!("{done}/{total} files, {rate:.0}/s{eta}")),
+                egui::ProgressBar::new(done as f32 / total as f32).text(format!(
+                    "{done}/{total} {}, {rate:.0}/s{eta}",
+                    loaded_unit(&job.source)
+                )),
             );
         }
     }
@@ -229,6 +190,79 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
         }
     }
     summary_ui(project, data, panel, ui);
+}
+
+/// The source's own options, drawn from its description (see `data::sources::options`):
+/// each choice and set of switches on a row of its own, then the numbers side by side.
+/// When an option changes the shape of a sample (the points' input features), a model whose
+/// input had the old shape follows it, as one undo step.
+fn source_options_ui(project: &mut Project, ui: &mut Ui) {
+    let shape_before = project.preset.data.source.source().sample_shape();
+    {
+        let (rows, numbers): (Vec<SourceOption<'_>>, Vec<SourceOption<'_>>) = project
+            .preset
+            .data
+            .source
+            .source_mut()
+            .options()
+            .into_iter()
+            .partition(|o| matches!(o.value, OptionValue::Choice(_) | OptionValue::Switches(_)));
+        for option in rows {
+            ui.horizontal(|ui| option_ui(ui, option));
+        }
+        if !numbers.is_empty() {
+            ui.horizontal(|ui| {
+                for option in numbers {
+                    option_ui(ui, option);
+                }
+            });
+        }
+    }
+    let shape_after = project.preset.data.source.source().sample_shape();
+    if let (Some(before), Some(after)) = (shape_before, shape_after)
+        && before != after
+        && project.preset.model.input == before
+    {
+        project.apply(|m| m.input = after);
+    }
+}
+
+/// One option, drawn by its type; the label names the editor for screen readers and tests.
+fn option_ui(ui: &mut Ui, option: SourceOption<'_>) {
+    let SourceOption { label, tip, value } = option;
+    let l = ui.label(label).on_hover_text(tip);
+    match value {
+        OptionValue::Count(v, range) => {
+            ui.add(egui::DragValue::new(v).range(range))
+                .labelled_by(l.id)
+                .on_hover_text(tip);
+        }
+        OptionValue::Real(v, range, speed) => {
+            ui.add(egui::DragValue::new(v).range(range).speed(speed))
+                .labelled_by(l.id)
+                .on_hover_text(tip);
+        }
+        OptionValue::Choice(mut choice) => choice_ui(ui, choice.as_mut()),
+        OptionValue::Switches(mut switches) => switches_ui(ui, switches.as_mut()),
+    }
+}
+
+fn choice_ui(ui: &mut Ui, choice: &mut dyn Choice) {
+    let selected = choice.selected();
+    for (k, name) in choice.names().into_iter().enumerate() {
+        if ui.selectable_label(selected == Some(k), name).clicked() {
+            choice.select(k);
+        }
+    }
+}
+
+fn switches_ui(ui: &mut Ui, switches: &mut dyn Switches) {
+    for (k, name) in switches.names().into_iter().enumerate() {
+        let on = switches.is_on(k);
+        if ui.selectable_label(on, name).clicked() {
+            switches.set(k, !on);
+        }
+    }
 }
 
 fn folder_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiCommand>, ui: &mut Ui) {
@@ -267,6 +301,53 @@ fn folder_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiComm
             state.folder_path.trim(),
         )));
     }
+}
+
+fn csv_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiCommand>, ui: &mut Ui) {
+    ui.label(
+        "A CSV file with one point per row: x, y, then a class (a number or a name) or a \
+         number to predict. A header row is optional.",
+    );
+    let mut load = false;
+    ui.horizontal(|ui| {
+        let l = ui.label("CSV file");
+        let r = ui
+            .add(egui::TextEdit::singleline(&mut state.csv_path).desired_width(170.0))
+            .labelled_by(l.id)
+            .on_hover_text("Type or paste a path, or drop the file onto the window");
+        load |= r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui
+            .add_enabled(dialog_ready, egui::Button::new("Browse…"))
+            .on_disabled_hover_text("No file dialog is available here: type the path")
+            .clicked()
+        {
+            commands.push(UiCommand::Dialog(DialogPurpose::PointsCsv));
+        }
+    });
+    load |= ui
+        .button("Load CSV")
+        .on_hover_text("Rows that cannot be read are listed with their line numbers")
+        .clicked();
+    if load && !state.csv_path.trim().is_empty() {
+        commands.push(UiCommand::LoadPointsCsv(PathBuf::from(
+            state.csv_path.trim(),
+        )));
+    }
+}
+
+/// Whether the source's loader counts rows of one file rather than files.
+fn reads_rows(source: &DataSource) -> bool {
+    matches!(source, DataSource::PointsCsv(_))
+}
+
+/// What a loader's progress counts.
+fn loaded_unit(source: &DataSource) -> &'static str {
+    if reads_rows(source) { "rows" } else { "files" }
+}
+
+/// "3 files skipped", or "3 rows skipped" for a CSV file.
+pub fn skipped_text(source: &DataSource, count: usize) -> String {
+    format!("{count} {} skipped", loaded_unit(source))
 }
 
 fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState, ui: &mut Ui) {
@@ -334,7 +415,7 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
         }
     }
     if !loaded.skipped.is_empty() {
-        egui::CollapsingHeader::new(format!("{} files skipped", loaded.skipped.len()))
+        egui::CollapsingHeader::new(skipped_text(&loaded.source, loaded.skipped.len()))
             .id_salt("skipped_files")
             .default_open(true)
             .show(ui, |ui| {
