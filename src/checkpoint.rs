@@ -36,8 +36,8 @@ pub enum OpenError {
     #[error(transparent)]
     Preset(#[from] SpecError),
     /// The preset parsed but its model does not build.
-    #[error("{path}: {source}")]
-    Model { path: String, source: GraphError },
+    #[error("{path}: {error}")]
+    Model { path: String, error: GraphError },
 }
 
 /// A loaded checkpoint: the preset it was trained from, its weights and its history.
@@ -69,9 +69,9 @@ impl Checkpoint {
             return Ok((Checkpoint::load(path)?, true));
         }
         let preset = Preset::load(path)?;
-        let mut g = Graph::<f32>::new(&preset.model).map_err(|source| OpenError::Model {
+        let mut g = Graph::<f32>::new(&preset.model).map_err(|error| OpenError::Model {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         initialize(
             &mut g,

@@ -191,7 +191,8 @@ impl ConvLabApp {
             size: [h, w],
             grayscale: c == 1,
         };
-        match crate::data::folder::load_image(path, opts).and_then(|v| {
+        let image = crate::data::folder::load_image(path, opts).map_err(|e| e.to_string());
+        match image.and_then(|v| {
             crate::engine::Tensor::from_shape_vec((1, c, h, w), v).map_err(|e| e.to_string())
         }) {
             Ok(t) => {
