@@ -36,8 +36,8 @@ pub enum OpenError {
     #[error(transparent)]
     Preset(#[from] SpecError),
     /// The preset parsed but its model does not build.
-    #[error("{path}: {source}")]
-    Model { path: String, source: GraphError },
+    #[error("{path}: {error}")]
+    Model { path: String, error: GraphError },
 }
 
 /// A loaded checkpoint: the preset it was trained from, its weights and its history.
@@ -69,9 +69,9 @@ impl Checkpoint {
             return Ok((Checkpoint::load(path)?, true));
         }
         let preset = Preset::load(path)?;
-        let mut g = Graph::<f32>::new(&preset.model).map_err(|source| OpenError::Model {
+        let mut g = Graph::<f32>::new(&preset.model).map_err(|error| OpenError::Model {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         initialize(
             &mut g,
@@ -86,11 +86,12 @@ impl Checkpoint {
 
     /// A graph with this checkpoint's weights.
     pub fn graph(&self) -> Result<Graph<f32>, GraphError> {
-        let mut g = Graph::new(&self.preset.model)?;
-        for (name, value) in &self.params {
-            g.set_param(name, value.clone())?;
-        }
-        Ok(g)
+        Graph::with_params(
+            &self.preset.model,
+            self.params
+                .iter()
+                .map(|(name, value)| (name, value.clone())),
+        )
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -150,25 +151,17 @@ impl Checkpoint {
         };
         let tensors = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| err(format!("damaged tensors: {e}")))?;
-        let graph = Graph::<f32>::new(&preset.model).map_err(|e| err(e.to_string()))?;
-        let mut params = Vec::new();
-        for p in graph.params() {
-            let t = tensors
-                .tensor(&p.name)
-                .map_err(|_| err(format!("tensor '{}' is missing", p.name)))?;
+        // Every tensor in the file is read as f32 with finite values; the graph then checks
+        // that they are exactly the model's parameters with its shapes. By name, so that a
+        // file with several faults always reports the same one.
+        let mut in_file = tensors.tensors();
+        in_file.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut stored = Vec::with_capacity(in_file.len());
+        for (name, t) in in_file {
             if t.dtype() != Dtype::F32 {
                 return Err(err(format!(
-                    "tensor '{}' is {:?}, expected F32",
-                    p.name,
+                    "tensor '{name}' is {:?}, expected F32",
                     t.dtype()
-                )));
-            }
-            if t.shape() != p.value.shape() {
-                return Err(err(format!(
-                    "tensor '{}' has shape {:?}, the model needs {:?}",
-                    p.name,
-                    t.shape(),
-                    p.value.shape()
                 )));
             }
             let values: Vec<f32> = t
@@ -177,25 +170,20 @@ impl Checkpoint {
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
             if values.iter().any(|v| !v.is_finite()) {
-                return Err(err(format!(
-                    "tensor '{}' holds NaN or infinite values",
-                    p.name
-                )));
+                return Err(err(format!("tensor '{name}' holds NaN or infinite values")));
             }
-            params.push((
-                p.name.clone(),
-                ArrayD::from_shape_vec(IxDyn(t.shape()), values).expect("shape checked"),
-            ));
+            let value = ArrayD::from_shape_vec(IxDyn(t.shape()), values)
+                .map_err(|e| err(format!("tensor '{name}': {e}")))?;
+            stored.push((name, value));
         }
-        if let Some(extra) = tensors
-            .names()
-            .into_iter()
-            .find(|n| graph.param(n).is_none())
-        {
-            return Err(err(format!(
-                "tensor '{extra}' does not belong to the model"
-            )));
-        }
+        let mut graph =
+            Graph::<f32>::with_params(&preset.model, stored).map_err(|e| err(e.to_string()))?;
+        // In the model's order; the graph is not needed further.
+        let params = graph
+            .params_mut()
+            .iter_mut()
+            .map(|p| (p.name.clone(), std::mem::take(&mut p.value)))
+            .collect();
         Ok(Checkpoint {
             preset,
             params,

@@ -131,21 +131,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The text shown for an error at the terminal: each context, then its cause, joined by
-/// ": " like anyhow's `{:#}`. Many library errors already print their cause inside their
-/// own message (`"data: {0}"` over a `#[from]` source), so a cause that its parent's text
-/// already ends with is not repeated.
+/// ": " (anyhow's `{:#}`). A library error prints its cause in its own message or gives it
+/// as its source, never both, so no cause is repeated.
 pub fn report(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let message = cause.to_string();
-        if text.is_empty() {
-            text = message;
-        } else if text != message && !text.ends_with(&format!(": {message}")) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-    }
-    text
+    format!("{error:#}")
 }
 
 fn fmt_duration(s: f64) -> String {

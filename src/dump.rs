@@ -13,14 +13,125 @@ use ndarray::{Array4, ArrayD};
 use serde_json::{Value, json};
 
 use crate::checkpoint::Checkpoint;
-use crate::data::Targets;
-use crate::data::folder::{ImageOptions, load_image};
-use crate::engine::{Graph, Mode, Target, Tensor, initialize, loss};
-use crate::npy::{Npy, load_npy, npy_f32, npy_i64};
-use crate::onnx::{export_model, output_ranks};
+use crate::data::folder::{ImageError, ImageOptions, load_image};
+use crate::data::{DataError, Targets};
+use crate::engine::loss::LossError;
+use crate::engine::{Graph, GraphError, Mode, Target, Tensor, initialize, loss};
+use crate::npy::{Npy, NpyError, load_npy, npy_f32, npy_i64};
+use crate::onnx::{OnnxError, export_model, output_ranks};
 use crate::spec::Preset;
 
 pub const DUMP_FORMAT: &str = "convlab-dump";
+
+/// Why a dump was not written (nothing is, then).
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error("weights do not match the model: {0}")]
+    Weights(GraphError),
+    #[error(transparent)]
+    Model(GraphError),
+    #[error("data: {0}")]
+    Data(DataError),
+    #[error(
+        "--sample {sample} is out of range: the {set} set has {len} samples (0..={})",
+        .len.saturating_sub(1)
+    )]
+    SampleOutOfRange {
+        sample: usize,
+        set: &'static str,
+        len: usize,
+    },
+    #[error("the data's samples are {data:?} but the model's input is {model:?}")]
+    DataShape { data: [usize; 3], model: [usize; 3] },
+    #[error(
+        "the model takes {0} channels; an image gives 1 (grey) or 3 (RGB); use --input FILE.npy"
+    )]
+    ImageChannels(usize),
+    #[error("{}: {error}", .path.display())]
+    ImageHeader {
+        path: PathBuf,
+        error: image::ImageError,
+    },
+    #[error("{}: {error}", .path.display())]
+    Image { path: PathBuf, error: ImageError },
+    #[error(transparent)]
+    Npy(NpyError),
+    #[error("{what}: {error}")]
+    Labels { what: String, error: NpyError },
+    #[error("{what} has shape {shape:?}; the model needs {}", sample_shapes(*.sample))]
+    SampleShape {
+        what: String,
+        shape: Vec<usize>,
+        sample: [usize; 3],
+    },
+    #[error("{what} holds no samples")]
+    NoSamples { what: String },
+    #[error("{what} holds NaN or infinite values")]
+    NotFinite { what: String },
+    #[error("label {label} is out of range: the model outputs {classes} classes (0..={})", .classes - 1)]
+    LabelOutOfRange { label: i64, classes: usize },
+    #[error(
+        "--label needs a model trained with cross_entropy; this one uses {0}: give --target FILE.npy"
+    )]
+    LabelNeedsCrossEntropy(&'static str),
+    #[error(
+        "{what} has shape {shape:?}; cross_entropy needs one class index per sample{} ({n} samples)",
+        label_shapes(*.pixels)
+    )]
+    LabelShape {
+        what: String,
+        shape: Vec<usize>,
+        n: usize,
+        pixels: [usize; 2],
+    },
+    #[error("{what} has {got} samples but the input has {n}")]
+    SampleCount { what: String, got: usize, n: usize },
+    #[error("the loss {0} needs a target: give --target FILE.npy")]
+    NeedsTarget(&'static str),
+    #[error("loss: {0}")]
+    Loss(LossError),
+    #[error("two arrays would both be written to '{0}'; rename the node that clashes")]
+    NameClash(String),
+    #[error(transparent)]
+    Export(OnnxError),
+    #[error("{}: {problem}", .path.display())]
+    Folder {
+        path: PathBuf,
+        problem: FolderProblem,
+    },
+}
+
+/// Why the dump folder cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderProblem {
+    #[error("not a folder name")]
+    NotAName,
+    #[error("exists and is not a folder")]
+    NotAFolder,
+    #[error("exists and is not an earlier dump; choose a new or empty folder")]
+    NotAnEarlierDump,
+    #[error(transparent)]
+    Io(std::io::Error),
+}
+
+/// The shapes an npy array of samples `[c, h, w]` may have, for messages.
+fn sample_shapes([c, h, w]: [usize; 3]) -> String {
+    let flat = if h * w == 1 {
+        format!(" or [n, {c}]")
+    } else {
+        String::new()
+    };
+    format!("[n, {c}, {h}, {w}] or [{c}, {h}, {w}]{flat}")
+}
+
+/// What an npy array of class indices must look like for outputs of `[oh, ow]` pixels.
+fn label_shapes([oh, ow]: [usize; 2]) -> String {
+    if oh * ow > 1 {
+        format!(" and pixel: [n, {oh}, {ow}]")
+    } else {
+        ": [n]".into()
+    }
+}
 // ---------------------------------------------------------------------------------------
 // The dump
 
@@ -118,8 +229,7 @@ pub fn run_dump(args: &DumpArgs) -> anyhow::Result<()> {
         seed: args.seed,
         model_onnx: args.model_onnx,
     };
-    let summary = dump(preset, trained.then_some(&checkpoint), &opts, &args.out)
-        .map_err(anyhow::Error::msg)?;
+    let summary = dump(preset, trained.then_some(&checkpoint), &opts, &args.out)?;
     let m = &summary.manifest;
     if m["input"]["resized"] == json!(true) {
         eprintln!(
@@ -158,7 +268,7 @@ fn as_4d(v: Vec<f32>, shape: [usize; 4]) -> Tensor<f32> {
 }
 
 /// An npy array as `n` samples of `sample` = `[c, h, w]`, or an error naming `what`.
-fn npy_as_samples(npy: &Npy, sample: [usize; 3], what: &str) -> Result<Tensor<f32>, String> {
+fn npy_as_samples(npy: &Npy, sample: [usize; 3], what: &str) -> Result<Tensor<f32>, DumpError> {
     let [c, h, w] = sample;
     let s = npy.shape.as_slice();
     let n = match s {
@@ -167,45 +277,45 @@ fn npy_as_samples(npy: &Npy, sample: [usize; 3], what: &str) -> Result<Tensor<f3
         [n, f] if *f == c && h * w == 1 => *n,
         [f] if *f == c && h * w == 1 => 1,
         _ => {
-            return Err(format!(
-                "{what} has shape {s:?}; the model needs [n, {c}, {h}, {w}] or [{c}, {h}, {w}]{}",
-                if h * w == 1 {
-                    format!(" or [n, {c}]")
-                } else {
-                    String::new()
-                }
-            ));
+            return Err(DumpError::SampleShape {
+                what: what.to_string(),
+                shape: s.to_vec(),
+                sample,
+            });
         }
     };
     if n == 0 {
-        return Err(format!("{what} holds no samples"));
+        return Err(DumpError::NoSamples { what: what.into() });
     }
     let v = npy.to_f32();
     if v.iter().any(|x| !x.is_finite()) {
-        return Err(format!("{what} holds NaN or infinite values"));
+        return Err(DumpError::NotFinite { what: what.into() });
     }
     Ok(as_4d(v, [n, c, h, w]))
 }
 
 /// Writes `files` into a fresh folder beside `out`, then moves it into place. An existing
 /// `out` must be empty or an earlier dump (which is replaced).
-fn write_folder(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
-    let at = |e: String| format!("{}: {e}", out.display());
+fn write_folder(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), DumpError> {
+    let at = |problem| DumpError::Folder {
+        path: out.to_path_buf(),
+        problem,
+    };
     let parent = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let base = out
         .file_name()
-        .ok_or_else(|| at("not a folder name".into()))?
+        .ok_or_else(|| at(FolderProblem::NotAName))?
         .to_string_lossy()
         .into_owned();
     if out.exists() {
         if !out.is_dir() {
-            return Err(at("exists and is not a folder".into()));
+            return Err(at(FolderProblem::NotAFolder));
         }
         let empty = std::fs::read_dir(out)
-            .map_err(|e| at(e.to_string()))?
+            .map_err(|e| at(FolderProblem::Io(e)))?
             .next()
             .is_none();
         let earlier_dump = std::fs::read_to_string(out.join("manifest.json"))
@@ -213,9 +323,7 @@ fn write_folder(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
             .is_some_and(|m| m["format"] == DUMP_FORMAT);
         if !empty && !earlier_dump {
-            return Err(at(
-                "exists and is not an earlier dump; choose a new or empty folder".into(),
-            ));
+            return Err(at(FolderProblem::NotAnEarlierDump));
         }
     }
     let pid = std::process::id();
@@ -241,7 +349,7 @@ fn write_folder(out: &Path, files: &[(String, Vec<u8>)]) -> Result<(), String> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&staging);
-        return Err(at(e.to_string()));
+        return Err(at(FolderProblem::Io(e)));
     }
     Ok(())
 }
@@ -253,15 +361,13 @@ pub fn dump(
     trained: Option<&Checkpoint>,
     opts: &DumpOptions,
     out: &Path,
-) -> Result<DumpSummary, String> {
+) -> Result<DumpSummary, DumpError> {
     let spec = &preset.model;
     let seed = opts.seed.unwrap_or(preset.training.seed);
     let mut graph = match trained {
-        Some(ck) => ck
-            .graph()
-            .map_err(|e| format!("weights do not match the model: {e}"))?,
+        Some(ck) => ck.graph().map_err(DumpError::Weights)?,
         None => {
-            let mut graph = Graph::<f32>::new(spec).map_err(|e| e.to_string())?;
+            let mut graph = Graph::<f32>::new(spec).map_err(DumpError::Model)?;
             initialize(&mut graph, preset.training.init, seed);
             graph
         }
@@ -275,25 +381,24 @@ pub fn dump(
     let mut dataset_target = None;
     let (x, input_info) = match &opts.input {
         InputSource::Sample(k) => {
-            let (train, val) =
-                crate::data::load::load(&preset.data).map_err(|e| format!("data: {e}"))?;
+            let (train, val) = crate::data::load::load(&preset.data).map_err(DumpError::Data)?;
             let (set, set_name) = if val.is_empty() {
                 (train, "training")
             } else {
                 (val, "validation")
             };
             if *k >= set.len() {
-                return Err(format!(
-                    "--sample {k} is out of range: the {set_name} set has {} samples (0..={})",
-                    set.len(),
-                    set.len().saturating_sub(1)
-                ));
+                return Err(DumpError::SampleOutOfRange {
+                    sample: *k,
+                    set: set_name,
+                    len: set.len(),
+                });
             }
             if set.sample_shape() != sample {
-                return Err(format!(
-                    "the data's samples are {:?} but the model's input is {sample:?}",
-                    set.sample_shape()
-                ));
+                return Err(DumpError::DataShape {
+                    data: set.sample_shape(),
+                    model: sample,
+                });
             }
             let (x, t) = crate::train::run::gather(&set, &[*k]);
             dataset_target = Some(match t {
@@ -312,12 +417,13 @@ pub fn dump(
         InputSource::Image(path) => {
             let [c, h, w] = sample;
             if c != 1 && c != 3 {
-                return Err(format!(
-                    "the model takes {c} channels; an image gives 1 (grey) or 3 (RGB); use --input FILE.npy"
-                ));
+                return Err(DumpError::ImageChannels(c));
             }
             let (iw, ih) =
-                image::image_dimensions(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                image::image_dimensions(path).map_err(|error| DumpError::ImageHeader {
+                    path: path.clone(),
+                    error,
+                })?;
             let v = load_image(
                 path,
                 ImageOptions {
@@ -325,7 +431,10 @@ pub fn dump(
                     grayscale: c == 1,
                 },
             )
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|error| DumpError::Image {
+                path: path.clone(),
+                error,
+            })?;
             let resized = (ih as usize, iw as usize) != (h, w);
             (
                 as_4d(v, [1, c, h, w]),
@@ -340,7 +449,7 @@ pub fn dump(
             )
         }
         InputSource::Npy(path) => {
-            let npy = load_npy(path).map_err(|e| e.to_string())?;
+            let npy = load_npy(path).map_err(DumpError::Npy)?;
             let x = npy_as_samples(&npy, sample, &path.display().to_string())?;
             (
                 x,
@@ -351,17 +460,17 @@ pub fn dump(
     let n = x.shape()[0];
     let y = graph
         .forward(&x, opts.mode)
-        .map_err(|e| e.to_string())?
+        .map_err(DumpError::Model)?
         .clone();
     let [oc, oh, ow] = out_shape;
 
     // Target.
-    let label_range = |l: i64| -> Result<usize, String> {
+    let label_range = |l: i64| -> Result<usize, DumpError> {
         if l < 0 || l as usize >= oc {
-            Err(format!(
-                "label {l} is out of range: the model outputs {oc} classes (0..={})",
-                oc - 1
-            ))
+            Err(DumpError::LabelOutOfRange {
+                label: l,
+                classes: oc,
+            })
         } else {
             Ok(l as usize)
         }
@@ -369,16 +478,13 @@ pub fn dump(
     let (target, target_source) = match &opts.target {
         TargetSource::Label(k) => {
             if !lossk.wants_labels() {
-                return Err(format!(
-                    "--label needs a model trained with cross_entropy; this one uses {}: give --target FILE.npy",
-                    lossk.torch_name()
-                ));
+                return Err(DumpError::LabelNeedsCrossEntropy(lossk.torch_name()));
             }
             let k = label_range(*k as i64)?;
             (DumpTarget::Labels(vec![k; n * oh * ow]), "label")
         }
         TargetSource::Npy(path) => {
-            let npy = load_npy(path).map_err(|e| e.to_string())?;
+            let npy = load_npy(path).map_err(DumpError::Npy)?;
             let what = path.display().to_string();
             if lossk.wants_labels() {
                 let ok = match npy.shape.as_slice() {
@@ -388,19 +494,19 @@ pub fn dump(
                     _ => false,
                 };
                 if !ok {
-                    return Err(format!(
-                        "{what} has shape {:?}; cross_entropy needs one class index per sample{} ({n} samples)",
-                        npy.shape,
-                        if oh * ow > 1 {
-                            format!(" and pixel: [n, {oh}, {ow}]")
-                        } else {
-                            ": [n]".into()
-                        }
-                    ));
+                    return Err(DumpError::LabelShape {
+                        what,
+                        shape: npy.shape.clone(),
+                        n,
+                        pixels: [oh, ow],
+                    });
                 }
                 let labels = npy
                     .to_labels()
-                    .map_err(|e| format!("{what}: {e}"))?
+                    .map_err(|error| DumpError::Labels {
+                        what: what.clone(),
+                        error,
+                    })?
                     .into_iter()
                     .map(label_range)
                     .collect::<Result<Vec<_>, _>>()?;
@@ -408,10 +514,11 @@ pub fn dump(
             } else {
                 let t = npy_as_samples(&npy, out_shape, &what)?;
                 if t.shape()[0] != n {
-                    return Err(format!(
-                        "{what} has {} samples but the input has {n}",
-                        t.shape()[0]
-                    ));
+                    return Err(DumpError::SampleCount {
+                        what,
+                        got: t.shape()[0],
+                        n,
+                    });
                 }
                 (DumpTarget::Dense(t), "file")
             }
@@ -437,10 +544,7 @@ pub fn dump(
                 (DumpTarget::Labels(labels), "predicted")
             }
             None => {
-                return Err(format!(
-                    "the loss {} needs a target: give --target FILE.npy",
-                    lossk.torch_name()
-                ));
+                return Err(DumpError::NeedsTarget(lossk.torch_name()));
             }
         },
     };
@@ -448,8 +552,8 @@ pub fn dump(
         DumpTarget::Labels(l) => loss(lossk, &y, Target::Labels(l)),
         DumpTarget::Dense(t) => loss(lossk, &y, Target::Dense(t)),
     }
-    .map_err(|e| format!("loss: {e}"))?;
-    graph.backward(&grad, true).map_err(|e| e.to_string())?;
+    .map_err(DumpError::Loss)?;
+    graph.backward(&grad, true).map_err(DumpError::Model)?;
 
     // Files.
     let facts = graph.facts().clone();
@@ -458,12 +562,10 @@ pub fn dump(
     let mut names = HashSet::new();
     let mut add = |files: &mut Vec<(String, Vec<u8>)>, name: String, bytes: Vec<u8>| {
         if !names.insert(name.clone()) {
-            return Err(format!(
-                "two arrays would both be written to '{name}'; rename the node that clashes"
-            ));
+            return Err(DumpError::NameClash(name));
         }
         files.push((name.clone(), bytes));
-        Ok::<String, String>(name)
+        Ok::<String, DumpError>(name)
     };
     let tensor_shape = |t: &Tensor<f32>, rank: usize| -> Vec<usize> {
         let s = t.shape();
@@ -555,7 +657,7 @@ pub fn dump(
             .iter()
             .map(|p| (p.name.clone(), p.value.clone()))
             .collect();
-        let bytes = export_model(spec, &params, Some(preset)).map_err(|e| e.to_string())?;
+        let bytes = export_model(spec, &params, Some(preset)).map_err(DumpError::Export)?;
         model_file = json!(add(&mut files, "model.onnx".into(), bytes)?);
     }
     let listed: Vec<String> = files

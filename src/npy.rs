@@ -40,15 +40,12 @@ pub enum NpyError {
     },
     #[error("{0} is not a class index")]
     NotClassIndex(f64),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: the file is larger than 1 GiB")]
     TooLarge { path: String },
-    #[error("{path}: {source}")]
-    InFile { path: String, source: Box<NpyError> },
+    #[error("{path}: {error}")]
+    InFile { path: String, error: Box<NpyError> },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -241,14 +238,14 @@ pub fn read_npy(bytes: &[u8]) -> Result<Npy, NpyError> {
 
 pub fn load_npy(path: &Path) -> Result<Npy, NpyError> {
     let at = || path.display().to_string();
-    let io = |source| NpyError::Io { path: at(), source };
+    let io = |error| NpyError::Io { path: at(), error };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.len() > MAX_NPY_BYTES {
         return Err(NpyError::TooLarge { path: at() });
     }
     read_npy(&std::fs::read(path).map_err(io)?).map_err(|e| NpyError::InFile {
         path: at(),
-        source: Box::new(e),
+        error: Box::new(e),
     })
 }
 

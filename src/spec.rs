@@ -86,8 +86,8 @@ pub enum SpecError {
         key: String,
         reason: String,
     },
-    #[error("{origin}: model: {source}")]
-    Model { origin: String, source: GraphError },
+    #[error("{origin}: model: {error}")]
+    Model { origin: String, error: GraphError },
 }
 
 impl Preset {
@@ -125,10 +125,10 @@ impl Preset {
         let bytes = std::fs::read(path).map_err(|e| io(e.to_string()))?;
         let text = String::from_utf8(bytes).map_err(|_| io("not UTF-8 text".into()))?;
         let mut preset = Preset::parse(&text, &path.display().to_string())?;
-        walkthrough::validate(&preset).map_err(|reason| SpecError::Key {
+        walkthrough::validate(&preset).map_err(|e| SpecError::Key {
             origin: path.display().to_string(),
             key: "walkthrough".into(),
-            reason,
+            reason: e.to_string(),
         })?;
         // Folder paths are relative to the preset file.
         if let Some(dir) = path.parent() {
@@ -160,9 +160,9 @@ impl Preset {
                 ),
             ));
         }
-        crate::engine::facts::infer(&self.model).map_err(|source| SpecError::Model {
+        crate::engine::facts::infer(&self.model).map_err(|error| SpecError::Model {
             origin: origin.to_string(),
-            source,
+            error,
         })?;
         let t = &self.training;
         if !(t.learning_rate > 0.0 && t.learning_rate.is_finite() && t.learning_rate <= 100.0) {
@@ -182,7 +182,7 @@ impl Preset {
         }
         if let Some(a) = &t.augment {
             a.validate()
-                .map_err(|reason| key("training.augment", reason))?;
+                .map_err(|e| key("training.augment", e.to_string()))?;
         }
         if let Init::Uniform { a } = t.init
             && !(a > 0.0 && a.is_finite())

@@ -343,7 +343,8 @@ fn image_corpus_loads_or_names_the_reason() {
                     assert!(v.iter().all(|x| (0.0..=1.0).contains(x)), "{name}");
                 }
                 (_, Err("?")) => {}
-                (Err(reason), Err(part)) => {
+                (Err(e), Err(part)) => {
+                    let reason = e.to_string();
                     assert!(!reason.is_empty(), "{name}: empty reason");
                     assert!(reason.contains(part), "{name}: {reason}");
                 }

@@ -113,7 +113,23 @@ fn expect_error(dir: &Path, preset_text: Option<&[u8]>, expected: &[&str]) {
     for e in expected {
         assert!(stderr.contains(e), "mentions {e}: {stderr}");
     }
+    assert_no_repeated_cause(stderr.trim());
     assert!(!out.exists(), "no checkpoint left behind");
+}
+
+/// Each cause is printed once: no run of ": "-separated parts follows a copy of itself (as
+/// when an error both prints its cause and gives it as its source).
+fn assert_no_repeated_cause(message: &str) {
+    let parts: Vec<&str> = message.split(": ").collect();
+    for len in 1..=parts.len() / 2 {
+        for at in 0..=parts.len() - 2 * len {
+            assert_ne!(
+                parts[at..at + len],
+                parts[at + len..at + 2 * len],
+                "repeated cause: {message}"
+            );
+        }
+    }
 }
 
 #[test]

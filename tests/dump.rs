@@ -199,7 +199,7 @@ fn bad_input_is_an_error_and_writes_nothing() {
     let dir = scratch("bad");
     let out = dir.join("out");
     let p = preset();
-    let try_dump = |o: DumpOptions| dump(&p, None, &o, &out).unwrap_err();
+    let try_dump = |o: DumpOptions| dump(&p, None, &o, &out).unwrap_err().to_string();
 
     let mut o = opts(Mode::Eval);
     o.target = TargetSource::Label(4);
@@ -234,7 +234,9 @@ fn bad_input_is_an_error_and_writes_nothing() {
     // A folder that holds something else is left alone.
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
-    let e = dump(&p, None, &opts(Mode::Eval), &out).unwrap_err();
+    let e = dump(&p, None, &opts(Mode::Eval), &out)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not an earlier dump"), "{e}");
     assert_eq!(
         std::fs::read_to_string(out.join("notes.txt")).unwrap(),

@@ -40,6 +40,15 @@ impl Default for Augment {
     }
 }
 
+/// A setting of `[training.augment]` out of its range.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AugmentError {
+    #[error("augment.shift is {0} pixels; at most {MAX_SHIFT}")]
+    Shift(usize),
+    #[error("augment.noise is {0}; it must be between 0 and {MAX_NOISE}")]
+    Noise(f64),
+}
+
 /// The shift a newly switched-on "shift" toggle uses.
 pub const DEFAULT_SHIFT: usize = 2;
 /// The standard deviation a newly switched-on "noise" toggle uses.
@@ -58,18 +67,12 @@ impl Augment {
     }
 
     /// Checks the settings (from a preset file).
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), AugmentError> {
         if self.shift > MAX_SHIFT {
-            return Err(format!(
-                "augment.shift is {} pixels; at most {MAX_SHIFT}",
-                self.shift
-            ));
+            return Err(AugmentError::Shift(self.shift));
         }
         if !(self.noise.is_finite() && (0.0..=MAX_NOISE).contains(&self.noise)) {
-            return Err(format!(
-                "augment.noise is {}; it must be between 0 and {MAX_NOISE}",
-                self.noise
-            ));
+            return Err(AugmentError::Noise(self.noise));
         }
         Ok(())
     }

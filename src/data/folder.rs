@@ -55,44 +55,55 @@ fn is_image_name(p: &Path) -> bool {
     })
 }
 
-/// Width and height from the file's header, refused when empty or over the size limits —
-/// checked before anything is decoded.
-pub fn header_size(path: &Path) -> Result<(u32, u32), String> {
-    let reader = ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    if reader.format().is_none() {
-        return Err("not an image the lab can read".into());
-    }
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|e| format!("unreadable header: {e}"))?;
-    if w == 0 || h == 0 {
-        return Err("the image is empty (0 pixels)".into());
-    }
-    if w > MAX_SIDE || h > MAX_SIDE || w as u64 * h as u64 > MAX_PIXELS {
-        return Err(format!(
-            "{w}×{h} pixels is larger than the limit of {MAX_PIXELS} pixels"
-        ));
-    }
-    Ok((w, h))
+/// Why one image file cannot be read; the loaders skip the file with this as its reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("not an image the lab can read")]
+    UnknownFormat,
+    #[error("unreadable header: {0}")]
+    Header(image::ImageError),
+    #[error("the image is empty (0 pixels)")]
+    Empty,
+    #[error("{width}×{height} pixels is larger than the limit of {MAX_PIXELS} pixels")]
+    TooLarge { width: u32, height: u32 },
+    #[error("cannot decode: {0}")]
+    Decode(image::ImageError),
 }
 
-/// Decodes one image file into `[c, h, w]` values in [0, 1], resized to `opts.size`.
-pub fn load_image(path: &Path, opts: ImageOptions) -> Result<Vec<f32>, String> {
+/// Width and height from the file's header, refused when empty or over the size limits —
+/// checked before anything is decoded.
+pub fn header_size(path: &Path) -> Result<(u32, u32), ImageError> {
+    let reader = ImageReader::open(path)?.with_guessed_format()?;
+    if reader.format().is_none() {
+        return Err(ImageError::UnknownFormat);
+    }
+    let (width, height) = reader.into_dimensions().map_err(ImageError::Header)?;
+    if width == 0 || height == 0 {
+        return Err(ImageError::Empty);
+    }
+    if width > MAX_SIDE || height > MAX_SIDE || width as u64 * height as u64 > MAX_PIXELS {
+        return Err(ImageError::TooLarge { width, height });
+    }
+    Ok((width, height))
+}
+
+/// Decodes an image file whose header [`header_size`] accepted, within the same limits.
+pub(crate) fn decode_checked(path: &Path) -> Result<image::DynamicImage, ImageError> {
     header_size(path)?;
-    let mut reader = ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
+    let mut reader = ImageReader::open(path)?.with_guessed_format()?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_PIXELS * 16);
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| format!("cannot decode: {e}"))?;
-    Ok(image_to_chw(&img, opts))
+    reader.decode().map_err(ImageError::Decode)
+}
+
+/// Decodes one image file into `[c, h, w]` values in [0, 1], resized to `opts.size`.
+pub fn load_image(path: &Path, opts: ImageOptions) -> Result<Vec<f32>, ImageError> {
+    Ok(image_to_chw(&decode_checked(path)?, opts))
 }
 
 /// Resizes and converts a decoded image into `[c, h, w]` values in [0, 1].
@@ -228,7 +239,10 @@ pub fn load_class_folder(
                 pixels.extend(v);
                 labels.push(label);
             }
-            Err(reason) => skipped.push(Skipped { path, reason }),
+            Err(e) => skipped.push(Skipped {
+                path,
+                reason: e.to_string(),
+            }),
         }
     }
     progress(total, total);

@@ -24,12 +24,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use image::{ImageReader, Limits};
 use ndarray::Array4;
 use serde::{Deserialize, Serialize};
 
 use super::folder::{
-    ImageOptions, MAX_PIXELS, MAX_SIDE, MAX_TARGET_SIDE, Skipped, header_size, load_image,
+    ImageError, ImageOptions, MAX_TARGET_SIDE, Skipped, decode_checked, header_size, load_image,
 };
 use super::segmentation::one_hot;
 use super::textures::{AnomalyLoad, AnomalySet, AnomalyTest};
@@ -45,6 +44,52 @@ pub const MAX_CLASSES: usize = 32;
 pub const MAX_VALUES: usize = super::synthetic::MAX_VALUES;
 /// Test subfolders with these names (any case) hold normal images.
 pub const NORMAL_FOLDERS: [&str; 3] = ["good", "normal", "ok"];
+
+/// Why a mask, or an image with its mask, is left out (the reason of its [`Skipped`]
+/// entry), or why the masks as a whole have no usable format.
+#[derive(Debug, thiserror::Error)]
+pub enum MaskError {
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("the image is {}×{} but its mask {} is {}×{}", .image.0, .image.1, .mask.display(), .mask_size.0, .mask_size.1)]
+    ImageAndMaskSizes {
+        image: (u32, u32),
+        mask: PathBuf,
+        mask_size: (u32, u32),
+    },
+    #[error("the mask is {}×{} but its image {} is {}×{}", .mask.0, .mask.1, .image.display(), .image_size.0, .image_size.1)]
+    MaskAndImageSizes {
+        mask: (u32, u32),
+        image: PathBuf,
+        image_size: (u32, u32),
+    },
+    #[error(
+        "{0} different values: expected a binary, class-index or palette mask (save masks as PNG, not JPEG)"
+    )]
+    TooManyValues(usize),
+    #[error("colour {0:?} in a grey mask")]
+    ColourInGreyMask([u8; 3]),
+    #[error(
+        "value {0} in a binary mask (expected 0 and 255, or 0 and 1; a mask saved as JPEG gets in-between values)"
+    )]
+    NotBinary(u32),
+    #[error("class index {index}, but there are {classes} classes")]
+    ClassIndex { index: u32, classes: usize },
+    #[error("grey value {0} is not one of the mask levels")]
+    UnknownLevel(u32),
+    #[error("colour {0:?} is not in the palette")]
+    NotInPalette([u8; 3]),
+    #[error(
+        "the masks use {0} different grey values; expected binary masks, class indices or at most {MAX_CLASSES} levels"
+    )]
+    TooManyGreys(usize),
+    #[error("the masks use {0} different colours; a palette may have at most {MAX_CLASSES}")]
+    TooManyColours(usize),
+    #[error(
+        "{0} different values: a defect mask must be black (0) and one other grey value (255 or 1)"
+    )]
+    NotADefectMask(usize),
+}
 
 /// How segmentation mask values map to classes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,18 +190,8 @@ fn masks_by_stem(files: &[PathBuf]) -> BTreeMap<String, PathBuf> {
 
 /// Decodes a mask (size already checked) and samples it at `size` with nearest neighbour:
 /// one packed `0xRRGGBB` per pixel. Transparent pixels count as black.
-fn load_mask(path: &Path, size: [usize; 2]) -> Result<Vec<u32>, String> {
-    header_size(path)?;
-    let mut reader = ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_PIXELS * 16);
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| format!("cannot decode: {e}"))?;
+fn load_mask(path: &Path, size: [usize; 2]) -> Result<Vec<u32>, MaskError> {
+    let img = decode_checked(path)?;
     let rgba = img.to_rgba8();
     let (w, h) = (rgba.width() as usize, rgba.height() as usize);
     let [th, tw] = size;
@@ -226,46 +261,47 @@ impl Mapping {
     }
 
     /// The class of a packed pixel value, or why it is unexpected.
-    fn class(&self, v: u32) -> Result<u8, String> {
+    fn class(&self, v: u32) -> Result<u8, MaskError> {
         let grey = || {
             if is_grey(v) {
                 Ok(v & 255)
             } else {
-                Err(format!("colour {:?} in a grey mask", rgb(v)))
+                Err(MaskError::ColourInGreyMask(rgb(v)))
             }
         };
         match self {
             Mapping::Binary => match grey()? {
                 0 => Ok(0),
                 1 | 255 => Ok(1),
-                g => Err(format!(
-                    "value {g} in a binary mask (expected 0 and 255, or 0 and 1; a mask saved as JPEG gets in-between values)"
-                )),
+                g => Err(MaskError::NotBinary(g)),
             },
             Mapping::Indices(k) => {
                 let g = grey()?;
                 if (g as usize) < *k {
                     Ok(g as u8)
                 } else {
-                    Err(format!("class index {g}, but there are {k} classes"))
+                    Err(MaskError::ClassIndex {
+                        index: g,
+                        classes: *k,
+                    })
                 }
             }
             Mapping::Levels(levels) => levels
                 .iter()
                 .position(|&l| l == v)
                 .map(|i| i as u8)
-                .ok_or_else(|| format!("grey value {} is not one of the mask levels", v & 255)),
+                .ok_or(MaskError::UnknownLevel(v & 255)),
             Mapping::Palette(colours) => colours
                 .iter()
                 .position(|&c| c == v)
                 .map(|i| i as u8)
-                .ok_or_else(|| format!("colour {:?} is not in the palette", rgb(v))),
+                .ok_or_else(|| MaskError::NotInPalette(rgb(v))),
         }
     }
 }
 
 /// Decides the mapping for `Auto` from the union of mask values.
-fn auto_mapping(values: &BTreeSet<u32>) -> Result<(Mapping, String), String> {
+fn auto_mapping(values: &BTreeSet<u32>) -> Result<(Mapping, String), MaskError> {
     if values.iter().all(|&v| is_grey(v)) {
         let greys: BTreeSet<u32> = values.iter().map(|v| v & 255).collect();
         if greys.iter().all(|g| [0, 1, 255].contains(g)) {
@@ -291,16 +327,10 @@ fn auto_mapping(values: &BTreeSet<u32>) -> Result<(Mapping, String), String> {
             );
             return Ok((Mapping::Levels(levels), text));
         }
-        return Err(format!(
-            "the masks use {} different grey values; expected binary masks, class indices or at most {MAX_CLASSES} levels",
-            greys.len()
-        ));
+        return Err(MaskError::TooManyGreys(greys.len()));
     }
     if values.len() > MAX_CLASSES {
-        return Err(format!(
-            "the masks use {} different colours; a palette may have at most {MAX_CLASSES}",
-            values.len()
-        ));
+        return Err(MaskError::TooManyColours(values.len()));
     }
     // BTreeSet order puts black (0) first.
     let colours: Vec<u32> = values.iter().copied().collect();
@@ -358,33 +388,24 @@ pub fn load_segmentation_pairs(
         };
         used.insert(mask.clone());
         let pair = (|| {
-            let isz = header_size(&image).map_err(|e| (image.clone(), e))?;
-            let msz = header_size(mask).map_err(|e| (mask.clone(), e))?;
+            let isz = header_size(&image).map_err(|e| (image.clone(), e.into()))?;
+            let msz = header_size(mask).map_err(|e| (mask.clone(), e.into()))?;
             if isz != msz {
                 return Err((
                     image.clone(),
-                    format!(
-                        "the image is {}×{} but its mask {} is {}×{}",
-                        isz.0,
-                        isz.1,
-                        mask.display(),
-                        msz.0,
-                        msz.1
-                    ),
+                    MaskError::ImageAndMaskSizes {
+                        image: isz,
+                        mask: mask.clone(),
+                        mask_size: msz,
+                    },
                 ));
             }
             let m = load_mask(mask, opts.size).map_err(|e| (mask.clone(), e))?;
             let distinct: BTreeSet<u32> = m.iter().copied().collect();
             if distinct.len() > MAX_CLASSES {
-                return Err((
-                    mask.clone(),
-                    format!(
-                        "{} different values: expected a binary, class-index or palette mask (save masks as PNG, not JPEG)",
-                        distinct.len()
-                    ),
-                ));
+                return Err((mask.clone(), MaskError::TooManyValues(distinct.len())));
             }
-            let px = load_image(&image, opts).map_err(|e| (image.clone(), e))?;
+            let px = load_image(&image, opts).map_err(|e| (image.clone(), e.into()))?;
             Ok((px, m))
         })();
         match pair {
@@ -392,7 +413,10 @@ pub fn load_segmentation_pairs(
                 pixels.push(px);
                 raw_masks.push((image, mask.clone(), m));
             }
-            Err((path, reason)) => skipped.push(Skipped { path, reason }),
+            Err((path, e)) => skipped.push(Skipped {
+                path,
+                reason: e.to_string(),
+            }),
         }
     }
     progress(total, total);
@@ -411,9 +435,9 @@ pub fn load_segmentation_pairs(
                 .iter()
                 .flat_map(|(_, _, m)| m.iter().copied())
                 .collect();
-            auto_mapping(&values).map_err(|reason| DataError::File {
+            auto_mapping(&values).map_err(|e| DataError::File {
                 path: folders.masks.display().to_string(),
-                reason,
+                reason: e.to_string(),
             })?
         }
         MaskFormat::Binary => (Mapping::Binary, "binary".into()),
@@ -455,9 +479,9 @@ pub fn load_segmentation_pairs(
                 inputs.extend(px);
                 labels.extend(l);
             }
-            Err(reason) => skipped.push(Skipped {
+            Err(e) => skipped.push(Skipped {
                 path: mask,
-                reason: format!("{reason} (image {} left out)", image.display()),
+                reason: format!("{e} (image {} left out)", image.display()),
             }),
         }
     }
@@ -512,14 +536,11 @@ pub fn load_segmentation_pairs(
 }
 
 /// A binary defect mask from packed values: nonzero = defect; more than two values is an error.
-fn defect_mask(m: &[u32]) -> Result<Vec<f32>, String> {
+fn defect_mask(m: &[u32]) -> Result<Vec<f32>, MaskError> {
     let distinct: BTreeSet<u32> = m.iter().copied().collect();
     let ok = distinct.len() <= 2 && distinct.iter().all(|&v| is_grey(v));
     if !ok {
-        return Err(format!(
-            "{} different values: a defect mask must be black (0) and one other grey value (255 or 1)",
-            distinct.len()
-        ));
+        return Err(MaskError::NotADefectMask(distinct.len()));
     }
     Ok(m.iter().map(|&v| f32::from(u8::from(v != 0))).collect())
 }
@@ -597,7 +618,10 @@ pub fn load_anomaly_folders(
         done += 1;
         match load_image(&path, opts) {
             Ok(v) => normal.extend(v),
-            Err(reason) => skipped.push(Skipped { path, reason }),
+            Err(e) => skipped.push(Skipped {
+                path,
+                reason: e.to_string(),
+            }),
         }
     }
     let n_normal = normal.len() / (c * h * w);
@@ -618,8 +642,11 @@ pub fn load_anomaly_folders(
         done += 1;
         let px = match load_image(&path, opts) {
             Ok(v) => v,
-            Err(reason) => {
-                skipped.push(Skipped { path, reason });
+            Err(e) => {
+                skipped.push(Skipped {
+                    path,
+                    reason: e.to_string(),
+                });
                 continue;
             }
         };
@@ -629,19 +656,17 @@ pub fn load_anomaly_folders(
             match find_mask(mdir, sub.as_deref(), &path) {
                 Some(mp) => {
                     let checked = header_size(&path)
-                        .and_then(|isz| {
-                            let msz = header_size(&mp)?;
+                        .and_then(|isz| Ok((isz, header_size(&mp)?)))
+                        .map_err(MaskError::from)
+                        .and_then(|(isz, msz)| {
                             if isz == msz {
                                 Ok(())
                             } else {
-                                Err(format!(
-                                    "the mask is {}×{} but its image {} is {}×{}",
-                                    msz.0,
-                                    msz.1,
-                                    path.display(),
-                                    isz.0,
-                                    isz.1
-                                ))
+                                Err(MaskError::MaskAndImageSizes {
+                                    mask: msz,
+                                    image: path.clone(),
+                                    image_size: isz,
+                                })
                             }
                         })
                         .and_then(|()| load_mask(&mp, opts.size))
@@ -653,9 +678,9 @@ pub fn load_anomaly_folders(
                             }
                             mask = Some(m);
                         }
-                        Err(reason) => skipped.push(Skipped {
+                        Err(e) => skipped.push(Skipped {
                             path: mp,
-                            reason: format!("{reason}; left out of the pixel-level scores"),
+                            reason: format!("{e}; left out of the pixel-level scores"),
                         }),
                     }
                 }

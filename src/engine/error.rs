@@ -11,6 +11,9 @@ pub enum GraphError {
     Input { shape: Vec<usize>, reason: String },
     #[error("parameter '{name}': {reason}")]
     Param { name: String, reason: String },
+    /// Stored weights lack one of the model's parameters.
+    #[error("tensor '{name}' is missing")]
+    MissingParam { name: String },
 }
 
 impl GraphError {

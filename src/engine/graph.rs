@@ -47,6 +47,22 @@ pub struct Graph<T: Scalar = f32> {
     rng: Rng,
 }
 
+/// Puts `value` in place of the parameter's value when the shapes agree.
+fn replace_value<T>(p: &mut Param<T>, value: ParamTensor<T>) -> Result<(), GraphError> {
+    if p.value.shape() != value.shape() {
+        return Err(GraphError::Param {
+            name: p.name.clone(),
+            reason: format!(
+                "shape {:?} does not match the model's {:?}",
+                value.shape(),
+                p.value.shape()
+            ),
+        });
+    }
+    p.value = value;
+    Ok(())
+}
+
 impl<T: Scalar> Graph<T> {
     /// Validates `spec` and builds the graph with zeroed weights (see `init`), unit batch-norm
     /// scales and running variances.
@@ -119,26 +135,40 @@ impl<T: Scalar> Graph<T> {
 
     /// Replaces a parameter's value; the shape must match.
     pub fn set_param(&mut self, name: &str, value: ParamTensor<T>) -> Result<(), GraphError> {
-        let p = self
-            .params
-            .iter_mut()
-            .find(|p| p.name == name)
+        let i = self.param_index(name)?;
+        replace_value(&mut self.params[i], value)
+    }
+
+    fn param_index(&self, name: &str) -> Result<usize, GraphError> {
+        self.params
+            .iter()
+            .position(|p| p.name == name)
             .ok_or_else(|| GraphError::Param {
                 name: name.to_string(),
                 reason: "the model has no such parameter".into(),
-            })?;
-        if p.value.shape() != value.shape() {
-            return Err(GraphError::Param {
-                name: name.to_string(),
-                reason: format!(
-                    "shape {:?} does not match the model's {:?}",
-                    value.shape(),
-                    p.value.shape()
-                ),
+            })
+    }
+
+    /// A graph of `spec` holding the given weights: each of the model's parameters must be
+    /// given with its shape, and no name the model lacks. Where stored weights (a checkpoint,
+    /// an ONNX file, an export) meet their model.
+    pub fn with_params<N: AsRef<str>>(
+        spec: &ModelSpec,
+        params: impl IntoIterator<Item = (N, ParamTensor<T>)>,
+    ) -> Result<Self, GraphError> {
+        let mut graph = Self::new(spec)?;
+        let mut given = vec![false; graph.params.len()];
+        for (name, value) in params {
+            let i = graph.param_index(name.as_ref())?;
+            replace_value(&mut graph.params[i], value)?;
+            given[i] = true;
+        }
+        if let Some(i) = given.iter().position(|&g| !g) {
+            return Err(GraphError::MissingParam {
+                name: graph.params[i].name.clone(),
             });
         }
-        p.value = value;
-        Ok(())
+        Ok(graph)
     }
 
     /// Seeds the generator that dropout draws its masks from.

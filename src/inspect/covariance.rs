@@ -238,9 +238,8 @@ pub fn with_padding_mode(
             conv.padding_mode = mode;
         }
     }
-    let mut g = Graph::new(&spec)?;
-    for p in graph.params() {
-        g.set_param(&p.name, p.value.clone())?;
-    }
-    Ok(g)
+    Ok(Graph::with_params(
+        &spec,
+        graph.params().iter().map(|p| (&p.name, p.value.clone())),
+    )?)
 }

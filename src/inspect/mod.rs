@@ -48,13 +48,14 @@ pub use top_patches::{PatchHit, TopPatches, top_patches};
 use crate::engine::GraphError;
 use crate::engine::loss::LossError;
 
-/// Why an inspection could not be computed.
+/// Why an inspection could not be computed. The messages print their cause, so the cause is
+/// not also given as the error's source (a report of the chain would say it twice).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum InspectError {
     #[error("model: {0}")]
-    Graph(#[from] GraphError),
+    Graph(GraphError),
     #[error("loss: {0}")]
-    Loss(#[from] LossError),
+    Loss(LossError),
     #[error("the model has no node '{0}'")]
     NoNode(String),
     #[error("node '{node}' is {found}, this view needs {wanted}")]
@@ -65,6 +66,18 @@ pub enum InspectError {
     },
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<GraphError> for InspectError {
+    fn from(e: GraphError) -> Self {
+        InspectError::Graph(e)
+    }
+}
+
+impl From<LossError> for InspectError {
+    fn from(e: LossError) -> Self {
+        InspectError::Loss(e)
+    }
 }
 
 impl InspectError {

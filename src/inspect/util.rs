@@ -72,11 +72,11 @@ pub fn truncated(graph: &Graph<f32>, node: &str) -> Result<Graph<f32>, InspectEr
         input: graph.spec().input,
         nodes: graph.spec().nodes[..=index].to_vec(),
     };
-    let mut g = Graph::new(&spec)?;
-    for p in graph.params().iter().filter(|p| p.node <= index) {
-        g.set_param(&p.name, p.value.clone())?;
-    }
-    Ok(g)
+    let kept = graph.params().iter().filter(|p| p.node <= index);
+    Ok(Graph::with_params(
+        &spec,
+        kept.map(|p| (&p.name, p.value.clone())),
+    )?)
 }
 
 /// L2 norm of a sequence of values, in f64.

@@ -11,7 +11,7 @@ use super::proto::{Dim, Graph, Model, TensorProto, ValueInfo, dtype};
 use super::writer::{Builder, NodeExport};
 use crate::engine::facts::infer;
 use crate::engine::model_spec::INPUT_NODE;
-use crate::engine::{Graph as EngineGraph, ModelSpec};
+use crate::engine::{Graph as EngineGraph, GraphError, ModelSpec};
 use crate::spec::Preset;
 
 pub const OPSET: i64 = 17;
@@ -27,20 +27,14 @@ fn graph_with(
     spec: &ModelSpec,
     params: &[(String, ArrayD<f32>)],
 ) -> Result<EngineGraph<f32>, OnnxError> {
-    let mut g = EngineGraph::<f32>::new(spec).map_err(|e| OnnxError::Model(e.to_string()))?;
-    let mut seen = HashSet::new();
-    for (name, value) in params {
-        g.set_param(name, value.clone())
-            .map_err(|e| OnnxError::Model(format!("weights do not match the model: {e}")))?;
-        seen.insert(name.as_str());
-    }
-    if let Some(missing) = g.params().iter().find(|p| !seen.contains(p.name.as_str())) {
-        return Err(OnnxError::Model(format!(
-            "weights do not match the model: tensor '{}' is missing",
-            missing.name
-        )));
-    }
-    Ok(g)
+    EngineGraph::with_params(spec, params.iter().map(|(n, v)| (n.as_str(), v.clone()))).map_err(
+        |e| match e {
+            GraphError::Param { .. } | GraphError::MissingParam { .. } => {
+                OnnxError::Model(format!("weights do not match the model: {e}"))
+            }
+            e => OnnxError::Model(e.to_string()),
+        },
+    )
 }
 
 /// A model with its weights as ONNX bytes. With `preset`, the graph is named after it and

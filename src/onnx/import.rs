@@ -175,18 +175,17 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
     }
 
     // Weights in graph order, checked against the model.
-    let mut graph =
-        EngineGraph::<f32>::new(&ctx.spec).map_err(|e| OnnxError::Model(e.to_string()))?;
-    for (pname, value) in &ctx.params {
-        if value.iter().any(|v| !v.is_finite()) {
-            return Err(OnnxError::Model(format!(
-                "tensor for '{pname}' holds NaN or infinite values"
-            )));
-        }
-        graph
-            .set_param(pname, value.clone())
-            .map_err(|e| OnnxError::Model(e.to_string()))?;
+    if let Some((pname, _)) = ctx
+        .params
+        .iter()
+        .find(|(_, value)| value.iter().any(|v| !v.is_finite()))
+    {
+        return Err(OnnxError::Model(format!(
+            "tensor for '{pname}' holds NaN or infinite values"
+        )));
     }
+    let graph = EngineGraph::<f32>::with_params(&ctx.spec, std::mem::take(&mut ctx.params))
+        .map_err(|e| OnnxError::Model(e.to_string()))?;
     let params: Vec<(String, ArrayD<f32>)> = graph
         .params()
         .iter()

@@ -99,33 +99,65 @@ pub fn set_key(preset: &Preset, key: &str, value: &toml::Value) -> Result<Preset
     Preset::parse(&text, &origin)
 }
 
+/// A walkthrough step that cannot run on its preset: the step (counted from 1), its title
+/// and the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("walkthrough step {step} ('{title}'): {problem}")]
+pub struct StepError {
+    pub step: usize,
+    pub title: String,
+    pub problem: StepProblem,
+}
+
+/// What is wrong with a walkthrough step.
+#[derive(Debug, thiserror::Error)]
+pub enum StepProblem {
+    /// A `Set` action does not apply (its error says why).
+    #[error("{0}")]
+    Set(SpecError),
+    #[error("train needs at least one epoch")]
+    NoEpochs,
+    #[error("node '{0}' does not exist")]
+    NoSuchNode(String),
+    #[error("overlay '{overlay}' belongs to the {} view, not to {view}", .overlay.view())]
+    OverlayOfAnotherView { overlay: Overlay, view: ViewId },
+    #[error("the routing view needs a pooling node, '{node}' is {kind:?}")]
+    RoutingWithoutPooling {
+        node: String,
+        kind: Option<&'static str>,
+    },
+}
+
 /// Checks every step against the model as it is at that step (after earlier actions):
 /// nodes exist, `Set` keys apply. Returns the first problem, naming the step.
-pub fn validate(preset: &Preset) -> Result<(), String> {
+pub fn validate(preset: &Preset) -> Result<(), StepError> {
     let mut current = preset.clone();
     for (i, step) in preset.walkthrough.iter().enumerate() {
-        let here = format!("walkthrough step {} ('{}')", i + 1, step.title);
+        let here = |problem| StepError {
+            step: i + 1,
+            title: step.title.clone(),
+            problem,
+        };
         for action in &step.actions {
             if let Action::Set { key, value } = action {
-                current = set_key(&current, key, value).map_err(|e| format!("{here}: {e}"))?;
+                current = set_key(&current, key, value).map_err(|e| here(StepProblem::Set(e)))?;
             }
             if let Action::Train { epochs: 0 } = action {
-                return Err(format!("{here}: train needs at least one epoch"));
+                return Err(here(StepProblem::NoEpochs));
             }
         }
         if let Some(node) = &step.node
             && !current.model.nodes.iter().any(|n| &n.name == node)
         {
-            return Err(format!("{here}: node '{node}' does not exist"));
+            return Err(here(StepProblem::NoSuchNode(node.clone())));
         }
         if let Some(overlay) = step.overlay
             && overlay.view() != step.view
         {
-            return Err(format!(
-                "{here}: overlay '{overlay}' belongs to the {} view, not to {}",
-                overlay.view(),
-                step.view
-            ));
+            return Err(here(StepProblem::OverlayOfAnotherView {
+                overlay,
+                view: step.view,
+            }));
         }
         if step.view == ViewId::Routing
             && let Some(node) = &step.node
@@ -137,9 +169,10 @@ pub fn validate(preset: &Preset) -> Result<(), String> {
                 .find(|n| &n.name == node)
                 .map(|n| n.kind.tag());
             if !matches!(kind, Some("max_pool2d" | "min_pool2d" | "avg_pool2d")) {
-                return Err(format!(
-                    "{here}: the routing view needs a pooling node, '{node}' is {kind:?}"
-                ));
+                return Err(here(StepProblem::RoutingWithoutPooling {
+                    node: node.clone(),
+                    kind,
+                }));
             }
         }
     }
@@ -203,14 +236,14 @@ mod tests {
             overlay: None,
             actions: vec![],
         }];
-        assert!(validate(&p).unwrap_err().contains("'nope'"));
+        assert!(validate(&p).unwrap_err().to_string().contains("'nope'"));
         p.walkthrough[0].node = Some("hidden".into());
         validate(&p).unwrap();
         p.walkthrough[0].view = ViewId::Routing;
-        assert!(validate(&p).unwrap_err().contains("pooling"));
+        assert!(validate(&p).unwrap_err().to_string().contains("pooling"));
         p.walkthrough[0].view = ViewId::Activations;
         p.walkthrough[0].overlay = Some(Overlay::Norms);
-        let e = validate(&p).unwrap_err();
+        let e = validate(&p).unwrap_err().to_string();
         assert!(e.contains("step 1") && e.contains("'norms'"), "{e}");
         p.walkthrough[0].overlay = Some(Overlay::SharedScale);
         validate(&p).unwrap();

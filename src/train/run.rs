@@ -37,14 +37,16 @@ pub struct History {
     pub epochs: Vec<EpochRecord>,
 }
 
+/// Why a run could not start or a step failed. The messages print their cause, so the
+/// cause is not also given as the error's source (a report of the chain would say it twice).
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("data: {0}")]
-    Data(#[from] DataError),
+    Data(DataError),
     #[error("model: {0}")]
-    Model(#[from] GraphError),
+    Model(GraphError),
     #[error("loss: {0}")]
-    Loss(#[from] LossError),
+    Loss(LossError),
     #[error("{0}")]
     Mismatch(String),
     /// The step was stopped before the weights changed.
@@ -55,6 +57,24 @@ pub enum TrainError {
         epoch: usize,
         step: usize,
     },
+}
+
+impl From<DataError> for TrainError {
+    fn from(e: DataError) -> Self {
+        TrainError::Data(e)
+    }
+}
+
+impl From<GraphError> for TrainError {
+    fn from(e: GraphError) -> Self {
+        TrainError::Model(e)
+    }
+}
+
+impl From<LossError> for TrainError {
+    fn from(e: LossError) -> Self {
+        TrainError::Loss(e)
+    }
 }
 
 /// What one minibatch step did.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Layer;
+use super::compute::{Backward, Compute, Forward, output_buffer};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
 use crate::engine::kernels;
@@ -70,7 +71,7 @@ plain_activation!(
     Softmax,
     "softmax",
     "Softmax over channels: turns scores into probabilities that sum to 1.",
-    Layer::Softmax
+    Layer::Softmax(Softmax)
 );
 
 /// The hyper-parameters of a leaky ReLU node (the text format's keys).
@@ -282,4 +283,39 @@ pub fn softmax_backward<T: Scalar>(y: &Tensor<T>, dy: &Tensor<T>) -> Tensor<T> {
         }
     }
     dx
+}
+
+impl Compute for Activation {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        match self {
+            // ReLU reuses last pass's buffers (the most common activation in the hot loop).
+            Activation::Relu => {
+                let mut y = output_buffer(f.old_output, f.out_dim);
+                Activation::Relu.forward_into(f.ins[0], &mut y);
+                y
+            }
+            a => a.forward(f.ins[0]),
+        }
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        match self {
+            Activation::Relu => {
+                let mut dx = (b.dx_buffer)();
+                Activation::Relu.backward_into(b.ins[0], b.dy, &mut dx);
+                vec![dx]
+            }
+            a => vec![a.backward(b.ins[0], b.output, b.dy)],
+        }
+    }
+}
+
+impl Compute for Softmax {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        softmax_forward(f.ins[0])
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        vec![softmax_backward(b.output, b.dy)]
+    }
 }

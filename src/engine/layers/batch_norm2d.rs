@@ -5,6 +5,8 @@
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
+use super::Memo;
+use super::compute::{Backward, Compute, Forward};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
 use super::{Layer, ParamInit, ParamRole, ParamShape};
 use crate::engine::error::GraphError;
@@ -109,17 +111,6 @@ pub struct BatchNormCache<T> {
 }
 
 impl BatchNorm2d {
-    /// Scale (starting at 1), shift, running mean and running variance (starting at 1).
-    pub fn param_shapes(&self) -> Vec<ParamShape> {
-        let c = vec![self.channels];
-        vec![
-            ParamShape::new(ParamRole::Weight, c.clone(), ParamInit::One),
-            ParamShape::new(ParamRole::Bias, c.clone(), ParamInit::Zero),
-            ParamShape::new(ParamRole::RunningMean, c.clone(), ParamInit::Zero),
-            ParamShape::new(ParamRole::RunningVar, c, ParamInit::One),
-        ]
-    }
-
     #[expect(
         clippy::too_many_arguments,
         reason = "the running statistics are separate parameters the forward updates in place"
@@ -228,5 +219,54 @@ impl BatchNorm2d {
             }
         }
         dx
+    }
+}
+
+impl Compute for BatchNorm2d {
+    /// Scale (starting at 1), shift, running mean and running variance (starting at 1).
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        let c = vec![self.channels];
+        vec![
+            ParamShape::new(ParamRole::Weight, c.clone(), ParamInit::One),
+            ParamShape::new(ParamRole::Bias, c.clone(), ParamInit::Zero),
+            ParamShape::new(ParamRole::RunningMean, c.clone(), ParamInit::Zero),
+            ParamShape::new(ParamRole::RunningVar, c, ParamInit::One),
+        ]
+    }
+
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        let Forward {
+            ins,
+            params: ps,
+            memo,
+            training,
+            ..
+        } = f;
+        let mut cache = match std::mem::replace(memo, Memo::None) {
+            Memo::BatchNorm(c) => c,
+            _ => BatchNormCache::default(),
+        };
+        let (w, rest) = ps.split_at_mut(1);
+        let (bias, rest) = rest.split_at_mut(1);
+        let (rm, rv) = rest.split_at_mut(1);
+        let y = self.forward(
+            ins[0],
+            &w[0].value,
+            &bias[0].value,
+            &mut rm[0].value,
+            &mut rv[0].value,
+            training,
+            &mut cache,
+        );
+        *memo = Memo::BatchNorm(cache);
+        y
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        let Memo::BatchNorm(cache) = b.memo else {
+            unreachable!("forward stored the cache")
+        };
+        let (w, rest) = b.params.split_at_mut(1);
+        vec![self.backward(b.dy, &w[0].value, cache, &mut w[0].grad, &mut rest[0].grad)]
     }
 }

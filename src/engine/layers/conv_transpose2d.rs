@@ -6,6 +6,8 @@ use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
 use super::Layer;
+use super::ParamShape;
+use super::compute::{Backward, Compute, Forward};
 use super::conv2d::{TIP_BIAS, TIP_KERNEL, TIP_OUT_CHANNELS, TIP_STRIDE};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
 use super::window::{Taps, col2im_add, im2col};
@@ -327,5 +329,36 @@ impl ConvTranspose2d {
             }
         }
         dx
+    }
+}
+
+impl Compute for ConvTranspose2d {
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        ParamShape::weight_and_bias(self.weight_shape(), self.has_bias, self.geom.out_channels)
+    }
+
+    fn fans(&self) -> Option<(usize, usize)> {
+        let k = self.geom.kernel.h * self.geom.kernel.w;
+        // PyTorch's weight is [in, out, kh, kw], so its "fan in" is out·k.
+        Some((self.geom.out_channels * k, self.geom.in_channels * k))
+    }
+
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        let ps = f.params;
+        self.forward(f.ins[0], &ps[0].value, ps.get(1).map(|p| &p.value))
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        let (w, bias) = b.params.split_at_mut(1);
+        self.backward(
+            b.ins[0],
+            &w[0].value,
+            b.dy,
+            &mut w[0].grad,
+            bias.first_mut().map(|p| &mut p.grad),
+            b.want_dx,
+        )
+        .into_iter()
+        .collect()
     }
 }

@@ -5,6 +5,8 @@ use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
 use super::Layer;
+use super::ParamShape;
+use super::compute::{Backward, Compute, Forward};
 use super::conv2d::TIP_BIAS;
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
@@ -196,5 +198,36 @@ impl Dense {
             );
             dx
         })
+    }
+}
+
+impl Compute for Dense {
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        ParamShape::weight_and_bias(self.weight_shape(), self.has_bias, self.out_features)
+    }
+
+    fn fans(&self) -> Option<(usize, usize)> {
+        Some((self.in_features, self.out_features))
+    }
+
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        let ps = f.params;
+        self.forward(f.ins[0], &ps[0].value, ps.get(1).map(|p| &p.value))
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        let x0 = b.ins[0];
+        let (w, bias) = b.params.split_at_mut(1);
+        let dx = self.backward(
+            x0,
+            &w[0].value,
+            b.dy,
+            &mut w[0].grad,
+            bias.first_mut().map(|p| &mut p.grad),
+            b.want_dx,
+        );
+        dx.map(|g| g.into_shape_with_order(x0.raw_dim()).expect("same count"))
+            .into_iter()
+            .collect()
     }
 }

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Layer;
+use super::Memo;
+use super::compute::{Backward, Compute, Forward};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
 use crate::engine::node_facts::NodeFacts;
@@ -98,5 +100,21 @@ impl Dropout {
             Some(m) => dy * m,
             None => dy.clone(),
         }
+    }
+}
+
+impl Compute for Dropout {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        let (y, mask) = self.forward(f.ins[0], f.training, f.rng);
+        *f.memo = Memo::DropoutMask(mask);
+        y
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        let mask = match b.memo {
+            Memo::DropoutMask(m) => m.as_ref(),
+            _ => None,
+        };
+        vec![self.backward(b.dy, mask)]
     }
 }

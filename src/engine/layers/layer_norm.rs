@@ -8,7 +8,9 @@
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 
+use super::Memo;
 use super::batch_norm2d::TIP_EPS;
+use super::compute::{Backward, Compute, Forward};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
 use super::{Layer, ParamInit, ParamRole, ParamShape};
 use crate::engine::error::GraphError;
@@ -89,15 +91,6 @@ pub struct LayerNormCache<T> {
 }
 
 impl LayerNorm {
-    /// Scale (starting at 1) and shift (starting at 0), both `[c, h, w]`.
-    pub fn param_shapes(&self) -> Vec<ParamShape> {
-        let s = self.shape.to_vec();
-        vec![
-            ParamShape::new(ParamRole::Weight, s.clone(), ParamInit::One),
-            ParamShape::new(ParamRole::Bias, s, ParamInit::Zero),
-        ]
-    }
-
     /// `y = weight · (x − mean) / sqrt(var + eps) + bias`, with the biased variance of each
     /// sample (as PyTorch).
     pub fn forward<T: Scalar>(
@@ -183,5 +176,40 @@ impl LayerNorm {
             }
         }
         dx
+    }
+}
+
+impl Compute for LayerNorm {
+    /// Scale (starting at 1) and shift (starting at 0), both `[c, h, w]`.
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        let s = self.shape.to_vec();
+        vec![
+            ParamShape::new(ParamRole::Weight, s.clone(), ParamInit::One),
+            ParamShape::new(ParamRole::Bias, s, ParamInit::Zero),
+        ]
+    }
+
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        let Forward {
+            ins,
+            params: ps,
+            memo,
+            ..
+        } = f;
+        let mut cache = match std::mem::replace(memo, Memo::None) {
+            Memo::LayerNorm(c) => c,
+            _ => LayerNormCache::default(),
+        };
+        let y = self.forward(ins[0], &ps[0].value, &ps[1].value, &mut cache);
+        *memo = Memo::LayerNorm(cache);
+        y
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        let Memo::LayerNorm(cache) = b.memo else {
+            unreachable!("forward stored the cache")
+        };
+        let (w, rest) = b.params.split_at_mut(1);
+        vec![self.backward(b.dy, &w[0].value, cache, &mut w[0].grad, &mut rest[0].grad)]
     }
 }

@@ -4,6 +4,7 @@
 use ndarray::{Axis, Slice, concatenate};
 
 use super::Layer;
+use super::compute::{Backward, Compute, Forward};
 use super::kind::{Inferred, Kind, NodeInputs};
 use crate::engine::error::GraphError;
 use crate::engine::node_facts::{NodeFacts, ReceptiveField, shape_str};
@@ -43,7 +44,7 @@ impl Kind for Add {
     }
 
     fn layer(&self, _facts: &NodeFacts) -> Layer {
-        Layer::Add
+        Layer::Add(Add)
     }
 }
 
@@ -85,7 +86,7 @@ impl Kind for Concat {
     }
 
     fn layer(&self, _facts: &NodeFacts) -> Layer {
-        Layer::Concat
+        Layer::Concat(Concat)
     }
 }
 
@@ -120,4 +121,25 @@ pub fn concat_backward<T: Scalar>(channels: &[usize], dy: &Tensor<T>) -> Vec<Ten
             part
         })
         .collect()
+}
+
+impl Compute for Add {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        add_forward(f.ins)
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        add_backward(b.ins.len(), b.dy)
+    }
+}
+
+impl Compute for Concat {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        concat_forward(f.ins)
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        let channels: Vec<usize> = b.ins.iter().map(|t| t.shape()[1]).collect();
+        concat_backward(&channels, b.dy)
+    }
 }

@@ -6,12 +6,14 @@ use ndarray::Array4;
 use serde::{Deserialize, Serialize};
 
 use super::Layer;
+use super::Memo;
+use super::compute::{Backward, Compute, Forward, output_buffer};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
 use crate::engine::geometry::{Pads, Pair, pair_zero};
 use crate::engine::kernels;
 use crate::engine::node_facts::{MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, window_out};
-use crate::engine::tensor::{Scalar, Tensor};
+use crate::engine::tensor::{Scalar, Tensor, dims};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PoolKind {
@@ -329,5 +331,36 @@ impl Pool2d {
             (_, None) => unreachable!("max/min pooling backward needs the forward's winners"),
         }
         dx
+    }
+}
+
+impl Compute for Pool2d {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        let Forward {
+            ins,
+            memo,
+            out_dim,
+            old_output,
+            ..
+        } = f;
+        let mut y = output_buffer(old_output, out_dim);
+        let mut winners = match std::mem::replace(memo, Memo::None) {
+            Memo::Winners(wn) if wn.dim() == out_dim => Some(wn),
+            _ => None,
+        };
+        if self.kind != PoolKind::Avg && winners.is_none() {
+            winners = Some(Winners::zeros(out_dim));
+        }
+        self.forward_into(ins[0], &mut y, winners.as_mut());
+        *memo = winners.map_or(Memo::None, Memo::Winners);
+        y
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        let winners = match b.memo {
+            Memo::Winners(w) => Some(w),
+            _ => None,
+        };
+        vec![self.backward(dims(b.ins[0]), b.dy, winners)]
     }
 }

@@ -1,10 +1,11 @@
 //! Nodes that change the layout, not the values' meaning: `Flatten` and `GlobalAvgPool`.
 
 use super::Layer;
+use super::compute::{Backward, Compute, Forward};
 use super::kind::{Inferred, Kind, NodeInputs, OutputCount};
 use crate::engine::error::GraphError;
 use crate::engine::node_facts::NodeFacts;
-use crate::engine::tensor::{Scalar, Tensor};
+use crate::engine::tensor::{Scalar, Tensor, dims};
 
 /// `[c, h, w]` → `[c, 1, 1]`: the mean of each channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +26,7 @@ impl Kind for GlobalAvgPool {
     }
 
     fn layer(&self, _facts: &NodeFacts) -> Layer {
-        Layer::GlobalAvgPool
+        Layer::GlobalAvgPool(GlobalAvgPool)
     }
 
     fn output_count(&self) -> OutputCount {
@@ -55,7 +56,7 @@ impl Kind for Flatten {
     }
 
     fn layer(&self, _facts: &NodeFacts) -> Layer {
-        Layer::Flatten
+        Layer::Flatten(Flatten)
     }
 
     fn output_count(&self) -> OutputCount {
@@ -104,4 +105,24 @@ pub fn global_avg_backward<T: Scalar>(input_dims: [usize; 4], dy: &Tensor<T>) ->
         }
     }
     dx
+}
+
+impl Compute for GlobalAvgPool {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        global_avg_forward(f.ins[0])
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        vec![global_avg_backward(dims(b.ins[0]), b.dy)]
+    }
+}
+
+impl Compute for Flatten {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        flatten_forward(f.ins[0])
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        vec![flatten_backward(dims(b.ins[0]), b.dy)]
+    }
 }

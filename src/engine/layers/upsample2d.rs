@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::Layer;
+use super::compute::{Backward, Compute, Forward};
 use super::kind::{Choice, ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs};
 use crate::engine::error::GraphError;
 use crate::engine::geometry::UpsampleMode;
 use crate::engine::node_facts::{NodeFacts, check_size};
-use crate::engine::tensor::{Scalar, Tensor};
+use crate::engine::tensor::{Scalar, Tensor, dims};
 
 /// The hyper-parameters of an upsampling node (the text format's keys).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -180,5 +181,15 @@ impl Choice for UpsampleMode {
             0 => UpsampleMode::Nearest,
             _ => UpsampleMode::Bilinear,
         };
+    }
+}
+
+impl Compute for Upsample2d {
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        self.forward(f.ins[0])
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        vec![self.backward(dims(b.ins[0]), b.dy)]
     }
 }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 use super::Layer;
+use super::ParamShape;
+use super::compute::{Backward, Compute, Forward, output_buffer};
 use super::kind::{
     Choice, ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount,
 };
@@ -437,6 +439,55 @@ impl Choice for PaddingMode {
             1 => PaddingMode::Reflect,
             _ => PaddingMode::Replicate,
         };
+    }
+}
+
+impl Compute for Conv2d {
+    fn param_shapes(&self) -> Vec<ParamShape> {
+        ParamShape::weight_and_bias(self.weight_shape(), self.has_bias, self.geom.out_channels)
+    }
+
+    fn fans(&self) -> Option<(usize, usize)> {
+        let k = self.geom.kernel.h * self.geom.kernel.w;
+        Some((
+            self.geom.in_channels / self.geom.groups * k,
+            self.geom.out_channels / self.geom.groups * k,
+        ))
+    }
+
+    fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
+        let Forward {
+            ins,
+            params: ps,
+            out_dim,
+            old_output,
+            ..
+        } = f;
+        let mut y = output_buffer(old_output, out_dim);
+        self.forward_into(ins[0], &ps[0].value, ps.get(1).map(|p| &p.value), &mut y);
+        y
+    }
+
+    fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
+        let Backward {
+            ins,
+            dy,
+            params: ps,
+            want_dx,
+            dx_buffer,
+            ..
+        } = b;
+        let (w, bias) = ps.split_at_mut(1);
+        let mut dx = want_dx.then(dx_buffer);
+        self.backward_into(
+            ins[0],
+            &w[0].value,
+            dy,
+            &mut w[0].grad,
+            bias.first_mut().map(|p| &mut p.grad),
+            dx.as_mut(),
+        );
+        dx.into_iter().collect()
     }
 }
 
