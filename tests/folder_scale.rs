@@ -169,7 +169,7 @@ fn the_window_shows_progress_and_cancels(root: &Path) {
         std::thread::sleep(Duration::from_millis(5));
     }
     h.run_steps(2);
-    let (_, _, message) = h.state().data.failed.as_ref().unwrap();
+    let message = h.state().data.failed.as_ref().unwrap().2.to_string();
     assert!(message.contains("cancelled"), "{message}");
     // Said in the data panel and in the status line.
     assert!(

@@ -131,7 +131,8 @@ pub struct SegmentationData {
 pub struct ViewResult {
     pub settings: ViewSettings,
     pub image: Option<Rgba>,
-    pub error: Option<String>,
+    /// Why the view cannot be shown (shared: results are cloned to the window).
+    pub error: Option<Arc<VizError>>,
     /// A line of facts (statistics, loss) under the picture.
     pub info: String,
     pub grid: Option<(GridLayout, Vec<ValueScale>)>,
@@ -177,7 +178,7 @@ impl Inspector for ViewInspector {
             millis: 0.0,
         };
         if let Err(e) = self.compute(ctx, &mut result) {
-            result.error = Some(e.to_string());
+            result.error = Some(Arc::new(e));
         }
         result.millis = started.elapsed().as_secs_f64() * 1000.0;
         self.out.put(result);

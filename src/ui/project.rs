@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::facts::{ModelFacts, NodeFacts, infer};
 use crate::engine::model_spec::{INPUT_NODE, Padding, PaddingName};
-use crate::engine::{ModelSpec, NodeKind, NodeSpec};
+use crate::engine::{GraphError, ModelSpec, NodeKind, NodeSpec};
 use crate::spec::Preset;
 
 /// Edits closer together than this form one undo step (a drag is one step, not fifty).
@@ -31,7 +31,7 @@ pub struct EditorFacts {
     pub nodes: Vec<Option<NodeFacts>>,
     /// Index of the node the error is about.
     pub error_node: Option<usize>,
-    pub error: Option<String>,
+    pub error: Option<GraphError>,
 }
 
 impl EditorFacts {
@@ -63,7 +63,7 @@ impl EditorFacts {
                     full: None,
                     nodes,
                     error_node,
-                    error: Some(e.to_string()),
+                    error: Some(e),
                 }
             }
         }
@@ -349,7 +349,7 @@ mod tests {
         let f = p.refresh_facts().clone();
         assert_eq!(f.error_node, Some(3));
         assert!(f.nodes[2].is_some() && f.nodes[3].is_none());
-        assert!(f.error.unwrap().contains("conv2"));
+        assert!(f.error.unwrap().to_string().contains("conv2"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::data::{DataSource, DataSpec, Dataset};
 use crate::spec::Preset;
 use crate::train::EpochRecord;
 use crate::train::messages::{Evaluation, ProbeResult, RunInfo, RunState, StepProgress};
-use crate::ui::background::{DataJob, LoadedData};
+use crate::ui::background::{DataJob, LoadError, LoadedData};
 
 /// Step losses kept for the live curve (older ones are thinned).
 pub const MAX_STEP_POINTS: usize = 4_000;
@@ -23,9 +23,8 @@ pub struct DataView {
     /// Bumped whenever `loaded` or the split changes.
     pub version: u64,
     pub job: Option<DataJob>,
-    /// A source that failed to load (not retried until it changes), and why (the
-    /// [`crate::ui::background::LoadError`]'s text, as the data panel shows it).
-    pub failed: Option<(DataSource, u64, String)>,
+    /// A source that failed to load (not retried until it changes), and why.
+    pub failed: Option<(DataSource, u64, LoadError)>,
     pub split: Option<SplitData>,
 }
 

@@ -208,7 +208,7 @@ impl ConvLabApp {
                     } else {
                         self.error(format!("could not load {}: {e}", job.source.label()));
                     }
-                    self.data.failed = Some((job.source, job.seed, e.to_string()));
+                    self.data.failed = Some((job.source, job.seed, e));
                 }
             }
         }

@@ -183,10 +183,10 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
         }
     }
     if let Some((_, _, e)) = &data.failed {
-        if e.ends_with(crate::data::folder::CANCELLED) {
+        if e.is_cancelled() {
             ui.label(format!("{e}; pick a source or load the folder again"));
         } else {
-            ui.colored_label(ui.visuals().error_fg_color, e);
+            ui.colored_label(ui.visuals().error_fg_color, e.to_string());
         }
     }
     summary_ui(project, data, panel, ui);

@@ -154,7 +154,7 @@ impl ModelEditor {
                 if facts.error_node.is_none()
                     && let Some(e) = &facts.error
                 {
-                    ui.colored_label(ui.visuals().error_fg_color, e);
+                    ui.colored_label(ui.visuals().error_fg_color, e.to_string());
                 }
             }
         }

@@ -89,8 +89,17 @@ pub enum InspectorUpdate {
 pub enum ImageInputError {
     #[error("the model takes {0} channels; an image gives 1 or 3")]
     Channels(usize),
-    #[error("{path}: {reason}")]
-    Unreadable { path: String, reason: String },
+    #[error("{path}: {source}")]
+    Unreadable {
+        path: String,
+        source: crate::data::folder::ImageError,
+    },
+    /// The decoded pixels do not fill the model's input (a loader bug, not the file's fault).
+    #[error("{path}: {source}")]
+    Shape {
+        path: String,
+        source: ndarray::ShapeError,
+    },
 }
 
 impl ViewsUi {
@@ -188,14 +197,19 @@ fn image_input(
         size: [h, w],
         grayscale: c == 1,
     };
-    let unreadable = |reason: String| ImageInputError::Unreadable {
-        path: path.display().to_string(),
-        reason,
-    };
-    let pixels =
-        crate::data::folder::load_image(path, opts).map_err(|e| unreadable(e.to_string()))?;
-    crate::engine::Tensor::from_shape_vec((1, c, h, w), pixels)
-        .map_err(|e| unreadable(e.to_string()))
+    let path_text = || path.display().to_string();
+    let pixels = crate::data::folder::load_image(path, opts).map_err(|source| {
+        ImageInputError::Unreadable {
+            path: path_text(),
+            source,
+        }
+    })?;
+    crate::engine::Tensor::from_shape_vec((1, c, h, w), pixels).map_err(|source| {
+        ImageInputError::Shape {
+            path: path_text(),
+            source,
+        }
+    })
 }
 
 fn node_allowed(tab: ViewId, kind: &NodeKind) -> bool {
