@@ -65,6 +65,13 @@ pub struct RenderArgs {
     /// One colour scale for all maps of a node instead of one per map.
     #[arg(long)]
     pub shared: bool,
+    /// Decision: only the class (or sign), without the model's sureness.
+    #[arg(long)]
+    pub discrete: bool,
+    /// Single unit: draw the surface with this activation instead of the model's: identity,
+    /// sigmoid, tanh, relu or steep-sigmoid.
+    #[arg(long, default_value = "model")]
+    pub activation: crate::viz::views::unit::Surface,
 }
 
 /// The convolution arithmetic sandbox's settings.
@@ -191,6 +198,11 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
             Norm::PerChannel
         },
         class_names: Vec::new(),
+        points: crate::viz::views::decision::PointOptions {
+            discrete: args.discrete,
+            surface: args.activation,
+            pick: None,
+        },
     };
     let img = if view.source() == ViewSource::DataSet {
         let (train, val) = crate::data::load::load(&preset.data).context("data")?;

@@ -118,6 +118,12 @@ pub fn validate(preset: &Preset) -> Result<(), String> {
         {
             return Err(format!("{here}: node '{node}' does not exist"));
         }
+        if !step.view.draws_input(current.model.input) {
+            return Err(format!(
+                "{here}: the {} view cannot draw a model with input {:?}",
+                step.view, current.model.input
+            ));
+        }
         if let Some(overlay) = step.overlay
             && overlay.view() != step.view
         {

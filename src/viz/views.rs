@@ -10,6 +10,10 @@
 //! say so in their arms.
 
 pub mod decision;
+pub mod dense_net;
+pub mod function;
+pub mod neurons;
+pub mod unit;
 
 use ndarray::Axis;
 
@@ -58,6 +62,8 @@ pub struct ViewRequest {
     pub opacity: Option<f32>,
     pub norm: Norm,
     pub class_names: Vec<String>,
+    /// Decision, function, neurons and single unit: their settings.
+    pub points: decision::PointOptions,
 }
 
 /// The target the gradient views use.
@@ -180,8 +186,35 @@ pub fn render_view(
         }
         ViewId::Decision => {
             let (train, val) = input.data_set(view)?;
-            decision::render(graph, train, val, &decision::DecisionOptions::default())
+            let opts = decision::DecisionOptions {
+                discrete: req.points.discrete,
+                ..decision::DecisionOptions::default()
+            };
+            decision::render(graph, train, val, &opts).map(|d| d.image)
+        }
+        ViewId::Function => {
+            let (train, val) = input.data_set(view)?;
+            function::render(graph, train, val, &function::FunctionOptions::default())
                 .map(|d| d.image)
+        }
+        ViewId::Neurons => {
+            let (train, val) = input.data_set(view)?;
+            // The unit drawn large: the one picked, or the node and channel asked for.
+            let pick = match (&req.points.pick, &req.node) {
+                (Some((n, u)), _) => Some((n.as_str(), *u)),
+                (None, Some(n)) => Some((n.as_str(), req.channel)),
+                (None, None) => None,
+            };
+            neurons::render(graph, train, val, pick).map(|d| d.image)
+        }
+        ViewId::Unit => {
+            let (train, val) = input.data_set(view)?;
+            let opts = unit::UnitOptions {
+                surface: req.points.surface,
+                ..unit::UnitOptions::default()
+            };
+            unit::render(graph, train, val, req.node.as_deref(), req.channel, &opts)
+                .map(|d| d.picture.image)
         }
         ViewId::Activations | ViewId::Gradients => {
             let (x, target, loss) = input.sample(view)?;

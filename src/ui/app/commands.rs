@@ -177,6 +177,13 @@ impl ConvLabApp {
         self.trainer.worker.send(TrainerCommand::Inspect(job));
     }
 
+    /// Sets one value of a parameter of the trainer's model (the single-unit view's edits).
+    pub fn set_model_value(&mut self, name: String, index: Vec<usize>, value: f32) {
+        self.trainer
+            .worker
+            .send(TrainerCommand::SetParamValue { name, index, value });
+    }
+
     /// Makes an image file the input of every view (resized to the model's input).
     pub fn use_image_input(&mut self, path: &Path) {
         let [c, h, w] = self.project.preset.model.input;

@@ -146,6 +146,8 @@ fn node_allowed(tab: ViewId, kind: &NodeKind) -> bool {
             kind,
             NodeKind::MaxPool2d(_) | NodeKind::MinPool2d(_) | NodeKind::AvgPool2d(_)
         ),
+        // A dense layer or an activation after it.
+        ViewId::Unit => !matches!(kind, NodeKind::Conv2d(_) | NodeKind::Flatten),
         _ => true,
     }
 }
@@ -459,6 +461,7 @@ fn controls(app: &mut ConvLabApp, ui: &mut Ui) {
         // Views without settings of their own.
         _ => {}
     });
+    super::point_views::controls(app, ui, tab);
 }
 
 /// The central area: tabs, then the chosen view.
@@ -570,6 +573,9 @@ fn picture_ui(app: &mut ConvLabApp, ui: &mut Ui, result: &ViewResult) {
                 }
             }
             app.views.hover = hover;
+            if let Some(boxes) = &result.neurons {
+                super::point_views::neurons_pointer(app, &response, &tex, boxes, to_px);
+            }
             if response.clicked()
                 && let Some(pos) = response.interact_pointer_pos()
             {
