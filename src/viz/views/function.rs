@@ -176,9 +176,10 @@ pub fn render(
     let pad = ((hi - lo) * 0.08).max(0.05);
     let title = match &shares {
         Some(c) => format!(
-            "FUNCTION: {} hidden units of {}\nthe fit (thick) = output bias (dashed) + the sum of \
-             the units' shares (thin: output weight × unit output)",
+            "FUNCTION: {} hidden unit{} ({})\nthe fit (thick) = output bias (dashed) + the sum \
+             of the units' shares\n(thin: output weight × unit output)",
             c.units.len(),
+            if c.units.len() == 1 { "" } else { "s" },
             c.hidden
         ),
         None => "FUNCTION\nthe model's output over its input (line) and the data (points)".into(),

@@ -174,7 +174,7 @@ pub fn render(
     // Layout: columns side by side, each centred vertically.
     let title_h = 2 * text_height("A", TS) + 6;
     let header = text_image(
-        "NEURONS: each unit's output over the input (after its activation)\norange: positive weight · blue: negative · thicker: larger",
+        "NEURONS: each unit's output over the input (after its activation)\nmaps: blue negative, white 0, red positive · lines (weights): orange positive,\nblue negative, thicker and stronger the larger",
         TS,
         INK,
         BACKGROUND,
@@ -185,7 +185,7 @@ pub fn render(
     let tallest = cols.iter().map(shown).max().unwrap_or(1);
     let column_h = |k: usize| k * MAP + k.saturating_sub(1) * GAP_Y;
     let body_h = column_h(tallest) + text_height("A", TS) + 8;
-    let col_x = |c: usize| 16 + c * (MAP + GAP_X);
+    let col_x = |c: usize| 40 + c * (MAP + GAP_X);
     let diagram_w = col_x(cols.len() - 1) + MAP + 16;
     let mut boxes = Vec::new();
     for (c, col) in cols.iter().enumerate() {
@@ -264,6 +264,18 @@ pub fn render(
         for b in boxes.iter().filter(|b| b.node == col.node) {
             let map = unit_map(col.values.column(b.unit), features, MAP, &scale);
             blit(&mut img, &map, b.x as i64, b.y as i64);
+            if c == 0 {
+                let name = format!("x{}", b.unit + 1);
+                let th = text_height(&name, TS) as i64;
+                draw_text(
+                    &mut img,
+                    b.x as i64 - 8 - text_width(&name, TS) as i64,
+                    (b.y + b.side / 2) as i64 - th / 2,
+                    &name,
+                    TS,
+                    INK,
+                );
+            }
             let on = picked == Some((c, b.unit));
             stroke_rect(
                 &mut img,

@@ -318,7 +318,7 @@ pub fn render(
     );
     let legend = text_image(
         &format!(
-            "blue: below the value at z = 0 · red: above (±{}) · grey lines: z in steps of {}\nz > 0 on the side w points to, z < 0 on the other: two half-planes",
+            "blue: below the value at z = 0 · red: above (by up to {}) · grey lines: z in steps of {}\nz > 0 on the side w points to, z < 0 on the other: two half-planes",
             crate::viz::scale::fmt_value(reach, 3),
             crate::viz::scale::fmt_value(step, 2)
         ),
