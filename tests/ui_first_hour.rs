@@ -5,21 +5,35 @@
 
 mod common;
 
-use common::ui::{App, app_with_options, step_until};
+use common::ui::{App, step_until};
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use convlab::spec::view::ViewId;
+use convlab::spec::walkthrough::{Action, set_key};
 use convlab::train::messages::RunState;
 use convlab::ui::{ConvLabApp, LaunchOptions};
+use eframe::egui;
 use eframe::egui::accesskit::Role;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
+/// The window with `file` open. The walkthrough texts use mathematical signs (∇, ≈, ·) that
+/// egui's own font lacks: the window falls back to the system's fonts as the real one does.
 fn app_with(file: &str) -> App {
-    app_with_options(LaunchOptions {
+    let options = LaunchOptions {
         file: Some(PathBuf::from(file)),
         ..LaunchOptions::default()
-    })
+    };
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 950.0))
+        .build_eframe(move |cc| {
+            cc.egui_ctx.add_font_provider(Arc::new(
+                egui_system_font_provider::SystemFontProvider::new(),
+            ));
+            ConvLabApp::new(&cc.egui_ctx, None, options.clone())
+        })
 }
 
 fn ready(app: &ConvLabApp) -> bool {
@@ -49,11 +63,30 @@ fn walk(h: &mut App, file: &str) -> Vec<ViewId> {
             h.get_by_label("Next >").click();
         }
         h.run_steps(2);
-        step_until(h, 300, "the step's actions", |a| !a.walk.busy());
+        step_until(h, 120, "the step's actions", |a| !a.walk.busy());
         let app = h.state();
         assert_eq!(app.walk.step, k, "{file}");
-        assert!(app.walk.error.is_none(), "{file} step {k}: {:?}", app.walk.error);
-        assert!(app.run.error.is_none(), "{file} step {k}: {:?}", app.run.error);
+        assert!(
+            app.walk.error.is_none(),
+            "{file} step {k}: {:?}",
+            app.walk.error
+        );
+        assert!(
+            app.run.error.is_none(),
+            "{file} step {k}: {:?}",
+            app.run.error
+        );
+        // What the step set is what the run used: no editor field clamped it on the way.
+        for action in &app.project.preset.walkthrough[k].actions {
+            if let Action::Set { key, value } = action {
+                let again = set_key(&app.project.preset, key, value).unwrap();
+                assert!(
+                    again == app.project.preset,
+                    "{file} step {k}: {key} changed"
+                );
+            }
+        }
+        assert!(!app.needs_configure(), "{file} step {k}");
         let tab = app.views.settings.tab;
         views.push(tab);
         if tab.uses_model() {
@@ -112,7 +145,15 @@ fn editing_a_units_weight_by_number_changes_the_model() {
             .and_then(|r| r.unit.as_ref())
             .is_some_and(|f| (f.w[0] - target).abs() < 1e-3)
     });
-    let after = h.state().views.result.clone().unwrap().unit.clone().unwrap();
+    let after = h
+        .state()
+        .views
+        .result
+        .clone()
+        .unwrap()
+        .unit
+        .clone()
+        .unwrap();
     assert_eq!(after.w[1], facts.w[1]);
     assert_eq!(after.b, facts.b);
 }
