@@ -16,7 +16,7 @@ use crate::engine::{Graph, Mode, NodeKind};
 use crate::viz::Rgba;
 use crate::viz::draw::{BACKGROUND, INK, MUTED, disc, fill_rect, line};
 use crate::viz::scale::{Palette, ValueScale};
-use crate::viz::text::{draw_text, text_image};
+use crate::viz::text::{draw_text, text_height, text_image, text_width};
 
 /// The functions the surface can be drawn with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -379,7 +379,26 @@ pub fn render(
             line(&mut img, end, tip, 2, INK);
         }
         fill_rect(&mut img, start.0 - 2, start.1 - 2, 5, 5, INK);
-        draw_text(&mut img, end.0 + 6, end.1 - 6, "w", TS, INK);
+        // The label just past the tip, centred on the arrow's line, clear of the head, on a
+        // white patch so the data points under it do not hide it.
+        let (lw, lh) = (text_width("w", TS), text_height("w", TS));
+        let (lx, ly) = (
+            ex + ux * (8.0 + lw as f64 / 2.0),
+            ey - uy * (8.0 + lh as f64 / 2.0),
+        );
+        let (tx, ty) = (
+            (lx - lw as f64 / 2.0).round() as i64,
+            (ly - lh as f64 / 2.0).round() as i64,
+        );
+        fill_rect(
+            &mut img,
+            tx - 2,
+            ty - 1,
+            lw + 4,
+            lh + 2,
+            [255, 255, 255, 255],
+        );
+        draw_text(&mut img, tx, ty, "w", TS, INK);
     }
     Ok(UnitPicture {
         picture: DecisionPicture {
