@@ -1,7 +1,7 @@
 //! The first lecture hour in the window: walkthroughs 02–05 stepped through with Next, every
 //! picture step showing its view without error; the single unit's w edited by number
-//! changes the model; the neuron diagram's click shows a unit large. Headless, through
-//! egui_kittest; the trainer runs on its real thread.
+//! changes the model; a click on a unit of the neuron diagram (where the picture shows it)
+//! shows it large. Headless, through egui_kittest; the trainer runs on its real thread.
 
 mod common;
 
@@ -171,9 +171,38 @@ fn clicking_a_unit_in_the_neuron_diagram_shows_it_large() {
     // 2 inputs, 8 + 8 hidden units, 2 outputs.
     assert_eq!(boxes.len(), 20);
     let narrow = r.image.as_ref().unwrap().width;
-    // What a click on hidden1's unit 3 does.
-    h.state_mut().views.settings.pick = Some(("hidden1".into(), 3));
-    h.run_steps(2);
+    // A click on hidden1's unit 3 where the picture shows it (the picture is scaled to the
+    // panel: find its place on screen by its width).
+    let unit = boxes
+        .iter()
+        .find(|b| b.node == "hidden1" && b.unit == 3)
+        .unwrap();
+    let shown_at = h
+        .get_all_by_role(Role::Image)
+        .map(|n| n.rect())
+        .find(|r| r.width() > 300.0)
+        .expect("the diagram on screen");
+    let scale = shown_at.width() / narrow as f32;
+    let at = shown_at.min
+        + egui::vec2(
+            (unit.x + unit.side / 2) as f32 * scale,
+            (unit.y + unit.side / 2) as f32 * scale,
+        );
+    h.hover_at(at);
+    h.run_steps(1);
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: at,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.run_steps(1);
+    }
+    assert_eq!(
+        h.state().views.settings.pick,
+        Some(("hidden1".to_string(), 3))
+    );
     step_until(&mut h, 60, "the unit shown large", shown);
     let r = h.state().views.result.clone().unwrap();
     assert!(r.image.as_ref().unwrap().width > narrow + 200);
