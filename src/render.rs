@@ -70,6 +70,13 @@ pub struct RenderArgs {
     /// One colour scale for all maps of a node instead of one per map.
     #[arg(long)]
     pub shared: bool,
+    /// Decision: only the class (or sign), without the model's sureness.
+    #[arg(long)]
+    pub discrete: bool,
+    /// Single unit: draw the surface with this activation instead of the model's: identity,
+    /// sigmoid, tanh, relu or steep-sigmoid.
+    #[arg(long, default_value = "model")]
+    pub activation: crate::viz::views::unit::Surface,
 }
 
 /// The convolution arithmetic sandbox's settings.
@@ -227,6 +234,11 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         class_names: Vec::new(),
         sample: args.sample,
         arithmetic: ArithOptions::default(),
+        points: crate::viz::views::decision::PointOptions {
+            discrete: args.discrete,
+            surface: args.activation,
+            pick: None,
+        },
     })
 }
 

@@ -57,7 +57,16 @@ fn a_linear_classifier_splits_the_plane_at_its_boundary_in_its_class_colours() {
     // Logits (-x + 0.3, x - 0.3): class 1 where x > 0.3, p1 = sigmoid(2x - 0.6).
     let mut g = dense(2, &[-1.0, 0.0, 1.0, 0.0], &[0.3, -0.3]);
     let (train, val) = corners();
-    let pic = render(&mut g, &train, &val, &DecisionOptions { side: 240 }).unwrap();
+    let pic = render(
+        &mut g,
+        &train,
+        &val,
+        &DecisionOptions {
+            side: 240,
+            ..DecisionOptions::default()
+        },
+    )
+    .unwrap();
     let f = pic.frame;
     assert_eq!((f.width, f.height), (240, 240));
     assert!(
@@ -107,7 +116,16 @@ fn a_linear_classifier_splits_the_plane_at_its_boundary_in_its_class_colours() {
     };
     assert!(!ring_at(&pic.image));
     let wrong = points(&[[-1.0, 1.0], [1.0, -1.0]], Targets::Labels(vec![1, 1]));
-    let pic = render(&mut g, &train, &wrong, &DecisionOptions { side: 240 }).unwrap();
+    let pic = render(
+        &mut g,
+        &train,
+        &wrong,
+        &DecisionOptions {
+            side: 240,
+            ..DecisionOptions::default()
+        },
+    )
+    .unwrap();
     assert!(ring_at(&pic.image));
 }
 
@@ -181,7 +199,7 @@ fn a_one_number_model_is_drawn_as_its_curve_over_the_data() {
 #[test]
 fn the_registry_renders_the_decision_view_of_a_data_set_and_walkthroughs_name_it() {
     assert_eq!("decision".parse::<ViewId>(), Ok(ViewId::Decision));
-    assert_eq!("function".parse::<ViewId>(), Ok(ViewId::Decision));
+    assert_eq!("function".parse::<ViewId>(), Ok(ViewId::Function));
     assert_eq!(ViewId::Decision.source(), ViewSource::DataSet);
     let mut g = dense(2, &[-1.0, 0.0, 1.0, 0.0], &[0.3, -0.3]);
     let (train, val) = corners();

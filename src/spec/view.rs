@@ -34,6 +34,12 @@ pub enum ViewId {
     ConvArithmetic,
     /// The model over its input plane (2-D points) or along its input (1-D functions).
     Decision,
+    /// A 1-D fit: the model's curve over the data and each hidden unit's share of it.
+    Function,
+    /// The network diagram of a dense net: every unit's output over the input plane.
+    Neurons,
+    /// One unit of a dense layer: w·x + b over the plane, its zero line and weight vector.
+    Unit,
 }
 
 /// What a view is computed from.
@@ -51,7 +57,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 13] = [
+    pub const ALL: [ViewId; 16] = [
         ViewId::Training,
         ViewId::Activations,
         ViewId::Filters,
@@ -65,6 +71,9 @@ impl ViewId {
         ViewId::Segmentation,
         ViewId::ConvArithmetic,
         ViewId::Decision,
+        ViewId::Function,
+        ViewId::Neurons,
+        ViewId::Unit,
     ];
 
     /// The stable name: `convlab render --view NAME`, `convlab --view NAME`, and what a
@@ -84,6 +93,9 @@ impl ViewId {
             ViewId::Segmentation => "segmentation",
             ViewId::ConvArithmetic => "conv-arithmetic",
             ViewId::Decision => "decision",
+            ViewId::Function => "function",
+            ViewId::Neurons => "neurons",
+            ViewId::Unit => "unit",
         }
     }
 
@@ -105,7 +117,10 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::ConvArithmetic => "conv_arithmetic",
-            ViewId::Decision => "function",
+            ViewId::Decision => "decision",
+            ViewId::Function => "function",
+            ViewId::Neurons => "neurons",
+            ViewId::Unit => "unit",
         }
     }
 
@@ -125,7 +140,10 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::ConvArithmetic
-            | ViewId::Decision => &[],
+            | ViewId::Decision
+            | ViewId::Function
+            | ViewId::Neurons
+            | ViewId::Unit => &[],
         }
     }
 
@@ -145,6 +163,9 @@ impl ViewId {
             ViewId::Segmentation => "Segmentation",
             ViewId::ConvArithmetic => "Conv arithmetic",
             ViewId::Decision => "Decision regions",
+            ViewId::Function => "Function",
+            ViewId::Neurons => "Neurons",
+            ViewId::Unit => "Single unit",
         }
     }
 
@@ -226,7 +247,33 @@ impl ViewId {
                  sure (a single regression output: blue below zero, red above). The training \
                  points lie on top as filled dots, the validation points as hollow ones; a \
                  black ring marks a point the model gets wrong. For 1-D inputs: the model's \
-                 curve over the data points."
+                 curve over the data points. \"Discretise\" drops the paleness: only which class \
+                 (or which sign) remains."
+            }
+            ViewId::Function => {
+                "A model of one number (input x, output y): the data as points and the model's \
+                 curve through them. For one hidden layer and a linear output (dense → \
+                 activation → dense with one output), every hidden unit's share of the fit \
+                 — its output weight times its output — is drawn as a thin curve; these \
+                 curves plus the output bias add up to the fit. Universal approximation made \
+                 visible: each sigmoid unit is one soft step, two of them a bump."
+            }
+            ViewId::Neurons => {
+                "The network as a diagram (after TensorFlow Playground): every unit drawn as a \
+                 small map of its output over the input plane (2-D inputs) or along the input \
+                 (1-D), after its activation; the lines between units are the weights, orange \
+                 positive and blue negative, thicker the larger. Hover a unit to enlarge it, \
+                 click it to see it large with its weights and bias. For dense nets; for \
+                 convolutions see the activations view."
+            }
+            ViewId::Unit => {
+                "One unit of a dense layer on 2-D inputs: z = w·x + b over the whole plane \
+                 (a tilted plane, a ramp), its zero line z = 0 (black) splitting the plane into \
+                 two half-planes, and the weight vector w (arrow) pointing uphill, \
+                 perpendicular to that line. The colours show the activation of z (the node \
+                 after the layer, or the one picked: identity, sigmoid, tanh, ReLU, steep \
+                 sigmoid). Pick the unit with the node and channel; edit w and b by number and \
+                 the model's own parameters change."
             }
         }
     }
@@ -243,9 +290,13 @@ impl ViewId {
             | ViewId::ReceptiveField
             | ViewId::Covariance
             | ViewId::Saliency => ViewSource::Input,
-            ViewId::TopPatches | ViewId::Anomaly | ViewId::Segmentation | ViewId::Decision => {
-                ViewSource::DataSet
-            }
+            ViewId::TopPatches
+            | ViewId::Anomaly
+            | ViewId::Segmentation
+            | ViewId::Decision
+            | ViewId::Function
+            | ViewId::Neurons
+            | ViewId::Unit => ViewSource::DataSet,
         }
     }
 
@@ -261,7 +312,20 @@ impl ViewId {
                 | ViewId::Covariance
                 | ViewId::Saliency
                 | ViewId::TopPatches
+                | ViewId::Unit
         )
+    }
+
+    /// Whether the view can draw a model whose input is `input` (`[c, h, w]`): the views of
+    /// point data need 2-D points or one number, the others any input. A walkthrough step
+    /// naming a view that cannot draw its model is a load error.
+    pub fn draws_input(self, input: [usize; 3]) -> bool {
+        match self {
+            ViewId::Decision | ViewId::Neurons => matches!(input, [1 | 2, 1, 1]),
+            ViewId::Function => input == [1, 1, 1],
+            ViewId::Unit => input == [2, 1, 1],
+            _ => true,
+        }
     }
 
     /// The view shows one chosen sample (or image file) of the data.

@@ -121,6 +121,8 @@ pub enum StepProblem {
     NoSuchNode(String),
     #[error("overlay '{overlay}' belongs to the {} view, not to {view}", .overlay.view())]
     OverlayOfAnotherView { overlay: Overlay, view: ViewId },
+    #[error("the {view} view cannot draw a model with input {input:?}")]
+    ViewCannotDraw { view: ViewId, input: [usize; 3] },
     #[error("the routing view needs a pooling node, '{node}' is {kind:?}")]
     RoutingWithoutPooling {
         node: String,
@@ -150,6 +152,12 @@ pub fn validate(preset: &Preset) -> Result<(), StepError> {
             && !current.model.nodes.iter().any(|n| &n.name == node)
         {
             return Err(here(StepProblem::NoSuchNode(node.clone())));
+        }
+        if !step.view.draws_input(current.model.input) {
+            return Err(here(StepProblem::ViewCannotDraw {
+                view: step.view,
+                input: current.model.input,
+            }));
         }
         if let Some(overlay) = step.overlay
             && overlay.view() != step.view

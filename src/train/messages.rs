@@ -63,6 +63,14 @@ pub enum TrainerCommand {
     Probe(usize),
     /// Asks for the current weights, answered by [`TrainerEvent::Weights`].
     ExportWeights,
+    /// Sets one value of a parameter tensor of the model, e.g. `unit.weight` at `[0, 1]`
+    /// (the single-unit view's edits of w and b); takes effect at once, for the views and
+    /// the next step.
+    SetParamValue {
+        name: String,
+        index: Vec<usize>,
+        value: f32,
+    },
     /// Installs the code behind the window's inspection views (None removes it). The worker
     /// runs it on the current model at once when not training, and at most every
     /// [`crate::train::worker::INSPECT_INTERVAL`] while training.

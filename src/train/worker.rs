@@ -316,6 +316,23 @@ impl WorkerState {
                 }
             }
             TrainerCommand::Probe(index) => self.probe(index),
+            TrainerCommand::SetParamValue { name, index, value } => {
+                if let Some(run) = &mut self.run {
+                    let slot = run
+                        .trainer
+                        .graph_mut()
+                        .params_mut()
+                        .iter_mut()
+                        .find(|p| p.name == name)
+                        .and_then(|p| p.value.get_mut(ndarray::IxDyn(&index)));
+                    match slot {
+                        Some(v) => *v = value,
+                        None => self.emit(TrainerEvent::Error(format!(
+                            "the model has no parameter {name} at {index:?}"
+                        ))),
+                    }
+                }
+            }
             TrainerCommand::Inspect(job) => self.inspector = job,
             TrainerCommand::ExportWeights => {
                 if let Some(run) = &self.run {

@@ -25,6 +25,13 @@ pub enum UiCommand {
     LoadPointsCsv(PathBuf),
     CancelLoad,
     Probe(usize),
+    /// Sets one value of a parameter of the trainer's model (the single-unit view's edits
+    /// of w and b).
+    SetModelValue {
+        name: String,
+        index: Vec<usize>,
+        value: f32,
+    },
     /// A move through the walkthrough's steps.
     Walk(WalkCommand),
 }

@@ -67,6 +67,12 @@ pub struct ViewSettings {
     pub zero_shift: bool,
     pub opacity: f32,
     pub input: InputChoice,
+    /// Decision: class or sign only.
+    pub discrete: bool,
+    /// Single unit: the activation the surface is drawn with.
+    pub surface: crate::viz::views::unit::Surface,
+    /// Neurons: the unit shown large (dense node, unit).
+    pub pick: Option<(String, usize)>,
 }
 
 impl Default for ViewSettings {
@@ -85,6 +91,9 @@ impl Default for ViewSettings {
             zero_shift: false,
             opacity: 0.6,
             input: InputChoice::Sample(0),
+            discrete: false,
+            surface: crate::viz::views::unit::Surface::Model,
+            pick: None,
         }
     }
 }
@@ -141,6 +150,10 @@ pub struct ViewResult {
     pub routing: Option<Vec<Panel>>,
     pub anomaly: Option<AnomalyData>,
     pub segmentation: Option<SegmentationData>,
+    /// Neurons: where each unit's map lies in the picture.
+    pub neurons: Option<Vec<crate::viz::views::neurons::UnitBox>>,
+    /// Single unit: the unit shown, its weights and bias.
+    pub unit: Option<crate::viz::views::unit::UnitFacts>,
     pub epochs_done: usize,
     pub total_steps: u64,
     pub millis: f64,
@@ -173,6 +186,8 @@ impl Inspector for ViewInspector {
             routing: None,
             anomaly: None,
             segmentation: None,
+            neurons: None,
+            unit: None,
             epochs_done: ctx.epochs_done,
             total_steps: ctx.total_steps,
             millis: 0.0,
@@ -293,6 +308,33 @@ impl ViewInspector {
                 );
                 r.routing = Some(img.panels);
                 r.image = Some(img.image);
+                Ok(())
+            }
+            // The neuron diagram and the single unit: the registry's pictures with what the
+            // window needs to hit-test and edit them.
+            ViewId::Neurons | ViewId::Unit => {
+                use crate::viz::views::{neurons, unit};
+                let req = Self::request(&st, Vec::new());
+                if st.tab == ViewId::Neurons {
+                    // The unit drawn large: the one clicked, or the step's node and channel.
+                    let pick = match (&req.points.pick, &st.node) {
+                        (Some((n, u)), _) => Some((n.as_str(), *u)),
+                        (None, Some(n)) => Some((n.as_str(), st.channel)),
+                        (None, None) => None,
+                    };
+                    let p = neurons::render(ctx.graph, ctx.train, ctx.val, pick)?;
+                    r.image = Some(p.image);
+                    r.neurons = Some(p.boxes);
+                } else {
+                    let opts = unit::UnitOptions {
+                        surface: st.surface,
+                        ..unit::UnitOptions::default()
+                    };
+                    let node = st.node.as_deref();
+                    let p = unit::render(ctx.graph, ctx.train, ctx.val, node, st.channel, &opts)?;
+                    r.image = Some(p.picture.image);
+                    r.unit = Some(p.facts);
+                }
                 Ok(())
             }
             // Every other view over the data set: the registry's picture.
@@ -452,6 +494,11 @@ impl ViewInspector {
             class_names,
             sample: None,
             arithmetic: Default::default(),
+            points: crate::viz::views::decision::PointOptions {
+                discrete: st.discrete,
+                surface: st.surface,
+                pick: st.pick.clone(),
+            },
         }
     }
 

@@ -12,9 +12,13 @@
 pub mod anomaly;
 pub mod conv_arithmetic;
 pub mod decision;
+pub mod dense_net;
+pub mod function;
+pub mod neurons;
 pub mod segmentation;
 pub mod top_patches;
 pub mod training;
+pub mod unit;
 
 use ndarray::Axis;
 
@@ -70,6 +74,8 @@ pub struct ViewRequest {
     pub sample: Option<usize>,
     /// Conv arithmetic: the sandbox's geometry.
     pub arithmetic: ArithOptions,
+    /// Decision, function, neurons and single unit: their settings.
+    pub points: decision::PointOptions,
 }
 
 /// The target the gradient views use.
@@ -216,8 +222,35 @@ pub fn render_view(
         }
         ViewId::Decision => {
             let (train, val) = input.data_set(view)?;
-            decision::render(graph, train, val, &decision::DecisionOptions::default())
+            let opts = decision::DecisionOptions {
+                discrete: req.points.discrete,
+                ..decision::DecisionOptions::default()
+            };
+            decision::render(graph, train, val, &opts).map(|d| d.image)
+        }
+        ViewId::Function => {
+            let (train, val) = input.data_set(view)?;
+            function::render(graph, train, val, &function::FunctionOptions::default())
                 .map(|d| d.image)
+        }
+        ViewId::Neurons => {
+            let (train, val) = input.data_set(view)?;
+            // The unit drawn large: the one picked, or the node and channel asked for.
+            let pick = match (&req.points.pick, &req.node) {
+                (Some((n, u)), _) => Some((n.as_str(), *u)),
+                (None, Some(n)) => Some((n.as_str(), req.channel)),
+                (None, None) => None,
+            };
+            neurons::render(graph, train, val, pick).map(|d| d.image)
+        }
+        ViewId::Unit => {
+            let (train, val) = input.data_set(view)?;
+            let opts = unit::UnitOptions {
+                surface: req.points.surface,
+                ..unit::UnitOptions::default()
+            };
+            unit::render(graph, train, val, req.node.as_deref(), req.channel, &opts)
+                .map(|d| d.picture.image)
         }
         ViewId::Activations | ViewId::Gradients => {
             let (x, target, loss) = input.sample(view)?;

@@ -114,6 +114,11 @@ impl ConvLabApp {
                     self.gallery.probed = Some(index);
                     self.trainer.worker.send(TrainerCommand::Probe(index));
                 }
+                UiCommand::SetModelValue { name, index, value } => {
+                    self.trainer
+                        .worker
+                        .send(TrainerCommand::SetParamValue { name, index, value });
+                }
                 UiCommand::Walk(walk) => self.walk_command(walk),
             }
         }

@@ -128,6 +128,7 @@ impl ConvLabApp {
                         split: self.data.split.as_ref(),
                         run_state: self.run.state,
                         configured,
+                        commands: &mut self.commands,
                     },
                     ui,
                 );

@@ -10,6 +10,7 @@ pub mod data_panel;
 pub mod gallery;
 pub mod model_editor;
 pub mod node_params;
+pub mod point_views;
 pub mod sandbox;
 pub mod status_bar;
 pub mod top_bar;

@@ -126,7 +126,9 @@ pub fn training_panel_ui(panel: TrainingPanel<'_>, ui: &mut Ui) {
         }
 
         let l = ui.label("learning rate");
-        ui.add(egui::Slider::new(&mut t.learning_rate, 1e-5..=1.0).logarithmic(true).max_decimals(5))
+        // Up to 10: walkthrough 05 shows divergence at η = 8, and the slider clamps the
+        // preset's value to its range as soon as it is drawn.
+        ui.add(egui::Slider::new(&mut t.learning_rate, 1e-5..=10.0).logarithmic(true).max_decimals(5))
             .labelled_by(l.id)
             .on_hover_text("Step size. Changes apply at the next minibatch, also while training.");
         ui.end_row();
@@ -155,7 +157,9 @@ pub fn training_panel_ui(panel: TrainingPanel<'_>, ui: &mut Ui) {
         ui.end_row();
         if let Init::Uniform { a } = &mut t.init {
             let l = ui.label("a");
-            ui.add(egui::DragValue::new(a).range(1e-4..=2.0).speed(0.005)).labelled_by(l.id);
+            // Up to 100: walkthrough 05 starts from ±20 to show saturation, and a narrower
+            // range would clamp the preset's value as soon as the panel draws it.
+            ui.add(egui::DragValue::new(a).range(1e-4..=100.0).speed(0.005)).labelled_by(l.id);
             ui.end_row();
         }
         let l = ui.label("seed");

@@ -19,6 +19,7 @@ use crate::inspect::anomaly::confusion_at;
 use crate::inspect::routing::LectureCase;
 use crate::spec::view::ViewId;
 use crate::train::messages::{InspectJob, Latest, RunState};
+use crate::ui::command::UiCommand;
 use crate::ui::inspector::{
     AnomalyCache, InputChoice, ViewInspector, ViewResult, ViewSettings, error_scale,
 };
@@ -74,6 +75,8 @@ pub struct ViewsPanel<'a> {
     pub run_state: RunState,
     /// The trainer has the model and the data (otherwise there is nothing to inspect).
     pub configured: bool,
+    /// What the panel asks of the app (the single unit's edits of w and b).
+    pub commands: &'a mut Vec<UiCommand>,
 }
 
 /// What the trainer's inspector must be told (from [`ViewsUi::inspector_update`]).
@@ -221,6 +224,8 @@ fn node_allowed(tab: ViewId, kind: &NodeKind) -> bool {
             kind,
             NodeKind::MaxPool2d(_) | NodeKind::MinPool2d(_) | NodeKind::AvgPool2d(_)
         ),
+        // A dense layer or an activation after it.
+        ViewId::Unit => !matches!(kind, NodeKind::Conv2d(_) | NodeKind::Flatten),
         _ => true,
     }
 }
@@ -528,6 +533,7 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
         // Views without settings of their own.
         _ => {}
     });
+    super::point_views::controls(p, ui, tab);
 }
 
 /// The chosen view (below the tab bar; the Training tab is the curves and gallery panels).
@@ -633,6 +639,9 @@ fn picture_ui(views: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
                 }
             }
             views.hover = hover;
+            if let Some(boxes) = &result.neurons {
+                super::point_views::neurons_pointer(views, &response, &tex, boxes, to_px);
+            }
             if response.clicked()
                 && let Some(pos) = response.interact_pointer_pos()
             {

@@ -37,7 +37,7 @@ pub const WRONG: [u8; 4] = [0, 0, 0, 255];
 pub const CURVE: [u8; 4] = [213, 94, 0, 255];
 
 /// Text scale of the picture.
-const TS: usize = 2;
+pub(super) const TS: usize = 2;
 /// Forward passes per batch.
 const CHUNK: usize = 4096;
 
@@ -46,12 +46,28 @@ const CHUNK: usize = 4096;
 pub struct DecisionOptions {
     /// Side of the plane in pixels (one forward pass per pixel); width of the 1-D plot.
     pub side: usize,
+    /// Only which class (or which sign) the model gives, without its sureness.
+    pub discrete: bool,
 }
 
 impl Default for DecisionOptions {
     fn default() -> Self {
-        DecisionOptions { side: 320 }
+        DecisionOptions {
+            side: 320,
+            discrete: false,
+        }
     }
+}
+
+/// The settings of the views of point data (decision, function, neurons, single unit).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PointOptions {
+    /// Decision: only the class (or sign), without its sureness.
+    pub discrete: bool,
+    /// Single unit: the function its surface is drawn with.
+    pub surface: super::unit::Surface,
+    /// Neurons: the unit drawn large (dense node, unit).
+    pub pick: Option<(String, usize)>,
 }
 
 /// Where the plot lies in the picture and which input values it spans.
@@ -104,7 +120,7 @@ pub fn region_color(class: usize, sureness: f32) -> [u8; 4] {
 }
 
 /// The darker class colour of a data point.
-fn point_color(class: usize) -> [u8; 4] {
+pub(super) fn point_color(class: usize) -> [u8; 4] {
     let c = CLASS_COLORS[class % CLASS_COLORS.len()];
     [
         (c[0] as f32 * 0.7) as u8,
@@ -115,7 +131,10 @@ fn point_color(class: usize) -> [u8; 4] {
 }
 
 /// The model's outputs `[n, k]` for inputs `[n, c, 1, 1]`, in batches.
-fn outputs(graph: &mut Graph<f32>, x: &Array4<f32>) -> Result<ndarray::Array2<f32>, VizError> {
+pub(super) fn outputs(
+    graph: &mut Graph<f32>,
+    x: &Array4<f32>,
+) -> Result<ndarray::Array2<f32>, VizError> {
     let n = x.shape()[0];
     let mut parts = Vec::new();
     for start in (0..n).step_by(CHUNK) {
@@ -135,7 +154,7 @@ fn outputs(graph: &mut Graph<f32>, x: &Array4<f32>) -> Result<ndarray::Array2<f3
 }
 
 /// Class and softmax probability of one row of scores.
-fn pick(scores: ndarray::ArrayView1<f32>) -> (usize, f32) {
+pub(super) fn pick(scores: ndarray::ArrayView1<f32>) -> (usize, f32) {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f32 = scores.iter().map(|v| (v - max).exp()).sum();
     let (best, _) =
@@ -147,7 +166,7 @@ fn pick(scores: ndarray::ArrayView1<f32>) -> (usize, f32) {
 }
 
 /// The range of the data along one feature, widened by a tenth on each side.
-fn span(sets: &[&Dataset], feature: usize) -> (f64, f64) {
+pub(super) fn span(sets: &[&Dataset], feature: usize) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for set in sets {
         for &v in set.inputs.index_axis(Axis(1), feature).iter() {
@@ -183,7 +202,7 @@ fn ticks(lo: f64, hi: f64) -> (Vec<f64>, usize) {
 }
 
 /// Frame, tick marks and tick values around the plot area.
-fn axes(img: &mut Rgba, f: &PlotFrame, x_name: &str, y_name: &str) {
+pub(super) fn axes(img: &mut Rgba, f: &PlotFrame, x_name: &str, y_name: &str) {
     let (l, t, w, h) = (f.left as i64, f.top as i64, f.width, f.height);
     fill_rect(img, l - 1, t - 1, w + 2, 1, MUTED);
     fill_rect(img, l - 1, t + h as i64, w + 2, 1, MUTED);
@@ -223,7 +242,7 @@ fn axes(img: &mut Rgba, f: &PlotFrame, x_name: &str, y_name: &str) {
 
 /// A canvas with room for the title above, the axes' values around the plot and `below`
 /// under it; returns the canvas and the plot's frame (values not yet set).
-fn canvas(title: &Rgba, below: &Rgba, width: usize, height: usize) -> (Rgba, PlotFrame) {
+pub(super) fn canvas(title: &Rgba, below: &Rgba, width: usize, height: usize) -> (Rgba, PlotFrame) {
     let label_w = text_width("-0.00", TS) + 12;
     let top = title.height + 14 + text_height("y", TS) + 8;
     let plot_bottom = top + height + 12 + 2 * text_height("0", TS) + 8;
@@ -243,14 +262,14 @@ fn canvas(title: &Rgba, below: &Rgba, width: usize, height: usize) -> (Rgba, Plo
 }
 
 /// The data sets' points, each `(x, y, class or target value, validation?)`.
-struct Points {
-    xs: Vec<[f32; 2]>,
-    labels: Vec<Option<usize>>,
-    values: Vec<Option<f32>>,
-    validation: Vec<bool>,
+pub(super) struct Points {
+    pub(super) xs: Vec<[f32; 2]>,
+    pub(super) labels: Vec<Option<usize>>,
+    pub(super) values: Vec<Option<f32>>,
+    pub(super) validation: Vec<bool>,
 }
 
-fn points(train: &Dataset, val: &Dataset, features: usize) -> Points {
+pub(super) fn points(train: &Dataset, val: &Dataset, features: usize) -> Points {
     let mut p = Points {
         xs: Vec::new(),
         labels: Vec::new(),
@@ -282,7 +301,7 @@ fn points(train: &Dataset, val: &Dataset, features: usize) -> Points {
     p
 }
 
-fn as_inputs(xs: &[[f32; 2]], features: usize) -> Array4<f32> {
+pub(super) fn as_inputs(xs: &[[f32; 2]], features: usize) -> Array4<f32> {
     Array4::from_shape_fn((xs.len(), features, 1, 1), |(i, c, _, _)| xs[i][c])
 }
 
@@ -336,12 +355,19 @@ fn plane(
     let scale = ValueScale::fit(out.iter(), Palette::Diverging);
     let mut plot = Rgba::new(side, side, BACKGROUND);
     for (i, row) in out.outer_iter().enumerate() {
-        let color = if regression {
-            scale.color(row[0])
-        } else {
-            let (class, p) = pick(row);
-            let chance = 1.0 / classes as f32;
-            region_color(class, (p - chance) / (1.0 - chance))
+        let color = match (regression, opts.discrete) {
+            (true, false) => scale.color(row[0]),
+            (true, true) => scale.color(if row[0] >= 0.0 { scale.hi } else { scale.lo } * 0.6),
+            (false, discrete) => {
+                let (class, p) = pick(row);
+                let chance = 1.0 / classes as f32;
+                let sureness = if discrete {
+                    1.0
+                } else {
+                    (p - chance) / (1.0 - chance)
+                };
+                region_color(class, sureness)
+            }
         };
         let o = 4 * i;
         plot.pixels[o..o + 4].copy_from_slice(&color);
@@ -374,11 +400,16 @@ fn plane(
     };
     let title = text_image(
         &format!(
-            "DECISION REGIONS{summary}\n{} at every point of its input plane",
+            "DECISION REGIONS{summary}\n{} at every point of its input plane{}",
             if regression {
                 "the model's output"
             } else {
                 "the class the model picks"
+            },
+            if opts.discrete {
+                " (discretised: sureness not shown)"
+            } else {
+                ""
             }
         ),
         TS,
