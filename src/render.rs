@@ -234,10 +234,12 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         class_names: Vec::new(),
         sample: args.sample,
         arithmetic: ArithOptions::default(),
-        points: crate::viz::views::decision::PointOptions {
+        points: crate::viz::views::point_options::PointOptions {
             discrete: args.discrete,
             surface: args.activation,
             pick: None,
+            // The data's, once the model's preset is read.
+            features: Vec::new(),
         },
     })
 }
@@ -268,6 +270,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         .graph()
         .context("weights do not match the model")?;
     let preset = &checkpoint.preset;
+    // The plane's points are fed as the data's are: x, y and its hand-made features.
+    req.points.features = preset.data.source.source().input_features().to_vec();
     let drawn = |view_result: Result<Rgba, VizError>| {
         view_result.with_context(|| format!("the {view} view of {}", args.model.display()))
     };

@@ -224,3 +224,46 @@ fn the_registry_renders_the_decision_view_of_a_data_set_and_walkthroughs_name_it
     .unwrap_err();
     assert!(e.contains("[1, 8, 8]"), "{e}");
 }
+
+#[test]
+fn hand_made_features_feed_every_point_of_the_plane() {
+    use convlab::data::features::InputFeature;
+    // One output reading only the x·y channel of (x, y, x·y): positive in the first and
+    // third quadrants, negative in the others — a picture no line in (x, y) can draw.
+    let mut g = dense(3, &[0.0, 0.0, 1.0], &[0.0]);
+    let xy = [[-1.0, -1.0], [1.0, 1.0], [-1.0, 1.0], [1.0, -1.0]];
+    let t = Array4::from_shape_vec((4, 1, 1, 1), vec![1.0, 1.0, -1.0, -1.0]).unwrap();
+    let with_xy = |set: Dataset| Dataset {
+        inputs: Array4::from_shape_fn((set.len(), 3, 1, 1), |(i, c, _, _)| {
+            let [x, y] = xy[i];
+            [x, y, x * y][c]
+        }),
+        ..set
+    };
+    let set = with_xy(points(&xy, Targets::Dense(t)));
+    let empty = Dataset {
+        inputs: Array4::zeros((0, 3, 1, 1)),
+        ..points(&[], Targets::Dense(Array4::zeros((0, 1, 1, 1))))
+    };
+    let opts = DecisionOptions {
+        features: vec![InputFeature::XTimesY],
+        ..DecisionOptions::default()
+    };
+    let pic = render(&mut g, &set, &empty, &opts).unwrap();
+    let f = pic.frame;
+    // A quarter of the way in from each corner: well inside each quadrant.
+    let (near, far) = (f.width / 4, 3 * f.width / 4);
+    let at = |px: usize, py: usize| rgb(&pic.image, f.left + px, f.top + py);
+    for (px, py, positive) in [
+        (far, near, true),   // x > 0, y > 0
+        (near, far, true),   // x < 0, y < 0
+        (near, near, false), // x < 0, y > 0
+        (far, far, false),   // x > 0, y < 0
+    ] {
+        let [r, _, b] = at(px, py);
+        assert_eq!(r > b, positive, "({px}, {py}): {:?}", at(px, py));
+    }
+    // Without the feature list the view cannot know what the third input is.
+    let e = render(&mut g, &set, &empty, &DecisionOptions::default()).unwrap_err();
+    assert!(e.contains("hand-made features"), "{e}");
+}

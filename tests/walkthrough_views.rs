@@ -15,7 +15,7 @@ use convlab::spec::view::{ViewId, ViewSource};
 use convlab::spec::walkthrough::{Action, Step, set_key};
 use convlab::train::Trainer;
 use convlab::viz::Rgba;
-use convlab::viz::views::decision::PointOptions;
+use convlab::viz::views::point_options::PointOptions;
 use convlab::viz::views::{ViewInput, ViewRequest, ViewTarget, render_view};
 
 fn presets() -> Vec<PathBuf> {

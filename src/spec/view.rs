@@ -321,7 +321,9 @@ impl ViewId {
     /// naming a view that cannot draw its model is a load error.
     pub fn draws_input(self, input: [usize; 3]) -> bool {
         match self {
-            ViewId::Decision | ViewId::Neurons => matches!(input, [1 | 2, 1, 1]),
+            // Points may carry up to five hand-made features after x and y.
+            ViewId::Decision => matches!(input, [1..=7, 1, 1]),
+            ViewId::Neurons => matches!(input, [1 | 2, 1, 1]),
             ViewId::Function => input == [1, 1, 1],
             ViewId::Unit => input == [2, 1, 1],
             _ => true,

@@ -73,6 +73,9 @@ pub struct ViewSettings {
     pub surface: crate::viz::views::unit::Surface,
     /// Neurons: the unit shown large (dense node, unit).
     pub pick: Option<(String, usize)>,
+    /// Decision: the hand-made inputs the project's data appends after x and y (the app
+    /// keeps this in step with the data source).
+    pub features: Vec<crate::data::features::InputFeature>,
 }
 
 impl Default for ViewSettings {
@@ -94,6 +97,7 @@ impl Default for ViewSettings {
             discrete: false,
             surface: crate::viz::views::unit::Surface::Model,
             pick: None,
+            features: Vec::new(),
         }
     }
 }
@@ -494,10 +498,11 @@ impl ViewInspector {
             class_names,
             sample: None,
             arithmetic: Default::default(),
-            points: crate::viz::views::decision::PointOptions {
+            points: crate::viz::views::point_options::PointOptions {
                 discrete: st.discrete,
                 surface: st.surface,
                 pick: st.pick.clone(),
+                features: st.features.clone(),
             },
         }
     }

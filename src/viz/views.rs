@@ -15,6 +15,7 @@ pub mod decision;
 pub mod dense_net;
 pub mod function;
 pub mod neurons;
+pub mod point_options;
 pub mod segmentation;
 pub mod top_patches;
 pub mod training;
@@ -75,7 +76,7 @@ pub struct ViewRequest {
     /// Conv arithmetic: the sandbox's geometry.
     pub arithmetic: ArithOptions,
     /// Decision, function, neurons and single unit: their settings.
-    pub points: decision::PointOptions,
+    pub points: point_options::PointOptions,
 }
 
 /// The target the gradient views use.
@@ -224,6 +225,7 @@ pub fn render_view(
             let (train, val) = input.data_set(view)?;
             let opts = decision::DecisionOptions {
                 discrete: req.points.discrete,
+                features: req.points.features.clone(),
                 ..decision::DecisionOptions::default()
             };
             decision::render(graph, train, val, &opts).map(|d| d.image)

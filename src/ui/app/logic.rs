@@ -79,6 +79,11 @@ impl ConvLabApp {
     /// Keeps the trainer's inspector in step with the views' settings and takes its newest
     /// result.
     fn sync_views(&mut self, ctx: &egui::Context) {
+        // The plane's points are fed to the model with the data's hand-made features.
+        let features = self.project.preset.data.source.source().input_features();
+        if self.views.settings.features != features {
+            self.views.settings.features = features.to_vec();
+        }
         if let Some(update) = self.views.inspector_update() {
             let job = match update {
                 InspectorUpdate::Install(job) => Some(job),

@@ -5,24 +5,34 @@
 
 use eframe::egui::{self, Response, TextureHandle, Ui};
 
+use crate::engine::ModelSpec;
 use crate::spec::view::ViewId;
 use crate::ui::command::UiCommand;
-use crate::ui::panels::views::{ViewsPanel, ViewsUi};
+use crate::ui::inspector::{ViewResult, ViewSettings};
 use crate::viz::views::neurons::{NeuronsPicture, UnitBox};
 use crate::viz::views::unit::Surface;
 
+/// What the controls read and change (borrowed from the views panel).
+pub struct PointControls<'a> {
+    pub settings: &'a mut ViewSettings,
+    /// The newest result (the single unit's w and b come from it).
+    pub result: Option<&'a ViewResult>,
+    pub model: &'a ModelSpec,
+    pub commands: &'a mut Vec<UiCommand>,
+}
+
 /// The controls above the picture of `tab` (nothing for other views).
-pub fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui, tab: ViewId) {
+pub fn controls(p: &mut PointControls<'_>, ui: &mut Ui, tab: ViewId) {
     match tab {
         ViewId::Decision => {
-            ui.checkbox(&mut p.views.settings.discrete, "discretise output")
+            ui.checkbox(&mut p.settings.discrete, "discretise output")
                 .on_hover_text(
                     "Colour each point of the plane by the class the model picks (or the sign \
                      of its output) only, without how sure it is: the borders stand out.",
                 );
         }
         ViewId::Neurons => {
-            let s = &mut p.views.settings;
+            let s = &mut p.settings;
             match &s.pick {
                 Some((node, unit)) => {
                     ui.label(format!("unit {unit} of {node} shown large"));
@@ -41,23 +51,18 @@ pub fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui, tab: ViewId) {
     }
 }
 
-fn unit_controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
-    let units = p
-        .views
-        .result
-        .as_ref()
-        .and_then(|r| r.unit.as_ref())
-        .and_then(|f| {
-            p.model
-                .nodes
-                .iter()
-                .find(|n| n.name == f.node)
-                .and_then(|n| match &n.kind {
-                    crate::engine::NodeKind::Dense(c) => Some(c.out_features),
-                    _ => None,
-                })
-        });
-    let s = &mut p.views.settings;
+fn unit_controls(p: &mut PointControls<'_>, ui: &mut Ui) {
+    let units = p.result.and_then(|r| r.unit.as_ref()).and_then(|f| {
+        p.model
+            .nodes
+            .iter()
+            .find(|n| n.name == f.node)
+            .and_then(|n| match &n.kind {
+                crate::engine::NodeKind::Dense(c) => Some(c.out_features),
+                _ => None,
+            })
+    });
+    let s = &mut p.settings;
     let l = ui.label("unit");
     ui.add(egui::DragValue::new(&mut s.channel).range(0..=units.unwrap_or(64).saturating_sub(1)))
         .labelled_by(l.id)
@@ -76,9 +81,7 @@ fn unit_controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
         );
     // w and b of the unit shown, edited by number: the model's own parameters change.
     let Some(facts) = p
-        .views
         .result
-        .as_ref()
         .filter(|r| r.settings.tab == ViewId::Unit)
         .and_then(|r| r.unit.clone())
     else {
@@ -128,7 +131,7 @@ fn unit_controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
 /// Hover and click on the neuron diagram's picture: `to_px` maps a screen position to a
 /// picture pixel.
 pub fn neurons_pointer(
-    views: &mut ViewsUi,
+    settings: &mut ViewSettings,
     response: &Response,
     texture: &TextureHandle,
     boxes: &[UnitBox],
@@ -162,7 +165,7 @@ pub fn neurons_pointer(
         && let Some(pos) = response.interact_pointer_pos()
     {
         let (x, y) = to_px(pos);
-        let s = &mut views.settings;
+        let s = settings;
         if let Some(b) = NeuronsPicture::locate(boxes, x, y) {
             let pick = (b.node.clone(), b.unit);
             s.pick = if s.pick.as_ref() == Some(&pick) {

@@ -533,7 +533,13 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
         // Views without settings of their own.
         _ => {}
     });
-    super::point_views::controls(p, ui, tab);
+    let mut point = super::point_views::PointControls {
+        settings: &mut p.views.settings,
+        result: p.views.result.as_deref(),
+        model: p.model,
+        commands: p.commands,
+    };
+    super::point_views::controls(&mut point, ui, tab);
 }
 
 /// The chosen view (below the tab bar; the Training tab is the curves and gallery panels).
@@ -640,7 +646,13 @@ fn picture_ui(views: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
             }
             views.hover = hover;
             if let Some(boxes) = &result.neurons {
-                super::point_views::neurons_pointer(views, &response, &tex, boxes, to_px);
+                super::point_views::neurons_pointer(
+                    &mut views.settings,
+                    &response,
+                    &tex,
+                    boxes,
+                    to_px,
+                );
             }
             if response.clicked()
                 && let Some(pos) = response.interact_pointer_pos()

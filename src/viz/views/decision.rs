@@ -6,13 +6,15 @@
 //!   class it picks, paler the less sure it is (softmax probability); a single output is
 //!   drawn on the diverging map (blue below zero, white at zero, red above). The training
 //!   points lie on top as filled dots, the validation points as hollow ones, and a black
-//!   ring marks every point the model gets wrong.
+//!   ring marks every point the model gets wrong. When the data appends hand-made features
+//!   (x², x·y, …; input `[2 + k, 1, 1]`), every pixel's point gets them too.
 //! - 1-D inputs (a function to fit; input `[1, 1, 1]`): the model's curve over the data.
 //!
 //! Axes carry the input's values.
 
 use ndarray::{Array4, Axis, s};
 
+use crate::data::features::{InputFeature, in_channel_order, point_inputs};
 use crate::data::{Dataset, Targets};
 use crate::engine::{Graph, Mode};
 use crate::viz::draw::{BACKGROUND, INK, MUTED, blit, disc, fill_rect, line, ring};
@@ -42,12 +44,15 @@ pub(super) const TS: usize = 2;
 const CHUNK: usize = 4096;
 
 /// How the picture is laid out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecisionOptions {
     /// Side of the plane in pixels (one forward pass per pixel); width of the 1-D plot.
     pub side: usize,
     /// Only which class (or which sign) the model gives, without its sureness.
     pub discrete: bool,
+    /// The hand-made inputs the data appends after x and y: each point of the plane is fed
+    /// to the model with them, as the data's points are.
+    pub features: Vec<InputFeature>,
 }
 
 impl Default for DecisionOptions {
@@ -55,19 +60,9 @@ impl Default for DecisionOptions {
         DecisionOptions {
             side: 320,
             discrete: false,
+            features: Vec::new(),
         }
     }
-}
-
-/// The settings of the views of point data (decision, function, neurons, single unit).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PointOptions {
-    /// Decision: only the class (or sign), without its sureness.
-    pub discrete: bool,
-    /// Single unit: the function its surface is drawn with.
-    pub surface: super::unit::Surface,
-    /// Neurons: the unit drawn large (dense node, unit).
-    pub pick: Option<(String, usize)>,
 }
 
 /// Where the plot lies in the picture and which input values it spans.
@@ -301,6 +296,18 @@ pub(super) fn points(train: &Dataset, val: &Dataset, features: usize) -> Points 
     p
 }
 
+/// The model's inputs at the points `xs` of the plane: x, y and the hand-made features.
+fn plane_inputs(xs: &[[f32; 2]], features: &[InputFeature]) -> Array4<f32> {
+    let channels = 2 + in_channel_order(features).len();
+    let mut inputs = Array4::zeros((xs.len(), channels, 1, 1));
+    for (i, &[x, y]) in xs.iter().enumerate() {
+        for (c, v) in point_inputs(x, y, features).into_iter().enumerate() {
+            inputs[[i, c, 0, 0]] = v;
+        }
+    }
+    inputs
+}
+
 pub(super) fn as_inputs(xs: &[[f32; 2]], features: usize) -> Array4<f32> {
     Array4::from_shape_fn((xs.len(), features, 1, 1), |(i, c, _, _)| xs[i][c])
 }
@@ -313,9 +320,14 @@ pub fn render(
     opts: &DecisionOptions,
 ) -> Result<DecisionPicture, VizError> {
     let input = graph.spec().input;
+    let plane_channels = 2 + in_channel_order(&opts.features).len();
     match input {
-        [2, 1, 1] => plane(graph, train, val, opts),
+        [c, 1, 1] if c == plane_channels => plane(graph, train, val, opts),
         [1, 1, 1] => curve(graph, train, val, opts),
+        [c, 1, 1] if c > 2 => Err(VizError::UnsuitedModel(format!(
+            "this model takes {c} inputs; the data gives x, y and {} hand-made features              (the decision view feeds the plane's points as the data's are)",
+            plane_channels - 2
+        ))),
         other => Err(VizError::UnsuitedModel(format!(
             "the decision view draws models of 2-D points or of one number (input [2, 1, 1] \
              or [1, 1, 1]); this model takes {other:?}"
@@ -348,9 +360,9 @@ fn plane(
             [vx as f32, vy as f32]
         })
         .collect();
-    let out = outputs(graph, &as_inputs(&grid, 2))?;
+    let out = outputs(graph, &plane_inputs(&grid, &opts.features))?;
     let classes = out.shape()[1];
-    let at_points = outputs(graph, &as_inputs(&pts.xs, 2))?;
+    let at_points = outputs(graph, &plane_inputs(&pts.xs, &opts.features))?;
     let regression = classes == 1;
     let scale = ValueScale::fit(out.iter(), Palette::Diverging);
     let mut plot = Rgba::new(side, side, BACKGROUND);
