@@ -105,7 +105,7 @@ fn long_names_and_many_classes_leave_the_panels_and_buttons_in_place() {
         a.run
             .error
             .as_ref()
-            .is_some_and(|e| e.contains("40 classes"))
+            .is_some_and(|e| e.to_string().contains("40 classes"))
     });
     h.get_by_label_contains("The data has 40 classes but fc3 gives 10 outputs");
     click_in_view(&mut h, "Set fc3 to 40 outputs");

@@ -137,6 +137,29 @@ pub struct RunInfo {
     pub history: History,
 }
 
+/// Why the trainer thread could not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainerError {
+    /// A panic while training or configuring; the thread lives on.
+    #[error("the trainer crashed: {0} (the weights of the last good step are kept)")]
+    Crashed(String),
+    /// A panic inside a view's computation.
+    #[error("a view crashed: {0} (the model is unaffected)")]
+    ViewCrashed(String),
+    #[error("already trained {done} of {target} epochs: raise Epochs to train on")]
+    AlreadyTrained { done: usize, target: usize },
+    #[error("the model has no parameter {name} at {index:?}")]
+    NoParameter { name: String, index: Vec<usize> },
+    #[error("there is no model to save yet: fix the model or the data first")]
+    NothingToSave,
+    /// The run could not be set up, or a step failed.
+    #[error(transparent)]
+    Run(#[from] crate::train::run::TrainError),
+    /// A checkpoint's weights do not fit the model.
+    #[error("checkpoint weights do not fit: {0}")]
+    CheckpointMismatch(crate::engine::GraphError),
+}
+
 /// From the trainer thread to the window.
 #[derive(Clone, Debug)]
 pub enum TrainerEvent {
@@ -150,8 +173,9 @@ pub enum TrainerEvent {
         params: Vec<(String, ArrayD<f32>)>,
         history: History,
     },
-    /// A configuration error, a training error or a caught panic, in words.
-    Error(String),
+    /// A configuration error, a training error or a caught panic (shared: events are
+    /// cloned).
+    Error(Arc<TrainerError>),
 }
 
 /// Predictions of the current weights on the validation set.

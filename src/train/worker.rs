@@ -22,7 +22,7 @@ use ndarray::ArrayD;
 
 use super::messages::{
     Evaluation, InspectContext, InspectJob, Latest, ProbeResult, RunInfo, RunSetup, RunState,
-    StartWeights, StepProgress, TrainerCommand, TrainerEvent,
+    StartWeights, StepProgress, TrainerCommand, TrainerError, TrainerEvent,
 };
 use super::metrics::argmax_channels;
 use super::run::{Trainer, gather};
@@ -185,6 +185,11 @@ impl WorkerState {
         (self.wake)();
     }
 
+    /// Tells the window what went wrong.
+    fn fail(&self, error: TrainerError) {
+        self.emit(TrainerEvent::Error(std::sync::Arc::new(error)));
+    }
+
     fn set_state(&mut self, state: RunState) {
         if self.state != state {
             self.state = state;
@@ -239,11 +244,8 @@ impl WorkerState {
     fn guarded(&mut self, f: impl FnOnce(&mut WorkerState)) {
         let result = catch_unwind(AssertUnwindSafe(|| f(self)));
         if let Err(payload) = result {
-            let message = format!(
-                "the trainer crashed: {} (the weights of the last good step are kept)",
-                panic_message(payload.as_ref())
-            );
-            self.emit(TrainerEvent::Error(message));
+            let message = panic_message(payload.as_ref());
+            self.fail(TrainerError::Crashed(message));
             let state = if self.run.is_some() {
                 RunState::Failed
             } else {
@@ -259,11 +261,10 @@ impl WorkerState {
             TrainerCommand::Start => {
                 if let Some(run) = &self.run {
                     if run.epochs_done() >= run.target_epochs {
-                        self.emit(TrainerEvent::Error(format!(
-                            "already trained {} of {} epochs: raise Epochs to train on",
-                            run.epochs_done(),
-                            run.target_epochs
-                        )));
+                        self.fail(TrainerError::AlreadyTrained {
+                            done: run.epochs_done(),
+                            target: run.target_epochs,
+                        });
                         self.set_state(RunState::Finished);
                     } else {
                         self.set_state(RunState::Running);
@@ -327,9 +328,7 @@ impl WorkerState {
                         .and_then(|p| p.value.get_mut(ndarray::IxDyn(&index)));
                     match slot {
                         Some(v) => *v = value,
-                        None => self.emit(TrainerEvent::Error(format!(
-                            "the model has no parameter {name} at {index:?}"
-                        ))),
+                        None => self.fail(TrainerError::NoParameter { name, index }),
                     }
                 }
             }
@@ -349,9 +348,7 @@ impl WorkerState {
                         history: run.history.clone(),
                     });
                 } else {
-                    self.emit(TrainerEvent::Error(
-                        "there is no model to save yet: fix the model or the data first".into(),
-                    ));
+                    self.fail(TrainerError::NothingToSave);
                 }
             }
             TrainerCommand::Shutdown => {}
@@ -373,7 +370,7 @@ impl WorkerState {
                 t
             }
             Err(e) => {
-                self.emit(TrainerEvent::Error(e.to_string()));
+                self.fail(e.into());
                 self.state = RunState::Ready; // force the event below
                 self.set_state(RunState::Empty);
                 return;
@@ -409,9 +406,7 @@ impl WorkerState {
             StartWeights::Checkpoint { params, history } => {
                 for (name, value) in params {
                     if let Err(e) = trainer.graph_mut().set_param(name, value.clone()) {
-                        self.emit(TrainerEvent::Error(format!(
-                            "checkpoint weights do not fit: {e}"
-                        )));
+                        self.fail(TrainerError::CheckpointMismatch(e));
                     }
                 }
                 (history.clone(), history.epochs.len())
@@ -500,7 +495,7 @@ impl WorkerState {
             }
             Err(e) => {
                 self.flush_progress();
-                self.emit(TrainerEvent::Error(e.to_string()));
+                self.fail(e.into());
                 self.set_state(RunState::Failed);
             }
         }
@@ -554,10 +549,8 @@ impl WorkerState {
         self.last_inspect_took = started.elapsed();
         if let Err(payload) = result {
             self.inspector = None;
-            self.emit(TrainerEvent::Error(format!(
-                "a view crashed: {} (the model is unaffected)",
-                panic_message(payload.as_ref())
-            )));
+            let message = panic_message(payload.as_ref());
+            self.fail(TrainerError::ViewCrashed(message));
         }
         (self.wake)();
     }
@@ -837,7 +830,11 @@ mod tests {
         else {
             panic!("no error event");
         };
-        assert!(message.contains("the trainer crashed"), "{message}");
+        assert!(matches!(*message, TrainerError::Crashed(_)), "{message}");
+        assert!(
+            message.to_string().contains("the trainer crashed"),
+            "{message}"
+        );
         assert!(wait_for(&w, |e| matches!(e, TrainerEvent::State(RunState::Failed))).is_some());
         // The model can still be exported (saved) ...
         w.send(TrainerCommand::ExportWeights);

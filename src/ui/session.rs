@@ -10,7 +10,9 @@ use std::sync::Arc;
 use crate::data::{DataSource, DataSpec, Dataset};
 use crate::spec::Preset;
 use crate::train::EpochRecord;
-use crate::train::messages::{Evaluation, ProbeResult, RunInfo, RunState, StepProgress};
+use crate::train::messages::{
+    Evaluation, ProbeResult, RunInfo, RunState, StepProgress, TrainerError,
+};
 use crate::ui::background::{DataJob, LoadError, LoadedData};
 
 /// Step losses kept for the live curve (older ones are thinned).
@@ -65,7 +67,7 @@ pub struct RunView {
     pub step_losses: Vec<[f64; 2]>,
     pub progress: Option<StepProgress>,
     pub progress_events: u64,
-    pub error: Option<String>,
+    pub error: Option<Arc<TrainerError>>,
     pub evaluation: Option<Arc<Evaluation>>,
     /// The version of the trainer's latest evaluation already taken (by the app).
     pub(in crate::ui) eval_seen: u64,

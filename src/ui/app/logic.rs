@@ -159,8 +159,8 @@ impl ConvLabApp {
                 TrainerEvent::Error(e) => {
                     self.writes.pending_save = None;
                     self.writes.pending_onnx = None;
-                    self.run.error = Some(e.clone());
-                    self.error(e);
+                    self.error(e.to_string());
+                    self.run.error = Some(e);
                 }
             }
         }

@@ -204,7 +204,7 @@ pub fn training_panel_ui(panel: TrainingPanel<'_>, ui: &mut Ui) {
     }
     progress_ui(run, preset.training.epochs, ui);
     if let Some(e) = &run.error {
-        ui.colored_label(ui.visuals().error_fg_color, e);
+        ui.colored_label(ui.visuals().error_fg_color, e.to_string());
     }
     confusion_ui(run, class_names, gallery_filter, ui);
 }

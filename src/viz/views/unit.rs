@@ -67,15 +67,15 @@ impl Surface {
 }
 
 impl std::str::FromStr for Surface {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Surface, String> {
+    type Err = VizError;
+    fn from_str(s: &str) -> Result<Surface, VizError> {
         Surface::ALL
             .into_iter()
             .find(|a| a.name() == s || (s == "model" && *a == Surface::Model))
             .ok_or_else(|| {
-                format!(
+                VizError::BadOption(format!(
                     "unknown activation '{s}'; model, identity, sigmoid, tanh, relu, steep-sigmoid"
-                )
+                ))
             })
     }
 }
