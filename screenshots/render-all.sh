@@ -14,7 +14,7 @@
 #   no model                         conv-arithmetic, pool-routing-lecture (the lecture's 4×4)
 # The first lecture hour (point sets and 1-D fits, a fraction of a second each), each at the
 # walkthrough step it illustrates:
-#   spirals (2 → 32 tanh → 32 tanh → 2, 1500 epochs)  decision-spirals
+#   spirals-mlp (2 → 32 tanh → 32 tanh → 2, 1500)     decision-spirals
 #   02-single-unit (15 epochs)                        unit-single: "One unit's output is a ramp"
 #   03-xor-linear-vs-hidden, act2 identity (20)       neurons-xor: "Each hidden unit draws one line"
 #   04-universal-approximation, N = 4 (60)            function-sine: "N = 4"
@@ -65,59 +65,11 @@ render "$ae" anomaly anomaly
 render "$unet" segmentation segmentation
 
 # The first lecture hour. Variants of the presets are written next to the checkpoints.
-cat >"$tmp/spirals.toml" <<'EOF'
-version = 1
-name = "spirals-mlp"
-description = "Two interleaved spirals: 2 inputs → 32 tanh → 32 tanh → 2 classes."
-
-[model]
-input = [2, 1, 1]
-
-[[model.nodes]]
-name = "hidden1"
-kind = "dense"
-out_features = 32
-
-[[model.nodes]]
-name = "act1"
-kind = "tanh"
-
-[[model.nodes]]
-name = "hidden2"
-kind = "dense"
-out_features = 32
-
-[[model.nodes]]
-name = "act2"
-kind = "tanh"
-
-[[model.nodes]]
-name = "out"
-kind = "dense"
-out_features = 2
-
-[data]
-source = "points"
-pattern = "spirals"
-samples = 600
-noise = 0.05
-val_fraction = 0.25
-seed = 1
-
-[training]
-loss = "cross_entropy"
-optimizer = { kind = "adam" }
-learning_rate = 0.01
-batch_size = 16
-epochs = 1500
-init = { kind = "glorot" }
-seed = 1
-EOF
 sed '/^name = "act2"/{n;s/kind = "tanh"/kind = "identity"/;}' \
     presets/03-xor-linear-vs-hidden.toml >"$tmp/xor-hidden-identity.toml"
 sed '/^name = "hidden"/{n;n;s/out_features = 16/out_features = 4/;}' \
     presets/04-universal-approximation.toml >"$tmp/sine-4-units.toml"
-spirals="$(train "$tmp/spirals.toml" 1500)"
+spirals="$(train presets/spirals-mlp.toml 1500)"
 single="$(train presets/02-single-unit.toml 15)"
 xor="$(train "$tmp/xor-hidden-identity.toml" 20)"
 sine="$(train "$tmp/sine-4-units.toml" 60)"
