@@ -28,6 +28,8 @@ use crate::ui::texture::{to_color_image, upload};
 use crate::viz::draw::blend;
 use crate::viz::overlay::heatmap_overlay;
 use crate::viz::routing::PanelKind;
+// The mask colours the segmentation pictures use, so the legend matches them.
+use crate::viz::views::segmentation::CLASS_COLORS;
 
 /// The views' state in the window.
 #[derive(Default)]
@@ -863,15 +865,6 @@ fn anomaly_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
         });
     });
 }
-
-const CLASS_COLORS: [[u8; 3]; 6] = [
-    [0, 0, 0],
-    [230, 159, 0],
-    [86, 180, 233],
-    [0, 158, 115],
-    [240, 228, 66],
-    [204, 121, 167],
-];
 
 fn segmentation_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
     let Some(sg) = &result.segmentation else {
