@@ -7,7 +7,8 @@
 //! * `train { epochs }` continues the current run for that many epochs;
 //! * `reset` starts a fresh run from the current settings and seed;
 //! * `set { key, value }` edits the current settings (`walkthrough::set_key`). A change to
-//!   the model or the data rebuilds the run (fresh weights); a new learning rate applies to
+//!   the model or the data rebuilds the run (fresh weights) at the step's next `train` or
+//!   `reset`, or at its end, so one step may change both; a new learning rate applies to
 //!   the running optimiser at once; other training settings (seed, init, optimiser) take
 //!   effect at the next `reset`.
 //!
@@ -260,9 +261,17 @@ fn replay(path: &Path) -> Result<Outcome, String> {
     for (i, step) in original.walkthrough.iter().enumerate() {
         let at =
             |e: &dyn std::fmt::Display| format!("{name}: step {} ('{}'): {e}", i + 1, step.title);
+        // A model or data change takes effect at the next train or reset, or at the end of
+        // the step, as in the window: a step may change both (new input features and the
+        // model's input) through settings that do not fit each other one at a time.
+        let mut rebuild = false;
         for action in &step.actions {
             match action {
                 Action::Train { epochs } => {
+                    if std::mem::take(&mut rebuild) {
+                        trainer = cache.trainer(&current).map_err(|e| at(&e))?;
+                        pure = same_settings(&current, &original);
+                    }
                     for _ in 0..*epochs {
                         trainer.run_epoch(|_| {}).map_err(|e| at(&e))?;
                     }
@@ -287,14 +296,14 @@ fn replay(path: &Path) -> Result<Outcome, String> {
                     }
                 }
                 Action::Reset => {
+                    rebuild = false;
                     trainer = cache.trainer(&current).map_err(|e| at(&e))?;
                     pure = same_settings(&current, &original);
                 }
                 Action::Set { key, value } => {
                     let next = walkthrough::set_key(&current, key, value).map_err(|e| at(&e))?;
                     if next.model != current.model || next.data != current.data {
-                        trainer = cache.trainer(&next).map_err(|e| at(&e))?;
-                        pure = same_settings(&next, &original);
+                        rebuild = true;
                     } else {
                         if next.training.learning_rate != current.training.learning_rate {
                             trainer.set_learning_rate(next.training.learning_rate);
@@ -305,6 +314,10 @@ fn replay(path: &Path) -> Result<Outcome, String> {
                     current = next;
                 }
             }
+        }
+        if rebuild {
+            trainer = cache.trainer(&current).map_err(|e| at(&e))?;
+            pure = same_settings(&current, &original);
         }
         if std::env::var_os("CONVLAB_PRESET_VERBOSE").is_some() {
             show_evidence(&mut trainer, step);

@@ -46,13 +46,17 @@ impl Data {
     }
 }
 
-/// The step's request, as the window makes it from the step's settings.
-fn request(step: &Step, names: Vec<String>) -> ViewRequest {
+/// The step's request, as the window makes it from the step's settings (and the data's
+/// hand-made input features, which the window takes from the data source).
+fn request(step: &Step, preset: &Preset, names: Vec<String>) -> ViewRequest {
     ViewRequest {
         node: step.node.clone(),
         channel: step.channel.unwrap_or(0),
         class_names: names,
-        points: PointOptions::default(),
+        points: PointOptions {
+            features: preset.data.source.source().input_features().to_vec(),
+            ..PointOptions::default()
+        },
         ..ViewRequest::default()
     }
 }
@@ -75,7 +79,7 @@ fn render_step(
     scratch: &Path,
 ) -> Result<Rgba, String> {
     let set = if val.is_empty() { train } else { val };
-    let req = request(step, set.class_names.clone());
+    let req = request(step, preset, set.class_names.clone());
     match step.view {
         ViewId::TopPatches | ViewId::Anomaly | ViewId::Segmentation | ViewId::ConvArithmetic => {
             let model = scratch.join("step.toml");
@@ -210,18 +214,27 @@ fn the_first_hours_walkthroughs_draw_their_trained_models() {
         };
         let mut run = trainer(&current, &mut data);
         for (i, step) in original.walkthrough.iter().enumerate() {
+            // Model and data changes take effect at the next train or reset, or at the
+            // step's end (settings that only fit together may change one at a time).
+            let mut rebuild = false;
             for action in &step.actions {
                 match action {
                     Action::Train { epochs } => {
+                        if std::mem::take(&mut rebuild) {
+                            run = trainer(&current, &mut data);
+                        }
                         for _ in 0..*epochs {
                             run.run_epoch(|_| {}).unwrap();
                         }
                     }
-                    Action::Reset => run = trainer(&current, &mut data),
+                    Action::Reset => {
+                        rebuild = false;
+                        run = trainer(&current, &mut data);
+                    }
                     Action::Set { key, value } => {
                         let next = set_key(&current, key, value).unwrap();
                         if next.model != current.model || next.data != current.data {
-                            run = trainer(&next, &mut data);
+                            rebuild = true;
                         } else {
                             if next.training.learning_rate != current.training.learning_rate {
                                 run.set_learning_rate(next.training.learning_rate);
@@ -231,6 +244,9 @@ fn the_first_hours_walkthroughs_draw_their_trained_models() {
                         current = next;
                     }
                 }
+            }
+            if rebuild {
+                run = trainer(&current, &mut data);
             }
             if step.view.source() == ViewSource::Run {
                 continue;

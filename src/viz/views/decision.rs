@@ -325,7 +325,8 @@ pub fn render(
         [c, 1, 1] if c == plane_channels => plane(graph, train, val, opts),
         [1, 1, 1] => curve(graph, train, val, opts),
         [c, 1, 1] if c > 2 => Err(VizError::UnsuitedModel(format!(
-            "this model takes {c} inputs; the data gives x, y and {} hand-made features              (the decision view feeds the plane's points as the data's are)",
+            "this model takes {c} inputs; the data gives x, y and {} hand-made features \
+             (the decision view feeds the plane's points as the data's are)",
             plane_channels - 2
         ))),
         other => Err(VizError::UnsuitedModel(format!(
