@@ -264,7 +264,7 @@ fn the_neuron_diagram_draws_every_units_own_map_and_only_for_dense_nets() {
 fn a_step_naming_a_view_that_cannot_draw_its_model_is_a_load_error() {
     let base = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/presets/03-xor-linear-vs-hidden.toml"
+        "/presets/02-single-unit.toml"
     ))
     .unwrap();
     let dir = std::env::temp_dir().join(format!("convlab-point-views-{}", std::process::id()));

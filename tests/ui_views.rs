@@ -320,3 +320,27 @@ fn the_conv_arithmetic_tab_follows_the_size_formula() {
     assert!(!h.state().views.sandbox.playing);
     h.check_accessibility();
 }
+
+#[test]
+fn the_neuron_diagram_of_a_conv_net_falls_back_to_its_activations() {
+    let mut h = app_with("presets/shapes-cnn.toml");
+    step_until(&mut h, 60, "the run to be configured", ready);
+    h.get_by_label(ViewId::Neurons.title()).click();
+    h.run_steps(2);
+    assert_eq!(h.state().views.settings.tab, ViewId::Activations);
+    h.get_by_label_contains("so here are its activations");
+    step_until(&mut h, 60, "the activations", shown);
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert!(r.grid.is_some(), "the activation maps");
+    // Another tab clears the note; a dense net of points gets its diagram.
+    h.get_by_label(ViewId::Filters.title()).click();
+    h.run_steps(2);
+    assert!(h.state().views.fallback_note.is_none());
+    let mut h = app_with("presets/03-xor-linear-vs-hidden.toml");
+    step_until(&mut h, 60, "the run to be configured", ready);
+    h.get_by_label(ViewId::Neurons.title()).click();
+    h.run_steps(2);
+    assert_eq!(h.state().views.settings.tab, ViewId::Neurons);
+    assert!(h.state().views.fallback_note.is_none());
+}

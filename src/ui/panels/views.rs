@@ -63,6 +63,9 @@ pub struct ViewsUi {
     hover: String,
     /// The conv arithmetic tab (computed in the window, no model).
     pub sandbox: super::sandbox::SandboxUi,
+    /// Why the tab shows another view than the one clicked (the neuron diagram of a conv
+    /// net shows its activations).
+    pub fallback_note: Option<String>,
 }
 
 /// What the views panel reads besides its own state.
@@ -243,15 +246,33 @@ pub fn tab_bar_ui(views: &mut ViewsUi, model: &ModelSpec, ui: &mut Ui) {
                 .on_hover_text(tab.tooltip())
                 .clicked()
             {
-                views.settings.tab = tab;
+                let (shown, note) = shown_tab(tab, model);
+                views.settings.tab = shown;
+                views.fallback_note = note;
                 views.settings.enlarge = None;
                 views.settings.selected = None;
-                if !node_ok(&views.settings, model, tab) {
+                if !node_ok(&views.settings, model, shown) {
                     views.settings.node = None;
                 }
             }
         }
     });
+}
+
+/// The view a click on `tab` shows, and why if it is another: the neuron diagram draws
+/// dense nets of points, so for a net with convolutions (or any other layer) it falls back
+/// to the activations view, which shows every layer's maps.
+fn shown_tab(tab: ViewId, model: &ModelSpec) -> (ViewId, Option<String>) {
+    let dense_net =
+        tab.draws_input(model.input) && crate::viz::views::dense_net::stages(model).is_ok();
+    if tab == ViewId::Neurons && !dense_net {
+        let note = "The neuron diagram draws dense nets of 2-D points or of one number; this \
+                    model has other layers or inputs, so here are its activations, layer by \
+                    layer.";
+        (ViewId::Activations, Some(note.to_string()))
+    } else {
+        (tab, None)
+    }
 }
 
 fn node_ok(settings: &ViewSettings, model: &ModelSpec, tab: ViewId) -> bool {
@@ -547,6 +568,9 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
 /// The chosen view (below the tab bar; the Training tab is the curves and gallery panels).
 pub fn views_ui(mut p: ViewsPanel<'_>, ui: &mut Ui) {
     let tab = p.views.settings.tab;
+    if tab != ViewId::Activations {
+        p.views.fallback_note = None;
+    }
     if tab == ViewId::ConvArithmetic {
         super::sandbox::sandbox_ui(&mut p.views.sandbox, ui);
         return;
@@ -570,6 +594,9 @@ pub fn views_ui(mut p: ViewsPanel<'_>, ui: &mut Ui) {
             ));
         }
     });
+    if let Some(note) = &p.views.fallback_note {
+        ui.label(note);
+    }
     // Views over the whole data set (top patches) have no input to pick.
     if tab.picks_input() {
         input_picker(&mut p, ui);
