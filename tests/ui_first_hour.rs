@@ -5,14 +5,13 @@
 
 mod common;
 
-use common::ui::{App, step_until};
+use common::ui::{App, idle, shown, step_until};
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use convlab::spec::view::ViewId;
 use convlab::spec::walkthrough::{Action, set_key};
-use convlab::train::messages::RunState;
 use convlab::ui::{ConvLabApp, LaunchOptions};
 use eframe::egui;
 use eframe::egui::accesskit::Role;
@@ -36,24 +35,9 @@ fn app_with(file: &str) -> App {
         })
 }
 
-fn ready(app: &ConvLabApp) -> bool {
-    app.worker_configured()
-        && matches!(
-            app.run.state,
-            RunState::Ready | RunState::Finished | RunState::Paused
-        )
-}
-
-fn shown(app: &ConvLabApp) -> bool {
-    app.views
-        .result
-        .as_ref()
-        .is_some_and(|r| r.settings == app.views.settings)
-}
-
 /// Steps through every step of `file` with Next; returns the views the steps showed.
 fn walk(h: &mut App, file: &str) -> Vec<ViewId> {
-    step_until(h, 60, "the run to be configured", ready);
+    step_until(h, 60, "the run to be configured", idle);
     let steps = h.state().project.preset.walkthrough.len();
     assert!(h.state().walk.active, "{file}");
     h.state_mut().walk_enter(0, true);
@@ -118,7 +102,7 @@ fn walkthroughs_02_to_05_step_through_their_pictures() {
 fn editing_a_units_weight_by_number_changes_the_model() {
     let file = "presets/02-single-unit.toml";
     let mut h = app_with(file);
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     let k = h
         .state()
         .project
@@ -161,7 +145,7 @@ fn editing_a_units_weight_by_number_changes_the_model() {
 #[test]
 fn clicking_a_unit_in_the_neuron_diagram_shows_it_large() {
     let mut h = app_with("presets/03-xor-linear-vs-hidden.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     h.get_by_label("Neurons").click();
     h.run_steps(2);
     step_until(&mut h, 60, "the neuron diagram", shown);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::ui::{App, app_with_options, step_until};
+use common::ui::{App, app_with_options, idle, shown, step_until};
 
 use std::path::PathBuf;
 
@@ -23,26 +23,10 @@ fn app_with(file: &str) -> App {
     })
 }
 
-fn ready(app: &ConvLabApp) -> bool {
-    app.worker_configured()
-        && matches!(
-            app.run.state,
-            RunState::Ready | RunState::Finished | RunState::Paused
-        )
-}
-
-/// The view's result for the current settings has arrived.
-fn shown(app: &ConvLabApp) -> bool {
-    app.views
-        .result
-        .as_ref()
-        .is_some_and(|r| r.settings == app.views.settings)
-}
-
 #[test]
 fn every_view_tab_renders_on_a_trained_model() {
     let mut h = app_with("presets/shapes-cnn.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     h.get_by_label("Step").click();
     step_until(&mut h, 60, "one training step", |a| {
         a.run.progress.is_some() && a.run.state != RunState::Running
@@ -91,7 +75,7 @@ fn every_view_tab_renders_on_a_trained_model() {
 #[test]
 fn the_decision_view_is_a_tab_and_what_function_steps_show_on_point_data() {
     let mut h = app_with("presets/03-xor-linear-vs-hidden.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     h.get_by_label("Decision regions").click();
     h.run_steps(2);
     step_until(&mut h, 60, "the decision view", shown);
@@ -125,7 +109,7 @@ fn the_decision_view_is_a_tab_and_what_function_steps_show_on_point_data() {
 #[test]
 fn top_patches_show_what_a_channel_responds_to() {
     let mut h = app_with("presets/shapes-cnn.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     h.get_by_label("Top patches").click();
     h.run_steps(2);
     step_until(&mut h, 60, "top patches", shown);
@@ -160,7 +144,7 @@ fn top_patches_show_what_a_channel_responds_to() {
 #[test]
 fn the_routing_view_shows_the_lecture_example() {
     let mut h = app_with("presets/shapes-cnn.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     h.get_by_label("Max-pool routing").click();
     h.run_steps(2);
     h.get_by_label("Lecture 4×4 example 2×2 / stride 2").click();
@@ -185,7 +169,7 @@ fn the_routing_view_shows_the_lecture_example() {
 #[test]
 fn next_through_every_walkthrough_step() {
     let mut h = app_with("presets/08-max-pooling-gradient.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     let steps = h.state().project.preset.walkthrough.len();
     assert!(steps >= 3);
     assert!(h.state().walk.active);
@@ -229,7 +213,7 @@ fn set_number(h: &mut Harness<'static, ConvLabApp>, label: &str, value: f64) {
 #[test]
 fn the_conv_arithmetic_tab_follows_the_size_formula() {
     let mut h = app_with("presets/shapes-cnn.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     h.get_by_label("Conv arithmetic").click();
     h.run_steps(2);
     assert_eq!(h.state().views.settings.tab, ViewId::ConvArithmetic);
@@ -324,7 +308,7 @@ fn the_conv_arithmetic_tab_follows_the_size_formula() {
 #[test]
 fn the_neuron_diagram_of_a_conv_net_falls_back_to_its_activations() {
     let mut h = app_with("presets/shapes-cnn.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     h.get_by_label(ViewId::Neurons.title()).click();
     h.run_steps(2);
     assert_eq!(h.state().views.settings.tab, ViewId::Activations);
@@ -338,7 +322,7 @@ fn the_neuron_diagram_of_a_conv_net_falls_back_to_its_activations() {
     h.run_steps(2);
     assert!(h.state().views.fallback_note.is_none());
     let mut h = app_with("presets/03-xor-linear-vs-hidden.toml");
-    step_until(&mut h, 60, "the run to be configured", ready);
+    step_until(&mut h, 60, "the run to be configured", idle);
     h.get_by_label(ViewId::Neurons.title()).click();
     h.run_steps(2);
     assert_eq!(h.state().views.settings.tab, ViewId::Neurons);

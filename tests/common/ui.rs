@@ -29,6 +29,25 @@ pub fn ready(app: &ConvLabApp) -> bool {
     app.worker_configured() && app.run.state == convlab::train::messages::RunState::Ready
 }
 
+/// The trainer has the current model and data and is not training (ready, paused or
+/// finished).
+pub fn idle(app: &ConvLabApp) -> bool {
+    use convlab::train::messages::RunState;
+    app.worker_configured()
+        && matches!(
+            app.run.state,
+            RunState::Ready | RunState::Finished | RunState::Paused
+        )
+}
+
+/// The view's result for the current settings has arrived.
+pub fn shown(app: &ConvLabApp) -> bool {
+    app.views
+        .result
+        .as_ref()
+        .is_some_and(|r| r.settings == app.views.settings)
+}
+
 /// Steps frames until `done` holds; panics after `secs` seconds.
 pub fn step_until(h: &mut App, secs: u64, what: &str, mut done: impl FnMut(&ConvLabApp) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
