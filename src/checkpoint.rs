@@ -1,6 +1,7 @@
 //! A trained model as one `.safetensors` file: every parameter under its `<node>.<role>`
 //! name (readable by Python's `safetensors`), and in the metadata the preset (model, data,
-//! training settings) and the metric history.
+//! training settings), the metric history and the names of the classes the model tells
+//! apart, so a model trained on a folder of cats and dogs says "cats" wherever it goes.
 //!
 //! Saving is atomic: a temporary file in the same folder, flushed, then renamed over the
 //! target, so a crash never leaves a half-written checkpoint behind.
@@ -46,7 +47,15 @@ pub struct Checkpoint {
     pub preset: Preset,
     pub params: Vec<(String, ArrayD<f32>)>,
     pub history: History,
+    /// The names of the classes of the data it was trained on (index = output channel);
+    /// empty when the data has none (regression, autoencoders) or they are unknown.
+    pub class_names: Vec<String>,
 }
+
+/// Longest class list and class name a checkpoint may carry: a damaged file must not make
+/// the window draw a million labels.
+const MAX_CLASS_NAMES: usize = 100_000;
+const MAX_CLASS_NAME_CHARS: usize = 1_000;
 
 impl Checkpoint {
     pub fn from_graph(preset: &Preset, graph: &Graph<f32>, history: &History) -> Checkpoint {
@@ -58,7 +67,22 @@ impl Checkpoint {
                 .map(|p| (p.name.clone(), p.value.clone()))
                 .collect(),
             history: history.clone(),
+            class_names: Vec::new(),
         }
+    }
+
+    /// The same checkpoint, naming the classes of the data it was trained on.
+    pub fn with_class_names(mut self, names: &[String]) -> Checkpoint {
+        self.class_names = names.to_vec();
+        self
+    }
+
+    /// The name of class `k`: its name when the checkpoint has one, else the index.
+    pub fn class_name(&self, k: usize) -> String {
+        self.class_names
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| k.to_string())
     }
 
     /// Opens a model file for the commands: a checkpoint (`.safetensors`) with its trained
@@ -103,6 +127,12 @@ impl Checkpoint {
             "history".to_string(),
             serde_json::to_string(&self.history).expect("history serialises"),
         );
+        if !self.class_names.is_empty() {
+            metadata.insert(
+                "class_names".to_string(),
+                serde_json::to_string(&self.class_names).expect("names serialise"),
+            );
+        }
         let raw: Vec<(String, Vec<u8>, Vec<usize>)> = self
             .params
             .iter()
@@ -149,6 +179,21 @@ impl Checkpoint {
             }
             None => History::default(),
         };
+        let class_names: Vec<String> = match md.get("class_names") {
+            Some(names) => serde_json::from_str(names)
+                .map_err(|e| err(format!("metadata 'class_names': {e}")))?,
+            None => Vec::new(),
+        };
+        if class_names.len() > MAX_CLASS_NAMES
+            || class_names
+                .iter()
+                .any(|n| n.chars().count() > MAX_CLASS_NAME_CHARS)
+        {
+            return Err(err(format!(
+                "metadata 'class_names': more than {MAX_CLASS_NAMES} names or a name longer \
+                 than {MAX_CLASS_NAME_CHARS} characters"
+            )));
+        }
         let tensors = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| err(format!("damaged tensors: {e}")))?;
         // Every tensor in the file is read as f32 with finite values; the graph then checks
@@ -188,6 +233,7 @@ impl Checkpoint {
             preset,
             params,
             history,
+            class_names,
         })
     }
 

@@ -1,4 +1,4 @@
-//! The headless commands: train, info, eval (and bench). Errors here carry context for
+//! The headless commands: train, info, eval, predict (and bench). Errors here carry context for
 //! the person at the terminal: which file, which key, what to do.
 
 use std::io::{IsTerminal, Write};
@@ -16,6 +16,7 @@ use crate::spec::Preset;
 use crate::train::{EpochRecord, Trainer};
 
 pub mod onnx_commands;
+pub mod predict_command;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -88,6 +89,9 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// What a model says about image files: top classes with names, a segmenter's class
+    /// shares, an autoencoder's anomaly score.
+    Predict(predict_command::PredictArgs),
     /// The validation metric of a checkpoint (plus AUROC or IoU where they apply).
     Eval {
         checkpoint: PathBuf,
@@ -126,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::ImportOnnx(args)) => onnx_commands::import_onnx(&args),
         Some(Command::Dump(args)) => crate::dump::run_dump(&args),
         Some(Command::Render(args)) => crate::render::run(&args),
+        Some(Command::Predict(args)) => predict_command::run(&args),
         None => bail!("no command"),
     }
 }
@@ -247,7 +252,8 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let ck = Checkpoint::from_graph(&trainer.preset, trainer.graph(), &trainer.history);
+    let ck = Checkpoint::from_graph(&trainer.preset, trainer.graph(), &trainer.history)
+        .with_class_names(&trainer.train.class_names);
     ck.save(&out)?;
     if !json {
         if tty {
@@ -384,6 +390,13 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
         .evaluate(&data)
         .with_context(|| path.display().to_string())?;
     let metric = trainer.metric().name();
+    let names = if ck.class_names.is_empty() {
+        data.class_names.clone()
+    } else {
+        ck.class_names.clone()
+    };
+    let classes =
+        per_class(&mut trainer, &data, &names).with_context(|| path.display().to_string())?;
     if json {
         let mut obj =
             json!({ "metric": metric, "value": value, "loss": loss, "samples": data.len() });
@@ -392,6 +405,18 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
             extra_scores(&mut trainer, &data).with_context(|| path.display().to_string())?
         {
             obj[key] = json!(v);
+        }
+        if let Some(classes) = &classes {
+            obj["classes"] = classes
+                .iter()
+                .map(|c| {
+                    json!({
+                        "name": c.name,
+                        "samples": c.samples,
+                        "accuracy": c.correct as f64 / c.samples as f64,
+                    })
+                })
+                .collect();
         }
         println!("{obj}");
     } else {
@@ -404,8 +429,83 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
         {
             println!("{key} {v:.4}");
         }
+        for c in classes.iter().flatten() {
+            println!(
+                "  {}: {}/{} right ({:.1} %)",
+                c.name,
+                c.correct,
+                c.samples,
+                100.0 * c.correct as f64 / c.samples as f64
+            );
+        }
     }
     Ok(())
+}
+
+/// The model's outputs for every sample of `x`, 64 at a time.
+fn infer(
+    trainer: &mut Trainer,
+    x: &crate::engine::Tensor<f32>,
+) -> anyhow::Result<crate::engine::Tensor<f32>> {
+    let mut parts = Vec::new();
+    for start in (0..x.shape()[0]).step_by(64) {
+        let end = (start + 64).min(x.shape()[0]);
+        let chunk = x.slice(ndarray::s![start..end, .., .., ..]).to_owned();
+        parts.push(
+            trainer
+                .graph_mut()
+                .forward(&chunk, crate::engine::Mode::Eval)?
+                .clone(),
+        );
+    }
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    Ok(ndarray::concatenate(ndarray::Axis(0), &views)?)
+}
+
+/// One class's share of correct answers.
+struct ClassScore {
+    name: String,
+    samples: usize,
+    correct: usize,
+}
+
+/// Accuracy per class, by name, for a classifier (one score per class and sample); `None`
+/// for other models.
+fn per_class(
+    trainer: &mut Trainer,
+    data: &crate::data::Dataset,
+    names: &[String],
+) -> anyhow::Result<Option<Vec<ClassScore>>> {
+    let crate::data::Targets::Labels(labels) = &data.targets else {
+        return Ok(None);
+    };
+    let y = infer(trainer, &data.inputs)?;
+    let (_, k, h, w) = y.dim();
+    if h * w != 1 || k < 2 {
+        return Ok(None);
+    }
+    let mut scores: Vec<ClassScore> = (0..k)
+        .map(|c| ClassScore {
+            name: names.get(c).cloned().unwrap_or_else(|| c.to_string()),
+            samples: 0,
+            correct: 0,
+        })
+        .collect();
+    for (row, &label) in y.outer_iter().zip(labels) {
+        let predicted = row
+            .iter()
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |best, (c, &v)| {
+                if v > best.1 { (c, v) } else { best }
+            })
+            .0;
+        if let Some(s) = scores.get_mut(label) {
+            s.samples += 1;
+            s.correct += usize::from(predicted == label);
+        }
+    }
+    scores.retain(|s| s.samples > 0);
+    Ok(Some(scores))
 }
 
 /// Task-specific scores beside the main metric: AUROC for an autoencoder trained on normal
@@ -414,21 +514,8 @@ fn extra_scores(
     trainer: &mut Trainer,
     data: &crate::data::Dataset,
 ) -> anyhow::Result<Vec<(&'static str, f64)>> {
-    use crate::engine::Mode;
     use crate::inspect::anomaly::{ScoreOptions, anomaly_report, segmentation_scores};
     let mut out = Vec::new();
-    let infer = |trainer: &mut Trainer,
-                 x: &crate::engine::Tensor<f32>|
-     -> anyhow::Result<crate::engine::Tensor<f32>> {
-        let mut parts = Vec::new();
-        for start in (0..x.shape()[0]).step_by(64) {
-            let end = (start + 64).min(x.shape()[0]);
-            let chunk = x.slice(ndarray::s![start..end, .., .., ..]).to_owned();
-            parts.push(trainer.graph_mut().forward(&chunk, Mode::Eval)?.clone());
-        }
-        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        Ok(ndarray::concatenate(ndarray::Axis(0), &views)?)
-    };
     if let Some(load) = crate::data::textures::anomaly_set(&trainer.preset.data)? {
         let test = &load.set.test;
         if !test.is_empty()

@@ -270,6 +270,15 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         .graph()
         .context("weights do not match the model")?;
     let preset = &checkpoint.preset;
+    // The class names the model was trained with; the data's when the file has none.
+    let names = |data: &[String]| {
+        if checkpoint.class_names.is_empty() {
+            data.to_vec()
+        } else {
+            checkpoint.class_names.clone()
+        }
+    };
+    req.class_names = names(&[]);
     // The plane's points are fed as the data's are: x, y and its hand-made features.
     req.points.features = preset.data.source.source().input_features().to_vec();
     let drawn = |view_result: Result<Rgba, VizError>| {
@@ -301,9 +310,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         }
         ViewSource::DataSet => {
             let (train, val) = crate::data::load::load(&preset.data).context("data")?;
-            req.class_names = if val.is_empty() { &train } else { &val }
-                .class_names
-                .clone();
+            req.class_names = names(&if val.is_empty() { &train } else { &val }.class_names);
             let input = ViewInput::DataSet {
                 train: &train,
                 val: &val,
@@ -337,7 +344,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
 }
 
 /// The input of a one-input view: the image file of `--input`, or validation sample
-/// `--sample` (default 0) with its target; sets the class names from the data.
+/// `--sample` (default 0) with its target; sets the class names from the data when the
+/// checkpoint has none.
 fn one_input(
     args: &RenderArgs,
     preset: &Preset,
@@ -379,7 +387,9 @@ fn one_input(
                     preset.model.input
                 ));
             }
-            req.class_names = set.class_names.clone();
+            if req.class_names.is_empty() {
+                req.class_names = set.class_names.clone();
+            }
             let (x, t) = crate::train::run::gather(&set, &[k]);
             let target = match (&set.targets, t) {
                 (Targets::Labels(l), _) => ViewTarget::Label(l[k]),

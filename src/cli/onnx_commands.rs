@@ -75,6 +75,7 @@ pub fn import_onnx(args: &ImportArgs) -> anyhow::Result<()> {
         preset: imported.preset,
         params: imported.params,
         history: History::default(),
+        class_names: Vec::new(),
     };
     ck.save(&args.out)?;
     for note in &imported.notes {

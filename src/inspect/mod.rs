@@ -17,6 +17,8 @@
 //! - [`feature_vis`]: an input synthesised by gradient ascent to excite one channel.
 //! - [`top_patches`]: the data set's images that excite one channel most, with the
 //!   receptive field of the strongest unit (what a channel at any depth responds to).
+//! - [`prediction`]: what the model says about one input, read by its task: class
+//!   probabilities, classes per pixel, reconstruction error, values.
 //! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
 //!   numeric input, step by step; output-size formulas).
 //!
@@ -29,6 +31,7 @@ pub mod conv_arithmetic;
 pub mod covariance;
 pub mod feature_vis;
 pub mod filters;
+pub mod prediction;
 pub mod probe;
 pub mod receptive;
 pub mod routing;

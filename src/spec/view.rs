@@ -21,6 +21,9 @@ pub enum ViewId {
     /// Loss and metric curves, validation predictions and the confusion matrix.
     #[default]
     Training,
+    /// What the model says about the current input: class bars, classes per pixel, or a
+    /// reconstruction and its error.
+    Prediction,
     Activations,
     Filters,
     Gradients,
@@ -28,6 +31,8 @@ pub enum ViewId {
     ReceptiveField,
     Covariance,
     Saliency,
+    /// The drop in a class's probability as a grey square covers each part of the input.
+    Occlusion,
     TopPatches,
     Anomaly,
     Segmentation,
@@ -57,8 +62,9 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 16] = [
+    pub const ALL: [ViewId; 18] = [
         ViewId::Training,
+        ViewId::Prediction,
         ViewId::Activations,
         ViewId::Filters,
         ViewId::Gradients,
@@ -66,6 +72,7 @@ impl ViewId {
         ViewId::ReceptiveField,
         ViewId::Covariance,
         ViewId::Saliency,
+        ViewId::Occlusion,
         ViewId::TopPatches,
         ViewId::Anomaly,
         ViewId::Segmentation,
@@ -88,6 +95,8 @@ impl ViewId {
             ViewId::ReceptiveField => "receptive-field",
             ViewId::Covariance => "covariance",
             ViewId::Saliency => "saliency",
+            ViewId::Occlusion => "occlusion",
+            ViewId::Prediction => "prediction",
             ViewId::TopPatches => "top-patches",
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
@@ -113,6 +122,8 @@ impl ViewId {
             ViewId::ReceptiveField => "receptive_field",
             ViewId::Covariance => "covariance",
             ViewId::Saliency => "saliency",
+            ViewId::Occlusion => "occlusion",
+            ViewId::Prediction => "prediction",
             ViewId::TopPatches => "top_patches",
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
@@ -136,6 +147,8 @@ impl ViewId {
             | ViewId::ReceptiveField
             | ViewId::Covariance
             | ViewId::Saliency
+            | ViewId::Occlusion
+            | ViewId::Prediction
             | ViewId::TopPatches
             | ViewId::Anomaly
             | ViewId::Segmentation
@@ -158,6 +171,8 @@ impl ViewId {
             ViewId::ReceptiveField => "Receptive field",
             ViewId::Covariance => "Covariance",
             ViewId::Saliency => "Saliency",
+            ViewId::Occlusion => "Occlusion",
+            ViewId::Prediction => "Prediction",
             ViewId::TopPatches => "Top patches",
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
@@ -210,6 +225,19 @@ impl ViewId {
             ViewId::Saliency => {
                 "Which input pixels the class score depends on: the input gradient (saliency) and \
                  Grad-CAM (gradient-weighted feature maps of a spatial node), over the input."
+            }
+            ViewId::Occlusion => {
+                "Which parts of the input the prediction needs (Zeiler and Fergus): a square of \
+                 the image's mean value slides over it and the class's probability is measured \
+                 at every position; red where covering a part lowers it, blue where it raises \
+                 it. Only forward passes, no gradients."
+            }
+            ViewId::Prediction => {
+                "What the model says about the current input (a sample, an image file or a \
+                 drawing): the most likely classes with their probabilities; for a segmenter \
+                 its classes over the image, for an autoencoder its reconstruction and error. \
+                 Drag on the input to cover a part of it with a grey square and watch the \
+                 answer change."
             }
             ViewId::TopPatches => {
                 "What one channel responds to, at any depth: the nine images of the data set that \
@@ -289,7 +317,9 @@ impl ViewId {
             | ViewId::Routing
             | ViewId::ReceptiveField
             | ViewId::Covariance
-            | ViewId::Saliency => ViewSource::Input,
+            | ViewId::Saliency
+            | ViewId::Occlusion
+            | ViewId::Prediction => ViewSource::Input,
             ViewId::TopPatches
             | ViewId::Anomaly
             | ViewId::Segmentation

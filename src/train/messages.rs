@@ -172,6 +172,8 @@ pub enum TrainerEvent {
         preset: Box<Preset>,
         params: Vec<(String, ArrayD<f32>)>,
         history: History,
+        /// The names of the classes of the data the run trains on.
+        class_names: Vec<String>,
     },
     /// A configuration error, a training error or a caught panic (shared: events are
     /// cloned).

@@ -346,6 +346,7 @@ impl WorkerState {
                         preset: Box::new(run.trainer.preset.clone()),
                         params,
                         history: run.history.clone(),
+                        class_names: run.setup.train.class_names.clone(),
                     });
                 } else {
                     self.fail(TrainerError::NothingToSave);

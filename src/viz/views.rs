@@ -15,7 +15,9 @@ pub mod decision;
 pub mod dense_net;
 pub mod function;
 pub mod neurons;
+pub mod occlusion;
 pub mod point_options;
+pub mod prediction;
 pub mod segmentation;
 pub mod top_patches;
 pub mod training;
@@ -494,6 +496,28 @@ pub fn render_view(
                 parts.push(grad_cam_image(x, &cam, &class_name(names, class), opacity));
             }
             Ok(vstack(&parts, 8, BACKGROUND))
+        }
+        ViewId::Prediction => {
+            let (x, _, loss) = input.sample(view)?;
+            let p = crate::inspect::prediction::predict(graph, x, loss)?;
+            Ok(prediction::picture(x, &p, names, "input").image)
+        }
+        ViewId::Occlusion => {
+            let (x, target, _) = input.sample(view)?;
+            let class = match (req.class, target) {
+                (Some(c), _) => c,
+                (None, ViewTarget::Label(l)) => *l,
+                _ => predicted(graph, x)?,
+            };
+            let (_, _, h, w) = x.dim();
+            let (side, stride) = occlusion::default_square(h, w);
+            let occ = occlusion::compute(graph, x, class, side, stride)?;
+            Ok(occlusion::picture(
+                x,
+                &occ,
+                &class_name(names, class),
+                opacity,
+            ))
         }
     }
 }

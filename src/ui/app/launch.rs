@@ -240,12 +240,14 @@ impl ConvLabApp {
                 preset,
                 params,
                 history,
+                class_names,
             } = event
             {
                 let ck = Checkpoint {
                     preset: *preset,
                     params,
                     history,
+                    class_names,
                 };
                 if let Some(dir) = file.parent() {
                     std::fs::create_dir_all(dir).ok();

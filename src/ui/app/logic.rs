@@ -130,11 +130,13 @@ impl ConvLabApp {
                     preset,
                     params,
                     history,
+                    class_names,
                 } => {
                     let ck = Checkpoint {
                         preset: *preset,
                         params,
                         history,
+                        class_names,
                     };
                     if let Some(path) = self.writes.pending_onnx.take() {
                         self.info(format!("exporting ONNX to {}…", path.display()));
