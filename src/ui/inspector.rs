@@ -17,6 +17,7 @@ use crate::data::Targets;
 use crate::data::textures::{AnomalyTest, anomaly_set};
 use crate::engine::{Graph, GraphError, Mode, Tensor};
 use crate::inspect::anomaly::{RocPoint, predicted_classes, target_classes};
+use crate::inspect::prediction::{Prediction, predict};
 use crate::inspect::routing::{LectureCase, lecture_routing, pool_routing};
 use crate::inspect::{Probe, probe};
 use crate::spec::view::{ViewId, ViewSource};
@@ -25,8 +26,9 @@ use crate::train::run::{BatchTarget, gather};
 use crate::viz::maps::{GridLayout, GridOptions, Norm, activation_view, map_view};
 use crate::viz::routing::{Panel, RoutingOptions, routing_image};
 use crate::viz::scale::{Palette, ValueScale};
+use crate::viz::views::prediction as prediction_view;
 use crate::viz::views::{
-    ViewInput, ViewRequest, ViewTarget, anomaly, render_view, segmentation, top_patches,
+    ViewInput, ViewRequest, ViewTarget, anomaly, occlusion, render_view, segmentation, top_patches,
 };
 use crate::viz::{Rgba, VizError};
 
@@ -41,6 +43,8 @@ pub enum InputChoice {
         path: String,
         pixels: Arc<Tensor<f32>>,
     },
+    /// The drawing canvas, at the model's input size.
+    Drawing(Arc<Tensor<f32>>),
 }
 
 impl Default for InputChoice {
@@ -76,6 +80,10 @@ pub struct ViewSettings {
     /// Decision: the hand-made inputs the project's data appends after x and y (the app
     /// keeps this in step with the data source).
     pub features: Vec<crate::data::features::InputFeature>,
+    /// The top-left corner (row, column) of a grey square that covers part of the input
+    /// for every view of one input (dragged on the Prediction view); its side is
+    /// [`occlusion::default_square`]'s.
+    pub occluder: Option<(usize, usize)>,
 }
 
 impl Default for ViewSettings {
@@ -98,6 +106,7 @@ impl Default for ViewSettings {
             surface: crate::viz::views::unit::Surface::Model,
             pick: None,
             features: Vec::new(),
+            occluder: None,
         }
     }
 }
@@ -158,9 +167,24 @@ pub struct ViewResult {
     pub neurons: Option<Vec<crate::viz::views::neurons::UnitBox>>,
     /// Single unit: the unit shown, its weights and bias.
     pub unit: Option<crate::viz::views::unit::UnitFacts>,
+    /// Prediction: the model's answer and where the input lies in the picture.
+    pub prediction: Option<PredictionResult>,
     pub epochs_done: usize,
     pub total_steps: u64,
     pub millis: f64,
+}
+
+/// The Prediction view's answer, with what the window needs to map a drag on the input
+/// picture to input pixels.
+#[derive(Clone, Debug)]
+pub struct PredictionResult {
+    pub prediction: Prediction,
+    /// Top-left of the input image in the picture, and picture pixels per input pixel.
+    pub input_at: (usize, usize),
+    pub zoom: usize,
+    /// The input's `[h, w]` and the occluding square's side.
+    pub input_size: (usize, usize),
+    pub square: usize,
 }
 
 /// The anomaly test set of a data spec, generated once.
@@ -192,6 +216,7 @@ impl Inspector for ViewInspector {
             segmentation: None,
             neurons: None,
             unit: None,
+            prediction: None,
             epochs_done: ctx.epochs_done,
             total_steps: ctx.total_steps,
             millis: 0.0,
@@ -209,12 +234,45 @@ fn rgba_of(x: &Tensor<f32>, zoom: usize) -> Rgba {
 }
 
 impl ViewInspector {
+    /// The input every view of one input looks at, with the occluding square painted in
+    /// when one is placed.
     fn input(
+        &self,
+        ctx: &InspectContext<'_>,
+    ) -> Result<(Tensor<f32>, ViewTarget, Vec<String>), VizError> {
+        let (mut x, target, names) = self.chosen_input(ctx)?;
+        // The occlusion map slides its own square over the uncovered input.
+        if let Some((i, j)) = self.settings.occluder
+            && self.settings.tab != ViewId::Occlusion
+        {
+            let (_, _, h, w) = x.dim();
+            let (side, _) = occlusion::default_square(h, w);
+            let fill = x.mean().unwrap_or(0.0);
+            let (i, j) = (i.min(h.saturating_sub(side)), j.min(w.saturating_sub(side)));
+            x.slice_mut(s![.., .., i..i + side, j..j + side]).fill(fill);
+        }
+        Ok((x, target, names))
+    }
+
+    fn chosen_input(
         &self,
         ctx: &InspectContext<'_>,
     ) -> Result<(Tensor<f32>, ViewTarget, Vec<String>), VizError> {
         let [c, h, w] = ctx.preset.model.input;
         match &self.settings.input {
+            InputChoice::Drawing(pixels) => {
+                if pixels.shape() != [1, c, h, w] {
+                    return Err(VizError::BadOption(format!(
+                        "the drawing is {:?} but the model takes [1, {c}, {h}, {w}]: clear it",
+                        pixels.shape()
+                    )));
+                }
+                Ok((
+                    (**pixels).clone(),
+                    ViewTarget::Predicted,
+                    ctx.val.class_names.clone(),
+                ))
+            }
             InputChoice::Image { pixels, path } => {
                 if pixels.shape() != [1, c, h, w] {
                     return Err(VizError::BadOption(format!(
@@ -457,6 +515,26 @@ impl ViewInspector {
                         r.image = Some(img.image);
                         Ok(())
                     }
+                    ViewId::Prediction => {
+                        let prediction = predict(graph, &x, loss)?;
+                        let what = match (&st.input, st.occluder) {
+                            (_, Some(_)) => "input, partly covered",
+                            (InputChoice::Drawing(_), None) => "your drawing",
+                            (InputChoice::Image { .. }, None) => "image file",
+                            (InputChoice::Sample(_), None) => "input",
+                        };
+                        let picture = prediction_view::picture(&x, &prediction, &names, what);
+                        let (_, _, h, w) = x.dim();
+                        r.image = Some(picture.image);
+                        r.prediction = Some(PredictionResult {
+                            prediction,
+                            input_at: picture.input_at,
+                            zoom: picture.zoom,
+                            input_size: (h, w),
+                            square: occlusion::default_square(h, w).0,
+                        });
+                        Ok(())
+                    }
                     // Every other view of one input: the registry's picture.
                     view => {
                         let req = Self::request(&st, names);
@@ -566,7 +644,7 @@ impl ViewInspector {
         } = anomaly::compute(ctx.graph, &test)?;
         let k = match self.settings.input {
             InputChoice::Sample(k) => k.min(n - 1),
-            InputChoice::Image { .. } => 0,
+            InputChoice::Image { .. } | InputChoice::Drawing(_) => 0,
         };
         let [_, _, h, w] = [n, 0, test.inputs.shape()[2], test.inputs.shape()[3]];
         let zoom = crate::viz::overlay::auto_zoom(h, w, 256);
@@ -615,7 +693,7 @@ impl ViewInspector {
         let (total, per_image) = (&scores.total, &scores.per_image);
         let k = match self.settings.input {
             InputChoice::Sample(k) => k.min(n - 1),
-            InputChoice::Image { .. } => 0,
+            InputChoice::Image { .. } | InputChoice::Drawing(_) => 0,
         };
         let pred: Array3<u8> = predicted_classes(
             &logits.slice(s![k..k + 1, .., .., ..]).to_owned(),

@@ -7,6 +7,7 @@
 pub mod augment_panel;
 pub mod curves;
 pub mod data_panel;
+pub mod drawing;
 pub mod gallery;
 pub mod model_editor;
 pub mod node_params;

@@ -66,6 +66,12 @@ pub struct ViewsUi {
     /// Why the tab shows another view than the one clicked (the neuron diagram of a conv
     /// net shows its activations).
     pub fallback_note: Option<String>,
+    /// The drawing canvas (kept when closed, so reopening shows the same drawing) and
+    /// whether its window is open.
+    pub drawing: Option<super::drawing::Drawing>,
+    pub drawing_open: bool,
+    /// Where the pointer was at the previous frame of a stroke (input pixels).
+    drawing_last: Option<(f32, f32)>,
 }
 
 /// What the views panel reads besides its own state.
@@ -309,7 +315,7 @@ fn input_picker(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
         let v = &mut *p.views;
         let mut k = match &v.settings.input {
             InputChoice::Sample(k) => *k,
-            InputChoice::Image { .. } => 0,
+            InputChoice::Image { .. } | InputChoice::Drawing(_) => 0,
         };
         let is_sample = matches!(v.settings.input, InputChoice::Sample(_));
         let max = if v.settings.tab == ViewId::Anomaly {
@@ -342,6 +348,43 @@ fn input_picker(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
         if ui.button("Use image").clicked() {
             let path = std::path::PathBuf::from(v.image_path.trim());
             v.use_image(&path, input);
+        }
+        if ui
+            .button("Draw…")
+            .on_hover_text(
+                "Draw an input with the mouse at the model's input size (a digit for a digit \
+                 classifier); every view follows the drawing",
+            )
+            .clicked()
+        {
+            v.drawing_open = true;
+            let [c, h, w] = input;
+            let drawing = v
+                .drawing
+                .take()
+                .filter(|d| d.ink.dim() == (h, w))
+                .unwrap_or_else(|| super::drawing::Drawing::new(h, w));
+            v.settings.input = InputChoice::Drawing(Arc::new(drawing.tensor(c)));
+            v.drawing = Some(drawing);
+            if !v.settings.tab.uses_model() {
+                v.settings.tab = ViewId::Prediction;
+            }
+        }
+        if matches!(v.settings.input, InputChoice::Drawing(_)) {
+            ui.label("drawing");
+            if ui.small_button("use samples").clicked() {
+                v.settings.input = InputChoice::Sample(0);
+            }
+        }
+        if v.settings.occluder.is_some() {
+            ui.label("· part covered");
+            if ui
+                .small_button("uncover")
+                .on_hover_text("Remove the grey square placed on the Prediction view")
+                .clicked()
+            {
+                v.settings.occluder = None;
+            }
         }
         if let Some(e) = &v.image_error {
             ui.colored_label(Color32::from_rgb(200, 60, 60), e.to_string());
@@ -521,8 +564,14 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
             ui.checkbox(&mut s.zero_shift, "shift in zeros")
                 .on_hover_text("Fill the uncovered border with zeros instead of rolling the image around (circular shift).");
         }
-        ViewId::Saliency => {
+        ViewId::Saliency | ViewId::Occlusion => {
             ui.add(egui::Slider::new(&mut s.opacity, 0.0..=1.0).text("opacity"));
+        }
+        ViewId::Prediction => {
+            ui.weak(
+                "press or drag on the input to cover a part with a grey square (the image's \
+                 mean) and watch the answer change",
+            );
         }
         ViewId::TopPatches => {
             let l = ui.label("channel");
@@ -601,6 +650,7 @@ pub fn views_ui(mut p: ViewsPanel<'_>, ui: &mut Ui) {
     if tab.picks_input() {
         input_picker(&mut p, ui);
     }
+    drawing_window(&mut p, ui);
     ui.horizontal(|ui| {
         if tab.picks_node() {
             node_picker(&mut p, ui);
@@ -633,6 +683,72 @@ pub fn views_ui(mut p: ViewsPanel<'_>, ui: &mut Ui) {
     }
 }
 
+/// The drawing canvas in a window of its own, while open: each stroke makes the drawing
+/// the input of every view.
+fn drawing_window(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
+    let v = &mut *p.views;
+    if !v.drawing_open {
+        return;
+    }
+    let [c, h, w] = p.model.input;
+    let drawing = v
+        .drawing
+        .get_or_insert_with(|| super::drawing::Drawing::new(h, w));
+    if drawing.ink.dim() != (h, w) {
+        // The model's input changed size: a fresh canvas of the new size.
+        *drawing = super::drawing::Drawing::new(h, w);
+    }
+    let mut open = true;
+    let mut event = None;
+    egui::Window::new("Draw an input")
+        .open(&mut open)
+        .resizable(false)
+        .default_pos(ui.max_rect().right_top() + egui::vec2(-320.0, 40.0))
+        .show(ui.ctx(), |ui| {
+            event = super::drawing::drawing_ui(drawing, &mut v.drawing_last, c, ui);
+        });
+    match event {
+        Some(super::drawing::DrawingEvent::Changed(t)) => {
+            v.settings.input = InputChoice::Drawing(t);
+        }
+        Some(super::drawing::DrawingEvent::Closed) => open = false,
+        None => {}
+    }
+    v.drawing_open = open;
+}
+
+/// The Prediction view: a press or drag on the input places the grey square there (its
+/// centre under the pointer).
+fn occluder_pointer(
+    settings: &mut ViewSettings,
+    response: &egui::Response,
+    prediction: &crate::ui::inspector::PredictionResult,
+    to_px: impl Fn(egui::Pos2) -> (usize, usize),
+) {
+    if !(response.dragged() || response.clicked() || response.drag_started()) {
+        return;
+    }
+    let Some(pos) = response.interact_pointer_pos() else {
+        return;
+    };
+    let (x, y) = to_px(pos);
+    let (x0, y0) = prediction.input_at;
+    let (h, w) = prediction.input_size;
+    let zoom = prediction.zoom.max(1);
+    if x < x0 || y < y0 || x >= x0 + w * zoom || y >= y0 + h * zoom {
+        return;
+    }
+    let (row, col) = ((y - y0) / zoom, (x - x0) / zoom);
+    let half = prediction.square / 2;
+    let corner = (
+        row.saturating_sub(half)
+            .min(h.saturating_sub(prediction.square)),
+        col.saturating_sub(half)
+            .min(w.saturating_sub(prediction.square)),
+    );
+    settings.occluder = Some(corner);
+}
+
 fn picture_ui(views: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
     if !result.info.is_empty() {
         ui.label(&result.info);
@@ -653,7 +769,8 @@ fn picture_ui(views: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
             let avail = ui.available_width().max(100.0);
             let scale = (avail / w as f32).min(2.0);
             let size = egui::vec2(w as f32 * scale, h as f32 * scale);
-            let response = ui.add(egui::Image::new((tex.id(), size)).sense(Sense::click()));
+            let response =
+                ui.add(egui::Image::new((tex.id(), size)).sense(Sense::click_and_drag()));
             let to_px = |p: egui::Pos2| {
                 let d = (p - response.rect.min) / scale;
                 (d.x.max(0.0) as usize, d.y.max(0.0) as usize)
@@ -674,6 +791,9 @@ fn picture_ui(views: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
                 }
             }
             views.hover = hover;
+            if let Some(prediction) = &result.prediction {
+                occluder_pointer(&mut views.settings, &response, prediction, to_px);
+            }
             if let Some(boxes) = &result.neurons {
                 super::point_views::neurons_pointer(
                     &mut views.settings,
