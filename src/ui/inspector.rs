@@ -518,7 +518,9 @@ impl ViewInspector {
                     ViewId::Prediction => {
                         let prediction = predict(graph, &x, loss)?;
                         let what = match (&st.input, st.occluder) {
-                            (_, Some(_)) => "input, partly covered",
+                            // Short enough to stay within the input's width, so the picture keeps its
+                            // size (and the input its place under the pointer) while dragging.
+                            (_, Some(_)) => "input, covered",
                             (InputChoice::Drawing(_), None) => "your drawing",
                             (InputChoice::Image { .. }, None) => "image file",
                             (InputChoice::Sample(_), None) => "input",

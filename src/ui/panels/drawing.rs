@@ -110,9 +110,13 @@ pub fn drawing_ui(
     let mut changed = false;
     ui.horizontal(|ui| {
         let l = ui.label("brush");
-        ui.add(egui::Slider::new(&mut drawing.brush, 0.4..=4.0).suffix(" px"))
-            .labelled_by(l.id)
-            .on_hover_text("The brush's radius in input pixels: it changes the next strokes");
+        ui.add(
+            egui::Slider::new(&mut drawing.brush, 0.4..=4.0)
+                .fixed_decimals(1)
+                .suffix(" px"),
+        )
+        .labelled_by(l.id)
+        .on_hover_text("The brush's radius in input pixels: it changes the next strokes");
         if ui
             .button("Clear")
             .on_hover_text("Wipe the canvas (shortcut: Delete)")

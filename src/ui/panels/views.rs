@@ -703,7 +703,10 @@ fn drawing_window(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
     egui::Window::new("Draw an input")
         .open(&mut open)
         .resizable(false)
-        .default_pos(ui.max_rect().right_top() + egui::vec2(-320.0, 40.0))
+        // In the central area's lower right corner, where the pictures of one input
+        // leave room, so the canvas hides neither the input nor the bars it changes.
+        .pivot(egui::Align2::RIGHT_BOTTOM)
+        .default_pos(ui.max_rect().right_bottom() - egui::vec2(12.0, 12.0))
         .show(ui.ctx(), |ui| {
             event = super::drawing::drawing_ui(drawing, &mut v.drawing_last, c, ui);
         });
