@@ -15,6 +15,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use crate::engine::{Graph, GraphError, initialize};
 use crate::spec::{Preset, SpecError};
 use crate::train::History;
+use crate::train::snapshots::Snapshot;
 
 pub const FORMAT: &str = "convlab-checkpoint";
 pub const FORMAT_VERSION: &str = "1";
@@ -50,7 +51,14 @@ pub struct Checkpoint {
     /// The names of the classes of the data it was trained on (index = output channel);
     /// empty when the data has none (regression, autoencoders) or they are unknown.
     pub class_names: Vec<String>,
+    /// Copies of the weights along the training that made them (for playback), in step
+    /// order, the last being these weights; empty unless kept (`convlab train
+    /// --snapshots`, the window's save). Stored as tensors `snapshots/<step>/<param>`.
+    pub snapshots: Vec<Snapshot>,
 }
+
+/// The prefix of the snapshot tensors' names.
+const SNAPSHOT_PREFIX: &str = "snapshots/";
 
 /// Longest class list and class name a checkpoint may carry: a damaged file must not make
 /// the window draw a million labels.
@@ -68,7 +76,19 @@ impl Checkpoint {
                 .collect(),
             history: history.clone(),
             class_names: Vec::new(),
+            snapshots: Vec::new(),
         }
+    }
+
+    /// The same checkpoint with the snapshots of its training.
+    pub fn with_snapshots(mut self, snapshots: Vec<Snapshot>) -> Checkpoint {
+        self.snapshots = snapshots;
+        self
+    }
+
+    /// The weights at training step `step`: the last snapshot at or before it.
+    pub fn at_step(&self, step: u64) -> Option<&Snapshot> {
+        self.snapshots.iter().rev().find(|s| s.step <= step)
     }
 
     /// The same checkpoint, naming the classes of the data it was trained on.
@@ -133,12 +153,30 @@ impl Checkpoint {
                 serde_json::to_string(&self.class_names).expect("names serialise"),
             );
         }
+        if !self.snapshots.is_empty() {
+            let moments: Vec<serde_json::Value> = self
+                .snapshots
+                .iter()
+                .map(|s| serde_json::json!({ "step": s.step, "epoch": s.epoch }))
+                .collect();
+            metadata.insert(
+                "snapshots".to_string(),
+                serde_json::Value::Array(moments).to_string(),
+            );
+        }
+        let snapshot_params = self.snapshots.iter().flat_map(|s| {
+            s.params
+                .iter()
+                .map(move |(name, v)| (format!("{SNAPSHOT_PREFIX}{}/{name}", s.step), v))
+        });
         let raw: Vec<(String, Vec<u8>, Vec<usize>)> = self
             .params
             .iter()
+            .map(|(name, v)| (name.clone(), v))
+            .chain(snapshot_params)
             .map(|(name, v)| {
                 let bytes = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                (name.clone(), bytes, v.shape().to_vec())
+                (name, bytes, v.shape().to_vec())
             })
             .collect();
         let views: Vec<(String, TensorView<'_>)> = raw
@@ -194,6 +232,19 @@ impl Checkpoint {
                  than {MAX_CLASS_NAME_CHARS} characters"
             )));
         }
+        let moments: Vec<(u64, f64)> = match md.get("snapshots") {
+            Some(text) => {
+                let v: Vec<serde_json::Value> = serde_json::from_str(text)
+                    .map_err(|e| err(format!("metadata 'snapshots': {e}")))?;
+                v.iter()
+                    .map(|m| match (m["step"].as_u64(), m["epoch"].as_f64()) {
+                        (Some(step), Some(epoch)) if epoch.is_finite() => Ok((step, epoch)),
+                        _ => Err(err(format!("metadata 'snapshots': bad entry {m}"))),
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            None => Vec::new(),
+        };
         let tensors = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| err(format!("damaged tensors: {e}")))?;
         // Every tensor in the file is read as f32 with finite values; the graph then checks
@@ -202,6 +253,7 @@ impl Checkpoint {
         let mut in_file = tensors.tensors();
         in_file.sort_by(|a, b| a.0.cmp(&b.0));
         let mut stored = Vec::with_capacity(in_file.len());
+        let mut snapshot_tensors: HashMap<u64, Vec<(String, ArrayD<f32>)>> = HashMap::new();
         for (name, t) in in_file {
             if t.dtype() != Dtype::F32 {
                 return Err(err(format!(
@@ -219,21 +271,36 @@ impl Checkpoint {
             }
             let value = ArrayD::from_shape_vec(IxDyn(t.shape()), values)
                 .map_err(|e| err(format!("tensor '{name}': {e}")))?;
-            stored.push((name, value));
+            if let Some(rest) = name.strip_prefix(SNAPSHOT_PREFIX) {
+                let (step, param) = rest
+                    .split_once('/')
+                    .and_then(|(step, param)| Some((step.parse::<u64>().ok()?, param)))
+                    .ok_or_else(|| {
+                        err(format!("tensor '{name}' is not snapshots/<step>/<name>"))
+                    })?;
+                snapshot_tensors
+                    .entry(step)
+                    .or_default()
+                    .push((param.to_string(), value));
+            } else {
+                stored.push((name, value));
+            }
         }
         let mut graph =
             Graph::<f32>::with_params(&preset.model, stored).map_err(|e| err(e.to_string()))?;
         // In the model's order; the graph is not needed further.
-        let params = graph
+        let params: Vec<(String, ArrayD<f32>)> = graph
             .params_mut()
             .iter_mut()
             .map(|p| (p.name.clone(), std::mem::take(&mut p.value)))
             .collect();
+        let snapshots = snapshots_of(&params, moments, snapshot_tensors).map_err(err)?;
         Ok(Checkpoint {
             preset,
             params,
             history,
             class_names,
+            snapshots,
         })
     }
 
@@ -257,6 +324,54 @@ impl Checkpoint {
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
         write_atomically(path, &self.to_bytes())
     }
+}
+
+/// The snapshots named in the metadata, each holding exactly the model's parameters with
+/// their shapes (a snapshot of another model is refused with the reason).
+fn snapshots_of(
+    params: &[(String, ArrayD<f32>)],
+    moments: Vec<(u64, f64)>,
+    mut tensors: HashMap<u64, Vec<(String, ArrayD<f32>)>>,
+) -> Result<Vec<Snapshot>, String> {
+    let mut snapshots = Vec::with_capacity(moments.len());
+    for (step, epoch) in moments {
+        let mut values: HashMap<String, ArrayD<f32>> = tensors
+            .remove(&step)
+            .ok_or_else(|| format!("snapshot at step {step} has no tensors"))?
+            .into_iter()
+            .collect();
+        let mut ordered = Vec::with_capacity(params.len());
+        for (name, model_value) in params {
+            let value = values.remove(name).ok_or_else(|| {
+                format!("snapshot at step {step} lacks '{name}': another model's")
+            })?;
+            if value.shape() != model_value.shape() {
+                return Err(format!(
+                    "snapshot at step {step}: '{name}' is {:?}, the model's is {:?}",
+                    value.shape(),
+                    model_value.shape()
+                ));
+            }
+            ordered.push((name.clone(), value));
+        }
+        if let Some(extra) = values.keys().next() {
+            return Err(format!(
+                "snapshot at step {step} has '{extra}', which the model lacks"
+            ));
+        }
+        snapshots.push(Snapshot {
+            step,
+            epoch,
+            params: std::sync::Arc::new(ordered),
+        });
+    }
+    if let Some(step) = tensors.keys().next() {
+        return Err(format!(
+            "tensors of a snapshot at step {step} that the metadata does not list"
+        ));
+    }
+    snapshots.sort_by_key(|s| s.step);
+    Ok(snapshots)
 }
 
 /// Writes `bytes` to `path` atomically ([`crate::atomic_file`]), naming the file in errors.

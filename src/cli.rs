@@ -13,6 +13,7 @@ use crate::checkpoint::Checkpoint;
 use crate::engine::facts::{ModelFacts, ReceptiveField};
 use crate::resident_memory::{mib, peak_resident_bytes, resident_bytes};
 use crate::spec::Preset;
+use crate::train::snapshots::{Snapshot, Snapshots};
 use crate::train::{EpochRecord, Trainer};
 
 pub mod onnx_commands;
@@ -58,6 +59,11 @@ pub struct TrainArgs {
     /// (soak runs); the resident memory is reported at start and end.
     #[arg(long)]
     steps: Option<u64>,
+    /// Keep snapshots of the weights at steps 0, 1, 2, 4, … and every epoch end (up to 64,
+    /// 256 MiB) in the checkpoint, for `convlab render --at-step/--animate` and the
+    /// window's timeline.
+    #[arg(long)]
+    snapshots: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -163,6 +169,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
         ref out,
         json,
         steps,
+        snapshots: keep_snapshots,
     } = *args;
     let mut preset = Preset::load(path)?;
     if let Some(e) = epochs {
@@ -202,12 +209,22 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
             planned_steps
         );
     }
+    let mut snapshots = keep_snapshots.then(Snapshots::default);
+    let position = |step: u64| step as f64 / steps_per_epoch as f64;
+    if let Some(s) = &mut snapshots {
+        s.keep(Snapshot::of(trainer.graph(), 0, 0.0));
+    }
     let started = Instant::now();
     let mut seen = 0usize;
     let mut memory_after_first_epoch = None;
     for done in 1..=planned_steps {
         let r = trainer.step().with_context(|| path.display().to_string())?;
         seen += r.batch_size;
+        if let Some(s) = &mut snapshots
+            && s.wants(done, r.finished_epoch.is_some())
+        {
+            s.keep(Snapshot::of(trainer.graph(), done, position(done)));
+        }
         if tty && (r.step.is_multiple_of(5) || r.step == r.steps_per_epoch) {
             let elapsed = started.elapsed().as_secs_f64();
             let rate = seen as f64 / elapsed.max(1e-9);
@@ -252,8 +269,22 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let ck = Checkpoint::from_graph(&trainer.preset, trainer.graph(), &trainer.history)
+    let mut ck = Checkpoint::from_graph(&trainer.preset, trainer.graph(), &trainer.history)
         .with_class_names(&trainer.train.class_names);
+    if let Some(mut s) = snapshots {
+        // The last moment is the checkpoint's own weights.
+        s.keep(Snapshot::of(
+            trainer.graph(),
+            planned_steps,
+            position(planned_steps),
+        ));
+        eprintln!(
+            "kept {} snapshots ({:.1} MiB)",
+            s.len(),
+            mib(s.bytes() as u64)
+        );
+        ck = ck.with_snapshots(s.entries().to_vec());
+    }
     ck.save(&out)?;
     if !json {
         if tty {

@@ -29,8 +29,18 @@ pub struct RenderArgs {
     /// The view (its help lists them all; conv-arithmetic does not read MODEL).
     #[arg(long, value_parser = parse_view, help = view_help())]
     pub view: ViewId,
-    #[arg(long, value_name = "FILE.png")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "FILE.png", required_unless_present = "animate")]
+    pub out: Option<PathBuf>,
+    /// Show the model as it was at this training step: the checkpoint's last snapshot at
+    /// or before it (checkpoints keep snapshots with `convlab train --snapshots`).
+    #[arg(long, value_name = "N", conflicts_with = "animate")]
+    pub at_step: Option<u64>,
+    /// The view at every snapshot of the checkpoint, in step order, as an animated GIF.
+    #[arg(long, value_name = "OUT.gif")]
+    pub animate: Option<PathBuf>,
+    /// --animate: how long each frame shows, in milliseconds.
+    #[arg(long, default_value_t = 400, value_name = "MS")]
+    pub frame_ms: u32,
     /// An image file as input (resized to the model's input; grey or RGB by its channels).
     #[arg(long, value_name = "IMAGE", conflicts_with = "sample")]
     pub input: Option<PathBuf>,
@@ -245,10 +255,13 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
 }
 
 fn write(img: &Rgba, args: &RenderArgs, what: &str) -> anyhow::Result<()> {
-    save_png(img, &args.out)?;
+    let out = args.out.as_ref().ok_or_else(|| {
+        anyhow!("--out FILE.png is needed: --animate plays back a model's training, not this view")
+    })?;
+    save_png(img, out)?;
     eprintln!(
         "wrote {} ({}×{}, view {what})",
-        args.out.display(),
+        out.display(),
         img.width,
         img.height
     );
@@ -281,52 +294,54 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     req.class_names = names(&[]);
     // The plane's points are fed as the data's are: x, y and its hand-made features.
     req.points.features = preset.data.source.source().input_features().to_vec();
-    let drawn = |view_result: Result<Rgba, VizError>| {
-        view_result.with_context(|| format!("the {view} view of {}", args.model.display()))
-    };
-    let img = match view.source() {
+    // What the view looks at, read once: every moment of an animation shows the same
+    // input.
+    let loaded = match view.source() {
         ViewSource::Nothing => unreachable!("drawn above"),
-        ViewSource::Run => {
-            let curves = run_curves(&checkpoint.history);
-            drawn(render_view(
-                view,
-                &mut graph,
-                &ViewInput::Run(&curves),
-                &req,
-            ))?
-        }
-        ViewSource::DataSet if view == ViewId::Anomaly => {
-            let test = crate::data::textures::anomaly_set(&preset.data)
+        ViewSource::Run => Loaded::Run(run_curves(&checkpoint.history)),
+        ViewSource::DataSet if view == ViewId::Anomaly => Loaded::Anomaly(
+            crate::data::textures::anomaly_set(&preset.data)
                 .context("data")?
                 .ok_or(VizError::NeedsAnomalySet)?
                 .set
-                .test;
-            drawn(render_view(
-                view,
-                &mut graph,
-                &ViewInput::AnomalyTest(&test),
-                &req,
-            ))?
-        }
+                .test,
+        ),
         ViewSource::DataSet => {
             let (train, val) = crate::data::load::load(&preset.data).context("data")?;
             req.class_names = names(&if val.is_empty() { &train } else { &val }.class_names);
-            let input = ViewInput::DataSet {
-                train: &train,
-                val: &val,
-            };
-            drawn(render_view(view, &mut graph, &input, &req))?
+            Loaded::DataSet(train, val)
         }
         ViewSource::Input => {
             let (x, target) = one_input(args, preset, &mut req)?;
-            let input = ViewInput::Sample {
-                x: &x,
-                target: &target,
-                loss: preset.training.loss,
-            };
-            drawn(render_view(view, &mut graph, &input, &req))?
+            Loaded::Input(x, target)
         }
     };
+    let draw = |graph: &mut crate::engine::Graph<f32>| -> anyhow::Result<Rgba> {
+        let input = match &loaded {
+            Loaded::Run(curves) => ViewInput::Run(curves),
+            Loaded::Anomaly(test) => ViewInput::AnomalyTest(test),
+            Loaded::DataSet(train, val) => ViewInput::DataSet { train, val },
+            Loaded::Input(x, target) => ViewInput::Sample {
+                x,
+                target,
+                loss: preset.training.loss,
+            },
+        };
+        render_view(view, graph, &input, &req)
+            .with_context(|| format!("the {view} view of {}", args.model.display()))
+    };
+    if let Some(gif) = &args.animate {
+        return animate(&checkpoint, &mut graph, draw, gif, args);
+    }
+    let mut when = String::new();
+    if let Some(step) = args.at_step {
+        let snapshot = moment(&checkpoint, step, args)?;
+        snapshot
+            .restore(&mut graph)
+            .context("the snapshot does not fit the model")?;
+        when = format!(" at step {} (epoch {:.2})", snapshot.step, snapshot.epoch);
+    }
+    let img = draw(&mut graph)?;
     let what = match view {
         ViewId::TopPatches => format!(
             "{view} of {} channel {}",
@@ -340,7 +355,72 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     } else {
         ", freshly initialised weights"
     };
-    write(&img, args, &format!("{what}{note}"))
+    write(&img, args, &format!("{what}{when}{note}"))
+}
+
+/// What a view of a model looks at besides the model, read once per command.
+enum Loaded {
+    Run(RunCurves),
+    Anomaly(crate::data::textures::AnomalyTest),
+    DataSet(crate::data::Dataset, crate::data::Dataset),
+    Input(Tensor<f32>, ViewTarget),
+}
+
+/// The snapshot `--at-step` asks for: the last one at or before the step.
+fn moment<'a>(
+    checkpoint: &'a Checkpoint,
+    step: u64,
+    args: &RenderArgs,
+) -> anyhow::Result<&'a crate::train::snapshots::Snapshot> {
+    if checkpoint.snapshots.is_empty() {
+        return Err(anyhow!(
+            "{} keeps no snapshots of its training: train it with `convlab train --snapshots` \
+             (or save it from the window)",
+            args.model.display()
+        ));
+    }
+    checkpoint.at_step(step).ok_or_else(|| {
+        anyhow!(
+            "{} has no snapshot at or before step {step} (the first is at step {})",
+            args.model.display(),
+            checkpoint.snapshots[0].step
+        )
+    })
+}
+
+/// `--animate`: the view at every snapshot of the checkpoint, in step order, as a GIF.
+fn animate(
+    checkpoint: &Checkpoint,
+    graph: &mut crate::engine::Graph<f32>,
+    draw: impl Fn(&mut crate::engine::Graph<f32>) -> anyhow::Result<Rgba>,
+    out: &std::path::Path,
+    args: &RenderArgs,
+) -> anyhow::Result<()> {
+    if checkpoint.snapshots.is_empty() {
+        // The same message as --at-step's.
+        moment(checkpoint, 0, args)?;
+    }
+    let mut frames = Vec::with_capacity(checkpoint.snapshots.len());
+    for snapshot in &checkpoint.snapshots {
+        snapshot
+            .restore(graph)
+            .context("the snapshot does not fit the model")?;
+        let caption = format!("step {} · epoch {:.2}", snapshot.step, snapshot.epoch);
+        frames.push(crate::viz::animation::captioned_frame(
+            &draw(graph)?,
+            &caption,
+        ));
+    }
+    let bytes = crate::viz::animation::gif_bytes(&frames, args.frame_ms)?;
+    crate::atomic_file::write_atomically(out, &bytes).with_context(|| out.display().to_string())?;
+    eprintln!(
+        "wrote {} ({} frames, {} ms each, view {})",
+        out.display(),
+        frames.len(),
+        args.frame_ms,
+        args.view
+    );
+    Ok(())
 }
 
 /// The input of a one-input view: the image file of `--input`, or validation sample

@@ -76,6 +76,7 @@ pub fn import_onnx(args: &ImportArgs) -> anyhow::Result<()> {
         params: imported.params,
         history: History::default(),
         class_names: Vec::new(),
+        snapshots: Vec::new(),
     };
     ck.save(&args.out)?;
     for note in &imported.notes {

@@ -14,6 +14,7 @@ use ndarray::ArrayD;
 use crate::data::Dataset;
 use crate::engine::Graph;
 use crate::spec::Preset;
+use crate::train::snapshots::{Moment, Snapshot};
 use crate::train::{EpochRecord, History};
 
 /// Which weights a newly configured run starts from.
@@ -25,10 +26,12 @@ pub enum StartWeights {
     /// copied over, and the history continues. This is how editing a paused model keeps
     /// what it learned.
     KeepMatching,
-    /// Weights and history from a checkpoint.
+    /// Weights and history from a checkpoint, with the snapshots of its training it
+    /// carries (for playback).
     Checkpoint {
         params: Vec<(String, ArrayD<f32>)>,
         history: History,
+        snapshots: Vec<Snapshot>,
     },
 }
 
@@ -174,7 +177,11 @@ pub enum TrainerEvent {
         history: History,
         /// The names of the classes of the data the run trains on.
         class_names: Vec<String>,
+        /// The run's snapshots, the last one being these weights.
+        snapshots: Vec<Snapshot>,
     },
+    /// The moments of the run whose weights are kept for playback (after each new one).
+    Snapshots(Arc<Vec<Moment>>),
     /// A configuration error, a training error or a caught panic (shared: events are
     /// cloned).
     Error(Arc<TrainerError>),
@@ -220,6 +227,12 @@ pub struct InspectContext<'a> {
 /// `train` defines the hook and never imports what implements it (`ui` does).
 pub trait Inspector: Send {
     fn inspect(&mut self, ctx: InspectContext<'_>);
+
+    /// The training step whose snapshot the views should show (playback), or `None` for
+    /// the weights now.
+    fn at_step(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A boxed [`Inspector`] that can travel in a [`TrainerCommand`].

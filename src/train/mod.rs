@@ -1,8 +1,10 @@
-//! Training: the loop as plain functions (`run`), quality measures (`metrics`).
+//! Training: the loop as plain functions (`run`), quality measures (`metrics`), copies of
+//! the weights along a run for playback (`snapshots`).
 
 pub mod messages;
 pub mod metrics;
 pub mod run;
+pub mod snapshots;
 pub mod worker;
 
 pub use metrics::MetricKind;

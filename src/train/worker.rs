@@ -26,7 +26,9 @@ use super::messages::{
 };
 use super::metrics::argmax_channels;
 use super::run::{Trainer, gather};
+use super::snapshots::{Snapshot, Snapshots};
 use crate::data::Targets;
+use crate::engine::Graph;
 use crate::engine::Mode;
 use crate::train::History;
 
@@ -72,6 +74,7 @@ impl TrainerWorker {
             inspect_due: false,
             last_inspect: None,
             last_inspect_took: Duration::ZERO,
+            playback: None,
         };
         let handle = std::thread::Builder::new()
             .name("trainer".into())
@@ -133,11 +136,48 @@ struct Run {
     history: History,
     total_steps: u64,
     target_epochs: usize,
+    /// Steps the weights had been trained before this run (a checkpoint's, or the run's
+    /// before an edit), so snapshot steps count from initialisation.
+    step_offset: u64,
+    snapshots: Snapshots,
 }
 
 impl Run {
     fn epochs_done(&self) -> usize {
         self.epoch_offset + self.trainer.epochs_done()
+    }
+
+    /// Steps since the weights were initialised.
+    fn global_step(&self) -> u64 {
+        self.step_offset + self.total_steps
+    }
+
+    /// Where in training the weights are now: epochs done plus the share of the current one.
+    fn epoch_position(&self) -> f64 {
+        let per_epoch = self.trainer.steps_per_epoch().max(1) as f64;
+        self.epoch_offset as f64 + self.total_steps as f64 / per_epoch
+    }
+
+    /// Keeps a snapshot of the weights now if the policy wants one; says whether it did.
+    fn snapshot_if_due(&mut self, epoch_ended: bool) -> bool {
+        let step = self.global_step();
+        if !self.snapshots.wants(step, epoch_ended) {
+            return false;
+        }
+        let snapshot = Snapshot::of(self.trainer.graph(), step, self.epoch_position());
+        self.snapshots.keep(snapshot);
+        true
+    }
+
+    /// The snapshots with the weights now as the last one (for saving).
+    fn snapshots_to_now(&self) -> Vec<Snapshot> {
+        let mut all = self.snapshots.clone();
+        all.keep(Snapshot::of(
+            self.trainer.graph(),
+            self.global_step(),
+            self.epoch_position(),
+        ));
+        all.entries().to_vec()
     }
 }
 
@@ -167,6 +207,9 @@ struct WorkerState {
     last_inspect: Option<Instant>,
     /// How long the last inspection took.
     last_inspect_took: Duration,
+    /// The model at the snapshot the views last played back (step, weights), kept so that
+    /// views at the same moment need no copy.
+    playback: Option<(u64, Graph<f32>)>,
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -347,6 +390,7 @@ impl WorkerState {
                         params,
                         history: run.history.clone(),
                         class_names: run.setup.train.class_names.clone(),
+                        snapshots: run.snapshots_to_now(),
                     });
                 } else {
                     self.fail(TrainerError::NothingToSave);
@@ -377,6 +421,8 @@ impl WorkerState {
                 return;
             }
         };
+        let mut snapshots = Snapshots::default();
+        let mut step_offset = 0;
         let (history, epoch_offset) = match &setup.weights {
             StartWeights::Fresh => (History::default(), 0),
             StartWeights::KeepMatching => match &previous {
@@ -400,16 +446,30 @@ impl WorkerState {
                             trainer.graph_mut().set_param(&name, (*v).clone()).ok();
                         }
                     }
+                    // The same model trains on (new settings): its moments go on; another
+                    // model's snapshots would not fit it.
+                    step_offset = old.global_step();
+                    if old.setup.preset.model == setup.preset.model {
+                        snapshots = old.snapshots.clone();
+                    }
                     (old.history.clone(), old.epochs_done())
                 }
                 None => (History::default(), 0),
             },
-            StartWeights::Checkpoint { params, history } => {
+            StartWeights::Checkpoint {
+                params,
+                history,
+                snapshots: saved,
+            } => {
                 for (name, value) in params {
                     if let Err(e) = trainer.graph_mut().set_param(name, value.clone()) {
                         self.fail(TrainerError::CheckpointMismatch(e));
                     }
                 }
+                // The checkpoint's last snapshot is its weights: training goes on from
+                // its step.
+                snapshots = Snapshots::from_entries(saved.clone());
+                step_offset = snapshots.entries().last().map_or(0, |s| s.step);
                 (history.clone(), history.epochs.len())
             }
         };
@@ -439,8 +499,15 @@ impl WorkerState {
             history,
             total_steps: 0,
             target_epochs,
+            step_offset,
+            snapshots,
         });
+        self.playback = None;
+        if let Some(run) = &mut self.run {
+            run.snapshot_if_due(false);
+        }
         self.emit(TrainerEvent::Configured(info));
+        self.emit_moments();
         self.state = RunState::Empty; // force the event below
         self.set_state(RunState::Ready);
         self.evaluate();
@@ -478,6 +545,7 @@ impl WorkerState {
                     run.history.epochs.push(record.clone());
                     record
                 });
+                let snapped = run.snapshot_if_due(finished.is_some());
                 let done = run.epochs_done() >= run.target_epochs;
                 let due = self
                     .pending
@@ -489,6 +557,9 @@ impl WorkerState {
                 if let Some(record) = finished {
                     self.emit(TrainerEvent::Epoch(record));
                     self.evaluate();
+                }
+                if snapped {
+                    self.emit_moments();
                 }
                 if done && !single {
                     self.set_state(RunState::Finished);
@@ -519,22 +590,60 @@ impl WorkerState {
         }
     }
 
-    /// Runs the window's inspector on the current model (a panic in it is reported and
-    /// removes it; the run is not affected).
+    /// Tells the window which moments of the run can be played back.
+    fn emit_moments(&self) {
+        if let Some(run) = &self.run {
+            self.emit(TrainerEvent::Snapshots(std::sync::Arc::new(
+                run.snapshots.moments(),
+            )));
+        }
+    }
+
+    /// Runs the window's inspector on the current model, or on the snapshot it asks for
+    /// (a panic in it is reported and removes it; the run is not affected).
     fn run_inspector(&mut self) {
         self.inspect_due = false;
         let (Some(job), Some(run)) = (&mut self.inspector, &mut self.run) else {
             return;
         };
         let started = Instant::now();
-        let epochs_done = run.epochs_done();
-        let total_steps = run.total_steps;
+        let mut epochs_done = run.epochs_done();
+        let mut total_steps = run.total_steps;
         let preset = run.trainer.preset.clone();
         let (train, val) = (
             std::sync::Arc::clone(&run.setup.train),
             std::sync::Arc::clone(&run.setup.val),
         );
-        let graph = run.trainer.graph_mut();
+        let moment = job
+            .0
+            .at_step()
+            .and_then(|step| run.snapshots.at(step))
+            .filter(|s| s.step != run.step_offset + run.total_steps);
+        let graph = match moment {
+            Some(snapshot) => {
+                if self
+                    .playback
+                    .as_ref()
+                    .is_none_or(|(step, _)| *step != snapshot.step)
+                {
+                    let mut g = run.trainer.graph().clone();
+                    if let Err(e) = snapshot.restore(&mut g) {
+                        // Snapshots are of this model (others are dropped on an edit), so
+                        // this is a bug; say so rather than show the wrong weights.
+                        let error = TrainerError::CheckpointMismatch(e);
+                        self.events
+                            .send(TrainerEvent::Error(std::sync::Arc::new(error)))
+                            .ok();
+                        return;
+                    }
+                    self.playback = Some((snapshot.step, g));
+                }
+                epochs_done = snapshot.epoch.floor() as usize;
+                total_steps = snapshot.step.saturating_sub(run.step_offset);
+                &mut self.playback.as_mut().expect("just set").1
+            }
+            None => run.trainer.graph_mut(),
+        };
         let result = catch_unwind(AssertUnwindSafe(|| {
             job.0.inspect(InspectContext {
                 graph,

@@ -84,6 +84,9 @@ pub struct ViewSettings {
     /// for every view of one input (dragged on the Prediction view); its side is
     /// [`occlusion::default_square`]'s.
     pub occluder: Option<(usize, usize)>,
+    /// The training step whose snapshot every view shows (the timeline), `None` for the
+    /// weights now.
+    pub at_step: Option<u64>,
 }
 
 impl Default for ViewSettings {
@@ -107,6 +110,7 @@ impl Default for ViewSettings {
             pick: None,
             features: Vec::new(),
             occluder: None,
+            at_step: None,
         }
     }
 }
@@ -226,6 +230,10 @@ impl Inspector for ViewInspector {
         }
         result.millis = started.elapsed().as_secs_f64() * 1000.0;
         self.out.put(result);
+    }
+
+    fn at_step(&self) -> Option<u64> {
+        self.settings.at_step
     }
 }
 

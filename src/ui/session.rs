@@ -74,6 +74,8 @@ pub struct RunView {
     pub probe: Option<Arc<ProbeResult>>,
     /// The version of the trainer's latest probe already taken (by the app).
     pub(in crate::ui) probe_seen: u64,
+    /// The moments of the run whose weights the trainer keeps (the playback timeline).
+    pub moments: Arc<Vec<crate::train::snapshots::Moment>>,
 }
 
 /// A line in the status bar.

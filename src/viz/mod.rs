@@ -3,6 +3,7 @@
 //! The window uploads these as textures; the CLI and tests can write or check the same
 //! pixels. Imports `engine` and `data` types only.
 
+pub mod animation;
 pub mod charts;
 pub mod colormap;
 pub mod curves;

@@ -241,6 +241,7 @@ impl ConvLabApp {
                 params,
                 history,
                 class_names,
+                snapshots,
             } = event
             {
                 let ck = Checkpoint {
@@ -248,6 +249,7 @@ impl ConvLabApp {
                     params,
                     history,
                     class_names,
+                    snapshots,
                 };
                 if let Some(dir) = file.parent() {
                     std::fs::create_dir_all(dir).ok();

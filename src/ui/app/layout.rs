@@ -115,6 +115,14 @@ impl ConvLabApp {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             panels::views::tab_bar_ui(&mut self.views, &self.project.preset.model, ui);
+            if self.views.settings.tab != ViewId::ConvArithmetic {
+                panels::timeline::timeline_ui(
+                    &mut self.views.settings.at_step,
+                    &self.run.moments,
+                    &mut self.views.timeline,
+                    ui,
+                );
+            }
             ui.separator();
             if self.views.settings.tab == ViewId::Training {
                 self.training_tab_ui(ui);
@@ -153,6 +161,13 @@ impl ConvLabApp {
                 loss: self.project.preset.training.loss,
                 log_scale: &mut self.state.log_scale,
                 show_step_loss: &mut self.state.show_step_loss,
+                marker: self.views.settings.at_step.and_then(|step| {
+                    self.run
+                        .moments
+                        .iter()
+                        .rfind(|m| m.step <= step)
+                        .map(|m| m.epoch)
+                }),
             },
             ui,
         );

@@ -120,6 +120,7 @@ impl ConvLabApp {
                     self.run.progress = Some(p);
                 }
                 TrainerEvent::Epoch(record) => self.run.history.push(record),
+                TrainerEvent::Snapshots(moments) => self.run.moments = moments,
                 TrainerEvent::State(s) => {
                     self.run.state = s;
                     if s == RunState::Finished {
@@ -131,12 +132,14 @@ impl ConvLabApp {
                     params,
                     history,
                     class_names,
+                    snapshots,
                 } => {
                     let ck = Checkpoint {
                         preset: *preset,
                         params,
                         history,
                         class_names,
+                        snapshots,
                     };
                     if let Some(path) = self.writes.pending_onnx.take() {
                         self.info(format!("exporting ONNX to {}…", path.display()));
@@ -283,6 +286,7 @@ impl ConvLabApp {
                 self.trainer.pending_weights = Some(StartWeights::Checkpoint {
                     params: ck.params,
                     history: ck.history,
+                    snapshots: ck.snapshots,
                 });
                 if restoring {
                     // Still not in a file of the user's: keep it marked, and kept at exit.

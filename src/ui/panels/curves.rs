@@ -3,7 +3,7 @@
 //! paler beside them.
 
 use eframe::egui::{Color32, Ui};
-use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, PlotUi, Points};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, PlotUi, Points, VLine};
 
 use crate::engine::LossKind;
 use crate::train::{EpochRecord, MetricKind};
@@ -22,6 +22,8 @@ pub struct Curves<'a> {
     pub loss: LossKind,
     pub log_scale: &'a mut bool,
     pub show_step_loss: &'a mut bool,
+    /// The moment the timeline shows (epoch position), marked on both plots.
+    pub marker: Option<f64>,
 }
 
 pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
@@ -30,7 +32,17 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
         loss,
         log_scale,
         show_step_loss,
+        marker,
     } = curves;
+    let mark = |plot: &mut PlotUi<'_>| {
+        if let Some(x) = marker {
+            plot.vline(
+                VLine::new("timeline", x)
+                    .color(Color32::from_gray(150))
+                    .style(LineStyle::dashed_loose()),
+            );
+        }
+    };
     let log = *log_scale;
     ui.horizontal(|ui| {
         ui.heading("Curves");
@@ -81,6 +93,7 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                         .width(1.0),
                     );
                 }
+                mark(plot);
                 previous_run(plot, &run.previous, |r| [r.train_loss, r.val_loss], log);
                 let train =
                     plot_points(history.iter().map(|r| [r.epoch as f64, r.train_loss]), log);
@@ -114,6 +127,7 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
             .y_axis_label(metric_name.as_str())
             .allow_scroll(false)
             .show(ui, |plot| {
+                mark(plot);
                 previous_run(
                     plot,
                     &run.previous,

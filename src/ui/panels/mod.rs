@@ -14,6 +14,7 @@ pub mod node_params;
 pub mod point_views;
 pub mod sandbox;
 pub mod status_bar;
+pub mod timeline;
 pub mod top_bar;
 pub mod training_panel;
 pub mod views;

@@ -72,6 +72,8 @@ pub struct ViewsUi {
     pub drawing_open: bool,
     /// Where the pointer was at the previous frame of a stroke (input pixels).
     drawing_last: Option<(f32, f32)>,
+    /// The playback timeline's state (its position is `settings.at_step`).
+    pub timeline: super::timeline::TimelineUi,
 }
 
 /// What the views panel reads besides its own state.
