@@ -8,13 +8,15 @@
 #
 # Models (training times on a 2-core machine are a few seconds to a minute each):
 #   digits-lenet (3 epochs)          activations, filters, gradients, pool-routing,
-#                                    receptive-field, covariance, saliency, top-patches
+#                                    receptive-field, covariance, saliency, top-patches,
+#                                    prediction, occlusion
 #   textures-autoencoder (8 epochs)  anomaly
 #   cells-unet (4 epochs)            segmentation
 #   no model                         conv-arithmetic, pool-routing-lecture (the lecture's 4×4)
 # The first lecture hour (point sets and 1-D fits, a fraction of a second each), each at the
 # walkthrough step it illustrates:
-#   spirals-mlp (2 → 32 tanh → 32 tanh → 2, 1500)     decision-spirals
+#   spirals-mlp (2 → 32 tanh → 32 tanh → 2, 1500)     decision-spirals, and with
+#                                                     --snapshots decision-spirals-forming.gif
 #   02-single-unit (15 epochs)                        unit-single: "One unit's output is a ramp"
 #   03-xor-linear-vs-hidden, act2 identity (20)       neurons-xor: "Each hidden unit draws one line"
 #   04-universal-approximation, N = 4 (60)            function-sine: "N = 4"
@@ -56,6 +58,8 @@ render "$lenet" receptive-field receptive-field --sample 0 --node conv2
 render "$lenet" covariance covariance --sample 0 --shift 2,2
 render "$lenet" saliency saliency --sample 0
 render "$lenet" top-patches top-patches --node conv2 --channel 3
+render "$lenet" prediction prediction --sample 0
+render "$lenet" occlusion occlusion --sample 0
 # The sandbox needs no model; the path is not read.
 render presets/digits-lenet.toml conv-arithmetic conv-arithmetic \
     --size 5 --kernel 3 --padding 1 --stride 2 --step 5
@@ -77,4 +81,11 @@ render "$spirals" decision decision-spirals
 render "$single" unit unit-single --node unit --channel 0
 render "$xor" neurons neurons-xor
 render "$sine" function function-sine
+# Playback: the spirals run with its snapshots, the decision regions forming as a GIF.
+snapshots="$tmp/spirals-snapshots.safetensors"
+if [[ ! -f "$snapshots" || -n "${RETRAIN:-}" ]]; then
+    "$CONVLAB" train presets/spirals-mlp.toml --snapshots --out "$snapshots" >&2
+fi
+"$CONVLAB" render "$snapshots" --view decision --frame-ms 150 \
+    --animate "$here/render-decision-spirals-forming.gif"
 echo "wrote $(ls "$here"/render-*.png | wc -l) pictures into $here" >&2

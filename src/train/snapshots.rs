@@ -3,7 +3,12 @@
 //! layers. A snapshot is taken at log-spaced steps (0, 1, 2, 4, 8, …: early training
 //! changes fastest) and at every epoch end, within a budget of [`MAX_SNAPSHOTS`] copies and
 //! [`MAX_SNAPSHOT_BYTES`]; when a new one would exceed it, the snapshot closest to its
-//! neighbours is dropped, the oldest first among equals, and the first and last are kept.
+//! neighbours on a square-root scale of steps is dropped (the oldest among equals; the
+//! first and last stay). On that scale the very first steps are closest, so they are
+//! thinned first, yet a long run keeps moments from its early phase, where decision
+//! regions and filters form, as well as from its end — a linear scale would leave only the
+//! first snapshot before the last few hundred epochs, a logarithmic one almost nothing of
+//! the end.
 //!
 //! Only the parameters are kept (no optimiser state): a view needs the model, not how it
 //! would go on training.
@@ -130,16 +135,20 @@ impl Snapshots {
         }
     }
 
-    /// Drops the interior snapshot whose neighbours are closest together (in steps), the
-    /// oldest among equals: the spread of moments stays even and both ends stay.
+    /// Drops the interior snapshot whose neighbours are closest together on the
+    /// square-root scale, the oldest among equals; both ends stay.
     fn thin(&mut self) {
         let n = self.entries.len();
         if n <= 2 {
             self.entries.truncate(1);
             return;
         }
+        let scale = |k: usize| (self.entries[k].step as f64).sqrt();
         let victim = (1..n - 1)
-            .min_by_key(|&i| (self.entries[i + 1].step - self.entries[i - 1].step, i))
+            .min_by(|&a, &b| {
+                let gap = |i: usize| scale(i + 1) - scale(i - 1);
+                gap(a).total_cmp(&gap(b)).then(a.cmp(&b))
+            })
             .expect("an interior snapshot");
         self.entries.remove(victim);
     }
@@ -222,8 +231,8 @@ mod tests {
         }
         assert_eq!(s.len(), 3);
         assert!(s.bytes() <= 120);
-        // [0, 1, 2] → 1 goes → [0, 2, 4] → 2 goes → [0, 4, 8].
-        assert_eq!(s.at(7).unwrap().step, 4);
+        // √steps 0, 1, 1.41, 2: 2 goes → [0, 1, 4]; 0, 1, 2, 2.83: 4 goes → [0, 1, 8].
+        assert_eq!(s.at(7).unwrap().step, 1);
         assert_eq!(s.at(100).unwrap().step, 8);
     }
 
