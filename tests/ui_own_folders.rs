@@ -1,12 +1,18 @@
 //! The user's segmentation and anomaly folders through the window: picked in the source
 //! list, typed into their tools, loaded in the background; the counts, the masks' format,
-//! the skipped files and the thumbnails (masks painted over the images) show.
+//! the skipped files and the thumbnails (masks painted over the images) show; the model
+//! follows the data on request (U-Net, autoencoder, the output layer to 3 and 40 classes
+//! and back down).
 
 mod common;
 
+use std::path::Path;
+
 use common::folders::{anomaly_folders, scratch, segmentation_pairs};
-use common::ui::{App, app, step_until};
+use common::ui::{App, app, click_in_view, step_until};
 use convlab::data::DataSource;
+use convlab::engine::LossKind;
+use convlab::engine::facts::infer;
 use convlab::ui::ConvLabApp;
 use convlab::ui::background::{AnomalyCounts, LoadDetails};
 use eframe::egui;
@@ -44,6 +50,10 @@ fn wait_for(h: &mut App, what: &str, is_kind: fn(&DataSource) -> bool) {
     });
 }
 
+fn model_output(a: &ConvLabApp) -> [usize; 3] {
+    infer(&a.project.preset.model).unwrap().output()
+}
+
 /// Whether the picture has a pixel that is not grey: the grey images show a mask colour.
 fn has_colour(img: &convlab::viz::Rgba) -> bool {
     img.pixels
@@ -52,7 +62,7 @@ fn has_colour(img: &convlab::viz::Rgba) -> bool {
 }
 
 #[test]
-fn a_segmentation_folder_loads_with_its_masks_painted_over_the_images() {
+fn a_segmentation_folder_loads_with_its_masks_and_the_model_becomes_a_u_net() {
     let root = scratch("ui-seg");
     let (images, masks) = segmentation_pairs(&root, 8, 32, 1);
     // Two files that cannot be used: an image without a mask, a mask of another size.
@@ -112,11 +122,27 @@ fn a_segmentation_folder_loads_with_its_masks_painted_over_the_images() {
     }
     h.get_by_label_contains("8 samples of 1×28×28");
 
+    // LeNet outputs ten numbers; binary masks need one channel of 28×28.
+    click_in_view(&mut h, "Use the U-Net template (1 output channel)");
+    h.run_steps(2);
+    assert_eq!(model_output(h.state()), [1, 28, 28]);
+    assert_eq!(
+        h.state().project.preset.training.loss,
+        LossKind::BceWithLogits
+    );
+    assert!(
+        h.query_by_label("Use the U-Net template (1 output channel)")
+            .is_none()
+    );
+    // One undo step brings LeNet back.
+    h.state_mut().project.undo();
+    h.run_steps(2);
+    assert_eq!(model_output(h.state()), [10, 1, 1]);
     std::fs::remove_dir_all(&root).ok();
 }
 
 #[test]
-fn an_anomaly_folder_loads_with_its_test_images_counted() {
+fn an_anomaly_folder_loads_with_its_test_images_and_gets_an_autoencoder() {
     let root = scratch("ui-anomaly");
     let (train, test, masks) = anomaly_folders(&root, 10, 3, 4, 32);
 
@@ -159,6 +185,14 @@ fn an_anomaly_folder_loads_with_its_test_images_counted() {
     h.get_by_label("test: 3 good, 4 defective (scratch) · 7 with masks");
     h.get_by_label_contains("10 samples of 1×28×28");
 
+    click_in_view(
+        &mut h,
+        "Use the conv autoencoder template (1×28×28 in and out)",
+    );
+    h.run_steps(2);
+    assert_eq!(model_output(h.state()), [1, 28, 28]);
+    assert_eq!(h.state().project.preset.training.loss, LossKind::Mse);
+
     // A test folder without good/defect subfolders: one message, the folder not loaded.
     let flat = root.join("flat");
     std::fs::create_dir_all(&flat).unwrap();
@@ -188,5 +222,70 @@ fn an_anomaly_folder_loads_with_its_test_images_counted() {
             .count(),
         2
     );
+    std::fs::remove_dir_all(&root).ok();
+}
+
+fn class_folder(root: &Path, classes: usize) {
+    for c in 0..classes {
+        let dir = root.join(format!("class{c:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..2u8 {
+            image::GrayImage::from_fn(8, 8, |x, _| image::Luma([(c as u8 * 5) ^ (i + x as u8)]))
+                .save(dir.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+}
+
+fn load_class_folder(h: &mut App, root: &Path) {
+    h.state_mut().state.folder_path.clear();
+    h.run_steps(2);
+    type_into(h, "Folder path", &root.display().to_string());
+    h.get_by_label("Load folder").click();
+    // The click is carried out at the next frame: the project wants the new folder then.
+    h.run_steps(2);
+    wait_for(h, "the class folder", |s| {
+        matches!(s, DataSource::Folder(_))
+    });
+    assert!(
+        h.state().data.failed.is_none(),
+        "{:?}",
+        h.state().data.failed
+    );
+}
+
+fn outputs(a: &ConvLabApp) -> usize {
+    a.project.preset.model.output_layer().unwrap().1
+}
+
+#[test]
+fn the_output_layer_follows_3_and_40_classes_and_back_down() {
+    let root = scratch("ui-classes");
+    let (three, forty) = (root.join("three"), root.join("forty"));
+    class_folder(&three, 3);
+    class_folder(&forty, 40);
+
+    let mut h = app();
+    pick_source(&mut h, "My images (class folder)");
+    load_class_folder(&mut h, &three);
+    h.get_by_label_contains("The data has 3 classes but fc3 gives 10 outputs");
+    click_in_view(&mut h, "Set fc3 to 3 outputs");
+    h.run_steps(2);
+    assert_eq!(outputs(h.state()), 3);
+
+    load_class_folder(&mut h, &forty);
+    h.get_by_label_contains("The data has 40 classes but fc3 gives 3 outputs");
+    click_in_view(&mut h, "Set fc3 to 40 outputs");
+    h.run_steps(2);
+    assert_eq!(outputs(h.state()), 40);
+
+    load_class_folder(&mut h, &three);
+    click_in_view(&mut h, "Set fc3 to 3 outputs");
+    h.run_steps(2);
+    assert_eq!(outputs(h.state()), 3);
+    assert!(h.query_by_label_contains("classes but fc3 gives").is_none());
+    // Each change is one undo step.
+    h.state_mut().project.undo();
+    assert_eq!(outputs(h.state()), 40);
     std::fs::remove_dir_all(&root).ok();
 }

@@ -14,8 +14,9 @@ use crate::data::DataSource;
 use crate::data::sources::options::{Choice, OptionValue, SourceOption, Switches};
 use crate::data::sources::{FolderChoice, SourceKind};
 use crate::ui::app_state::AppState;
-use crate::ui::background::{AnomalyCounts, DialogPurpose, FolderField, LoadDetails};
+use crate::ui::background::{AnomalyCounts, DialogPurpose, FolderField, LoadDetails, holds_masks};
 use crate::ui::command::UiCommand;
+use crate::ui::model_fit::{DataTask, fit_model};
 use crate::ui::panels::augment_panel::{AugmentPreview, Augmenting, augment_ui};
 use crate::ui::panels::gallery::GalleryState;
 use crate::ui::project::Project;
@@ -543,11 +544,6 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
             .map(|(name, n)| format!("{name}: {n}"))
             .collect();
         ui.small(format!("{} classes · {}", counts.len(), text.join(" · ")));
-        if let Some(classes) = class_count_fix_ui(&project.preset.model, d, ui) {
-            project.apply(|m| {
-                m.set_outputs(classes);
-            });
-        }
         if counts.len() == 1 {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -556,6 +552,9 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
         }
     }
     details_ui(&loaded.details, d, ui);
+    if let Some(task) = data_task(&loaded.source, d) {
+        model_fit_ui(project, d.sample_shape(), task, ui);
+    }
     if let Some(img) = &loaded.thumbnails {
         if panel.thumbnails_version != data.version || panel.thumbnails.is_none() {
             let color =
@@ -644,32 +643,50 @@ fn anomaly_text(c: &AnomalyCounts) -> String {
     text + &format!(" · {} with masks", c.with_mask)
 }
 
-/// When the data has more classes than the model has outputs (LeNet's 10 and a folder of
-/// 40 kinds of thing), the one-click fix: says so, and returns the class count when the
-/// user asks for one output per class.
-fn class_count_fix_ui(
-    model: &crate::engine::ModelSpec,
-    data: &crate::data::Dataset,
-    ui: &mut Ui,
-) -> Option<usize> {
-    if !matches!(data.targets, crate::data::Targets::Labels(_)) {
-        return None;
-    }
-    let classes = data.class_names.len();
-    let (i, outputs) = model.output_layer()?;
-    if outputs >= classes {
-        return None;
-    }
-    let name = &model.nodes[i].name;
-    ui.colored_label(
-        ui.visuals().warn_fg_color,
-        format!("The data has {classes} classes but {name} gives {outputs} outputs."),
-    );
-    ui.button(format!("Set {name} to {classes} outputs"))
-        .on_hover_text(
-            "A classifier needs one output per class. Changes only this layer (its weights \
-             start afresh); Ctrl+Z undoes it.",
+/// What the data asks of the model's output, when the panel can fit the model to it.
+fn data_task(source: &DataSource, data: &crate::data::Dataset) -> Option<DataTask> {
+    match &data.targets {
+        crate::data::Targets::Labels(_) => Some(DataTask::Classes(data.class_names.len())),
+        crate::data::Targets::Dense(t) if holds_masks(data) => Some(DataTask::Masks(t.shape()[1])),
+        crate::data::Targets::Dense(_) => matches!(
+            source.kind(),
+            SourceKind::AnomalyFolder | SourceKind::Textures
         )
+        .then_some(DataTask::Reconstruct),
+    }
+}
+
+/// When the model does not fit the data (LeNet's 10 outputs and a folder of 3 or 40 kinds
+/// of thing; a classifier and masks; a classifier and an anomaly folder): says what does
+/// not fit and offers the fix, one click and one undo step.
+fn model_fit_ui(project: &mut Project, shape: [usize; 3], task: DataTask, ui: &mut Ui) {
+    let Some(fit) = fit_model(
+        &project.preset.model,
+        project.preset.training.loss,
+        shape,
+        task,
+    ) else {
+        return;
+    };
+    ui.colored_label(ui.visuals().warn_fg_color, &fit.problem);
+    let (Some(action), Some(model)) = (fit.action, fit.model) else {
+        return;
+    };
+    let loss_note = fit
+        .loss
+        .map(|l| format!(" The loss becomes {}.", l.torch_name()))
+        .unwrap_or_default();
+    if ui
+        .button(action)
+        .on_hover_text(format!(
+            "Changes the model to fit the data; changed layers start from fresh weights. \
+             Ctrl+Z undoes the model change.{loss_note}"
+        ))
         .clicked()
-        .then_some(classes)
+    {
+        project.apply(|m| *m = model);
+        if let Some(loss) = fit.loss {
+            project.preset.training.loss = loss;
+        }
+    }
 }
