@@ -289,3 +289,38 @@ fn the_output_layer_follows_3_and_40_classes_and_back_down() {
     assert_eq!(outputs(h.state()), 40);
     std::fs::remove_dir_all(&root).ok();
 }
+
+#[test]
+fn the_offered_settings_for_own_images_say_what_changes_and_can_be_declined() {
+    let root = scratch("ui-offer");
+    class_folder(&root, 3);
+    let mut h = app();
+    pick_source(&mut h, "My images (class folder)");
+    load_class_folder(&mut h, &root);
+    h.get_by_label_contains("optimiser: Adam at 0.004 (was SGD at 0.02)");
+    h.get_by_label_contains("augmentation: flips and shifts");
+    h.get_by_label("No thanks").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Use these settings").is_none());
+    assert!(matches!(
+        h.state().project.preset.training.optimizer,
+        convlab::engine::OptimizerKind::Sgd { .. }
+    ));
+    // Another folder is offered them again; taking them changes the settings.
+    let other = root
+        .join("..")
+        .join(format!("convlab-ui-offer2-{}", std::process::id()));
+    std::fs::remove_dir_all(&other).ok();
+    class_folder(&other, 3);
+    load_class_folder(&mut h, &other);
+    click_in_view(&mut h, "Use these settings");
+    h.run_steps(2);
+    let t = &h.state().project.preset.training;
+    assert!(matches!(
+        t.optimizer,
+        convlab::engine::OptimizerKind::Adam { .. }
+    ));
+    assert!(t.augment.is_some_and(|a| a.flip && a.shift > 0));
+    std::fs::remove_dir_all(&root).ok();
+    std::fs::remove_dir_all(&other).ok();
+}

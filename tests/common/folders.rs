@@ -1,5 +1,6 @@
-//! Folders of the user's own images, written into a temporary folder by the tests:
-//! segmentation images with masks, and an anomaly folder in the MVTec layout.
+//! Folders of the user's own images, written into a temporary folder by the tests: a class
+//! folder of real photo crops, segmentation images with masks, and an anomaly folder in the
+//! MVTec layout.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,49 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::remove_dir_all(&root).ok();
     std::fs::create_dir_all(&root).unwrap();
     root
+}
+
+/// The bundled photos (scikit-image's camera, astronaut and chelsea, public domain; see
+/// assets/README.md), one class each.
+pub const PHOTO_CLASSES: [&str; 3] = ["camera", "astronaut", "chelsea"];
+
+/// `per_class` square crops of each bundled photo, at random positions and scales (a side
+/// of 24 pixels up to half the photo's shorter side), each resized to 48×48 and saved as
+/// PNG under `root/<photo>/`; seeded, so the same seed writes the same folder.
+pub fn photo_crops(root: &Path, per_class: usize, seed: u64) {
+    crops("assets/photos", &PHOTO_CLASSES, root, per_class, seed);
+}
+
+/// The bundled textures (scikit-image's brick, grass and gravel, CC0; grey), one class
+/// each.
+pub const TEXTURE_CLASSES: [&str; 3] = ["brick", "grass", "gravel"];
+
+/// Like [`photo_crops`], of the bundled textures.
+pub fn texture_crops(root: &Path, per_class: usize, seed: u64) {
+    crops("assets/textures", &TEXTURE_CLASSES, root, per_class, seed);
+}
+
+fn crops(assets: &str, classes: &[&str], root: &Path, per_class: usize, seed: u64) {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join(assets);
+    let mut rng = Rng::new(seed);
+    for &class in classes {
+        let photo = image::open(assets.join(format!("{class}.png")))
+            .unwrap()
+            .to_rgb8();
+        let (w, h) = (photo.width(), photo.height());
+        let dir = root.join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..per_class {
+            let max_side = w.min(h) / 2;
+            let side = 24 + rng.below((max_side - 24) as usize + 1) as u32;
+            let x = rng.below((w - side) as usize + 1) as u32;
+            let y = rng.below((h - side) as usize + 1) as u32;
+            let crop = image::imageops::crop_imm(&photo, x, y, side, side).to_image();
+            image::imageops::resize(&crop, 48, 48, image::imageops::FilterType::Triangle)
+                .save(dir.join(format!("{i:03}.png")))
+                .unwrap();
+        }
+    }
 }
 
 /// `n` grey images of bright disks on a darker noisy background under `root/images/`,

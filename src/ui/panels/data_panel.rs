@@ -13,6 +13,7 @@ use eframe::egui::{self, Ui};
 use crate::data::DataSource;
 use crate::data::sources::options::{Choice, OptionValue, SourceOption, Switches};
 use crate::data::sources::{FolderChoice, SourceKind};
+use crate::spec::own_images::own_images_defaults;
 use crate::ui::app_state::AppState;
 use crate::ui::background::{AnomalyCounts, DialogPurpose, FolderField, LoadDetails, holds_masks};
 use crate::ui::command::UiCommand;
@@ -30,6 +31,9 @@ pub struct DataPanelState {
     /// The user chose a source that is given with its own tools (a class folder, a CSV
     /// file, segmentation or anomaly folders) but has not loaded it yet.
     pub open_tools: Option<SourceKind>,
+    /// The folder whose suggested training settings the user declined (not offered again
+    /// for it).
+    pub declined_defaults: Option<DataSource>,
     /// The augmentation preview's texture.
     pub augment_preview: AugmentPreview,
 }
@@ -555,6 +559,9 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
     if let Some(task) = data_task(&loaded.source, d) {
         model_fit_ui(project, d.sample_shape(), task, ui);
     }
+    if matches!(loaded.source, DataSource::Folder(_)) {
+        own_images_offer_ui(project, loaded, panel, ui);
+    }
     if let Some(img) = &loaded.thumbnails {
         if panel.thumbnails_version != data.version || panel.thumbnails.is_none() {
             let color =
@@ -689,4 +696,55 @@ fn model_fit_ui(project: &mut Project, shape: [usize; 3], task: DataTask, ui: &m
             project.preset.training.loss = loss;
         }
     }
+}
+
+/// After a class folder of the user's own images loads: training settings that work on
+/// small folders (see [`own_images_defaults`]), offered with what they change; the user
+/// takes them with one click or declines.
+fn own_images_offer_ui(
+    project: &mut Project,
+    loaded: &crate::ui::background::LoadedData,
+    panel: &mut DataPanelState,
+    ui: &mut Ui,
+) {
+    if panel.declined_defaults.as_ref() == Some(&loaded.source) {
+        return;
+    }
+    let d = &loaded.dataset;
+    let Some(offer) = own_images_defaults(
+        &project.preset,
+        d.sample_shape(),
+        d.class_names.len(),
+        d.len(),
+    ) else {
+        return;
+    };
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label("Settings that train well on small folders of your own images:");
+        for change in &offer.changes {
+            ui.small(format!("· {change}"));
+        }
+        ui.horizontal(|ui| {
+            if ui
+                .button("Use these settings")
+                .on_hover_text(
+                    "Adam, flips and shifts, enough epochs (and a small CNN instead of LeNet-5 \
+                     for colour or small images); the model change is one undo step",
+                )
+                .clicked()
+            {
+                project.preset.training = offer.training.clone();
+                if let Some(model) = offer.model.clone() {
+                    project.apply(|m| *m = model);
+                }
+            }
+            if ui
+                .button("No thanks")
+                .on_hover_text("Keep the current settings; not offered again for this folder")
+                .clicked()
+            {
+                panel.declined_defaults = Some(loaded.source.clone());
+            }
+        });
+    });
 }
