@@ -1027,3 +1027,170 @@ fn nan_in_data_leaves_batch_norm_statistics_alone() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The user's segmentation and anomaly folders.
+
+use convlab::data::pairs::{
+    AnomalyFolders, MaskFormat, SegmentationFolders, load_anomaly_folders, load_segmentation_pairs,
+};
+
+fn grey(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> u8) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::GrayImage::from_fn(w, h, |x, y| image::Luma([f(x, y)]))
+        .save(path)
+        .unwrap();
+}
+
+fn seg_folders(root: &Path) -> SegmentationFolders {
+    SegmentationFolders {
+        images: root.join("images"),
+        masks: root.join("masks"),
+        format: MaskFormat::Auto,
+    }
+}
+
+#[test]
+fn segmentation_masks_of_another_size_and_a_1x1_image_are_reasons_per_file() {
+    let root = scratch("seg-sizes");
+    for i in 0..3 {
+        grey(&root.join(format!("images/{i}.png")), 16, 12, |x, _| {
+            x as u8 * 9
+        });
+        grey(&root.join(format!("masks/{i}.png")), 16, 12, |x, _| {
+            if x < 8 { 0 } else { 255 }
+        });
+    }
+    // A mask of another size than its image; a 1×1 image with a 16×12 mask; a 1×1 image
+    // with a 1×1 mask, which is merely small: it loads, stretched to the chosen size.
+    grey(&root.join("images/wide.png"), 16, 12, |_, _| 5);
+    grey(&root.join("masks/wide.png"), 17, 12, |_, _| 0);
+    grey(&root.join("images/dot.png"), 1, 1, |_, _| 200);
+    grey(&root.join("masks/dot.png"), 16, 12, |_, _| 0);
+    grey(&root.join("images/tiny.png"), 1, 1, |_, _| 200);
+    grey(&root.join("masks/tiny.png"), 1, 1, |_, _| 255);
+    let load = load_segmentation_pairs(&seg_folders(&root), OPTS, None, |_, _| {}).unwrap();
+    assert_eq!(load.dataset.len(), 4, "{:?}", load.skipped);
+    assert_eq!(load.dataset.inputs.shape(), &[4, 3, 8, 8]);
+    let reason = |name: &str| {
+        load.skipped
+            .iter()
+            .find(|s| s.path.file_name().is_some_and(|n| n == name))
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{name} not skipped: {:?}", load.skipped))
+    };
+    assert!(
+        reason("wide.png").contains("17×12"),
+        "{}",
+        reason("wide.png")
+    );
+    assert!(reason("dot.png").contains("1×1"), "{}", reason("dot.png"));
+    assert_eq!(load.skipped.len(), 2);
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[test]
+fn an_images_folder_without_masks_is_one_message() {
+    let root = scratch("seg-no-masks");
+    for i in 0..5 {
+        grey(&root.join(format!("images/{i}.png")), 8, 8, |_, _| 9);
+    }
+    std::fs::create_dir_all(root.join("masks")).unwrap();
+    std::fs::write(root.join("masks/readme.txt"), "masks go here").unwrap();
+    let e = load_segmentation_pairs(&seg_folders(&root), OPTS, None, |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no mask images found") && e.contains("masks"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    // Masks that pair with nothing: still one message, with the first reason.
+    grey(&root.join("masks/other.png"), 8, 8, |_, _| 0);
+    let e = load_segmentation_pairs(&seg_folders(&root), OPTS, None, |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no image could be paired") && e.contains("no mask named"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[test]
+fn masks_with_more_classes_than_the_model_are_refused_before_training() {
+    let root = scratch("seg-classes");
+    for i in 0..4 {
+        grey(&root.join(format!("images/{i}.png")), 8, 8, |x, _| {
+            x as u8 * 30
+        });
+        // Class indices 0, 1, 2: three classes, one-hot targets of 3 channels.
+        grey(&root.join(format!("masks/{i}.png")), 8, 8, |x, _| {
+            (x / 3) as u8
+        });
+    }
+    let preset = Preset::parse(
+        &format!(
+            r#"version = 1
+name = "seg"
+[model]
+input = [1, 8, 8]
+[[model.nodes]]
+name = "head"
+kind = "conv2d"
+out_channels = 1
+kernel = 1
+[data]
+source = "segmentation_folder"
+images = "{}"
+masks = "{}"
+size = [8, 8]
+grayscale = true
+[training]
+loss = "bce_with_logits"
+learning_rate = 0.1
+epochs = 1
+"#,
+            root.join("images").display(),
+            root.join("masks").display()
+        ),
+        "seg.toml",
+    )
+    .unwrap();
+    let e = convlab::train::Trainer::new(&preset)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("[3, 8, 8]") && e.contains("[1, 8, 8]"), "{e}");
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[test]
+fn a_test_folder_without_good_or_defect_subfolders_is_one_message() {
+    let root = scratch("anomaly-flat");
+    for i in 0..3 {
+        grey(&root.join(format!("train/{i}.png")), 8, 8, |_, _| 100);
+        grey(&root.join(format!("test/{i}.png")), 8, 8, |_, _| 100);
+    }
+    let folders = AnomalyFolders {
+        normal: root.join("train"),
+        test: Some(root.join("test")),
+        masks: None,
+    };
+    let e = load_anomaly_folders(&folders, OPTS, None, |_, _| {})
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("no subfolders") && e.contains("good"), "{e}");
+    // Subfolders without a single image: also one message.
+    let empty = root.join("empty-test");
+    std::fs::create_dir_all(empty.join("good")).unwrap();
+    let folders = AnomalyFolders {
+        test: Some(empty),
+        ..folders
+    };
+    let e = load_anomaly_folders(&folders, OPTS, None, |_, _| {})
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("no test images"), "{e}");
+    std::fs::remove_dir_all(&root).ok();
+}

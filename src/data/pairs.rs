@@ -28,7 +28,8 @@ use ndarray::Array4;
 use serde::{Deserialize, Serialize};
 
 use super::folder::{
-    ImageError, ImageOptions, MAX_TARGET_SIDE, Skipped, decode_checked, header_size, load_image,
+    CANCELLED, ImageError, ImageOptions, MAX_TARGET_SIDE, Skipped, decode_checked, header_size,
+    load_image,
 };
 use super::segmentation::one_hot;
 use super::textures::{AnomalyLoad, AnomalySet, AnomalyTest};
@@ -360,6 +361,17 @@ pub fn load_segmentation_pairs(
             reason: "no images found".into(),
         });
     }
+    // One message instead of one "no mask" line per image.
+    if mask_files.is_empty() {
+        return Err(DataError::File {
+            path: folders.masks.display().to_string(),
+            reason: format!(
+                "no mask images found: expected one mask per image of {}, named like the \
+                 image (cat7.jpg ↔ cat7.png or cat7_mask.png)",
+                root.display()
+            ),
+        });
+    }
     check_total(images.len(), (c + 1) * h * w, root)?;
     let masks = masks_by_stem(&mask_files);
     let mut used = BTreeSet::new();
@@ -371,7 +383,7 @@ pub fn load_segmentation_pairs(
         if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(DataError::File {
                 path: root.display().to_string(),
-                reason: "loading was cancelled".into(),
+                reason: CANCELLED.into(),
             });
         }
         progress(done, total);
@@ -489,10 +501,15 @@ pub fn load_segmentation_pairs(
     if n == 0 {
         return Err(DataError::File {
             path: root.display().to_string(),
-            reason: format!(
-                "no image could be paired with a usable mask ({} problems)",
-                skipped.len()
-            ),
+            reason: match skipped.first() {
+                Some(first) => format!(
+                    "no image could be paired with a usable mask ({} problems, e.g. {}: {})",
+                    skipped.len(),
+                    first.path.display(),
+                    first.reason
+                ),
+                None => "no image could be paired with a usable mask".into(),
+            },
         });
     }
     let out_channels = if k == 2 { 1 } else { k };
@@ -577,6 +594,19 @@ pub fn load_anomaly_folders(
     let mut tests: Vec<(PathBuf, Option<String>, Option<bool>)> = Vec::new();
     if let Some(test) = &folders.test {
         let (files, dirs) = list(test)?;
+        // Without subfolders (and without masks to label them by) the test images would
+        // have no labels, and the scores need them: say so once instead of loading them.
+        if dirs.is_empty() && folders.masks.is_none() {
+            return Err(DataError::File {
+                path: test.display().to_string(),
+                reason: format!(
+                    "the test folder has no subfolders: put normal test images in a subfolder \
+                     named {} and defective ones in a subfolder named after the defect \
+                     (e.g. crack/), or give a masks folder to label them",
+                    NORMAL_FOLDERS.join(", ")
+                ),
+            });
+        }
         let flat_label = folders.masks.as_ref().map(|_| false);
         tests.extend(files.into_iter().map(|p| (p, None, flat_label)));
         for d in dirs {
@@ -593,6 +623,14 @@ pub fn load_anomaly_folders(
             );
         }
     }
+    if let Some(test) = &folders.test
+        && tests.is_empty()
+    {
+        return Err(DataError::File {
+            path: test.display().to_string(),
+            reason: "no test images found in the test folder or its subfolders".into(),
+        });
+    }
     check_total(
         normal_files.len() * 2 + tests.len(),
         (c + 1) * h * w,
@@ -606,7 +644,7 @@ pub fn load_anomaly_folders(
             .is_some_and(|c| c.load(Ordering::Relaxed))
             .then(|| DataError::File {
                 path: folders.normal.display().to_string(),
-                reason: "loading was cancelled".into(),
+                reason: CANCELLED.into(),
             })
     };
     let mut normal = Vec::new();

@@ -31,6 +31,14 @@ pub struct AppState {
     pub folder_grayscale: bool,
     /// The CSV file of 2-D points typed into the data panel.
     pub csv_path: String,
+    /// The segmentation tools' folders: images, and masks paired with them by file stem.
+    pub segmentation_images_path: String,
+    pub segmentation_masks_path: String,
+    /// The anomaly tools' folders: normal images; optional test images (in good/ and
+    /// defect subfolders) and defect masks (empty = none).
+    pub anomaly_normal_path: String,
+    pub anomaly_test_path: String,
+    pub anomaly_masks_path: String,
     pub log_scale: bool,
     pub show_frame_overlay: bool,
     pub show_step_loss: bool,
@@ -57,6 +65,11 @@ impl Default for AppState {
             folder_size: [28, 28],
             folder_grayscale: true,
             csv_path: String::new(),
+            segmentation_images_path: String::new(),
+            segmentation_masks_path: String::new(),
+            anomaly_normal_path: String::new(),
+            anomaly_test_path: String::new(),
+            anomaly_masks_path: String::new(),
             log_scale: false,
             show_frame_overlay: false,
             show_step_loss: true,

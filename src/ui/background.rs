@@ -12,11 +12,16 @@ use std::sync::{Arc, Mutex};
 use eframe::egui;
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::data::folder::{CANCELLED, Skipped, load_class_folder};
+use crate::data::folder::{CANCELLED, ImageOptions, Skipped, load_class_folder};
 use crate::data::load::load_source;
+use crate::data::pairs::{
+    AnomalyFolders, SegmentationFolders, load_anomaly_folders, load_segmentation_pairs,
+};
 use crate::data::sources::points_csv::load_points_csv;
+use crate::data::textures::AnomalyTest;
 use crate::data::{DataError, DataSource, DataSpec, Dataset, Targets};
 use crate::onnx::OnnxError;
+use crate::viz::mask_overlay::masked_sample;
 use crate::viz::{Colormap, Rgba, sample_rgba, tile};
 
 /// Samples per class in the data panel's thumbnail grid.
@@ -79,10 +84,69 @@ pub struct LoadedData {
     pub seed: u64,
     pub dataset: Arc<Dataset>,
     pub skipped: Vec<Skipped>,
+    /// What the loader found beyond the samples (the masks' format, the test images).
+    pub details: LoadDetails,
     /// Up to [`THUMBS_PER_CLASS`] samples of each class, one class per row (or the first
-    /// samples when there are no classes); `None` for 2-D points.
+    /// samples when there are no classes, with their masks over them for segmentation);
+    /// `None` for 2-D points.
     pub thumbnails: Option<Rgba>,
     pub seconds: f64,
+}
+
+/// What a loader of the user's own folders found beyond the samples, for the summary.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum LoadDetails {
+    #[default]
+    None,
+    /// Segmentation pairs: how the mask values were read (e.g. "binary (0 = background,
+    /// else foreground)") and the masks' colours when they were colour-coded.
+    Masks {
+        format: String,
+        palette: Option<Vec<[u8; 3]>>,
+    },
+    /// An anomaly folder's test images, counted.
+    AnomalyTest(AnomalyCounts),
+}
+
+/// The test images of an anomaly folder, counted for the data panel's summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnomalyCounts {
+    pub normal: usize,
+    pub anomalous: usize,
+    pub unlabelled: usize,
+    /// Test images with a defect mask (normal ones count: they have no defect pixels).
+    pub with_mask: usize,
+    /// The defect kinds (the anomalous subfolders' names), sorted.
+    pub kinds: Vec<String>,
+}
+
+impl AnomalyCounts {
+    pub fn of(test: &AnomalyTest) -> AnomalyCounts {
+        let mut kinds: Vec<String> = test
+            .kinds
+            .iter()
+            .zip(&test.anomalous)
+            .filter(|(_, a)| **a == Some(true))
+            .map(|(k, _)| k.clone())
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        AnomalyCounts {
+            normal: test.anomalous.iter().filter(|a| **a == Some(false)).count(),
+            anomalous: test.anomalous.iter().filter(|a| **a == Some(true)).count(),
+            unlabelled: test.anomalous.iter().filter(|a| a.is_none()).count(),
+            with_mask: test.has_mask.iter().filter(|m| **m).count(),
+            kinds,
+        }
+    }
+}
+
+/// What [`load`] hands back: the samples, the files left out, the details and the pictures.
+struct Loaded {
+    dataset: Dataset,
+    skipped: Vec<Skipped>,
+    details: LoadDetails,
+    thumbnails: Option<Rgba>,
 }
 
 /// A data set loading on the `"data-loader"` thread.
@@ -121,16 +185,14 @@ impl DataJob {
                     load(&spec, &cancel, &done, &total).map_err(LoadError::from)
                 }))
                 .unwrap_or(Err(LoadError::Crashed))
-                .map(|(dataset, skipped)| {
-                    let thumbnails = thumbnails(&dataset);
-                    LoadedData {
-                        source: spec.source.clone(),
-                        seed: spec.seed,
-                        dataset: Arc::new(dataset),
-                        skipped,
-                        thumbnails,
-                        seconds: started.elapsed().as_secs_f64(),
-                    }
+                .map(|loaded| LoadedData {
+                    source: spec.source.clone(),
+                    seed: spec.seed,
+                    dataset: Arc::new(loaded.dataset),
+                    skipped: loaded.skipped,
+                    details: loaded.details,
+                    thumbnails: loaded.thumbnails,
+                    seconds: started.elapsed().as_secs_f64(),
                 });
                 tx.send(result).ok();
                 ctx.request_repaint();
@@ -162,27 +224,146 @@ fn load(
     cancel: &AtomicBool,
     done: &AtomicUsize,
     total: &AtomicUsize,
-) -> Result<(Dataset, Vec<Skipped>), DataError> {
+) -> Result<Loaded, DataError> {
+    let progress = |d: usize, t: usize| {
+        done.store(d, Ordering::Relaxed);
+        total.store(t, Ordering::Relaxed);
+    };
+    let plain = |dataset: Dataset, skipped: Vec<Skipped>| {
+        let thumbnails = thumbnails(&dataset);
+        Loaded {
+            dataset,
+            skipped,
+            details: LoadDetails::None,
+            thumbnails,
+        }
+    };
     match &spec.source {
         // Read here rather than by the source's own loader, to show progress and cancel.
         DataSource::Folder(folder) => {
             let opts = folder.image_options();
-            let loaded = load_class_folder(&folder.path, opts, Some(cancel), |d, t| {
-                done.store(d, Ordering::Relaxed);
-                total.store(t, Ordering::Relaxed);
-            })?;
-            Ok((loaded.dataset, loaded.skipped))
+            let loaded = load_class_folder(&folder.path, opts, Some(cancel), progress)?;
+            Ok(plain(loaded.dataset, loaded.skipped))
         }
         // Likewise: a file of a million rows takes a moment.
         DataSource::PointsCsv(csv) => {
-            let loaded = load_points_csv(csv, Some(cancel), |d, t| {
-                done.store(d, Ordering::Relaxed);
-                total.store(t, Ordering::Relaxed);
-            })?;
-            Ok((loaded.dataset, loaded.skipped))
+            let loaded = load_points_csv(csv, Some(cancel), progress)?;
+            Ok(plain(loaded.dataset, loaded.skipped))
         }
-        _ => load_source(spec).map(|d| (d, Vec::new())),
+        // Likewise for image + mask pairs, and the format the masks turned out to have.
+        DataSource::SegmentationFolder(seg) => {
+            let folders = SegmentationFolders {
+                images: seg.images.clone(),
+                masks: seg.masks.clone(),
+                format: seg.mask_format.clone(),
+            };
+            let opts = ImageOptions {
+                size: seg.size,
+                grayscale: seg.grayscale,
+            };
+            let loaded = load_segmentation_pairs(&folders, opts, Some(cancel), progress)?;
+            let thumbnails = thumbnails_with_masks(&loaded.dataset, loaded.palette.as_deref());
+            Ok(Loaded {
+                dataset: loaded.dataset,
+                skipped: loaded.skipped,
+                details: LoadDetails::Masks {
+                    format: loaded.format,
+                    palette: loaded.palette,
+                },
+                thumbnails,
+            })
+        }
+        // The normal images train; the test images (and their masks) are loaded here too,
+        // so that a problem with them shows now, with the files, and not at the first view.
+        DataSource::AnomalyFolder(anomaly) => {
+            let folders = AnomalyFolders {
+                normal: anomaly.normal.clone(),
+                test: anomaly.test.clone(),
+                masks: anomaly.masks.clone(),
+            };
+            let opts = ImageOptions {
+                size: anomaly.size,
+                grayscale: anomaly.grayscale,
+            };
+            let loaded = load_anomaly_folders(&folders, opts, Some(cancel), progress)?;
+            let thumbnails = anomaly_thumbnails(&loaded.set.normal, &loaded.set.test);
+            Ok(Loaded {
+                details: LoadDetails::AnomalyTest(AnomalyCounts::of(&loaded.set.test)),
+                dataset: loaded.set.normal,
+                skipped: loaded.skipped,
+                thumbnails,
+            })
+        }
+        _ => {
+            let dataset = load_source(spec)?;
+            // The built-in segmentation sets show their masks too.
+            let thumbnails = if holds_masks(&dataset) {
+                thumbnails_with_masks(&dataset, None)
+            } else {
+                thumbnails(&dataset)
+            };
+            Ok(Loaded {
+                dataset,
+                skipped: Vec::new(),
+                details: LoadDetails::None,
+                thumbnails,
+            })
+        }
     }
+}
+
+/// Whether the targets are segmentation masks: per-pixel classes of the inputs' size (an
+/// autoencoder's targets are the images themselves, and have no class names).
+pub fn holds_masks(data: &Dataset) -> bool {
+    match &data.targets {
+        Targets::Dense(t) => {
+            !data.class_names.is_empty() && t.shape()[2..] == data.inputs.shape()[2..]
+        }
+        Targets::Labels(_) => false,
+    }
+}
+
+/// The first samples of a segmentation set with their masks painted over them.
+pub fn thumbnails_with_masks(data: &Dataset, palette: Option<&[[u8; 3]]>) -> Option<Rgba> {
+    let Targets::Dense(masks) = &data.targets else {
+        return thumbnails(data);
+    };
+    let [_, h, w] = data.sample_shape();
+    if h * w <= 1 || data.is_empty() {
+        return None;
+    }
+    let images: Vec<Rgba> = (0..data.len().min(THUMBS_PER_CLASS * 4))
+        .map(|i| masked_sample(&data.inputs, masks, i, palette))
+        .collect();
+    Some(tile(&images, THUMBS_PER_CLASS, 2, [40, 40, 40, 255]))
+}
+
+/// An anomaly folder's pictures: a row of normal images, then a row of defective test
+/// images with their defect masks over them, then a row of normal test images.
+pub fn anomaly_thumbnails(normal: &Dataset, test: &AnomalyTest) -> Option<Rgba> {
+    let [_, h, w] = normal.sample_shape();
+    if h * w <= 1 || normal.is_empty() {
+        return None;
+    }
+    let blank = || Rgba::new(w, h, [0, 0, 0, 255]);
+    let row = |mut images: Vec<Rgba>| {
+        images.resize_with(THUMBS_PER_CLASS, blank);
+        images
+    };
+    let mut images = row((0..normal.len().min(THUMBS_PER_CLASS))
+        .map(|i| sample_rgba(&normal.inputs, i, Colormap::Gray))
+        .collect());
+    for wanted in [Some(true), Some(false)] {
+        let picks: Vec<Rgba> = (0..test.len())
+            .filter(|&i| test.anomalous[i] == wanted)
+            .take(THUMBS_PER_CLASS)
+            .map(|i| masked_sample(&test.inputs, &test.masks, i, None))
+            .collect();
+        if !picks.is_empty() {
+            images.extend(row(picks));
+        }
+    }
+    Some(tile(&images, THUMBS_PER_CLASS, 2, [40, 40, 40, 255]))
 }
 
 /// The thumbnail grid of a data set (`None` for samples that are not pictures).
@@ -229,6 +410,19 @@ pub enum DialogPurpose {
     Save,
     ClassFolder,
     PointsCsv,
+    /// A folder that fills one field of the segmentation or anomaly tools (not loaded
+    /// until the user asks: the other folders may still be missing).
+    FolderField(FolderField),
+}
+
+/// The folder fields of the data panel's segmentation and anomaly tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolderField {
+    SegmentationImages,
+    SegmentationMasks,
+    AnomalyNormal,
+    AnomalyTest,
+    AnomalyMasks,
 }
 
 /// An rfd dialog on the `"file-dialog"` thread. `None` (cancel, or no dialog available on
@@ -255,7 +449,9 @@ impl DialogJob {
                         .add_filter("checkpoint", &["safetensors"])
                         .set_file_name("model.safetensors")
                         .save_file(),
-                    DialogPurpose::ClassFolder => dialog.pick_folder(),
+                    DialogPurpose::ClassFolder | DialogPurpose::FolderField(_) => {
+                        dialog.pick_folder()
+                    }
                     DialogPurpose::PointsCsv => {
                         dialog.add_filter("2-D points", &["csv", "txt"]).pick_file()
                     }

@@ -23,6 +23,19 @@ pub enum UiCommand {
     LoadFolder(PathBuf),
     /// Loads a CSV file of 2-D points (typed, dropped or picked).
     LoadPointsCsv(PathBuf),
+    /// Loads images and the masks paired with them by file stem (the data panel's
+    /// segmentation tools).
+    LoadSegmentationFolder {
+        images: PathBuf,
+        masks: PathBuf,
+    },
+    /// Loads a folder of normal images, optionally with test images and defect masks (the
+    /// data panel's anomaly tools).
+    LoadAnomalyFolder {
+        normal: PathBuf,
+        test: Option<PathBuf>,
+        masks: Option<PathBuf>,
+    },
     CancelLoad,
     Probe(usize),
     /// Sets one value of a parameter of the trainer's model (the single-unit view's edits

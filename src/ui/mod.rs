@@ -10,6 +10,7 @@ pub mod background;
 pub mod command;
 pub mod frame_timer;
 pub mod inspector;
+pub mod model_fit;
 pub mod panels;
 pub mod presets;
 pub mod project;

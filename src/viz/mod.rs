@@ -11,6 +11,7 @@ pub mod draw;
 pub mod error;
 pub mod grid;
 pub mod maps;
+pub mod mask_overlay;
 pub mod overlay;
 pub mod routing;
 pub mod sample;

@@ -5,6 +5,7 @@
     reason = "each test binary uses a different part of these helpers"
 )]
 
+pub mod folders;
 pub mod ui;
 
 use std::path::{Path, PathBuf};

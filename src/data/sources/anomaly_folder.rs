@@ -37,9 +37,9 @@ impl AnomalyFolder {
 
 impl Source for AnomalyFolder {
     fn title() -> &'static str {
-        "My anomaly images (from a preset)"
+        "My anomaly images (normal images)"
     }
-    /// Normal, test and mask folders are named in a preset's data section.
+    /// Normal, test and mask folders come from the data panel's tools or a preset.
     fn starting_options(_: &FolderChoice) -> Option<Self> {
         None
     }

@@ -309,8 +309,8 @@ mod tests {
             let back: DataSpec = toml::from_str(&text).unwrap();
             assert_eq!(back, spec, "{text}");
         }
-        // Only the sources that need folders or files of their own come from a preset
-        // (or, for a CSV file, from the data panel's file tools).
+        // The sources that need folders or files of their own start from the data panel's
+        // tools (or a preset), not from options alone.
         assert_eq!(pickable, SourceKind::ALL.len() - 3);
     }
 

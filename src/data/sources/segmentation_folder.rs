@@ -25,9 +25,9 @@ pub struct SegmentationFolder {
 
 impl Source for SegmentationFolder {
     fn title() -> &'static str {
-        "My segmentation images (from a preset)"
+        "My segmentation images (images + masks)"
     }
-    /// The image and mask folders are named in a preset's data section.
+    /// The image and mask folders come from the data panel's tools or a preset.
     fn starting_options(_: &FolderChoice) -> Option<Self> {
         None
     }

@@ -8,8 +8,11 @@ use eframe::egui;
 use super::walkthrough::WalkState;
 use super::{ConvLabApp, UiCommand};
 use crate::data::DataSource;
+use crate::data::pairs::MaskFormat;
+use crate::data::sources::anomaly_folder::AnomalyFolder;
 use crate::data::sources::class_folder::ClassFolder;
 use crate::data::sources::points_csv::PointsCsv;
+use crate::data::sources::segmentation_folder::SegmentationFolder;
 use crate::spec::Preset;
 use crate::train::messages::{RunSetup, StartWeights, TrainerCommand};
 use crate::ui::background::{DialogJob, OpenJob};
@@ -85,6 +88,7 @@ impl ConvLabApp {
                     });
                     // A new attempt even if the same folder failed before.
                     self.data.failed = None;
+                    self.data_panel.open_tools = None;
                     if let Some(job) = self.data.job.take() {
                         job.cancel();
                     }
@@ -104,6 +108,43 @@ impl ConvLabApp {
                     if let Some(job) = self.data.job.take() {
                         job.cancel();
                     }
+                }
+                UiCommand::LoadSegmentationFolder { images, masks } => {
+                    self.state.segmentation_images_path = images.display().to_string();
+                    self.state.segmentation_masks_path = masks.display().to_string();
+                    // Another pair of folders keeps a mask format a preset named.
+                    let mask_format = match &self.project.preset.data.source {
+                        DataSource::SegmentationFolder(old) => old.mask_format.clone(),
+                        _ => MaskFormat::Auto,
+                    };
+                    self.load_source(DataSource::SegmentationFolder(SegmentationFolder {
+                        images,
+                        masks,
+                        size: self.state.folder_size,
+                        grayscale: self.state.folder_grayscale,
+                        mask_format,
+                    }));
+                }
+                UiCommand::LoadAnomalyFolder {
+                    normal,
+                    test,
+                    masks,
+                } => {
+                    let text = |p: &Option<std::path::PathBuf>| {
+                        p.as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    };
+                    self.state.anomaly_normal_path = normal.display().to_string();
+                    self.state.anomaly_test_path = text(&test);
+                    self.state.anomaly_masks_path = text(&masks);
+                    self.load_source(DataSource::AnomalyFolder(AnomalyFolder {
+                        normal,
+                        test,
+                        masks,
+                        size: self.state.folder_size,
+                        grayscale: self.state.folder_grayscale,
+                    }));
                 }
                 UiCommand::CancelLoad => {
                     if let Some(job) = &self.data.job {
@@ -131,8 +172,27 @@ impl ConvLabApp {
             self.state.folder_size = folder.size;
             self.state.folder_grayscale = folder.grayscale;
         }
-        if let DataSource::PointsCsv(csv) = &preset.data.source {
-            self.state.csv_path = csv.path.display().to_string();
+        match &preset.data.source {
+            DataSource::PointsCsv(csv) => self.state.csv_path = csv.path.display().to_string(),
+            DataSource::SegmentationFolder(seg) => {
+                self.state.segmentation_images_path = seg.images.display().to_string();
+                self.state.segmentation_masks_path = seg.masks.display().to_string();
+                self.state.folder_size = seg.size;
+                self.state.folder_grayscale = seg.grayscale;
+            }
+            DataSource::AnomalyFolder(anomaly) => {
+                let text = |p: &Option<std::path::PathBuf>| {
+                    p.as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                };
+                self.state.anomaly_normal_path = anomaly.normal.display().to_string();
+                self.state.anomaly_test_path = text(&anomaly.test);
+                self.state.anomaly_masks_path = text(&anomaly.masks);
+                self.state.folder_size = anomaly.size;
+                self.state.folder_grayscale = anomaly.grayscale;
+            }
+            _ => {}
         }
         self.walk = WalkState::for_preset(&preset);
         self.views.result = None;
@@ -146,6 +206,18 @@ impl ConvLabApp {
         self.run = RunView::default();
         self.gallery = Default::default();
         self.trainer.worker.send(TrainerCommand::Pause);
+    }
+
+    /// Switches the project to `source` and loads it afresh (in the background, see
+    /// `poll_data`), even when the same folders failed before.
+    fn load_source(&mut self, source: DataSource) {
+        self.project.preset.data.source = source;
+        // The data panel shows the tools of the source now chosen.
+        self.data_panel.open_tools = None;
+        self.data.failed = None;
+        if let Some(job) = self.data.job.take() {
+            job.cancel();
+        }
     }
 
     pub fn open_embedded(&mut self, name: &'static str) {

@@ -10,10 +10,11 @@ use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 
 use super::{ConvLabApp, UiCommand};
 use crate::checkpoint::Checkpoint;
+use crate::data::SourceKind;
 use crate::data::load::split;
 use crate::data::sources::points_csv::is_csv;
 use crate::train::messages::{RunState, StartWeights, TrainerCommand, TrainerEvent};
-use crate::ui::background::{DataJob, DialogPurpose, export_onnx, save_checkpoint};
+use crate::ui::background::{DataJob, DialogPurpose, FolderField, export_onnx, save_checkpoint};
 use crate::ui::panels;
 use crate::ui::panels::views::InspectorUpdate;
 use crate::ui::session::{MAX_STEP_POINTS, SplitData};
@@ -327,6 +328,9 @@ impl ConvLabApp {
                 DialogPurpose::Save => self.commands.push(UiCommand::Save(path)),
                 DialogPurpose::ClassFolder => self.commands.push(UiCommand::LoadFolder(path)),
                 DialogPurpose::PointsCsv => self.commands.push(UiCommand::LoadPointsCsv(path)),
+                DialogPurpose::FolderField(field) => {
+                    *self.folder_field(field) = path.display().to_string();
+                }
             },
         }
     }
@@ -369,7 +373,7 @@ impl ConvLabApp {
         for file in dropped {
             let path = file.path().to_path_buf();
             if path.is_dir() {
-                self.commands.push(UiCommand::LoadFolder(path));
+                self.dropped_folder(path);
             } else if path
                 .extension()
                 .is_some_and(|e| e == "toml" || e == "safetensors")
@@ -391,6 +395,64 @@ impl ConvLabApp {
                     path.display()
                 ));
             }
+        }
+    }
+
+    /// The text of one of the data panel's folder fields.
+    fn folder_field(&mut self, field: FolderField) -> &mut String {
+        let s = &mut self.state;
+        match field {
+            FolderField::SegmentationImages => &mut s.segmentation_images_path,
+            FolderField::SegmentationMasks => &mut s.segmentation_masks_path,
+            FolderField::AnomalyNormal => &mut s.anomaly_normal_path,
+            FolderField::AnomalyTest => &mut s.anomaly_test_path,
+            FolderField::AnomalyMasks => &mut s.anomaly_masks_path,
+        }
+    }
+
+    /// A folder dropped on the window goes where the data panel's open tools want one: a
+    /// class folder loads at once; with the segmentation tools it fills the images field,
+    /// then the masks field (and loads once both are there); with the anomaly tools it
+    /// fills the normal, then the test, then the masks field, loading each time (the normal
+    /// images alone are a complete set).
+    fn dropped_folder(&mut self, path: PathBuf) {
+        let kind = self
+            .data_panel
+            .open_tools
+            .unwrap_or_else(|| self.project.preset.data.source.kind());
+        let text = path.display().to_string();
+        let filled = |s: &String| !s.trim().is_empty();
+        match kind {
+            SourceKind::SegmentationFolder => {
+                if !filled(&self.state.segmentation_images_path) {
+                    self.state.segmentation_images_path = text;
+                    self.info("images folder set: now drop or type the masks folder".into());
+                } else {
+                    self.commands.push(UiCommand::LoadSegmentationFolder {
+                        images: PathBuf::from(self.state.segmentation_images_path.trim()),
+                        masks: path,
+                    });
+                }
+            }
+            SourceKind::AnomalyFolder => {
+                let s = &self.state;
+                let optional = |t: &String| filled(t).then(|| PathBuf::from(t.trim()));
+                let (normal, test, masks) = if !filled(&s.anomaly_normal_path) {
+                    (path, None, None)
+                } else if !filled(&s.anomaly_test_path) {
+                    let normal = PathBuf::from(s.anomaly_normal_path.trim());
+                    (normal, Some(path), optional(&s.anomaly_masks_path))
+                } else {
+                    let normal = PathBuf::from(s.anomaly_normal_path.trim());
+                    (normal, optional(&s.anomaly_test_path), Some(path))
+                };
+                self.commands.push(UiCommand::LoadAnomalyFolder {
+                    normal,
+                    test,
+                    masks,
+                });
+            }
+            _ => self.commands.push(UiCommand::LoadFolder(path)),
         }
     }
 

@@ -1,7 +1,9 @@
-//! The data panel: built-in sets, synthetic generators, the user's own class folder and
-//! CSV file of 2-D points (typed path, drag and drop, or a dialog), with image size and
-//! colour choice, the train/validation split, class counts, a thumbnail grid and the files
-//! (or rows) that were skipped.
+//! The data panel: built-in sets, synthetic generators, the user's own class folder,
+//! segmentation folders (images + masks), anomaly folders (normal images, optionally test
+//! images and defect masks) and CSV file of 2-D points (typed path, drag and drop, or a
+//! dialog), with image size and colour choice, the train/validation split, class counts,
+//! the masks' format or the test images' counts, a thumbnail grid (masks painted over their
+//! images) and the files (or rows) that were skipped.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -11,9 +13,11 @@ use eframe::egui::{self, Ui};
 use crate::data::DataSource;
 use crate::data::sources::options::{Choice, OptionValue, SourceOption, Switches};
 use crate::data::sources::{FolderChoice, SourceKind};
+use crate::spec::own_images::own_images_defaults;
 use crate::ui::app_state::AppState;
-use crate::ui::background::DialogPurpose;
+use crate::ui::background::{AnomalyCounts, DialogPurpose, FolderField, LoadDetails, holds_masks};
 use crate::ui::command::UiCommand;
+use crate::ui::model_fit::{DataTask, fit_model};
 use crate::ui::panels::augment_panel::{AugmentPreview, Augmenting, augment_ui};
 use crate::ui::panels::gallery::GalleryState;
 use crate::ui::project::Project;
@@ -24,10 +28,12 @@ use crate::ui::session::DataView;
 pub struct DataPanelState {
     pub thumbnails: Option<egui::TextureHandle>,
     pub thumbnails_version: u64,
-    /// The user chose "My images" but has not loaded a folder yet.
-    pub folder_tools_open: bool,
-    /// The user chose "My 2-D points" but has not loaded a CSV file yet.
-    pub csv_tools_open: bool,
+    /// The user chose a source that is given with its own tools (a class folder, a CSV
+    /// file, segmentation or anomaly folders) but has not loaded it yet.
+    pub open_tools: Option<SourceKind>,
+    /// The folder whose suggested training settings the user declined (not offered again
+    /// for it).
+    pub declined_defaults: Option<DataSource>,
     /// The augmentation preview's texture.
     pub augment_preview: AugmentPreview,
 }
@@ -69,8 +75,9 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
         commands,
     } = context;
     let current = project.preset.data.source.kind();
-    let mut show_folder_tools = current == SourceKind::Folder || panel.folder_tools_open;
-    let mut show_csv_tools = current == SourceKind::PointsCsv || panel.csv_tools_open;
+    let mut tools = panel
+        .open_tools
+        .or_else(|| has_tools(current).then_some(current));
     ui.horizontal(|ui| {
         let l = ui.label("source");
         let selected = current.title();
@@ -82,22 +89,16 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
             .truncate()
             .show_ui(ui, |ui| {
                 for &k in SourceKind::ALL {
-                    // The class folder and the CSV file are picked with the tools below,
-                    // which open when they are chosen; sources that need folders of their
-                    // own come from a preset.
+                    // The user's own files are picked with the tools below, which open
+                    // when they are chosen.
                     let start = k.starting_source(&folder);
-                    let has_tools = matches!(k, SourceKind::Folder | SourceKind::PointsCsv);
-                    let can_pick = has_tools || start.is_some();
+                    let can_pick = has_tools(k) || start.is_some();
                     let r = ui
                         .add_enabled(can_pick, egui::Button::selectable(k == current, k.title()))
-                        .on_disabled_hover_text(
-                            "Needs several folders: name them in a preset's [data] section",
-                        );
+                        .on_disabled_hover_text("Name its files in a preset's [data] section");
                     if r.clicked() && k != current {
-                        panel.folder_tools_open = k == SourceKind::Folder;
-                        show_folder_tools = k == SourceKind::Folder;
-                        panel.csv_tools_open = k == SourceKind::PointsCsv;
-                        show_csv_tools = k == SourceKind::PointsCsv;
+                        panel.open_tools = has_tools(k).then_some(k);
+                        tools = panel.open_tools;
                         if let Some(s) = start {
                             project.preset.data.source = s;
                         }
@@ -111,11 +112,14 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
     });
 
     source_options_ui(project, ui);
-    if show_folder_tools {
-        folder_ui(state, dialog_ready, commands, ui);
-    }
-    if show_csv_tools {
-        csv_ui(state, dialog_ready, commands, ui);
+    match tools {
+        Some(SourceKind::Folder) => folder_ui(state, dialog_ready, commands, ui),
+        Some(SourceKind::PointsCsv) => csv_ui(state, dialog_ready, commands, ui),
+        Some(SourceKind::SegmentationFolder) => {
+            segmentation_ui(state, dialog_ready, commands, ui);
+        }
+        Some(SourceKind::AnomalyFolder) => anomaly_ui(state, dialog_ready, commands, ui),
+        _ => {}
     }
 
     ui.horizontal(|ui| {
@@ -265,6 +269,175 @@ fn switches_ui(ui: &mut Ui, switches: &mut dyn Switches) {
     }
 }
 
+/// Whether the source is given with tools of its own in this panel (paths typed, dropped or
+/// picked) rather than by its options alone.
+fn has_tools(kind: SourceKind) -> bool {
+    matches!(
+        kind,
+        SourceKind::Folder
+            | SourceKind::PointsCsv
+            | SourceKind::SegmentationFolder
+            | SourceKind::AnomalyFolder
+    )
+}
+
+/// One folder field of the segmentation or anomaly tools: label, text, Browse… (which only
+/// fills the field). Returns whether Enter was pressed in it.
+fn folder_field_ui(
+    ui: &mut Ui,
+    label: &str,
+    tip: &str,
+    text: &mut String,
+    field: FolderField,
+    dialog_ready: bool,
+    commands: &mut Vec<UiCommand>,
+) -> bool {
+    ui.horizontal(|ui| {
+        let l = ui.label(label).on_hover_text(tip);
+        let r = ui
+            .add(egui::TextEdit::singleline(text).desired_width(150.0))
+            .labelled_by(l.id)
+            .on_hover_text(tip);
+        let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui
+            .add_enabled(dialog_ready, egui::Button::new("Browse…"))
+            .on_hover_text(format!("Pick the folder: {tip}"))
+            .on_disabled_hover_text("No folder dialog is available here: type the path")
+            .clicked()
+        {
+            commands.push(UiCommand::Dialog(DialogPurpose::FolderField(field)));
+        }
+        enter
+    })
+    .inner
+}
+
+/// Image size (height × width) and grey/RGB, shared by all the image folder tools.
+fn image_size_ui(state: &mut AppState, ui: &mut Ui) {
+    ui.horizontal(|ui| {
+        let l = ui.label("image size");
+        ui.add(egui::DragValue::new(&mut state.folder_size[0]).range(4..=256))
+            .labelled_by(l.id)
+            .on_hover_text("Height every image is resized to");
+        let x = ui.label("×");
+        ui.add(egui::DragValue::new(&mut state.folder_size[1]).range(4..=256))
+            .labelled_by(x.id)
+            .on_hover_text("Width every image is resized to");
+        ui.radio_value(&mut state.folder_grayscale, true, "gray")
+            .on_hover_text("Read the images as one grey channel");
+        ui.radio_value(&mut state.folder_grayscale, false, "RGB")
+            .on_hover_text("Read the images as three colour channels");
+    });
+}
+
+fn segmentation_ui(
+    state: &mut AppState,
+    dialog_ready: bool,
+    commands: &mut Vec<UiCommand>,
+    ui: &mut Ui,
+) {
+    ui.label(
+        "An images folder and a masks folder, paired by file name (cat7.jpg with cat7.png or \
+         cat7_mask.png). Masks: binary, class indices 0, 1, 2 … or colours of a palette.",
+    );
+    let mut load = folder_field_ui(
+        ui,
+        "Images folder",
+        "The images to segment; type or paste a path, or drop the folder onto the window",
+        &mut state.segmentation_images_path,
+        FolderField::SegmentationImages,
+        dialog_ready,
+        commands,
+    );
+    load |= folder_field_ui(
+        ui,
+        "Masks folder",
+        "One mask per image, same file stem; drop it onto the window after the images folder",
+        &mut state.segmentation_masks_path,
+        FolderField::SegmentationMasks,
+        dialog_ready,
+        commands,
+    );
+    image_size_ui(state, ui);
+    let (images, masks) = (
+        state.segmentation_images_path.trim(),
+        state.segmentation_masks_path.trim(),
+    );
+    let ready = !images.is_empty() && !masks.is_empty();
+    load |= ui
+        .add_enabled(ready, egui::Button::new("Load segmentation folders"))
+        .on_hover_text(
+            "Images without a mask, masks without an image and pairs of different sizes are \
+             listed with the reason",
+        )
+        .on_disabled_hover_text("Give both the images folder and the masks folder")
+        .clicked();
+    if load && ready {
+        commands.push(UiCommand::LoadSegmentationFolder {
+            images: PathBuf::from(images),
+            masks: PathBuf::from(masks),
+        });
+    }
+}
+
+fn anomaly_ui(
+    state: &mut AppState,
+    dialog_ready: bool,
+    commands: &mut Vec<UiCommand>,
+    ui: &mut Ui,
+) {
+    ui.label(
+        "A folder of normal images to train an autoencoder on; optionally a test folder with \
+         subfolders good/ and one per defect kind (crack/, …), and a folder of defect masks.",
+    );
+    let mut load = folder_field_ui(
+        ui,
+        "Normal images folder",
+        "Images without defects: the autoencoder learns to rebuild these",
+        &mut state.anomaly_normal_path,
+        FolderField::AnomalyNormal,
+        dialog_ready,
+        commands,
+    );
+    load |= folder_field_ui(
+        ui,
+        "Test folder (optional)",
+        "Subfolders good/ (normal) and one per defect kind; scored after training",
+        &mut state.anomaly_test_path,
+        FolderField::AnomalyTest,
+        dialog_ready,
+        commands,
+    );
+    load |= folder_field_ui(
+        ui,
+        "Masks folder (optional)",
+        "Defect masks, by the test image's name (crack/000.png with crack/000_mask.png), for the \
+         pixel-level scores",
+        &mut state.anomaly_masks_path,
+        FolderField::AnomalyMasks,
+        dialog_ready,
+        commands,
+    );
+    image_size_ui(state, ui);
+    let optional = |t: &String| (!t.trim().is_empty()).then(|| PathBuf::from(t.trim()));
+    let normal = state.anomaly_normal_path.trim();
+    load |= ui
+        .add_enabled(
+            !normal.is_empty(),
+            egui::Button::new("Load anomaly folders"),
+        )
+        .on_hover_text("Files that cannot be used are listed with the reason")
+        .on_disabled_hover_text("Give the normal images folder first")
+        .clicked();
+    if load && !normal.is_empty() {
+        commands.push(UiCommand::LoadAnomalyFolder {
+            normal: PathBuf::from(normal),
+            test: optional(&state.anomaly_test_path),
+            masks: optional(&state.anomaly_masks_path),
+        });
+    }
+}
+
 fn folder_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiCommand>, ui: &mut Ui) {
     ui.label("A folder with one subfolder per class (e.g. cats/, dogs/), any image format.");
     let mut load = false;
@@ -283,19 +456,11 @@ fn folder_ui(state: &mut AppState, dialog_ready: bool, commands: &mut Vec<UiComm
             commands.push(UiCommand::Dialog(DialogPurpose::ClassFolder));
         }
     });
-    ui.horizontal(|ui| {
-        let l = ui.label("image size");
-        ui.add(egui::DragValue::new(&mut state.folder_size[0]).range(4..=256))
-            .labelled_by(l.id)
-            .on_hover_text("Height every image is resized to");
-        let x = ui.label("×");
-        ui.add(egui::DragValue::new(&mut state.folder_size[1]).range(4..=256))
-            .labelled_by(x.id)
-            .on_hover_text("Width every image is resized to");
-        ui.radio_value(&mut state.folder_grayscale, true, "gray");
-        ui.radio_value(&mut state.folder_grayscale, false, "RGB");
-    });
-    load |= ui.button("Load folder").clicked();
+    image_size_ui(state, ui);
+    load |= ui
+        .button("Load folder")
+        .on_hover_text("Files that cannot be used are listed with the reason")
+        .clicked();
     if load && !state.folder_path.trim().is_empty() {
         commands.push(UiCommand::LoadFolder(PathBuf::from(
             state.folder_path.trim(),
@@ -383,17 +548,19 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
             .map(|(name, n)| format!("{name}: {n}"))
             .collect();
         ui.small(format!("{} classes · {}", counts.len(), text.join(" · ")));
-        if let Some(classes) = class_count_fix_ui(&project.preset.model, d, ui) {
-            project.apply(|m| {
-                m.set_outputs(classes);
-            });
-        }
         if counts.len() == 1 {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
                 "Only one class: a classifier has nothing to tell apart.",
             );
         }
+    }
+    details_ui(&loaded.details, d, ui);
+    if let Some(task) = data_task(&loaded.source, d) {
+        model_fit_ui(project, d.sample_shape(), task, ui);
+    }
+    if matches!(loaded.source, DataSource::Folder(_)) {
+        own_images_offer_ui(project, loaded, panel, ui);
     }
     if let Some(img) = &loaded.thumbnails {
         if panel.thumbnails_version != data.version || panel.thumbnails.is_none() {
@@ -410,8 +577,18 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
             let size = tex.size_vec2();
             // Fit the width, and at most 200 points high so the panel stays short.
             let scale = (ui.available_width() / size.x).min(200.0 / size.y).min(2.0);
-            ui.image((tex.id(), size * scale))
-                .on_hover_text("A few samples of each class, one class per row");
+            let what = match &loaded.details {
+                LoadDetails::Masks { .. } => "The first images with their masks painted over them",
+                LoadDetails::AnomalyTest(_) => {
+                    "Normal images; then defective test images with their defect masks painted \
+                     over them; then good test images"
+                }
+                LoadDetails::None if !d.class_names.is_empty() => {
+                    "A few samples of each class, one class per row"
+                }
+                LoadDetails::None => "The first samples",
+            };
+            ui.image((tex.id(), size * scale)).on_hover_text(what);
         }
     }
     if !loaded.skipped.is_empty() {
@@ -435,32 +612,139 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
     }
 }
 
-/// When the data has more classes than the model has outputs (LeNet's 10 and a folder of
-/// 40 kinds of thing), the one-click fix: says so, and returns the class count when the
-/// user asks for one output per class.
-fn class_count_fix_ui(
-    model: &crate::engine::ModelSpec,
-    data: &crate::data::Dataset,
-    ui: &mut Ui,
-) -> Option<usize> {
-    if !matches!(data.targets, crate::data::Targets::Labels(_)) {
-        return None;
+/// What the loader of segmentation or anomaly folders found: the masks' format and classes,
+/// or the test images by kind.
+fn details_ui(details: &LoadDetails, data: &crate::data::Dataset, ui: &mut Ui) {
+    match details {
+        LoadDetails::None => {}
+        LoadDetails::Masks { format, .. } => {
+            ui.label(format!("masks: {format}"))
+                .on_hover_text("How the mask values were read, decided from all the masks");
+            ui.small(format!(
+                "{} classes · {}",
+                data.class_names.len(),
+                data.class_names.join(" · ")
+            ));
+        }
+        LoadDetails::AnomalyTest(counts) => {
+            ui.label(anomaly_text(counts)).on_hover_text(
+                "The autoencoder trains on the normal images only; the test images are scored \
+                 in the Anomaly view",
+            );
+        }
     }
-    let classes = data.class_names.len();
-    let (i, outputs) = model.output_layer()?;
-    if outputs >= classes {
-        return None;
+}
+
+/// "test: 12 good, 9 defective (crack, hole) · 9 with masks", or that there is none.
+fn anomaly_text(c: &AnomalyCounts) -> String {
+    if c.normal + c.anomalous + c.unlabelled == 0 {
+        return "no test images (give a test folder to score the model)".into();
     }
-    let name = &model.nodes[i].name;
-    ui.colored_label(
-        ui.visuals().warn_fg_color,
-        format!("The data has {classes} classes but {name} gives {outputs} outputs."),
-    );
-    ui.button(format!("Set {name} to {classes} outputs"))
-        .on_hover_text(
-            "A classifier needs one output per class. Changes only this layer (its weights \
-             start afresh); Ctrl+Z undoes it.",
+    let mut text = format!("test: {} good, {} defective", c.normal, c.anomalous);
+    if !c.kinds.is_empty() {
+        text += &format!(" ({})", c.kinds.join(", "));
+    }
+    if c.unlabelled > 0 {
+        text += &format!(", {} unlabelled", c.unlabelled);
+    }
+    text + &format!(" · {} with masks", c.with_mask)
+}
+
+/// What the data asks of the model's output, when the panel can fit the model to it.
+fn data_task(source: &DataSource, data: &crate::data::Dataset) -> Option<DataTask> {
+    match &data.targets {
+        crate::data::Targets::Labels(_) => Some(DataTask::Classes(data.class_names.len())),
+        crate::data::Targets::Dense(t) if holds_masks(data) => Some(DataTask::Masks(t.shape()[1])),
+        crate::data::Targets::Dense(_) => matches!(
+            source.kind(),
+            SourceKind::AnomalyFolder | SourceKind::Textures
         )
+        .then_some(DataTask::Reconstruct),
+    }
+}
+
+/// When the model does not fit the data (LeNet's 10 outputs and a folder of 3 or 40 kinds
+/// of thing; a classifier and masks; a classifier and an anomaly folder): says what does
+/// not fit and offers the fix, one click and one undo step.
+fn model_fit_ui(project: &mut Project, shape: [usize; 3], task: DataTask, ui: &mut Ui) {
+    let Some(fit) = fit_model(
+        &project.preset.model,
+        project.preset.training.loss,
+        shape,
+        task,
+    ) else {
+        return;
+    };
+    ui.colored_label(ui.visuals().warn_fg_color, &fit.problem);
+    let (Some(action), Some(model)) = (fit.action, fit.model) else {
+        return;
+    };
+    let loss_note = fit
+        .loss
+        .map(|l| format!(" The loss becomes {}.", l.torch_name()))
+        .unwrap_or_default();
+    if ui
+        .button(action)
+        .on_hover_text(format!(
+            "Changes the model to fit the data; changed layers start from fresh weights. \
+             Ctrl+Z undoes the model change.{loss_note}"
+        ))
         .clicked()
-        .then_some(classes)
+    {
+        project.apply(|m| *m = model);
+        if let Some(loss) = fit.loss {
+            project.preset.training.loss = loss;
+        }
+    }
+}
+
+/// After a class folder of the user's own images loads: training settings that work on
+/// small folders (see [`own_images_defaults`]), offered with what they change; the user
+/// takes them with one click or declines.
+fn own_images_offer_ui(
+    project: &mut Project,
+    loaded: &crate::ui::background::LoadedData,
+    panel: &mut DataPanelState,
+    ui: &mut Ui,
+) {
+    if panel.declined_defaults.as_ref() == Some(&loaded.source) {
+        return;
+    }
+    let d = &loaded.dataset;
+    let Some(offer) = own_images_defaults(
+        &project.preset,
+        d.sample_shape(),
+        d.class_names.len(),
+        d.len(),
+    ) else {
+        return;
+    };
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label("Settings that train well on small folders of your own images:");
+        for change in &offer.changes {
+            ui.small(format!("· {change}"));
+        }
+        ui.horizontal(|ui| {
+            if ui
+                .button("Use these settings")
+                .on_hover_text(
+                    "Adam, flips and shifts, enough epochs (and a small CNN instead of LeNet-5 \
+                     for colour or small images); the model change is one undo step",
+                )
+                .clicked()
+            {
+                project.preset.training = offer.training.clone();
+                if let Some(model) = offer.model.clone() {
+                    project.apply(|m| *m = model);
+                }
+            }
+            if ui
+                .button("No thanks")
+                .on_hover_text("Keep the current settings; not offered again for this folder")
+                .clicked()
+            {
+                panel.declined_defaults = Some(loaded.source.clone());
+            }
+        });
+    });
 }
