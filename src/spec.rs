@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::DataSpec;
 use crate::engine::{GraphError, Init, LossKind, ModelSpec, OptimizerKind};
 
+pub mod preset_diff;
 pub mod view;
 pub mod walkthrough;
 
