@@ -13,6 +13,7 @@ pub mod inspector;
 pub mod panels;
 pub mod presets;
 pub mod project;
+pub mod runs;
 pub mod session;
 pub mod soak;
 pub mod templates;
