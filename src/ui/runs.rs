@@ -224,12 +224,14 @@ impl Runs {
             }
         };
         let run = self.get_mut(id).expect("added or found above");
-        if run.history.as_slice() != history || run.preset != *preset {
+        // Recorded again without training further (a finished run replaced by a fresh
+        // start): the settings it trained with stand, whatever was changed since.
+        if run.history.is_empty() || !same_history(&run.history, history) {
             run.weights = RunWeights::Pending;
             run.weights_on_disk = false;
+            run.preset = preset.clone();
+            run.history = history.to_vec();
         }
-        run.preset = preset.clone();
-        run.history = history.to_vec();
         (id, self.write(id))
     }
 
@@ -245,14 +247,7 @@ impl Runs {
     /// run's id, or `None` when no run waits for these weights.
     pub fn attach_weights(&mut self, ck: &Checkpoint) -> Option<(u64, Result<(), RunsError>)> {
         let run = self.list.iter_mut().rev().find(|r| {
-            matches!(r.weights, RunWeights::Pending)
-                && r.history.len() == ck.history.epochs.len()
-                && r.last().map(|e| (e.epoch, e.train_loss.to_bits()))
-                    == ck
-                        .history
-                        .epochs
-                        .last()
-                        .map(|e| (e.epoch, e.train_loss.to_bits()))
+            matches!(r.weights, RunWeights::Pending) && same_history(&r.history, &ck.history.epochs)
         })?;
         let mut ck = ck.clone();
         // The checkpoint carries the run's settings, not the trainer's at the time.
@@ -425,6 +420,14 @@ impl Runs {
         let path = json_path(&dir, id);
         crate::atomic_file::write_atomically(&path, text.as_bytes()).map_err(|e| io(&path, e))
     }
+}
+
+/// The same epochs (compared bit for bit: a NaN validation loss equals itself here).
+fn same_history(a: &[EpochRecord], b: &[EpochRecord]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.epoch == y.epoch && x.train_loss.to_bits() == y.train_loss.to_bits())
 }
 
 fn json_path(dir: &Path, id: u64) -> PathBuf {

@@ -153,6 +153,16 @@ impl ConvLabApp {
                 loss: self.project.preset.training.loss,
                 log_scale: &mut self.state.log_scale,
                 show_step_loss: &mut self.state.show_step_loss,
+                overlays: panels::runs_panel::overlaid(&self.runs, self.runs_link.current),
+            },
+            ui,
+        );
+        panels::runs_panel::runs_panel_ui(
+            panels::runs_panel::RunsPanel {
+                runs: &self.runs,
+                current: self.runs_link.current,
+                state: &mut self.runs_panel,
+                commands: &mut self.commands,
             },
             ui,
         );

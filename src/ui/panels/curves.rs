@@ -7,6 +7,8 @@ use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, PlotUi, Points};
 
 use crate::engine::LossKind;
 use crate::train::{EpochRecord, MetricKind};
+use crate::ui::panels::runs_panel::overlay_curves;
+use crate::ui::runs::Run;
 use crate::ui::session::RunView;
 use crate::viz::curves::{plot_points, tick_label};
 
@@ -22,6 +24,9 @@ pub struct Curves<'a> {
     pub loss: LossKind,
     pub log_scale: &'a mut bool,
     pub show_step_loss: &'a mut bool,
+    /// Runs of the session ticked in the runs table, drawn beside the current run (which
+    /// replace the dashed previous run).
+    pub overlays: Vec<&'a Run>,
 }
 
 pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
@@ -30,7 +35,14 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
         loss,
         log_scale,
         show_step_loss,
+        overlays,
     } = curves;
+    // Ticked runs say more than the one before the last fresh start.
+    let previous: &[EpochRecord] = if overlays.is_empty() {
+        &run.previous
+    } else {
+        &[]
+    };
     let log = *log_scale;
     ui.horizontal(|ui| {
         ui.heading("Curves");
@@ -43,7 +55,7 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                 last.epoch, last.metric, last.val_metric
             ));
         }
-        if let Some(last) = run.previous.last() {
+        if let Some(last) = previous.last() {
             ui.weak(format!(
                 "previous run: epoch {} · val {} {:.3}",
                 last.epoch, last.metric, last.val_metric
@@ -81,7 +93,8 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                         .width(1.0),
                     );
                 }
-                previous_run(plot, &run.previous, |r| [r.train_loss, r.val_loss], log);
+                previous_run(plot, previous, |r| [r.train_loss, r.val_loss], log);
+                overlay_curves(plot, &overlays, |r| [r.train_loss, r.val_loss], log);
                 let train =
                     plot_points(history.iter().map(|r| [r.epoch as f64, r.train_loss]), log);
                 let val = plot_points(history.iter().map(|r| [r.epoch as f64, r.val_loss]), log);
@@ -114,12 +127,8 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
             .y_axis_label(metric_name.as_str())
             .allow_scroll(false)
             .show(ui, |plot| {
-                previous_run(
-                    plot,
-                    &run.previous,
-                    |r| [r.train_metric, r.val_metric],
-                    false,
-                );
+                previous_run(plot, previous, |r| [r.train_metric, r.val_metric], false);
+                overlay_curves(plot, &overlays, |r| [r.train_metric, r.val_metric], false);
                 let train = plot_points(
                     history.iter().map(|r| [r.epoch as f64, r.train_metric]),
                     false,
