@@ -98,7 +98,8 @@ pub fn runs_panel_ui(panel: RunsPanel<'_>, ui: &mut Ui) {
                 return;
             }
             let mut push = |c: RunCommand| commands.push(UiCommand::Runs(c));
-            egui::ScrollArea::vertical()
+            // Sideways too: on a narrow centre the buttons stay reachable.
+            egui::ScrollArea::both()
                 .id_salt("runs_scroll")
                 .max_height(180.0)
                 .show(ui, |ui| {
@@ -113,7 +114,9 @@ pub fn runs_panel_ui(panel: RunsPanel<'_>, ui: &mut Ui) {
                             ui.strong("what changed").on_hover_text(
                                 "The settings that differ from the run above it in this table",
                             );
-                            ui.strong("final");
+                            ui.strong("validation").on_hover_text(
+                                "The validation metric and loss after the run's last epoch",
+                            );
                             ui.strong("time");
                             ui.strong("");
                             ui.end_row();
@@ -175,8 +178,8 @@ fn row(
         None => "first run".to_string(),
         Some(p) => diff_summary(&preset_diff(&p.preset, &run.preset)),
     };
-    let short: String = if changes.chars().count() > 48 {
-        changes.chars().take(47).collect::<String>() + "…"
+    let short: String = if changes.chars().count() > 40 {
+        changes.chars().take(39).collect::<String>() + "…"
     } else {
         changes.clone()
     };
@@ -184,7 +187,7 @@ fn row(
         .on_hover_text(format!("{changes}\nseed {}", run.seed()));
     match run.last() {
         Some(r) => ui.label(format!(
-            "val {} {:.3} · loss {:.3}",
+            "{} {:.3} · loss {:.3}",
             r.metric, r.val_metric, r.val_loss
         )),
         None => ui.weak("—"),
