@@ -98,8 +98,7 @@ pub fn runs_panel_ui(panel: RunsPanel<'_>, ui: &mut Ui) {
                 return;
             }
             let mut push = |c: RunCommand| commands.push(UiCommand::Runs(c));
-            // Sideways too: on a narrow centre the buttons stay reachable.
-            egui::ScrollArea::both()
+            egui::ScrollArea::vertical()
                 .id_salt("runs_scroll")
                 .max_height(180.0)
                 .show(ui, |ui| {
