@@ -11,6 +11,7 @@ use crate::data::DataSpec;
 use crate::engine::{GraphError, Init, LossKind, ModelSpec, OptimizerKind};
 
 pub mod own_images;
+pub mod preset_diff;
 pub mod view;
 pub mod walkthrough;
 

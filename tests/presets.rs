@@ -295,6 +295,8 @@ fn replay(path: &Path) -> Result<Outcome, String> {
                         result = trainer.history.epochs.last().map(|r| r.val_metric);
                     }
                 }
+                // Runs are the window's; the replay's training does not change.
+                Action::PinRun { .. } => {}
                 Action::Reset => {
                     rebuild = false;
                     trainer = cache.trainer(&current).map_err(|e| at(&e))?;

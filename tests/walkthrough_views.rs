@@ -227,6 +227,7 @@ fn the_first_hours_walkthroughs_draw_their_trained_models() {
                             run.run_epoch(|_| {}).unwrap();
                         }
                     }
+                    Action::PinRun { .. } => {}
                     Action::Reset => {
                         rebuild = false;
                         run = trainer(&current, &mut data);

@@ -22,6 +22,11 @@ pub enum Action {
     /// `model.nodes[conv1].kernel` or `model.nodes[add].inputs`. The model is rebuilt when
     /// the model changes.
     Set { key: String, value: toml::Value },
+    /// Keeps the current run in the window's runs table under this name, its curves shown
+    /// beside the runs after it, so a later step can compare them (`{ kind = "pin_run",
+    /// name = "plain" }`). Replaying the walkthrough replaces the run pinned under the same
+    /// name. Training is not affected.
+    PinRun { name: String },
 }
 
 /// One step of a walkthrough.
@@ -117,6 +122,8 @@ pub enum StepProblem {
     Set(SpecError),
     #[error("train needs at least one epoch")]
     NoEpochs,
+    #[error("pin_run needs a name for the run")]
+    UnnamedRun,
     #[error("node '{0}' does not exist")]
     NoSuchNode(String),
     #[error("overlay '{overlay}' belongs to the {} view, not to {view}", .overlay.view())]
@@ -146,6 +153,11 @@ pub fn validate(preset: &Preset) -> Result<(), StepError> {
             }
             if let Action::Train { epochs: 0 } = action {
                 return Err(here(StepProblem::NoEpochs));
+            }
+            if let Action::PinRun { name } = action
+                && name.trim().is_empty()
+            {
+                return Err(here(StepProblem::UnnamedRun));
             }
         }
         if let Some(node) = &step.node

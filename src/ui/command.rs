@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::ui::background::DialogPurpose;
+use crate::ui::runs::RunCommand;
 
 /// Things the panels ask for, carried out after the frame's UI.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +48,8 @@ pub enum UiCommand {
     },
     /// A move through the walkthrough's steps.
     Walk(WalkCommand),
+    /// Something asked of the runs table (rename, show, restore, delete).
+    Runs(RunCommand),
 }
 
 /// A move through the walkthrough's steps (buttons and the step list; the keys do the same).

@@ -14,6 +14,7 @@ pub mod model_fit;
 pub mod panels;
 pub mod presets;
 pub mod project;
+pub mod runs;
 pub mod session;
 pub mod soak;
 pub mod templates;

@@ -161,11 +161,15 @@ impl ConvLabApp {
                         .send(TrainerCommand::SetParamValue { name, index, value });
                 }
                 UiCommand::Walk(walk) => self.walk_command(walk),
+                UiCommand::Runs(command) => self.run_command(command),
             }
         }
     }
 
-    pub(super) fn set_project(&mut self, preset: Preset, origin: String) {
+    /// Opens `preset` as the project; `file` is where it was read from (its runs are kept
+    /// beside it when it is a checkpoint).
+    pub(super) fn set_project(&mut self, preset: Preset, origin: String, file: Option<&Path>) {
+        self.switch_runs(file, &preset);
         // The folder fields show the opened preset's folder, so "Load folder" reloads it.
         if let DataSource::Folder(folder) = &preset.data.source {
             self.state.folder_path = folder.path.display().to_string();
@@ -223,7 +227,7 @@ impl ConvLabApp {
     pub fn open_embedded(&mut self, name: &'static str) {
         if let Some(p) = presets::embedded(name) {
             self.open_job = None;
-            self.set_project(p, format!("built-in {name}"));
+            self.set_project(p, format!("built-in {name}"), None);
             self.trainer.pending_weights = None;
             self.state.last_file = None;
             self.state.last_preset = name.to_string();
@@ -242,7 +246,7 @@ impl ConvLabApp {
         } else {
             match Preset::load(path) {
                 Ok(p) => {
-                    self.set_project(p, path.display().to_string());
+                    self.set_project(p, path.display().to_string(), Some(path));
                     self.trainer.pending_weights = None;
                     self.after_open(path);
                     self.info(format!("opened {}", path.display()));
@@ -288,6 +292,10 @@ impl ConvLabApp {
             }
         };
         self.run.error = None;
+        if !matches!(weights, StartWeights::KeepMatching) {
+            // The run that ends here stays in the runs table.
+            self.end_current_run();
+        }
         if matches!(weights, StartWeights::Fresh) {
             // The run that ends here stays on the curves as the previous one ("compare the
             // curves" in a walkthrough step that changes the model); a start without epochs

@@ -168,6 +168,16 @@ impl ConvLabApp {
                         .rfind(|m| m.step <= step)
                         .map(|m| m.epoch)
                 }),
+                overlays: panels::runs_panel::overlaid(&self.runs, self.runs_link.current),
+            },
+            ui,
+        );
+        panels::runs_panel::runs_panel_ui(
+            panels::runs_panel::RunsPanel {
+                runs: &self.runs,
+                current: self.runs_link.current,
+                state: &mut self.runs_panel,
+                commands: &mut self.commands,
             },
             ui,
         );

@@ -126,6 +126,7 @@ impl ConvLabApp {
                     self.run.state = s;
                     if s == RunState::Finished {
                         self.info(format!("finished {} epochs", self.run.history.len()));
+                        self.record_current_run();
                     }
                 }
                 TrainerEvent::Weights {
@@ -142,6 +143,7 @@ impl ConvLabApp {
                         class_names,
                         snapshots,
                     };
+                    self.take_run_weights(&ck);
                     if let Some(path) = self.writes.pending_onnx.take() {
                         self.info(format!("exporting ONNX to {}…", path.display()));
                         self.writes.writers.extend(export_onnx(
@@ -283,7 +285,8 @@ impl ConvLabApp {
                     path.display().to_string()
                 };
                 let name = ck.preset.name.clone();
-                self.set_project(ck.preset, origin);
+                let file = (!restoring).then_some(path.as_path());
+                self.set_project(ck.preset, origin, file);
                 self.trainer.pending_weights = Some(StartWeights::Checkpoint {
                     params: ck.params,
                     history: ck.history,
@@ -349,6 +352,7 @@ impl ConvLabApp {
                     self.project.saved = Some(preset);
                 }
                 self.recovery.trained_since_save = false;
+                self.runs_saved_with(&path);
                 let abs = std::fs::canonicalize(&path).unwrap_or(path);
                 self.state.remember(abs);
             }

@@ -20,6 +20,7 @@ mod commands;
 mod launch;
 mod layout;
 mod logic;
+mod runs;
 mod state;
 mod walkthrough;
 
@@ -64,12 +65,16 @@ pub struct ConvLabApp {
     /// The central area's tabs and inspection views.
     pub views: panels::views::ViewsUi,
     pub walk: WalkState,
+    /// Every run of the session (the runs table), kept in the project's runs folder.
+    pub runs: super::runs::Runs,
+    pub runs_panel: panels::runs_panel::RunsPanelState,
     pub dialog: Option<DialogJob>,
     /// A dialog returned nothing within 50 ms once: probably none is available here.
     pub dialog_unavailable: bool,
     /// A checkpoint being read in the background.
     pub open_job: Option<OpenJob>,
     trainer: TrainerLink,
+    runs_link: runs::RunsLink,
     writes: FileWrites,
     /// The model as last seen, and when it last changed: edits reach the trainer after a
     /// short pause.
@@ -146,6 +151,9 @@ impl ConvLabApp {
             egui_ctx: ctx.clone(),
             views: panels::views::ViewsUi::new(),
             walk: Default::default(),
+            runs: Default::default(),
+            runs_panel: Default::default(),
+            runs_link: Default::default(),
             presenter_applied: None,
             recovery: Recovery {
                 file: options.recovery_file.clone(),
@@ -180,7 +188,7 @@ impl ConvLabApp {
             match Preset::parse(&text, "the last session") {
                 Ok(p) => {
                     let name = p.name.clone();
-                    app.set_project(p, "unsaved model from the last session".into());
+                    app.set_project(p, "unsaved model from the last session".into(), None);
                     app.project.saved = None;
                     app.info(format!(
                         "restored {name} as you left it (not saved to a file yet: File > Save)"

@@ -178,6 +178,13 @@ impl ConvLabApp {
                     self.walk.fresh = true;
                     self.walk.pending.pop_front();
                 }
+                Action::PinRun { name } => {
+                    if self.run.state == RunState::Running {
+                        return;
+                    }
+                    self.pin_current_run(&name);
+                    self.walk.pending.pop_front();
+                }
                 Action::Train { epochs } => {
                     if self.run.state == RunState::Running {
                         return;

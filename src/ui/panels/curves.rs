@@ -7,6 +7,8 @@ use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, PlotUi, Points, VLine
 
 use crate::engine::LossKind;
 use crate::train::{EpochRecord, MetricKind};
+use crate::ui::panels::runs_panel::overlay_curves;
+use crate::ui::runs::Run;
 use crate::ui::session::RunView;
 use crate::viz::curves::{plot_points, tick_label};
 
@@ -24,6 +26,9 @@ pub struct Curves<'a> {
     pub show_step_loss: &'a mut bool,
     /// The moment the timeline shows (epoch position), marked on both plots.
     pub marker: Option<f64>,
+    /// Runs of the session ticked in the runs table, drawn beside the current run (which
+    /// replace the dashed previous run).
+    pub overlays: Vec<&'a Run>,
 }
 
 pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
@@ -33,6 +38,7 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
         log_scale,
         show_step_loss,
         marker,
+        overlays,
     } = curves;
     let mark = |plot: &mut PlotUi<'_>| {
         if let Some(x) = marker {
@@ -42,6 +48,12 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                     .style(LineStyle::dashed_loose()),
             );
         }
+    };
+    // Ticked runs say more than the one before the last fresh start.
+    let previous: &[EpochRecord] = if overlays.is_empty() {
+        &run.previous
+    } else {
+        &[]
     };
     let log = *log_scale;
     ui.horizontal(|ui| {
@@ -55,7 +67,7 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                 last.epoch, last.metric, last.val_metric
             ));
         }
-        if let Some(last) = run.previous.last() {
+        if let Some(last) = previous.last() {
             ui.weak(format!(
                 "previous run: epoch {} · val {} {:.3}",
                 last.epoch, last.metric, last.val_metric
@@ -94,7 +106,8 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                     );
                 }
                 mark(plot);
-                previous_run(plot, &run.previous, |r| [r.train_loss, r.val_loss], log);
+                previous_run(plot, previous, |r| [r.train_loss, r.val_loss], log);
+                overlay_curves(plot, &overlays, |r| [r.train_loss, r.val_loss], log);
                 let train =
                     plot_points(history.iter().map(|r| [r.epoch as f64, r.train_loss]), log);
                 let val = plot_points(history.iter().map(|r| [r.epoch as f64, r.val_loss]), log);
@@ -128,12 +141,8 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
             .allow_scroll(false)
             .show(ui, |plot| {
                 mark(plot);
-                previous_run(
-                    plot,
-                    &run.previous,
-                    |r| [r.train_metric, r.val_metric],
-                    false,
-                );
+                previous_run(plot, previous, |r| [r.train_metric, r.val_metric], false);
+                overlay_curves(plot, &overlays, |r| [r.train_metric, r.val_metric], false);
                 let train = plot_points(
                     history.iter().map(|r| [r.epoch as f64, r.train_metric]),
                     false,

@@ -12,6 +12,7 @@ pub mod gallery;
 pub mod model_editor;
 pub mod node_params;
 pub mod point_views;
+pub mod runs_panel;
 pub mod sandbox;
 pub mod status_bar;
 pub mod timeline;

@@ -116,6 +116,7 @@ pub fn walkthrough_ui(panel: WalkPanel<'_>, ui: &mut Ui) {
                         Action::Train { epochs } => format!("train {epochs} epochs"),
                         Action::Reset => "reset the weights".into(),
                         Action::Set { key, value } => format!("set {key} = {value}"),
+                        Action::PinRun { name } => format!("keep this run as '{name}'"),
                     })
                     .collect();
                 if !actions.is_empty() {
