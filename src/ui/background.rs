@@ -229,6 +229,8 @@ pub enum DialogPurpose {
     Save,
     ClassFolder,
     PointsCsv,
+    /// Where to save a figure (PNG or CSV).
+    Figure,
 }
 
 /// An rfd dialog on the `"file-dialog"` thread. `None` (cancel, or no dialog available on
@@ -256,6 +258,10 @@ impl DialogJob {
                         .set_file_name("model.safetensors")
                         .save_file(),
                     DialogPurpose::ClassFolder => dialog.pick_folder(),
+                    DialogPurpose::Figure => dialog
+                        .add_filter("figure", &["png", "csv"])
+                        .set_file_name("figure.png")
+                        .save_file(),
                     DialogPurpose::PointsCsv => {
                         dialog.add_filter("2-D points", &["csv", "txt"]).pick_file()
                     }

@@ -34,6 +34,10 @@ pub enum UiCommand {
     },
     /// A move through the walkthrough's steps.
     Walk(WalkCommand),
+    /// Saves the figure chosen in the export window to this path (PNG or CSV).
+    SaveFigure(PathBuf),
+    /// Copies the figure chosen in the export window to the clipboard.
+    CopyFigure,
 }
 
 /// A move through the walkthrough's steps (buttons and the step list; the keys do the same).

@@ -5,6 +5,7 @@
 
 pub mod charts;
 pub mod colormap;
+pub mod confusion;
 pub mod curves;
 pub mod draw;
 pub mod error;

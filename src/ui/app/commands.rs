@@ -120,6 +120,8 @@ impl ConvLabApp {
                         .send(TrainerCommand::SetParamValue { name, index, value });
                 }
                 UiCommand::Walk(walk) => self.walk_command(walk),
+                UiCommand::SaveFigure(path) => self.save_figure(path),
+                UiCommand::CopyFigure => self.copy_figure(ctx),
             }
         }
     }

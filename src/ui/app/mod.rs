@@ -17,6 +17,7 @@
 //! UI settings) and the command list. What app and panels share (the data and run shown,
 //! the commands) lives beside both, in [`crate::ui::session`] and [`crate::ui::command`].
 mod commands;
+mod figures;
 mod launch;
 mod layout;
 mod logic;
@@ -63,6 +64,9 @@ pub struct ConvLabApp {
     pub data_panel: panels::data_panel::DataPanelState,
     /// The central area's tabs and inspection views.
     pub views: panels::views::ViewsUi,
+    /// The figure export window ("Save PNG…").
+    pub figures: panels::figures::FigureUi,
+    figure_write: figures::FigureWrite,
     pub walk: WalkState,
     pub dialog: Option<DialogJob>,
     /// A dialog returned nothing within 50 ms once: probably none is available here.
@@ -145,6 +149,8 @@ impl ConvLabApp {
             },
             egui_ctx: ctx.clone(),
             views: panels::views::ViewsUi::new(),
+            figures: Default::default(),
+            figure_write: Default::default(),
             walk: Default::default(),
             presenter_applied: None,
             recovery: Recovery {
