@@ -97,6 +97,16 @@ fn save_png_from_the_window() {
         (2 * w, 2 * hgt)
     );
 
+    // The conv arithmetic sandbox (drawn by the window itself) saves its picture too.
+    h.get_by_label("Conv arithmetic").click();
+    h.run_steps(3);
+    h.get_by_label("this view (conv-arithmetic)").click();
+    h.get_by_label("1×").click();
+    h.state_mut().figures.path = dir.join("arith.png").display().to_string();
+    h.run_steps(1);
+    save_and_wait(&mut h);
+    image::open(dir.join("arith.png")).expect("the sandbox's picture decodes");
+
     // Copy: headless there may be no clipboard for images; it must not fail.
     h.get_by_role_and_label(Role::Button, "Copy").click();
     h.run_steps(2);

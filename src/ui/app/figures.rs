@@ -20,19 +20,24 @@ pub(super) struct FigureWrite {
 
 impl ConvLabApp {
     /// The figure chosen in the export window, from what the window shows now.
-    fn figure(&self, what: Figure) -> Result<FigureData, FigureError> {
+    fn figure(&mut self, what: Figure) -> Result<FigureData, FigureError> {
         let tab = self.views.settings.tab;
         match what {
             Figure::View if tab == ViewId::Training => self.figure(Figure::Curves),
+            // The sandbox draws its picture in the window, from its own settings.
+            Figure::View if tab == ViewId::ConvArithmetic => self
+                .views
+                .sandbox
+                .picture()
+                .map(FigureData::Picture)
+                .ok_or_else(|| {
+                    FigureError::Nothing("this geometry has no output: change it first".into())
+                }),
             Figure::View => {
                 let result = self.views.result.as_ref().filter(|r| r.settings.tab == tab);
                 match result.and_then(|r| r.image.clone()) {
                     Some(img) => Ok(FigureData::Picture(img)),
-                    None if matches!(
-                        tab,
-                        ViewId::Anomaly | ViewId::Segmentation | ViewId::ConvArithmetic
-                    ) =>
-                    {
+                    None if matches!(tab, ViewId::Anomaly | ViewId::Segmentation) => {
                         // These tabs are composed in the window from live sliders; the
                         // command line draws the same view as one picture.
                         Err(FigureError::Nothing(format!(
