@@ -13,7 +13,7 @@ use crate::inspect::covariance::ShiftMode;
 use crate::inspect::routing::LectureCase;
 use crate::spec::Preset;
 use crate::spec::view::{ViewId, ViewSource};
-use crate::train::History;
+use crate::train::EpochRecord;
 use crate::viz::draw::save_png;
 use crate::viz::maps::Norm;
 use crate::viz::views::conv_arithmetic::ArithOptions;
@@ -179,15 +179,12 @@ fn arithmetic(args: &RenderArgs) -> anyhow::Result<ArithOptions> {
     })
 }
 
-/// The run history a checkpoint keeps, as the training view draws it.
-fn run_curves(history: &History) -> RunCurves {
+/// A run's epochs (the history a checkpoint keeps, or the window's run), as the training
+/// view draws them: the window's figure export calls this too, so both draw the same.
+pub fn run_curves(epochs: &[EpochRecord]) -> RunCurves {
     RunCurves {
-        metric: history
-            .epochs
-            .last()
-            .map_or_else(String::new, |e| e.metric.clone()),
-        epochs: history
-            .epochs
+        metric: epochs.last().map_or_else(String::new, |e| e.metric.clone()),
+        epochs: epochs
             .iter()
             .map(|e| EpochPoint {
                 epoch: e.epoch,
@@ -298,7 +295,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     // input.
     let loaded = match view.source() {
         ViewSource::Nothing => unreachable!("drawn above"),
-        ViewSource::Run => Loaded::Run(run_curves(&checkpoint.history)),
+        ViewSource::Run => Loaded::Run(run_curves(&checkpoint.history.epochs)),
         ViewSource::DataSet if view == ViewId::Anomaly => Loaded::Anomaly(
             crate::data::textures::anomaly_set(&preset.data)
                 .context("data")?

@@ -413,6 +413,8 @@ pub enum DialogPurpose {
     /// A folder that fills one field of the segmentation or anomaly tools (not loaded
     /// until the user asks: the other folders may still be missing).
     FolderField(FolderField),
+    /// Where to save a figure (PNG or CSV).
+    Figure,
 }
 
 /// The folder fields of the data panel's segmentation and anomaly tools.
@@ -452,6 +454,10 @@ impl DialogJob {
                     DialogPurpose::ClassFolder | DialogPurpose::FolderField(_) => {
                         dialog.pick_folder()
                     }
+                    DialogPurpose::Figure => dialog
+                        .add_filter("figure", &["png", "csv"])
+                        .set_file_name("figure.png")
+                        .save_file(),
                     DialogPurpose::PointsCsv => {
                         dialog.add_filter("2-D points", &["csv", "txt"]).pick_file()
                     }

@@ -50,6 +50,10 @@ pub enum UiCommand {
     Walk(WalkCommand),
     /// Something asked of the runs table (rename, show, restore, delete).
     Runs(RunCommand),
+    /// Saves the figure chosen in the export window to this path (PNG or CSV).
+    SaveFigure(PathBuf),
+    /// Copies the figure chosen in the export window to the clipboard.
+    CopyFigure,
 }
 
 /// A move through the walkthrough's steps (buttons and the step list; the keys do the same).

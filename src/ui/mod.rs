@@ -8,6 +8,7 @@ pub mod app;
 pub mod app_state;
 pub mod background;
 pub mod command;
+pub mod figures;
 pub mod frame_timer;
 pub mod inspector;
 pub mod model_fit;

@@ -232,7 +232,8 @@ pub fn line_chart(series: &[Series], opts: &LineOptions) -> Rgba {
         let (_, y) = at([x0, v]);
         let x = left - (text_width(t, TS) + 3 * TS) as i64;
         fill_rect(&mut img, left - 1 - TS as i64, y, TS, 1, MUTED);
-        draw_text(&mut img, x, y - th / 2, t, TS, MUTED);
+        // The top label would stick out above the picture: kept inside, beside its tick.
+        draw_text(&mut img, x, (y - th / 2).max(0), t, TS, MUTED);
     }
     let below = (ph + 2 * TS) as i64;
     for (v, t) in [(x0, fmt_value(x0 as f32, 3)), (x1, fmt_value(x1 as f32, 3))] {

@@ -223,17 +223,30 @@ pub fn to_image(img: &Rgba) -> Result<image::RgbaImage, VizError> {
         .ok_or_else(|| VizError::Picture("pixel buffer does not match the picture size".into()))
 }
 
-/// Writes the picture as a PNG file.
-pub fn save_png(img: &Rgba, path: &Path) -> Result<(), VizError> {
+/// The picture encoded as a PNG: the bytes `convlab render` and the window's export write,
+/// so the two give identical files for the same picture.
+pub fn png_bytes(img: &Rgba) -> Result<Vec<u8>, VizError> {
     if img.width == 0 || img.height == 0 {
         return Err(VizError::Picture("the picture is empty".into()));
     }
+    let mut bytes = Vec::new();
     to_image(img)?
-        .save_with_format(path, image::ImageFormat::Png)
-        .map_err(|source| VizError::Write {
-            path: path.display().to_string(),
-            source,
-        })
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .map_err(|e| VizError::Picture(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// Writes the picture as a PNG file, atomically (a crash or a full disk never leaves half a
+/// picture where an earlier one was).
+pub fn save_png(img: &Rgba, path: &Path) -> Result<(), VizError> {
+    let bytes = png_bytes(img)?;
+    crate::atomic_file::write_atomically(path, &bytes).map_err(|e| VizError::Write {
+        path: path.display().to_string(),
+        source: image::ImageError::IoError(e),
+    })
 }
 
 #[cfg(test)]

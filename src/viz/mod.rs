@@ -6,6 +6,7 @@
 pub mod animation;
 pub mod charts;
 pub mod colormap;
+pub mod confusion;
 pub mod curves;
 pub mod draw;
 pub mod error;

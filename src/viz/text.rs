@@ -1,148 +1,83 @@
-//! A small built-in bitmap font (5×7 pixels a glyph plus two rows for descenders, scaled by whole numbers), so the
-//! pictures carry their own titles, numbers and legends without a font engine — the CLI's
-//! PNGs then read the same as the window.
+//! Text in the pictures: Hack Regular, one of egui's bundled fonts (the
+//! `epaint_default_fonts` crate), rasterised anti-aliased by `ab_glyph` and alpha-blended
+//! onto the picture, so titles, numbers and legends read well when projected — and the
+//! CLI's PNGs read the same as the window, which draws them with the same code.
+//!
+//! Hack is monospaced: at `scale` s a character advances exactly `ADVANCE`·s pixels, as the
+//! bitmap font this replaced did, so layouts that count characters (the bar chart's value
+//! column, the conv sandbox's wrapped sums) still fit. Letters Hack lacks come from
+//! Ubuntu Light (egui's other bundled font), drawn in the same cell; letters neither has
+//! are drawn as `?`. Rasterisation is plain `f32` arithmetic with no hinting or system
+//! state, so the same text gives the same pixels on every run.
+
+use std::sync::OnceLock;
+
+use ab_glyph::{Font, FontRef, GlyphId, PxScale, point};
 
 use super::Rgba;
 use super::sample::blend;
 
-/// Glyph width and height in font pixels; characters advance by `ADVANCE`, lines by `LINE`.
-pub const GLYPH_W: usize = 5;
-pub const GLYPH_H: usize = 9;
+/// A character's advance and the distance between lines, in pixels per unit of `scale`
+/// (the old bitmap font's cell, kept so callers' layouts keep their proportions).
 pub const ADVANCE: usize = 6;
 pub const LINE: usize = 11;
+/// The height of one line of glyphs, ascenders to descenders, per unit of `scale` (Hack's
+/// descenders reach 2.4 px below the baseline at scale 1).
+pub const GLYPH_H: usize = 11;
+/// Where the baseline lies below a line's top, per unit of `scale`: Hack's tallest
+/// letters (b, d, l, brackets) reach 0.76 em, 7.6 px, above it at scale 1. Only the
+/// superscripts (², √) stick out above, by a pixel or two.
+const BASELINE: usize = 8;
 
-/// Glyphs as 9 rows of 5 bits, first row in the highest bits, each row's most significant
-/// bit on the left. Rows 7 and 8 hold descenders.
-const GLYPHS: &[(char, u64)] = &[
-    ('0', 0x0e8ceb98b800),
-    ('1', 0x046108423800),
-    ('2', 0x0e8844447c00),
-    ('3', 0x1f110418b800),
-    ('4', 0x0232a5f10800),
-    ('5', 0x1f878218b800),
-    ('6', 0x06443d18b800),
-    ('7', 0x1f0888842000),
-    ('8', 0x0e8c5d18b800),
-    ('9', 0x0e8c5e113000),
-    ('A', 0x0e8c7f18c400),
-    ('B', 0x1e8c7d18f800),
-    ('C', 0x0e8c2108b800),
-    ('D', 0x1c9463197000),
-    ('E', 0x1f843d087c00),
-    ('F', 0x1f843d084000),
-    ('G', 0x0e8c2f18bc00),
-    ('H', 0x118c7f18c400),
-    ('I', 0x0e2108423800),
-    ('J', 0x071084293000),
-    ('K', 0x119531494400),
-    ('L', 0x108421087c00),
-    ('M', 0x11dd6b18c400),
-    ('N', 0x118e6b38c400),
-    ('O', 0x0e8c6318b800),
-    ('P', 0x1e8c7d084000),
-    ('Q', 0x0e8c63593400),
-    ('R', 0x1e8c7d494400),
-    ('S', 0x0f841c10f800),
-    ('T', 0x1f2108421000),
-    ('U', 0x118c6318b800),
-    ('V', 0x118c63151000),
-    ('W', 0x118c6b5aa800),
-    ('X', 0x118a88a8c400),
-    ('Y', 0x118c54421000),
-    ('Z', 0x1f0888887c00),
-    ('a', 0x000382f8bc00),
-    ('b', 0x1085b318f800),
-    ('c', 0x0003a108b800),
-    ('d', 0x010b6718bc00),
-    ('e', 0x0003a3f83800),
-    ('f', 0x064a38842000),
-    ('g', 0x0003e318bc2e),
-    ('h', 0x1085b318c400),
-    ('i', 0x040308423800),
-    ('j', 0x020184210a4c),
-    ('k', 0x1084a98a4800),
-    ('l', 0x0c2108423800),
-    ('m', 0x0006ab58c400),
-    ('n', 0x0005b318c400),
-    ('o', 0x0003a318b800),
-    ('p', 0x0007a318fa10),
-    ('q', 0x0003e318bc21),
-    ('r', 0x0005b3084000),
-    ('s', 0x0003a0e0f800),
-    ('t', 0x084710849800),
-    ('u', 0x00046319b400),
-    ('v', 0x000463151000),
-    ('w', 0x0004635aa800),
-    ('x', 0x000454454400),
-    ('y', 0x00046318bc2e),
-    ('z', 0x0007c4447c00),
-    ('.', 0x000000063000),
-    (',', 0x000000063088),
-    ('-', 0x00001c000000),
-    ('−', 0x00001c000000),
-    ('+', 0x00213e420000),
-    (':', 0x006300c60000),
-    (';', 0x006300c22000),
-    ('/', 0x000888880000),
-    ('(', 0x022210820800),
-    (')', 0x082084222000),
-    ('⌊', 0x084210843800),
-    ('⌋', 0x021084213800),
-    ('[', 0x0e4210843800),
-    (']', 0x0e1084213800),
-    ('=', 0x0007c1f00000),
-    ('_', 0x000000007c00),
-    ('%', 0x18c888898c00),
-    ('|', 0x042108421000),
-    ('<', 0x022220820800),
-    ('>', 0x082082222000),
-    ('?', 0x0e8844401000),
-    ('!', 0x042108401000),
-    ('\'', 0x0c2200000000),
-    ('"', 0x0a5000000000),
-    ('*', 0x00255d520000),
-    ('#', 0x0a57d5f52800),
-    ('×', 0x008a88a88000),
-    ('·', 0x000018c00000),
-    ('→', 0x0020be220000),
-    ('←', 0x00223e820000),
-    ('∂', 0x0c105f18b800),
-    ('σ', 0x0003e518b800),
-    ('α', 0x00026b293400),
-    ('Σ', 0x1f8208887c00),
-    ('‖', 0x0a5294a52800),
-    ('≈', 0x004544000000),
-    ('²', 0x0c9111e00000),
-    ('′', 0x042200000000),
-    ('√', 0x031089461000),
-    ('∇', 0x1f8c54a21000),
-    ('≥', 0x082088807c00),
-    ('≤', 0x022208207c00),
-    ('—', 0x00003e000000),
-    ('–', 0x00001c000000),
-];
-
-fn glyph(c: char) -> [u8; GLYPH_H] {
-    let bits = if c == ' ' {
-        0
-    } else {
-        GLYPHS
-            .iter()
-            .find(|(g, _)| *g == c)
-            .or_else(|| GLYPHS.iter().find(|(g, _)| *g == '?'))
-            .map_or(0, |(_, b)| *b)
-    };
-    std::array::from_fn(|r| ((bits >> (5 * (GLYPH_H - 1 - r))) & 0b11111) as u8)
+struct Fonts {
+    main: FontRef<'static>,
+    fallback: FontRef<'static>,
 }
 
-/// Width in pixels of `text` at `scale` (one line; the widest line for several).
+/// The two fonts, parsed once (parsing only reads table offsets; glyphs are outlined on
+/// demand). `None` would mean the bundled bytes are broken — then text is left out rather
+/// than panicking; a unit test checks that they parse.
+fn fonts() -> Option<&'static Fonts> {
+    static FONTS: OnceLock<Option<Fonts>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            Some(Fonts {
+                main: FontRef::try_from_slice(epaint_default_fonts::HACK_REGULAR).ok()?,
+                fallback: FontRef::try_from_slice(epaint_default_fonts::UBUNTU_LIGHT).ok()?,
+            })
+        })
+        .as_ref()
+}
+
+/// The font and glyph that draw `c`: Hack's, else Ubuntu Light's, else Hack's `?`.
+fn glyph_of(f: &Fonts, c: char) -> (&FontRef<'static>, GlyphId) {
+    let id = f.main.glyph_id(c);
+    if id.0 != 0 {
+        return (&f.main, id);
+    }
+    let id = f.fallback.glyph_id(c);
+    if id.0 != 0 {
+        return (&f.fallback, id);
+    }
+    (&f.main, f.main.glyph_id('?'))
+}
+
+/// The pixel size (ab_glyph's ascent-to-descent height) at which Hack advances exactly
+/// `ADVANCE * scale` pixels a character.
+fn px_scale(f: &Fonts, scale: usize) -> PxScale {
+    let advance = f.main.h_advance_unscaled(f.main.glyph_id('0'));
+    let height = f.main.height_unscaled();
+    PxScale::from((ADVANCE * scale) as f32 * height / advance.max(1.0))
+}
+
+/// Width in pixels of `text` at `scale` (one line; the widest line for several): whole
+/// cells, since the last letter's ink may reach the end of its cell.
 pub fn text_width(text: &str, scale: usize) -> usize {
     text.lines()
         .map(|l| l.chars().count())
         .max()
         .unwrap_or(0)
         .saturating_mul(ADVANCE * scale)
-        .saturating_sub(scale)
 }
 
 /// Height in pixels of `text` at `scale`.
@@ -151,30 +86,42 @@ pub fn text_height(text: &str, scale: usize) -> usize {
     ((lines - 1) * LINE + GLYPH_H) * scale
 }
 
-/// Draws `text` with its top-left corner at `(x, y)` (may be partly outside the image).
+/// Draws `text` with its top-left corner at `(x, y)` (may be partly outside the image),
+/// each pixel blended with `color` by how much of it the glyph covers.
 pub fn draw_text(img: &mut Rgba, x: i64, y: i64, text: &str, scale: usize, color: [u8; 4]) {
-    let scale = scale.max(1) as i64;
+    let Some(f) = fonts() else {
+        return;
+    };
+    let scale = scale.max(1);
+    let px = px_scale(f, scale);
+    let baseline = (BASELINE * scale) as i64;
     for (li, line) in text.lines().enumerate() {
-        let y0 = y + li as i64 * LINE as i64 * scale;
+        let y0 = y + (li * LINE * scale) as i64 + baseline;
         for (ci, c) in line.chars().enumerate() {
-            let x0 = x + ci as i64 * ADVANCE as i64 * scale;
-            let rows = glyph(c);
-            for (r, bits) in rows.iter().enumerate() {
-                for col in 0..GLYPH_W {
-                    if bits >> (GLYPH_W - 1 - col) & 1 == 1 {
-                        for dy in 0..scale {
-                            for dx in 0..scale {
-                                blend(
-                                    img,
-                                    x0 + col as i64 * scale + dx,
-                                    y0 + r as i64 * scale + dy,
-                                    color,
-                                );
-                            }
-                        }
-                    }
-                }
+            if c.is_whitespace() {
+                continue;
             }
+            let x0 = x + (ci * ADVANCE * scale) as i64;
+            let (font, id) = glyph_of(f, c);
+            // Positioned at whole pixels (the origin goes in by offset), so every letter of a
+            // kind looks the same wherever it stands and far-away coordinates lose nothing.
+            let Some(outline) = font.outline_glyph(id.with_scale_and_position(px, point(0.0, 0.0)))
+            else {
+                continue;
+            };
+            let bounds = outline.px_bounds();
+            let (bx, by) = (bounds.min.x as i64, bounds.min.y as i64);
+            outline.draw(|gx, gy, coverage| {
+                let a = (coverage.clamp(0.0, 1.0) * color[3] as f32).round() as u8;
+                if a > 0 {
+                    blend(
+                        img,
+                        x0 + bx + i64::from(gx),
+                        y0 + by + i64::from(gy),
+                        [color[0], color[1], color[2], a],
+                    );
+                }
+            });
         }
     }
 }
@@ -214,13 +161,54 @@ pub fn text_image(
 mod tests {
     use super::*;
 
+    /// Every character the bitmap font had (the pictures' titles and formulas use them).
+    const USED: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz\
+                        .,-−+:;/()⌊⌋[]=_%|<>?!'\"*#×·→←∂σαΣ‖≈²′√∇≥≤—–";
+
     #[test]
-    fn every_glyph_is_unique_and_text_is_drawn() {
-        for (i, (a, _)) in GLYPHS.iter().enumerate() {
-            assert!(GLYPHS[i + 1..].iter().all(|(b, _)| a != b), "{a} twice");
+    fn the_fonts_parse_and_have_every_character_the_pictures_use() {
+        let f = fonts().expect("the bundled fonts parse");
+        for c in USED.chars() {
+            let (font, id) = glyph_of(f, c);
+            assert!(
+                id.0 != 0 && (c == '?' || id != font.glyph_id('?')),
+                "no glyph for {c}"
+            );
         }
-        let img = text_image("1", 2, [0, 0, 0, 255], [255; 4], 0);
-        assert_eq!((img.width, img.height), (10, 18));
-        assert!(img.pixels.chunks(4).any(|p| p[0] == 0));
+    }
+
+    #[test]
+    fn text_is_anti_aliased_and_stays_in_its_box() {
+        for scale in 1..=4 {
+            let s = "Hg|(8)[y]";
+            let img = text_image(s, scale, [0, 0, 0, 255], [255; 4], 0);
+            assert_eq!(img.width, text_width(s, scale));
+            assert_eq!(img.height, text_height(s, scale));
+            let greys: Vec<u8> = img.pixels.chunks(4).map(|p| p[0]).collect();
+            assert!(greys.iter().any(|&g| g < 64), "dark ink at {scale}");
+            assert!(
+                greys.iter().any(|&g| g > 64 && g < 192),
+                "grey edges at {scale}"
+            );
+            // What falls outside the box would be lost: draw on a larger canvas, offset by a
+            // margin, and check nothing lands outside the text's box.
+            let m = 8 * scale;
+            let mut big = Rgba::new(img.width + 2 * m, img.height + 2 * m, [255; 4]);
+            draw_text(&mut big, m as i64, m as i64, s, scale, [0, 0, 0, 255]);
+            for y in 0..big.height {
+                for x in 0..big.width {
+                    let inside =
+                        (m..m + img.width).contains(&x) && (m..m + img.height).contains(&y);
+                    let v = big.pixels[4 * (y * big.width + x)];
+                    assert!(
+                        inside || v >= 224,
+                        "ink outside the box at {x},{y} (scale {scale})"
+                    );
+                }
+            }
+        }
+        let a = text_image("loss 0.123", 2, [10, 20, 30, 255], [250; 4], 3);
+        let b = text_image("loss 0.123", 2, [10, 20, 30, 255], [250; 4], 3);
+        assert_eq!(a.pixels, b.pixels);
     }
 }

@@ -162,6 +162,8 @@ impl ConvLabApp {
                 }
                 UiCommand::Walk(walk) => self.walk_command(walk),
                 UiCommand::Runs(command) => self.run_command(command),
+                UiCommand::SaveFigure(path) => self.save_figure(path),
+                UiCommand::CopyFigure => self.copy_figure(ctx),
             }
         }
     }

@@ -115,6 +115,7 @@ impl ConvLabApp {
             });
         egui::CentralPanel::default().show(ui, |ui| {
             panels::views::tab_bar_ui(&mut self.views, &self.project.preset.model, ui);
+            panels::figures::figure_button_ui(&mut self.figures, ui);
             if self.views.settings.tab != ViewId::ConvArithmetic {
                 panels::timeline::timeline_ui(
                     &mut self.views.settings.at_step,
@@ -142,6 +143,17 @@ impl ConvLabApp {
                 );
             }
         });
+        if self.figures.open {
+            panels::figures::figure_window_ui(
+                panels::figures::FiguresPanel {
+                    figure: &mut self.figures,
+                    view_name: self.views.settings.tab.name(),
+                    dialog_ready,
+                    commands: &mut self.commands,
+                },
+                &ctx,
+            );
+        }
         if self.state.show_frame_overlay {
             panels::status_bar::frame_overlay_ui(&self.frames, &ctx);
         }

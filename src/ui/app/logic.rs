@@ -33,6 +33,7 @@ impl ConvLabApp {
         self.poll_dialog();
         self.poll_open();
         self.poll_save();
+        self.poll_figure();
         self.writes.writers.retain(|w| !w.is_finished());
         self.handle_dropped_files(ctx);
         self.shortcuts(ctx);
@@ -334,6 +335,7 @@ impl ConvLabApp {
                 DialogPurpose::FolderField(field) => {
                     *self.folder_field(field) = path.display().to_string();
                 }
+                DialogPurpose::Figure => self.commands.push(UiCommand::SaveFigure(path)),
             },
         }
     }
@@ -465,7 +467,12 @@ impl ConvLabApp {
         let redo_y = KeyboardShortcut::new(Modifiers::COMMAND, Key::Y);
         let undo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
         let save = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+        let figure = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::S);
         let (do_redo, do_undo, do_save) = ctx.input_mut(|i| {
+            // Before Ctrl+S, which would also match Ctrl+Shift+S (egui ignores extra Shift).
+            if i.consume_shortcut(&figure) {
+                self.figures.open = true;
+            }
             let r = i.consume_shortcut(&redo) || i.consume_shortcut(&redo_y);
             let u = i.consume_shortcut(&undo);
             (r, u, i.consume_shortcut(&save))

@@ -17,6 +17,7 @@
 //! UI settings) and the command list. What app and panels share (the data and run shown,
 //! the commands) lives beside both, in [`crate::ui::session`] and [`crate::ui::command`].
 mod commands;
+mod figures;
 mod launch;
 mod layout;
 mod logic;
@@ -64,6 +65,9 @@ pub struct ConvLabApp {
     pub data_panel: panels::data_panel::DataPanelState,
     /// The central area's tabs and inspection views.
     pub views: panels::views::ViewsUi,
+    /// The figure export window ("Save PNG…").
+    pub figures: panels::figures::FigureUi,
+    figure_write: figures::FigureWrite,
     pub walk: WalkState,
     /// Every run of the session (the runs table), kept in the project's runs folder.
     pub runs: super::runs::Runs,
@@ -150,6 +154,8 @@ impl ConvLabApp {
             },
             egui_ctx: ctx.clone(),
             views: panels::views::ViewsUi::new(),
+            figures: Default::default(),
+            figure_write: Default::default(),
             walk: Default::default(),
             runs: Default::default(),
             runs_panel: Default::default(),

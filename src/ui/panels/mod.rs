@@ -8,6 +8,7 @@ pub mod augment_panel;
 pub mod curves;
 pub mod data_panel;
 pub mod drawing;
+pub mod figures;
 pub mod gallery;
 pub mod model_editor;
 pub mod node_params;

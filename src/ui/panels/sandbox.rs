@@ -186,6 +186,16 @@ impl SandboxUi {
         self.step.unwrap_or(steps / 2).min(steps.saturating_sub(1))
     }
 
+    /// The picture shown, for the current geometry and step (what "Save PNG…" saves);
+    /// `None` when the geometry is impossible.
+    pub fn picture(&mut self) -> Option<crate::viz::Rgba> {
+        let k = self.current_step();
+        match &self.computed {
+            Some((_, Ok(sb))) => Some(conv_arithmetic_image(sb, k).image),
+            _ => None,
+        }
+    }
+
     /// Back to the guide's example, the middle step, not playing.
     pub fn reset(&mut self) {
         self.geometry = Geometry::GUIDE;
