@@ -116,3 +116,33 @@ fn bad_files_in_a_one_class_folder_are_listed_and_the_rest_loads() {
     assert!(h.state().run.error.is_none(), "{:?}", h.state().run.error);
     std::fs::remove_dir_all(&root).ok();
 }
+
+/// Pressing "Load folder" again reads the folder again: a photo added on disk since the
+/// first load is in the data (the old data stays shown until the new has loaded).
+#[test]
+fn loading_the_same_folder_again_reads_the_files_again() {
+    let root = std::env::temp_dir().join(format!("convlab-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for class in ["a", "b"] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        for k in 0..3 {
+            image::GrayImage::from_pixel(8, 8, image::Luma([40 * k as u8]))
+                .save(root.join(class).join(format!("{k}.png")))
+                .unwrap();
+        }
+    }
+    let mut h = app();
+    load_folder_by_typed_path(&mut h, &root);
+    wait_for_folder(&mut h);
+    let first = h.state().data.version;
+    assert_eq!(h.state().data.loaded.as_ref().unwrap().dataset.len(), 6);
+
+    image::GrayImage::from_pixel(8, 8, image::Luma([200]))
+        .save(root.join("a").join("new.png"))
+        .unwrap();
+    h.get_by_label("Load folder").click();
+    common::ui::step_until(&mut h, 30, "the folder to load again", |a| {
+        a.data.version > first && a.data.job.is_none()
+    });
+    assert_eq!(h.state().data.loaded.as_ref().unwrap().dataset.len(), 7);
+}

@@ -28,6 +28,9 @@ pub struct DataView {
     /// A source that failed to load (not retried until it changes), and why.
     pub failed: Option<(DataSource, u64, LoadError)>,
     pub split: Option<SplitData>,
+    /// The user pressed Load for the data already loaded: read the files again (they may
+    /// have changed on disk), showing the old data until the new has loaded.
+    pub reload: bool,
 }
 
 impl DataView {

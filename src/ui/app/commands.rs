@@ -86,8 +86,10 @@ impl ConvLabApp {
                         size: self.state.folder_size,
                         grayscale: self.state.folder_grayscale,
                     });
-                    // A new attempt even if the same folder failed before.
+                    // A new attempt even if the same folder failed before, and a new
+                    // reading if it is loaded already.
                     self.data.failed = None;
+                    self.data.reload = true;
                     self.data_panel.open_tools = None;
                     if let Some(job) = self.data.job.take() {
                         job.cancel();
@@ -105,6 +107,7 @@ impl ConvLabApp {
                     };
                     self.project.preset.data.source = DataSource::PointsCsv(csv);
                     self.data.failed = None;
+                    self.data.reload = true;
                     if let Some(job) = self.data.job.take() {
                         job.cancel();
                     }
@@ -215,9 +218,10 @@ impl ConvLabApp {
     }
 
     /// Switches the project to `source` and loads it afresh (in the background, see
-    /// `poll_data`), even when the same folders failed before.
+    /// `poll_data`), even when the same folders failed or loaded before.
     fn load_source(&mut self, source: DataSource) {
         self.project.preset.data.source = source;
+        self.data.reload = true;
         // The data panel shows the tools of the source now chosen.
         self.data_panel.open_tools = None;
         self.data.failed = None;

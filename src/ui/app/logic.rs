@@ -243,7 +243,8 @@ impl ConvLabApp {
             .failed
             .as_ref()
             .is_some_and(|(s, seed, _)| self.data_matches(s, *seed));
-        if !have && !loading && !failed {
+        let reload = std::mem::take(&mut self.data.reload);
+        if (!have || reload) && !failed && (!loading || reload) {
             if let Some(job) = &self.data.job {
                 job.cancel();
             }

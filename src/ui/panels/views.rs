@@ -846,6 +846,13 @@ fn locate(
     })
 }
 
+/// The side of each of `count` pictures in a row: at most `largest`, smaller when the
+/// panel is too narrow for the row (so the last picture is not cut off).
+fn row_side(ui: &Ui, count: usize, largest: f32) -> f32 {
+    let gaps = ui.spacing().item_spacing.x * count.saturating_sub(1) as f32;
+    ((ui.available_width() - gaps) / count.max(1) as f32).clamp(60.0, largest)
+}
+
 fn show_tex(ui: &mut Ui, tex: &TextureHandle, caption: &str, side: f32) {
     ui.vertical(|ui| {
         ui.label(caption);
@@ -901,6 +908,7 @@ fn anomaly_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
             "normal"
         }
     ));
+    let side = row_side(ui, 4, 200.0);
     ui.horizontal(|ui| {
         let names = [
             "input",
@@ -912,7 +920,7 @@ fn anomaly_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
             if i == 3 && a.mask.is_none() {
                 continue;
             }
-            show_tex(ui, tex, names[i], 200.0);
+            show_tex(ui, tex, names[i], side);
         }
     });
     let (labels_known, labels): (Vec<f64>, Vec<bool>) = a
@@ -1089,6 +1097,7 @@ fn segmentation_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
         sg.mean_dice,
         sg.set_iou.iter().map(fmt).collect::<Vec<_>>().join(", ")
     ));
+    let side = row_side(ui, 3, 240.0);
     ui.horizontal(|ui| {
         let names = [
             "input",
@@ -1100,7 +1109,7 @@ fn segmentation_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
             },
         ];
         for (i, tex) in v.aux.iter().enumerate() {
-            show_tex(ui, tex, names[i], 240.0);
+            show_tex(ui, tex, names[i], side);
         }
     });
     if v.iou_history.len() > 1 {
