@@ -92,8 +92,10 @@ fn two_learning_rates_are_overlaid_and_the_first_runs_settings_come_back() {
             .is_none()
     );
 
-    // Back to the first run's settings with one click.
-    h.query_all_by_label("settings").next().unwrap().click();
+    // Back to the first run's settings from its row's menu.
+    h.query_all_by_label("actions").next().unwrap().click();
+    h.run_steps(2);
+    h.get_by_label("settings").click();
     h.run_steps(3);
     assert_eq!(h.state().project.preset.training.learning_rate, first_lr);
 }

@@ -160,13 +160,6 @@ fn row(
             if tick.changed() {
                 push(RunCommand::Show(run.id, shown));
             }
-            if ui
-                .small_button("rename")
-                .on_hover_text("Rename this run")
-                .clicked()
-            {
-                state.editing.insert(run.id, run.name.clone());
-            }
         }
         if Some(run.id) == current {
             ui.weak("(current)")
@@ -177,8 +170,10 @@ fn row(
         None => "first run".to_string(),
         Some(p) => diff_summary(&preset_diff(&p.preset, &run.preset)),
     };
-    let short: String = if changes.chars().count() > 40 {
-        changes.chars().take(39).collect::<String>() + "…"
+    // Short enough that the table fits the central area beside the side panels; the whole
+    // list on hover.
+    let short: String = if changes.chars().count() > 28 {
+        changes.chars().take(27).collect::<String>() + "…"
     } else {
         changes.clone()
     };
@@ -199,44 +194,59 @@ fn row(
     ))
     .on_hover_text("Epochs trained and the seconds spent training them");
     ui.horizontal(|ui| {
-        if ui
-            .small_button("settings")
-            .on_hover_text(
-                "Restore this run's settings (model, data, training) into the editor; the model \
-                 change is one undo step",
-            )
-            .clicked()
-        {
-            push(RunCommand::RestoreSettings(run.id));
-        }
-        let (enabled, why) = match &run.weights {
-            RunWeights::Memory(_) | RunWeights::Disk => (true, None),
-            RunWeights::Pending => (false, Some("the weights are still on their way")),
-            RunWeights::Missing => (false, Some("weights missing: their file was deleted")),
-            RunWeights::Unavailable => (false, Some("this run's weights were never received")),
-        };
-        let weights = ui
-            .add_enabled(enabled, egui::Button::new("weights").small())
-            .on_hover_text(
-                "Continue from this run's final weights with its settings, as when opening a \
-                 checkpoint",
-            )
-            .on_disabled_hover_text(why.unwrap_or_default());
-        if weights.clicked() {
-            push(RunCommand::RestoreWeights(run.id));
-        }
         if matches!(run.weights, RunWeights::Missing) {
             ui.label(RichText::new("missing").color(Color32::from_rgb(200, 60, 60)))
                 .on_hover_text(
                     "The weight file of this run was deleted: its curves and settings remain",
                 );
         }
-        if ui
-            .small_button("delete")
-            .on_hover_text("Delete this run and its files")
-            .clicked()
-        {
-            push(RunCommand::Delete(run.id));
-        }
+        // One button for the row's actions keeps the table narrow.
+        ui.menu_button("actions", |ui| actions(ui, run, state, push))
+            .response
+            .on_hover_text("Rename, restore the settings or the weights, or delete this run");
     });
+}
+
+/// The actions of one run's row (its menu).
+fn actions(ui: &mut Ui, run: &Run, state: &mut RunsPanelState, push: &mut impl FnMut(RunCommand)) {
+    if ui
+        .button("rename")
+        .on_hover_text("Rename this run")
+        .clicked()
+    {
+        state.editing.insert(run.id, run.name.clone());
+    }
+    if ui
+        .button("settings")
+        .on_hover_text(
+            "Restore this run's settings (model, data, training) into the editor; the model \
+             change is one undo step",
+        )
+        .clicked()
+    {
+        push(RunCommand::RestoreSettings(run.id));
+    }
+    let (enabled, why) = match &run.weights {
+        RunWeights::Memory(_) | RunWeights::Disk => (true, None),
+        RunWeights::Pending => (false, Some("the weights are still on their way")),
+        RunWeights::Missing => (false, Some("weights missing: their file was deleted")),
+        RunWeights::Unavailable => (false, Some("this run's weights were never received")),
+    };
+    let weights = ui
+        .add_enabled(enabled, egui::Button::new("weights"))
+        .on_hover_text(
+            "Continue from this run's final weights with its settings, as when opening a \
+             checkpoint",
+        )
+        .on_disabled_hover_text(why.unwrap_or_default());
+    if weights.clicked() {
+        push(RunCommand::RestoreWeights(run.id));
+    }
+    if ui
+        .button("delete")
+        .on_hover_text("Delete this run and its files")
+        .clicked()
+    {
+        push(RunCommand::Delete(run.id));
+    }
 }
