@@ -133,3 +133,34 @@ fn save_png_from_the_window() {
         std::fs::remove_dir_all(&dir).ok();
     }
 }
+
+/// The Segmentation tab, composed in the window from its sliders, saves as shown: its
+/// three pictures side by side.
+#[test]
+fn the_segmentation_tab_saves_its_pictures_as_shown() {
+    let dir = std::env::temp_dir().join(format!("convlab-ui-seg-fig-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut h = common::ui::app_with_options(convlab::ui::LaunchOptions {
+        file: Some(std::path::PathBuf::from("presets/cells-unet.toml")),
+        ..Default::default()
+    });
+    step_until(&mut h, 60, "the run to be configured", ready);
+    h.get_by_label("Segmentation").click();
+    h.run_steps(2);
+    step_until(&mut h, 60, "the segmentation view", |a| {
+        shown(a) && a.views.composed.is_some()
+    });
+    let (tab, pictures) = h.state().views.composed.clone().unwrap();
+    assert_eq!(tab, ViewId::Segmentation);
+    assert_eq!(pictures.len(), 3);
+    h.get_by_label("Save PNG…").click();
+    h.run_steps(2);
+    let png = dir.join("segmentation.png");
+    h.state_mut().figures.path = png.display().to_string();
+    h.run_steps(1);
+    save_and_wait(&mut h);
+    let img = image::open(&png).expect("the PNG decodes");
+    let widths: u32 = pictures.iter().map(|(_, p)| p.width as u32).sum();
+    assert!(img.width() >= widths, "{} < {widths}", img.width());
+}

@@ -37,14 +37,24 @@ impl ConvLabApp {
                 let result = self.views.result.as_ref().filter(|r| r.settings.tab == tab);
                 match result.and_then(|r| r.image.clone()) {
                     Some(img) => Ok(FigureData::Picture(img)),
-                    None if matches!(tab, ViewId::Anomaly | ViewId::Segmentation) => {
-                        // These tabs are composed in the window from live sliders; the
-                        // command line draws the same view as one picture.
-                        Err(FigureError::Nothing(format!(
-                            "the {} tab is drawn by the window itself; save it with \
-                             `convlab render CHECKPOINT --view {} --out FILE.png`",
-                            tab.title(),
-                            tab.name()
+                    // These tabs are composed in the window from live sliders: their
+                    // pictures side by side with their captions, as shown.
+                    None if self
+                        .views
+                        .composed
+                        .as_ref()
+                        .is_some_and(|(shown, _)| *shown == tab) =>
+                    {
+                        use crate::viz::draw::{BACKGROUND, captioned, hstack, padded};
+                        let (_, pictures) = self.views.composed.as_ref().expect("checked");
+                        let parts: Vec<_> = pictures
+                            .iter()
+                            .map(|(caption, picture)| captioned(picture, caption, 2, BACKGROUND))
+                            .collect();
+                        Ok(FigureData::Picture(padded(
+                            &hstack(&parts, 12, BACKGROUND),
+                            8,
+                            BACKGROUND,
                         )))
                     }
                     None => Err(FigureError::Nothing(

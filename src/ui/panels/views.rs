@@ -74,6 +74,9 @@ pub struct ViewsUi {
     drawing_last: Option<(f32, f32)>,
     /// The playback timeline's state (its position is `settings.at_step`).
     pub timeline: super::timeline::TimelineUi,
+    /// The pictures the Anomaly or Segmentation tab composes in the window (with their
+    /// captions), as shown: what "Save PNG…" saves for those tabs.
+    pub composed: Option<(ViewId, Vec<(&'static str, crate::viz::Rgba)>)>,
 }
 
 /// What the views panel reads besides its own state.
@@ -880,6 +883,21 @@ fn anomaly_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
             mask_img = heatmap_overlay(&a.input, m, &error_scale(1.0), 0.7);
         }
         let imgs = [&a.input, &a.reconstruction, &overlay, &mask_img];
+        let captions = [
+            "input",
+            "reconstruction",
+            "error over input",
+            "true defect mask",
+        ];
+        let shown = if a.mask.is_some() { 4 } else { 3 };
+        v.composed = Some((
+            ViewId::Anomaly,
+            captions
+                .into_iter()
+                .zip(imgs.iter().map(|i| (*i).clone()))
+                .take(shown)
+                .collect(),
+        ));
         v.aux.clear();
         for (i, img) in imgs.iter().enumerate() {
             v.aux.push(ui.ctx().load_texture(
@@ -1075,6 +1093,21 @@ fn segmentation_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
         } else {
             paint(&sg.predicted, None)
         };
+        v.composed = Some((
+            ViewId::Segmentation,
+            vec![
+                ("input", sg.input.clone()),
+                ("ground truth", truth.clone()),
+                (
+                    if v.seg_errors {
+                        "prediction: green TP, orange FP, blue FN"
+                    } else {
+                        "prediction"
+                    },
+                    pred.clone(),
+                ),
+            ],
+        ));
         v.aux.clear();
         for (i, img) in [&sg.input, &truth, &pred].iter().enumerate() {
             v.aux.push(ui.ctx().load_texture(
