@@ -1,30 +1,18 @@
 //! The headless commands as a user runs them: good presets work, bad ones give a one-line
 //! error naming the file and key, exit non-zero, never panic, and leave no checkpoint.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn convlab(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_convlab"))
-        .args(args)
-        .output()
-        .expect("run convlab");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use std::path::{Path, PathBuf};
+
+use common::cli::convlab;
 
 fn preset(name: &str) -> String {
     format!("{}/presets/{name}.toml", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convlab-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::cli::scratch("cli", name)
 }
 
 #[test]

@@ -4,28 +4,15 @@
 //! snapshot of another model is refused with the reason.
 
 use std::path::PathBuf;
-use std::process::Command;
 
+mod common;
+
+use common::cli::convlab;
 use convlab::checkpoint::Checkpoint;
 use image::AnimationDecoder;
 
-fn convlab(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_convlab"))
-        .args(args)
-        .output()
-        .expect("run convlab");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convlab-playback-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::cli::scratch("playback", name)
 }
 
 fn preset(name: &str) -> String {

@@ -4,30 +4,17 @@
 //! library's own.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+mod common;
+
+use common::cli::convlab;
 use convlab::checkpoint::Checkpoint;
 use convlab::data::folder::{ImageOptions, load_image};
 use convlab::engine::Tensor;
 use convlab::inspect::prediction::{Prediction, predict};
 
-fn convlab(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_convlab"))
-        .args(args)
-        .output()
-        .expect("run convlab");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convlab-predict-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::cli::scratch("predict", name)
 }
 
 const COLOURS: [(&str, [u8; 3]); 3] = [

@@ -5,6 +5,7 @@
     reason = "each test binary uses a different part of these helpers"
 )]
 
+pub mod cli;
 pub mod folders;
 pub mod ui;
 
