@@ -55,6 +55,9 @@ pub struct Checkpoint {
     /// order, the last being these weights; empty unless kept (`convlab train
     /// --snapshots`, the window's save). Stored as tensors `snapshots/<step>/<param>`.
     pub snapshots: Vec<Snapshot>,
+    /// For a segmentation model trained on colour-coded masks: the colour of each class
+    /// (index = class), as the user's masks paint them.
+    pub palette: Option<Vec<[u8; 3]>>,
 }
 
 /// The prefix of the snapshot tensors' names.
@@ -77,7 +80,14 @@ impl Checkpoint {
             history: history.clone(),
             class_names: Vec::new(),
             snapshots: Vec::new(),
+            palette: None,
         }
+    }
+
+    /// The same checkpoint with its masks' class colours.
+    pub fn with_palette(mut self, palette: Option<Vec<[u8; 3]>>) -> Checkpoint {
+        self.palette = palette;
+        self
     }
 
     /// The same checkpoint with the snapshots of its training.
@@ -151,6 +161,12 @@ impl Checkpoint {
             metadata.insert(
                 "class_names".to_string(),
                 serde_json::to_string(&self.class_names).expect("names serialise"),
+            );
+        }
+        if let Some(palette) = &self.palette {
+            metadata.insert(
+                "palette".to_string(),
+                serde_json::to_string(palette).expect("colours serialise"),
             );
         }
         if !self.snapshots.is_empty() {
@@ -232,6 +248,17 @@ impl Checkpoint {
                  than {MAX_CLASS_NAME_CHARS} characters"
             )));
         }
+        let palette: Option<Vec<[u8; 3]>> = match md.get("palette") {
+            Some(text) => Some(
+                serde_json::from_str(text).map_err(|e| err(format!("metadata 'palette': {e}")))?,
+            ),
+            None => None,
+        };
+        if palette.as_ref().is_some_and(|p| p.len() > MAX_CLASS_NAMES) {
+            return Err(err(format!(
+                "metadata 'palette': more than {MAX_CLASS_NAMES} colours"
+            )));
+        }
         let moments: Vec<(u64, f64)> = match md.get("snapshots") {
             Some(text) => {
                 let v: Vec<serde_json::Value> = serde_json::from_str(text)
@@ -301,6 +328,7 @@ impl Checkpoint {
             history,
             class_names,
             snapshots,
+            palette,
         })
     }
 

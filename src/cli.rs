@@ -269,8 +269,16 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
             );
         }
     }
+    // A segmentation folder's colour-coded masks: their colours travel with the names.
+    let palette = match &trainer.preset.data.source {
+        crate::data::DataSource::SegmentationFolder(folder) => folder
+            .palette()
+            .with_context(|| format!("{}: the masks' colours", path.display()))?,
+        _ => None,
+    };
     let mut ck = Checkpoint::from_graph(&trainer.preset, trainer.graph(), &trainer.history)
-        .with_class_names(&trainer.train.class_names);
+        .with_class_names(&trainer.train.class_names)
+        .with_palette(palette);
     if let Some(mut s) = snapshots {
         // The last moment is the checkpoint's own weights.
         s.keep(Snapshot::of(

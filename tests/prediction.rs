@@ -206,3 +206,112 @@ fn predict_reports_each_unreadable_image_and_fails_at_the_end() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Colour-coded masks: black background, a red disc and a blue square. The checkpoint keeps
+/// the colours beside the names, and `convlab predict --json` gives each class its colour.
+#[test]
+fn a_segmentation_checkpoint_keeps_the_colours_of_its_masks() {
+    let dir = scratch("palette");
+    let (images, masks) = (dir.join("images"), dir.join("masks"));
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&masks).unwrap();
+    const RED: [u8; 3] = [200, 30, 30];
+    const BLUE: [u8; 3] = [30, 30, 200];
+    for k in 0..12u32 {
+        let disc = |x: u32, y: u32| (x as f64 - 5.0).hypot(y as f64 - (4 + k % 6) as f64) < 3.0;
+        let square = |x: u32, y: u32| (9..14).contains(&x) && (8..13).contains(&y);
+        image::GrayImage::from_fn(16, 16, |x, y| {
+            image::Luma([if disc(x, y) {
+                220
+            } else if square(x, y) {
+                120
+            } else {
+                20
+            }])
+        })
+        .save(images.join(format!("s{k}.png")))
+        .unwrap();
+        image::RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb(if disc(x, y) {
+                RED
+            } else if square(x, y) {
+                BLUE
+            } else {
+                [0, 0, 0]
+            })
+        })
+        .save(masks.join(format!("s{k}.png")))
+        .unwrap();
+    }
+    let preset = dir.join("colours-seg.toml");
+    std::fs::write(
+        &preset,
+        r#"version = 1
+name = "colours-seg"
+
+[model]
+input = [1, 16, 16]
+
+[[model.nodes]]
+name = "conv"
+kind = "conv2d"
+out_channels = 3
+kernel = 3
+padding = "same"
+
+[data]
+source = "segmentation_folder"
+images = "images"
+masks = "masks"
+size = [16, 16]
+grayscale = true
+val_fraction = 0.25
+seed = 1
+
+[training]
+loss = "bce_with_logits"
+optimizer = { kind = "adam" }
+learning_rate = 0.05
+batch_size = 4
+epochs = 2
+seed = 1
+"#,
+    )
+    .unwrap();
+    let ck = dir.join("seg.safetensors");
+    let (ok, _, stderr) = convlab(&[
+        "train",
+        preset.to_str().unwrap(),
+        "--out",
+        ck.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let saved = Checkpoint::load(&ck).unwrap();
+    let palette = saved.palette.clone().expect("the masks' colours");
+    assert_eq!(palette.len(), 3);
+    assert_eq!(palette[0], [0, 0, 0], "black is the background, class 0");
+    assert!(
+        palette.contains(&RED) && palette.contains(&BLUE),
+        "{palette:?}"
+    );
+
+    let (ok, stdout, stderr) = convlab(&[
+        "predict",
+        ck.to_str().unwrap(),
+        images.join("s0.png").to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let classes = line["segmentation"].as_array().expect("a segmentation");
+    for c in classes {
+        let k = c["class"].as_u64().unwrap() as usize;
+        let colour: Vec<u8> = c["colour"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u8)
+            .collect();
+        assert_eq!(colour, palette[k], "{c}");
+    }
+}

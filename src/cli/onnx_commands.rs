@@ -77,6 +77,7 @@ pub fn import_onnx(args: &ImportArgs) -> anyhow::Result<()> {
         history: History::default(),
         class_names: Vec::new(),
         snapshots: Vec::new(),
+        palette: None,
     };
     ck.save(&args.out)?;
     for note in &imported.notes {

@@ -109,7 +109,15 @@ pub fn prediction_json(p: &Prediction, ck: &Checkpoint, top: usize) -> Value {
             let classes: Vec<Value> = shares
                 .iter()
                 .enumerate()
-                .map(|(k, s)| json!({ "class": k, "name": ck.class_name(k), "pixel_share": s }))
+                .map(|(k, s)| {
+                    let mut class =
+                        json!({ "class": k, "name": ck.class_name(k), "pixel_share": s });
+                    // The class's colour in the user's masks, when they were colour-coded.
+                    if let Some(c) = ck.palette.as_ref().and_then(|p| p.get(k)) {
+                        class["colour"] = json!(c);
+                    }
+                    class
+                })
                 .collect();
             json!({ "segmentation": classes })
         }

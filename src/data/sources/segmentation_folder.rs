@@ -23,6 +23,39 @@ pub struct SegmentationFolder {
     pub mask_format: MaskFormat,
 }
 
+impl SegmentationFolder {
+    fn folders(&self) -> SegmentationFolders {
+        SegmentationFolders {
+            images: self.images.clone(),
+            masks: self.masks.clone(),
+            format: self.mask_format.clone(),
+        }
+    }
+
+    fn image_options(&self) -> ImageOptions {
+        ImageOptions {
+            size: self.size,
+            grayscale: self.grayscale,
+        }
+    }
+
+    /// The colour of each class when the masks are colour-coded: the preset's palette, or
+    /// the one read from the masks (which loads them once more); `None` for grey masks.
+    pub fn palette(&self) -> Result<Option<Vec<[u8; 3]>>, DataError> {
+        match &self.mask_format {
+            MaskFormat::Palette(p) => Ok(Some(p.clone())),
+            MaskFormat::Binary | MaskFormat::Indices(_) => Ok(None),
+            MaskFormat::Auto => Ok(load_segmentation_pairs(
+                &self.folders(),
+                self.image_options(),
+                None,
+                |_, _| {},
+            )?
+            .palette),
+        }
+    }
+}
+
 impl Source for SegmentationFolder {
     fn title() -> &'static str {
         "My segmentation images (images + masks)"
@@ -35,16 +68,10 @@ impl Source for SegmentationFolder {
         format!("segmentation folder {}", self.images.display())
     }
     fn load(&self, _seed: u64) -> Result<Dataset, DataError> {
-        let opts = ImageOptions {
-            size: self.size,
-            grayscale: self.grayscale,
-        };
-        let pairs = SegmentationFolders {
-            images: self.images.clone(),
-            masks: self.masks.clone(),
-            format: self.mask_format.clone(),
-        };
-        Ok(load_segmentation_pairs(&pairs, opts, None, |_, _| {})?.dataset)
+        Ok(
+            load_segmentation_pairs(&self.folders(), self.image_options(), None, |_, _| {})?
+                .dataset,
+        )
     }
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
         vec![&mut self.images, &mut self.masks]

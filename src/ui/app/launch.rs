@@ -244,12 +244,14 @@ impl ConvLabApp {
                 snapshots,
             } = event
             {
+                let palette = self.masks_palette(&preset.data.source);
                 let ck = Checkpoint {
                     preset: *preset,
                     params,
                     history,
                     class_names,
                     snapshots,
+                    palette,
                 };
                 if let Some(dir) = file.parent() {
                     std::fs::create_dir_all(dir).ok();

@@ -96,6 +96,16 @@ impl ConvLabApp {
         self.views.take_result(ctx);
     }
 
+    /// The class colours of the loaded masks when `source` is the loaded data and its
+    /// masks were colour-coded (a checkpoint keeps them beside the class names).
+    pub(super) fn masks_palette(&self, source: &crate::data::DataSource) -> Option<Vec<[u8; 3]>> {
+        let loaded = self.data.loaded.as_ref().filter(|l| &l.source == source)?;
+        match &loaded.details {
+            crate::ui::background::LoadDetails::Masks { palette, .. } => palette.clone(),
+            _ => None,
+        }
+    }
+
     pub(super) fn drain_events(&mut self) {
         let started = Instant::now();
         while started.elapsed() < EVENT_BUDGET {
@@ -137,12 +147,14 @@ impl ConvLabApp {
                     class_names,
                     snapshots,
                 } => {
+                    let palette = self.masks_palette(&preset.data.source);
                     let ck = Checkpoint {
                         preset: *preset,
                         params,
                         history,
                         class_names,
                         snapshots,
+                        palette,
                     };
                     self.take_run_weights(&ck);
                     if let Some(path) = self.writes.pending_onnx.take() {
