@@ -324,3 +324,70 @@ fn the_offered_settings_for_own_images_say_what_changes_and_can_be_declined() {
     std::fs::remove_dir_all(&root).ok();
     std::fs::remove_dir_all(&other).ok();
 }
+
+/// A folder dropped onto the window, as the windowing layer hands it over.
+#[derive(Debug)]
+struct DroppedPath(std::path::PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        Err("a folder".into())
+    }
+}
+
+fn drop_path(h: &mut App, path: &Path) {
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedPath(path.to_path_buf())));
+    h.run_steps(2);
+}
+
+/// With the segmentation tools open, the first folder dropped is the images, the second
+/// the masks, and then the pairs load.
+#[test]
+fn dropping_two_folders_loads_a_segmentation_folder() {
+    let root = scratch("seg-drop");
+    let (images, masks) = segmentation_pairs(&root, 6, 16, 3);
+    let mut h = app();
+    pick_source(&mut h, "My segmentation images (images + masks)");
+    drop_path(&mut h, &images);
+    assert_eq!(
+        h.state().state.segmentation_images_path,
+        images.display().to_string()
+    );
+    drop_path(&mut h, &masks);
+    wait_for(&mut h, "the dropped pairs", |s| {
+        matches!(s, DataSource::SegmentationFolder(_))
+    });
+    assert!(
+        h.state().data.failed.is_none(),
+        "{:?}",
+        h.state().data.failed
+    );
+    let loaded = h.state().data.loaded.as_ref().unwrap();
+    assert_eq!(loaded.dataset.len(), 6);
+}
+
+/// Cancel while a large segmentation folder loads: nothing half-loaded replaces the data
+/// shown before, and the window says it stopped.
+#[test]
+fn cancel_stops_a_large_segmentation_folder_and_keeps_the_old_data() {
+    let root = scratch("seg-cancel");
+    let (images, masks) = segmentation_pairs(&root, 1500, 8, 4);
+    let mut h = app();
+    common::ui::step_until(&mut h, 60, "the default data", |a| a.data.loaded.is_some());
+    let before = h.state().data.loaded.as_ref().unwrap().source.clone();
+    pick_source(&mut h, "My segmentation images (images + masks)");
+    type_into(&mut h, "Images folder", &images.display().to_string());
+    type_into(&mut h, "Masks folder", &masks.display().to_string());
+    h.get_by_label("Load segmentation folders").click();
+    step_until(&mut h, 10, "the load to start", |a| a.data.job.is_some());
+    h.get_by_label("Cancel").click();
+    step_until(&mut h, 30, "the load to stop", |a| a.data.job.is_none());
+    let failed = h.state().data.failed.as_ref().expect("a stopped load");
+    assert!(failed.2.is_cancelled(), "{}", failed.2);
+    assert_eq!(h.state().data.loaded.as_ref().unwrap().source, before);
+}

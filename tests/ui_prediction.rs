@@ -144,3 +144,69 @@ fn a_press_on_the_input_covers_it_with_a_square_until_uncovered() {
     h.run_steps(2);
     assert_eq!(h.state().views.settings.occluder, None);
 }
+
+/// The bars of an image file in the window are the numbers `convlab predict` prints for the
+/// same file and the same (seeded, freshly initialised) weights.
+#[test]
+fn the_windows_bars_match_convlab_predict() {
+    let dir = std::env::temp_dir().join(format!("convlab-ui-predict-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("seven.png");
+    image::GrayImage::from_fn(28, 28, |x, y| {
+        image::Luma([
+            if (y == 7 && (7..21).contains(&x)) || (x + y / 2 == 24 && y > 7) {
+                255
+            } else {
+                0
+            },
+        ])
+    })
+    .save(&file)
+    .unwrap();
+    let mut h = digits_app();
+    step_until(&mut h, 60, "the run to be configured", idle);
+    h.get_by_label("Prediction").click();
+    h.run_steps(2);
+    let field = h.get_by_role_and_label(Role::TextInput, "or image");
+    field.focus();
+    field.type_text(&file.display().to_string());
+    h.run_steps(1);
+    h.get_by_label("Use image").click();
+    h.run_steps(2);
+    assert!(matches!(
+        h.state().views.settings.input,
+        InputChoice::Image { .. }
+    ));
+    step_until(&mut h, 60, "the prediction of the file", shown);
+    let window = probabilities(&h);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convlab"))
+        .args([
+            "predict",
+            "presets/digits-lenet.toml",
+            "--top",
+            "10",
+            "--json",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    let classes = line["classes"].as_array().unwrap();
+    assert_eq!(classes.len(), 10);
+    for c in classes {
+        let k = c["class"].as_u64().unwrap() as usize;
+        let p = c["probability"].as_f64().unwrap();
+        assert!(
+            (p - f64::from(window[k])).abs() < 1e-6,
+            "class {k}: window {} vs command {p}",
+            window[k]
+        );
+    }
+}
