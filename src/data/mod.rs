@@ -13,7 +13,6 @@ pub mod load;
 pub mod pairs;
 pub mod photos;
 pub mod segmentation;
-pub mod segmentation_source;
 pub mod sources;
 pub mod synthetic;
 pub mod textures;

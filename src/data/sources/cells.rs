@@ -1,9 +1,9 @@
 //! Cell-like blobs with pixel masks (`source = "cells"`, see
 //! [`crate::data::segmentation`]); its options and loading are
-//! [`crate::data::segmentation_source`]'s.
+//! [`super::generated_masks`]'s.
 
+use super::generated_masks::{Generate, GeneratedMasks, MaskGenerator};
 use crate::data::segmentation::cells;
-use crate::data::segmentation_source::{Generate, GeneratedMasks, MaskGenerator};
 
 pub type Cells = GeneratedMasks<CellBlobs>;
 

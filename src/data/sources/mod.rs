@@ -19,6 +19,7 @@ pub mod class_folder;
 pub mod digits;
 pub mod fashion;
 pub mod function;
+pub mod generated_masks;
 pub mod options;
 pub mod photos;
 pub mod points;

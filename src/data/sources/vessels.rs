@@ -1,9 +1,9 @@
 //! Thin curvy vessel-like lines with pixel masks (`source = "vessels"`, see
 //! [`crate::data::segmentation`]); its options and loading are
-//! [`crate::data::segmentation_source`]'s.
+//! [`super::generated_masks`]'s.
 
+use super::generated_masks::{Generate, GeneratedMasks, MaskGenerator};
 use crate::data::segmentation::vessels;
-use crate::data::segmentation_source::{Generate, GeneratedMasks, MaskGenerator};
 
 pub type Vessels = GeneratedMasks<VesselTree>;
 

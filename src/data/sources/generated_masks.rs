@@ -7,9 +7,9 @@ use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 
-use super::segmentation::SegClasses;
-use super::sources::{FolderChoice, InvalidOption, Source, check_noise};
-use super::{DataError, Dataset};
+use super::{FolderChoice, InvalidOption, Source, check_noise};
+use crate::data::segmentation::SegClasses;
+use crate::data::{DataError, Dataset};
 
 /// A generator of [`crate::data::segmentation`]: `samples` images of `size`×`size` with their
 /// masks, drawn from the data seed.
