@@ -69,6 +69,34 @@ pub struct TrainingSpec {
     /// Flips, shifts and noise applied to training batches (`[training.augment]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment: Option<crate::data::augment::Augment>,
+    /// β: the weight of the sampling nodes' KL divergence to N(0, I) added to the loss (a
+    /// variational autoencoder's ELBO); 0 leaves the loss as it is.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kl_weight: f64,
+    /// β grows linearly from 0 to `kl_weight` over this many epochs (KL warm-up, so the
+    /// decoder learns to use the code before the prior pulls it in); 0: full β at once.
+    #[serde(default, skip_serializing_if = "is_zero_count")]
+    pub kl_warmup_epochs: usize,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+fn is_zero_count(v: &usize) -> bool {
+    *v == 0
+}
+
+impl TrainingSpec {
+    /// β for the epoch `epoch` (1-based): `kl_weight` scaled by (epoch − 1) / warm-up
+    /// epochs while warming up, so the first epoch trains on reconstruction alone.
+    pub fn kl_weight_at(&self, epoch: usize) -> f64 {
+        if self.kl_warmup_epochs == 0 {
+            return self.kl_weight;
+        }
+        let ramp = (epoch.saturating_sub(1) as f64 / self.kl_warmup_epochs as f64).min(1.0);
+        self.kl_weight * ramp
+    }
 }
 
 fn default_batch() -> usize {
@@ -177,6 +205,18 @@ impl Preset {
             return Err(key(
                 "training.batch_size",
                 "must be between 1 and 65536".into(),
+            ));
+        }
+        if !(t.kl_weight >= 0.0 && t.kl_weight.is_finite()) {
+            return Err(key(
+                "training.kl_weight",
+                "must be a finite number ≥ 0".into(),
+            ));
+        }
+        if t.kl_warmup_epochs > 100_000 {
+            return Err(key(
+                "training.kl_warmup_epochs",
+                "must be at most 100000".into(),
             ));
         }
         if t.epochs > 100_000 {
