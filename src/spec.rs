@@ -288,6 +288,30 @@ epochs = 10
     }
 
     #[test]
+    fn kl_weight_defaults_to_off_is_checked_and_warms_up_linearly() {
+        let p = Preset::parse(XOR, "xor.toml").unwrap();
+        assert_eq!(
+            (p.training.kl_weight, p.training.kl_warmup_epochs),
+            (0.0, 0)
+        );
+        assert!(
+            !p.to_toml().contains("kl_"),
+            "off stays out of saved presets"
+        );
+        let bad = XOR.replace("epochs = 10", "epochs = 10\nkl_weight = -0.5");
+        let e = Preset::parse(&bad, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("training.kl_weight") && e.contains("≥ 0"), "{e}");
+        let on = XOR.replace(
+            "epochs = 10",
+            "epochs = 10\nkl_weight = 0.4\nkl_warmup_epochs = 4",
+        );
+        let p = Preset::parse(&on, "x.toml").unwrap();
+        let betas: Vec<f64> = (1..=6).map(|e| p.training.kl_weight_at(e)).collect();
+        assert_eq!(betas, [0.0, 0.1, 0.2, 0.30000000000000004, 0.4, 0.4]);
+        assert_eq!(Preset::parse(&p.to_toml(), "again").unwrap(), p);
+    }
+
+    #[test]
     fn unknown_keys_name_their_path() {
         let bad = XOR.replace("out_features = 4", "out_features = 4\nkernal = 3");
         let e = Preset::parse(&bad, "x.toml").unwrap_err().to_string();

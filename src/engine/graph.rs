@@ -436,6 +436,15 @@ impl<T: Scalar> Graph<T> {
         }
     }
 
+    /// The noise ε a sampling node drew in the last training forward (None in eval).
+    pub fn sampling_noise(&self, name: &str) -> Option<&Tensor<T>> {
+        let i = self.index_of(name)?;
+        match &self.nodes[i].memo {
+            Memo::Noise(e) => e.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The layer of a node, for views that need its geometry.
     pub fn layer(&self, name: &str) -> Option<&Layer> {
         self.index_of(name).map(|i| &self.nodes[i].layer)

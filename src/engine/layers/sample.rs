@@ -156,3 +156,81 @@ pub fn add_kl_grad<T: Scalar>(x: &Tensor<T>, weight: T, dx: &mut Tensor<T>) {
         .and(&log_var)
         .for_each(|d, &lv| *d += w * half * (lv.exp() - T::one()));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::facts::infer;
+    use crate::engine::rng::Rng;
+    use crate::engine::{Graph, Mode, ModelSpec, NodeKind, NodeSpec};
+
+    /// μ = [0.5, −1], log σ² = [0.2, −0.7] for sample 0; μ = [0, 2], log σ² = [0, 1] for
+    /// sample 1 (k = 2 latent values, 1×1 maps).
+    fn input() -> Tensor<f64> {
+        let v = [0.5, -1.0, 0.2, -0.7, 0.0, 2.0, 0.0, 1.0];
+        Tensor::from_shape_vec((2, 4, 1, 1), v.to_vec()).unwrap()
+    }
+
+    fn graph() -> Graph<f64> {
+        let spec = ModelSpec {
+            input: [4, 1, 1],
+            nodes: vec![NodeSpec::new("z", NodeKind::Sample)],
+        };
+        Graph::new(&spec).unwrap()
+    }
+
+    #[test]
+    fn kl_matches_the_closed_form_by_hand() {
+        // −½ Σ (1 + lv − μ² − e^lv) per sample, then the mean of the two samples.
+        let per = |m: [f64; 2], lv: [f64; 2]| -> f64 {
+            -0.5 * (0..2)
+                .map(|i| 1.0 + lv[i] - m[i] * m[i] - lv[i].exp())
+                .sum::<f64>()
+        };
+        let want = (per([0.5, -1.0], [0.2, -0.7]) + per([0.0, 2.0], [0.0, 1.0])) / 2.0;
+        assert!((kl_divergence(&input()) - want).abs() < 1e-12);
+        // Zero exactly at the prior.
+        assert_eq!(kl_divergence(&Tensor::<f64>::zeros((3, 6, 2, 2))), 0.0);
+        let mut g = graph();
+        g.forward(&input(), Mode::Eval).unwrap();
+        assert!((g.kl_divergence() - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn train_draw_is_mu_plus_sigma_eps_from_the_seed_and_eval_is_mu() {
+        let mut g = graph();
+        g.set_dropout_seed(7);
+        let z = g.forward(&input(), Mode::Train).unwrap().clone();
+        // The same stream the graph seeds from, drawn in z's order.
+        let mut rng = Rng::derive(7, 0xD20);
+        let x = input();
+        for s in 0..2 {
+            for c in 0..2 {
+                let (m, lv) = (x[[s, c, 0, 0]], x[[s, c + 2, 0, 0]]);
+                let want = m + (0.5 * lv).exp() * rng.normal();
+                assert!((z[[s, c, 0, 0]] - want).abs() < 1e-12);
+            }
+        }
+        assert_eq!(g.sampling_noise("z").unwrap().dim(), (2, 2, 1, 1));
+        g.set_dropout_seed(7);
+        assert_eq!(g.forward(&input(), Mode::Train).unwrap(), &z);
+        let mu = g.forward(&input(), Mode::Eval).unwrap().clone();
+        assert_eq!(mu.as_slice().unwrap(), &[0.5, -1.0, 0.0, 2.0]);
+        assert!(g.sampling_noise("z").is_none());
+    }
+
+    #[test]
+    fn an_odd_channel_count_is_a_clear_error_and_facts_halve_the_channels() {
+        let spec = |c| ModelSpec {
+            input: [c, 3, 3],
+            nodes: vec![NodeSpec::new("z", NodeKind::Sample)],
+        };
+        let e = infer(&spec(3)).unwrap_err().to_string();
+        assert!(e.contains("even channel count") && e.contains('3'), "{e}");
+        let f = infer(&spec(4)).unwrap();
+        let n = &f.nodes[0];
+        assert_eq!(n.output, [2, 3, 3]);
+        assert_eq!(n.params, 0);
+        assert_eq!(n.flops, 4 * 2 * 9);
+    }
+}
