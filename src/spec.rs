@@ -69,6 +69,34 @@ pub struct TrainingSpec {
     /// Flips, shifts and noise applied to training batches (`[training.augment]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub augment: Option<crate::data::augment::Augment>,
+    /// β: the weight of the sampling nodes' KL divergence to N(0, I) added to the loss (a
+    /// variational autoencoder's ELBO); 0 leaves the loss as it is.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub kl_weight: f64,
+    /// β grows linearly from 0 to `kl_weight` over this many epochs (KL warm-up, so the
+    /// decoder learns to use the code before the prior pulls it in); 0: full β at once.
+    #[serde(default, skip_serializing_if = "is_zero_count")]
+    pub kl_warmup_epochs: usize,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+fn is_zero_count(v: &usize) -> bool {
+    *v == 0
+}
+
+impl TrainingSpec {
+    /// β for the epoch `epoch` (1-based): `kl_weight` scaled by (epoch − 1) / warm-up
+    /// epochs while warming up, so the first epoch trains on reconstruction alone.
+    pub fn kl_weight_at(&self, epoch: usize) -> f64 {
+        if self.kl_warmup_epochs == 0 {
+            return self.kl_weight;
+        }
+        let ramp = (epoch.saturating_sub(1) as f64 / self.kl_warmup_epochs as f64).min(1.0);
+        self.kl_weight * ramp
+    }
 }
 
 fn default_batch() -> usize {
@@ -179,6 +207,18 @@ impl Preset {
                 "must be between 1 and 65536".into(),
             ));
         }
+        if !(t.kl_weight >= 0.0 && t.kl_weight.is_finite()) {
+            return Err(key(
+                "training.kl_weight",
+                "must be a finite number ≥ 0".into(),
+            ));
+        }
+        if t.kl_warmup_epochs > 100_000 {
+            return Err(key(
+                "training.kl_warmup_epochs",
+                "must be at most 100000".into(),
+            ));
+        }
         if t.epochs > 100_000 {
             return Err(key("training.epochs", "must be at most 100000".into()));
         }
@@ -245,6 +285,30 @@ epochs = 10
         assert_eq!(p.training.batch_size, 32);
         let again = Preset::parse(&p.to_toml(), "again").unwrap();
         assert_eq!(p, again);
+    }
+
+    #[test]
+    fn kl_weight_defaults_to_off_is_checked_and_warms_up_linearly() {
+        let p = Preset::parse(XOR, "xor.toml").unwrap();
+        assert_eq!(
+            (p.training.kl_weight, p.training.kl_warmup_epochs),
+            (0.0, 0)
+        );
+        assert!(
+            !p.to_toml().contains("kl_"),
+            "off stays out of saved presets"
+        );
+        let bad = XOR.replace("epochs = 10", "epochs = 10\nkl_weight = -0.5");
+        let e = Preset::parse(&bad, "x.toml").unwrap_err().to_string();
+        assert!(e.contains("training.kl_weight") && e.contains("≥ 0"), "{e}");
+        let on = XOR.replace(
+            "epochs = 10",
+            "epochs = 10\nkl_weight = 0.4\nkl_warmup_epochs = 4",
+        );
+        let p = Preset::parse(&on, "x.toml").unwrap();
+        let betas: Vec<f64> = (1..=6).map(|e| p.training.kl_weight_at(e)).collect();
+        assert_eq!(betas, [0.0, 0.1, 0.2, 0.30000000000000004, 0.4, 0.4]);
+        assert_eq!(Preset::parse(&p.to_toml(), "again").unwrap(), p);
     }
 
     #[test]

@@ -118,6 +118,104 @@ fn dropout_in_train_mode_passes_finite_differences() {
     assert!(mask.iter().any(|&m| m == 0.0) && mask.iter().any(|&m| m > 1.0));
 }
 
+/// An encoder conv giving μ and log σ² (2 + 2 channels), the sampling node, a decoder conv.
+fn vae_graph() -> (Graph<f64>, Tensor<f64>) {
+    let spec = ModelSpec {
+        input: [2, 3, 3],
+        nodes: vec![
+            NodeSpec::new("enc", NodeKind::conv(4, 3, 1)),
+            NodeSpec::new("z", NodeKind::Sample),
+            NodeSpec::new("dec", NodeKind::conv(2, 3, 1)),
+        ],
+    };
+    random_graph(spec, 9)
+}
+
+#[test]
+fn sampling_node_passes_finite_differences_with_a_reseeded_eps() {
+    // `check` reseeds before every forward, so each difference sees the same ε.
+    let (mut graph, x) = vae_graph();
+    check("sample_train", &mut graph, &x, Mode::Train);
+    let eps = graph.sampling_noise("z").expect("ε kept");
+    assert_eq!(eps.dim(), (2, 2, 3, 3));
+    assert!(eps.iter().any(|&e| e != 0.0));
+    check("sample_eval", &mut graph, &x, Mode::Eval);
+}
+
+#[test]
+fn kl_term_gradient_passes_finite_differences() {
+    // Loss = Σ y·r + β·KL, through the sampling node into the encoder and the input.
+    let (mut graph, x) = vae_graph();
+    let beta = 0.7;
+    let seed = 4;
+    let objective = |g: &mut Graph<f64>, x: &Tensor<f64>, r: &Tensor<f64>| -> f64 {
+        g.set_dropout_seed(seed);
+        let y = g.forward(x, Mode::Train).expect("forward");
+        (y * r).sum() + beta * g.kl_divergence()
+    };
+    graph.set_dropout_seed(seed);
+    let y = graph.forward(&x, Mode::Train).expect("forward").clone();
+    assert!(graph.kl_divergence() > 0.0);
+    let mut rng = Rng::new(6);
+    let r = y.mapv(|_| rng.normal());
+    graph.backward_with_kl(&r, true, beta).expect("backward");
+    let dx = graph.input_grad().expect("input grad").clone();
+    let mut xp = x.clone();
+    for (i, &a) in dx.iter().enumerate() {
+        let orig = xp.as_slice().unwrap()[i];
+        xp.as_slice_mut().unwrap()[i] = orig + EPS;
+        let up = objective(&mut graph, &xp, &r);
+        xp.as_slice_mut().unwrap()[i] = orig - EPS;
+        let down = objective(&mut graph, &xp, &r);
+        xp.as_slice_mut().unwrap()[i] = orig;
+        let numeric = (up - down) / (2.0 * EPS);
+        assert!(
+            (numeric - a).abs() <= 1e-6 + 1e-5 * numeric.abs(),
+            "kl: d/dx[{i}] analytic {a} vs numeric {numeric}"
+        );
+    }
+    // The encoder's weights get the KL gradient too.
+    graph.set_dropout_seed(seed);
+    graph.forward(&x, Mode::Train).expect("forward");
+    graph.backward_with_kl(&r, true, beta).expect("backward");
+    let idx = graph
+        .params()
+        .iter()
+        .position(|p| p.name == "enc.weight")
+        .unwrap();
+    let grads: Vec<f64> = graph.params()[idx].grad.iter().copied().collect();
+    for (i, &a) in grads.iter().enumerate() {
+        let orig = graph.params()[idx].value.as_slice().unwrap()[i];
+        graph.params_mut()[idx].value.as_slice_mut().unwrap()[i] = orig + EPS;
+        let up = objective(&mut graph, &x, &r);
+        graph.params_mut()[idx].value.as_slice_mut().unwrap()[i] = orig - EPS;
+        let down = objective(&mut graph, &x, &r);
+        graph.params_mut()[idx].value.as_slice_mut().unwrap()[i] = orig;
+        let numeric = (up - down) / (2.0 * EPS);
+        assert!(
+            (numeric - a).abs() <= 1e-6 + 1e-5 * numeric.abs(),
+            "kl: d/denc.weight[{i}] analytic {a} vs numeric {numeric}"
+        );
+    }
+}
+
+#[test]
+fn kl_weight_zero_is_exactly_the_plain_backward() {
+    let (mut a, x) = vae_graph();
+    let mut b = a.clone();
+    for g in [&mut a, &mut b] {
+        g.set_dropout_seed(2);
+        g.forward(&x, Mode::Train).expect("forward");
+    }
+    let r = a.outputs().last().unwrap().mapv(|v| v * 0.5 - 0.1);
+    a.backward(&r, true).unwrap();
+    b.backward_with_kl(&r, true, 0.0).unwrap();
+    assert_eq!(a.input_grad(), b.input_grad());
+    for (p, q) in a.params().iter().zip(b.params()) {
+        assert_eq!(p.grad, q.grad);
+    }
+}
+
 #[test]
 fn strided_dilated_grouped_padded_conv_and_friends_pass_finite_differences() {
     use convlab::engine::model_spec::{Padding, PaddingMode, Pair};

@@ -449,3 +449,54 @@ fn pytorch_exports_import_and_agree() {
         "expected the torch_*.onnx fixtures, found {checked}"
     );
 }
+
+/// The sampling node exports as its evaluation form, a `Slice` of the μ half of the
+/// channels (no onnxruntime fixture: onnxruntime is not installed where this was written;
+/// a `Slice` on axis 1 is standard ONNX), and imports back as a sampling node, both after a
+/// conv (NCHW) and after a dense layer ([N, F]).
+#[test]
+fn sampling_node_exports_as_a_slice_of_mu_and_imports_back() {
+    for (input, nodes) in [
+        (
+            [2, 5, 5],
+            r#"[
+            {"name": "enc", "kind": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1},
+            {"name": "z", "kind": "sample"},
+            {"name": "dec", "kind": "conv2d", "out_channels": 2, "kernel": 3, "padding": 1}
+        ]"#,
+        ),
+        (
+            [1, 4, 4],
+            r#"[
+            {"name": "enc", "kind": "dense", "out_features": 4},
+            {"name": "z", "kind": "sample"},
+            {"name": "dec", "kind": "dense", "out_features": 3}
+        ]"#,
+        ),
+    ] {
+        let spec = ModelSpec {
+            input,
+            nodes: serde_json::from_str::<Vec<NodeSpec>>(nodes).unwrap(),
+        };
+        let w = weights(&spec);
+        let x = input_for("sample", &spec);
+        let bytes = export_model(&spec, &w, None).unwrap();
+        let imported = import_model(&bytes, "sample").unwrap();
+        assert_eq!(imported.preset.model.nodes, spec.nodes);
+        let again = export_model(&imported.preset.model, &imported.params, None).unwrap();
+        assert!(again == bytes, "export → import → export differs");
+        let y0 = forward(&spec, &w, &x);
+        let y1 = forward(&imported.preset.model, &imported.params, &x);
+        assert_eq!(y0, y1);
+        // z = μ in eval: the decoder sees exactly the first half of the encoder's channels.
+        let mut g = Graph::<f32>::new(&spec).unwrap();
+        for (n, v) in &w {
+            g.set_param(n, v.clone()).unwrap();
+        }
+        g.forward(&x, Mode::Eval).unwrap();
+        let enc = g.output("enc").unwrap().clone();
+        let z = g.output("z").unwrap();
+        let k = z.shape()[1];
+        assert_eq!(z, &enc.slice(ndarray::s![.., ..k, .., ..]));
+    }
+}

@@ -7,7 +7,7 @@ use super::error::GraphError;
 use super::facts::{ModelFacts, infer};
 pub use super::layers::param::Param;
 use super::layers::pool2d::Winners;
-use super::layers::{Backward, Forward, Layer, Memo, param_start};
+use super::layers::{Backward, Forward, Layer, Memo, param_start, sample};
 use super::model_spec::{INPUT_NODE, ModelSpec};
 use super::rng::Rng;
 use super::tensor::{ParamTensor, Scalar, Tensor, dims};
@@ -255,6 +255,42 @@ impl<T: Scalar> Graph<T> {
         grad_output: &Tensor<T>,
         input_grad: bool,
     ) -> Result<(), GraphError> {
+        self.backward_with_kl(grad_output, input_grad, T::zero())
+    }
+
+    /// The KL divergence to N(0, I) of every sampling node's (μ, log σ²) in the last forward,
+    /// summed over the nodes (each a batch mean of per-sample sums, see
+    /// `layers::sample::kl_divergence`); zero without sampling nodes.
+    pub fn kl_divergence(&self) -> T {
+        let Some(input) = self.input.as_ref() else {
+            return T::zero();
+        };
+        let mut total = T::zero();
+        for node in &self.nodes {
+            if let Layer::Sample(_) = node.layer {
+                total += sample::kl_divergence(Self::source(input, &self.outputs, node.sources[0]));
+            }
+        }
+        total
+    }
+
+    /// Whether the model has a sampling node, so a KL term applies.
+    pub fn has_sampling(&self) -> bool {
+        self.nodes
+            .iter()
+            .any(|n| matches!(n.layer, Layer::Sample(_)))
+    }
+
+    /// [`Graph::backward`] for the loss `L + kl_weight · KL`: each sampling node adds
+    /// `kl_weight` × the KL gradient to its input's gradient. With `kl_weight` zero it is
+    /// exactly [`Graph::backward`]. A sampling node the output does not depend on gets no
+    /// KL gradient (nothing downstream of it is trained through it anyway).
+    pub fn backward_with_kl(
+        &mut self,
+        grad_output: &Tensor<T>,
+        input_grad: bool,
+        kl_weight: T,
+    ) -> Result<(), GraphError> {
         let Some(input) = self.input.as_ref() else {
             return Err(GraphError::Input {
                 shape: vec![],
@@ -323,7 +359,7 @@ impl<T: Scalar> Graph<T> {
                     _ => Tensor::<T>::zeros(x0.raw_dim()),
                 }
             };
-            let dxs = node.layer.backward(Backward {
+            let mut dxs = node.layer.backward(Backward {
                 ins: &ins,
                 output: &self.outputs[i],
                 dy: &dy,
@@ -333,6 +369,11 @@ impl<T: Scalar> Graph<T> {
                 dx_buffer: &mut dx_buf,
             });
             if want_dx {
+                if kl_weight != T::zero()
+                    && let Layer::Sample(_) = node.layer
+                {
+                    sample::add_kl_grad(ins[0], kl_weight, &mut dxs[0]);
+                }
                 for (src, dx) in node.sources.clone().into_iter().zip(dxs) {
                     let slot = match src {
                         Source::Input => &mut in_grad,
@@ -391,6 +432,15 @@ impl<T: Scalar> Graph<T> {
         let i = self.index_of(name)?;
         match &self.nodes[i].memo {
             Memo::DropoutMask(m) => m.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The noise ε a sampling node drew in the last training forward (None in eval).
+    pub fn sampling_noise(&self, name: &str) -> Option<&Tensor<T>> {
+        let i = self.index_of(name)?;
+        match &self.nodes[i].memo {
+            Memo::Noise(e) => e.as_ref(),
             _ => None,
         }
     }

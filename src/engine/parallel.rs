@@ -50,6 +50,8 @@ struct Replica<T: Scalar> {
     target: Tensor<T>,
     labels: Vec<usize>,
     loss: T,
+    /// The shard's weighted KL term (before β), for the curves.
+    kl: T,
 }
 
 impl<T: Scalar> Replica<T> {
@@ -60,6 +62,7 @@ impl<T: Scalar> Replica<T> {
             target: Tensor::zeros((0, 0, 0, 0)),
             labels: Vec::new(),
             loss: T::zero(),
+            kl: T::zero(),
         }
     }
 
@@ -69,14 +72,16 @@ impl<T: Scalar> Replica<T> {
                 kind,
                 labels,
                 weight,
+                kl_weight,
             } => {
                 let target = if labels {
                     Target::Labels(&self.labels)
                 } else {
                     Target::Dense(&self.target)
                 };
-                self.loss =
-                    train_shard(&mut self.graph, &self.x, target, kind, T::of(weight), true)?;
+                let w = T::of(weight);
+                (self.loss, self.kl) =
+                    train_shard(&mut self.graph, &self.x, target, kind, w, true, kl_weight)?;
             }
             Job::Infer => {
                 self.graph.forward(&self.x, Mode::Eval)?;
@@ -87,7 +92,8 @@ impl<T: Scalar> Replica<T> {
 }
 
 /// Forward, loss and backward of one shard whose loss counts with `weight` (its share of
-/// the batch); returns the weighted loss.
+/// the batch), plus `kl_weight` × the KL term of the sampling nodes when that is not zero;
+/// returns the weighted loss (KL term included) and the weighted KL (without β).
 fn train_shard<T: Scalar>(
     graph: &mut Graph<T>,
     x: &Tensor<T>,
@@ -95,14 +101,22 @@ fn train_shard<T: Scalar>(
     kind: LossKind,
     weight: T,
     scale: bool,
-) -> Result<T, StepError> {
+    kl_weight: f64,
+) -> Result<(T, T), StepError> {
     let y = graph.forward(x, Mode::Train)?;
     let (value, mut grad) = loss(kind, y, target)?;
     if scale {
         grad.mapv_inplace(|g| g * weight);
     }
-    graph.backward(&grad, false)?;
-    Ok(value * weight)
+    // Without a KL term the plain backward runs, so such losses stay bit-identical.
+    if kl_weight == 0.0 || !graph.has_sampling() {
+        graph.backward(&grad, false)?;
+        return Ok((value * weight, T::zero()));
+    }
+    let beta = T::of(kl_weight);
+    let kl = graph.kl_divergence();
+    graph.backward_with_kl(&grad, false, beta * weight)?;
+    Ok(((value + beta * kl) * weight, kl * weight))
 }
 
 /// What a worker does with its replica's shard buffers.
@@ -112,6 +126,7 @@ enum Job {
         kind: LossKind,
         labels: bool,
         weight: f64,
+        kl_weight: f64,
     },
     Infer,
 }
@@ -137,6 +152,10 @@ pub struct DataParallel<T: Scalar = f32> {
     done: mpsc::Receiver<Result<(), StepError>>,
     shards: Vec<Range<usize>>,
     output: Tensor<T>,
+    /// β of the KL term (see [`DataParallel::set_kl_weight`]).
+    kl_weight: f64,
+    /// The last step's KL term, for [`DataParallel::last_kl`].
+    kl: T,
 }
 
 impl<T: Scalar> std::fmt::Debug for DataParallel<T> {
@@ -255,6 +274,8 @@ impl<T: Scalar> DataParallel<T> {
             done,
             shards: Vec::new(),
             output: Tensor::zeros((0, 0, 0, 0)),
+            kl_weight: 0.0,
+            kl: T::zero(),
         }
     }
 
@@ -336,6 +357,7 @@ impl<T: Scalar> DataParallel<T> {
         target: Target<'_, T>,
         kind: LossKind,
     ) -> Result<T, StepError> {
+        let kl_weight = self.kl_weight;
         self.primary.graph.check_input(x)?;
         let n = x.shape()[0];
         // Per-sample label counts (1 for classification, h·w for dense labels).
@@ -371,9 +393,10 @@ impl<T: Scalar> DataParallel<T> {
             let graph = &mut self.primary.graph;
             let intra = !self.workers.is_empty();
             let value = kernels::pool::with_intra_op(intra, || {
-                train_shard(graph, x, target, kind, T::one(), false)
+                train_shard(graph, x, target, kind, T::one(), false, kl_weight)
             })?;
-            return Ok(value);
+            self.kl = value.1;
+            return Ok(value.0);
         }
         self.sync_params();
         let weight = |rows: &Range<usize>| rows.len() as f64 / n as f64;
@@ -395,6 +418,7 @@ impl<T: Scalar> DataParallel<T> {
                 kind,
                 labels: matches!(target, Target::Labels(_)),
                 weight: weight(rows),
+                kl_weight,
             };
             self.send(i - 1, job);
         }
@@ -410,9 +434,17 @@ impl<T: Scalar> DataParallel<T> {
             }
         };
         let w0 = weight(&rows0);
-        let mine = train_shard(&mut p.graph, &p.x, shard_target, kind, T::of(w0), true);
+        let mine = train_shard(
+            &mut p.graph,
+            &p.x,
+            shard_target,
+            kind,
+            T::of(w0),
+            true,
+            kl_weight,
+        );
         let theirs = self.collect(used - 1);
-        let mut total = mine?;
+        let (mut total, mut kl) = mine?;
         theirs?;
         // Fixed-order reduction into the primary: gradients summed; running statistics
         // averaged with the shard weights.
@@ -420,6 +452,7 @@ impl<T: Scalar> DataParallel<T> {
         for (i, rows) in self.shards.iter().enumerate().skip(1) {
             let r = self.workers[i - 1].lock();
             total += r.loss;
+            kl += r.kl;
             let wi = T::of(weight(rows));
             for (p, q) in primary.params_mut().iter_mut().zip(r.graph.params()) {
                 if p.role.trainable() {
@@ -436,7 +469,19 @@ impl<T: Scalar> DataParallel<T> {
                 }
             }
         }
+        self.kl = kl;
         Ok(total)
+    }
+
+    /// Sets β, the weight of the sampling nodes' KL term in the training loss (0: off).
+    pub fn set_kl_weight(&mut self, beta: f64) {
+        self.kl_weight = beta;
+    }
+
+    /// The KL term (without β) of the last training step, a batch mean; zero without a KL
+    /// term.
+    pub fn last_kl(&self) -> T {
+        self.kl
     }
 
     /// The last step's full-batch output (the replicas' last-node outputs stacked).
@@ -494,6 +539,21 @@ impl<T: Scalar> DataParallel<T> {
             },
         })?;
         Ok(self.output())
+    }
+
+    /// The KL term (batch mean, without β) of the sampling nodes in the last [`Self::infer`],
+    /// combined over the replicas' shards; zero without sampling nodes.
+    pub fn infer_kl(&self) -> T {
+        let n: usize = self.shards.iter().map(|r| r.len()).sum();
+        if n == 0 || !self.primary.graph.has_sampling() {
+            return T::zero();
+        }
+        let share = |rows: &Range<usize>| T::of(rows.len() as f64 / n as f64);
+        let mut kl = self.primary.graph.kl_divergence() * share(&self.shards[0]);
+        for (i, rows) in self.shards.iter().enumerate().skip(1) {
+            kl += self.workers[i - 1].lock().graph.kl_divergence() * share(rows);
+        }
+        kl
     }
 }
 

@@ -244,6 +244,8 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     init: Init::default(),
                     seed: 0,
                     augment: None,
+                    kl_weight: 0.0,
+                    kl_warmup_epochs: 0,
                 },
                 target: None,
                 walkthrough: Vec::new(),

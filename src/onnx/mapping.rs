@@ -15,6 +15,7 @@
 //! | flatten | `Flatten` (axis 1) |
 //! | dense | `Gemm` (transB = 1), after a helper `Flatten` when its input is spatial |
 //! | dropout | `Dropout` with a constant ratio (identity at inference) |
+//! | sample | `Slice` of the μ half of the channels (the node's evaluation output, z = μ); a `Slice` of exactly the first half of axis 1 imports as a sampling node |
 //! | layer_norm | `LayerNormalization` (axis 1: over channels × height × width) |
 //! | batch_norm2d | `BatchNormalization` (not folded; ONNX momentum = 1 − PyTorch momentum) |
 //! | upsample | `Resize`: nearest with asymmetric/floor, bilinear with half_pixel |
@@ -66,6 +67,7 @@ pub fn output_ranks(spec: &ModelSpec, facts: &ModelFacts) -> Vec<usize> {
             | NodeKind::Tanh
             | NodeKind::Softmax
             | NodeKind::Dropout(_)
+            | NodeKind::Sample
             | NodeKind::BatchNorm2d(_) => rank_of(&nf.inputs[0]),
             NodeKind::Conv2d(_)
             | NodeKind::LayerNorm(_)
@@ -197,6 +199,19 @@ pub(super) fn export_node(b: &mut Builder, at: &mut NodeExport, kind: &NodeKind)
             let ratio = format!("{name}/ratio");
             b.constant(&ratio, TensorProto::float("", &[], &[*p as f32]));
             b.node("Dropout", name, vec![x0, ratio], vec![]);
+        }
+        NodeKind::Sample => {
+            // ONNX holds the evaluation graph, where the draw is z = μ: the first half of
+            // the channels (axis 1 in both the [N, F] and the NCHW form).
+            let k = at.facts.output[0] as i64;
+            let consts = [("starts", 0), ("ends", k), ("axes", 1)];
+            let mut inputs = vec![x0];
+            for (what, v) in consts {
+                let c = format!("{name}/{what}");
+                b.constant(&c, TensorProto::int64("", &[1], &[v]));
+                inputs.push(c);
+            }
+            b.node("Slice", name, inputs, vec![]);
         }
         NodeKind::LayerNorm(LayerNormConfig { eps }) => {
             // ONNX normalises over the axes from `axis` on: [c, h, w] of a 4-D value (a
@@ -573,6 +588,30 @@ impl Ctx {
                 }
                 let kind = NodeKind::Dropout(DropoutConfig { p: tidy(p) });
                 self.push(&op, None, kind, vec![x], vec![], rank)
+            }
+            "Slice" => {
+                let (x, rank) = self.node_input(&op, 0)?;
+                let c = self.shape_of(&x)[0] as i64;
+                let ints = |k: usize, what: &str| -> Result<Vec<i64>, OnnxError> {
+                    self.required_constant(&op, k, what)?.to_i64()
+                };
+                let (starts, ends) = (ints(1, "starts")?, ints(2, "ends")?);
+                let axes = match self.constant(&op, 3)? {
+                    Some(t) => t.to_i64()?,
+                    None => vec![0],
+                };
+                let steps = match self.constant(&op, 4)? {
+                    Some(t) => t.to_i64()?,
+                    None => vec![1],
+                };
+                // Only the form ConvLab writes for a sampling node: the first half of the
+                // channels. Other slices have no node kind.
+                if starts != [0] || ends != [c / 2] || axes != [1] || steps != [1] || c % 2 != 0 {
+                    return Err(op.unsupported(
+                        "only a Slice of the first half of axis 1 (a VAE's μ) has a ConvLab node kind",
+                    ));
+                }
+                self.push(&op, None, NodeKind::Sample, vec![x], vec![], rank)
             }
             "BatchNormalization" => {
                 if op.int("training_mode", 0)? != 0 {

@@ -310,6 +310,8 @@ impl Trainer {
                 model.graph_mut().params_mut()[*i].value.assign(v);
             }
         };
+        self.model
+            .set_kl_weight(self.preset.training.kl_weight_at(epoch));
         let value = match self.model.train_step(&x, target.as_target(), lossk) {
             Ok(v) => v,
             Err(e) => {
@@ -436,6 +438,7 @@ impl Trainer {
     /// Mean loss and metric over `data` in eval mode, split across the threads.
     pub fn evaluate(&mut self, data: &Dataset) -> Result<(f64, f64), TrainError> {
         let (lossk, metric) = (self.preset.training.loss, self.metric);
+        let beta = self.preset.training.kl_weight;
         let (mut total, mut sums) = (0.0, MetricSums::default());
         let idx: Vec<usize> = (0..data.len()).collect();
         for chunk in idx.chunks(self.preset.training.batch_size.max(64)) {
@@ -443,7 +446,14 @@ impl Trainer {
             let y = self.model.infer(&x)?;
             sums.add(metric_sums(metric, y, &target));
             let (value, _) = loss(lossk, y, target.as_target())?;
-            total += value as f64 * chunk.len() as f64;
+            // The validation loss counts the KL term with the full β (no warm-up), so
+            // epochs compare on one objective.
+            let kl = if beta == 0.0 {
+                0.0
+            } else {
+                beta * self.model.infer_kl() as f64
+            };
+            total += (value as f64 + kl) * chunk.len() as f64;
         }
         Ok((total / data.len().max(1) as f64, sums.value(metric)))
     }

@@ -21,6 +21,7 @@ pub mod merge;
 pub mod param;
 pub mod pool2d;
 pub mod reshape;
+pub mod sample;
 pub mod upsample2d;
 pub mod window;
 
@@ -112,6 +113,8 @@ node_kinds! {
     /// Fully connected; a spatial input is flattened first.
     Dense(dense::DenseConfig) => "dense",
     Dropout(dropout::DropoutConfig) => "dropout",
+    /// A VAE's reparameterised draw: μ + σ·ε from the μ and log σ² halves of its input.
+    Sample = sample::Sample => "sample",
     BatchNorm2d(batch_norm2d::BatchNorm2dConfig) => "batch_norm2d",
     LayerNorm(layer_norm::LayerNormConfig) => "layer_norm",
     Upsample(upsample2d::UpsampleConfig) => "upsample",
@@ -210,6 +213,7 @@ layers! {
     Flatten(reshape::Flatten),
     Dense(Dense),
     Dropout(Dropout) remembers DropoutMask(Option<Tensor<T>>),
+    Sample(sample::Sample) remembers Noise(Option<Tensor<T>>),
     BatchNorm(BatchNorm2d) remembers BatchNorm(BatchNormCache<T>),
     LayerNorm(LayerNorm) remembers LayerNorm(LayerNormCache<T>),
     Upsample(Upsample2d),
