@@ -168,7 +168,7 @@ pub fn render(
             ),
             captioned(
                 &picture(&scores.clean, k, zoom),
-                &format!("clean (validation image {k})"),
+                &format!("clean, image {k}"),
                 TS,
                 BACKGROUND,
             ),
