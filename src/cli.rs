@@ -590,6 +590,14 @@ fn extra_scores(
         let (all, _) = segmentation_scores(&logits, targets, 0.5);
         out.push(("mean_iou", all.mean_iou));
         out.push(("dice", all.mean_dice));
+    } else if trainer.preset.data.denoise.is_some()
+        && let crate::data::Targets::Dense(clean) = &data.targets
+    {
+        // The classical filters on the same noisy validation images, beside the model's PSNR.
+        let b = crate::inspect::denoise::baselines(&data.inputs, clean)?;
+        out.push(("psnr_noisy", b.noisy));
+        out.push(("psnr_blur", b.blur.psnr));
+        out.push(("psnr_median", b.median.psnr));
     }
     Ok(out)
 }

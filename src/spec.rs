@@ -42,9 +42,9 @@ pub struct Preset {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetSpec {
-    /// `accuracy`, `iou` or `mse`.
+    /// `accuracy`, `iou`, `mse` or `psnr`.
     pub metric: String,
-    /// Reached or exceeded (accuracy, IoU).
+    /// Reached or exceeded (accuracy, IoU, PSNR).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_least: Option<f64>,
     /// Reached or undercut (MSE).

@@ -73,6 +73,46 @@ fn train_json_info_json_and_eval_json_work_end_to_end() {
 }
 
 #[test]
+fn eval_json_reports_psnr_and_the_baselines_and_render_draws_the_denoising_view() {
+    let dir = scratch("denoise");
+    let ck = dir.join("dd.safetensors");
+    let ck = ck.to_str().unwrap();
+    let (ok, _, stderr) = convlab(&[
+        "train",
+        &preset("denoise-digits"),
+        "--epochs",
+        "1",
+        "--out",
+        ck,
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = convlab(&["eval", ck, "--json"]);
+    assert!(ok, "{stderr}");
+    let eval: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(eval["metric"], "psnr");
+    let psnr = eval["psnr"].as_f64().unwrap();
+    for key in ["psnr_blur", "psnr_median", "psnr_noisy"] {
+        let b = eval[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("missing {key}: {eval}"));
+        assert!(psnr > b, "{key}: {eval}");
+    }
+    let out = dir.join("denoising.png");
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        ck,
+        "--view",
+        "denoising",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let img = image::open(&out).unwrap();
+    assert!(img.width() > 400 && img.height() > 200, "{img:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn info_prints_a_table_for_a_preset() {
     let (ok, stdout, _) = convlab(&["info", &preset("digits-lenet")]);
     assert!(ok);

@@ -706,6 +706,41 @@ fn render_every_view() {
             }
         }
     }
+    // The denoising view looks at a denoising task's validation set: noisy inputs, clean
+    // targets, a model whose output has the input's shape.
+    let mut fcn = graph(
+        [1, 16, 16],
+        vec![
+            conv("c1", 4, 3, 1, same(), 1),
+            NodeSpec::new("r1", NodeKind::Relu),
+            conv("out", 1, 3, 1, same(), 1),
+        ],
+        7,
+    );
+    let clean = ndarray::concatenate(
+        ndarray::Axis(0),
+        &[image(1, 16, 16, 3).view(), image(1, 16, 16, 4).view()],
+    )
+    .unwrap();
+    let noise = convlab::data::noise::Denoise::default();
+    let task = noise.to_task(convlab::data::Dataset {
+        name: "task".into(),
+        inputs: clean,
+        targets: convlab::data::Targets::Labels(vec![0, 0]),
+        class_names: Vec::new(),
+    });
+    let val = noise.noisy_validation(task.clone(), 1);
+    let sets = ViewInput::DataSet {
+        train: &task,
+        val: &val,
+    };
+    let img = render_view(ViewId::Denoising, &mut fcn, &sets, &req).unwrap();
+    assert!(img.width > 50 && img.height > 50);
+    if let Some(dir) = &out {
+        convlab::viz::draw::save_png(&img, &dir.join("denoising.png")).unwrap();
+    }
+    // A classifier's output is no image: the view says so instead of drawing.
+    assert!(render_view(ViewId::Denoising, &mut g, &sets, &req).is_err());
     let lecture = ViewRequest {
         lecture: Some(LectureCase::K2S1),
         selected: Some((1, 1)),

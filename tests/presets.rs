@@ -110,17 +110,17 @@ fn every_preset_parses_builds_and_references_only_what_exists() {
         walkthrough::validate(&p).unwrap_or_else(|e| panic!("{here}: {e}"));
         if let Some(t) = &p.target {
             let want = match t.metric.as_str() {
-                "accuracy" | "iou" => t.at_least.is_some() && t.at_most.is_none(),
+                "accuracy" | "iou" | "psnr" => t.at_least.is_some() && t.at_most.is_none(),
                 "mse" => t.at_most.is_some() && t.at_least.is_none(),
                 other => panic!("{here}: unknown target metric '{other}'"),
             };
             assert!(
                 want,
-                "{here}: accuracy/iou need at_least, mse needs at_most"
+                "{here}: accuracy/iou/psnr need at_least, mse needs at_most"
             );
             assert_eq!(
                 t.metric,
-                convlab::train::MetricKind::for_loss(p.training.loss).name(),
+                convlab::train::MetricKind::for_preset(&p).name(),
                 "{here}: the target's metric is not the one this loss reports"
             );
         }

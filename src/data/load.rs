@@ -4,8 +4,14 @@ use super::{DataError, DataSpec, Dataset};
 use crate::engine::rng::Rng;
 
 /// Makes or loads the whole data set described by `spec` (before the split).
+/// With `[data.denoise]` the clean images are both inputs and targets; the noise comes
+/// later (see [`split_spec`] and [`super::noise`]).
 pub fn load_source(spec: &DataSpec) -> Result<Dataset, DataError> {
-    spec.source.source().load(spec.seed)
+    let data = spec.source.source().load(spec.seed)?;
+    Ok(match &spec.denoise {
+        Some(d) => d.to_task(data),
+        None => data,
+    })
 }
 
 /// Shuffles with `seed` and holds out `val_fraction` of the samples (at least one each
@@ -22,8 +28,18 @@ pub fn split(data: &Dataset, val_fraction: f64, seed: u64) -> (Dataset, Dataset)
     (data.select(train), data.select(val))
 }
 
+/// [`split`] with the split settings of `spec`; a denoising task's validation inputs get
+/// their fixed noise here, so every caller measures on the same noisy images.
+pub fn split_spec(data: &Dataset, spec: &DataSpec) -> (Dataset, Dataset) {
+    let (train, val) = split(data, spec.val_fraction, spec.seed);
+    match &spec.denoise {
+        Some(d) => (train, d.noisy_validation(val, spec.seed)),
+        None => (train, val),
+    }
+}
+
 /// Train and validation sets for a preset.
 pub fn load(spec: &DataSpec) -> Result<(Dataset, Dataset), DataError> {
     let all = load_source(spec)?;
-    Ok(split(&all, spec.val_fraction, spec.seed))
+    Ok(split_spec(&all, spec))
 }

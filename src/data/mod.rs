@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod features;
 pub mod folder;
 pub mod load;
+pub mod noise;
 pub mod pairs;
 pub mod photos;
 pub mod segmentation;

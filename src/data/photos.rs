@@ -119,9 +119,71 @@ pub fn photos(size: usize, grayscale: bool) -> Result<Dataset, DataError> {
     })
 }
 
+/// Most random crops [`photo_crops`] makes.
+pub const MAX_CROPS: usize = 20_000;
+/// Largest crop side: the smallest photo (chelsea) is 150 pixels high.
+pub const MAX_CROP_SIZE: usize = 150;
+
+/// `count` random `size`×`size` crops of the photos at their stored resolution (not
+/// resized, so the pixels are the photo's own), a third from each photo, each mirrored with
+/// probability ½; positions drawn from `seed`. Class = photo.
+pub fn photo_crops(
+    size: usize,
+    grayscale: bool,
+    count: usize,
+    seed: u64,
+) -> Result<Dataset, DataError> {
+    if !(4..=MAX_CROP_SIZE).contains(&size) || !(1..=MAX_CROPS).contains(&count) {
+        return Err(DataError::Invalid(format!(
+            "photos: {count} crops of {size} pixels; crops between 1 and {MAX_CROPS}, size \
+             between 4 and {MAX_CROP_SIZE}"
+        )));
+    }
+    let images = (0..PHOTOS.len())
+        .map(photo)
+        .collect::<Result<Vec<_>, _>>()?;
+    let channels = if grayscale { 1 } else { 3 };
+    let opts = ImageOptions {
+        size: [size, size],
+        grayscale,
+    };
+    let mut rng = crate::engine::rng::Rng::derive(seed, 0xC_0095);
+    let mut data = Vec::with_capacity(count * channels * size * size);
+    let mut labels = Vec::with_capacity(count);
+    for i in 0..count {
+        let class = i % images.len();
+        let img = &images[class];
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let x = rng.below(w - size + 1) as u32;
+        let y = rng.below(h - size + 1) as u32;
+        let c = img.crop_imm(x, y, size as u32, size as u32);
+        let c = if rng.bernoulli(0.5) { c.fliph() } else { c };
+        data.extend(image_to_chw(&c, opts));
+        labels.push(class);
+    }
+    let inputs = Array4::from_shape_vec((count, channels, size, size), data)
+        .map_err(|e| DataError::Invalid(format!("photos: {e}")))?;
+    Ok(Dataset {
+        name: "photo crops".into(),
+        inputs,
+        targets: Targets::Labels(labels),
+        class_names: PHOTO_NAMES.iter().map(|s| s.to_string()).collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn photo_crops_are_seeded_and_checked() {
+        let a = photo_crops(32, true, 12, 4).unwrap();
+        assert_eq!(a.inputs.shape(), [12, 1, 32, 32]);
+        assert_eq!(a.inputs, photo_crops(32, true, 12, 4).unwrap().inputs);
+        assert_ne!(a.inputs, photo_crops(32, true, 12, 5).unwrap().inputs);
+        assert!(photo_crops(151, true, 12, 4).is_err());
+        assert!(photo_crops(32, true, 0, 4).is_err());
+    }
 
     #[test]
     fn photos_decode_with_their_stored_sizes() {

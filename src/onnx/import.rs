@@ -234,6 +234,7 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     source,
                     val_fraction: 0.2,
                     seed: 0,
+                    denoise: None,
                 },
                 training: TrainingSpec {
                     loss,

@@ -36,6 +36,9 @@ pub enum ViewId {
     TopPatches,
     Anomaly,
     Segmentation,
+    /// A denoising task: noisy / denoised / clean / difference, PSNR of the model and of
+    /// the classical blur and median filter.
+    Denoising,
     ConvArithmetic,
     /// The model over its input plane (2-D points) or along its input (1-D functions).
     Decision,
@@ -62,7 +65,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 18] = [
+    pub const ALL: [ViewId; 19] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -76,6 +79,7 @@ impl ViewId {
         ViewId::TopPatches,
         ViewId::Anomaly,
         ViewId::Segmentation,
+        ViewId::Denoising,
         ViewId::ConvArithmetic,
         ViewId::Decision,
         ViewId::Function,
@@ -100,6 +104,7 @@ impl ViewId {
             ViewId::TopPatches => "top-patches",
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
+            ViewId::Denoising => "denoising",
             ViewId::ConvArithmetic => "conv-arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -127,6 +132,7 @@ impl ViewId {
             ViewId::TopPatches => "top_patches",
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
+            ViewId::Denoising => "denoising",
             ViewId::ConvArithmetic => "conv_arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -152,6 +158,7 @@ impl ViewId {
             | ViewId::TopPatches
             | ViewId::Anomaly
             | ViewId::Segmentation
+            | ViewId::Denoising
             | ViewId::ConvArithmetic
             | ViewId::Decision
             | ViewId::Function
@@ -176,6 +183,7 @@ impl ViewId {
             ViewId::TopPatches => "Top patches",
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
+            ViewId::Denoising => "Denoising",
             ViewId::ConvArithmetic => "Conv arithmetic",
             ViewId::Decision => "Decision regions",
             ViewId::Function => "Function",
@@ -258,6 +266,14 @@ impl ViewId {
                  errors coloured (true positive, false positive, false negative), and IoU = overlap / \
                  union of prediction and truth."
             }
+            ViewId::Denoising => {
+                "A denoising task (a preset with [data.denoise]): the noisy input, the model's \
+                 denoised output, the clean image and the difference between output and clean \
+                 (blue where the output is darker, red where brighter). The title gives the \
+                 PSNR (10·log10(1/MSE), in dB, higher is better) over the validation set of the \
+                 noisy input, the model, and the classical Gaussian blur and median filter, each \
+                 at the setting that scores best on the same images."
+            }
             ViewId::ConvArithmetic => {
                 "How a convolution slides over its input, one output at a time, on small numbers \
                  (after Dumoulin & Visin's conv arithmetic guide; no model needed). Each output is \
@@ -323,6 +339,7 @@ impl ViewId {
             ViewId::TopPatches
             | ViewId::Anomaly
             | ViewId::Segmentation
+            | ViewId::Denoising
             | ViewId::Decision
             | ViewId::Function
             | ViewId::Neurons
@@ -362,7 +379,11 @@ impl ViewId {
 
     /// The view shows one chosen sample (or image file) of the data.
     pub fn picks_input(self) -> bool {
-        self.source() == ViewSource::Input || matches!(self, ViewId::Anomaly | ViewId::Segmentation)
+        self.source() == ViewSource::Input
+            || matches!(
+                self,
+                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising
+            )
     }
 
     /// Computed from the model (by the trainer's inspector in the window).

@@ -1,5 +1,6 @@
 //! Quality measures reported next to the loss: accuracy for classification, IoU for
-//! binary segmentation, mean squared error for regression and reconstruction.
+//! binary segmentation, mean squared error for regression and reconstruction, PSNR for
+//! denoising.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +12,8 @@ pub enum MetricKind {
     Accuracy,
     Iou,
     Mse,
+    /// Peak signal-to-noise ratio in dB, 10·log10(1 / MSE), of images in [0, 1].
+    Psnr,
 }
 
 impl MetricKind {
@@ -22,11 +25,24 @@ impl MetricKind {
         }
     }
 
+    /// The metric a run of `preset` reports: PSNR for a denoising task trained with MSE (its
+    /// targets are clean images in [0, 1]), otherwise the loss's own metric, so presets
+    /// without `[data.denoise]` keep theirs.
+    pub fn for_preset(preset: &crate::spec::Preset) -> MetricKind {
+        let loss = preset.training.loss;
+        if loss == LossKind::Mse && preset.data.denoise.is_some() {
+            MetricKind::Psnr
+        } else {
+            MetricKind::for_loss(loss)
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             MetricKind::Accuracy => "accuracy",
             MetricKind::Iou => "iou",
             MetricKind::Mse => "mse",
+            MetricKind::Psnr => "psnr",
         }
     }
 
@@ -55,6 +71,9 @@ impl MetricSums {
             // An empty union means both prediction and truth are empty: a perfect match.
             MetricKind::Iou if self.total == 0.0 => 1.0,
             _ if self.total == 0.0 => 0.0,
+            // PSNR of the pooled squared error (not a mean of per-image PSNRs), as the
+            // classical baselines are measured.
+            MetricKind::Psnr => crate::data::noise::psnr(self.hits / self.total),
             _ => self.hits / self.total,
         }
     }

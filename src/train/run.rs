@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::metrics::{MetricKind, MetricSums, accuracy_sums, iou_sums, mse_sums};
 use crate::data::augment::batch_rng;
 use crate::data::load::load;
+use crate::data::noise::noise_rng;
 use crate::data::{DataError, Dataset, Targets};
 use crate::engine::loss::LossError;
 use crate::engine::parallel::{DataParallel, StepError};
@@ -139,7 +140,7 @@ fn metric_sums(kind: MetricKind, output: &Tensor<f32>, target: &BatchTarget) -> 
     match (kind, target) {
         (MetricKind::Accuracy, BatchTarget::Labels(l)) => accuracy_sums(output, l),
         (MetricKind::Iou, BatchTarget::Dense(t)) => iou_sums(output, t),
-        (MetricKind::Mse, BatchTarget::Dense(t)) => mse_sums(output, t),
+        (MetricKind::Mse | MetricKind::Psnr, BatchTarget::Dense(t)) => mse_sums(output, t),
         _ => MetricSums::default(),
     }
 }
@@ -197,7 +198,7 @@ impl Trainer {
         initialize(&mut graph, t.init, t.seed);
         let mut model = DataParallel::from_graph(graph, default_threads());
         model.set_dropout_seed(t.seed);
-        let metric = MetricKind::for_loss(t.loss);
+        let metric = MetricKind::for_preset(preset);
         let mut trainer = Trainer {
             preset: preset.clone(),
             model,
@@ -292,6 +293,12 @@ impl Trainer {
                 BatchTarget::Labels(_) => None,
             };
             aug.apply(&mut x, dense, &mut rng);
+        }
+        if let Some(d) = &self.preset.data.denoise {
+            // Fresh noise every batch, after the flips and shifts so it is not moved with
+            // the image; the target stays clean.
+            let mut rng = noise_rng(self.preset.training.seed, epoch, step);
+            d.apply(&mut x, &mut rng);
         }
         let lossk = self.preset.training.loss;
         // Batch norm updates its running statistics during the forward pass; keep the last

@@ -414,7 +414,14 @@ impl ViewInspector {
                 } else {
                     ctx.val
                 };
-                let req = Self::request(&st, set.class_names.clone());
+                let mut req = Self::request(&st, set.class_names.clone());
+                // The denoising view shows the picked validation image.
+                if view == ViewId::Denoising
+                    && let InputChoice::Sample(k) = self.settings.input
+                {
+                    let n = set.len().min(crate::viz::views::denoising::MAX_IMAGES);
+                    req.sample = Some(k.min(n.saturating_sub(1)));
+                }
                 let input = ViewInput::DataSet {
                     train: ctx.train,
                     val: ctx.val,

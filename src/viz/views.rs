@@ -12,6 +12,7 @@
 pub mod anomaly;
 pub mod conv_arithmetic;
 pub mod decision;
+pub mod denoising;
 pub mod dense_net;
 pub mod function;
 pub mod neurons;
@@ -222,6 +223,11 @@ pub fn render_view(
             let (train, val) = input.data_set(view)?;
             let set = if val.is_empty() { train } else { val };
             segmentation::render(graph, set, req.sample)
+        }
+        ViewId::Denoising => {
+            let (train, val) = input.data_set(view)?;
+            let set = if val.is_empty() { train } else { val };
+            denoising::render(graph, set, req.sample)
         }
         ViewId::Decision => {
             let (train, val) = input.data_set(view)?;

@@ -221,6 +221,9 @@ pub struct DataSpec {
     /// Seed of the generator (synthetic sets) and of the train/validation split.
     #[serde(default)]
     pub seed: u64,
+    /// Makes the set a denoising task: noisy images in, clean images out (`[data.denoise]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denoise: Option<super::noise::Denoise>,
 }
 
 fn default_val_fraction() -> f64 {
@@ -231,6 +234,12 @@ impl DataSpec {
     /// Checks the source's options and the split.
     pub fn validate(&self) -> Result<(), InvalidOption> {
         self.source.source().validate()?;
+        if let Some(d) = &self.denoise {
+            d.validate().map_err(|e| InvalidOption {
+                key: "denoise",
+                reason: e.to_string(),
+            })?;
+        }
         if !(0.0..1.0).contains(&self.val_fraction) {
             return Err(InvalidOption {
                 key: "val_fraction",
@@ -303,6 +312,7 @@ mod tests {
                 source,
                 val_fraction: 0.2,
                 seed: 3,
+                denoise: None,
             };
             spec.validate()
                 .unwrap_or_else(|e| panic!("{}: {e}", kind.title()));

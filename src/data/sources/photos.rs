@@ -13,6 +13,10 @@ pub struct Photos {
     pub size: usize,
     #[serde(default)]
     pub grayscale: bool,
+    /// Instead of the eight views per photo: this many random `size`-pixel crops at the
+    /// photos' stored resolution (a denoising or super-resolution training set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crops: Option<usize>,
 }
 
 fn default_size() -> usize {
@@ -27,12 +31,43 @@ impl Source for Photos {
         Some(Photos {
             size: default_size(),
             grayscale: false,
+            crops: None,
         })
     }
     fn label(&self) -> String {
         "photos (camera, astronaut, cat)".into()
     }
-    fn load(&self, _seed: u64) -> Result<Dataset, DataError> {
-        crate::data::photos::photos(self.size, self.grayscale)
+    fn validate(&self) -> Result<(), super::InvalidOption> {
+        match self.crops {
+            Some(n) if !(1..=crate::data::photos::MAX_CROPS).contains(&n) => {
+                Err(super::InvalidOption {
+                    key: "crops",
+                    reason: format!(
+                        "{n} crops; between 1 and {}",
+                        crate::data::photos::MAX_CROPS
+                    ),
+                })
+            }
+            Some(_) if !(4..=crate::data::photos::MAX_CROP_SIZE).contains(&self.size) => {
+                Err(super::InvalidOption {
+                    key: "size",
+                    reason: format!(
+                        "crops of {} pixels; between 4 and {} (the smallest photo's height)",
+                        self.size,
+                        crate::data::photos::MAX_CROP_SIZE
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+    fn load(&self, seed: u64) -> Result<Dataset, DataError> {
+        match self.crops {
+            Some(n) => crate::data::photos::photo_crops(self.size, self.grayscale, n, seed),
+            None => crate::data::photos::photos(self.size, self.grayscale),
+        }
+    }
+    fn seed_changes_samples(&self) -> bool {
+        self.crops.is_some()
     }
 }

@@ -11,7 +11,7 @@ use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
 use super::{ConvLabApp, UiCommand};
 use crate::checkpoint::Checkpoint;
 use crate::data::SourceKind;
-use crate::data::load::split;
+use crate::data::load::split_spec;
 use crate::data::sources::points_csv::is_csv;
 use crate::train::messages::{RunState, StartWeights, TrainerCommand, TrainerEvent};
 use crate::ui::background::{DataJob, DialogPurpose, FolderField, export_onnx, save_checkpoint};
@@ -271,7 +271,7 @@ impl ConvLabApp {
                 .as_ref()
                 .is_none_or(|s| s.val_fraction != vf || s.seed != seed);
             if stale && let Some(loaded) = &self.data.loaded {
-                let (train, val) = split(&loaded.dataset, vf, seed);
+                let (train, val) = split_spec(&loaded.dataset, wanted);
                 self.data.split = Some(SplitData {
                     val_fraction: vf,
                     seed,
