@@ -530,14 +530,8 @@ fn per_class(
             correct: 0,
         })
         .collect();
-    for (row, &label) in y.outer_iter().zip(labels) {
-        let predicted = row
-            .iter()
-            .enumerate()
-            .fold((0, f32::NEG_INFINITY), |best, (c, &v)| {
-                if v > best.1 { (c, v) } else { best }
-            })
-            .0;
+    let predicted = crate::train::metrics::argmax_channels(&y);
+    for (&predicted, &label) in predicted.iter().zip(labels) {
         if let Some(s) = scores.get_mut(label) {
             s.samples += 1;
             s.correct += usize::from(predicted == label);

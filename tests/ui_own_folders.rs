@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use common::folders::{anomaly_folders, scratch, segmentation_pairs};
-use common::ui::{App, app, click_in_view, step_until};
+use common::ui::{App, app, click_in_view, drop_path, step_until};
 use convlab::data::DataSource;
 use convlab::engine::LossKind;
 use convlab::engine::facts::infer;
@@ -323,26 +323,6 @@ fn the_offered_settings_for_own_images_say_what_changes_and_can_be_declined() {
     assert!(t.augment.is_some_and(|a| a.flip && a.shift > 0));
     std::fs::remove_dir_all(&root).ok();
     std::fs::remove_dir_all(&other).ok();
-}
-
-/// A folder dropped onto the window, as the windowing layer hands it over.
-#[derive(Debug)]
-struct DroppedPath(std::path::PathBuf);
-
-impl egui::DroppedFile for DroppedPath {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        Err("a folder".into())
-    }
-}
-
-fn drop_path(h: &mut App, path: &Path) {
-    h.input_mut()
-        .dropped_files
-        .push(std::sync::Arc::new(DroppedPath(path.to_path_buf())));
-    h.run_steps(2);
 }
 
 /// With the segmentation tools open, the first folder dropped is the images, the second

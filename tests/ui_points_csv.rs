@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::ui::{App, app, ready, step_until};
+use common::ui::{App, app, drop_path, ready, step_until};
 use convlab::data::{DataSource, Targets};
 use convlab::ui::ConvLabApp;
 use eframe::egui;
@@ -112,28 +112,12 @@ fn a_typed_csv_path_loads_its_good_rows_and_lists_the_bad_ones() {
     std::fs::remove_dir_all(path.parent().unwrap()).ok();
 }
 
-/// A file dropped onto the window, as the windowing layer hands it over.
-#[derive(Debug)]
-struct DroppedPath(PathBuf);
-
-impl egui::DroppedFile for DroppedPath {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
 #[test]
 fn a_dropped_csv_file_loads_as_points() {
     let path = write_csv("dropped");
     let mut h = app();
     open_xor(&mut h);
-    h.input_mut()
-        .dropped_files
-        .push(std::sync::Arc::new(DroppedPath(path.clone())));
-    h.run_steps(2);
+    drop_path(&mut h, &path);
     assert_eq!(h.state().state.csv_path, path.display().to_string());
     wait_for_csv(&mut h);
     check_loaded(&mut h, &path);

@@ -30,12 +30,14 @@ pub enum Prediction {
     Values(Vec<f32>),
 }
 
-/// Softmax of `scores`, stable for large logits.
-pub fn softmax(scores: &[f32]) -> Vec<f32> {
-    let max = scores.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let exp: Vec<f32> = scores.iter().map(|&v| (v - max).exp()).collect();
-    let sum: f32 = exp.iter().sum();
-    exp.into_iter().map(|e| e / sum).collect()
+/// Probabilities from logits, shifted by the maximum for stability.
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|&l| (l - max).exp()).collect();
+    let sum: f32 = exps.iter().sum();
+    exps.iter()
+        .map(|e| e / sum.max(f32::MIN_POSITIVE))
+        .collect()
 }
 
 fn sigmoid(v: f32) -> f32 {

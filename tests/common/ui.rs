@@ -112,3 +112,24 @@ pub fn click_in_view(h: &mut App, label: &str) {
     }
     h.get_by_label(label).click();
 }
+
+/// A file or folder dropped onto the window, as the windowing layer hands it over.
+#[derive(Debug)]
+struct DroppedPath(std::path::PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// Drops `path` onto the window and lets two frames pass.
+pub fn drop_path(h: &mut App, path: &Path) {
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(DroppedPath(path.to_path_buf())));
+    h.run_steps(2);
+}

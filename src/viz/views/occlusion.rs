@@ -7,6 +7,7 @@
 use ndarray::{Array2, Array4, Axis, s};
 
 use crate::engine::{Graph, Mode, Tensor};
+use crate::inspect::prediction::softmax;
 use crate::viz::draw::{BACKGROUND, INK, captioned, hstack, padded, vstack};
 use crate::viz::maps::heat_tile;
 use crate::viz::overlay::{auto_zoom, dimmed, heatmap_overlay, input_image};
@@ -71,11 +72,10 @@ fn class_probabilities(
         .outer_iter()
         .map(|row| {
             if k == 1 {
-                return row[0];
+                row[0]
+            } else {
+                softmax(&row.to_vec())[class]
             }
-            let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            let sum: f32 = row.iter().map(|&v| (v - max).exp()).sum();
-            (row[class] - max).exp() / sum
         })
         .collect())
 }
