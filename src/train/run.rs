@@ -300,6 +300,12 @@ impl Trainer {
             let mut rng = noise_rng(self.preset.training.seed, epoch, step);
             d.apply(&mut x, &mut rng);
         }
+        if let (Some(d), BatchTarget::Dense(noise)) = (&self.preset.data.diffusion, &mut target) {
+            // A fresh timestep and noise for every image of every batch; the target is the
+            // noise.
+            let mut rng = crate::data::diffusion::step_rng(self.preset.training.seed, epoch, step);
+            d.apply(&d.schedule(), &mut x, noise, &mut rng);
+        }
         let lossk = self.preset.training.loss;
         // Batch norm updates its running statistics during the forward pass; keep the last
         // good ones so a diverging step leaves the whole model as it was.

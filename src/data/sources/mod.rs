@@ -224,6 +224,10 @@ pub struct DataSpec {
     /// Makes the set a denoising task: noisy images in, clean images out (`[data.denoise]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub denoise: Option<super::noise::Denoise>,
+    /// Makes the set a diffusion task: noised images and t in, the noise out
+    /// (`[data.diffusion]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diffusion: Option<super::diffusion::Diffusion>,
 }
 
 fn default_val_fraction() -> f64 {
@@ -239,6 +243,18 @@ impl DataSpec {
                 key: "denoise",
                 reason: e.to_string(),
             })?;
+        }
+        if let Some(d) = &self.diffusion {
+            d.validate().map_err(|e| InvalidOption {
+                key: "diffusion",
+                reason: e.to_string(),
+            })?;
+            if self.denoise.is_some() {
+                return Err(InvalidOption {
+                    key: "diffusion",
+                    reason: "a data set is a denoising or a diffusion task, not both".into(),
+                });
+            }
         }
         if !(0.0..1.0).contains(&self.val_fraction) {
             return Err(InvalidOption {
@@ -313,6 +329,7 @@ mod tests {
                 val_fraction: 0.2,
                 seed: 3,
                 denoise: None,
+                diffusion: None,
             };
             spec.validate()
                 .unwrap_or_else(|e| panic!("{}: {e}", kind.title()));
