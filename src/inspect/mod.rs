@@ -19,6 +19,8 @@
 //!   receptive field of the strongest unit (what a channel at any depth responds to).
 //! - [`prediction`]: what the model says about one input, read by its task: class
 //!   probabilities, classes per pixel, reconstruction error, values.
+//! - [`diffusion`]: the reverse chain of a diffusion model, the forward process's pictures,
+//!   and a classifier's judgement of samples.
 //! - [`denoise`]: the classical blur and median baselines of a denoising task and PSNR.
 //! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
 //!   numeric input, step by step; output-size formulas).
@@ -31,6 +33,7 @@ pub mod anomaly;
 pub mod conv_arithmetic;
 pub mod covariance;
 pub mod denoise;
+pub mod diffusion;
 pub mod feature_vis;
 pub mod filters;
 pub mod prediction;

@@ -39,6 +39,9 @@ pub enum ViewId {
     /// A denoising task: noisy / denoised / clean / difference, PSNR of the model and of
     /// the classical blur and median filter.
     Denoising,
+    /// A diffusion model: the forward noising of an image, what the network predicts at a
+    /// step, and the reverse chain from noise to samples.
+    Diffusion,
     ConvArithmetic,
     /// The model over its input plane (2-D points) or along its input (1-D functions).
     Decision,
@@ -65,7 +68,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 19] = [
+    pub const ALL: [ViewId; 20] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -80,6 +83,7 @@ impl ViewId {
         ViewId::Anomaly,
         ViewId::Segmentation,
         ViewId::Denoising,
+        ViewId::Diffusion,
         ViewId::ConvArithmetic,
         ViewId::Decision,
         ViewId::Function,
@@ -105,6 +109,7 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
+            ViewId::Diffusion => "diffusion",
             ViewId::ConvArithmetic => "conv-arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -133,6 +138,7 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
+            ViewId::Diffusion => "diffusion",
             ViewId::ConvArithmetic => "conv_arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -159,6 +165,7 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::Denoising
+            | ViewId::Diffusion
             | ViewId::ConvArithmetic
             | ViewId::Decision
             | ViewId::Function
@@ -184,6 +191,7 @@ impl ViewId {
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
             ViewId::Denoising => "Denoising",
+            ViewId::Diffusion => "Diffusion",
             ViewId::ConvArithmetic => "Conv arithmetic",
             ViewId::Decision => "Decision regions",
             ViewId::Function => "Function",
@@ -274,6 +282,14 @@ impl ViewId {
                  noisy input, the model, and the classical Gaussian blur and median filter, each \
                  at the setting that scores best on the same images."
             }
+            ViewId::Diffusion => {
+                "A denoising diffusion model (a preset with [data.diffusion]; Ho, Jain and Abbeel \
+                 2020). Top: the forward process adds Gaussian noise to a training image step by \
+                 step until only noise is left, with the noise schedule (alpha-bar = share of the \
+                 image left). Middle: at one step t the network gets x_t and t and predicts the \
+                 noise; subtracting it gives its guess of the clean image. Bottom: sampling runs \
+                 the chain backwards from pure noise, one predicted-noise step at a time."
+            }
             ViewId::ConvArithmetic => {
                 "How a convolution slides over its input, one output at a time, on small numbers \
                  (after Dumoulin & Visin's conv arithmetic guide; no model needed). Each output is \
@@ -340,6 +356,7 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::Denoising
+            | ViewId::Diffusion
             | ViewId::Decision
             | ViewId::Function
             | ViewId::Neurons
@@ -382,7 +399,7 @@ impl ViewId {
         self.source() == ViewSource::Input
             || matches!(
                 self,
-                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising
+                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising | ViewId::Diffusion
             )
     }
 

@@ -325,6 +325,13 @@ impl Trainer {
         };
         self.model
             .set_kl_weight(self.preset.training.kl_weight_at(epoch));
+        let t = &self.preset.training;
+        if t.lr_schedule != crate::spec::LrSchedule::Constant {
+            let spe = self.steps_per_epoch();
+            self.optimizer.lr = t.learning_rate
+                * t.lr_schedule
+                    .factor(self.epochs_done * spe + step - 1, t.epochs * spe);
+        }
         let value = match self.model.train_step(&x, target.as_target(), lossk) {
             Ok(v) => v,
             Err(e) => {

@@ -14,6 +14,7 @@ pub mod conv_arithmetic;
 pub mod decision;
 pub mod denoising;
 pub mod dense_net;
+pub mod diffusion;
 pub mod function;
 pub mod neurons;
 pub mod occlusion;
@@ -80,6 +81,10 @@ pub struct ViewRequest {
     pub arithmetic: ArithOptions,
     /// Decision, function, neurons and single unit: their settings.
     pub points: point_options::PointOptions,
+    /// Diffusion: the task's noise schedule, the step shown, and the sampler's seed.
+    pub diffusion: Option<crate::data::diffusion::Diffusion>,
+    pub timestep: Option<usize>,
+    pub seed: u64,
 }
 
 /// The target the gradient views use.
@@ -228,6 +233,22 @@ pub fn render_view(
             let (train, val) = input.data_set(view)?;
             let set = if val.is_empty() { train } else { val };
             denoising::render(graph, set, req.sample)
+        }
+        ViewId::Diffusion => {
+            let (train, _) = input.data_set(view)?;
+            let d = req.diffusion.as_ref().ok_or_else(|| {
+                VizError::UnsuitedData(
+                    "the diffusion view needs a preset with [data.diffusion], e.g. presets/diffusion-digits.toml".into(),
+                )
+            })?;
+            diffusion::render(
+                graph,
+                d,
+                train,
+                req.sample.unwrap_or(0),
+                req.timestep,
+                req.seed,
+            )
         }
         ViewId::Decision => {
             let (train, val) = input.data_set(view)?;

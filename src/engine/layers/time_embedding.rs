@@ -8,8 +8,9 @@
 //! model input's last channel, see `data::diffusion`); its value at pixel (0, 0) is read.
 //! The embedding of position p = `time_scale` · t/T is
 //! `[sin(p·ω₀) … sin(p·ω_{k−1}), cos(p·ω₀) … cos(p·ω_{k−1})]` with ω_i = 10000^(−i/k),
-//! k = dim/2; the output is x + (W·emb + b) broadcast over height and width. The timestep
-//! is data, not something to learn, so no gradient flows to the second input.
+//! k = dim/2; the output is x + (W·emb + b) broadcast over height and width. The backward
+//! gives the second input the exact gradient of its one value read (zeros elsewhere), so
+//! finite differences and saliency see the function the forward computes.
 
 use serde::{Deserialize, Serialize};
 
@@ -211,22 +212,51 @@ impl Compute for TimeEmbedding {
     }
 
     fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
-        let codes = self.codes(b.ins[1]);
+        let fractions = Self::fractions(b.ins[1]);
+        let freqs = frequencies(self.dim);
+        let half = self.dim / 2;
         let (w, bias) = b.params.split_at_mut(1);
+        let wv = w[0].value.as_slice().expect("contiguous weight").to_vec();
         let dw = w[0].grad.as_slice_mut().expect("contiguous weight grad");
         let db = bias[0].grad.as_slice_mut().expect("contiguous bias grad");
-        for (n, code) in codes.iter().enumerate() {
+        let t_source = b.ins[1];
+        let last = t_source.shape()[1] - 1;
+        let mut dt = Tensor::<T>::zeros(t_source.raw_dim());
+        for (n, &f) in fractions.iter().enumerate() {
+            let p = self.time_scale * f;
+            let code = sinusoidal(p, self.dim);
+            // d code / d (t/T): s·ω·cos for the sines, −s·ω·sin for the cosines.
+            let dcode: Vec<f64> = (0..self.dim)
+                .map(|i| {
+                    let wi = freqs[i % half];
+                    let ds = self.time_scale * wi;
+                    if i < half {
+                        ds * (p * wi).cos()
+                    } else {
+                        -ds * (p * wi).sin()
+                    }
+                })
+                .collect();
+            let mut dfraction = 0.0;
             for c in 0..self.channels {
                 // d loss / d shift[n, c] is the gradient summed over the channel's pixels.
                 let g = b.dy.slice(ndarray::s![n, c, .., ..]).sum();
                 db[c] += g;
-                for (d, e) in dw[c * self.dim..(c + 1) * self.dim].iter_mut().zip(code) {
+                let row = c * self.dim..(c + 1) * self.dim;
+                for (d, e) in dw[row.clone()].iter_mut().zip(&code) {
                     *d += g * T::from(*e).expect("finite");
                 }
+                let g = g.to_f64().unwrap_or(0.0);
+                dfraction += g * wv[row]
+                    .iter()
+                    .zip(&dcode)
+                    .map(|(wi, d)| wi.to_f64().unwrap_or(0.0) * d)
+                    .sum::<f64>();
             }
+            dt[[n, last, 0, 0]] = T::from(dfraction).expect("finite");
         }
-        // The feature maps pass through unchanged; the timestep gets no gradient.
-        vec![b.dy.to_owned()]
+        // The feature maps pass through unchanged; t/T reaches the shifts through the code.
+        vec![b.dy.to_owned(), dt]
     }
 }
 
