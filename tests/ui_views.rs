@@ -24,6 +24,32 @@ fn app_with(file: &str) -> App {
 }
 
 #[test]
+fn the_diffusion_tab_draws_the_chain_and_takes_its_settings() {
+    let mut h = app_with("presets/diffusion-digits.toml");
+    step_until(&mut h, 120, "the run to be configured", idle);
+    h.get_by_label("Step").click();
+    step_until(&mut h, 60, "one training step", |a| {
+        a.run.progress.is_some() && a.run.state != RunState::Running
+    });
+    h.get_by_label(ViewId::Diffusion.title()).click();
+    h.run_steps(2);
+    step_until(&mut h, 120, "the diffusion view", shown);
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let first = r.image.clone().expect("a picture");
+    assert!(first.width > 600 && first.height > 400);
+    // Other samples: the next seed.
+    h.get_by_label("new samples").click();
+    h.run_steps(2);
+    step_until(&mut h, 120, "the view for the next seed", |a| {
+        shown(a) && a.views.settings.sample_seed == 2
+    });
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_ne!(r.image.as_ref().unwrap().pixels, first.pixels);
+}
+
+#[test]
 fn every_view_tab_renders_on_a_trained_model() {
     let mut h = app_with("presets/shapes-cnn.toml");
     step_until(&mut h, 60, "the run to be configured", idle);
@@ -34,13 +60,13 @@ fn every_view_tab_renders_on_a_trained_model() {
     let input = h.state().project.preset.model.input;
     for tab in ViewId::ALL {
         // The training curves and the conv arithmetic sandbox are not inspection views, and
-        // anomaly, segmentation and denoising need their own kind of data; an
+        // anomaly, segmentation, denoising and diffusion need their own kind of data; an
         // image model has no input plane or line for the views of point data (decision,
         // function, neurons, unit: tests/ui_first_hour.rs).
         if !tab.uses_model()
             || matches!(
                 tab,
-                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising
+                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising | ViewId::Diffusion
             )
             || !tab.draws_input(input)
         {
