@@ -5,9 +5,15 @@ use crate::engine::rng::Rng;
 
 /// Makes or loads the whole data set described by `spec` (before the split).
 /// With `[data.denoise]` the clean images are both inputs and targets; the noise comes
-/// later (see [`split_spec`] and [`super::noise`]).
+/// later (see [`split_spec`] and [`super::noise`]). With `[data.super_resolution]` the
+/// inputs are the images shrunk and enlarged again, the targets the images.
 pub fn load_source(spec: &DataSpec) -> Result<Dataset, DataError> {
     let data = spec.source.source().load(spec.seed)?;
+    if let Some(sr) = &spec.super_resolution {
+        return sr
+            .to_task(data)
+            .map_err(|e| DataError::Invalid(e.to_string()));
+    }
     Ok(match &spec.denoise {
         Some(d) => d.to_task(data),
         None => data,

@@ -224,6 +224,10 @@ pub struct DataSpec {
     /// Makes the set a denoising task: noisy images in, clean images out (`[data.denoise]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub denoise: Option<super::noise::Denoise>,
+    /// Makes the set a super-resolution task: shrunk and bicubic-enlarged images in, the
+    /// images themselves out (`[data.super_resolution]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub super_resolution: Option<super::super_resolution::SuperResolution>,
 }
 
 fn default_val_fraction() -> f64 {
@@ -239,6 +243,19 @@ impl DataSpec {
                 key: "denoise",
                 reason: e.to_string(),
             })?;
+        }
+        if let Some(sr) = &self.super_resolution {
+            sr.validate().map_err(|e| InvalidOption {
+                key: "super_resolution",
+                reason: e.to_string(),
+            })?;
+            if self.denoise.is_some() {
+                return Err(InvalidOption {
+                    key: "super_resolution",
+                    reason: "a preset is either a denoising or a super-resolution task, not both"
+                        .into(),
+                });
+            }
         }
         if !(0.0..1.0).contains(&self.val_fraction) {
             return Err(InvalidOption {
@@ -313,6 +330,7 @@ mod tests {
                 val_fraction: 0.2,
                 seed: 3,
                 denoise: None,
+                super_resolution: None,
             };
             spec.validate()
                 .unwrap_or_else(|e| panic!("{}: {e}", kind.title()));
