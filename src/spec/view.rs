@@ -39,6 +39,9 @@ pub enum ViewId {
     /// A denoising task: noisy / denoised / clean / difference, PSNR of the model and of
     /// the classical blur and median filter.
     Denoising,
+    /// A super-resolution task: low-res / bicubic / network / original / difference, PSNR
+    /// and SSIM of each, on validation crops and on a whole photo.
+    SuperResolution,
     ConvArithmetic,
     /// The model over its input plane (2-D points) or along its input (1-D functions).
     Decision,
@@ -65,7 +68,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 19] = [
+    pub const ALL: [ViewId; 20] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -80,6 +83,7 @@ impl ViewId {
         ViewId::Anomaly,
         ViewId::Segmentation,
         ViewId::Denoising,
+        ViewId::SuperResolution,
         ViewId::ConvArithmetic,
         ViewId::Decision,
         ViewId::Function,
@@ -105,6 +109,7 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
+            ViewId::SuperResolution => "super-resolution",
             ViewId::ConvArithmetic => "conv-arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -133,6 +138,7 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
+            ViewId::SuperResolution => "super_resolution",
             ViewId::ConvArithmetic => "conv_arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -159,6 +165,7 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::Denoising
+            | ViewId::SuperResolution
             | ViewId::ConvArithmetic
             | ViewId::Decision
             | ViewId::Function
@@ -184,6 +191,7 @@ impl ViewId {
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
             ViewId::Denoising => "Denoising",
+            ViewId::SuperResolution => "Super-resolution",
             ViewId::ConvArithmetic => "Conv arithmetic",
             ViewId::Decision => "Decision regions",
             ViewId::Function => "Function",
@@ -272,7 +280,18 @@ impl ViewId {
                  (blue where the output is darker, red where brighter). The title gives the \
                  PSNR (10·log10(1/MSE), in dB, higher is better) over the validation set of the \
                  noisy input, the model, and the classical Gaussian blur and median filter, each \
-                 at the setting that scores best on the same images."
+                 at the setting that scores best on the same images. SSIM (structural \
+                 similarity, 1 = identical) is given beside each PSNR."
+            }
+            ViewId::SuperResolution => {
+                "A super-resolution task (a preset with [data.super_resolution]): the image \
+                 shrunk by averaging blocks of pixels (low-res), enlarged again by bicubic \
+                 interpolation (the network's input), the network's output, the original, and \
+                 the difference between network and original. PSNR (dB, higher is better) and \
+                 SSIM (1 = identical) of each against the original, for bilinear and bicubic \
+                 interpolation too. Below, a whole bundled photo enlarged by the same weights, \
+                 though the net was trained on small crops: its parameter count does not depend \
+                 on the image size."
             }
             ViewId::ConvArithmetic => {
                 "How a convolution slides over its input, one output at a time, on small numbers \
@@ -340,6 +359,7 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::Denoising
+            | ViewId::SuperResolution
             | ViewId::Decision
             | ViewId::Function
             | ViewId::Neurons
@@ -382,7 +402,10 @@ impl ViewId {
         self.source() == ViewSource::Input
             || matches!(
                 self,
-                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising
+                ViewId::Anomaly
+                    | ViewId::Segmentation
+                    | ViewId::Denoising
+                    | ViewId::SuperResolution
             )
     }
 

@@ -415,13 +415,14 @@ impl ViewInspector {
                     ctx.val
                 };
                 let mut req = Self::request(&st, set.class_names.clone());
-                // The denoising view shows the picked validation image.
-                if view == ViewId::Denoising
+                // The denoising and super-resolution views show the picked validation image.
+                if matches!(view, ViewId::Denoising | ViewId::SuperResolution)
                     && let InputChoice::Sample(k) = self.settings.input
                 {
                     let n = set.len().min(crate::viz::views::denoising::MAX_IMAGES);
                     req.sample = Some(k.min(n.saturating_sub(1)));
                 }
+                req.super_resolution = ctx.preset.data.super_resolution;
                 let input = ViewInput::DataSet {
                     train: ctx.train,
                     val: ctx.val,
@@ -599,6 +600,8 @@ impl ViewInspector {
                 pick: st.pick.clone(),
                 features: st.features.clone(),
             },
+            super_resolution: None,
+            whole_image: None,
         }
     }
 

@@ -8,7 +8,7 @@ use ndarray::{Array4, Axis, s};
 use crate::data::noise::psnr;
 use crate::data::{Dataset, Targets};
 use crate::engine::{Graph, Mode};
-use crate::inspect::denoise::{Baselines, baselines, mse};
+use crate::inspect::denoise::{Baselines, baselines, mse, ssim_if_fits};
 use crate::viz::draw::{BACKGROUND, INK, MUTED, captioned, enlarge, hstack, padded, vstack};
 use crate::viz::overlay::auto_zoom;
 use crate::viz::scale::diverging_rgb;
@@ -30,6 +30,8 @@ pub struct DenoiseScores {
     pub denoised: Array4<f32>,
     pub clean: Array4<f32>,
     pub model_psnr: f64,
+    /// The model's SSIM, when the images are at least 11×11.
+    pub model_ssim: Option<f64>,
     pub baselines: Baselines,
 }
 
@@ -67,6 +69,7 @@ pub fn compute(graph: &mut Graph<f32>, set: &Dataset) -> Result<DenoiseScores, V
     }
     Ok(DenoiseScores {
         model_psnr: psnr(mse(&denoised, &clean)),
+        model_ssim: ssim_if_fits(&denoised, &clean),
         baselines: baselines(&noisy, &clean)?,
         noisy,
         denoised,
@@ -76,7 +79,7 @@ pub fn compute(graph: &mut Graph<f32>, set: &Dataset) -> Result<DenoiseScores, V
 
 /// Image `k` of `t` clamped to [0, 1]: RGB for three channels, grey from the first
 /// otherwise.
-fn picture(t: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
+pub fn picture(t: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
     let (_, c, h, w) = t.dim();
     let mut out = Rgba::new(w, h, [0, 0, 0, 255]);
     let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
@@ -94,8 +97,14 @@ fn picture(t: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
     enlarge(&out, zoom)
 }
 
-/// Output minus clean of image `k`, averaged over channels, on the diverging palette.
-fn difference(a: &Array4<f32>, b: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
+/// Output minus clean of image `k`, averaged over channels, on the diverging palette
+/// (±[`DIFF_RANGE`]).
+pub fn difference(a: &Array4<f32>, b: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
+    difference_in(a, b, k, zoom, DIFF_RANGE)
+}
+
+/// [`difference`] with its colours spanning ± `range`.
+pub fn difference_in(a: &Array4<f32>, b: &Array4<f32>, k: usize, zoom: usize, range: f32) -> Rgba {
     let (_, c, h, w) = a.dim();
     let mut out = Rgba::new(w, h, [0, 0, 0, 255]);
     for y in 0..h {
@@ -104,25 +113,34 @@ fn difference(a: &Array4<f32>, b: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
                 .map(|ch| a[[k, ch, y, x]] - b[[k, ch, y, x]])
                 .sum::<f32>()
                 / c.max(1) as f32;
-            let [r, g, bl] = diverging_rgb(0.5 + d / (2.0 * DIFF_RANGE));
+            let [r, g, bl] = diverging_rgb(0.5 + d / (2.0 * range));
             out.put(x, y, [r, g, bl, 255]);
         }
     }
     enlarge(&out, zoom)
 }
 
-/// The title line: every PSNR of the view.
+/// " · SSIM 0.812" when the images were big enough for SSIM.
+fn ssim_text(ssim: Option<f64>) -> String {
+    ssim.map_or_else(String::new, |v| format!(", SSIM {v:.3}"))
+}
+
+/// The title line: every PSNR (and SSIM) of the view.
 pub fn title(scores: &DenoiseScores) -> String {
     let b = &scores.baselines;
     format!(
-        "PSNR on {} validation images: model {:.2} dB · {} {:.2} dB · {} {:.2} dB · noisy input {:.2} dB",
+        "PSNR on {} validation images: model {:.2} dB{} · {} {:.2} dB{} · {} {:.2} dB{} · noisy input {:.2} dB{}",
         scores.noisy.shape()[0],
         scores.model_psnr,
+        ssim_text(scores.model_ssim),
         b.blur.name,
         b.blur.psnr,
+        ssim_text(b.blur.ssim),
         b.median.name,
         b.median.psnr,
-        b.noisy
+        ssim_text(b.median.ssim),
+        b.noisy,
+        ssim_text(b.noisy_ssim),
     )
 }
 
@@ -148,21 +166,26 @@ pub fn render(
     let mut rows = vec![text_image(&title(&scores), TS, INK, BACKGROUND, 0)];
     for &k in &picks {
         let one = |t: &Array4<f32>| {
-            psnr(mse(
-                &t.slice(s![k..k + 1, .., .., ..]).to_owned(),
-                &scores.clean.slice(s![k..k + 1, .., .., ..]).to_owned(),
-            ))
+            let (a, b) = (
+                t.slice(s![k..k + 1, .., .., ..]).to_owned(),
+                scores.clean.slice(s![k..k + 1, .., .., ..]).to_owned(),
+            );
+            format!(
+                "{:.1} dB{}",
+                psnr(mse(&a, &b)),
+                ssim_text(ssim_if_fits(&a, &b))
+            )
         };
         let cells = [
             captioned(
                 &picture(&scores.noisy, k, zoom),
-                &format!("noisy {:.1} dB", one(&scores.noisy)),
+                &format!("noisy {}", one(&scores.noisy)),
                 TS,
                 BACKGROUND,
             ),
             captioned(
                 &picture(&scores.denoised, k, zoom),
-                &format!("denoised {:.1} dB", one(&scores.denoised)),
+                &format!("denoised {}", one(&scores.denoised)),
                 TS,
                 BACKGROUND,
             ),
