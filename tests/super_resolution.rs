@@ -16,7 +16,7 @@ fn super_resolution_photos_beats_bicubic_and_runs_on_whole_photos() {
     let mut p = Preset::load(&path).unwrap();
     let sr = p.data.super_resolution.expect("a super-resolution preset");
     // A short run passes bicubic; the preset trains longer.
-    p.training.epochs = 10;
+    p.training.epochs = 5;
     let mut t = Trainer::new(&p).unwrap();
     assert_eq!(t.metric(), MetricKind::Psnr);
     let mut last = None;
