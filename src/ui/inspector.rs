@@ -423,6 +423,27 @@ impl ViewInspector {
                     req.sample = Some(k.min(n.saturating_sub(1)));
                 }
                 req.super_resolution = ctx.preset.data.super_resolution;
+                // Denoising and super-resolution: their scores as text beside the picture.
+                match view {
+                    ViewId::Denoising => {
+                        use crate::viz::views::denoising;
+                        let scores = denoising::compute(ctx.graph, set)?;
+                        r.info = denoising::title(&scores);
+                        r.image = Some(denoising::render_scores(&scores, req.sample)?);
+                        return Ok(());
+                    }
+                    ViewId::SuperResolution => {
+                        use crate::viz::views::super_resolution as sr;
+                        let task = req.super_resolution;
+                        let scores = sr::compute(ctx.graph, set, task)?;
+                        r.info = sr::title(&scores, task.map_or(2, |t| t.factor));
+                        r.image = Some(sr::render_scores(
+                            ctx.graph, &scores, task, req.sample, None,
+                        )?);
+                        return Ok(());
+                    }
+                    _ => {}
+                }
                 let input = ViewInput::DataSet {
                     train: ctx.train,
                     val: ctx.val,

@@ -53,6 +53,8 @@ pub fn data_matches(spec: &DataSpec, loaded_source: &DataSource, seed: u64) -> b
 pub struct SplitData {
     pub val_fraction: f64,
     pub seed: u64,
+    /// The noise the validation inputs got (a denoising task): a new setting splits anew.
+    pub denoise: Option<crate::data::noise::Denoise>,
     pub train: Arc<Dataset>,
     pub val: Arc<Dataset>,
 }

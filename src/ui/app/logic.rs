@@ -264,17 +264,18 @@ impl ConvLabApp {
         }
         // Split when the data or the split settings changed.
         if have {
-            let (vf, seed) = (wanted.val_fraction, wanted.seed);
+            let (vf, seed, denoise) = (wanted.val_fraction, wanted.seed, wanted.denoise);
             let stale = self
                 .data
                 .split
                 .as_ref()
-                .is_none_or(|s| s.val_fraction != vf || s.seed != seed);
+                .is_none_or(|s| s.val_fraction != vf || s.seed != seed || s.denoise != denoise);
             if stale && let Some(loaded) = &self.data.loaded {
                 let (train, val) = split_spec(&loaded.dataset, wanted);
                 self.data.split = Some(SplitData {
                     val_fraction: vf,
                     seed,
+                    denoise,
                     train: Arc::new(train),
                     val: Arc::new(val),
                 });

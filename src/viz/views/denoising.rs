@@ -150,7 +150,11 @@ pub fn render(
     set: &Dataset,
     sample: Option<usize>,
 ) -> Result<Rgba, VizError> {
-    let scores = compute(graph, set)?;
+    render_scores(&compute(graph, set)?, sample)
+}
+
+/// The picture of computed `scores` (the window shows [`title`] beside it as text).
+pub fn render_scores(scores: &DenoiseScores, sample: Option<usize>) -> Result<Rgba, VizError> {
     let n = scores.noisy.shape()[0];
     let picks: Vec<usize> = match sample {
         Some(k) if k >= n => {
@@ -163,7 +167,7 @@ pub fn render(
     };
     let (h, w) = (scores.noisy.shape()[2], scores.noisy.shape()[3]);
     let zoom = auto_zoom(h, w, 140);
-    let mut rows = vec![text_image(&title(&scores), TS, INK, BACKGROUND, 0)];
+    let mut rows = vec![text_image(&title(scores), TS, INK, BACKGROUND, 0)];
     for &k in &picks {
         let one = |t: &Array4<f32>| {
             let (a, b) = (

@@ -236,6 +236,18 @@ pub fn render(
     image: Option<&Array3<f32>>,
 ) -> Result<Rgba, VizError> {
     let scores = compute(graph, set, sr)?;
+    render_scores(graph, &scores, sr, sample, image)
+}
+
+/// The picture of computed `scores`, the whole image run through `graph` (the window shows
+/// [`title`] beside it as text).
+pub fn render_scores(
+    graph: &Graph<f32>,
+    scores: &SrScores,
+    sr: Option<SuperResolution>,
+    sample: Option<usize>,
+    image: Option<&Array3<f32>>,
+) -> Result<Rgba, VizError> {
     let sr = task(sr)?;
     let n = scores.original.shape()[0];
     let picks: Vec<usize> = match sample {
@@ -250,7 +262,7 @@ pub fn render(
     let (h, w) = (scores.original.shape()[2], scores.original.shape()[3]);
     let zoom = auto_zoom(h, w, 160);
     let mut rows = vec![text_image(
-        &title(&scores, sr.factor),
+        &title(scores, sr.factor),
         TS,
         INK,
         BACKGROUND,
