@@ -26,6 +26,8 @@ pub struct Baseline {
     pub psnr: f64,
     /// SSIM at the same (best-PSNR) setting, when the images are at least 11×11.
     pub ssim: Option<f64>,
+    /// The images filtered at that setting.
+    pub filtered: Tensor<f32>,
 }
 
 /// The classical baselines on a set of noisy images.
@@ -120,6 +122,7 @@ pub fn baselines(noisy: &Tensor<f32>, clean: &Tensor<f32>) -> Result<Baselines, 
                 name,
                 psnr,
                 ssim: ssim_if_fits(&out, clean),
+                filtered: out,
             })
     };
     let blur = best(

@@ -1,7 +1,8 @@
 //! The denoising view: for a denoising task (`[data.denoise]`), the noisy validation input,
-//! the model's output, the clean image and their difference, under a title with the PSNR of
-//! the noisy input, of the model and of the classical Gaussian blur and median filter at
-//! their best settings ([`crate::inspect::denoise`]), all on the same images.
+//! the classical Gaussian blur and median filter at their best settings
+//! ([`crate::inspect::denoise`]), the model's output, the clean image and the model's
+//! difference from it, each with its PSNR and SSIM, under a title with the same scores over
+//! the first validation images.
 
 use ndarray::{Array4, Axis, s};
 
@@ -9,7 +10,7 @@ use crate::data::noise::psnr;
 use crate::data::{Dataset, Targets};
 use crate::engine::{Graph, Mode};
 use crate::inspect::denoise::{Baselines, baselines, mse, ssim_if_fits};
-use crate::viz::draw::{BACKGROUND, INK, MUTED, captioned, enlarge, hstack, padded, vstack};
+use crate::viz::draw::{BACKGROUND, INK, MUTED, enlarge, hstack, padded, vstack};
 use crate::viz::overlay::auto_zoom;
 use crate::viz::scale::diverging_rgb;
 use crate::viz::text::text_image;
@@ -125,6 +126,31 @@ fn ssim_text(ssim: Option<f64>) -> String {
     ssim.map_or_else(String::new, |v| format!(", SSIM {v:.3}"))
 }
 
+/// The title in two lines, to fit the pictures' width: the model and the noisy input, then
+/// the classical filters.
+pub fn title_lines(scores: &DenoiseScores) -> [String; 2] {
+    let b = &scores.baselines;
+    [
+        format!(
+            "PSNR on {} validation images: network {:.2} dB{} · noisy input {:.2} dB{}",
+            scores.noisy.shape()[0],
+            scores.model_psnr,
+            ssim_text(scores.model_ssim),
+            b.noisy,
+            ssim_text(b.noisy_ssim),
+        ),
+        format!(
+            "classical filters at their best setting: {} {:.2} dB{} · {} {:.2} dB{}",
+            b.blur.name,
+            b.blur.psnr,
+            ssim_text(b.blur.ssim),
+            b.median.name,
+            b.median.psnr,
+            ssim_text(b.median.ssim),
+        ),
+    ]
+}
+
 /// The title line: every PSNR (and SSIM) of the view.
 pub fn title(scores: &DenoiseScores) -> String {
     let b = &scores.baselines;
@@ -167,7 +193,22 @@ pub fn render_scores(scores: &DenoiseScores, sample: Option<usize>) -> Result<Rg
     };
     let (h, w) = (scores.noisy.shape()[2], scores.noisy.shape()[3]);
     let zoom = auto_zoom(h, w, 140);
-    let mut rows = vec![text_image(&title(scores), TS, INK, BACKGROUND, 0)];
+    let mut rows: Vec<Rgba> = title_lines(scores)
+        .iter()
+        .map(|l| text_image(l, TS, INK, BACKGROUND, 0))
+        .collect();
+    let cell = |img: &Rgba, lines: [&str; 2]| {
+        vstack(
+            &[
+                img.clone(),
+                text_image(lines[0], TS, INK, BACKGROUND, 0),
+                text_image(lines[1], TS, INK, BACKGROUND, 0),
+            ],
+            2,
+            BACKGROUND,
+        )
+    };
+    let b = &scores.baselines;
     for &k in &picks {
         let one = |t: &Array4<f32>| {
             let (a, b) = (
@@ -181,35 +222,35 @@ pub fn render_scores(scores: &DenoiseScores, sample: Option<usize>) -> Result<Rg
             )
         };
         let cells = [
-            captioned(
+            cell(
                 &picture(&scores.noisy, k, zoom),
-                &format!("noisy {}", one(&scores.noisy)),
-                TS,
-                BACKGROUND,
+                ["noisy input", &one(&scores.noisy)],
             ),
-            captioned(
+            cell(
+                &picture(&b.blur.filtered, k, zoom),
+                [&b.blur.name, &one(&b.blur.filtered)],
+            ),
+            cell(
+                &picture(&b.median.filtered, k, zoom),
+                [&b.median.name, &one(&b.median.filtered)],
+            ),
+            cell(
                 &picture(&scores.denoised, k, zoom),
-                &format!("denoised {}", one(&scores.denoised)),
-                TS,
-                BACKGROUND,
+                ["network", &one(&scores.denoised)],
             ),
-            captioned(
+            cell(
                 &picture(&scores.clean, k, zoom),
-                &format!("clean, image {k}"),
-                TS,
-                BACKGROUND,
+                ["clean", &format!("validation image {k}")],
             ),
-            captioned(
+            cell(
                 &difference(&scores.denoised, &scores.clean, k, zoom),
-                &format!("denoised − clean (±{DIFF_RANGE})"),
-                TS,
-                BACKGROUND,
+                ["network - clean", &format!("(colours span ±{DIFF_RANGE})")],
             ),
         ];
         rows.push(hstack(&cells, 12, BACKGROUND));
     }
     rows.push(text_image(
-        "difference: blue where the output is darker than the clean image, red where brighter",
+        "difference: blue where the network is darker than the clean image, red where brighter",
         TS,
         MUTED,
         BACKGROUND,

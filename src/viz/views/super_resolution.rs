@@ -196,9 +196,9 @@ pub fn whole_part(whole: &WholeImage, factor: usize, name: &str) -> Result<Vec<R
     let [c, th, tw] = whole.trained_input;
     let (h, w) = (whole.original.shape()[2], whole.original.shape()[3]);
     let s = &whole.scores;
-    let heading = format!(
-        "Whole image: {name}, {w}x{h} (trained on {tw}x{th} crops): network {} · bicubic {} · \
-         bilinear {}",
+    let heading = format!("Whole image: {name}, {w}x{h}, by the net trained on {tw}x{th} crops");
+    let scores_line = format!(
+        "network {} · bicubic {} · bilinear {}",
         line(&s.network),
         line(&s.bicubic),
         line(&s.bilinear)
@@ -221,6 +221,7 @@ pub fn whole_part(whole: &WholeImage, factor: usize, name: &str) -> Result<Vec<R
     );
     Ok(vec![
         text_image(&heading, TS, INK, BACKGROUND, 0),
+        text_image(&scores_line, TS, INK, BACKGROUND, 0),
         picture_row,
         text_image(&params, TS, INK, BACKGROUND, 0),
     ])
