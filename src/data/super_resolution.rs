@@ -170,7 +170,7 @@ impl SuperResolution {
     /// Checks that images of `h × w` pixels can be shrunk by the factor.
     pub fn check_size(&self, h: usize, w: usize) -> Result<(), SuperResolutionError> {
         let f = self.factor;
-        if h % f != 0 || w % f != 0 || h < 2 * f || w < 2 * f {
+        if !h.is_multiple_of(f) || !w.is_multiple_of(f) || h < 2 * f || w < 2 * f {
             return Err(SuperResolutionError::Size { h, w, factor: f });
         }
         Ok(())

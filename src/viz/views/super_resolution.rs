@@ -146,18 +146,16 @@ pub fn title(scores: &SrScores, factor: usize) -> String {
     )
 }
 
-/// One row: low-res (its pixels enlarged), bicubic, network, original, network − original.
-#[allow(clippy::too_many_arguments)]
+/// One row: low-res (its pixels enlarged), bicubic, network, original, network − original;
+/// `images` are `[low, bicubic, network, original]`.
 fn row(
-    low: &Array4<f32>,
-    bicubic: &Array4<f32>,
-    network: &Array4<f32>,
-    original: &Array4<f32>,
+    images: [&Array4<f32>; 4],
     k: usize,
     zoom: usize,
     factor: usize,
     label: &str,
 ) -> Result<Rgba, VizError> {
+    let [low, bicubic, network, original] = images;
     let one = |t: &Array4<f32>| {
         score(
             &t.slice(s![k..k + 1, .., .., ..]).to_owned(),
@@ -205,10 +203,7 @@ pub fn whole_part(whole: &WholeImage, factor: usize, name: &str) -> Result<Vec<R
     );
     let zoom = auto_zoom(h, w, 256).max(1);
     let picture_row = row(
-        &whole.low,
-        &whole.bicubic,
-        &whole.network,
-        &whole.original,
+        [&whole.low, &whole.bicubic, &whole.network, &whole.original],
         0,
         zoom,
         factor,
@@ -271,10 +266,12 @@ pub fn render_scores(
     )];
     for &k in &picks {
         rows.push(row(
-            &scores.low,
-            &scores.bicubic,
-            &scores.network,
-            &scores.original,
+            [
+                &scores.low,
+                &scores.bicubic,
+                &scores.network,
+                &scores.original,
+            ],
             k,
             zoom,
             sr.factor,
