@@ -192,17 +192,26 @@ impl SuperResolution {
         self.enlarge(&self.shrink(x), Interpolation::Bicubic)
     }
 
-    /// The task: bicubic-enlarged low-resolution images in, the images themselves as dense
-    /// targets.
+    /// The images as inputs and as dense targets: what the loader hands on, before the
+    /// inputs are shrunk and enlarged ([`SuperResolution::shrink_inputs`], at the split, as
+    /// a denoising task's noise is added there).
     pub fn to_task(&self, data: Dataset) -> Result<Dataset, SuperResolutionError> {
         let (_, _, h, w) = data.inputs.dim();
         self.check_size(h, w)?;
         Ok(Dataset {
-            inputs: self.input_of(&data.inputs),
-            targets: Targets::Dense(data.inputs),
+            targets: Targets::Dense(data.inputs.clone()),
             class_names: Vec::new(),
             ..data
         })
+    }
+
+    /// The network's inputs of a task's set: each image shrunk and enlarged by bicubic
+    /// interpolation (the targets stay the images).
+    pub fn shrink_inputs(&self, data: Dataset) -> Dataset {
+        Dataset {
+            inputs: self.input_of(&data.inputs),
+            ..data
+        }
     }
 }
 
@@ -260,7 +269,7 @@ mod tests {
             class_names: vec!["a".into(), "b".into()],
         };
         let sr = SuperResolution::default();
-        let task = sr.to_task(data.clone()).unwrap();
+        let task = sr.shrink_inputs(sr.to_task(data.clone()).unwrap());
         assert_eq!(task.targets, Targets::Dense(inputs.clone()));
         assert_eq!(task.inputs.dim(), (2, 1, 8, 8));
         assert_ne!(task.inputs, inputs);
