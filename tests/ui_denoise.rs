@@ -1,6 +1,7 @@
-//! The denoising task in the window: the data panel's noise editor changes the preset's
-//! `[data.denoise]` and draws the validation noise anew, and the Denoising tab shows the
-//! denoise-digits model beside the classical filters with its PSNR and SSIM as text.
+//! Image-to-image tasks in the window: the data panel's noise editor changes the preset's
+//! `[data.denoise]` and draws the validation noise anew, the Denoising tab shows the
+//! denoise-digits model beside the classical filters with its PSNR and SSIM as text, and the
+//! Super-resolution tab shows super-resolution-photos on crops and on a whole photo.
 
 mod common;
 
@@ -103,4 +104,47 @@ fn the_noise_editor_and_the_denoising_tab_work_on_denoise_digits() {
     );
     h.run_steps(2);
     h.get_by_label_contains("PSNR on");
+}
+
+#[test]
+fn the_super_resolution_tab_shows_crops_and_a_whole_photo_with_their_scores() {
+    let mut h = open("presets/super-resolution-photos.toml");
+    step_until(&mut h, 60, "the run to be configured", idle);
+    // The split holds the shrunk-and-enlarged inputs beside the originals.
+    let split = h.state().data.split.as_ref().expect("a split");
+    assert_eq!(
+        split.super_resolution.map(|s| s.factor),
+        Some(2),
+        "the split knows its task"
+    );
+    assert!(matches!(split.val.targets, Targets::Dense(_)));
+    assert_ne!(
+        Some(&split.val.inputs),
+        match &split.val.targets {
+            Targets::Dense(t) => Some(t),
+            Targets::Labels(_) => None,
+        }
+    );
+    h.get_by_label("Step").click();
+    step_until(&mut h, 60, "one training step", |a| {
+        a.run.progress.is_some() && a.run.state != RunState::Running
+    });
+    h.get_by_label(ViewId::SuperResolution.title()).click();
+    h.run_steps(2);
+    step_until(&mut h, 60, "the super-resolution view", shown);
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let img = r.image.as_ref().expect("a picture");
+    // The whole 256×256 camera photo is drawn five times side by side.
+    assert!(
+        img.width > 5 * 256 && img.height > 256,
+        "{}x{}",
+        img.width,
+        img.height
+    );
+    assert!(
+        r.info.contains("bicubic") && r.info.contains("bilinear") && r.info.contains("SSIM"),
+        "{}",
+        r.info
+    );
 }
