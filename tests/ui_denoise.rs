@@ -147,4 +147,32 @@ fn the_super_resolution_tab_shows_crops_and_a_whole_photo_with_their_scores() {
         "{}",
         r.info
     );
+    let camera_height = img.height;
+
+    // An image file is enlarged whole, at its own size: the cat photo, 225×150.
+    let cat = format!("{}/assets/photos/chelsea.png", env!("CARGO_MANIFEST_DIR"));
+    let field = h.get_by_role_and_label(Role::TextInput, "or image");
+    field.focus();
+    field.type_text(&cat);
+    h.run_steps(1);
+    h.get_by_label("Use image").click();
+    h.run_steps(2);
+    step_until(&mut h, 60, "the view of the cat photo", |a| {
+        shown(a)
+            && a.views
+                .result
+                .as_ref()
+                .and_then(|r| r.image.as_ref())
+                .is_some_and(|i| i.height != camera_height)
+    });
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    // 150 pixels high instead of 256: a shorter picture, still five images wide.
+    let img = r.image.as_ref().expect("a picture");
+    assert!(
+        img.height < camera_height,
+        "{} vs {camera_height}",
+        img.height
+    );
+    assert!(img.width > 5 * 224, "{}", img.width);
 }

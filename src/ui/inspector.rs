@@ -437,8 +437,23 @@ impl ViewInspector {
                         let task = req.super_resolution;
                         let scores = sr::compute(ctx.graph, set, task)?;
                         r.info = sr::title(&scores, task.map_or(2, |t| t.factor));
+                        // A chosen image file is enlarged whole, at its own size.
+                        let whole = match &self.settings.input {
+                            InputChoice::Image { path, .. } => {
+                                let img = image::open(path)
+                                    .map_err(|e| VizError::BadOption(format!("{path}: {e}")))?;
+                                Some(sr::image_chw(&img, ctx.graph.facts().input[0])?)
+                            }
+                            _ => None,
+                        };
+                        // With an image file, one validation crop above it.
+                        let sample = req.sample.or(whole.as_ref().map(|_| 0));
                         r.image = Some(sr::render_scores(
-                            ctx.graph, &scores, task, req.sample, None,
+                            ctx.graph,
+                            &scores,
+                            task,
+                            sample,
+                            whole.as_ref(),
                         )?);
                         return Ok(());
                     }
