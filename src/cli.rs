@@ -547,7 +547,8 @@ fn per_class(
 }
 
 /// Task-specific scores beside the main metric: AUROC for an autoencoder trained on normal
-/// images, mean IoU and Dice for segmentation.
+/// images, mean IoU and Dice for segmentation, the classical baselines' PSNR and every SSIM
+/// for denoising and super-resolution.
 fn extra_scores(
     trainer: &mut Trainer,
     data: &crate::data::Dataset,
@@ -597,6 +598,30 @@ fn extra_scores(
         out.push(("psnr_noisy", b.noisy));
         out.push(("psnr_blur", b.blur.psnr));
         out.push(("psnr_median", b.median.psnr));
+        let denoised = infer(trainer, &data.inputs)?;
+        let ssims = [
+            (
+                "ssim",
+                crate::inspect::denoise::ssim_if_fits(&denoised, clean),
+            ),
+            ("ssim_noisy", b.noisy_ssim),
+            ("ssim_blur", b.blur.ssim),
+            ("ssim_median", b.median.ssim),
+        ];
+        out.extend(ssims.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    } else if let Some(sr) = trainer.preset.data.super_resolution
+        && let crate::data::Targets::Dense(clean) = &data.targets
+    {
+        // Bilinear and bicubic enlargement of the same low-resolution validation images.
+        use crate::inspect::super_resolution::{baselines, score};
+        let b = baselines(clean, &sr)?;
+        let upscaled = infer(trainer, &data.inputs)?;
+        let model = score(&upscaled, clean)?;
+        out.push(("ssim", model.ssim));
+        out.push(("psnr_bilinear", b.bilinear.psnr));
+        out.push(("ssim_bilinear", b.bilinear.ssim));
+        out.push(("psnr_bicubic", b.bicubic.psnr));
+        out.push(("ssim_bicubic", b.bicubic.ssim));
     }
     Ok(out)
 }

@@ -42,6 +42,7 @@ pub struct RenderArgs {
     #[arg(long, default_value_t = 400, value_name = "MS")]
     pub frame_ms: u32,
     /// An image file as input (resized to the model's input; grey or RGB by its channels).
+    /// Super-resolution: the whole image to enlarge, at its own size.
     #[arg(long, value_name = "IMAGE", conflicts_with = "sample")]
     pub input: Option<PathBuf>,
     /// Which validation sample to use (default 0).
@@ -252,6 +253,8 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
             // The data's, once the model's preset is read.
             features: Vec::new(),
         },
+        super_resolution: None,
+        whole_image: None,
         // The preset's, once it is read.
         diffusion: None,
         timestep: args.step,
@@ -313,6 +316,18 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
                 .test,
         ),
         ViewSource::DataSet => {
+            req.super_resolution = preset.data.super_resolution;
+            if view == ViewId::SuperResolution
+                && let Some(path) = &args.input
+            {
+                // The whole image to enlarge, at its own size.
+                let img = image::open(path).with_context(|| path.display().to_string())?;
+                let channels = checkpoint.preset.model.input[0];
+                req.whole_image = Some(
+                    crate::viz::views::super_resolution::image_chw(&img, channels)
+                        .with_context(|| path.display().to_string())?,
+                );
+            }
             let (train, val) = crate::data::load::load(&preset.data).context("data")?;
             req.class_names = names(&if val.is_empty() { &train } else { &val }.class_names);
             Loaded::DataSet(train, val)

@@ -97,6 +97,17 @@ fn eval_json_reports_psnr_and_the_baselines_and_render_draws_the_denoising_view(
             .unwrap_or_else(|| panic!("missing {key}: {eval}"));
         assert!(psnr > b, "{key}: {eval}");
     }
+    // SSIM beside every PSNR: the model's above the noisy input's.
+    let ssim = |key: &str| {
+        eval[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("missing {key}: {eval}"))
+    };
+    assert!(ssim("ssim") > ssim("ssim_noisy"), "{eval}");
+    assert!(
+        ssim("ssim_blur") <= 1.0 && ssim("ssim_median") <= 1.0,
+        "{eval}"
+    );
     let out = dir.join("denoising.png");
     let (ok, _, stderr) = convlab(&[
         "render",
@@ -109,6 +120,53 @@ fn eval_json_reports_psnr_and_the_baselines_and_render_draws_the_denoising_view(
     assert!(ok, "{stderr}");
     let img = image::open(&out).unwrap();
     assert!(img.width() > 400 && img.height() > 200, "{img:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn eval_json_reports_psnr_against_bicubic_and_render_enlarges_a_whole_photo() {
+    let dir = scratch("super-resolution");
+    let ck = dir.join("sr.safetensors");
+    let ck = ck.to_str().unwrap();
+    let (ok, _, stderr) = convlab(&[
+        "train",
+        &preset("super-resolution-photos"),
+        "--epochs",
+        "1",
+        "--out",
+        ck,
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = convlab(&["eval", ck, "--json"]);
+    assert!(ok, "{stderr}");
+    let eval: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(eval["metric"], "psnr");
+    let get = |key: &str| {
+        eval[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("missing {key}: {eval}"))
+    };
+    assert_eq!(get("psnr"), get("value"));
+    // Bicubic beats bilinear on the bundled photos and textures, by PSNR and by SSIM.
+    assert!(get("psnr_bicubic") > get("psnr_bilinear"), "{eval}");
+    assert!(get("ssim_bicubic") > get("ssim_bilinear"), "{eval}");
+    assert!((0.0..=1.0).contains(&get("ssim")), "{eval}");
+    // The whole cat photo (225×150, RGB) for a grey model trained on 32×32 crops.
+    let out = dir.join("sr.png");
+    let cat = format!("{}/assets/photos/chelsea.png", env!("CARGO_MANIFEST_DIR"));
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        ck,
+        "--view",
+        "super_resolution",
+        "--input",
+        &cat,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let img = image::open(&out).unwrap();
+    assert!(img.width() > 1000 && img.height() > 500, "{img:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -60,13 +60,17 @@ fn every_view_tab_renders_on_a_trained_model() {
     let input = h.state().project.preset.model.input;
     for tab in ViewId::ALL {
         // The training curves and the conv arithmetic sandbox are not inspection views, and
-        // anomaly, segmentation, denoising and diffusion need their own kind of data; an
+        // anomaly, segmentation, denoising, diffusion and super-resolution need their own kind of data; an
         // image model has no input plane or line for the views of point data (decision,
         // function, neurons, unit: tests/ui_first_hour.rs).
         if !tab.uses_model()
             || matches!(
                 tab,
-                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising | ViewId::Diffusion
+                ViewId::Anomaly
+                    | ViewId::Segmentation
+                    | ViewId::Denoising
+                    | ViewId::Diffusion
+                    | ViewId::SuperResolution
             )
             || !tab.draws_input(input)
         {

@@ -57,6 +57,7 @@ fn request(step: &Step, preset: &Preset, names: Vec<String>) -> ViewRequest {
             features: preset.data.source.source().input_features().to_vec(),
             ..PointOptions::default()
         },
+        super_resolution: preset.data.super_resolution,
         ..ViewRequest::default()
     }
 }

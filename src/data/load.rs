@@ -4,10 +4,16 @@ use super::{DataError, DataSpec, Dataset};
 use crate::engine::rng::Rng;
 
 /// Makes or loads the whole data set described by `spec` (before the split).
-/// With `[data.denoise]` or `[data.diffusion]` the clean images are both inputs and targets; the noise comes
-/// later (see [`split_spec`] and [`super::noise`]).
+/// With `[data.denoise]` or `[data.diffusion]` the clean images are both inputs and targets;
+/// the noise comes later (see [`split_spec`], [`super::noise`] and [`super::diffusion`]).
+/// With `[data.super_resolution]` too: the inputs are shrunk and enlarged at the split.
 pub fn load_source(spec: &DataSpec) -> Result<Dataset, DataError> {
     let data = spec.source.source().load(spec.seed)?;
+    if let Some(sr) = &spec.super_resolution {
+        return sr
+            .to_task(data)
+            .map_err(|e| DataError::Invalid(e.to_string()));
+    }
     Ok(match (&spec.denoise, &spec.diffusion) {
         (Some(d), _) => d.to_task(data),
         (None, Some(d)) => d.to_task(data),
@@ -30,9 +36,13 @@ pub fn split(data: &Dataset, val_fraction: f64, seed: u64) -> (Dataset, Dataset)
 }
 
 /// [`split`] with the split settings of `spec`; a denoising task's validation inputs get
-/// their fixed noise here, so every caller measures on the same noisy images.
+/// their fixed noise here, so every caller measures on the same noisy images, and a
+/// super-resolution task's inputs are shrunk and enlarged here.
 pub fn split_spec(data: &Dataset, spec: &DataSpec) -> (Dataset, Dataset) {
     let (train, val) = split(data, spec.val_fraction, spec.seed);
+    if let Some(sr) = &spec.super_resolution {
+        return (sr.shrink_inputs(train), sr.shrink_inputs(val));
+    }
     match (&spec.denoise, &spec.diffusion) {
         (Some(d), _) => (train, d.noisy_validation(val, spec.seed)),
         (None, Some(d)) => (train, d.noisy_validation(val, spec.seed)),

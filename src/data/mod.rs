@@ -16,6 +16,7 @@ pub mod pairs;
 pub mod photos;
 pub mod segmentation;
 pub mod sources;
+pub mod super_resolution;
 pub mod synthetic;
 pub mod textures;
 

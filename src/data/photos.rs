@@ -124,14 +124,40 @@ pub const MAX_CROPS: usize = 20_000;
 /// Largest crop side: the smallest photo (chelsea) is 150 pixels high.
 pub const MAX_CROP_SIZE: usize = 150;
 
+/// The bundled real textures [`photo_crops`] adds with `textures`: brick, grass, gravel.
+pub const CROP_TEXTURES: [crate::data::textures::TextureKind; 3] = [
+    crate::data::textures::TextureKind::Brick,
+    crate::data::textures::TextureKind::Grass,
+    crate::data::textures::TextureKind::Gravel,
+];
+
+/// A bundled texture (grey, 256×256) as an image.
+fn texture_photo(
+    kind: crate::data::textures::TextureKind,
+) -> Result<image::DynamicImage, DataError> {
+    let side = crate::data::textures::TEXTURE_SIDE as u32;
+    let bytes: Vec<u8> = crate::data::textures::texture_image(kind)?
+        .into_iter()
+        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect();
+    image::GrayImage::from_raw(side, side, bytes)
+        .map(image::DynamicImage::ImageLuma8)
+        .ok_or(DataError::Asset {
+            name: "textures",
+            reason: format!("{} has the wrong size", kind.name()),
+        })
+}
+
 /// `count` random `size`×`size` crops of the photos at their stored resolution (not
-/// resized, so the pixels are the photo's own), a third from each photo, each mirrored with
-/// probability ½; positions drawn from `seed`. Class = photo.
+/// resized, so the pixels are the photo's own), the same share from each photo (and, with
+/// `textures`, from each bundled real texture: brick, grass, gravel), each mirrored with
+/// probability ½; positions drawn from `seed`. Class = photo (or texture).
 pub fn photo_crops(
     size: usize,
     grayscale: bool,
     count: usize,
     seed: u64,
+    textures: bool,
 ) -> Result<Dataset, DataError> {
     if !(4..=MAX_CROP_SIZE).contains(&size) || !(1..=MAX_CROPS).contains(&count) {
         return Err(DataError::Invalid(format!(
@@ -139,9 +165,16 @@ pub fn photo_crops(
              between 4 and {MAX_CROP_SIZE}"
         )));
     }
-    let images = (0..PHOTOS.len())
+    let mut images = (0..PHOTOS.len())
         .map(photo)
         .collect::<Result<Vec<_>, _>>()?;
+    let mut class_names: Vec<String> = PHOTO_NAMES.iter().map(|s| s.to_string()).collect();
+    if textures {
+        for kind in CROP_TEXTURES {
+            images.push(texture_photo(kind)?);
+            class_names.push(kind.name().to_string());
+        }
+    }
     let channels = if grayscale { 1 } else { 3 };
     let opts = ImageOptions {
         size: [size, size],
@@ -167,7 +200,7 @@ pub fn photo_crops(
         name: "photo crops".into(),
         inputs,
         targets: Targets::Labels(labels),
-        class_names: PHOTO_NAMES.iter().map(|s| s.to_string()).collect(),
+        class_names,
     })
 }
 
@@ -177,12 +210,29 @@ mod tests {
 
     #[test]
     fn photo_crops_are_seeded_and_checked() {
-        let a = photo_crops(32, true, 12, 4).unwrap();
+        let a = photo_crops(32, true, 12, 4, false).unwrap();
         assert_eq!(a.inputs.shape(), [12, 1, 32, 32]);
-        assert_eq!(a.inputs, photo_crops(32, true, 12, 4).unwrap().inputs);
-        assert_ne!(a.inputs, photo_crops(32, true, 12, 5).unwrap().inputs);
-        assert!(photo_crops(151, true, 12, 4).is_err());
-        assert!(photo_crops(32, true, 0, 4).is_err());
+        assert_eq!(
+            a.inputs,
+            photo_crops(32, true, 12, 4, false).unwrap().inputs
+        );
+        assert_ne!(
+            a.inputs,
+            photo_crops(32, true, 12, 5, false).unwrap().inputs
+        );
+        assert!(photo_crops(151, true, 12, 4, false).is_err());
+        assert!(photo_crops(32, true, 0, 4, false).is_err());
+        // With the textures, every sixth crop comes from each of the six images.
+        let t = photo_crops(16, false, 12, 4, true).unwrap();
+        assert_eq!(t.inputs.shape(), [12, 3, 16, 16]);
+        assert_eq!(t.class_counts(), vec![2; 6]);
+        assert_eq!(t.class_names[3..], ["brick", "grass", "gravel"]);
+        // The photos' crops are drawn as without the textures.
+        let photos_only = photo_crops(16, false, 3, 4, false).unwrap();
+        assert_eq!(
+            t.inputs.slice(ndarray::s![..3, .., .., ..]),
+            photos_only.inputs
+        );
     }
 
     #[test]

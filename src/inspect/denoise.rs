@@ -24,6 +24,10 @@ pub struct Baseline {
     /// E.g. `Gaussian blur σ=1.0` or `median 3×3`.
     pub name: String,
     pub psnr: f64,
+    /// SSIM at the same (best-PSNR) setting, when the images are at least 11×11.
+    pub ssim: Option<f64>,
+    /// The images filtered at that setting.
+    pub filtered: Tensor<f32>,
 }
 
 /// The classical baselines on a set of noisy images.
@@ -31,6 +35,8 @@ pub struct Baseline {
 pub struct Baselines {
     /// The noisy images themselves against the clean ones (doing nothing).
     pub noisy: f64,
+    /// Their SSIM, when the images are at least 11×11.
+    pub noisy_ssim: Option<f64>,
     pub blur: Baseline,
     pub median: Baseline,
 }
@@ -110,11 +116,14 @@ pub fn baselines(noisy: &Tensor<f32>, clean: &Tensor<f32>) -> Result<Baselines, 
     let best = |tries: Vec<(String, Tensor<f32>)>| {
         tries
             .into_iter()
-            .map(|(name, out)| Baseline {
+            .map(|(name, out)| (name, psnr(mse(&out, clean)), out))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(name, psnr, out)| Baseline {
                 name,
-                psnr: psnr(mse(&out, clean)),
+                psnr,
+                ssim: ssim_if_fits(&out, clean),
+                filtered: out,
             })
-            .max_by(|a, b| a.psnr.total_cmp(&b.psnr))
     };
     let blur = best(
         BLUR_SIGMAS
@@ -141,11 +150,18 @@ pub fn baselines(noisy: &Tensor<f32>, clean: &Tensor<f32>) -> Result<Baselines, 
     match (blur, median) {
         (Some(blur), Some(median)) => Ok(Baselines {
             noisy: psnr(mse(noisy, clean)),
+            noisy_ssim: ssim_if_fits(noisy, clean),
             blur,
             median,
         }),
         _ => Err(InspectError::Invalid("no baseline settings".into())),
     }
+}
+
+/// Mean SSIM of two image sets ([`super::ssim`]), or `None` when the images are smaller
+/// than its 11×11 window.
+pub fn ssim_if_fits(a: &Tensor<f32>, b: &Tensor<f32>) -> Option<f64> {
+    super::ssim::ssim_images(a, b).ok()
 }
 
 /// The first `n` images of a set (all when fewer), to keep the baselines quick on big sets.
@@ -197,6 +213,10 @@ mod tests {
         let b = baselines(&noisy, &clean).unwrap();
         assert!(b.blur.psnr > b.noisy + 3.0, "{b:?}");
         assert!(b.median.psnr > b.noisy + 3.0, "{b:?}");
+        // Flat clean images have no structure to keep: SSIM only measures the luminance
+        // and the noise's variance here, and the filters still raise it.
+        let (noisy_ssim, blur_ssim) = (b.noisy_ssim.unwrap(), b.blur.ssim.unwrap());
+        assert!(blur_ssim > noisy_ssim, "{b:?}");
         assert!(baselines(&noisy, &first(&clean, 1)).is_err());
     }
 }

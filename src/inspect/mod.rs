@@ -22,6 +22,9 @@
 //! - [`diffusion`]: the reverse chain of a diffusion model, the forward process's pictures,
 //!   and a classifier's judgement of samples.
 //! - [`denoise`]: the classical blur and median baselines of a denoising task and PSNR.
+//! - [`ssim`]: the structural similarity index (Wang et al. 2004).
+//! - [`super_resolution`]: bilinear and bicubic baselines of a super-resolution task, and a
+//!   trained fully convolutional net run on a whole image of any size.
 //! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
 //!   numeric input, step by step; output-size formulas).
 //!
@@ -41,6 +44,8 @@ pub mod probe;
 pub mod receptive;
 pub mod routing;
 pub mod saliency;
+pub mod ssim;
+pub mod super_resolution;
 pub mod top_patches;
 
 mod util;

@@ -236,6 +236,7 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     seed: 0,
                     denoise: None,
                     diffusion: None,
+                    super_resolution: None,
                 },
                 training: TrainingSpec {
                     loss,

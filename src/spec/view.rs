@@ -42,6 +42,9 @@ pub enum ViewId {
     /// A diffusion model: the forward noising of an image, what the network predicts at a
     /// step, and the reverse chain from noise to samples.
     Diffusion,
+    /// A super-resolution task: low-res / bicubic / network / original / difference, PSNR
+    /// and SSIM of each, on validation crops and on a whole photo.
+    SuperResolution,
     ConvArithmetic,
     /// The model over its input plane (2-D points) or along its input (1-D functions).
     Decision,
@@ -68,7 +71,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 20] = [
+    pub const ALL: [ViewId; 21] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -84,6 +87,7 @@ impl ViewId {
         ViewId::Segmentation,
         ViewId::Denoising,
         ViewId::Diffusion,
+        ViewId::SuperResolution,
         ViewId::ConvArithmetic,
         ViewId::Decision,
         ViewId::Function,
@@ -110,6 +114,7 @@ impl ViewId {
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
             ViewId::Diffusion => "diffusion",
+            ViewId::SuperResolution => "super-resolution",
             ViewId::ConvArithmetic => "conv-arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -139,6 +144,7 @@ impl ViewId {
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
             ViewId::Diffusion => "diffusion",
+            ViewId::SuperResolution => "super_resolution",
             ViewId::ConvArithmetic => "conv_arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -166,6 +172,7 @@ impl ViewId {
             | ViewId::Segmentation
             | ViewId::Denoising
             | ViewId::Diffusion
+            | ViewId::SuperResolution
             | ViewId::ConvArithmetic
             | ViewId::Decision
             | ViewId::Function
@@ -192,6 +199,7 @@ impl ViewId {
             ViewId::Segmentation => "Segmentation",
             ViewId::Denoising => "Denoising",
             ViewId::Diffusion => "Diffusion",
+            ViewId::SuperResolution => "Super-resolution",
             ViewId::ConvArithmetic => "Conv arithmetic",
             ViewId::Decision => "Decision regions",
             ViewId::Function => "Function",
@@ -280,7 +288,18 @@ impl ViewId {
                  (blue where the output is darker, red where brighter). The title gives the \
                  PSNR (10·log10(1/MSE), in dB, higher is better) over the validation set of the \
                  noisy input, the model, and the classical Gaussian blur and median filter, each \
-                 at the setting that scores best on the same images."
+                 at the setting that scores best on the same images. SSIM (structural \
+                 similarity, 1 = identical) is given beside each PSNR."
+            }
+            ViewId::SuperResolution => {
+                "A super-resolution task (a preset with [data.super_resolution]): the image \
+                 shrunk by averaging blocks of pixels (low-res), enlarged again by bicubic \
+                 interpolation (the network's input), the network's output, the original, and \
+                 the difference between network and original. PSNR (dB, higher is better) and \
+                 SSIM (1 = identical) of each against the original, for bilinear and bicubic \
+                 interpolation too. Below, a whole bundled photo enlarged by the same weights, \
+                 though the net was trained on small crops: its parameter count does not depend \
+                 on the image size."
             }
             ViewId::Diffusion => {
                 "A denoising diffusion model (a preset with [data.diffusion]; Ho, Jain and Abbeel \
@@ -357,6 +376,7 @@ impl ViewId {
             | ViewId::Segmentation
             | ViewId::Denoising
             | ViewId::Diffusion
+            | ViewId::SuperResolution
             | ViewId::Decision
             | ViewId::Function
             | ViewId::Neurons
@@ -399,7 +419,11 @@ impl ViewId {
         self.source() == ViewSource::Input
             || matches!(
                 self,
-                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising | ViewId::Diffusion
+                ViewId::Anomaly
+                    | ViewId::Segmentation
+                    | ViewId::Denoising
+                    | ViewId::Diffusion
+                    | ViewId::SuperResolution
             )
     }
 

@@ -25,12 +25,13 @@ impl MetricKind {
         }
     }
 
-    /// The metric a run of `preset` reports: PSNR for a denoising task trained with MSE (its
-    /// targets are clean images in [0, 1]), otherwise the loss's own metric, so presets
-    /// without `[data.denoise]` keep theirs.
+    /// The metric a run of `preset` reports: PSNR for a denoising or super-resolution task
+    /// trained with MSE (its targets are clean images in [0, 1]), otherwise the loss's own
+    /// metric, so presets without `[data.denoise]` or `[data.super_resolution]` keep theirs.
     pub fn for_preset(preset: &crate::spec::Preset) -> MetricKind {
         let loss = preset.training.loss;
-        if loss == LossKind::Mse && preset.data.denoise.is_some() {
+        let image_task = preset.data.denoise.is_some() || preset.data.super_resolution.is_some();
+        if loss == LossKind::Mse && image_task {
             MetricKind::Psnr
         } else {
             MetricKind::for_loss(loss)

@@ -428,12 +428,49 @@ impl ViewInspector {
                 {
                     req.sample = Some(k.min(ctx.train.len().saturating_sub(1)));
                 }
-                // The denoising view shows the picked validation image.
-                if view == ViewId::Denoising
+                // The denoising and super-resolution views show the picked validation image.
+                if matches!(view, ViewId::Denoising | ViewId::SuperResolution)
                     && let InputChoice::Sample(k) = self.settings.input
                 {
                     let n = set.len().min(crate::viz::views::denoising::MAX_IMAGES);
                     req.sample = Some(k.min(n.saturating_sub(1)));
+                }
+                req.super_resolution = ctx.preset.data.super_resolution;
+                // Denoising and super-resolution: their scores as text beside the picture.
+                match view {
+                    ViewId::Denoising => {
+                        use crate::viz::views::denoising;
+                        let scores = denoising::compute(ctx.graph, set)?;
+                        r.info = denoising::title(&scores);
+                        r.image = Some(denoising::render_scores(&scores, req.sample)?);
+                        return Ok(());
+                    }
+                    ViewId::SuperResolution => {
+                        use crate::viz::views::super_resolution as sr;
+                        let task = req.super_resolution;
+                        let scores = sr::compute(ctx.graph, set, task)?;
+                        r.info = sr::title(&scores, task.map_or(2, |t| t.factor));
+                        // A chosen image file is enlarged whole, at its own size.
+                        let whole = match &self.settings.input {
+                            InputChoice::Image { path, .. } => {
+                                let img = image::open(path)
+                                    .map_err(|e| VizError::BadOption(format!("{path}: {e}")))?;
+                                Some(sr::image_chw(&img, ctx.graph.facts().input[0])?)
+                            }
+                            _ => None,
+                        };
+                        // With an image file, one validation crop above it.
+                        let sample = req.sample.or(whole.as_ref().map(|_| 0));
+                        r.image = Some(sr::render_scores(
+                            ctx.graph,
+                            &scores,
+                            task,
+                            sample,
+                            whole.as_ref(),
+                        )?);
+                        return Ok(());
+                    }
+                    _ => {}
                 }
                 let input = ViewInput::DataSet {
                     train: ctx.train,
@@ -615,6 +652,8 @@ impl ViewInspector {
             diffusion: None,
             timestep: st.timestep,
             seed: st.sample_seed,
+            super_resolution: None,
+            whole_image: None,
         }
     }
 

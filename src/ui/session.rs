@@ -53,6 +53,10 @@ pub fn data_matches(spec: &DataSpec, loaded_source: &DataSource, seed: u64) -> b
 pub struct SplitData {
     pub val_fraction: f64,
     pub seed: u64,
+    /// The noise the validation inputs got (a denoising task): a new setting splits anew.
+    pub denoise: Option<crate::data::noise::Denoise>,
+    /// The scale of a super-resolution task's inputs: a new setting splits anew.
+    pub super_resolution: Option<crate::data::super_resolution::SuperResolution>,
     pub train: Arc<Dataset>,
     pub val: Arc<Dataset>,
 }

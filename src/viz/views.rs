@@ -21,6 +21,7 @@ pub mod occlusion;
 pub mod point_options;
 pub mod prediction;
 pub mod segmentation;
+pub mod super_resolution;
 pub mod top_patches;
 pub mod training;
 pub mod unit;
@@ -85,6 +86,10 @@ pub struct ViewRequest {
     pub diffusion: Option<crate::data::diffusion::Diffusion>,
     pub timestep: Option<usize>,
     pub seed: u64,
+    /// Super-resolution: the task's settings (the preset's `[data.super_resolution]`).
+    pub super_resolution: Option<crate::data::super_resolution::SuperResolution>,
+    /// Super-resolution: the whole image `[c, h, w]` to enlarge (default: a bundled photo).
+    pub whole_image: Option<ndarray::Array3<f32>>,
 }
 
 /// The target the gradient views use.
@@ -248,6 +253,17 @@ pub fn render_view(
                 req.sample.unwrap_or(0),
                 req.timestep,
                 req.seed,
+            )
+        }
+        ViewId::SuperResolution => {
+            let (train, val) = input.data_set(view)?;
+            let set = if val.is_empty() { train } else { val };
+            super_resolution::render(
+                graph,
+                set,
+                req.super_resolution,
+                req.sample,
+                req.whole_image.as_ref(),
             )
         }
         ViewId::Decision => {

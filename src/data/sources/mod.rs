@@ -228,6 +228,10 @@ pub struct DataSpec {
     /// (`[data.diffusion]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diffusion: Option<super::diffusion::Diffusion>,
+    /// Makes the set a super-resolution task: shrunk and bicubic-enlarged images in, the
+    /// images themselves out (`[data.super_resolution]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub super_resolution: Option<super::super_resolution::SuperResolution>,
 }
 
 fn default_val_fraction() -> f64 {
@@ -249,12 +253,23 @@ impl DataSpec {
                 key: "diffusion",
                 reason: e.to_string(),
             })?;
-            if self.denoise.is_some() {
-                return Err(InvalidOption {
-                    key: "diffusion",
-                    reason: "a data set is a denoising or a diffusion task, not both".into(),
-                });
-            }
+        }
+        if let Some(sr) = &self.super_resolution {
+            sr.validate().map_err(|e| InvalidOption {
+                key: "super_resolution",
+                reason: e.to_string(),
+            })?;
+        }
+        let tasks = [
+            self.denoise.is_some(),
+            self.diffusion.is_some(),
+            self.super_resolution.is_some(),
+        ];
+        if tasks.iter().filter(|&&t| t).count() > 1 {
+            return Err(InvalidOption {
+                key: "data",
+                reason: "a preset is at most one of a denoising, a diffusion and a super-resolution task".into(),
+            });
         }
         if !(0.0..1.0).contains(&self.val_fraction) {
             return Err(InvalidOption {
@@ -330,6 +345,7 @@ mod tests {
                 seed: 3,
                 denoise: None,
                 diffusion: None,
+                super_resolution: None,
             };
             spec.validate()
                 .unwrap_or_else(|e| panic!("{}: {e}", kind.title()));

@@ -17,6 +17,9 @@ pub struct Photos {
     /// photos' stored resolution (a denoising or super-resolution training set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crops: Option<usize>,
+    /// With `crops`: also crop the bundled real textures (brick, grass, gravel).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub textures: bool,
 }
 
 fn default_size() -> usize {
@@ -32,10 +35,15 @@ impl Source for Photos {
             size: default_size(),
             grayscale: false,
             crops: None,
+            textures: false,
         })
     }
     fn label(&self) -> String {
-        "photos (camera, astronaut, cat)".into()
+        if self.crops.is_some() && self.textures {
+            "photos (camera, astronaut, cat) and textures (brick, grass, gravel)".into()
+        } else {
+            "photos (camera, astronaut, cat)".into()
+        }
     }
     fn validate(&self) -> Result<(), super::InvalidOption> {
         match self.crops {
@@ -58,12 +66,18 @@ impl Source for Photos {
                     ),
                 })
             }
+            None if self.textures => Err(super::InvalidOption {
+                key: "textures",
+                reason: "textures are cropped only with the crops option".into(),
+            }),
             _ => Ok(()),
         }
     }
     fn load(&self, seed: u64) -> Result<Dataset, DataError> {
         match self.crops {
-            Some(n) => crate::data::photos::photo_crops(self.size, self.grayscale, n, seed),
+            Some(n) => {
+                crate::data::photos::photo_crops(self.size, self.grayscale, n, seed, self.textures)
+            }
             None => crate::data::photos::photos(self.size, self.grayscale),
         }
     }

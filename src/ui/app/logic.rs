@@ -264,17 +264,21 @@ impl ConvLabApp {
         }
         // Split when the data or the split settings changed.
         if have {
-            let (vf, seed) = (wanted.val_fraction, wanted.seed);
-            let stale = self
-                .data
-                .split
-                .as_ref()
-                .is_none_or(|s| s.val_fraction != vf || s.seed != seed);
+            let (vf, seed, denoise) = (wanted.val_fraction, wanted.seed, wanted.denoise);
+            let super_resolution = wanted.super_resolution;
+            let stale = self.data.split.as_ref().is_none_or(|s| {
+                s.val_fraction != vf
+                    || s.seed != seed
+                    || s.denoise != denoise
+                    || s.super_resolution != super_resolution
+            });
             if stale && let Some(loaded) = &self.data.loaded {
                 let (train, val) = split_spec(&loaded.dataset, wanted);
                 self.data.split = Some(SplitData {
                     val_fraction: vf,
                     seed,
+                    denoise,
+                    super_resolution,
                     train: Arc::new(train),
                     val: Arc::new(val),
                 });

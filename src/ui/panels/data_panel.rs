@@ -135,6 +135,7 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
             .labelled_by(l.id)
             .on_hover_text("Seeds the split (and the generators of synthetic sets)");
     });
+    denoise_ui(&mut project.preset.data, ui);
     augment_ui(
         Augmenting {
             training: &mut project.preset.training,
@@ -194,6 +195,36 @@ pub fn data_panel_ui(context: DataPanel<'_>, ui: &mut Ui) {
         }
     }
     summary_ui(project, data, panel, ui);
+}
+
+/// A denoising task's noise (`[data.denoise]`): the Gaussian noise's standard deviation and
+/// the share of salt-and-pepper pixels. A change draws the validation noise anew and
+/// restarts the run, like the other data settings.
+fn denoise_ui(data: &mut crate::data::DataSpec, ui: &mut Ui) {
+    let Some(d) = &mut data.denoise else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        let l = ui.label("Gaussian noise sigma");
+        ui.add(
+            egui::Slider::new(&mut d.gaussian, 0.0..=crate::data::noise::MAX_GAUSSIAN)
+                .fixed_decimals(2),
+        )
+        .labelled_by(l.id)
+        .on_hover_text(
+            "Standard deviation of the Gaussian noise added to every pixel (pixels in [0, 1]); \
+             the network must remove it",
+        );
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label("salt and pepper share");
+        ui.add(egui::Slider::new(&mut d.salt_pepper, 0.0..=0.5).fixed_decimals(2))
+            .labelled_by(l.id)
+            .on_hover_text(
+                "Share of pixels set to white (salt) or black (pepper), half each: the noise a \
+                 median filter removes best",
+            );
+    });
 }
 
 /// The source's own options, drawn from its description (see `data::sources::options`):

@@ -1,15 +1,16 @@
 //! The denoising view: for a denoising task (`[data.denoise]`), the noisy validation input,
-//! the model's output, the clean image and their difference, under a title with the PSNR of
-//! the noisy input, of the model and of the classical Gaussian blur and median filter at
-//! their best settings ([`crate::inspect::denoise`]), all on the same images.
+//! the classical Gaussian blur and median filter at their best settings
+//! ([`crate::inspect::denoise`]), the model's output, the clean image and the model's
+//! difference from it, each with its PSNR and SSIM, under a title with the same scores over
+//! the first validation images.
 
 use ndarray::{Array4, Axis, s};
 
 use crate::data::noise::psnr;
 use crate::data::{Dataset, Targets};
 use crate::engine::{Graph, Mode};
-use crate::inspect::denoise::{Baselines, baselines, mse};
-use crate::viz::draw::{BACKGROUND, INK, MUTED, captioned, enlarge, hstack, padded, vstack};
+use crate::inspect::denoise::{Baselines, baselines, mse, ssim_if_fits};
+use crate::viz::draw::{BACKGROUND, INK, MUTED, enlarge, hstack, padded, vstack};
 use crate::viz::overlay::auto_zoom;
 use crate::viz::scale::diverging_rgb;
 use crate::viz::text::text_image;
@@ -30,6 +31,8 @@ pub struct DenoiseScores {
     pub denoised: Array4<f32>,
     pub clean: Array4<f32>,
     pub model_psnr: f64,
+    /// The model's SSIM, when the images are at least 11×11.
+    pub model_ssim: Option<f64>,
     pub baselines: Baselines,
 }
 
@@ -67,6 +70,7 @@ pub fn compute(graph: &mut Graph<f32>, set: &Dataset) -> Result<DenoiseScores, V
     }
     Ok(DenoiseScores {
         model_psnr: psnr(mse(&denoised, &clean)),
+        model_ssim: ssim_if_fits(&denoised, &clean),
         baselines: baselines(&noisy, &clean)?,
         noisy,
         denoised,
@@ -76,7 +80,7 @@ pub fn compute(graph: &mut Graph<f32>, set: &Dataset) -> Result<DenoiseScores, V
 
 /// Image `k` of `t` clamped to [0, 1]: RGB for three channels, grey from the first
 /// otherwise.
-fn picture(t: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
+pub fn picture(t: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
     let (_, c, h, w) = t.dim();
     let mut out = Rgba::new(w, h, [0, 0, 0, 255]);
     let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
@@ -94,8 +98,14 @@ fn picture(t: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
     enlarge(&out, zoom)
 }
 
-/// Output minus clean of image `k`, averaged over channels, on the diverging palette.
-fn difference(a: &Array4<f32>, b: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
+/// Output minus clean of image `k`, averaged over channels, on the diverging palette
+/// (±[`DIFF_RANGE`]).
+pub fn difference(a: &Array4<f32>, b: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
+    difference_in(a, b, k, zoom, DIFF_RANGE)
+}
+
+/// [`difference`] with its colours spanning ± `range`.
+pub fn difference_in(a: &Array4<f32>, b: &Array4<f32>, k: usize, zoom: usize, range: f32) -> Rgba {
     let (_, c, h, w) = a.dim();
     let mut out = Rgba::new(w, h, [0, 0, 0, 255]);
     for y in 0..h {
@@ -104,25 +114,59 @@ fn difference(a: &Array4<f32>, b: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
                 .map(|ch| a[[k, ch, y, x]] - b[[k, ch, y, x]])
                 .sum::<f32>()
                 / c.max(1) as f32;
-            let [r, g, bl] = diverging_rgb(0.5 + d / (2.0 * DIFF_RANGE));
+            let [r, g, bl] = diverging_rgb(0.5 + d / (2.0 * range));
             out.put(x, y, [r, g, bl, 255]);
         }
     }
     enlarge(&out, zoom)
 }
 
-/// The title line: every PSNR of the view.
+/// " · SSIM 0.812" when the images were big enough for SSIM.
+fn ssim_text(ssim: Option<f64>) -> String {
+    ssim.map_or_else(String::new, |v| format!(", SSIM {v:.3}"))
+}
+
+/// The title in two lines, to fit the pictures' width: the model and the noisy input, then
+/// the classical filters.
+pub fn title_lines(scores: &DenoiseScores) -> [String; 2] {
+    let b = &scores.baselines;
+    [
+        format!(
+            "PSNR on {} validation images: network {:.2} dB{} · noisy input {:.2} dB{}",
+            scores.noisy.shape()[0],
+            scores.model_psnr,
+            ssim_text(scores.model_ssim),
+            b.noisy,
+            ssim_text(b.noisy_ssim),
+        ),
+        format!(
+            "classical filters at their best setting: {} {:.2} dB{} · {} {:.2} dB{}",
+            b.blur.name,
+            b.blur.psnr,
+            ssim_text(b.blur.ssim),
+            b.median.name,
+            b.median.psnr,
+            ssim_text(b.median.ssim),
+        ),
+    ]
+}
+
+/// The title line: every PSNR (and SSIM) of the view.
 pub fn title(scores: &DenoiseScores) -> String {
     let b = &scores.baselines;
     format!(
-        "PSNR on {} validation images: model {:.2} dB · {} {:.2} dB · {} {:.2} dB · noisy input {:.2} dB",
+        "PSNR on {} validation images: model {:.2} dB{} · {} {:.2} dB{} · {} {:.2} dB{} · noisy input {:.2} dB{}",
         scores.noisy.shape()[0],
         scores.model_psnr,
+        ssim_text(scores.model_ssim),
         b.blur.name,
         b.blur.psnr,
+        ssim_text(b.blur.ssim),
         b.median.name,
         b.median.psnr,
-        b.noisy
+        ssim_text(b.median.ssim),
+        b.noisy,
+        ssim_text(b.noisy_ssim),
     )
 }
 
@@ -132,7 +176,11 @@ pub fn render(
     set: &Dataset,
     sample: Option<usize>,
 ) -> Result<Rgba, VizError> {
-    let scores = compute(graph, set)?;
+    render_scores(&compute(graph, set)?, sample)
+}
+
+/// The picture of computed `scores` (the window shows [`title`] beside it as text).
+pub fn render_scores(scores: &DenoiseScores, sample: Option<usize>) -> Result<Rgba, VizError> {
     let n = scores.noisy.shape()[0];
     let picks: Vec<usize> = match sample {
         Some(k) if k >= n => {
@@ -145,44 +193,64 @@ pub fn render(
     };
     let (h, w) = (scores.noisy.shape()[2], scores.noisy.shape()[3]);
     let zoom = auto_zoom(h, w, 140);
-    let mut rows = vec![text_image(&title(&scores), TS, INK, BACKGROUND, 0)];
+    let mut rows: Vec<Rgba> = title_lines(scores)
+        .iter()
+        .map(|l| text_image(l, TS, INK, BACKGROUND, 0))
+        .collect();
+    let cell = |img: &Rgba, lines: [&str; 2]| {
+        vstack(
+            &[
+                img.clone(),
+                text_image(lines[0], TS, INK, BACKGROUND, 0),
+                text_image(lines[1], TS, INK, BACKGROUND, 0),
+            ],
+            2,
+            BACKGROUND,
+        )
+    };
+    let b = &scores.baselines;
     for &k in &picks {
         let one = |t: &Array4<f32>| {
-            psnr(mse(
-                &t.slice(s![k..k + 1, .., .., ..]).to_owned(),
-                &scores.clean.slice(s![k..k + 1, .., .., ..]).to_owned(),
-            ))
+            let (a, b) = (
+                t.slice(s![k..k + 1, .., .., ..]).to_owned(),
+                scores.clean.slice(s![k..k + 1, .., .., ..]).to_owned(),
+            );
+            format!(
+                "{:.1} dB{}",
+                psnr(mse(&a, &b)),
+                ssim_text(ssim_if_fits(&a, &b))
+            )
         };
         let cells = [
-            captioned(
+            cell(
                 &picture(&scores.noisy, k, zoom),
-                &format!("noisy {:.1} dB", one(&scores.noisy)),
-                TS,
-                BACKGROUND,
+                ["noisy input", &one(&scores.noisy)],
             ),
-            captioned(
+            cell(
+                &picture(&b.blur.filtered, k, zoom),
+                [&b.blur.name, &one(&b.blur.filtered)],
+            ),
+            cell(
+                &picture(&b.median.filtered, k, zoom),
+                [&b.median.name, &one(&b.median.filtered)],
+            ),
+            cell(
                 &picture(&scores.denoised, k, zoom),
-                &format!("denoised {:.1} dB", one(&scores.denoised)),
-                TS,
-                BACKGROUND,
+                ["network", &one(&scores.denoised)],
             ),
-            captioned(
+            cell(
                 &picture(&scores.clean, k, zoom),
-                &format!("clean, image {k}"),
-                TS,
-                BACKGROUND,
+                ["clean", &format!("validation image {k}")],
             ),
-            captioned(
+            cell(
                 &difference(&scores.denoised, &scores.clean, k, zoom),
-                &format!("denoised − clean (±{DIFF_RANGE})"),
-                TS,
-                BACKGROUND,
+                ["network - clean", &format!("(colours span ±{DIFF_RANGE})")],
             ),
         ];
         rows.push(hstack(&cells, 12, BACKGROUND));
     }
     rows.push(text_image(
-        "difference: blue where the output is darker than the clean image, red where brighter",
+        "difference: blue where the network is darker than the clean image, red where brighter",
         TS,
         MUTED,
         BACKGROUND,
