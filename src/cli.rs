@@ -267,6 +267,12 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
                 record.val_metric,
                 record.images_per_s
             );
+            if let Some(e) = record.elbo {
+                eprintln!(
+                    "           ELBO terms: train reconstruction {:.5}  KL {:.3}   val reconstruction {:.5}  KL {:.3}",
+                    e.train_recon, e.train_kl, e.val_recon, e.val_kl
+                );
+            }
         }
     }
     // A segmentation folder's colour-coded masks: their colours travel with the names.
@@ -330,6 +336,10 @@ fn epoch_json(r: &EpochRecord) -> serde_json::Value {
         "images_per_s": r.images_per_s,
         "seconds": r.seconds,
         "learning_rate": r.learning_rate,
+        "train_recon": r.elbo.map(|e| e.train_recon),
+        "train_kl": r.elbo.map(|e| e.train_kl),
+        "val_recon": r.elbo.map(|e| e.val_recon),
+        "val_kl": r.elbo.map(|e| e.val_kl),
     })
 }
 
@@ -425,9 +435,11 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
     } else {
         val
     };
-    let (loss, value) = trainer
-        .evaluate(&data)
+    let terms = trainer
+        .evaluate_terms(&data)
         .with_context(|| path.display().to_string())?;
+    let (loss, value) = (terms.loss, terms.metric);
+    let vae = trainer.is_vae();
     let metric = trainer.metric().name();
     let names = if ck.class_names.is_empty() {
         data.class_names.clone()
@@ -440,6 +452,10 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
         let mut obj =
             json!({ "metric": metric, "value": value, "loss": loss, "samples": data.len() });
         obj[metric] = json!(value);
+        if vae {
+            obj["recon"] = json!(terms.recon);
+            obj["kl"] = json!(terms.kl);
+        }
         for (key, v) in
             extra_scores(&mut trainer, &data).with_context(|| path.display().to_string())?
         {
@@ -463,6 +479,12 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
             "{metric} {value:.4} (loss {loss:.4}) on {} validation samples",
             data.len()
         );
+        if vae {
+            println!(
+                "ELBO terms: reconstruction {:.5}, KL {:.4} (β = {})",
+                terms.recon, terms.kl, trainer.preset.training.kl_weight
+            );
+        }
         for (key, v) in
             extra_scores(&mut trainer, &data).with_context(|| path.display().to_string())?
         {
@@ -573,6 +595,24 @@ fn extra_scores(
             }
             if let Some(a) = report.pixel_auroc {
                 out.push(("pixel_auroc", a));
+            }
+            if trainer.is_vae() {
+                // A VAE's other scores: the per-image MSE, the KL of its code, and the two
+                // together as trained (reconstruction + β·KL, the negative ELBO).
+                use crate::inspect::auroc_of;
+                use crate::inspect::latent::{codes, negative_elbo, reconstruction_errors};
+                let mse = reconstruction_errors(&test.inputs, &recon);
+                let kl = codes(trainer.graph_mut(), &test.inputs)?.kl_per_image();
+                let elbo = negative_elbo(&mse, &kl, trainer.preset.training.kl_weight);
+                for (key, scores) in [
+                    ("auroc_mse", &mse),
+                    ("auroc_kl", &kl),
+                    ("auroc_neg_elbo", &elbo),
+                ] {
+                    if let Some(a) = auroc_of(scores, &test.anomalous) {
+                        out.push((key, a));
+                    }
+                }
             }
         }
     } else if matches!(

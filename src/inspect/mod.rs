@@ -20,6 +20,8 @@
 //! - [`prediction`]: what the model says about one input, read by its task: class
 //!   probabilities, classes per pixel, reconstruction error, values.
 //! - [`denoise`]: the classical blur and median baselines of a denoising task and PSNR.
+//! - [`latent`]: a VAE's codes μ and log σ², per-image KL, images decoded from chosen codes
+//!   (lattice, prior, interpolation).
 //! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
 //!   numeric input, step by step; output-size formulas).
 //!
@@ -33,6 +35,7 @@ pub mod covariance;
 pub mod denoise;
 pub mod feature_vis;
 pub mod filters;
+pub mod latent;
 pub mod prediction;
 pub mod probe;
 pub mod receptive;
@@ -42,6 +45,7 @@ pub mod top_patches;
 
 mod util;
 
+pub use anomaly::auroc_of;
 pub use covariance::{Covariance, NodeCovariance, ShiftMode, covariance};
 pub use filters::{ClassicalFilter, FilterResponse, apply_filter, classical_filters, filter_bank};
 pub use probe::{ActStats, Histogram, NodeProbe, ParamProbe, Probe, probe};

@@ -224,6 +224,15 @@ pub struct DataSpec {
     /// Makes the set a denoising task: noisy images in, clean images out (`[data.denoise]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub denoise: Option<super::noise::Denoise>,
+    /// Makes the set a reconstruction task: every image is its own target (an autoencoder
+    /// or VAE on a labelled set such as digits). The labels are dropped from the targets;
+    /// [`super::load::class_labels`] still finds them for pictures coloured by class.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reconstruct: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_val_fraction() -> f64 {
@@ -313,6 +322,7 @@ mod tests {
                 val_fraction: 0.2,
                 seed: 3,
                 denoise: None,
+                reconstruct: false,
             };
             spec.validate()
                 .unwrap_or_else(|e| panic!("{}: {e}", kind.title()));
