@@ -248,6 +248,7 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
             // The data's, once the model's preset is read.
             features: Vec::new(),
         },
+        latent: Default::default(),
     })
 }
 
@@ -306,6 +307,18 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         ViewSource::DataSet => {
             let (train, val) = crate::data::load::load(&preset.data).context("data")?;
             req.class_names = names(&if val.is_empty() { &train } else { &val }.class_names);
+            if view == ViewId::Latent
+                && !val.is_empty()
+                && let Some((labels, class_names)) =
+                    crate::data::load::class_labels(&preset.data).context("data")?
+            {
+                // A reconstruction task's targets are images: the labels come from the
+                // source, for the scatter's colours.
+                req.latent.labels = labels;
+                if req.class_names.is_empty() {
+                    req.class_names = class_names;
+                }
+            }
             Loaded::DataSet(train, val)
         }
         ViewSource::Input => {

@@ -39,6 +39,9 @@ pub enum ViewId {
     /// A denoising task: noisy / denoised / clean / difference, PSNR of the model and of
     /// the classical blur and median filter.
     Denoising,
+    /// A VAE's latent space: codes by class, the decoded lattice (manifold), prior samples,
+    /// interpolation.
+    Latent,
     ConvArithmetic,
     /// The model over its input plane (2-D points) or along its input (1-D functions).
     Decision,
@@ -65,7 +68,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 19] = [
+    pub const ALL: [ViewId; 20] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -80,6 +83,7 @@ impl ViewId {
         ViewId::Anomaly,
         ViewId::Segmentation,
         ViewId::Denoising,
+        ViewId::Latent,
         ViewId::ConvArithmetic,
         ViewId::Decision,
         ViewId::Function,
@@ -105,6 +109,7 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
+            ViewId::Latent => "latent",
             ViewId::ConvArithmetic => "conv-arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -133,6 +138,7 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
+            ViewId::Latent => "latent",
             ViewId::ConvArithmetic => "conv_arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -159,6 +165,7 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::Denoising
+            | ViewId::Latent
             | ViewId::ConvArithmetic
             | ViewId::Decision
             | ViewId::Function
@@ -184,6 +191,7 @@ impl ViewId {
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
             ViewId::Denoising => "Denoising",
+            ViewId::Latent => "Latent",
             ViewId::ConvArithmetic => "Conv arithmetic",
             ViewId::Decision => "Decision regions",
             ViewId::Function => "Function",
@@ -274,6 +282,14 @@ impl ViewId {
                  noisy input, the model, and the classical Gaussian blur and median filter, each \
                  at the setting that scores best on the same images."
             }
+            ViewId::Latent => {
+                "A variational autoencoder's latent space (a model with a sampling node): the \
+                 validation images' codes μ over the first two latent values, coloured by class; \
+                 the images the decoder (the nodes after the sampling node) draws from a regular \
+                 lattice over the plane; images decoded from draws of the prior N(0, I); and the \
+                 straight line between the current image's code and another's, decoded. Click \
+                 the scatter to decode that point."
+            }
             ViewId::ConvArithmetic => {
                 "How a convolution slides over its input, one output at a time, on small numbers \
                  (after Dumoulin & Visin's conv arithmetic guide; no model needed). Each output is \
@@ -340,6 +356,7 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::Denoising
+            | ViewId::Latent
             | ViewId::Decision
             | ViewId::Function
             | ViewId::Neurons
@@ -382,7 +399,7 @@ impl ViewId {
         self.source() == ViewSource::Input
             || matches!(
                 self,
-                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising
+                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising | ViewId::Latent
             )
     }
 

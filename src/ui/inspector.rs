@@ -599,6 +599,7 @@ impl ViewInspector {
                 pick: st.pick.clone(),
                 features: st.features.clone(),
             },
+            latent: Default::default(),
         }
     }
 

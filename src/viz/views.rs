@@ -15,6 +15,7 @@ pub mod decision;
 pub mod denoising;
 pub mod dense_net;
 pub mod function;
+pub mod latent;
 pub mod neurons;
 pub mod occlusion;
 pub mod point_options;
@@ -80,6 +81,8 @@ pub struct ViewRequest {
     pub arithmetic: ArithOptions,
     /// Decision, function, neurons and single unit: their settings.
     pub points: point_options::PointOptions,
+    /// Latent view: class labels, interpolation partner, picked point.
+    pub latent: latent::LatentOptions,
 }
 
 /// The target the gradient views use.
@@ -228,6 +231,11 @@ pub fn render_view(
             let (train, val) = input.data_set(view)?;
             let set = if val.is_empty() { train } else { val };
             denoising::render(graph, set, req.sample)
+        }
+        ViewId::Latent => {
+            let (train, val) = input.data_set(view)?;
+            let set = if val.is_empty() { train } else { val };
+            latent::render(graph, set, req.sample, &req.latent, names)
         }
         ViewId::Decision => {
             let (train, val) = input.data_set(view)?;
