@@ -192,6 +192,9 @@ pub fn run_curves(epochs: &[EpochRecord]) -> RunCurves {
                 val_loss: e.val_loss,
                 train_metric: e.train_metric,
                 val_metric: e.val_metric,
+                elbo: e
+                    .elbo
+                    .map(|t| [t.train_recon, t.train_kl, t.val_recon, t.val_kl]),
             })
             .collect(),
     }
