@@ -175,3 +175,59 @@ fn elbo_terms_of_a_short_vae_run_add_up_to_its_loss() {
     let mut t = Trainer::new(&plain).unwrap();
     assert!(t.run_epoch(|_| {}).unwrap().elbo.is_none());
 }
+
+/// The window's latent tab: the scatter's origin in the picture is where the codes are
+/// drawn (a click there maps back to the latent plane), the labels come from the source,
+/// and a picked point is decoded.
+#[test]
+fn the_window_maps_a_click_on_the_scatter_to_the_latent_plane() {
+    use convlab::train::messages::{InspectContext, Inspector, Latest};
+    use convlab::ui::inspector::{InputChoice, ViewInspector, ViewSettings};
+    use convlab::viz::views::latent::CLASS_COLORS;
+    let mut preset: Preset = toml::from_str(include_str!("../presets/vae-digits.toml")).unwrap();
+    preset.data.source = toml::from_str("source = \"digits\"\nlimit = 300").unwrap();
+    let mut trainer = Trainer::new(&preset).unwrap();
+    trainer.run_epoch(|_| {}).unwrap();
+    let (train, val) = (trainer.train.clone(), trainer.val.clone());
+    let mut graph = trainer.graph().clone();
+    let (labels, _) = class_labels(&preset.data).unwrap().unwrap();
+    let c = codes(&mut graph, &val.inputs).unwrap();
+    let run = |graph: &mut Graph<f32>, point: Option<[f32; 2]>| {
+        let out = Latest::default();
+        let mut inspector = ViewInspector {
+            settings: ViewSettings {
+                tab: convlab::spec::view::ViewId::Latent,
+                input: InputChoice::Sample(0),
+                latent_point: point,
+                ..ViewSettings::default()
+            },
+            out: out.clone(),
+            anomaly_cache: Default::default(),
+            seg_threshold: 0.5,
+        };
+        inspector.inspect(InspectContext {
+            graph,
+            preset: &preset,
+            train: &train,
+            val: &val,
+            epochs_done: 1,
+            total_steps: 0,
+        });
+        out.get().expect("a result")
+    };
+    let r = run(&mut graph, None);
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let img = r.image.clone().unwrap();
+    let ((ox, oy), frame) = r.latent.expect("the scatter's place");
+    // The last code drawn sits where the frame says, in its class's colour.
+    let last = val.len().min(1000) - 1;
+    let (x, y) = frame.to_pixel(c.mu[[last, 0]], c.mu[[last, 1]]);
+    let [cr, cg, cb] = CLASS_COLORS[labels[last] % 10];
+    let at = pixel(&img, ox + x.round() as usize, oy + y.round() as usize).unwrap();
+    assert_eq!(at, [cr, cg, cb, 255]);
+    let back = frame.to_latent(x, y).unwrap();
+    assert!((back[0] - c.mu[[last, 0]]).abs() < 1e-4 && (back[1] - c.mu[[last, 1]]).abs() < 1e-4);
+    // A picked point adds its decoded image below.
+    let picked = run(&mut graph, Some(back));
+    assert!(picked.image.as_ref().unwrap().height > img.height);
+}

@@ -40,6 +40,10 @@ pub const MARGIN: usize = 36;
 pub const MAX_POINTS: usize = 1000;
 /// Text scale.
 const TS: usize = 2;
+/// The picture's padding and the gap between its rows.
+const PAD: usize = 8;
+const GAP: usize = 10;
+const SCATTER_CAPTION: &str = "codes mu, coloured by class; dashed: the lattice";
 /// Images per row of the prior samples and of the interpolation.
 const STRIP: usize = 10;
 
@@ -372,6 +376,12 @@ pub fn render(
 
 /// The picture of computed latent data.
 pub fn picture_of(data: &LatentData, class_names: &[String]) -> Rgba {
+    picture_with_origin(data, class_names).0
+}
+
+/// [`picture_of`] and where the scatter's image lies in it (its top-left pixel), so a click
+/// on the picture can be mapped to the latent plane ([`ScatterFrame::to_latent`]).
+pub fn picture_with_origin(data: &LatentData, class_names: &[String]) -> (Rgba, (usize, usize)) {
     let (_, _, h, w) = data.manifold.dim();
     let zoom = (SCATTER / (data.grid * h.max(w))).max(1);
     let dims = if data.codes.dim() > 2 {
@@ -383,7 +393,7 @@ pub fn picture_of(data: &LatentData, class_names: &[String]) -> Rgba {
         &[
             captioned(
                 &scatter(data),
-                "codes mu, coloured by class; dashed: the lattice",
+                SCATTER_CAPTION,
                 TS,
                 BACKGROUND,
             ),
@@ -401,7 +411,13 @@ pub fn picture_of(data: &LatentData, class_names: &[String]) -> Rgba {
         16,
         BACKGROUND,
     );
-    let mut rows = vec![text_image(&title(data), TS, INK, BACKGROUND, 0), top];
+    let head = text_image(&title(data), TS, INK, BACKGROUND, 0);
+    // padding, the title, the gap, the scatter's caption (see `captioned`).
+    let origin = (
+        PAD,
+        PAD + head.height + GAP + crate::viz::text::text_height(SCATTER_CAPTION, TS) + 3 * TS,
+    );
+    let mut rows = vec![head, top];
     if !data.labels.is_empty() {
         let max = data.labels.iter().copied().max().unwrap_or(0);
         let names: Vec<String> = (0..=max)
@@ -454,5 +470,8 @@ pub fn picture_of(data: &LatentData, class_names: &[String]) -> Rgba {
             BACKGROUND,
         ));
     }
-    padded(&vstack(&rows, 10, BACKGROUND), 8, BACKGROUND)
+    (
+        padded(&vstack(&rows, GAP, BACKGROUND), PAD, BACKGROUND),
+        origin,
+    )
 }
