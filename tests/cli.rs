@@ -127,16 +127,21 @@ fn a_vae_reports_its_elbo_terms_and_anomaly_scores_and_renders_the_latent_view()
         ck,
     ]);
     assert!(ok, "{stderr}");
-    let epoch: serde_json::Value =
-        serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let epoch: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
     for key in ["train_recon", "train_kl", "val_recon", "val_kl"] {
         assert!(epoch[key].as_f64().is_some(), "missing {key}: {epoch}");
     }
     let (ok, stdout, stderr) = convlab(&["eval", ck, "--json"]);
     assert!(ok, "{stderr}");
     let eval: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let (recon, kl) = (eval["recon"].as_f64().unwrap(), eval["kl"].as_f64().unwrap());
-    assert!((eval["mse"].as_f64().unwrap() - recon).abs() < 1e-6, "{eval}");
+    let (recon, kl) = (
+        eval["recon"].as_f64().unwrap(),
+        eval["kl"].as_f64().unwrap(),
+    );
+    assert!(
+        (eval["mse"].as_f64().unwrap() - recon).abs() < 1e-6,
+        "{eval}"
+    );
     assert!(kl > 0.0, "{eval}");
     let out = dir.join("latent.png");
     let (ok, _, stderr) = convlab(&[

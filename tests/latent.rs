@@ -61,8 +61,7 @@ fn the_latent_grid_decodes_the_lattice_it_claims() {
     let c = codes(&mut g, &set.inputs).unwrap();
     assert_eq!(c.mu.row(1).to_vec(), vec![0.3, 0.4]);
     assert_eq!(c.log_var.row(0).to_vec(), vec![-1.0, 0.5]);
-    let kl0 = -0.5
-        * ((1.0 - 1.0 - 0.01 - (-1.0f64).exp()) + (1.0 + 0.5 - 0.04 - 0.5f64.exp()));
+    let kl0 = -0.5 * ((1.0 - 1.0 - 0.01 - (-1.0f64).exp()) + (1.0 + 0.5 - 0.04 - 0.5f64.exp()));
     assert!((c.kl_per_image()[0] - kl0).abs() < 1e-6);
     let opts = LatentOptions {
         grid: Some(5),
@@ -109,7 +108,16 @@ fn the_latent_grid_decodes_the_lattice_it_claims() {
     .unwrap();
     let (_, img) = picked.point.unwrap();
     assert_eq!(img.iter().copied().collect::<Vec<_>>(), vec![0.75, 0.375]);
-    assert_eq!(picked.frame.to_latent(picked.frame.to_pixel(0.3, -0.4).0, picked.frame.to_pixel(0.3, -0.4).1).map(|p| (p[0] * 100.0).round()), Some(30.0));
+    assert_eq!(
+        picked
+            .frame
+            .to_latent(
+                picked.frame.to_pixel(0.3, -0.4).0,
+                picked.frame.to_pixel(0.3, -0.4).1
+            )
+            .map(|p| (p[0] * 100.0).round()),
+        Some(30.0)
+    );
 }
 
 #[test]
@@ -117,7 +125,10 @@ fn decoding_needs_a_decoder_of_the_code_alone() {
     let mut g = known_decoder();
     let z = ndarray::arr2(&[[1.0f32, 2.0], [0.0, 0.0]]);
     let y = decode(&mut g, &z).unwrap();
-    assert_eq!(y.iter().copied().collect::<Vec<_>>(), vec![1.5, 2.5, 0.5, 0.5]);
+    assert_eq!(
+        y.iter().copied().collect::<Vec<_>>(),
+        vec![1.5, 2.5, 0.5, 0.5]
+    );
     assert!(decode(&mut g, &ndarray::arr2(&[[1.0f32, 2.0, 3.0]])).is_err());
     // A model without a sampling node has no latent space.
     let spec = ModelSpec {
@@ -167,7 +178,10 @@ fn elbo_terms_of_a_short_vae_run_add_up_to_its_loss() {
         assert!((e.train_recon + b * e.train_kl - r.train_loss).abs() < 1e-9);
         assert!((e.val_recon + beta * e.val_kl - r.val_loss).abs() < 1e-6);
         assert!(e.train_kl > 0.0 && e.val_kl > 0.0);
-        assert!((e.val_recon - r.val_metric).abs() < 1e-6, "MSE is the metric");
+        assert!(
+            (e.val_recon - r.val_metric).abs() < 1e-6,
+            "MSE is the metric"
+        );
     }
     // Without a KL weight there are no terms.
     let mut plain = preset.clone();

@@ -24,11 +24,14 @@ pub fn reconstruction_task(data: Dataset) -> Dataset {
     }
 }
 
+/// Class labels (one per sample) and class names.
+pub type ClassLabels = (Vec<usize>, Vec<String>);
+
 /// The class labels of the validation set of `spec` and the class names, for a set whose
 /// targets are images (`reconstruct = true` or `[data.denoise]`) made from a labelled
 /// source: the same samples in the same order as [`load`]'s validation set. `None` when the
 /// source has no labels.
-pub fn class_labels(spec: &DataSpec) -> Result<Option<(Vec<usize>, Vec<String>)>, DataError> {
+pub fn class_labels(spec: &DataSpec) -> Result<Option<ClassLabels>, DataError> {
     let data = spec.source.source().load(spec.seed)?;
     let (_, val) = split(&data, spec.val_fraction, spec.seed);
     Ok(match val.targets {

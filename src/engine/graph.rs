@@ -283,7 +283,9 @@ impl<T: Scalar> Graph<T> {
                 };
                 return Err(GraphError::node(
                     &self.facts.nodes[i].name,
-                    format!("reads {from}, which comes before '{name}': it is not a decoder of '{name}' alone"),
+                    format!(
+                        "reads {from}, which comes before '{name}': it is not a decoder of '{name}' alone"
+                    ),
                 ));
             }
             let [c, h, w] = self.facts.nodes[i].output;

@@ -66,7 +66,9 @@ pub fn codes(graph: &mut Graph<f32>, x: &Array4<f32>) -> Result<Codes, InspectEr
     let n = x.shape()[0];
     let (mut mus, mut lvs) = (Vec::new(), Vec::new());
     for start in (0..n).step_by(CHUNK) {
-        let chunk = x.slice(s![start..(start + CHUNK).min(n), .., .., ..]).to_owned();
+        let chunk = x
+            .slice(s![start..(start + CHUNK).min(n), .., .., ..])
+            .to_owned();
         graph.forward(&chunk, Mode::Eval)?;
         let input = graph
             .sampling_input(&node)
@@ -223,8 +225,7 @@ mod tests {
         };
         let kl = codes.kl_per_image();
         assert_eq!(kl[0], 0.0);
-        let want = -0.5
-            * ((1.0 + 0.5 - 1.0 - 0.5f64.exp()) + (1.0 - 1.0 - 4.0 - (-1.0f64).exp()));
+        let want = -0.5 * ((1.0 + 0.5 - 1.0 - 0.5f64.exp()) + (1.0 - 1.0 - 4.0 - (-1.0f64).exp()));
         assert!((kl[1] - want).abs() < 1e-6, "{} vs {want}", kl[1]);
     }
 

@@ -277,7 +277,14 @@ pub fn scatter(data: &LatentData) -> Rgba {
     );
     let r = f.range;
     let bottom = (f.top + f.side + 4) as i64;
-    draw_text(&mut img, f.left as i64, bottom, &format!("{:.1}", -r), TS, MUTED);
+    draw_text(
+        &mut img,
+        f.left as i64,
+        bottom,
+        &format!("{:.1}", -r),
+        TS,
+        MUTED,
+    );
     draw_text(
         &mut img,
         (f.left + f.side) as i64 - 40,
@@ -325,7 +332,14 @@ pub fn scatter(data: &LatentData) -> Rgba {
     if let Some((p, _)) = &data.point {
         let (x, y) = f.to_pixel(p[0], p[1]);
         ring(&mut img, x, y, 7.0, 2.0, [213, 94, 0, 255]);
-        fill_rect(&mut img, x as i64 - 1, y as i64 - 1, 3, 3, [213, 94, 0, 255]);
+        fill_rect(
+            &mut img,
+            x as i64 - 1,
+            y as i64 - 1,
+            3,
+            3,
+            [213, 94, 0, 255],
+        );
     }
     img
 }
@@ -338,7 +352,12 @@ pub fn manifold(data: &LatentData, zoom: usize) -> Rgba {
     for r in 0..k {
         for c in 0..k {
             let tile = picture(&data.manifold, r * k + c, zoom);
-            blit(&mut img, &tile, (c * w * zoom) as i64, (r * h * zoom) as i64);
+            blit(
+                &mut img,
+                &tile,
+                (c * w * zoom) as i64,
+                (r * h * zoom) as i64,
+            );
         }
     }
     img
@@ -391,12 +410,7 @@ pub fn picture_with_origin(data: &LatentData, class_names: &[String]) -> (Rgba, 
     };
     let top = hstack(
         &[
-            captioned(
-                &scatter(data),
-                SCATTER_CAPTION,
-                TS,
-                BACKGROUND,
-            ),
+            captioned(&scatter(data), SCATTER_CAPTION, TS, BACKGROUND),
             captioned(
                 &manifold(data, zoom),
                 &format!(
@@ -440,7 +454,10 @@ pub fn picture_with_origin(data: &LatentData, class_names: &[String]) -> (Rgba, 
     let (a, b) = data.ends;
     let name = |i: usize| {
         data.labels.get(i).map_or(String::new(), |&l| {
-            format!(" ({})", class_names.get(l).cloned().unwrap_or(l.to_string()))
+            format!(
+                " ({})",
+                class_names.get(l).cloned().unwrap_or(l.to_string())
+            )
         })
     };
     let ends = hstack(

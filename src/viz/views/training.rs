@@ -109,10 +109,7 @@ pub fn render(curves: &RunCurves) -> Result<Rgba, VizError> {
             },
         );
         let kl = line_chart(
-            &[
-                term("training KL", 1, TRAIN),
-                term("validation KL", 3, VAL),
-            ],
+            &[term("training KL", 1, TRAIN), term("validation KL", 3, VAL)],
             &LineOptions {
                 title: "ELBO term: KL to N(0, I), before beta (log scale)".into(),
                 x_label: "epoch".into(),
