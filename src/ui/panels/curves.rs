@@ -194,12 +194,16 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                 ),
                 (
                     "kl_plot",
-                    "KL (before beta)",
+                    "KL (before beta, log)",
                     |e: &crate::train::ElboTerms| [e.train_kl, e.val_kl],
                 ),
             ] {
                 let (train, val) = terms(of);
+                // The KL spans orders of magnitude (huge while β is 0 in a warm-up): log scale.
+                let log_kl = id == "kl_plot";
+                let (train, val) = (plot_points(train, log_kl), plot_points(val, log_kl));
                 Plot::new(id)
+                    .y_axis_formatter(move |mark, _| tick_label(mark.value, log_kl))
                     .legend(Legend::default())
                     .width(width)
                     .height(height * 0.8)
