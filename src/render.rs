@@ -252,6 +252,7 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
             features: Vec::new(),
         },
         latent: Default::default(),
+        kl_weight: 0.0,
     })
 }
 
@@ -293,6 +294,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         }
     };
     req.class_names = names(&[]);
+    req.kl_weight = preset.training.kl_weight;
     // The plane's points are fed as the data's are: x, y and its hand-made features.
     req.points.features = preset.data.source.source().input_features().to_vec();
     // What the view looks at, read once: every moment of an animation shows the same

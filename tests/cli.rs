@@ -176,6 +176,18 @@ fn a_vae_reports_its_elbo_terms_and_anomaly_scores_and_renders_the_latent_view()
             .unwrap_or_else(|| panic!("missing {key}: {eval}"));
         assert!((0.0..=1.0).contains(&a), "{key}: {eval}");
     }
+    // The anomaly view of a VAE adds a line with its scores' AUROCs.
+    let out = dir.join("anomaly.png");
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        vt,
+        "--view",
+        "anomaly",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(image::open(&out).unwrap().width() > 400);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -319,8 +319,9 @@ fn the_cli_resizes_images_and_takes_labels() {
 #[test]
 fn a_vae_dump_writes_the_sampling_noise_and_the_kl_term() {
     let dir = scratch("vae");
-    let mut p = Preset::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/vae-digits.toml"))
-        .unwrap();
+    let mut p =
+        Preset::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/vae-digits.toml"))
+            .unwrap();
     p.data.source = toml::from_str("source = \"digits\"\nlimit = 50").unwrap();
     let train = dir.join("train");
     let mut o = opts(Mode::Train);
@@ -338,7 +339,11 @@ fn a_vae_dump_writes_the_sampling_noise_and_the_kl_term() {
         assert!((z[k] - want).abs() < 1e-5, "{} vs {want}", z[k]);
         kl += -0.5 * (1.0 + lv as f64 - (mu as f64).powi(2) - (lv as f64).exp());
     }
-    assert!((m["kl"].as_f64().unwrap() - kl).abs() < 1e-4, "{} vs {kl}", m["kl"]);
+    assert!(
+        (m["kl"].as_f64().unwrap() - kl).abs() < 1e-4,
+        "{} vs {kl}",
+        m["kl"]
+    );
     assert_eq!(m["kl_weight"].as_f64().unwrap(), p.training.kl_weight);
     // The exported model imports back with its sampling node.
     let onnx = std::fs::read(train.join(m["model"].as_str().unwrap())).unwrap();

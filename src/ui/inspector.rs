@@ -641,6 +641,7 @@ impl ViewInspector {
                 features: st.features.clone(),
             },
             latent: Default::default(),
+            kl_weight: 0.0,
         }
     }
 

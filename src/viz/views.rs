@@ -81,6 +81,8 @@ pub struct ViewRequest {
     pub arithmetic: ArithOptions,
     /// Decision, function, neurons and single unit: their settings.
     pub points: point_options::PointOptions,
+    /// The training's KL weight β (a VAE's anomaly view scores by MSE + β·KL too).
+    pub kl_weight: f64,
     /// Latent view: class labels, interpolation partner, picked point.
     pub latent: latent::LatentOptions,
 }
@@ -219,7 +221,9 @@ pub fn render_view(
             Ok(top_patches::picture(&response, set, 96))
         }
         ViewId::Anomaly => match *input {
-            ViewInput::AnomalyTest(test) => anomaly::render(graph, test, req.sample, opacity),
+            ViewInput::AnomalyTest(test) => {
+                anomaly::render(graph, test, req.sample, opacity, req.kl_weight)
+            }
             _ => Err(VizError::NeedsAnomalySet),
         },
         ViewId::Segmentation => {
