@@ -18,6 +18,7 @@ use crate::train::{EpochRecord, Trainer};
 
 pub mod onnx_commands;
 pub mod predict_command;
+pub mod sample_command;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -98,6 +99,9 @@ pub enum Command {
     /// What a model says about image files: top classes with names, a segmenter's class
     /// shares, an autoencoder's anomaly score.
     Predict(predict_command::PredictArgs),
+    /// Draw images from a trained diffusion model: a grid, the reverse chain as a strip,
+    /// and a classifier's verdict on them.
+    Sample(sample_command::SampleArgs),
     /// The validation metric of a checkpoint (plus AUROC or IoU where they apply).
     Eval {
         checkpoint: PathBuf,
@@ -137,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Dump(args)) => crate::dump::run_dump(&args),
         Some(Command::Render(args)) => crate::render::run(&args),
         Some(Command::Predict(args)) => predict_command::run(&args),
+        Some(Command::Sample(args)) => sample_command::run(&args),
         None => bail!("no command"),
     }
 }

@@ -71,9 +71,13 @@ pub struct RenderArgs {
     #[arg(long, value_name = "ROW,COL")]
     pub select: Option<String>,
     /// Pool routing: step-by-step mode after this many windows. Conv arithmetic: the step
-    /// shown, from 1 (default: half-way).
+    /// shown, from 1 (default: half-way). Diffusion: the step t whose prediction is shown
+    /// (default T/2).
     #[arg(long)]
     pub step: Option<usize>,
+    /// Diffusion: the seed of the samples the reverse chain draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Conv arithmetic options (boxed: they would make every CLI command larger).
     #[command(flatten)]
     pub arith: Box<ArithArgs>,
@@ -253,6 +257,10 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         },
         latent: Default::default(),
         kl_weight: 0.0,
+        // The preset's, once it is read.
+        diffusion: None,
+        timestep: args.step,
+        seed: args.seed,
     })
 }
 
@@ -295,6 +303,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     };
     req.class_names = names(&[]);
     req.kl_weight = preset.training.kl_weight;
+    req.diffusion = preset.data.diffusion;
     // The plane's points are fed as the data's are: x, y and its hand-made features.
     req.points.features = preset.data.source.source().input_features().to_vec();
     // What the view looks at, read once: every moment of an animation shows the same

@@ -77,6 +77,38 @@ pub struct TrainingSpec {
     /// decoder learns to use the code before the prior pulls it in); 0: full β at once.
     #[serde(default, skip_serializing_if = "is_zero_count")]
     pub kl_warmup_epochs: usize,
+    /// How the learning rate moves over the run: constant, or down to zero along a
+    /// half cosine (`"cosine"`), which settles the weights at the end of a long run.
+    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
+    pub lr_schedule: LrSchedule,
+}
+
+/// The learning rate over a run (`[training] lr_schedule`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    #[default]
+    Constant,
+    /// lr·½(1 + cos(π·p)) after a share p of the run's steps (Loshchilov and Hutter 2017,
+    /// without restarts).
+    Cosine,
+}
+
+impl LrSchedule {
+    fn is_constant(&self) -> bool {
+        *self == LrSchedule::Constant
+    }
+
+    /// The factor on the base learning rate after `done` of `total` steps.
+    pub fn factor(self, done: usize, total: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                let p = (done as f64 / total.max(1) as f64).min(1.0);
+                0.5 * (1.0 + (std::f64::consts::PI * p).cos())
+            }
+        }
+    }
 }
 
 fn is_zero(v: &f64) -> bool {

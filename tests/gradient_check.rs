@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use convlab::engine::layers::{
     BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DropoutConfig, Pool2dConfig,
-    UpsampleConfig,
+    TimeEmbeddingConfig, UpsampleConfig,
 };
 use convlab::engine::rng::Rng;
 use convlab::engine::tensor::cast;
@@ -129,6 +129,28 @@ fn vae_graph() -> (Graph<f64>, Tensor<f64>) {
         ],
     };
     random_graph(spec, 9)
+}
+
+#[test]
+fn time_embedding_passes_finite_differences_for_maps_weights_and_t() {
+    // Two input channels: an image and t/T (read at pixel (0, 0) of the last channel).
+    let spec = ModelSpec {
+        input: [2, 3, 3],
+        nodes: vec![
+            NodeSpec::new("conv", NodeKind::conv(3, 3, 1)),
+            NodeSpec::new(
+                "time",
+                NodeKind::TimeEmbedding(TimeEmbeddingConfig {
+                    dim: 6,
+                    time_scale: 4.0,
+                }),
+            ),
+            NodeSpec::new("act", NodeKind::Tanh),
+        ],
+    };
+    let (mut graph, x) = random_graph(spec, 17);
+    assert_eq!(graph.facts().nodes[1].inputs, vec!["conv", "input"]);
+    check("time_embedding", &mut graph, &x, Mode::Eval);
 }
 
 #[test]

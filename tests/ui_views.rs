@@ -35,13 +35,17 @@ fn every_view_tab_renders_on_a_trained_model() {
     for tab in ViewId::ALL {
         // The training curves and the conv arithmetic sandbox are not inspection views, and
         // anomaly, segmentation and denoising need their own kind of data (and the latent
-        // view a VAE: tests/latent.rs, tests/cli.rs); an
+        // view a VAE: tests/latent.rs, tests/cli.rs; the diffusion view a diffusion task); an
         // image model has no input plane or line for the views of point data (decision,
         // function, neurons, unit: tests/ui_first_hour.rs).
         if !tab.uses_model()
             || matches!(
                 tab,
-                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising | ViewId::Latent
+                ViewId::Anomaly
+                    | ViewId::Segmentation
+                    | ViewId::Denoising
+                    | ViewId::Latent
+                    | ViewId::Diffusion
             )
             || !tab.draws_input(input)
         {

@@ -4,14 +4,15 @@ use super::{DataError, DataSpec, Dataset, Targets};
 use crate::engine::rng::Rng;
 
 /// Makes or loads the whole data set described by `spec` (before the split).
-/// With `[data.denoise]` the clean images are both inputs and targets; the noise comes
+/// With `[data.denoise]` or `[data.diffusion]` the clean images are both inputs and targets; the noise comes
 /// later (see [`split_spec`] and [`super::noise`]).
 pub fn load_source(spec: &DataSpec) -> Result<Dataset, DataError> {
     let data = spec.source.source().load(spec.seed)?;
-    Ok(match &spec.denoise {
-        Some(d) => d.to_task(data),
-        None if spec.reconstruct => reconstruction_task(data),
-        None => data,
+    Ok(match (&spec.denoise, &spec.diffusion) {
+        (Some(d), _) => d.to_task(data),
+        (None, Some(d)) => d.to_task(data),
+        (None, None) if spec.reconstruct => reconstruction_task(data),
+        (None, None) => data,
     })
 }
 
@@ -58,9 +59,10 @@ pub fn split(data: &Dataset, val_fraction: f64, seed: u64) -> (Dataset, Dataset)
 /// their fixed noise here, so every caller measures on the same noisy images.
 pub fn split_spec(data: &Dataset, spec: &DataSpec) -> (Dataset, Dataset) {
     let (train, val) = split(data, spec.val_fraction, spec.seed);
-    match &spec.denoise {
-        Some(d) => (train, d.noisy_validation(val, spec.seed)),
-        None => (train, val),
+    match (&spec.denoise, &spec.diffusion) {
+        (Some(d), _) => (train, d.noisy_validation(val, spec.seed)),
+        (None, Some(d)) => (train, d.noisy_validation(val, spec.seed)),
+        (None, None) => (train, val),
     }
 }
 

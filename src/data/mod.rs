@@ -7,6 +7,7 @@
 pub mod augment;
 pub mod bundled;
 pub mod dataset;
+pub mod diffusion;
 pub mod features;
 pub mod folder;
 pub mod load;

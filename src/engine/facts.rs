@@ -71,20 +71,30 @@ pub fn infer(spec: &ModelSpec) -> Result<ModelFacts, GraphError> {
             return Err(GraphError::node(name, "another node has the same name"));
         }
         let input_names: Vec<String> = if node.inputs.is_empty() {
-            vec![
-                nodes
-                    .last()
-                    .map(|n| n.name.clone())
-                    .unwrap_or_else(|| INPUT_NODE.to_string()),
-            ]
+            let previous = nodes
+                .last()
+                .map(|n| n.name.clone())
+                .unwrap_or_else(|| INPUT_NODE.to_string());
+            std::iter::once(previous)
+                .chain(
+                    node.kind
+                        .as_kind()
+                        .default_extra_inputs()
+                        .iter()
+                        .map(|s| s.to_string()),
+                )
+                .collect()
         } else {
             node.inputs.clone()
         };
         match node.kind.arity() {
-            Some(1) if input_names.len() != 1 => {
+            Some(k) if input_names.len() != k => {
                 return Err(GraphError::node(
                     name,
-                    format!("takes one input, got {}", input_names.len()),
+                    match k {
+                        1 => format!("takes one input, got {}", input_names.len()),
+                        _ => format!("takes {k} inputs, got {}", input_names.len()),
+                    },
                 ));
             }
             None if input_names.len() < 2 => {

@@ -19,6 +19,8 @@
 //!   receptive field of the strongest unit (what a channel at any depth responds to).
 //! - [`prediction`]: what the model says about one input, read by its task: class
 //!   probabilities, classes per pixel, reconstruction error, values.
+//! - [`diffusion`]: the reverse chain of a diffusion model, the forward process's pictures,
+//!   and a classifier's judgement of samples.
 //! - [`denoise`]: the classical blur and median baselines of a denoising task and PSNR.
 //! - [`latent`]: a VAE's codes μ and log σ², per-image KL, images decoded from chosen codes
 //!   (lattice, prior, interpolation).
@@ -33,6 +35,7 @@ pub mod anomaly;
 pub mod conv_arithmetic;
 pub mod covariance;
 pub mod denoise;
+pub mod diffusion;
 pub mod feature_vis;
 pub mod filters;
 pub mod latent;

@@ -236,6 +236,7 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     seed: 0,
                     denoise: None,
                     reconstruct: false,
+                    diffusion: None,
                 },
                 training: TrainingSpec {
                     loss,
@@ -248,6 +249,7 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     augment: None,
                     kl_weight: 0.0,
                     kl_warmup_epochs: 0,
+                    lr_schedule: Default::default(),
                 },
                 target: None,
                 walkthrough: Vec::new(),

@@ -19,6 +19,7 @@
 //! | layer_norm | `LayerNormalization` (axis 1: over channels × height × width) |
 //! | batch_norm2d | `BatchNormalization` (not folded; ONNX momentum = 1 − PyTorch momentum) |
 //! | upsample | `Resize`: nearest with asymmetric/floor, bilinear with half_pixel |
+//! | time_embedding | `Slice` of t/T from the last channel of its second input, `Mul` by the frequencies, `Sin` ‖ `Cos` (`Concat`), `Gemm`, `Reshape` to `[N, C, 1, 1]`, `Add` (export only: importing gives these operators' nodes where ConvLab has them) |
 //! | add / concat | `Add` (two inputs) or `Sum`; `Concat` axis 1 |
 //! | identity, relu, leaky_relu, sigmoid, tanh, softmax | `Identity`, `Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`, `Softmax` (axis 1) |
 
@@ -32,7 +33,8 @@ use crate::engine::ModelSpec;
 use crate::engine::facts::{ModelFacts, WindowGeometry};
 use crate::engine::layers::{
     BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DenseConfig, DropoutConfig,
-    LeakyReluConfig, Pool2dConfig, UpsampleConfig, layer_norm::LayerNormConfig,
+    LeakyReluConfig, Pool2dConfig, TimeEmbeddingConfig, UpsampleConfig,
+    layer_norm::LayerNormConfig,
 };
 use crate::engine::model_spec::{
     INPUT_NODE, NodeKind, Padding, PaddingMode, Pads, Pair, UpsampleMode,
@@ -69,6 +71,7 @@ pub fn output_ranks(spec: &ModelSpec, facts: &ModelFacts) -> Vec<usize> {
             | NodeKind::Dropout(_)
             | NodeKind::Sample
             | NodeKind::BatchNorm2d(_) => rank_of(&nf.inputs[0]),
+            NodeKind::TimeEmbedding(_) => 4,
             NodeKind::Conv2d(_)
             | NodeKind::LayerNorm(_)
             | NodeKind::ConvTranspose2d(_)
@@ -213,6 +216,9 @@ pub(super) fn export_node(b: &mut Builder, at: &mut NodeExport, kind: &NodeKind)
             }
             b.node("Slice", name, inputs, vec![]);
         }
+        NodeKind::TimeEmbedding(TimeEmbeddingConfig { dim, time_scale }) => {
+            export_time_embedding(b, at, *dim, *time_scale);
+        }
         NodeKind::LayerNorm(LayerNormConfig { eps }) => {
             // ONNX normalises over the axes from `axis` on: [c, h, w] of a 4-D value (a
             // 2-D input is lifted, so that the [f, 1, 1] weight fits).
@@ -280,6 +286,53 @@ pub(super) fn export_node(b: &mut Builder, at: &mut NodeExport, kind: &NodeKind)
         NodeKind::Tanh => b.node("Tanh", name, vec![x0], vec![]),
         NodeKind::Softmax => b.node("Softmax", name, vec![x0], vec![int("axis", 1)]),
     }
+}
+
+/// The time embedding as standard operators: t/T sliced from the last channel of its
+/// second input at (0, 0), times the frequencies, `Sin` and `Cos` side by side, a `Gemm`
+/// with the learned matrix, reshaped to one value per channel and added to the maps.
+fn export_time_embedding(b: &mut Builder, at: &mut NodeExport, dim: usize, time_scale: f64) {
+    let name = at.name;
+    let x = at.lift(b, 0, &at.facts.inputs[0].clone());
+    let t_source = at.lift(b, 1, &at.facts.inputs[1].clone());
+    let last = at.facts.input_shapes[1][0] as i64 - 1;
+    let channels = at.facts.output[0] as i64;
+    let int_const = |b: &mut Builder, what: &str, v: &[i64]| {
+        let c = format!("{name}/{what}");
+        b.constant(&c, TensorProto::int64("", &[v.len()], v));
+        c
+    };
+    let starts = int_const(b, "starts", &[last, 0, 0]);
+    let ends = int_const(b, "ends", &[last + 1, 1, 1]);
+    let axes = int_const(b, "slice_axes", &[1, 2, 3]);
+    let t = format!("{name}/t");
+    b.node("Slice", &t, vec![t_source, starts, ends, axes], vec![]);
+    let t2 = format!("{name}/t_flat");
+    b.node("Flatten", &t2, vec![t], vec![int("axis", 1)]);
+    let freqs: Vec<f32> = crate::engine::layers::time_embedding::frequencies(dim)
+        .iter()
+        .map(|w| (w * time_scale) as f32)
+        .collect();
+    let freq = format!("{name}/frequencies");
+    b.constant(&freq, TensorProto::float("", &[1, freqs.len()], &freqs));
+    let angle = format!("{name}/angle");
+    b.node("Mul", &angle, vec![t2, freq], vec![]);
+    let (sin, cos) = (format!("{name}/sin"), format!("{name}/cos"));
+    b.node("Sin", &sin, vec![angle.clone()], vec![]);
+    b.node("Cos", &cos, vec![angle], vec![]);
+    let code = format!("{name}/code");
+    b.node("Concat", &code, vec![sin, cos], vec![int("axis", 1)]);
+    let shift = format!("{name}/shift");
+    b.node(
+        "Gemm",
+        &shift,
+        vec![code, at.param("weight"), at.param("bias")],
+        vec![float("alpha", 1.0), float("beta", 1.0), int("transB", 1)],
+    );
+    let shape = int_const(b, "shape", &[0, channels, 1, 1]);
+    let shift4 = format!("{name}/shift_nchw");
+    b.node("Reshape", &shift4, vec![shift, shape], vec![]);
+    b.node("Add", name, vec![x, shift4], vec![]);
 }
 
 /// `kernel_shape`, `pads` and `strides` of a pooling window.

@@ -77,6 +77,7 @@ pub fn own_images_defaults(
         augment: Some(augment),
         kl_weight: 0.0,
         kl_warmup_epochs: 0,
+        lr_schedule: Default::default(),
     };
     let small_input = shape[0] != 1 || shape[1] < 28 || shape[2] < 28;
     let model = (is_lenet(&preset.model) && small_input).then(|| small_cnn(shape, classes));

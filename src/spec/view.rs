@@ -42,6 +42,9 @@ pub enum ViewId {
     /// A VAE's latent space: codes by class, the decoded lattice (manifold), prior samples,
     /// interpolation.
     Latent,
+    /// A diffusion model: the forward noising of an image, what the network predicts at a
+    /// step, and the reverse chain from noise to samples.
+    Diffusion,
     ConvArithmetic,
     /// The model over its input plane (2-D points) or along its input (1-D functions).
     Decision,
@@ -68,7 +71,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 20] = [
+    pub const ALL: [ViewId; 21] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -84,6 +87,7 @@ impl ViewId {
         ViewId::Segmentation,
         ViewId::Denoising,
         ViewId::Latent,
+        ViewId::Diffusion,
         ViewId::ConvArithmetic,
         ViewId::Decision,
         ViewId::Function,
@@ -110,6 +114,7 @@ impl ViewId {
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
             ViewId::Latent => "latent",
+            ViewId::Diffusion => "diffusion",
             ViewId::ConvArithmetic => "conv-arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -139,6 +144,7 @@ impl ViewId {
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
             ViewId::Latent => "latent",
+            ViewId::Diffusion => "diffusion",
             ViewId::ConvArithmetic => "conv_arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -166,6 +172,7 @@ impl ViewId {
             | ViewId::Segmentation
             | ViewId::Denoising
             | ViewId::Latent
+            | ViewId::Diffusion
             | ViewId::ConvArithmetic
             | ViewId::Decision
             | ViewId::Function
@@ -192,6 +199,7 @@ impl ViewId {
             ViewId::Segmentation => "Segmentation",
             ViewId::Denoising => "Denoising",
             ViewId::Latent => "Latent",
+            ViewId::Diffusion => "Diffusion",
             ViewId::ConvArithmetic => "Conv arithmetic",
             ViewId::Decision => "Decision regions",
             ViewId::Function => "Function",
@@ -290,6 +298,14 @@ impl ViewId {
                  straight line between the current image's code and another's, decoded. Click \
                  the scatter to decode that point."
             }
+            ViewId::Diffusion => {
+                "A denoising diffusion model (a preset with [data.diffusion]; Ho, Jain and Abbeel \
+                 2020). Top: the forward process adds Gaussian noise to a training image step by \
+                 step until only noise is left, with the noise schedule (alpha-bar = share of the \
+                 image left). Middle: at one step t the network gets x_t and t and predicts the \
+                 noise; subtracting it gives its guess of the clean image. Bottom: sampling runs \
+                 the chain backwards from pure noise, one predicted-noise step at a time."
+            }
             ViewId::ConvArithmetic => {
                 "How a convolution slides over its input, one output at a time, on small numbers \
                  (after Dumoulin & Visin's conv arithmetic guide; no model needed). Each output is \
@@ -357,6 +373,7 @@ impl ViewId {
             | ViewId::Segmentation
             | ViewId::Denoising
             | ViewId::Latent
+            | ViewId::Diffusion
             | ViewId::Decision
             | ViewId::Function
             | ViewId::Neurons
@@ -399,7 +416,11 @@ impl ViewId {
         self.source() == ViewSource::Input
             || matches!(
                 self,
-                ViewId::Anomaly | ViewId::Segmentation | ViewId::Denoising | ViewId::Latent
+                ViewId::Anomaly
+                    | ViewId::Segmentation
+                    | ViewId::Denoising
+                    | ViewId::Latent
+                    | ViewId::Diffusion
             )
     }
 

@@ -319,6 +319,12 @@ impl Trainer {
             let mut rng = noise_rng(self.preset.training.seed, epoch, step);
             d.apply(&mut x, &mut rng);
         }
+        if let (Some(d), BatchTarget::Dense(noise)) = (&self.preset.data.diffusion, &mut target) {
+            // A fresh timestep and noise for every image of every batch; the target is the
+            // noise.
+            let mut rng = crate::data::diffusion::step_rng(self.preset.training.seed, epoch, step);
+            d.apply(&d.schedule(), &mut x, noise, &mut rng);
+        }
         let lossk = self.preset.training.loss;
         // Batch norm updates its running statistics during the forward pass; keep the last
         // good ones so a diverging step leaves the whole model as it was.
@@ -338,6 +344,13 @@ impl Trainer {
         };
         self.model
             .set_kl_weight(self.preset.training.kl_weight_at(epoch));
+        let t = &self.preset.training;
+        if t.lr_schedule != crate::spec::LrSchedule::Constant {
+            let spe = self.steps_per_epoch();
+            self.optimizer.lr = t.learning_rate
+                * t.lr_schedule
+                    .factor(self.epochs_done * spe + step - 1, t.epochs * spe);
+        }
         let value = match self.model.train_step(&x, target.as_target(), lossk) {
             Ok(v) => v,
             Err(e) => {

@@ -89,6 +89,10 @@ pub struct ViewSettings {
     /// The training step whose snapshot every view shows (the timeline), `None` for the
     /// weights now.
     pub at_step: Option<u64>,
+    /// Diffusion: the step t whose prediction is shown (default T/2), and the seed of the
+    /// samples drawn.
+    pub timestep: Option<usize>,
+    pub sample_seed: u64,
 }
 
 impl Default for ViewSettings {
@@ -114,6 +118,8 @@ impl Default for ViewSettings {
             occluder: None,
             latent_point: None,
             at_step: None,
+            timestep: None,
+            sample_seed: 1,
         }
     }
 }
@@ -456,6 +462,13 @@ impl ViewInspector {
                     ctx.val
                 };
                 let mut req = Self::request(&st, set.class_names.clone());
+                req.diffusion = ctx.preset.data.diffusion;
+                // The diffusion view noises the picked training image.
+                if view == ViewId::Diffusion
+                    && let InputChoice::Sample(k) = self.settings.input
+                {
+                    req.sample = Some(k.min(ctx.train.len().saturating_sub(1)));
+                }
                 // The denoising view shows the picked validation image.
                 if view == ViewId::Denoising
                     && let InputChoice::Sample(k) = self.settings.input
@@ -642,6 +655,9 @@ impl ViewInspector {
             },
             latent: Default::default(),
             kl_weight: 0.0,
+            diffusion: None,
+            timestep: st.timestep,
+            seed: st.sample_seed,
         }
     }
 

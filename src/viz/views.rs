@@ -14,6 +14,7 @@ pub mod conv_arithmetic;
 pub mod decision;
 pub mod denoising;
 pub mod dense_net;
+pub mod diffusion;
 pub mod function;
 pub mod latent;
 pub mod neurons;
@@ -85,6 +86,10 @@ pub struct ViewRequest {
     pub kl_weight: f64,
     /// Latent view: class labels, interpolation partner, picked point.
     pub latent: latent::LatentOptions,
+    /// Diffusion: the task's noise schedule, the step shown, and the sampler's seed.
+    pub diffusion: Option<crate::data::diffusion::Diffusion>,
+    pub timestep: Option<usize>,
+    pub seed: u64,
 }
 
 /// The target the gradient views use.
@@ -240,6 +245,22 @@ pub fn render_view(
             let (train, val) = input.data_set(view)?;
             let set = if val.is_empty() { train } else { val };
             latent::render(graph, set, req.sample, &req.latent, names)
+        }
+        ViewId::Diffusion => {
+            let (train, _) = input.data_set(view)?;
+            let d = req.diffusion.as_ref().ok_or_else(|| {
+                VizError::UnsuitedData(
+                    "the diffusion view needs a preset with [data.diffusion], e.g. presets/diffusion-digits.toml".into(),
+                )
+            })?;
+            diffusion::render(
+                graph,
+                d,
+                train,
+                req.sample.unwrap_or(0),
+                req.timestep,
+                req.seed,
+            )
         }
         ViewId::Decision => {
             let (train, val) = input.data_set(view)?;

@@ -224,6 +224,10 @@ pub struct DataSpec {
     /// Makes the set a denoising task: noisy images in, clean images out (`[data.denoise]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub denoise: Option<super::noise::Denoise>,
+    /// Makes the set a diffusion task: noised images and t in, the noise out
+    /// (`[data.diffusion]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diffusion: Option<super::diffusion::Diffusion>,
     /// Makes the set a reconstruction task: every image is its own target (an autoencoder
     /// or VAE on a labelled set such as digits). The labels are dropped from the targets;
     /// [`super::load::class_labels`] still finds them for pictures coloured by class.
@@ -248,6 +252,18 @@ impl DataSpec {
                 key: "denoise",
                 reason: e.to_string(),
             })?;
+        }
+        if let Some(d) = &self.diffusion {
+            d.validate().map_err(|e| InvalidOption {
+                key: "diffusion",
+                reason: e.to_string(),
+            })?;
+            if self.denoise.is_some() {
+                return Err(InvalidOption {
+                    key: "diffusion",
+                    reason: "a data set is a denoising or a diffusion task, not both".into(),
+                });
+            }
         }
         if !(0.0..1.0).contains(&self.val_fraction) {
             return Err(InvalidOption {
@@ -323,6 +339,7 @@ mod tests {
                 seed: 3,
                 denoise: None,
                 reconstruct: false,
+                diffusion: None,
             };
             spec.validate()
                 .unwrap_or_else(|e| panic!("{}: {e}", kind.title()));

@@ -23,6 +23,12 @@ pub trait Kind {
         Some(1)
     }
 
+    /// Inputs a node of this kind reads beside the previous node when its `inputs` are not
+    /// set (the time embedding reads the model input, which carries the timestep).
+    fn default_extra_inputs(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// For kinds with two or more inputs: what the inputs must have in common.
     fn inputs_tip(&self) -> &'static str {
         ""

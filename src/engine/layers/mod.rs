@@ -22,6 +22,7 @@ pub mod param;
 pub mod pool2d;
 pub mod reshape;
 pub mod sample;
+pub mod time_embedding;
 pub mod upsample2d;
 pub mod window;
 
@@ -48,6 +49,7 @@ pub use dropout::DropoutConfig;
 pub use kind::Kind;
 pub use param::{Param, ParamRole};
 pub use pool2d::Pool2dConfig;
+pub use time_embedding::TimeEmbeddingConfig;
 pub use upsample2d::UpsampleConfig;
 
 use super::tensor::{Scalar, Tensor};
@@ -115,6 +117,7 @@ node_kinds! {
     Dropout(dropout::DropoutConfig) => "dropout",
     /// A VAE's reparameterised draw: μ + σ·ε from the μ and log σ² halves of its input.
     Sample = sample::Sample => "sample",
+    TimeEmbedding(time_embedding::TimeEmbeddingConfig) => "time_embedding",
     BatchNorm2d(batch_norm2d::BatchNorm2dConfig) => "batch_norm2d",
     LayerNorm(layer_norm::LayerNormConfig) => "layer_norm",
     Upsample(upsample2d::UpsampleConfig) => "upsample",
@@ -214,6 +217,7 @@ layers! {
     Dense(Dense),
     Dropout(Dropout) remembers DropoutMask(Option<Tensor<T>>),
     Sample(sample::Sample) remembers Noise(Option<Tensor<T>>),
+    TimeEmbedding(time_embedding::TimeEmbedding),
     BatchNorm(BatchNorm2d) remembers BatchNorm(BatchNormCache<T>),
     LayerNorm(LayerNorm) remembers LayerNorm(LayerNormCache<T>),
     Upsample(Upsample2d),

@@ -607,6 +607,40 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
             ui.checkbox(&mut v.seg_errors, "error colours")
                 .on_hover_text("Green: true positive, red: false positive, blue: false negative.");
         }
+        ViewId::Diffusion => {
+            let mut on = s.timestep.is_some();
+            if ui
+                .checkbox(&mut on, "pick the step t")
+                .on_hover_text("Off: the middle of the chain, T/2.")
+                .changed()
+            {
+                s.timestep = on.then_some(100);
+            }
+            if let Some(t) = &mut s.timestep {
+                let l = ui.label("t");
+                ui.add(
+                    egui::DragValue::new(t)
+                        .range(1..=crate::data::diffusion::MAX_STEPS)
+                        .speed(2.0),
+                )
+                .labelled_by(l.id)
+                .on_hover_text(
+                    "The step at which the network's noise prediction is shown: 1 is nearly \
+                     clean, T pure noise (steps above T count as T).",
+                );
+            }
+            let l = ui.label("seed");
+            ui.add(egui::DragValue::new(&mut s.sample_seed))
+                .labelled_by(l.id)
+                .on_hover_text("The seed of the reverse chain's noise: the same seed draws the same samples.");
+            if ui
+                .button("new samples")
+                .on_hover_text("Draw other samples (the next seed).")
+                .clicked()
+            {
+                s.sample_seed += 1;
+            }
+        }
         // Views without settings of their own.
         _ => {}
     });
