@@ -500,3 +500,42 @@ fn sampling_node_exports_as_a_slice_of_mu_and_imports_back() {
         assert_eq!(z, &enc.slice(ndarray::s![.., ..k, .., ..]));
     }
 }
+
+/// A time embedding exports as standard operators (Slice of t/T, Mul, Sin, Cos, Concat,
+/// Gemm, Reshape, Add) and that chain imports back as a time-embedding node that computes
+/// the same, for different t in one batch.
+#[test]
+fn time_embedding_exports_as_standard_ops_and_imports_back() {
+    let spec = ModelSpec {
+        input: [2, 6, 6],
+        nodes: serde_json::from_str::<Vec<NodeSpec>>(
+            r#"[
+            {"name": "conv", "kind": "conv2d", "out_channels": 3, "kernel": 3, "padding": 1},
+            {"name": "time", "kind": "time_embedding", "dim": 8, "time_scale": 1000.0},
+            {"name": "act", "kind": "relu"}
+        ]"#,
+        )
+        .unwrap(),
+    };
+    let w = weights(&spec);
+    let mut x = input_for("time", &spec);
+    for (n, t) in [0.1f32, 0.85].iter().enumerate().take(x.shape()[0]) {
+        x.slice_mut(ndarray::s![n, 1, .., ..]).fill(*t);
+    }
+    let bytes = export_model(&spec, &w, None).unwrap();
+    let imported = import_model(&bytes, "time").unwrap();
+    let kinds: Vec<&str> = imported
+        .preset
+        .model
+        .nodes
+        .iter()
+        .map(|n| n.kind.tag())
+        .collect();
+    assert_eq!(kinds, ["conv2d", "time_embedding", "relu"]);
+    assert_eq!(imported.preset.model.nodes[1].kind, spec.nodes[1].kind);
+    let again = export_model(&imported.preset.model, &imported.params, None).unwrap();
+    assert!(again == bytes, "export → import → export differs");
+    let y0 = forward(&spec, &w, &x);
+    let y1 = forward(&imported.preset.model, &imported.params, &x);
+    assert_eq!(y0, y1);
+}

@@ -24,6 +24,32 @@ fn app_with(file: &str) -> App {
 }
 
 #[test]
+fn the_diffusion_tab_draws_the_chain_and_takes_its_settings() {
+    let mut h = app_with("presets/diffusion-digits.toml");
+    step_until(&mut h, 120, "the run to be configured", idle);
+    h.get_by_label("Step").click();
+    step_until(&mut h, 60, "one training step", |a| {
+        a.run.progress.is_some() && a.run.state != RunState::Running
+    });
+    h.get_by_label(ViewId::Diffusion.title()).click();
+    h.run_steps(2);
+    step_until(&mut h, 120, "the diffusion view", shown);
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let first = r.image.clone().expect("a picture");
+    assert!(first.width > 600 && first.height > 400);
+    // Other samples: the next seed.
+    h.get_by_label("new samples").click();
+    h.run_steps(2);
+    step_until(&mut h, 120, "the view for the next seed", |a| {
+        shown(a) && a.views.settings.sample_seed == 2
+    });
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_ne!(r.image.as_ref().unwrap().pixels, first.pixels);
+}
+
+#[test]
 fn every_view_tab_renders_on_a_trained_model() {
     let mut h = app_with("presets/shapes-cnn.toml");
     step_until(&mut h, 60, "the run to be configured", idle);

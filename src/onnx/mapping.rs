@@ -19,7 +19,7 @@
 //! | layer_norm | `LayerNormalization` (axis 1: over channels × height × width) |
 //! | batch_norm2d | `BatchNormalization` (not folded; ONNX momentum = 1 − PyTorch momentum) |
 //! | upsample | `Resize`: nearest with asymmetric/floor, bilinear with half_pixel |
-//! | time_embedding | `Slice` of t/T from the last channel of its second input, `Mul` by the frequencies, `Sin` ‖ `Cos` (`Concat`), `Gemm`, `Reshape` to `[N, C, 1, 1]`, `Add` (export only: importing gives these operators' nodes where ConvLab has them) |
+//! | time_embedding | `Slice` of t/T from the last channel of its second input, `Mul` by the frequencies, `Sin` ‖ `Cos` (`Concat`), `Gemm`, `Reshape` to `[N, C, 1, 1]`, `Add` (this chain, as written, imports back as a time_embedding node) |
 //! | add / concat | `Add` (two inputs) or `Sum`; `Concat` axis 1 |
 //! | identity, relu, leaky_relu, sigmoid, tanh, softmax | `Identity`, `Relu`, `LeakyRelu`, `Sigmoid`, `Tanh`, `Softmax` (axis 1) |
 
@@ -27,7 +27,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use super::OnnxError;
 use super::proto::{AttrValue, Attribute, Node, TensorProto};
-use super::reader::{Ctx, Op, Val, tidy, to_array};
+use super::reader::{Ctx, Op, TimeStage, Val, tidy, to_array};
 use super::writer::{Builder, NodeExport, float, int, ints, string};
 use crate::engine::ModelSpec;
 use crate::engine::facts::{ModelFacts, WindowGeometry};
@@ -333,6 +333,105 @@ fn export_time_embedding(b: &mut Builder, at: &mut NodeExport, dim: usize, time_
     let shift4 = format!("{name}/shift_nchw");
     b.node("Reshape", &shift4, vec![shift, shape], vec![]);
     b.node("Add", name, vec![x, shift4], vec![]);
+}
+
+impl Ctx {
+    /// The operators of a time embedding after its `Slice` (see [`export_time_embedding`]):
+    /// each one moves the pending [`Val::Time`] a stage on, and the closing `Add` becomes a
+    /// `time_embedding` node. Anything else done with the pending value is unsupported.
+    pub(super) fn read_time(&mut self, op: &Op) -> Result<(), OnnxError> {
+        let time = |k: usize, ctx: &Ctx| match op.input(k).and_then(|n| ctx.vals.get(n)) {
+            Some(Val::Time { src, stage }) => Some((src.clone(), stage.clone())),
+            _ => None,
+        };
+        let not_time =
+            || op.unsupported("a time embedding's operators in an order ConvLab does not write");
+        let (src, stage) = time(0, self)
+            .or_else(|| time(1, self))
+            .ok_or_else(not_time)?;
+        let next = |stage| Val::Time {
+            src: src.clone(),
+            stage,
+        };
+        match (op.node.op_type.as_str(), stage) {
+            ("Flatten", TimeStage::Fraction) => self.alias(op, next(TimeStage::Fraction)),
+            ("Mul", TimeStage::Fraction) => {
+                let k = if time(0, self).is_some() { 1 } else { 0 };
+                let freqs = self.required_constant(op, k, "frequencies")?.to_f32()?;
+                self.alias(op, next(TimeStage::Angle(freqs)))
+            }
+            ("Sin", TimeStage::Angle(f)) => self.alias(op, next(TimeStage::Sin(f))),
+            ("Cos", TimeStage::Angle(f)) => self.alias(op, next(TimeStage::Cos(f))),
+            ("Concat", TimeStage::Sin(f)) => match time(1, self) {
+                Some((s2, TimeStage::Cos(g)))
+                    if s2 == src && g == f && op.node.inputs.len() == 2 =>
+                {
+                    self.alias(op, next(TimeStage::Code(f)))
+                }
+                _ => Err(not_time()),
+            },
+            ("Gemm", TimeStage::Code(freqs)) => {
+                if op.int("transB", 0)? != 1 || op.float("alpha", 1.0)? != 1.0 {
+                    return Err(
+                        op.unsupported("a time embedding's Gemm other than alpha = 1, transB = 1")
+                    );
+                }
+                let weight = to_array(&self.required_constant(op, 1, "weight")?)?;
+                let bias = to_array(&self.required_constant(op, 2, "bias")?)?;
+                if weight.ndim() != 2 || weight.shape()[1] != 2 * freqs.len() {
+                    return Err(op.unsupported(format!(
+                        "a weight of shape {:?} for a code of {}",
+                        weight.shape(),
+                        2 * freqs.len()
+                    )));
+                }
+                let channels = weight.shape()[0];
+                let bias = bias
+                    .into_shape_with_order(IxDyn(&[channels]))
+                    .map_err(|_| op.unsupported("a bias that is not one value per channel"))?;
+                let stem = Self::weight_stem(op, 1);
+                self.alias(
+                    op,
+                    next(TimeStage::Shift {
+                        freqs,
+                        weight,
+                        bias,
+                        stem,
+                    }),
+                )
+            }
+            ("Reshape", shift @ TimeStage::Shift { .. }) => self.alias(op, next(shift)),
+            (
+                "Add",
+                TimeStage::Shift {
+                    freqs,
+                    weight,
+                    bias,
+                    stem,
+                },
+            ) => {
+                let k = if time(0, self).is_some() { 1 } else { 0 };
+                let (x, _) = self.node_input(op, k)?;
+                let dim = 2 * freqs.len();
+                let time_scale = f64::from(freqs[0]);
+                let standard = crate::engine::layers::time_embedding::frequencies(dim);
+                if standard.iter().zip(&freqs).any(|(w, f)| {
+                    (w * time_scale - f64::from(*f)).abs() > 1e-4 * time_scale.max(1.0)
+                }) {
+                    return Err(op.unsupported(
+                        "frequencies other than time_scale·10000^(-i/k), ConvLab's sinusoidal code",
+                    ));
+                }
+                let kind = NodeKind::TimeEmbedding(TimeEmbeddingConfig {
+                    dim,
+                    time_scale: tidy(time_scale as f32),
+                });
+                let params = vec![("weight", weight), ("bias", bias)];
+                self.push(op, stem.as_deref(), kind, vec![x, src], params, 4)
+            }
+            _ => Err(not_time()),
+        }
+    }
 }
 
 /// `kernel_shape`, `pads` and `strides` of a pooling window.
@@ -657,6 +756,16 @@ impl Ctx {
                     Some(t) => t.to_i64()?,
                     None => vec![1],
                 };
+                // The start of a time embedding: t/T at pixel (0, 0) of the last channel.
+                if axes == [1, 2, 3] && starts == [c - 1, 0, 0] && ends == [c, 1, 1] && rank == 4 {
+                    return self.alias(
+                        &op,
+                        Val::Time {
+                            src: x,
+                            stage: TimeStage::Fraction,
+                        },
+                    );
+                }
                 // Only the form ConvLab writes for a sampling node: the first half of the
                 // channels. Other slices have no node kind.
                 if starts != [0] || ends != [c / 2] || axes != [1] || steps != [1] || c % 2 != 0 {

@@ -43,6 +43,31 @@ pub(super) enum Val {
         stride: Option<Pair>,
         padding: Pair,
     },
+    /// Part of a time embedding's chain of standard operators (see
+    /// `mapping::Ctx::read_time`): t/T read from `src`, on its way to the final `Add`.
+    Time {
+        src: String,
+        stage: TimeStage,
+    },
+}
+
+/// How far a time embedding's operators have got.
+#[derive(Clone, Debug)]
+pub(super) enum TimeStage {
+    /// The sliced t/T (also after `Flatten`).
+    Fraction,
+    /// t/T times the frequencies (`Mul`), then `Sin` or `Cos` of it, then both side by side.
+    Angle(Vec<f32>),
+    Sin(Vec<f32>),
+    Cos(Vec<f32>),
+    Code(Vec<f32>),
+    /// The code through a `Gemm` (also after `Reshape`): one shift per channel.
+    Shift {
+        freqs: Vec<f32>,
+        weight: ArrayD<f32>,
+        bias: ArrayD<f32>,
+        stem: Option<String>,
+    },
 }
 
 fn valid_name(s: &str) -> bool {
@@ -352,6 +377,9 @@ impl Ctx {
             Some(Val::Pad { .. }) => Err(op.unsupported(format!(
                 "input '{name}' comes from a Pad, which ConvLab supports only directly before a Conv"
             ))),
+            Some(Val::Time { .. }) => Err(op.unsupported(format!(
+                "input '{name}' is part of a time embedding (Slice → Flatten → Mul → Sin/Cos → Concat → Gemm → Reshape → Add) used another way"
+            ))),
             Some(Val::Neg { .. }) | Some(Val::NegMax { .. }) => Err(op.unsupported(format!(
                 "input '{name}' comes from a Neg, which ConvLab supports only as Neg → MaxPool → Neg (min pooling)"
             ))),
@@ -392,6 +420,15 @@ impl Ctx {
         let op = Op { node };
         if !(node.domain.is_empty() || node.domain == "ai.onnx") {
             return Err(op.unsupported(format!("operator domain '{}'", node.domain)));
+        }
+        let time_input = (0..node.inputs.len()).any(|k| {
+            matches!(
+                op.input(k).and_then(|n| self.vals.get(n)),
+                Some(Val::Time { .. })
+            )
+        });
+        if time_input {
+            return self.read_time(&op);
         }
         match node.op_type.as_str() {
             "Constant" => {

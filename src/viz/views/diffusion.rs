@@ -110,6 +110,9 @@ pub fn schedule_chart(diffusion: &Diffusion) -> Rgba {
 
 /// How many samples the view draws (the CLI's `convlab sample` draws any number).
 pub const VIEW_SAMPLES: usize = 8;
+/// How many steps of the chain the view's sampler visits (respaced), so the view stays
+/// quick while training runs; `convlab sample` visits all T by default.
+pub const VIEW_VISITS: usize = 100;
 /// How many columns the forward and reverse strips have.
 const STRIP_STEPS: usize = 9;
 
@@ -253,13 +256,20 @@ pub fn render(
     );
     let [_, h, w] = graph.spec().input;
     let c = clean.shape()[1];
-    let chain = reverse_chain(d, [c, h, w], VIEW_SAMPLES, seed, &steps, None, |x| {
-        graph.forward(x, Mode::Eval).cloned()
-    })?;
+    let visits = VIEW_VISITS.min(big_t);
+    let chain = reverse_chain(
+        d,
+        [c, h, w],
+        VIEW_SAMPLES,
+        seed,
+        &steps,
+        Some(visits),
+        |x| graph.forward(x, Mode::Eval).cloned(),
+    )?;
     let reverse = vstack(
         &[
             label(&format!(
-                "reverse chain: {big_t} denoising steps from pure noise (seed {seed})"
+                "reverse chain from pure noise: {visits} of the {big_t} steps, evenly spaced (seed {seed})"
             )),
             hstack(
                 &[chain_strip(&chain, 4), sample_grid(&chain.samples)],
