@@ -272,6 +272,12 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
                 record.val_metric,
                 record.images_per_s
             );
+            if let Some(e) = record.elbo {
+                eprintln!(
+                    "           ELBO terms: train reconstruction {:.5}  KL {:.3}   val reconstruction {:.5}  KL {:.3}",
+                    e.train_recon, e.train_kl, e.val_recon, e.val_kl
+                );
+            }
         }
     }
     // A segmentation folder's colour-coded masks: their colours travel with the names.
@@ -335,6 +341,10 @@ fn epoch_json(r: &EpochRecord) -> serde_json::Value {
         "images_per_s": r.images_per_s,
         "seconds": r.seconds,
         "learning_rate": r.learning_rate,
+        "train_recon": r.elbo.map(|e| e.train_recon),
+        "train_kl": r.elbo.map(|e| e.train_kl),
+        "val_recon": r.elbo.map(|e| e.val_recon),
+        "val_kl": r.elbo.map(|e| e.val_kl),
     })
 }
 
@@ -430,9 +440,11 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
     } else {
         val
     };
-    let (loss, value) = trainer
-        .evaluate(&data)
+    let terms = trainer
+        .evaluate_terms(&data)
         .with_context(|| path.display().to_string())?;
+    let (loss, value) = (terms.loss, terms.metric);
+    let vae = trainer.is_vae();
     let metric = trainer.metric().name();
     let names = if ck.class_names.is_empty() {
         data.class_names.clone()
@@ -445,6 +457,10 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
         let mut obj =
             json!({ "metric": metric, "value": value, "loss": loss, "samples": data.len() });
         obj[metric] = json!(value);
+        if vae {
+            obj["recon"] = json!(terms.recon);
+            obj["kl"] = json!(terms.kl);
+        }
         for (key, v) in
             extra_scores(&mut trainer, &data).with_context(|| path.display().to_string())?
         {
@@ -468,6 +484,12 @@ fn eval(path: &Path, json: bool) -> anyhow::Result<()> {
             "{metric} {value:.4} (loss {loss:.4}) on {} validation samples",
             data.len()
         );
+        if vae {
+            println!(
+                "ELBO terms: reconstruction {:.5}, KL {:.4} (β = {})",
+                terms.recon, terms.kl, trainer.preset.training.kl_weight
+            );
+        }
         for (key, v) in
             extra_scores(&mut trainer, &data).with_context(|| path.display().to_string())?
         {
@@ -579,6 +601,24 @@ fn extra_scores(
             }
             if let Some(a) = report.pixel_auroc {
                 out.push(("pixel_auroc", a));
+            }
+            // The plain per-image MSE as a score too (what a VAE's negative ELBO adds its
+            // KL to), and for a VAE the KL of the code and the two together as trained
+            // (reconstruction + β·KL, the negative ELBO).
+            use crate::inspect::auroc_of;
+            use crate::inspect::latent::{codes, negative_elbo, reconstruction_errors};
+            let mse = reconstruction_errors(&test.inputs, &recon);
+            if let Some(a) = auroc_of(&mse, &test.anomalous) {
+                out.push(("auroc_mse", a));
+            }
+            if trainer.is_vae() {
+                let kl = codes(trainer.graph_mut(), &test.inputs)?.kl_per_image();
+                let elbo = negative_elbo(&mse, &kl, trainer.preset.training.kl_weight);
+                for (key, scores) in [("auroc_kl", &kl), ("auroc_neg_elbo", &elbo)] {
+                    if let Some(a) = auroc_of(scores, &test.anomalous) {
+                        out.push((key, a));
+                    }
+                }
             }
         }
     } else if matches!(

@@ -553,7 +553,13 @@ pub fn dump(
         DumpTarget::Dense(t) => loss(lossk, &y, Target::Dense(t)),
     }
     .map_err(DumpError::Loss)?;
-    graph.backward(&grad, true).map_err(DumpError::Model)?;
+    // A VAE's loss adds β·KL of its sampling nodes (the full β, as validation counts it).
+    let beta = preset.training.kl_weight;
+    let kl = graph.kl_divergence();
+    let value = value + beta as f32 * kl;
+    graph
+        .backward_with_kl(&grad, true, beta as f32)
+        .map_err(DumpError::Model)?;
 
     // Files.
     let facts = graph.facts().clone();
@@ -586,6 +592,7 @@ pub fn dump(
     let mut outputs = Vec::new();
     let mut node_grads = Vec::new();
     let mut masks = Vec::new();
+    let mut noise = Vec::new();
     let (shape, bytes) = tensor_npy(&x, 4);
     let input_file = add(&mut files, "input.npy".into(), bytes)?;
     let input_entry = {
@@ -630,6 +637,13 @@ pub fn dump(
                 _ => 0.0,
             };
             masks.push(json!({ "node": nf.name, "file": f, "shape": shape, "p": p, "scale": 1.0 / (1.0 - p) }));
+        }
+        // A sampling node in training: the ε it drew, so z = μ + exp(½ log σ²)·ε can be
+        // recomputed.
+        if let Some(eps) = graph.sampling_noise(&nf.name) {
+            let (shape, bytes) = tensor_npy(eps, ranks[i]);
+            let f = add(&mut files, format!("{}.eps.npy", nf.name), bytes)?;
+            noise.push(json!({ "node": nf.name, "file": f, "shape": shape }));
         }
     }
     let mut param_grads = Vec::new();
@@ -684,6 +698,9 @@ pub fn dump(
         "param_grads": param_grads,
         "input_grad": input_grad,
         "masks": masks,
+        "noise": noise,
+        "kl_weight": beta,
+        "kl": kl as f64,
         "model": model_file,
         "files": listed,
     });

@@ -197,6 +197,9 @@ pub fn run_curves(epochs: &[EpochRecord]) -> RunCurves {
                 val_loss: e.val_loss,
                 train_metric: e.train_metric,
                 val_metric: e.val_metric,
+                elbo: e
+                    .elbo
+                    .map(|t| [t.train_recon, t.train_kl, t.val_recon, t.val_kl]),
             })
             .collect(),
     }
@@ -255,6 +258,8 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         },
         super_resolution: None,
         whole_image: None,
+        latent: Default::default(),
+        kl_weight: 0.0,
         // The preset's, once it is read.
         diffusion: None,
         timestep: args.step,
@@ -300,6 +305,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
         }
     };
     req.class_names = names(&[]);
+    req.kl_weight = preset.training.kl_weight;
     req.diffusion = preset.data.diffusion;
     // The plane's points are fed as the data's are: x, y and its hand-made features.
     req.points.features = preset.data.source.source().input_features().to_vec();
@@ -330,6 +336,18 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
             }
             let (train, val) = crate::data::load::load(&preset.data).context("data")?;
             req.class_names = names(&if val.is_empty() { &train } else { &val }.class_names);
+            if view == ViewId::Latent
+                && !val.is_empty()
+                && let Some((labels, class_names)) =
+                    crate::data::load::class_labels(&preset.data).context("data")?
+            {
+                // A reconstruction task's targets are images: the labels come from the
+                // source, for the scatter's colours.
+                req.latent.labels = labels;
+                if req.class_names.is_empty() {
+                    req.class_names = class_names;
+                }
+            }
             Loaded::DataSet(train, val)
         }
         ViewSource::Input => {

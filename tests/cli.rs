@@ -373,3 +373,82 @@ fn render_training_draws_the_curves_a_checkpoint_keeps_and_says_when_there_are_n
     assert!(!none.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_vae_reports_its_elbo_terms_and_anomaly_scores_and_renders_the_latent_view() {
+    let dir = scratch("vae");
+    let ck = dir.join("vae.safetensors");
+    let ck = ck.to_str().unwrap();
+    let (ok, stdout, stderr) = convlab(&[
+        "train",
+        &preset("vae-digits"),
+        "--epochs",
+        "1",
+        "--json",
+        "--out",
+        ck,
+    ]);
+    assert!(ok, "{stderr}");
+    let epoch: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    for key in ["train_recon", "train_kl", "val_recon", "val_kl"] {
+        assert!(epoch[key].as_f64().is_some(), "missing {key}: {epoch}");
+    }
+    let (ok, stdout, stderr) = convlab(&["eval", ck, "--json"]);
+    assert!(ok, "{stderr}");
+    let eval: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let (recon, kl) = (
+        eval["recon"].as_f64().unwrap(),
+        eval["kl"].as_f64().unwrap(),
+    );
+    assert!(
+        (eval["mse"].as_f64().unwrap() - recon).abs() < 1e-6,
+        "{eval}"
+    );
+    assert!(kl > 0.0, "{eval}");
+    let out = dir.join("latent.png");
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        ck,
+        "--view",
+        "latent",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let img = image::open(&out).unwrap();
+    assert!(img.width() > 800 && img.height() > 500, "{img:?}");
+    // vae-textures: AUROC by reconstruction error and by the negative ELBO.
+    let vt = dir.join("vt.safetensors");
+    let vt = vt.to_str().unwrap();
+    let (ok, _, stderr) = convlab(&[
+        "train",
+        &preset("vae-textures"),
+        "--epochs",
+        "1",
+        "--out",
+        vt,
+    ]);
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = convlab(&["eval", vt, "--json"]);
+    assert!(ok, "{stderr}");
+    let eval: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in ["auroc", "auroc_mse", "auroc_kl", "auroc_neg_elbo"] {
+        let a = eval[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("missing {key}: {eval}"));
+        assert!((0.0..=1.0).contains(&a), "{key}: {eval}");
+    }
+    // The anomaly view of a VAE adds a line with its scores' AUROCs.
+    let out = dir.join("anomaly.png");
+    let (ok, _, stderr) = convlab(&[
+        "render",
+        vt,
+        "--view",
+        "anomaly",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(image::open(&out).unwrap().width() > 400);
+    let _ = std::fs::remove_dir_all(&dir);
+}

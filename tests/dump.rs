@@ -312,3 +312,48 @@ fn the_cli_resizes_images_and_takes_labels() {
     assert!(!dir.join("e").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A VAE's dump: in training the sampling node's ε is written, z = μ + exp(½ log σ²)·ε of the
+/// dumped encoder output, and the loss adds β·KL of the closed form; in evaluation z = μ and
+/// no ε is written. The ONNX model beside it exports the sampling node (a Slice of μ).
+#[test]
+fn a_vae_dump_writes_the_sampling_noise_and_the_kl_term() {
+    let dir = scratch("vae");
+    let mut p =
+        Preset::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/vae-digits.toml"))
+            .unwrap();
+    p.data.source = toml::from_str("source = \"digits\"\nlimit = 50").unwrap();
+    let train = dir.join("train");
+    let mut o = opts(Mode::Train);
+    o.model_onnx = true;
+    dump(&p, None, &o, &train).unwrap();
+    let m = manifest(&train);
+    assert_eq!(m["noise"][0]["node"], "z");
+    let read = |name: &str| load_npy(&train.join(name)).unwrap().to_f32();
+    let (enc, z, eps) = (read("mu_logvar.npy"), read("z.npy"), read("z.eps.npy"));
+    assert_eq!((enc.len(), z.len(), eps.len()), (4, 2, 2));
+    let mut kl = 0.0f64;
+    for k in 0..2 {
+        let (mu, lv) = (enc[k], enc[2 + k]);
+        let want = mu + (0.5 * lv).exp() * eps[k];
+        assert!((z[k] - want).abs() < 1e-5, "{} vs {want}", z[k]);
+        kl += -0.5 * (1.0 + lv as f64 - (mu as f64).powi(2) - (lv as f64).exp());
+    }
+    assert!(
+        (m["kl"].as_f64().unwrap() - kl).abs() < 1e-4,
+        "{} vs {kl}",
+        m["kl"]
+    );
+    assert_eq!(m["kl_weight"].as_f64().unwrap(), p.training.kl_weight);
+    // The exported model imports back with its sampling node.
+    let onnx = std::fs::read(train.join(m["model"].as_str().unwrap())).unwrap();
+    let back = convlab::onnx::import_model(&onnx, "vae").unwrap();
+    assert_eq!(back.preset.model.nodes, p.model.nodes);
+    let eval = dir.join("eval");
+    dump(&p, None, &opts(Mode::Eval), &eval).unwrap();
+    assert!(!eval.join("z.eps.npy").exists());
+    let enc = load_npy(&eval.join("mu_logvar.npy")).unwrap().to_f32();
+    let z = load_npy(&eval.join("z.npy")).unwrap().to_f32();
+    assert_eq!(z, enc[..2].to_vec());
+    let _ = std::fs::remove_dir_all(&dir);
+}

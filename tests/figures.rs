@@ -29,6 +29,7 @@ fn epochs(n: usize) -> Vec<EpochRecord> {
             images_per_s: 1000.0,
             seconds: 1.0,
             learning_rate: 0.01,
+            elbo: None,
         })
         .collect()
 }

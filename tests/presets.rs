@@ -46,7 +46,7 @@ fn preset_files() -> Vec<PathBuf> {
 }
 
 /// The lecture's topics, in order, and the preset file that teaches each.
-const TOPICS: [&str; 18] = [
+const TOPICS: [&str; 19] = [
     "01-tensors-and-filters",
     "02-single-unit",
     "03-xor-linear-vs-hidden",
@@ -63,6 +63,7 @@ const TOPICS: [&str; 18] = [
     "14-overfitting",
     "textures-autoencoder",
     "cells-unet",
+    "vae-digits",
     "super-resolution-photos",
     "17-explainability",
 ];

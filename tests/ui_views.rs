@@ -60,7 +60,9 @@ fn every_view_tab_renders_on_a_trained_model() {
     let input = h.state().project.preset.model.input;
     for tab in ViewId::ALL {
         // The training curves and the conv arithmetic sandbox are not inspection views, and
-        // anomaly, segmentation, denoising, diffusion and super-resolution need their own kind of data; an
+        // anomaly, segmentation, denoising and super-resolution need their own kind of data (and
+        // the latent view a VAE: tests/latent.rs, tests/cli.rs; the diffusion view a diffusion
+        // task: the test above); an
         // image model has no input plane or line for the views of point data (decision,
         // function, neurons, unit: tests/ui_first_hour.rs).
         if !tab.uses_model()
@@ -69,6 +71,7 @@ fn every_view_tab_renders_on_a_trained_model() {
                 ViewId::Anomaly
                     | ViewId::Segmentation
                     | ViewId::Denoising
+                    | ViewId::Latent
                     | ViewId::Diffusion
                     | ViewId::SuperResolution
             )

@@ -57,6 +57,9 @@ fn request(step: &Step, preset: &Preset, names: Vec<String>) -> ViewRequest {
             features: preset.data.source.source().input_features().to_vec(),
             ..PointOptions::default()
         },
+        // As convlab render sets them from the preset.
+        diffusion: preset.data.diffusion,
+        kl_weight: preset.training.kl_weight,
         super_resolution: preset.data.super_resolution,
         ..ViewRequest::default()
     }

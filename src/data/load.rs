@@ -1,6 +1,6 @@
 //! Turns a preset's data section into train and validation sets.
 
-use super::{DataError, DataSpec, Dataset};
+use super::{DataError, DataSpec, Dataset, Targets};
 use crate::engine::rng::Rng;
 
 /// Makes or loads the whole data set described by `spec` (before the split).
@@ -17,7 +17,33 @@ pub fn load_source(spec: &DataSpec) -> Result<Dataset, DataError> {
     Ok(match (&spec.denoise, &spec.diffusion) {
         (Some(d), _) => d.to_task(data),
         (None, Some(d)) => d.to_task(data),
+        (None, None) if spec.reconstruct => reconstruction_task(data),
         (None, None) => data,
+    })
+}
+
+/// `data` with every image as its own target (`reconstruct = true`).
+pub fn reconstruction_task(data: Dataset) -> Dataset {
+    Dataset {
+        targets: Targets::Dense(data.inputs.clone()),
+        class_names: Vec::new(),
+        ..data
+    }
+}
+
+/// Class labels (one per sample) and class names.
+pub type ClassLabels = (Vec<usize>, Vec<String>);
+
+/// The class labels of the validation set of `spec` and the class names, for a set whose
+/// targets are images (`reconstruct = true` or `[data.denoise]`) made from a labelled
+/// source: the same samples in the same order as [`load`]'s validation set. `None` when the
+/// source has no labels.
+pub fn class_labels(spec: &DataSpec) -> Result<Option<ClassLabels>, DataError> {
+    let data = spec.source.source().load(spec.seed)?;
+    let (_, val) = split(&data, spec.val_fraction, spec.seed);
+    Ok(match val.targets {
+        Targets::Labels(l) => Some((l, val.class_names)),
+        Targets::Dense(_) => None,
     })
 }
 

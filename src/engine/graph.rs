@@ -247,6 +247,67 @@ impl<T: Scalar> Graph<T> {
         Ok(self.outputs.last().expect("a graph has nodes"))
     }
 
+    /// Runs only the nodes after `name`, with `z` (`[n, …]` of that node's output shape) in
+    /// place of that node's output, in evaluation mode: the decoder of an autoencoder or VAE
+    /// fed with codes of one's choosing. Errors when a later node reads from the input or
+    /// from a node before `name` (the part after it is then not a decoder of `z` alone).
+    /// The last forward's outputs are left as they were.
+    pub fn forward_from(&mut self, name: &str, z: &Tensor<T>) -> Result<Tensor<T>, GraphError> {
+        let start = self
+            .index_of(name)
+            .ok_or_else(|| GraphError::node(name, "no node of that name"))?;
+        let d = dims(z);
+        if d[0] == 0 || d[1..] != self.facts.nodes[start].output {
+            return Err(GraphError::Input {
+                shape: d.to_vec(),
+                reason: format!(
+                    "node '{name}' outputs {:?} per sample",
+                    self.facts.nodes[start].output
+                ),
+            });
+        }
+        let n = d[0];
+        let empty = Tensor::<T>::zeros((0, 0, 0, 0));
+        let mut outputs: Vec<Tensor<T>> = Vec::with_capacity(self.nodes.len());
+        outputs.resize(start, empty.clone());
+        outputs.push(z.as_standard_layout().into_owned());
+        for i in start + 1..self.nodes.len() {
+            let node = &mut self.nodes[i];
+            if let Some(s) = node.sources.iter().find(|s| match s {
+                Source::Input => true,
+                Source::Node(j) => *j < start,
+            }) {
+                let from = match s {
+                    Source::Input => "the input".to_string(),
+                    Source::Node(j) => format!("'{}'", self.facts.nodes[*j].name),
+                };
+                return Err(GraphError::node(
+                    &self.facts.nodes[i].name,
+                    format!(
+                        "reads {from}, which comes before '{name}': it is not a decoder of '{name}' alone"
+                    ),
+                ));
+            }
+            let [c, h, w] = self.facts.nodes[i].output;
+            let ins: Vec<&Tensor<T>> = node
+                .sources
+                .iter()
+                .map(|&s| Self::source(&empty, &outputs, s))
+                .collect();
+            let y = node.layer.forward(Forward {
+                ins: &ins,
+                params: &mut self.params[node.params.clone()],
+                memo: &mut node.memo,
+                training: false,
+                rng: &mut self.rng,
+                out_dim: (n, c, h, w),
+                old_output: None,
+            });
+            outputs.push(y);
+        }
+        Ok(outputs.pop().expect("a graph has nodes"))
+    }
+
     /// Back-propagates `grad_output` (the loss gradient w.r.t. the last node's output) through
     /// the last forward. Parameter gradients are overwritten, not accumulated across calls.
     /// With `input_grad`, the gradient w.r.t. the network input is kept too.
@@ -443,6 +504,29 @@ impl<T: Scalar> Graph<T> {
             Memo::Noise(e) => e.as_ref(),
             _ => None,
         }
+    }
+
+    /// What a sampling node read in the last forward: μ and log σ² as the two halves of its
+    /// channels (None for other nodes or before a forward).
+    pub fn sampling_input(&self, name: &str) -> Option<&Tensor<T>> {
+        let i = self.index_of(name)?;
+        let node = &self.nodes[i];
+        if !matches!(node.layer, Layer::Sample(_)) {
+            return None;
+        }
+        let input = self.input.as_ref()?;
+        if self.outputs.len() != self.nodes.len() {
+            return None;
+        }
+        Some(Self::source(input, &self.outputs, node.sources[0]))
+    }
+
+    /// The first sampling node's name, if the model has one.
+    pub fn first_sampling_node(&self) -> Option<&str> {
+        self.nodes
+            .iter()
+            .position(|n| matches!(n.layer, Layer::Sample(_)))
+            .map(|i| self.facts.nodes[i].name.as_str())
     }
 
     /// The layer of a node, for views that need its geometry.

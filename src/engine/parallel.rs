@@ -110,8 +110,10 @@ fn train_shard<T: Scalar>(
     }
     // Without a KL term the plain backward runs, so such losses stay bit-identical.
     if kl_weight == 0.0 || !graph.has_sampling() {
+        // The KL is still measured (a warm-up's first epoch has β = 0), not trained.
+        let kl = graph.kl_divergence();
         graph.backward(&grad, false)?;
-        return Ok((value * weight, T::zero()));
+        return Ok((value * weight, kl * weight));
     }
     let beta = T::of(kl_weight);
     let kl = graph.kl_divergence();

@@ -289,6 +289,17 @@ pub struct AnomalyReport {
     pub roc: Vec<RocPoint>,
 }
 
+/// The AUROC of `scores` over the images whose label is known (`labels[i]`: `None` =
+/// unknown, `Some(true)` = anomalous).
+pub fn auroc_of(scores: &[f64], labels: &[Option<bool>]) -> Option<f64> {
+    let (s, l): (Vec<f64>, Vec<bool>) = scores
+        .iter()
+        .zip(labels)
+        .filter_map(|(&s, l)| l.map(|l| (s, l)))
+        .unzip();
+    auroc(&s, &l)
+}
+
 /// Error maps, scores, ROC and both AUROCs for test images, their reconstructions and
 /// what is known about them (`labels[i]`: `None` = unknown; `has_mask[i]`: mask `i` is known).
 pub fn anomaly_report(

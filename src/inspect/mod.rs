@@ -25,6 +25,8 @@
 //! - [`ssim`]: the structural similarity index (Wang et al. 2004).
 //! - [`super_resolution`]: bilinear and bicubic baselines of a super-resolution task, and a
 //!   trained fully convolutional net run on a whole image of any size.
+//! - [`latent`]: a VAE's codes μ and log σ², per-image KL, images decoded from chosen codes
+//!   (lattice, prior, interpolation).
 //! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
 //!   numeric input, step by step; output-size formulas).
 //!
@@ -39,6 +41,7 @@ pub mod denoise;
 pub mod diffusion;
 pub mod feature_vis;
 pub mod filters;
+pub mod latent;
 pub mod prediction;
 pub mod probe;
 pub mod receptive;
@@ -50,6 +53,7 @@ pub mod top_patches;
 
 mod util;
 
+pub use anomaly::auroc_of;
 pub use covariance::{Covariance, NodeCovariance, ShiftMode, covariance};
 pub use filters::{ClassicalFilter, FilterResponse, apply_filter, classical_filters, filter_bank};
 pub use probe::{ActStats, Histogram, NodeProbe, ParamProbe, Probe, probe};

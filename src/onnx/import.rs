@@ -235,6 +235,7 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     val_fraction: 0.2,
                     seed: 0,
                     denoise: None,
+                    reconstruct: false,
                     diffusion: None,
                     super_resolution: None,
                 },

@@ -39,6 +39,9 @@ pub enum ViewId {
     /// A denoising task: noisy / denoised / clean / difference, PSNR of the model and of
     /// the classical blur and median filter.
     Denoising,
+    /// A VAE's latent space: codes by class, the decoded lattice (manifold), prior samples,
+    /// interpolation.
+    Latent,
     /// A diffusion model: the forward noising of an image, what the network predicts at a
     /// step, and the reverse chain from noise to samples.
     Diffusion,
@@ -71,7 +74,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 21] = [
+    pub const ALL: [ViewId; 22] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -86,6 +89,7 @@ impl ViewId {
         ViewId::Anomaly,
         ViewId::Segmentation,
         ViewId::Denoising,
+        ViewId::Latent,
         ViewId::Diffusion,
         ViewId::SuperResolution,
         ViewId::ConvArithmetic,
@@ -113,6 +117,7 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
+            ViewId::Latent => "latent",
             ViewId::Diffusion => "diffusion",
             ViewId::SuperResolution => "super-resolution",
             ViewId::ConvArithmetic => "conv-arithmetic",
@@ -143,6 +148,7 @@ impl ViewId {
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
             ViewId::Denoising => "denoising",
+            ViewId::Latent => "latent",
             ViewId::Diffusion => "diffusion",
             ViewId::SuperResolution => "super_resolution",
             ViewId::ConvArithmetic => "conv_arithmetic",
@@ -171,6 +177,7 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::Denoising
+            | ViewId::Latent
             | ViewId::Diffusion
             | ViewId::SuperResolution
             | ViewId::ConvArithmetic
@@ -198,6 +205,7 @@ impl ViewId {
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
             ViewId::Denoising => "Denoising",
+            ViewId::Latent => "Latent",
             ViewId::Diffusion => "Diffusion",
             ViewId::SuperResolution => "Super-resolution",
             ViewId::ConvArithmetic => "Conv arithmetic",
@@ -301,6 +309,14 @@ impl ViewId {
                  though the net was trained on small crops: its parameter count does not depend \
                  on the image size."
             }
+            ViewId::Latent => {
+                "A variational autoencoder's latent space (a model with a sampling node): the \
+                 validation images' codes μ over the first two latent values, coloured by class; \
+                 the images the decoder (the nodes after the sampling node) draws from a regular \
+                 lattice over the plane; images decoded from draws of the prior N(0, I); and the \
+                 straight line between the current image's code and another's, decoded. Click \
+                 the scatter to decode that point."
+            }
             ViewId::Diffusion => {
                 "A denoising diffusion model (a preset with [data.diffusion]; Ho, Jain and Abbeel \
                  2020). Top: the forward process adds Gaussian noise to a training image step by \
@@ -375,6 +391,7 @@ impl ViewId {
             | ViewId::Anomaly
             | ViewId::Segmentation
             | ViewId::Denoising
+            | ViewId::Latent
             | ViewId::Diffusion
             | ViewId::SuperResolution
             | ViewId::Decision
@@ -422,6 +439,7 @@ impl ViewId {
                 ViewId::Anomaly
                     | ViewId::Segmentation
                     | ViewId::Denoising
+                    | ViewId::Latent
                     | ViewId::Diffusion
                     | ViewId::SuperResolution
             )

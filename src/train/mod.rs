@@ -8,4 +8,4 @@ pub mod snapshots;
 pub mod worker;
 
 pub use metrics::MetricKind;
-pub use run::{EpochRecord, History, StepReport, TrainError, Trainer};
+pub use run::{ElboTerms, EpochRecord, Evaluation, History, StepReport, TrainError, Trainer};

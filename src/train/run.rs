@@ -30,6 +30,22 @@ pub struct EpochRecord {
     pub images_per_s: f64,
     pub seconds: f64,
     pub learning_rate: f64,
+    /// The two terms of a VAE's loss (a model with a sampling node and a KL weight β):
+    /// `None` for other models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elbo: Option<ElboTerms>,
+}
+
+/// A VAE's loss split into its terms, per image: the reconstruction loss (the training
+/// loss's own, e.g. MSE) and the KL divergence of the codes to N(0, I) (summed over the
+/// latent values, before β). The loss is reconstruction + β·KL, with the warmed-up β in
+/// training and the full β on validation, so −ELBO up to constants and β.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ElboTerms {
+    pub train_recon: f64,
+    pub train_kl: f64,
+    pub val_recon: f64,
+    pub val_kl: f64,
 }
 
 /// Every epoch of a run so far.
@@ -106,6 +122,8 @@ pub struct Trainer {
     shuffle: Rng,
     pub history: History,
     epoch_loss: f64,
+    /// Σ KL × batch size of this epoch's steps (a VAE's KL term before β).
+    epoch_kl: f64,
     epoch_metric: MetricSums,
     epoch_seen: usize,
     epoch_started: Option<Instant>,
@@ -212,6 +230,7 @@ impl Trainer {
             shuffle: Rng::derive(t.seed, 0x5_4FF1E),
             history: History::default(),
             epoch_loss: 0.0,
+            epoch_kl: 0.0,
             epoch_metric: MetricSums::default(),
             epoch_seen: 0,
             epoch_started: None,
@@ -377,6 +396,7 @@ impl Trainer {
         self.optimizer.step(self.model.graph_mut().params_mut());
         self.cursor = end;
         self.epoch_loss += value as f64 * idx.len() as f64;
+        self.epoch_kl += self.model.last_kl() as f64 * idx.len() as f64;
         self.epoch_metric.add(sums);
         self.epoch_seen += idx.len();
         self.epoch_busy_s += started.elapsed().as_secs_f64();
@@ -400,15 +420,33 @@ impl Trainer {
             .epoch_started
             .take()
             .map_or(0.0, |t| t.elapsed().as_secs_f64());
-        let (val_loss, val_metric) = if self.val.is_empty() {
-            (f64::NAN, f64::NAN)
+        let val = if self.val.is_empty() {
+            Evaluation {
+                loss: f64::NAN,
+                metric: f64::NAN,
+                recon: f64::NAN,
+                kl: f64::NAN,
+            }
         } else {
             self.evaluate_val()?
         };
+        let (val_loss, val_metric) = (val.loss, val.metric);
+        let epoch = self.epochs_done + 1;
         self.epochs_done += 1;
+        let seen = self.epoch_seen.max(1) as f64;
+        let train_loss = self.epoch_loss / seen;
+        let elbo = self.is_vae().then(|| {
+            let train_kl = self.epoch_kl / seen;
+            ElboTerms {
+                train_recon: train_loss - self.preset.training.kl_weight_at(epoch) * train_kl,
+                train_kl,
+                val_recon: val.recon,
+                val_kl: val.kl,
+            }
+        });
         let record = EpochRecord {
             epoch: self.epochs_done,
-            train_loss: self.epoch_loss / self.epoch_seen.max(1) as f64,
+            train_loss,
             val_loss,
             train_metric: self.epoch_metric.value(self.metric),
             val_metric,
@@ -416,9 +454,11 @@ impl Trainer {
             images_per_s: self.epoch_seen as f64 / self.epoch_busy_s.max(1e-9),
             seconds,
             learning_rate: self.optimizer.lr,
+            elbo,
         };
         self.history.epochs.push(record.clone());
         self.epoch_loss = 0.0;
+        self.epoch_kl = 0.0;
         self.epoch_metric = MetricSums::default();
         self.epoch_seen = 0;
         self.epoch_busy_s = 0.0;
@@ -440,7 +480,12 @@ impl Trainer {
         }
     }
 
-    fn evaluate_val(&mut self) -> Result<(f64, f64), TrainError> {
+    /// A VAE: the model has a sampling node and the loss a KL weight β > 0.
+    pub fn is_vae(&self) -> bool {
+        self.preset.training.kl_weight > 0.0 && self.model.graph().has_sampling()
+    }
+
+    fn evaluate_val(&mut self) -> Result<Evaluation, TrainError> {
         let val = std::mem::replace(
             &mut self.val,
             Dataset {
@@ -450,16 +495,23 @@ impl Trainer {
                 class_names: Vec::new(),
             },
         );
-        let result = self.evaluate(&val);
+        let result = self.evaluate_terms(&val);
         self.val = val;
         result
     }
 
     /// Mean loss and metric over `data` in eval mode, split across the threads.
     pub fn evaluate(&mut self, data: &Dataset) -> Result<(f64, f64), TrainError> {
+        let e = self.evaluate_terms(data)?;
+        Ok((e.loss, e.metric))
+    }
+
+    /// [`Trainer::evaluate`] with the loss's terms: reconstruction and KL (zero without a
+    /// KL term).
+    pub fn evaluate_terms(&mut self, data: &Dataset) -> Result<Evaluation, TrainError> {
         let (lossk, metric) = (self.preset.training.loss, self.metric);
         let beta = self.preset.training.kl_weight;
-        let (mut total, mut sums) = (0.0, MetricSums::default());
+        let (mut recon, mut kl_sum, mut sums) = (0.0, 0.0, MetricSums::default());
         let idx: Vec<usize> = (0..data.len()).collect();
         for chunk in idx.chunks(self.preset.training.batch_size.max(64)) {
             let (x, target) = gather(data, chunk);
@@ -471,12 +523,32 @@ impl Trainer {
             let kl = if beta == 0.0 {
                 0.0
             } else {
-                beta * self.model.infer_kl() as f64
+                self.model.infer_kl() as f64
             };
-            total += (value as f64 + kl) * chunk.len() as f64;
+            recon += value as f64 * chunk.len() as f64;
+            kl_sum += kl * chunk.len() as f64;
         }
-        Ok((total / data.len().max(1) as f64, sums.value(metric)))
+        let n = data.len().max(1) as f64;
+        let (recon, kl) = (recon / n, kl_sum / n);
+        Ok(Evaluation {
+            loss: recon + beta * kl,
+            metric: sums.value(metric),
+            recon,
+            kl,
+        })
     }
+}
+
+/// The mean loss, metric and loss terms of a model over a data set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Reconstruction + β·KL (the loss alone without a KL term).
+    pub loss: f64,
+    pub metric: f64,
+    /// The loss's own term (e.g. MSE).
+    pub recon: f64,
+    /// KL divergence of the codes to N(0, I) per image, before β; 0 without a KL term.
+    pub kl: f64,
 }
 
 /// All cores: each batch is split across them.

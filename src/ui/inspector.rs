@@ -84,6 +84,8 @@ pub struct ViewSettings {
     /// for every view of one input (dragged on the Prediction view); its side is
     /// [`occlusion::default_square`]'s.
     pub occluder: Option<(usize, usize)>,
+    /// Latent: the point of the latent plane clicked, decoded beside the view.
+    pub latent_point: Option<[f32; 2]>,
     /// The training step whose snapshot every view shows (the timeline), `None` for the
     /// weights now.
     pub at_step: Option<u64>,
@@ -114,6 +116,7 @@ impl Default for ViewSettings {
             pick: None,
             features: Vec::new(),
             occluder: None,
+            latent_point: None,
             at_step: None,
             timestep: None,
             sample_seed: 1,
@@ -179,6 +182,8 @@ pub struct ViewResult {
     pub unit: Option<crate::viz::views::unit::UnitFacts>,
     /// Prediction: the model's answer and where the input lies in the picture.
     pub prediction: Option<PredictionResult>,
+    /// Latent: where the scatter lies in the picture (its top-left pixel) and what it spans.
+    pub latent: Option<((usize, usize), crate::viz::views::latent::ScatterFrame)>,
     pub epochs_done: usize,
     pub total_steps: u64,
     pub millis: f64,
@@ -227,6 +232,7 @@ impl Inspector for ViewInspector {
             neurons: None,
             unit: None,
             prediction: None,
+            latent: None,
             epochs_done: ctx.epochs_done,
             total_steps: ctx.total_steps,
             millis: 0.0,
@@ -411,6 +417,41 @@ impl ViewInspector {
                     r.image = Some(p.picture.image);
                     r.unit = Some(p.facts);
                 }
+                Ok(())
+            }
+            // The latent view: the registry's picture, with where its scatter lies for clicks.
+            ViewId::Latent => {
+                use crate::viz::views::latent;
+                let set = if ctx.val.is_empty() {
+                    ctx.train
+                } else {
+                    ctx.val
+                };
+                let mut names = set.class_names.clone();
+                let mut opts = latent::LatentOptions {
+                    point: st.latent_point,
+                    seed: ctx.preset.training.seed,
+                    ..latent::LatentOptions::default()
+                };
+                // A reconstruction task's targets are images: the labels come from the source.
+                if !matches!(set.targets, crate::data::Targets::Labels(_))
+                    && !ctx.val.is_empty()
+                    && let Ok(Some((labels, class_names))) =
+                        crate::data::load::class_labels(&ctx.preset.data)
+                    && labels.len() == ctx.val.len()
+                {
+                    opts.labels = labels;
+                    names = class_names;
+                }
+                let n = set.len().min(latent::MAX_POINTS);
+                let sample = match self.settings.input {
+                    InputChoice::Sample(k) => Some(k.min(n.saturating_sub(1))),
+                    _ => None,
+                };
+                let data = latent::compute(ctx.graph, set, sample, &opts)?;
+                let (img, origin) = latent::picture_with_origin(&data, &names);
+                r.image = Some(img);
+                r.latent = Some((origin, data.frame));
                 Ok(())
             }
             // Every other view over the data set: the registry's picture.
@@ -649,6 +690,8 @@ impl ViewInspector {
                 pick: st.pick.clone(),
                 features: st.features.clone(),
             },
+            latent: Default::default(),
+            kl_weight: 0.0,
             diffusion: None,
             timestep: st.timestep,
             seed: st.sample_seed,

@@ -513,6 +513,8 @@ struct RecordFile {
     images_per_s: Option<f64>,
     seconds: Option<f64>,
     learning_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    elbo: Option<crate::train::ElboTerms>,
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -531,6 +533,12 @@ impl From<&EpochRecord> for RecordFile {
             images_per_s: finite(r.images_per_s),
             seconds: finite(r.seconds),
             learning_rate: finite(r.learning_rate),
+            // JSON has no NaN (no validation set): such terms are not written.
+            elbo: r.elbo.filter(|e| {
+                [e.train_recon, e.train_kl, e.val_recon, e.val_kl]
+                    .iter()
+                    .all(|v| v.is_finite())
+            }),
         }
     }
 }
@@ -548,6 +556,7 @@ impl From<RecordFile> for EpochRecord {
             images_per_s: v(r.images_per_s),
             seconds: r.seconds.unwrap_or(0.0),
             learning_rate: v(r.learning_rate),
+            elbo: r.elbo,
         }
     }
 }
@@ -569,6 +578,7 @@ mod tests {
             images_per_s: 1000.0,
             seconds: 1.5,
             learning_rate: 0.02,
+            elbo: None,
         }
     }
 

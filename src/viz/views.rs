@@ -16,6 +16,7 @@ pub mod denoising;
 pub mod dense_net;
 pub mod diffusion;
 pub mod function;
+pub mod latent;
 pub mod neurons;
 pub mod occlusion;
 pub mod point_options;
@@ -82,6 +83,10 @@ pub struct ViewRequest {
     pub arithmetic: ArithOptions,
     /// Decision, function, neurons and single unit: their settings.
     pub points: point_options::PointOptions,
+    /// The training's KL weight β (a VAE's anomaly view scores by MSE + β·KL too).
+    pub kl_weight: f64,
+    /// Latent view: class labels, interpolation partner, picked point.
+    pub latent: latent::LatentOptions,
     /// Diffusion: the task's noise schedule, the step shown, and the sampler's seed.
     pub diffusion: Option<crate::data::diffusion::Diffusion>,
     pub timestep: Option<usize>,
@@ -226,7 +231,9 @@ pub fn render_view(
             Ok(top_patches::picture(&response, set, 96))
         }
         ViewId::Anomaly => match *input {
-            ViewInput::AnomalyTest(test) => anomaly::render(graph, test, req.sample, opacity),
+            ViewInput::AnomalyTest(test) => {
+                anomaly::render(graph, test, req.sample, opacity, req.kl_weight)
+            }
             _ => Err(VizError::NeedsAnomalySet),
         },
         ViewId::Segmentation => {
@@ -238,6 +245,11 @@ pub fn render_view(
             let (train, val) = input.data_set(view)?;
             let set = if val.is_empty() { train } else { val };
             denoising::render(graph, set, req.sample)
+        }
+        ViewId::Latent => {
+            let (train, val) = input.data_set(view)?;
+            let set = if val.is_empty() { train } else { val };
+            latent::render(graph, set, req.sample, &req.latent, names)
         }
         ViewId::Diffusion => {
             let (train, _) = input.data_set(view)?;

@@ -232,6 +232,15 @@ pub struct DataSpec {
     /// images themselves out (`[data.super_resolution]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub super_resolution: Option<super::super_resolution::SuperResolution>,
+    /// Makes the set a reconstruction task: every image is its own target (an autoencoder
+    /// or VAE on a labelled set such as digits). The labels are dropped from the targets;
+    /// [`super::load::class_labels`] still finds them for pictures coloured by class.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reconstruct: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_val_fraction() -> f64 {
@@ -344,6 +353,7 @@ mod tests {
                 val_fraction: 0.2,
                 seed: 3,
                 denoise: None,
+                reconstruct: false,
                 diffusion: None,
                 super_resolution: None,
             };

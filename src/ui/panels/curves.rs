@@ -173,6 +173,59 @@ pub fn curves_ui(curves: Curves<'_>, ui: &mut Ui) {
                 );
             });
     });
+    // A VAE's loss in its two terms: reconstruction and KL (before β), train and validation.
+    if history.iter().any(|r| r.elbo.is_some()) {
+        let terms = |of: fn(&crate::train::ElboTerms) -> [f64; 2]| {
+            let pick = |k: usize| -> Vec<[f64; 2]> {
+                history
+                    .iter()
+                    .filter_map(|r| r.elbo.as_ref().map(|e| [r.epoch as f64, of(e)[k]]))
+                    .collect()
+            };
+            (pick(0), pick(1))
+        };
+        ui.horizontal(|ui| {
+            for (id, label, of) in [
+                (
+                    "recon_plot",
+                    "reconstruction loss",
+                    (|e: &crate::train::ElboTerms| [e.train_recon, e.val_recon])
+                        as fn(&crate::train::ElboTerms) -> [f64; 2],
+                ),
+                (
+                    "kl_plot",
+                    "KL (before beta, log)",
+                    |e: &crate::train::ElboTerms| [e.train_kl, e.val_kl],
+                ),
+            ] {
+                let (train, val) = terms(of);
+                // The KL spans orders of magnitude (huge while β is 0 in a warm-up): log scale.
+                let log_kl = id == "kl_plot";
+                let (train, val) = (plot_points(train, log_kl), plot_points(val, log_kl));
+                Plot::new(id)
+                    .y_axis_formatter(move |mark, _| tick_label(mark.value, log_kl))
+                    .legend(Legend::default())
+                    .width(width)
+                    .height(height * 0.8)
+                    .x_axis_label("epoch")
+                    .y_axis_label(label)
+                    .allow_scroll(false)
+                    .show(ui, |plot| {
+                        mark(plot);
+                        plot.line(
+                            Line::new("train", PlotPoints::new(train))
+                                .color(TRAIN)
+                                .width(2.0),
+                        );
+                        plot.line(
+                            Line::new("validation", PlotPoints::new(val))
+                                .color(VAL)
+                                .width(2.0),
+                        );
+                    });
+            }
+        });
+    }
 }
 
 /// The previous run's training and validation curves of the values `of` picks (train,

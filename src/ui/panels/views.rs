@@ -850,6 +850,12 @@ fn picture_ui(views: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
             {
                 let (x, y) = to_px(pos);
                 let s = &mut views.settings;
+                // A click on the latent scatter decodes that point.
+                if let Some(((ox, oy), frame)) = &result.latent
+                    && let Some(p) = frame.to_latent(x as f64 - *ox as f64, y as f64 - *oy as f64)
+                {
+                    s.latent_point = Some(p);
+                }
                 if let Some((layout, _)) = &result.grid
                     && let Some((c, _, _)) = layout.locate(x, y)
                 {

@@ -75,6 +75,7 @@ pub fn render(
     test: &AnomalyTest,
     sample: Option<usize>,
     opacity: f32,
+    kl_weight: f64,
 ) -> Result<Rgba, VizError> {
     let recon = compute(graph, test)?;
     let report = &recon.report;
@@ -113,7 +114,7 @@ pub fn render(
             picks
         }
     };
-    anomaly_image(&AnomalyPicture {
+    let picture = anomaly_image(&AnomalyPicture {
         inputs: &test.inputs,
         reconstructions: &recon.images,
         masks: &test.masks,
@@ -125,7 +126,42 @@ pub fn render(
         picks: &picks,
         threshold,
         opacity,
-    })
+    })?;
+    if !graph.has_sampling() {
+        return Ok(picture);
+    }
+    // A VAE: the image AUROC by each of its scores, beside the one the picture uses.
+    use crate::inspect::auroc_of;
+    use crate::inspect::latent::{codes, negative_elbo, reconstruction_errors};
+    let mse = reconstruction_errors(&test.inputs, &recon.images);
+    let kl = codes(graph, &test.inputs)?.kl_per_image();
+    let show = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{a:.3}"));
+    let mut line = format!(
+        "VAE scores, image AUROC: largest errors {} · per-image MSE {} · KL of the code {}",
+        show(report.auroc),
+        show(auroc_of(&mse, &test.anomalous)),
+        show(auroc_of(&kl, &test.anomalous)),
+    );
+    if kl_weight > 0.0 {
+        let elbo = negative_elbo(&mse, &kl, kl_weight);
+        line.push_str(&format!(
+            " · negative ELBO (MSE + {kl_weight}·KL) {}",
+            show(auroc_of(&elbo, &test.anomalous))
+        ));
+    }
+    let text = crate::viz::text::text_image(
+        &line,
+        2,
+        crate::viz::draw::INK,
+        crate::viz::draw::BACKGROUND,
+        0,
+    );
+    let text = crate::viz::draw::padded(&text, 8, crate::viz::draw::BACKGROUND);
+    Ok(crate::viz::draw::vstack(
+        &[picture, text],
+        0,
+        crate::viz::draw::BACKGROUND,
+    ))
 }
 
 /// Outlines the region where `mask > 0.5` on `img` (the map is scaled to the picture):

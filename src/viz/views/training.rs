@@ -24,6 +24,9 @@ pub struct EpochPoint {
     pub val_loss: f64,
     pub train_metric: f64,
     pub val_metric: f64,
+    /// A VAE's loss terms: train reconstruction, train KL, validation reconstruction,
+    /// validation KL.
+    pub elbo: Option<[f64; 4]>,
 }
 
 /// A run's history: its epochs in order, and the name of its metric (accuracy, IoU…).
@@ -83,11 +86,40 @@ pub fn render(curves: &RunCurves) -> Result<Rgba, VizError> {
         0,
     );
     let charts = hstack(&[loss, metric_chart], 24, BACKGROUND);
-    Ok(padded(
-        &vstack(&[title, charts], 12, BACKGROUND),
-        8,
-        BACKGROUND,
-    ))
+    let mut rows = vec![title, charts];
+    if curves.epochs.iter().any(|e| e.elbo.is_some()) {
+        let term = |name: &str, k: usize, color| Series {
+            name: name.to_string(),
+            points: curves
+                .epochs
+                .iter()
+                .filter_map(|e| e.elbo.map(|t| [e.epoch as f64, t[k]]))
+                .collect(),
+            color,
+        };
+        let recon = line_chart(
+            &[
+                term("training reconstruction", 0, TRAIN),
+                term("validation reconstruction", 2, VAL),
+            ],
+            &LineOptions {
+                title: "ELBO term: reconstruction loss".into(),
+                x_label: "epoch".into(),
+                ..LineOptions::default()
+            },
+        );
+        let kl = line_chart(
+            &[term("training KL", 1, TRAIN), term("validation KL", 3, VAL)],
+            &LineOptions {
+                title: "ELBO term: KL to N(0, I), before beta (log scale)".into(),
+                x_label: "epoch".into(),
+                log: true,
+                ..LineOptions::default()
+            },
+        );
+        rows.push(hstack(&[recon, kl], 24, BACKGROUND));
+    }
+    Ok(padded(&vstack(&rows, 12, BACKGROUND), 8, BACKGROUND))
 }
 
 #[cfg(test)]
@@ -107,6 +139,7 @@ mod tests {
                 val_loss: 1.2 / k as f64,
                 train_metric: 0.5 + 0.1 * k as f64,
                 val_metric: 0.45 + 0.1 * k as f64,
+                elbo: None,
             })
             .collect();
         let img = render(&RunCurves {
