@@ -271,7 +271,7 @@ mod tests {
             // x_t − √ᾱ·x_0 = √(1 − ᾱ)·ε, pixel by pixel.
             let t = (f64::from(f) * 1000.0).round() as usize;
             let ab = sched.alpha_bar(t);
-            let want = ab.sqrt() * -1.0 + (1.0 - ab).sqrt() * f64::from(e[[n, 0, 3, 4]]);
+            let want = -ab.sqrt() + (1.0 - ab).sqrt() * f64::from(e[[n, 0, 3, 4]]);
             assert!((f64::from(x[[n, 0, 3, 4]]) - want).abs() < 1e-5);
         }
     }

@@ -260,7 +260,6 @@ mod tests {
     fn a_perfect_noise_predictor_walks_back_even_when_respaced() {
         let d = small();
         let sched = d.schedule();
-        let clean = Tensor::<f32>::from_elem((1, 1, 2, 2), 0.25);
         let chain = reverse_chain(&d, [1, 2, 2], 1, 3, &[50, 0], Some(7), |input| {
             let x = input.slice(s![.., ..1, .., ..]).to_owned();
             let t = (f64::from(input[[0, 1, 0, 0]]) * 50.0).round() as usize;

@@ -27,7 +27,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use super::OnnxError;
 use super::proto::{AttrValue, Attribute, Node, TensorProto};
-use super::reader::{Ctx, Op, TimeStage, Val, tidy, to_array};
+use super::reader::{Ctx, Op, TimeShift, TimeStage, Val, tidy, to_array};
 use super::writer::{Builder, NodeExport, float, int, ints, string};
 use crate::engine::ModelSpec;
 use crate::engine::facts::{ModelFacts, WindowGeometry};
@@ -392,24 +392,22 @@ impl Ctx {
                 let stem = Self::weight_stem(op, 1);
                 self.alias(
                     op,
-                    next(TimeStage::Shift {
+                    next(TimeStage::Shift(Box::new(TimeShift {
                         freqs,
                         weight,
                         bias,
                         stem,
-                    }),
+                    }))),
                 )
             }
-            ("Reshape", shift @ TimeStage::Shift { .. }) => self.alias(op, next(shift)),
-            (
-                "Add",
-                TimeStage::Shift {
+            ("Reshape", shift @ TimeStage::Shift(_)) => self.alias(op, next(shift)),
+            ("Add", TimeStage::Shift(shift)) => {
+                let TimeShift {
                     freqs,
                     weight,
                     bias,
                     stem,
-                },
-            ) => {
+                } = *shift;
                 let k = if time(0, self).is_some() { 1 } else { 0 };
                 let (x, _) = self.node_input(op, k)?;
                 let dim = 2 * freqs.len();

@@ -62,12 +62,16 @@ pub(super) enum TimeStage {
     Cos(Vec<f32>),
     Code(Vec<f32>),
     /// The code through a `Gemm` (also after `Reshape`): one shift per channel.
-    Shift {
-        freqs: Vec<f32>,
-        weight: ArrayD<f32>,
-        bias: ArrayD<f32>,
-        stem: Option<String>,
-    },
+    Shift(Box<TimeShift>),
+}
+
+/// A time embedding's code through its `Gemm`: the learned matrix and bias.
+#[derive(Clone, Debug)]
+pub(super) struct TimeShift {
+    pub(super) freqs: Vec<f32>,
+    pub(super) weight: ArrayD<f32>,
+    pub(super) bias: ArrayD<f32>,
+    pub(super) stem: Option<String>,
 }
 
 fn valid_name(s: &str) -> bool {

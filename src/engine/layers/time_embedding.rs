@@ -87,7 +87,7 @@ impl Kind for TimeEmbeddingConfig {
 
     fn infer(&self, at: &NodeInputs) -> Result<Inferred, GraphError> {
         let [c, h, w] = at.x();
-        if self.dim < 2 || self.dim % 2 != 0 {
+        if self.dim < 2 || !self.dim.is_multiple_of(2) {
             return Err(at.error(format!(
                 "the time embedding's dim must be even and at least 2, got {}",
                 self.dim
@@ -238,10 +238,10 @@ impl Compute for TimeEmbedding {
                 })
                 .collect();
             let mut dfraction = 0.0;
-            for c in 0..self.channels {
+            for (c, dbc) in db.iter_mut().enumerate() {
                 // d loss / d shift[n, c] is the gradient summed over the channel's pixels.
                 let g = b.dy.slice(ndarray::s![n, c, .., ..]).sum();
-                db[c] += g;
+                *dbc += g;
                 let row = c * self.dim..(c + 1) * self.dim;
                 for (d, e) in dw[row.clone()].iter_mut().zip(&code) {
                     *d += g * T::from(*e).expect("finite");
