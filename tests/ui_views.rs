@@ -49,6 +49,22 @@ fn the_diffusion_tab_draws_the_chain_and_takes_its_settings() {
     assert_ne!(r.image.as_ref().unwrap().pixels, first.pixels);
 }
 
+/// The window starts on its default digits preset; the checkpoint, read in the background,
+/// asks for the same digits made into a diffusion task. The digits loaded for the default
+/// must not stand in for them (they lack the t/T channel): the data is loaded again.
+#[test]
+fn a_diffusion_checkpoint_gets_its_task_not_the_plain_digits() {
+    let mut h = app_with("assets/checkpoints/diffusion-digits.safetensors");
+    step_until(&mut h, 120, "the checkpoint's run to be configured", |a| {
+        idle(a) && a.project.preset.name == "diffusion-digits"
+    });
+    let app = h.state();
+    let split = app.data.split.as_ref().expect("split data");
+    assert_eq!(split.train.sample_shape(), [2, 28, 28]);
+    assert!(app.run.error.is_none(), "{:?}", app.run.error);
+    assert_eq!(app.run.history.len(), 60, "the checkpoint's epochs");
+}
+
 #[test]
 fn every_view_tab_renders_on_a_trained_model() {
     let mut h = app_with("presets/shapes-cnn.toml");

@@ -82,6 +82,8 @@ pub enum ReadError {
 pub struct LoadedData {
     pub source: DataSource,
     pub seed: u64,
+    /// The task the samples were made into.
+    pub task: crate::ui::session::TaskKey,
     pub dataset: Arc<Dataset>,
     pub skipped: Vec<Skipped>,
     /// What the loader found beyond the samples (the masks' format, the test images).
@@ -153,6 +155,8 @@ struct Loaded {
 pub struct DataJob {
     pub source: DataSource,
     pub seed: u64,
+    /// The task the samples are made into (part of what the job loads).
+    pub task: crate::ui::session::TaskKey,
     rx: Receiver<Result<LoadedData, LoadError>>,
     pub done: Arc<AtomicUsize>,
     pub total: Arc<AtomicUsize>,
@@ -169,6 +173,7 @@ impl DataJob {
         let job = DataJob {
             source: spec.source.clone(),
             seed: spec.seed,
+            task: crate::ui::session::TaskKey::of(spec),
             rx,
             done: Arc::clone(&done),
             total: Arc::clone(&total),
@@ -188,6 +193,7 @@ impl DataJob {
                 .map(|loaded| LoadedData {
                     source: spec.source.clone(),
                     seed: spec.seed,
+                    task: crate::ui::session::TaskKey::of(&spec),
                     dataset: Arc::new(loaded.dataset),
                     skipped: loaded.skipped,
                     details: loaded.details,

@@ -244,17 +244,15 @@ impl ConvLabApp {
             .data
             .loaded
             .as_ref()
-            .is_some_and(|l| self.data_matches(&l.source, l.seed));
+            .is_some_and(|l| self.data_matches(&l.source, l.seed, &l.task));
         let loading = self
             .data
             .job
             .as_ref()
-            .is_some_and(|j| self.data_matches(&j.source, j.seed));
-        let failed = self
-            .data
-            .failed
-            .as_ref()
-            .is_some_and(|(s, seed, _)| self.data_matches(s, *seed));
+            .is_some_and(|j| self.data_matches(&j.source, j.seed, &j.task));
+        let failed = self.data.failed.as_ref().is_some_and(|(s, seed, _)| {
+            self.data_matches(s, *seed, &crate::ui::session::TaskKey::of(wanted))
+        });
         let reload = std::mem::take(&mut self.data.reload);
         if (!have || reload) && !failed && (!loading || reload) {
             if let Some(job) = &self.data.job {

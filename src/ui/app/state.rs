@@ -54,8 +54,13 @@ impl ConvLabApp {
         };
     }
 
-    pub(super) fn data_matches(&self, loaded_source: &DataSource, seed: u64) -> bool {
-        data_matches(&self.project.preset.data, loaded_source, seed)
+    pub(super) fn data_matches(
+        &self,
+        loaded_source: &DataSource,
+        seed: u64,
+        task: &crate::ui::session::TaskKey,
+    ) -> bool {
+        data_matches(&self.project.preset.data, loaded_source, seed, task)
     }
 
     /// The data set the project uses, if it is loaded.
