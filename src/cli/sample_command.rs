@@ -14,6 +14,11 @@ use crate::engine::parallel::DataParallel;
 use crate::inspect::diffusion::{judge, kept_steps, reverse_chain};
 use crate::viz::views::diffusion::{chain_strip, sample_grid};
 
+/// Moments of the chain a strip shows.
+const STRIP_FRAMES: usize = 11;
+/// Moments of the chain an animation shows.
+const ANIMATION_FRAMES: usize = 50;
+
 /// The flags of `convlab sample`.
 #[derive(clap::Args, Debug)]
 pub struct SampleArgs {
@@ -39,6 +44,13 @@ pub struct SampleArgs {
     /// The reverse chain of the first samples as a strip from noise to image (PNG).
     #[arg(long, value_name = "FILE.png")]
     pub strip: Option<PathBuf>,
+    /// The reverse chain as an animated GIF: the samples' grid at 50 moments from pure
+    /// noise to the end, then the final grid held.
+    #[arg(long, value_name = "FILE.gif")]
+    pub animate: Option<PathBuf>,
+    /// How long each frame of `--animate` shows, in milliseconds.
+    #[arg(long, default_value_t = 80)]
+    pub frame_ms: u32,
     /// A classifier checkpoint (e.g. a digits LeNet) that judges the samples.
     #[arg(long, value_name = "CLASSIFIER.safetensors")]
     pub judge: Option<PathBuf>,
@@ -74,7 +86,13 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let mut model = DataParallel::from_graph(graph, threads);
-    let frames = if args.strip.is_some() { 11 } else { 0 };
+    let frames = if args.animate.is_some() {
+        ANIMATION_FRAMES
+    } else if args.strip.is_some() {
+        STRIP_FRAMES
+    } else {
+        0
+    };
     let keep = if frames > 0 {
         kept_steps(diffusion.steps, frames)
     } else {
@@ -109,6 +127,25 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.strip {
         crate::viz::draw::save_png(&chain_strip(&chain, 4), path)?;
         out["strip"] = json!(path);
+    }
+    if let Some(path) = &args.animate {
+        let mut pictures: Vec<crate::viz::Rgba> = chain
+            .frames
+            .iter()
+            .zip(&chain.steps)
+            .map(|(f, t)| {
+                let shown = f.mapv(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0);
+                crate::viz::animation::captioned_frame(&sample_grid(&shown), &format!("t = {t}"))
+            })
+            .collect();
+        // Hold the finished samples for a moment before the loop starts again.
+        if let Some(last) = pictures.last().cloned() {
+            pictures.extend(std::iter::repeat_n(last, 12));
+        }
+        let bytes = crate::viz::animation::gif_bytes(&pictures, args.frame_ms)?;
+        crate::atomic_file::write_atomically(path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        out["animation"] = json!(path);
     }
     if let Some(path) = &args.judge {
         let classifier = Checkpoint::load(path)?;

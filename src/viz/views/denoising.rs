@@ -95,7 +95,7 @@ pub fn picture(t: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
             out.put(x, y, [rgb[0], rgb[1], rgb[2], 255]);
         }
     }
-    enlarge(&out, zoom)
+    enlarge(&out, zoom.max(1))
 }
 
 /// Output minus clean of image `k`, averaged over channels, on the diverging palette

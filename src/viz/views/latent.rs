@@ -5,14 +5,15 @@
 //! codes, decoded; and, when a point of the plane is picked, its decoded image. The
 //! computations are [`crate::inspect::latent`]'s.
 
+use super::denoising::picture;
 use ndarray::Array4;
 
 use crate::data::Dataset;
 use crate::engine::Graph;
 use crate::inspect::latent::{Codes, codes, decode, interpolation, lattice, prior_codes};
 use crate::viz::draw::{
-    BACKGROUND, INK, MUTED, blit, captioned, dashed_rect, disc, enlarge, fill_rect, hstack, line,
-    padded, ring, stroke_rect, swatches, vstack,
+    BACKGROUND, INK, MUTED, blit, captioned, dashed_rect, disc, fill_rect, hstack, line, padded,
+    ring, stroke_rect, swatches, vstack,
 };
 use crate::viz::text::{draw_text, text_image};
 use crate::viz::{Rgba, VizError};
@@ -216,26 +217,6 @@ pub fn compute(
         point,
         frame: ScatterFrame::new(range),
     })
-}
-
-/// Image `k` of `t`, clamped to [0, 1]: RGB for three channels, grey from the first
-/// otherwise.
-pub fn picture(t: &Array4<f32>, k: usize, zoom: usize) -> Rgba {
-    let (_, c, h, w) = t.dim();
-    let mut out = Rgba::new(w, h, [0, 0, 0, 255]);
-    let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-    for y in 0..h {
-        for x in 0..w {
-            let v = |ch: usize| byte(t[[k, ch.min(c - 1), y, x]]);
-            let rgb = if c == 3 {
-                [v(0), v(1), v(2)]
-            } else {
-                [v(0); 3]
-            };
-            out.put(x, y, [rgb[0], rgb[1], rgb[2], 255]);
-        }
-    }
-    enlarge(&out, zoom.max(1))
 }
 
 fn class_color(labels: &[usize], i: usize) -> [u8; 3] {
