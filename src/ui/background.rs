@@ -83,7 +83,7 @@ pub struct LoadedData {
     pub source: DataSource,
     pub seed: u64,
     /// The task the samples were made into.
-    pub task: crate::ui::session::TaskKey,
+    pub task: TaskKey,
     pub dataset: Arc<Dataset>,
     pub skipped: Vec<Skipped>,
     /// What the loader found beyond the samples (the masks' format, the test images).
@@ -151,12 +151,34 @@ struct Loaded {
     thumbnails: Option<Rgba>,
 }
 
+/// What turns the loaded samples into the preset's task (see `data::load::load_source`):
+/// a set loaded for another task has other inputs or targets (a diffusion task's extra t
+/// channel, a denoising task's clean targets), so it must be loaded again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskKey {
+    denoise: bool,
+    diffusion: Option<crate::data::diffusion::Diffusion>,
+    super_resolution: Option<crate::data::super_resolution::SuperResolution>,
+    reconstruct: bool,
+}
+
+impl TaskKey {
+    pub fn of(spec: &DataSpec) -> TaskKey {
+        TaskKey {
+            denoise: spec.denoise.is_some(),
+            diffusion: spec.diffusion,
+            super_resolution: spec.super_resolution,
+            reconstruct: spec.reconstruct,
+        }
+    }
+}
+
 /// A data set loading on the `"data-loader"` thread.
 pub struct DataJob {
     pub source: DataSource,
     pub seed: u64,
     /// The task the samples are made into (part of what the job loads).
-    pub task: crate::ui::session::TaskKey,
+    pub task: TaskKey,
     rx: Receiver<Result<LoadedData, LoadError>>,
     pub done: Arc<AtomicUsize>,
     pub total: Arc<AtomicUsize>,
@@ -173,7 +195,7 @@ impl DataJob {
         let job = DataJob {
             source: spec.source.clone(),
             seed: spec.seed,
-            task: crate::ui::session::TaskKey::of(spec),
+            task: TaskKey::of(spec),
             rx,
             done: Arc::clone(&done),
             total: Arc::clone(&total),
@@ -193,7 +215,7 @@ impl DataJob {
                 .map(|loaded| LoadedData {
                     source: spec.source.clone(),
                     seed: spec.seed,
-                    task: crate::ui::session::TaskKey::of(&spec),
+                    task: TaskKey::of(&spec),
                     dataset: Arc::new(loaded.dataset),
                     skipped: loaded.skipped,
                     details: loaded.details,

@@ -44,39 +44,17 @@ impl DataView {
     }
 }
 
-/// What turns the loaded samples into the preset's task (see `data::load::load_source`):
-/// a set loaded for another task has other inputs or targets (a diffusion task's extra t
-/// channel, a denoising task's clean targets), so it must be loaded again.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TaskKey {
-    denoise: bool,
-    diffusion: Option<crate::data::diffusion::Diffusion>,
-    super_resolution: Option<crate::data::super_resolution::SuperResolution>,
-    reconstruct: bool,
-}
-
-impl TaskKey {
-    pub fn of(spec: &DataSpec) -> TaskKey {
-        TaskKey {
-            denoise: spec.denoise.is_some(),
-            diffusion: spec.diffusion,
-            super_resolution: spec.super_resolution,
-            reconstruct: spec.reconstruct,
-        }
-    }
-}
-
 /// Whether data loaded from `loaded_source` with `seed` for `task` is what `spec` asks for.
 pub fn data_matches(
     spec: &DataSpec,
     loaded_source: &DataSource,
     seed: u64,
-    task: &TaskKey,
+    task: &crate::ui::background::TaskKey,
 ) -> bool {
     let seed_matters = spec.source.source().seed_changes_samples();
     *loaded_source == spec.source
         && (!seed_matters || seed == spec.seed)
-        && *task == TaskKey::of(spec)
+        && *task == crate::ui::background::TaskKey::of(spec)
 }
 
 pub struct SplitData {

@@ -251,7 +251,7 @@ impl ConvLabApp {
             .as_ref()
             .is_some_and(|j| self.data_matches(&j.source, j.seed, &j.task));
         let failed = self.data.failed.as_ref().is_some_and(|(s, seed, _)| {
-            self.data_matches(s, *seed, &crate::ui::session::TaskKey::of(wanted))
+            self.data_matches(s, *seed, &crate::ui::background::TaskKey::of(wanted))
         });
         let reload = std::mem::take(&mut self.data.reload);
         if (!have || reload) && !failed && (!loading || reload) {

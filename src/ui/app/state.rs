@@ -58,7 +58,7 @@ impl ConvLabApp {
         &self,
         loaded_source: &DataSource,
         seed: u64,
-        task: &crate::ui::session::TaskKey,
+        task: &crate::ui::background::TaskKey,
     ) -> bool {
         data_matches(&self.project.preset.data, loaded_source, seed, task)
     }
