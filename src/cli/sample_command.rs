@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::checkpoint::Checkpoint;
 use crate::engine::parallel::DataParallel;
-use crate::inspect::diffusion::{judge, kept_steps, reverse_chain};
+use crate::inspect::diffusion::{frames_for_display, judge, kept_steps, reverse_chain};
 use crate::viz::views::diffusion::{chain_strip, sample_grid};
 
 /// Moments of the chain a strip shows.
@@ -129,13 +129,11 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
         out["strip"] = json!(path);
     }
     if let Some(path) = &args.animate {
-        let mut pictures: Vec<crate::viz::Rgba> = chain
-            .frames
+        let mut pictures: Vec<crate::viz::Rgba> = frames_for_display(&chain)
             .iter()
             .zip(&chain.steps)
             .map(|(f, t)| {
-                let shown = f.mapv(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0);
-                crate::viz::animation::captioned_frame(&sample_grid(&shown), &format!("t = {t}"))
+                crate::viz::animation::captioned_frame(&sample_grid(f), &format!("t = {t}"))
             })
             .collect();
         // Hold the finished samples for a moment before the loop starts again.

@@ -109,8 +109,23 @@ pub fn reverse_chain<E>(
         );
         record(s, &x, &mut chain);
     }
-    chain.samples = x.mapv(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0);
+    chain.samples = to_display(&x);
     Ok(chain)
+}
+
+/// The clean image x̂_0 = (x_t − √(1 − ᾱ_t)·ε̂) / √ᾱ_t that noisy `x` and its predicted
+/// noise `eps` imply at a step with `ab` = ᾱ_t (in the data's scale [−1, 1], unclipped).
+pub fn implied_clean(ab: f64, x: &Tensor<f32>, eps: &Tensor<f32>) -> Tensor<f32> {
+    let mut out = x.clone();
+    out.zip_mut_with(eps, |v, &e| {
+        *v = ((f64::from(*v) - (1.0 - ab).sqrt() * f64::from(e)) / ab.sqrt()) as f32
+    });
+    out
+}
+
+/// Values in the data's scale [−1, 1] as display values in [0, 1] (clipped).
+pub fn to_display(x: &Tensor<f32>) -> Tensor<f32> {
+    x.mapv(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0)
 }
 
 /// One step back from x_t to x_s (s < t, usually t − 1) given the predicted noise, where
@@ -131,6 +146,7 @@ pub fn reverse_step(
     let sigma = ((1.0 - ab_prev) / (1.0 - ab) * beta).sqrt();
     let mut out = x.clone();
     out.zip_mut_with(eps, |v, &e| {
+        // x̂_0 as in [`implied_clean`], kept in f64 through the step.
         let x0 = ((f64::from(*v) - (1.0 - ab).sqrt() * f64::from(e)) / ab.sqrt()).clamp(-1.0, 1.0);
         *v = (x0_coef * x0 + xt_coef * f64::from(*v)) as f32;
     });
@@ -155,20 +171,13 @@ pub fn forward_strip(
     let eps = Tensor::<f32>::from_shape_fn(x0.raw_dim(), |_| rng.normal() as f32);
     steps
         .iter()
-        .map(|&t| {
-            noised(&sched, &x0, &eps, t.min(sched.steps()))
-                .mapv(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0)
-        })
+        .map(|&t| to_display(&noised(&sched, &x0, &eps, t.min(sched.steps()))))
         .collect()
 }
 
 /// The frames of a chain as display images in [0, 1] (clipped), one `[n, c, h, w]` each.
 pub fn frames_for_display(chain: &Chain) -> Vec<Tensor<f32>> {
-    chain
-        .frames
-        .iter()
-        .map(|f| f.mapv(|v| (v.clamp(-1.0, 1.0) + 1.0) / 2.0))
-        .collect()
+    chain.frames.iter().map(to_display).collect()
 }
 
 /// Sample `i` of a batch as `[1, c, h, w]`.

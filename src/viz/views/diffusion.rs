@@ -9,7 +9,7 @@ use crate::data::diffusion::{Diffusion, noised};
 use crate::engine::rng::Rng;
 use crate::engine::{Graph, Mode, Tensor};
 use crate::inspect::diffusion::{
-    Chain, forward_strip, frames_for_display, kept_steps, model_input, reverse_chain,
+    Chain, forward_strip, frames_for_display, implied_clean, kept_steps, model_input, reverse_chain,
 };
 use crate::viz::Rgba;
 use crate::viz::VizError;
@@ -171,10 +171,7 @@ pub fn one_step(
         )));
     }
     let ab = sched.alpha_bar(t);
-    let mut estimate = noisy.clone();
-    estimate.zip_mut_with(&predicted, |v, &e| {
-        *v = ((f64::from(*v) - (1.0 - ab).sqrt() * f64::from(e)) / ab.sqrt()) as f32
-    });
+    let estimate = implied_clean(ab, &noisy, &predicted);
     let mse = (&predicted - &noise)
         .mapv(|v| f64::from(v * v))
         .mean()
