@@ -143,6 +143,8 @@ pub struct AnomalyData {
     pub roc: Vec<RocPoint>,
     pub auroc: Option<f64>,
     pub pixel_auroc: Option<f64>,
+    /// The image-level AUROCs of the other scores (image MSE; a VAE's KL and negative ELBO).
+    pub score_aurocs: Vec<crate::inspect::latent::ScoreAuroc>,
 }
 
 /// What the segmentation view shows.
@@ -765,6 +767,13 @@ impl ViewInspector {
         let zoom = crate::viz::overlay::auto_zoom(h, w, 256);
         let one = |a: &Array4<f32>| a.slice(s![k..k + 1, .., .., ..]).to_owned();
         let map_max = report.maps.iter().copied().fold(0.0f32, f32::max);
+        let score_aurocs = crate::inspect::latent::score_aurocs(
+            ctx.graph,
+            &test.inputs,
+            &recon,
+            &test.anomalous,
+            ctx.preset.training.kl_weight,
+        )?;
         r.anomaly = Some(AnomalyData {
             index: k,
             len: n,
@@ -784,6 +793,7 @@ impl ViewInspector {
             roc: report.roc.clone(),
             auroc: report.auroc,
             pixel_auroc: report.pixel_auroc,
+            score_aurocs,
         });
         Ok(())
     }
