@@ -17,6 +17,7 @@ use crate::train::snapshots::{Snapshot, Snapshots};
 use crate::train::{EpochRecord, Trainer};
 
 pub mod onnx_commands;
+pub mod pipeline_command;
 pub mod predict_command;
 pub mod sample_command;
 
@@ -102,6 +103,9 @@ pub enum Command {
     /// Draw images from a trained diffusion model: a grid, the reverse chain as a strip,
     /// and a classifier's verdict on them.
     Sample(sample_command::SampleArgs),
+    /// A handcrafted image pipeline (classical operators, features, a simple classifier),
+    /// its evolution, and both beside the preset's network.
+    Pipeline(pipeline_command::PipelineArgs),
     /// The validation metric of a checkpoint (plus AUROC or IoU where they apply).
     Eval {
         checkpoint: PathBuf,
@@ -142,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Render(args)) => crate::render::run(&args),
         Some(Command::Predict(args)) => predict_command::run(&args),
         Some(Command::Sample(args)) => sample_command::run(&args),
+        Some(Command::Pipeline(args)) => pipeline_command::run(&args),
         None => bail!("no command"),
     }
 }
