@@ -15,7 +15,7 @@ use crate::classical::pipeline::grey_image;
 use crate::classical::{EvolutionSpec, Generation, evaluate, evolve};
 use crate::spec::Preset;
 use crate::train::Trainer;
-use crate::viz::classical::{ComparisonRow, comparison_table, evolution_picture, stages_picture};
+use crate::viz::classical::{ComparisonRow, comparison_picture, evolution_picture, stages_picture};
 
 /// The flags of `convlab pipeline`.
 #[derive(clap::Args, Debug)]
@@ -48,7 +48,8 @@ pub struct PipelineArgs {
     /// The evolution's chart and best pipeline (PNG).
     #[arg(long, value_name = "FILE.png")]
     pub chart: Option<PathBuf>,
-    /// The comparison table (PNG; with --compare).
+    /// The comparison table with the evolved pipeline beside the network's first learned
+    /// filters (PNG; with --compare).
     #[arg(long, value_name = "FILE.png")]
     pub table: Option<PathBuf>,
     /// The result as one JSON object on stdout.
@@ -76,6 +77,7 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
     let picture_set = if val.is_empty() { &train } else { &val };
     let mut out = json!({ "preset": preset.name, "train": train.len(), "validation": val.len() });
     let mut rows = Vec::new();
+    let mut evolved_best = None;
     let say = |line: String| {
         if !args.json {
             println!("{line}");
@@ -144,6 +146,7 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
         .with_context(|| origin.clone())?;
         let last = history.last().context("the evolution ran no generation")?;
         say(format!("evolved: {}", last.best.describe()));
+        evolved_best = Some(last.best.clone());
         out["evolved"] = json!({
             "pipeline": last.best.describe(),
             "generations": last.index,
@@ -209,7 +212,18 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
             seconds,
         });
         if let Some(path) = &args.table {
-            crate::viz::draw::save_png(&comparison_table(&rows), path)?;
+            let filters = crate::inspect::filters::conv_nodes(trainer.graph())
+                .first()
+                .and_then(|node| {
+                    let w = crate::inspect::filters::conv_kernels(trainer.graph(), node).ok()?;
+                    let opts = crate::viz::maps::KernelOptions::default();
+                    crate::viz::maps::kernel_grid(&w, node, &opts).ok()
+                })
+                .map(|g| g.image);
+            let evolved_stages = evolved_best
+                .as_ref()
+                .map(|best| stages_picture(best, &grey_image(&picture_set.inputs, sample)));
+            crate::viz::draw::save_png(&comparison_picture(&rows, evolved_stages, filters), path)?;
             out["table"] = json!(path);
         }
         say(String::new());

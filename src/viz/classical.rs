@@ -171,3 +171,29 @@ pub fn comparison_table(rows: &[ComparisonRow]) -> Rgba {
         BACKGROUND,
     )
 }
+
+/// The table, then the evolved pipeline's stages beside the network's first learned
+/// filters: evolved and learned features of the same data, side by side.
+pub fn comparison_picture(
+    rows: &[ComparisonRow],
+    evolved: Option<Rgba>,
+    filters: Option<Rgba>,
+) -> Rgba {
+    let mut below = Vec::new();
+    if let Some(e) = evolved {
+        below.push(captioned(&e, "evolved pipeline", TS, BACKGROUND));
+    }
+    if let Some(f) = filters {
+        below.push(captioned(
+            &f,
+            "learned filters (first conv)",
+            TS,
+            BACKGROUND,
+        ));
+    }
+    let mut parts = vec![comparison_table(rows)];
+    if !below.is_empty() {
+        parts.push(hstack(&below, 24, BACKGROUND));
+    }
+    padded(&vstack(&parts, 12, BACKGROUND), 8, BACKGROUND)
+}
