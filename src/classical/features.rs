@@ -63,7 +63,7 @@ impl FeatureGroup {
                 "Grey-level co-occurrence (8 levels, right and down neighbours): contrast (how different neighbours are), homogeneity and energy (how uniform)."
             }
             FeatureGroup::Blobs => {
-                "Connected foreground regions (8-connected; the image is Otsu-thresholded first unless it is already binary): their number, mean and largest area, and the foreground share."
+                "Connected foreground regions (8-connected; the image is Otsu-thresholded first unless it is already binary): their number, mean and largest area, the foreground share, and the largest region's shape: extent (area / bounding box: 1 for an upright square, about 0.79 for a disc, 0.5 for a right triangle) and compactness (4π·area / perimeter², largest for a disc)."
             }
         }
     }
@@ -85,6 +85,8 @@ impl FeatureGroup {
                 "blob mean area",
                 "blob largest area",
                 "foreground",
+                "largest extent",
+                "largest compactness",
             ],
         };
         fixed.iter().map(|s| s.to_string()).collect()
@@ -228,7 +230,57 @@ fn blobs(img: &GrayImage) -> Vec<f64> {
     let fg: f64 = areas.iter().sum();
     let mean = if count > 0.0 { fg / count / n } else { 0.0 };
     let largest = areas.iter().copied().fold(0.0, f64::max) / n;
-    vec![count, mean, largest, fg / n]
+    let (extent, compactness) = largest_shape(&labels, &areas);
+    vec![count, mean, largest, fg / n, extent, compactness]
+}
+
+/// Extent (area over bounding-box area) and compactness (4π·area / perimeter², the
+/// perimeter counted as the region's pixels with a 4-neighbour outside it) of the largest
+/// region; zeros without one.
+fn largest_shape(
+    labels: &image::ImageBuffer<image::Luma<u32>, Vec<u32>>,
+    areas: &[f64],
+) -> (f64, f64) {
+    let Some((index, &area)) = areas
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+    else {
+        return (0.0, 0.0);
+    };
+    let label = index as u32 + 1;
+    let (w, h) = labels.dimensions();
+    let (mut x0, mut y0, mut x1, mut y1) = (u32::MAX, u32::MAX, 0, 0);
+    let mut perimeter = 0.0;
+    let inside = |x: i64, y: i64| {
+        x >= 0
+            && y >= 0
+            && x < i64::from(w)
+            && y < i64::from(h)
+            && labels.get_pixel(x as u32, y as u32)[0] == label
+    };
+    for y in 0..h {
+        for x in 0..w {
+            if labels.get_pixel(x, y)[0] != label {
+                continue;
+            }
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            let (xi, yi) = (i64::from(x), i64::from(y));
+            if [(1, 0), (-1, 0), (0, 1), (0, -1)]
+                .iter()
+                .any(|(dx, dy)| !inside(xi + dx, yi + dy))
+            {
+                perimeter += 1.0;
+            }
+        }
+    }
+    let bbox = f64::from(x1 - x0 + 1) * f64::from(y1 - y0 + 1);
+    let compactness = if perimeter > 0.0 {
+        4.0 * std::f64::consts::PI * area / (perimeter * perimeter)
+    } else {
+        0.0
+    };
+    (area / bbox, compactness)
 }
 
 #[cfg(test)]
@@ -273,6 +325,17 @@ mod tests {
         assert!((f[1] - 2.5 / 25.0).abs() < 1e-12);
         assert!((f[2] - 4.0 / 25.0).abs() < 1e-12);
         assert!((f[3] - 5.0 / 25.0).abs() < 1e-12);
+        // The largest region is the 2×2 square: it fills its box; all 4 pixels are border.
+        assert!((f[4] - 1.0).abs() < 1e-12);
+        assert!((f[5] - 4.0 * std::f64::consts::PI * 4.0 / 16.0).abs() < 1e-12);
+        // A right triangle (rows of 1, 2, 3, 4 pixels) fills 10 of its 16-pixel box.
+        let mut t = [0u8; 16];
+        for y in 0..4 {
+            for x in 0..=y {
+                t[y * 4 + x] = 255;
+            }
+        }
+        assert!((blobs(&img(4, 4, &t))[4] - 10.0 / 16.0).abs() < 1e-12);
     }
 
     #[test]

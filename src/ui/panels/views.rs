@@ -48,6 +48,7 @@ pub struct ViewsUi {
     pub image_path: String,
     pub image_error: Option<ImageInputError>,
     anomaly_cache: AnomalyCache,
+    classical_cache: crate::ui::inspector::ClassicalCache,
     pub anomaly_opacity: f32,
     /// Pixel threshold as a share of the largest error (errors below are not drawn).
     pub pixel_threshold: f32,
@@ -147,6 +148,7 @@ impl ViewsUi {
                 out: self.out.clone(),
                 anomaly_cache: Arc::clone(&self.anomaly_cache),
                 seg_threshold: self.seg_threshold,
+                classical_cache: Arc::clone(&self.classical_cache),
             };
             self.sent = Some(key);
             Some(InspectorUpdate::Install(InspectJob(Box::new(job))))
