@@ -69,3 +69,50 @@ fn a_pipeline_added_and_edited_in_the_panel_is_what_the_tab_shows() {
     assert!(r.error.is_none(), "{:?}", r.error);
     assert_ne!(r.info, first);
 }
+
+/// The Evolved features tab evolves in the background: generations arrive while the window
+/// stays responsive, Pause holds the run between generations, Stop ends it early.
+#[test]
+fn an_evolution_runs_in_the_background_and_pauses_and_stops() {
+    let mut h = app_with("presets/handcrafted-vs-evolved-vs-cnn.toml");
+    step_until(&mut h, 120, "the run to be configured", idle);
+    h.get_by_label(ViewId::Evolution.title()).click();
+    h.run_steps(2);
+    h.get_by_label("Evolve").click();
+    step_until(&mut h, 600, "the first generations", |a| {
+        a.views
+            .evolution
+            .as_ref()
+            .is_some_and(|r| r.history.len() >= 2)
+    });
+    h.get_by_label("Pause evolution").click();
+    h.run_steps(2);
+    assert!(h.state().views.evolution.as_ref().unwrap().is_paused());
+    // While paused at most the generation in progress arrives.
+    let before = h.state().views.evolution.as_ref().unwrap().history.len();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    h.run_steps(3);
+    let during = h.state().views.evolution.as_ref().unwrap().history.len();
+    assert!(during <= before + 1, "{before} -> {during} while paused");
+    h.get_by_label("Resume evolution").click();
+    h.run_steps(2);
+    h.get_by_label("Stop evolution").click();
+    step_until(&mut h, 600, "the run to stop", |a| {
+        a.views.evolution.as_ref().is_some_and(|r| r.finished)
+    });
+    let run = h.state().views.evolution.as_ref().unwrap();
+    assert!(run.error.is_none(), "{:?}", run.error);
+    let n = run.history.len();
+    assert!((2..=11).contains(&n), "{n} generations");
+    assert!(
+        run.history
+            .windows(2)
+            .all(|w| w[1].best_fitness >= w[0].best_fitness)
+    );
+    let label = format!("generation {} of 10", run.history.last().unwrap().index);
+    h.run_steps(2);
+    assert!(
+        h.query_by_label_contains(&label).is_some(),
+        "the status line names {label}"
+    );
+}

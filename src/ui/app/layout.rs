@@ -153,6 +153,7 @@ impl ConvLabApp {
                             .diffusion
                             .as_ref()
                             .map(|d| d.steps),
+                        evolution: self.project.preset.evolution.as_ref(),
                     },
                     ui,
                 );
