@@ -20,9 +20,11 @@
 //!    training loop, the trainer thread and its messages).
 //! 6. [`viz`]: tensors → RGBA pictures, without egui; draws what `inspect` computes (never
 //!    imports `train`).
-//! 7. [`onnx`] (export and import of graphs, nothing else) and [`checkpoint`] (trained
+//! 7. [`onnx`] (export and import of graphs, nothing else), [`checkpoint`] (trained
 //!    weights + preset + history in one `.safetensors`; [`checkpoint::Checkpoint::open`]
-//!    and [`checkpoint::Checkpoint::graph`] are the one way the commands load a model).
+//!    and [`checkpoint::Checkpoint::graph`] are the one way the commands load a model) and
+//!    [`export_pytorch`] (a model and its training as PyTorch code, from a preset and its
+//!    weights).
 //! 8. Commands the CLI runs: [`bench`], [`dump`], [`render`].
 //! 9. [`ui`] (the window, the only user of egui/eframe/rfd) and [`cli`] (argument parsing
 //!    and the remaining commands, among them `export-onnx`/`import-onnx`).
@@ -36,6 +38,7 @@ pub mod cli;
 pub mod data;
 pub mod dump;
 pub mod engine;
+pub mod export_pytorch;
 pub mod inspect;
 pub mod npy;
 pub mod onnx;
