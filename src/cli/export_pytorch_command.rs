@@ -23,12 +23,13 @@ pub struct ExportPytorchArgs {
 pub fn export_to_folder(model: &std::path::Path, out: &std::path::Path) -> anyhow::Result<String> {
     let (checkpoint, trained) = Checkpoint::open(model, None)?;
     let origin = if trained {
-        WeightsOrigin::Checkpoint(
+        WeightsOrigin::Checkpoint(format!(
+            "`{}`",
             model
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        )
+                .unwrap_or_default()
+        ))
     } else {
         WeightsOrigin::Initial {
             seed: checkpoint.preset.training.seed,

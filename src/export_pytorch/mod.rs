@@ -69,7 +69,8 @@ impl ExportFile {
 /// Where the weights came from, for the README and the command's report.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WeightsOrigin {
-    /// A trained checkpoint (its file name).
+    /// Trained weights, and where they come from (e.g. a checkpoint's file name in
+    /// backticks), for the README: "the trained weights of …".
     Checkpoint(String),
     /// A preset's weights drawn with its initialisation and this seed.
     Initial { seed: u64 },

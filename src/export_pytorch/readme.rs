@@ -30,7 +30,7 @@ pub fn write(
         model.class_name
     );
     let weights = match origin {
-        WeightsOrigin::Checkpoint(file) => format!("the trained weights of `{file}`"),
+        WeightsOrigin::Checkpoint(from) => format!("the trained weights of {from}"),
         WeightsOrigin::Initial { seed } => format!(
             "the preset's initial weights (not trained), drawn by ConvLab with seed {seed}"
         ),

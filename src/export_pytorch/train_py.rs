@@ -22,10 +22,10 @@ pub fn optimiser_words(kind: OptimizerKind) -> String {
         } => {
             let mut s = "SGD".to_string();
             if momentum != 0.0 {
-                let _ = write!(s, ", momentum {momentum}");
+                let _ = write!(s, ", momentum {momentum:?}");
             }
             if weight_decay != 0.0 {
-                let _ = write!(s, ", weight decay {weight_decay}");
+                let _ = write!(s, ", weight decay {weight_decay:?}");
             }
             s
         }
@@ -35,9 +35,9 @@ pub fn optimiser_words(kind: OptimizerKind) -> String {
             eps,
             weight_decay,
         } => {
-            let mut s = format!("Adam, betas ({beta1}, {beta2}), eps {eps}");
+            let mut s = format!("Adam, betas ({beta1:?}, {beta2:?}), eps {eps:?}");
             if weight_decay != 0.0 {
-                let _ = write!(s, ", weight decay {weight_decay}");
+                let _ = write!(s, ", weight decay {weight_decay:?}");
             }
             s
         }
@@ -95,8 +95,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-import model as model_module
-from model import {{CLASS}}
+{{MODULE_IMPORT}}from model import {{CLASS}}
 
 HERE = Path(__file__).resolve().parent
 
@@ -232,7 +231,8 @@ def load_data():
 const AUGMENT: &str = r#"
 
 def augment(x, y):
-    """The preset's augmentation of each training batch: {{WORDS}}."""
+    """The preset's augmentation of each training batch:
+    {{WORDS}}."""
     {{FLIP}}{{SHIFT}}{{NOISE}}return x, y
 "#;
 
@@ -327,7 +327,8 @@ def fans(module):
 
 @torch.no_grad()
 def initialise(model):
-    """{{WORDS}}; normalisation layers start as the identity."""
+    """{{WORDS}};
+    normalisation layers start as the identity."""
     for module in model.modules():
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)):
             module.reset_parameters()
@@ -342,13 +343,13 @@ const EVALUATE: &str = r#"
 
 @torch.no_grad()
 def evaluate(model, data, device):
-    """Validation loss and {{METRIC}} (in evaluation mode: {{EVAL_NOTE}})."""
+    """Validation loss and {{METRIC}}{{EVAL_NOTE}}."""
     model.eval()
     loss_sum, hits, total, count = 0.0, 0.0, 0.0, 0
     for x, y in torch.utils.data.DataLoader(data, batch_size=256):
         x, y = x.to(device), y.to(device)
         out = model(x)
-        loss_sum += loss_of(model, out, y, beta=KL_WEIGHT).item() * len(x)
+        loss_sum += {{EVAL_LOSS}}.item() * len(x)
         count += len(x)
         {{METRIC_SUMS}}
     {{METRIC_VALUE}}
@@ -369,16 +370,23 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
         .replace("{{EPOCHS}}", &t.epochs.to_string())
         .replace("{{LR}}", &py_float(t.learning_rate))
         .replace("{{SEED}}", &t.seed.to_string())
-        .replace("{{INITIAL}}", "initial.safetensors");
-    if t.kl_weight > 0.0 {
+        .replace("{{INITIAL}}", "initial.safetensors")
+        .replace(
+            "{{MODULE_IMPORT}}",
+            if model.has_sampling || model.has_time {
+                "import model as model_module\n"
+            } else {
+                ""
+            },
+        );
+    let vae = model.has_sampling;
+    if vae {
         let _ = writeln!(s, "KL_WEIGHT = {}  # beta of the ELBO", py_float(t.kl_weight));
         let _ = writeln!(
             s,
             "KL_WARMUP_EPOCHS = {}  # beta grows from 0 over these epochs",
             t.kl_warmup_epochs
         );
-    } else {
-        let _ = writeln!(s, "KL_WEIGHT = 0.0");
     }
     let py_path = |p: &std::path::Path| format!("{:?}", p.display().to_string());
     let quote = |p: &std::path::Path| py_path(p);
@@ -560,10 +568,11 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
     };
     let _ = write!(
         s,
-        "\n\ndef loss_of(model, out, y, beta):\n    \"\"\"The preset's loss: {}{}.\"\"\"\n    loss = {recon}\n",
+        "\n\ndef loss_of({}):\n    \"\"\"The preset's loss: {}{}.\"\"\"\n    loss = {recon}\n",
+        if vae { "model, out, y, beta" } else { "out, y" },
         loss_words(t.loss),
-        if model.has_sampling {
-            ", plus beta times the sampling nodes' KL divergence (the negative ELBO)"
+        if vae {
+            ",\n    plus beta times the sampling nodes' KL divergence (the negative ELBO)"
         } else {
             ""
         }
@@ -584,7 +593,7 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
     } else {
         "WEIGHTED = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)"
     };
-    let _ = write!(s, "\n\n{weighted}");
+    let _ = write!(s, "\n\n{weighted}\n");
     s.push_str(
         &INIT
             .replace("{{WORDS}}", &capitalise(&init_words(t.init)))
@@ -616,16 +625,24 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
         MetricKind::Psnr => "PSNR in dB of the pooled squared error",
     };
     let eval_note = if model.mode_matters {
-        "dropout off, batch norm with its running statistics, a VAE's z = mu"
+        "\n    (in evaluation mode: dropout off, batch norm with its running statistics, a VAE's\n    z = mu)"
     } else {
-        "the same computation as in training for this model"
+        ""
     };
     s.push_str(
         &EVALUATE
             .replace("{{METRIC}}", metric_words)
             .replace("{{EVAL_NOTE}}", eval_note)
             .replace("{{METRIC_SUMS}}", &metric_sums)
-            .replace("{{METRIC_VALUE}}", metric_value),
+            .replace("{{METRIC_VALUE}}", metric_value)
+            .replace(
+                "{{EVAL_LOSS}}",
+                if vae {
+                    "loss_of(model, out, y, beta=KL_WEIGHT)"
+                } else {
+                    "loss_of(out, y)"
+                },
+            ),
     );
     // The training loop.
     let optimiser = match t.optimizer {
@@ -665,10 +682,15 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
         LrSchedule::Constant => String::new(),
         LrSchedule::Cosine => "    # Cosine schedule (Loshchilov and Hutter 2017, without restarts): the rate falls\n    # along a half cosine to zero over the run's steps.\n    total_steps = EPOCHS * len(loader)\n    schedule = torch.optim.lr_scheduler.LambdaLR(\n        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step / total_steps, 1.0)))\n    )\n".into(),
     };
-    let beta_line = if t.kl_weight > 0.0 {
-        "        # KL warm-up: beta grows linearly over the first epochs.\n        beta = KL_WEIGHT * min((epoch - 1) / KL_WARMUP_EPOCHS, 1.0) if KL_WARMUP_EPOCHS else KL_WEIGHT\n"
+    let beta_line = if vae {
+        "        beta = KL_WEIGHT\n        if KL_WARMUP_EPOCHS:\n            # KL warm-up: beta grows linearly from 0 over the first epochs.\n            beta *= min((epoch - 1) / KL_WARMUP_EPOCHS, 1.0)\n"
     } else {
-        "        beta = 0.0\n"
+        ""
+    };
+    let train_loss = if vae {
+        "loss_of(model, model(x), y, beta)"
+    } else {
+        "loss_of(model(x), y)"
     };
     let steps: String = batch_steps
         .iter()
@@ -721,7 +743,7 @@ def main():
         for x, y in loader:
             x, y = x.to(device), y.to(device)
 {steps}            optimiser.zero_grad()
-            loss = loss_of(model, model(x), y, beta)
+            loss = {train_loss}
             loss.backward()
             optimiser.step()
 {schedule_step}            loss_sum += loss.item() * len(x)
