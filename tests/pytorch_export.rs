@@ -23,11 +23,15 @@ use convlab::export_pytorch::{ExportFile, WeightsOrigin, export, initial_params}
 use convlab::spec::Preset;
 
 fn preset_path(name: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("presets").join(format!("{name}.toml"));
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("presets")
+        .join(format!("{name}.toml"));
     if p.is_file() {
         p
     } else {
-        fixtures_dir().join("pytorch_export").join(format!("{name}.toml"))
+        fixtures_dir()
+            .join("pytorch_export")
+            .join(format!("{name}.toml"))
     }
 }
 
@@ -65,9 +69,8 @@ fn generated_code_matches_the_golden_files() {
                 std::fs::write(&path, got).unwrap();
                 continue;
             }
-            let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-                panic!("{}: {e} (CONVLAB_BLESS=1 writes it)", path.display())
-            });
+            let want = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (CONVLAB_BLESS=1 writes it)", path.display()));
             assert!(
                 got == want,
                 "{preset}/{name} differs from {}; if the change is meant, regenerate with CONVLAB_BLESS=1 and review the diff",
@@ -113,12 +116,21 @@ fn every_export_names_its_files_and_weights() {
         .unwrap();
     let tensors = safetensors::SafeTensors::deserialize(&st.bytes).unwrap();
     assert_eq!(
-        tensors.tensor("norm_fc.num_batches_tracked").unwrap().shape(),
+        tensors
+            .tensor("norm_fc.num_batches_tracked")
+            .unwrap()
+            .shape(),
         &[] as &[usize]
     );
     assert_eq!(tensors.tensor("norm_vec.weight").unwrap().shape(), &[16]);
-    assert_eq!(tensors.tensor("norm_maps.weight").unwrap().shape(), &[8, 28, 28]);
-    assert_eq!(tensors.tensor("tconv.weight").unwrap().shape(), &[8, 4, 3, 3]);
+    assert_eq!(
+        tensors.tensor("norm_maps.weight").unwrap().shape(),
+        &[8, 28, 28]
+    );
+    assert_eq!(
+        tensors.tensor("tconv.weight").unwrap().shape(),
+        &[8, 4, 3, 3]
+    );
 }
 
 #[test]
@@ -187,7 +199,12 @@ fn generated_python_compiles() {
         return;
     }
     let dir = scratch("pytorch-export", "compile");
-    for preset in ["digits-lenet", "13-resnet-vs-plain", "cells-unet", "all-kinds"] {
+    for preset in [
+        "digits-lenet",
+        "13-resnet-vs-plain",
+        "cells-unet",
+        "all-kinds",
+    ] {
         for f in exported(preset) {
             if f.name.ends_with(".py") {
                 let path = dir.join(format!("{preset}-{}", f.name));
@@ -228,7 +245,10 @@ fn parity(preset: &str, dir: &Path) -> Parity {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{preset}: {err}");
-    let (bx, by) = (dir.join(format!("{preset}-x.npy")), dir.join(format!("{preset}-y.npy")));
+    let (bx, by) = (
+        dir.join(format!("{preset}-x.npy")),
+        dir.join(format!("{preset}-y.npy")),
+    );
     let take = format!(
         "import numpy as np; np.save({:?}, np.load({:?})[:16]); np.save({:?}, np.load({:?})[:16])",
         bx.display().to_string(),
@@ -280,7 +300,11 @@ fn check(preset: &str, p: &Parity, rel: f64) {
         "{preset}: output {:.1e} abs / {:.1e} rel; input grad {:.1e} / {:.1e}; weight grads {:.1e} / {:.1e} ({})",
         p.output.0, p.output.1, p.input_grad.0, p.input_grad.1, p.params.0, p.params.1, p.params.2
     );
-    assert!(p.output.1 <= rel, "{preset}: output differs by {:?}", p.output);
+    assert!(
+        p.output.1 <= rel,
+        "{preset}: output differs by {:?}",
+        p.output
+    );
     assert!(
         p.input_grad.1 <= rel,
         "{preset}: input gradient differs by {:?}",

@@ -6,10 +6,10 @@ mod common;
 
 use common::ui::{app, ready, step_until};
 use convlab::ui::ConvLabApp;
+use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use eframe::egui;
 
 fn pick_preset(h: &mut Harness<'static, ConvLabApp>, name: &str) {
     h.get_by_role_and_label(Role::ComboBox, "Preset").click();
@@ -37,12 +37,19 @@ fn file_menu_exports_pytorch_code_into_a_folder() {
     h.get_by_role_and_label(Role::TextInput, "PyTorch folder");
     h.state_mut().state.pytorch_path = out.display().to_string();
     h.run_steps(1);
-    h.get_by_role_and_label(Role::Button, "Export PyTorch code").click();
+    h.get_by_role_and_label(Role::Button, "Export PyTorch code")
+        .click();
     step_until(&mut h, 60, "the PyTorch export", |a| {
         a.message.text.starts_with("exported PyTorch") || a.message.is_error
     });
     assert!(!h.state().message.is_error, "{}", h.state().message.text);
-    for f in ["model.py", "train.py", "README.md", "model.safetensors", "train_x.npy"] {
+    for f in [
+        "model.py",
+        "train.py",
+        "README.md",
+        "model.safetensors",
+        "train_x.npy",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let model = std::fs::read_to_string(out.join("model.py")).unwrap();
@@ -55,10 +62,14 @@ fn file_menu_exports_pytorch_code_into_a_folder() {
     h.state_mut().state.pytorch_path = foreign.display().to_string();
     h.get_by_label("File").click();
     h.run_steps(2);
-    h.get_by_role_and_label(Role::Button, "Export PyTorch code").click();
+    h.get_by_role_and_label(Role::Button, "Export PyTorch code")
+        .click();
     step_until(&mut h, 60, "the refused export", |a| a.message.is_error);
     assert!(
-        h.state().message.text.contains("could not export PyTorch code")
+        h.state()
+            .message
+            .text
+            .contains("could not export PyTorch code")
             && h.state().message.text.contains("thesis.tex"),
         "{}",
         h.state().message.text

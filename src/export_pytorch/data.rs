@@ -84,9 +84,8 @@ fn one_channel(preset: &Preset) -> bool {
 /// The data of `preset`: generated arrays for built-in sets, a description for folders.
 pub fn export_data(preset: &Preset) -> Result<ExportData, ExportError> {
     let spec = &preset.data;
-    let task_on_top = spec.denoise.is_some()
-        || spec.diffusion.is_some()
-        || spec.super_resolution.is_some();
+    let task_on_top =
+        spec.denoise.is_some() || spec.diffusion.is_some() || spec.super_resolution.is_some();
     let folder_plan = match &spec.source {
         DataSource::Folder(f) => Some(DataPlan::ClassFolder {
             path: f.path.clone(),
@@ -97,7 +96,9 @@ pub fn export_data(preset: &Preset) -> Result<ExportData, ExportError> {
             let binary = match &f.mask_format {
                 MaskFormat::Binary => true,
                 // One output channel: foreground against background.
-                MaskFormat::Auto if preset.model.nodes.last().is_some() && one_channel(preset) => true,
+                MaskFormat::Auto if preset.model.nodes.last().is_some() && one_channel(preset) => {
+                    true
+                }
                 MaskFormat::Indices(_) => false,
                 MaskFormat::Auto | MaskFormat::Palette(_) => {
                     return Err(ExportError::Unsupported {

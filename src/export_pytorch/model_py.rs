@@ -294,8 +294,8 @@ impl ModelCode {
                     if *stride != Pair::square(1) {
                         args.push(format!("stride={}", size(*stride)));
                     }
-                    let same = *padding == Padding::Named(PaddingName::Same)
-                        && *stride == Pair::square(1);
+                    let same =
+                        *padding == Padding::Named(PaddingName::Same) && *stride == Pair::square(1);
                     let even = g.pads.as_symmetric();
                     let mut pad_first = None;
                     if same {
@@ -481,24 +481,34 @@ impl ModelCode {
                     (format!("{this}({})", spatial(0)), 4)
                 }
                 NodeKind::Add | NodeKind::Concat => {
-                    let rank = if ins.iter().all(|(_, r)| *r == 2) { 2 } else { 4 };
+                    let rank = if ins.iter().all(|(_, r)| *r == 2) {
+                        2
+                    } else {
+                        4
+                    };
                     let terms: Vec<String> = (0..ins.len())
-                        .map(|k| if rank == 4 { spatial(k) } else { ins[k].0.clone() })
+                        .map(|k| {
+                            if rank == 4 {
+                                spatial(k)
+                            } else {
+                                ins[k].0.clone()
+                            }
+                        })
                         .collect();
                     let (expr, note) = if matches!(node.kind, NodeKind::Add) {
                         (
                             terms.join(" + "),
-                            "add: the shortcut is added back (residual connection)",
+                            "residual connection: the shortcut is added back",
                         )
                     } else {
                         (
                             format!("torch.cat([{}], dim=1)", terms.join(", ")),
-                            "concat: the branches' channels side by side",
+                            "concatenation: the inputs' channels side by side",
                         )
                     };
                     if !commented.contains(&note) {
                         commented.push(note);
-                        code.forward_lines.push(format!("# {} {note}", node.name));
+                        code.forward_lines.push(format!("# {}: {note}", node.name));
                     }
                     (expr, rank)
                 }
@@ -599,7 +609,10 @@ impl ModelCode {
             let _ = writeln!(s, "        {line}");
         }
         let _ = writeln!(s, "\n");
-        let _ = writeln!(s, "def load_model(path=\"model.safetensors\", device=\"cpu\"):");
+        let _ = writeln!(
+            s,
+            "def load_model(path=\"model.safetensors\", device=\"cpu\"):"
+        );
         let _ = writeln!(
             s,
             "    \"\"\"The model with the exported weights (strict: every key must match).\"\"\""
@@ -658,8 +671,7 @@ impl ModelCode {
             .collect();
         let mut meta = HashMap::new();
         meta.insert("format".to_string(), "pt".to_string());
-        safetensors::serialize(views, Some(meta))
-            .map_err(|e| ExportError::Weights(e.to_string()))
+        safetensors::serialize(views, Some(meta)).map_err(|e| ExportError::Weights(e.to_string()))
     }
 }
 

@@ -57,7 +57,7 @@ pub fn init_words(init: Init) -> String {
 fn loss_words(loss: LossKind) -> &'static str {
     match loss {
         LossKind::Mse => "mean squared error",
-        LossKind::CrossEntropy => "cross-entropy on the logits (softmax inside the loss)",
+        LossKind::CrossEntropy => "cross-entropy on the logits, softmax inside the loss",
         LossKind::BceWithLogits => "binary cross-entropy on the logits, per pixel",
         LossKind::Dice => "soft Dice on sigmoid probabilities",
     }
@@ -381,7 +381,11 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
         );
     let vae = model.has_sampling;
     if vae {
-        let _ = writeln!(s, "KL_WEIGHT = {}  # beta of the ELBO", py_float(t.kl_weight));
+        let _ = writeln!(
+            s,
+            "KL_WEIGHT = {}  # beta of the ELBO",
+            py_float(t.kl_weight)
+        );
         let _ = writeln!(
             s,
             "KL_WARMUP_EPOCHS = {}  # beta grows from 0 over these epochs",
@@ -516,7 +520,10 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
             "Gaussian noise with std {}{} (not clipped).",
             n.gaussian,
             if n.salt_pepper > 0.0 {
-                format!(", then salt and pepper on a share {} of the values", n.salt_pepper)
+                format!(
+                    ", then salt and pepper on a share {} of the values",
+                    n.salt_pepper
+                )
             } else {
                 String::new()
             }
@@ -785,7 +792,11 @@ fn capitalise(s: &str) -> String {
 pub fn settings_lines(preset: &Preset) -> String {
     let t = &preset.training;
     let mut lines = vec![
-        format!("  loss            {} ({})", t.loss.torch_name(), loss_words(t.loss)),
+        format!(
+            "  loss            {} ({})",
+            t.loss.torch_name(),
+            loss_words(t.loss)
+        ),
         format!("  optimiser       {}", optimiser_words(t.optimizer)),
         format!(
             "  learning rate   {}{}",
@@ -798,7 +809,10 @@ pub fn settings_lines(preset: &Preset) -> String {
         format!("  batch size      {}", t.batch_size),
         format!("  epochs          {}", t.epochs),
         format!("  initialisation  {}", init_words(t.init)),
-        format!("  seed            {} (data seed {})", t.seed, preset.data.seed),
+        format!(
+            "  seed            {} (data seed {})",
+            t.seed, preset.data.seed
+        ),
     ];
     if t.kl_weight > 0.0 {
         lines.push(format!(

@@ -487,9 +487,7 @@ impl DialogJob {
                         .save_file(),
                     DialogPurpose::ClassFolder
                     | DialogPurpose::FolderField(_)
-                    | DialogPurpose::ExportPytorch => {
-                        dialog.pick_folder()
-                    }
+                    | DialogPurpose::ExportPytorch => dialog.pick_folder(),
                     DialogPurpose::Figure => dialog
                         .add_filter("figure", &["png", "csv"])
                         .set_file_name("figure.png")

@@ -178,7 +178,9 @@ fn file_menu_ui(
             let l = ui.label("PyTorch folder");
             ui.add(egui::TextEdit::singleline(&mut state.pytorch_path).desired_width(220.0))
                 .labelled_by(l.id)
-                .on_hover_text("The folder to write (created; a folder with other files is refused)");
+                .on_hover_text(
+                    "The folder to write (created; a folder with other files is refused)",
+                );
         });
         if ui
             .button("Export PyTorch code")
