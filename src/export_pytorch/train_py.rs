@@ -420,7 +420,7 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
                         if *grayscale {
                             "steps.append(transforms.Grayscale(1))\n    "
                         } else {
-                            "steps.insert(0, lambda image: image.convert(\"RGB\"))\n    "
+                            "# ImageFolder's loader already gives RGB images.\n    "
                         },
                     ),
             );
