@@ -410,3 +410,40 @@ fn one_epoch_of_train_py_lowers_the_loss() {
     assert!(out.join("trained.safetensors").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What the exported code cannot reproduce is a typed error, and nothing is written.
+#[test]
+fn colour_coded_masks_are_refused_with_a_reason() {
+    let text = r#"
+version = 1
+name = "palette-masks"
+[model]
+input = [3, 16, 16]
+nodes = [{ name = "out", kind = "conv2d", out_channels = 3, kernel = 1 }]
+[data]
+source = "segmentation_folder"
+images = "images"
+masks = "masks"
+size = [16, 16]
+mask_format = { palette = [[0, 0, 0], [255, 0, 0], [0, 255, 0]] }
+[training]
+loss = "bce_with_logits"
+learning_rate = 0.01
+epochs = 1
+"#;
+    let preset = Preset::parse(text, "palette-masks.toml").expect("preset");
+    let params = initial_params(&preset).unwrap();
+    let err = export(&preset, &params, &WeightsOrigin::Initial { seed: 0 }).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            convlab::export_pytorch::ExportError::Unsupported { .. }
+        ),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("cannot export") && message.contains("palette"),
+        "{message}"
+    );
+}
