@@ -158,8 +158,12 @@ fn class_name(preset: &str) -> String {
         })
         .collect();
     let name = words.concat();
+    // Not a helper class's name (a preset called "time embedding").
+    let taken = ["MinPool2d", "Reparameterise", "TimeEmbedding"].contains(&name.as_str());
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         format!("Net{name}")
+    } else if taken {
+        format!("{name}Net")
     } else {
         name
     }
@@ -574,7 +578,12 @@ impl ModelCode {
     /// The text of model.py.
     pub fn python(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "\"\"\"{}: {}", self.preset_name, self.description.trim());
+        let _ = writeln!(
+            s,
+            "\"\"\"{}: {}",
+            docstring_text(&self.preset_name),
+            docstring_text(self.description.trim())
+        );
         let _ = writeln!(s);
         let _ = writeln!(
             s,
@@ -693,6 +702,12 @@ fn facts_param_roles(kind: &NodeKind) -> Vec<&'static str> {
     }
 }
 
+/// Text that can stand inside a Python `\"\"\"` docstring: backslashes doubled, triple
+/// quotes broken up.
+pub(crate) fn docstring_text(s: &str) -> String {
+    s.replace('\\', "\\\\").replace("\"\"\"", "\"\" \"")
+}
+
 /// `kernel_size, stride=…, padding=…` of a pooling layer (stride only when it is not the
 /// kernel, PyTorch's default).
 fn pool_args<const K: u8>(cfg: &Pool2dConfig<K>) -> String {
@@ -718,5 +733,7 @@ mod tests {
         assert_eq!(class_name("13-resnet-vs-plain"), "ResnetVsPlain");
         assert_eq!(class_name("12-inception"), "Inception");
         assert_eq!(class_name("42"), "Net");
+        assert_eq!(class_name("time-embedding"), "TimeEmbeddingNet");
+        assert_eq!(docstring_text(r#"a\b """c"#), r#"a\\b "" "c"#);
     }
 }

@@ -363,7 +363,7 @@ pub fn write(preset: &Preset, model: &ModelCode, data: &ExportData) -> Result<St
     let metric = MetricKind::for_preset(preset);
     let settings = settings_lines(preset);
     let mut s = HEADER
-        .replace("{{NAME}}", &preset.name)
+        .replace("{{NAME}}", &super::model_py::docstring_text(&preset.name))
         .replace("{{SETTINGS}}", &settings)
         .replace("{{CLASS}}", &model.class_name)
         .replace("{{BATCH}}", &t.batch_size.to_string())
