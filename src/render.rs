@@ -88,6 +88,10 @@ pub struct RenderArgs {
     /// Decision: only the class (or sign), without the model's sureness.
     #[arg(long)]
     pub discrete: bool,
+    /// Unsupervised segmentation: the number of k-means segments (default: the masks'
+    /// classes, else 3).
+    #[arg(long, value_name = "K")]
+    pub segments: Option<usize>,
     /// Single unit: draw the surface with this activation instead of the model's: identity,
     /// sigmoid, tanh, relu or steep-sigmoid.
     #[arg(long, default_value = "model")]
@@ -264,6 +268,12 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         diffusion: None,
         timestep: args.step,
         seed: args.seed,
+        unsupervised: crate::viz::views::unsupervised_segmentation::UnsupOptions {
+            k: args.segments,
+            // The masks and the seed: the preset's, once it is read.
+            truth: None,
+            seed: 0,
+        },
     })
 }
 
@@ -336,6 +346,14 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
             }
             let (train, val) = crate::data::load::load(&preset.data).context("data")?;
             req.class_names = names(&if val.is_empty() { &train } else { &val }.class_names);
+            if view == ViewId::UnsupervisedSegmentation {
+                // A reconstruction task's targets are the images: the masks come from the
+                // source. k-means is seeded by the training seed, as `convlab eval` is.
+                req.unsupervised.truth = crate::data::load::pixel_classes(&preset.data)
+                    .context("data")?
+                    .filter(|t| t.classes.shape()[0] == val.len());
+                req.unsupervised.seed = preset.training.seed;
+            }
             if view == ViewId::Latent
                 && !val.is_empty()
                 && let Some((labels, class_names)) =

@@ -93,6 +93,8 @@ pub struct ViewSettings {
     /// samples drawn.
     pub timestep: Option<usize>,
     pub sample_seed: u64,
+    /// Unsupervised segmentation: the number of segments (default: the masks' classes).
+    pub segments: Option<usize>,
 }
 
 impl Default for ViewSettings {
@@ -120,6 +122,7 @@ impl Default for ViewSettings {
             at_step: None,
             timestep: None,
             sample_seed: 1,
+            segments: None,
         }
     }
 }
@@ -479,6 +482,24 @@ impl ViewInspector {
                     req.sample = Some(k.min(n.saturating_sub(1)));
                 }
                 req.super_resolution = ctx.preset.data.super_resolution;
+                // Unsupervised segmentation: k, the masks of the validation set (read from
+                // the source: a reconstruction task's targets are the images), the picked
+                // image.
+                if view == ViewId::UnsupervisedSegmentation {
+                    use crate::viz::views::unsupervised_segmentation as us;
+                    req.unsupervised = us::UnsupOptions {
+                        k: st.segments,
+                        truth: crate::data::load::pixel_classes(&ctx.preset.data)
+                            .ok()
+                            .flatten()
+                            .filter(|t| t.classes.shape()[0] == ctx.val.len()),
+                        seed: ctx.preset.training.seed,
+                    };
+                    if let InputChoice::Sample(k) = self.settings.input {
+                        let n = set.len().min(us::MAX_IMAGES);
+                        req.sample = Some(k.min(n.saturating_sub(1)));
+                    }
+                }
                 // Denoising and super-resolution: their scores as text beside the picture.
                 match view {
                     ViewId::Denoising => {
@@ -699,6 +720,7 @@ impl ViewInspector {
             seed: st.sample_seed,
             super_resolution: None,
             whole_image: None,
+            unsupervised: Default::default(),
         }
     }
 
