@@ -653,6 +653,7 @@ fn extra_scores(
         use crate::viz::views::unsupervised_segmentation::{UnsupOptions, compute};
         let opts = UnsupOptions {
             k: None,
+            window: None,
             truth: Some(truth),
             seed: trainer.preset.training.seed,
         };

@@ -92,6 +92,10 @@ pub struct RenderArgs {
     /// classes, else 3).
     #[arg(long, value_name = "K")]
     pub segments: Option<usize>,
+    /// Unsupervised segmentation: the side of the window features are averaged over (and
+    /// the raw pixels' local mean and standard deviation taken in); default 9.
+    #[arg(long, value_name = "PIXELS")]
+    pub window: Option<usize>,
     /// Single unit: draw the surface with this activation instead of the model's: identity,
     /// sigmoid, tanh, relu or steep-sigmoid.
     #[arg(long, default_value = "model")]
@@ -270,6 +274,7 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         seed: args.seed,
         unsupervised: crate::viz::views::unsupervised_segmentation::UnsupOptions {
             k: args.segments,
+            window: args.window,
             // The masks and the seed: the preset's, once it is read.
             truth: None,
             seed: 0,

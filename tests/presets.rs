@@ -46,7 +46,7 @@ fn preset_files() -> Vec<PathBuf> {
 }
 
 /// The lecture's topics, in order, and the preset file that teaches each.
-const TOPICS: [&str; 19] = [
+const TOPICS: [&str; 20] = [
     "01-tensors-and-filters",
     "02-single-unit",
     "03-xor-linear-vs-hidden",
@@ -65,6 +65,7 @@ const TOPICS: [&str; 19] = [
     "cells-unet",
     "vae-digits",
     "super-resolution-photos",
+    "unsupervised-segmentation",
     "17-explainability",
 ];
 

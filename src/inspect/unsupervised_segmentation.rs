@@ -28,8 +28,12 @@ pub const FIT_PIXELS: usize = 20_000;
 pub const MAX_ITERATIONS: usize = 100;
 /// Most segments k-means may make.
 pub const MAX_K: usize = 12;
-/// The side of the window of the raw-pixel baseline's local mean and standard deviation.
-pub const RAW_WINDOW: usize = 9;
+/// The default side of the window over which features are averaged (the autoencoder's
+/// activations: their local "texture energy") and of the raw-pixel baseline's local mean
+/// and standard deviation.
+pub const DEFAULT_WINDOW: usize = 9;
+/// The largest window.
+pub const MAX_WINDOW: usize = 63;
 /// Images per forward pass.
 const BATCH: usize = 16;
 
@@ -83,6 +87,49 @@ impl Features {
         }
     }
 
+    /// Every feature replaced by its mean over the `window×window` neighbourhood of its
+    /// pixel in the same image (clipped at the border): what a texture is, as opposed to
+    /// the pixel it happens to sit on. A window of 1 leaves the features as they are.
+    pub fn smoothed(&self, window: usize) -> Features {
+        let r = window.max(1) / 2;
+        if r == 0 {
+            return self.clone();
+        }
+        let (h, w, d) = (self.h, self.w, self.d);
+        let mut out = vec![0.0f32; self.values.len()];
+        let mut table = vec![0.0f64; (h + 1) * (w + 1)];
+        for s in 0..self.n {
+            for f in 0..d {
+                for y in 0..h {
+                    for x in 0..w {
+                        let v = f64::from(self.values[((s * h + y) * w + x) * d + f]);
+                        let i = (y + 1) * (w + 1) + x + 1;
+                        table[i] = v + table[i - 1] + table[i - (w + 1)] - table[i - (w + 2)];
+                    }
+                }
+                for y in 0..h {
+                    let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+                    for x in 0..w {
+                        let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+                        let sum = table[y1 * (w + 1) + x1]
+                            - table[y0 * (w + 1) + x1]
+                            - table[y1 * (w + 1) + x0]
+                            + table[y0 * (w + 1) + x0];
+                        let count = ((y1 - y0) * (x1 - x0)) as f64;
+                        out[((s * h + y) * w + x) * d + f] = (sum / count) as f32;
+                    }
+                }
+            }
+        }
+        Features {
+            n: self.n,
+            h: self.h,
+            w: self.w,
+            d: self.d,
+            values: out,
+        }
+    }
+
     /// Joins two feature sets of the same pixels side by side.
     pub fn concat(&self, other: &Features) -> Result<Features, InspectError> {
         if (self.n, self.h, self.w) != (other.n, other.h, other.w) {
@@ -109,7 +156,8 @@ impl Features {
 fn bilinear_taps(out: usize, inp: usize) -> Vec<(usize, usize, f32)> {
     (0..out)
         .map(|o| {
-            let src = ((o as f64 + 0.5) * inp as f64 / out as f64 - 0.5).clamp(0.0, (inp - 1) as f64);
+            let src =
+                ((o as f64 + 0.5) * inp as f64 / out as f64 - 0.5).clamp(0.0, (inp - 1) as f64);
             let lo = src.floor() as usize;
             let hi = (lo + 1).min(inp - 1);
             (lo, hi, (src - lo as f64) as f32)
@@ -293,7 +341,9 @@ pub fn kmeans(
     let mut rng = Rng::new(seed ^ 0x6B_6D65_616E);
     let mut centroids = Vec::with_capacity(k * d);
     centroids.extend_from_slice(row(rng.below(m)));
-    let mut nearest: Vec<f64> = (0..m).map(|i| f64::from(dist2(row(i), &centroids[..d]))).collect();
+    let mut nearest: Vec<f64> = (0..m)
+        .map(|i| f64::from(dist2(row(i), &centroids[..d])))
+        .collect();
     for _ in 1..k {
         let total: f64 = nearest.iter().sum();
         let pick = if total > 0.0 {
@@ -491,8 +541,9 @@ pub fn match_segments(
     }
     let cost: Vec<f64> = overlap.iter().map(|&o| -(o as f64)).collect();
     let assignment = hungarian(&cost, n)?;
-    let class_of_segment: Vec<Option<usize>> =
-        (0..k).map(|sg| Some(assignment[sg]).filter(|&c| c < classes)).collect();
+    let class_of_segment: Vec<Option<usize>> = (0..k)
+        .map(|sg| Some(assignment[sg]).filter(|&c| c < classes))
+        .collect();
     let mut iou = vec![None; classes];
     let mut correct = 0u64;
     for (sg, c) in class_of_segment.iter().enumerate() {
@@ -584,18 +635,16 @@ pub fn segment(
 
 /// The nodes whose features the segmentation uses when none is chosen: the encoder is the
 /// graph up to its first node of the smallest spatial size (the bottleneck); of the ReLU
-/// (else any) nodes before it, the deepest one at the finest resolution above the
-/// bottleneck's and the deepest one at the next coarser resolution: local detail and wider
-/// context, two depths.
+/// (else any) nodes before it, the deepest one at the coarsest resolution above the
+/// bottleneck's and the deepest one at the next finer resolution: wide context and local
+/// detail, two depths.
 pub fn default_nodes(graph: &Graph<f32>) -> Vec<String> {
     let nodes = &graph.facts().nodes;
     let area = |i: usize| nodes[i].output[1] * nodes[i].output[2];
     let Some(min_area) = (0..nodes.len()).map(area).min() else {
         return Vec::new();
     };
-    let bottleneck = (0..nodes.len())
-        .find(|&i| area(i) == min_area)
-        .unwrap_or(0);
+    let bottleneck = (0..nodes.len()).find(|&i| area(i) == min_area).unwrap_or(0);
     let encoder: Vec<usize> = (0..=bottleneck).filter(|&i| area(i) > 1).collect();
     let relus: Vec<usize> = encoder
         .iter()
@@ -604,7 +653,7 @@ pub fn default_nodes(graph: &Graph<f32>) -> Vec<String> {
         .collect();
     let pool = if relus.is_empty() { encoder } else { relus };
     let mut areas: Vec<usize> = pool.iter().map(|&i| area(i)).collect();
-    areas.sort_unstable_by(|a, b| b.cmp(a));
+    areas.sort_unstable();
     areas.dedup();
     let deepest_at = |a: usize| pool.iter().rev().find(|&&i| area(i) == a).copied();
     let mut out: Vec<String> = areas
@@ -758,6 +807,25 @@ mod tests {
         assert!((c[2] - 8f32.sqrt()).abs() < 1e-5);
         // Corner: a 2×2 window holding the 9: mean 9/4.
         assert!((f.row(0)[1] - 2.25).abs() < 1e-6);
+    }
+
+    #[test]
+    fn smoothing_averages_each_feature_over_its_window() {
+        let f = Features {
+            n: 1,
+            h: 1,
+            w: 4,
+            d: 2,
+            values: vec![0.0, 1.0, 4.0, 1.0, 0.0, 1.0, 8.0, 1.0],
+        };
+        let s = f.smoothed(3);
+        // Feature 0: 0 4 0 8 → (0+4)/2, (0+4+0)/3, (4+0+8)/3, (0+8)/2; feature 1 stays 1.
+        let want = [2.0, 4.0 / 3.0, 4.0, 4.0];
+        for x in 0..4 {
+            assert!((s.row(x)[0] - want[x]).abs() < 1e-6, "{:?}", s.values);
+            assert!((s.row(x)[1] - 1.0).abs() < 1e-6);
+        }
+        assert_eq!(f.smoothed(1), f);
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub struct ViewSettings {
     pub sample_seed: u64,
     /// Unsupervised segmentation: the number of segments (default: the masks' classes).
     pub segments: Option<usize>,
+    /// Unsupervised segmentation: the window features are averaged over.
+    pub segment_window: usize,
 }
 
 impl Default for ViewSettings {
@@ -123,6 +125,7 @@ impl Default for ViewSettings {
             timestep: None,
             sample_seed: 1,
             segments: None,
+            segment_window: crate::inspect::unsupervised_segmentation::DEFAULT_WINDOW,
         }
     }
 }
@@ -489,6 +492,7 @@ impl ViewInspector {
                     use crate::viz::views::unsupervised_segmentation as us;
                     req.unsupervised = us::UnsupOptions {
                         k: st.segments,
+                        window: Some(st.segment_window),
                         truth: crate::data::load::pixel_classes(&ctx.preset.data)
                             .ok()
                             .flatten()

@@ -631,11 +631,23 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
                          wrong in the IoU.",
                     );
             }
+            ui.add(
+                egui::Slider::new(
+                    &mut s.segment_window,
+                    1..=crate::inspect::unsupervised_segmentation::MAX_WINDOW,
+                )
+                .text("window"),
+            )
+            .on_hover_text(
+                "The side, in pixels, of the window each feature is averaged over before \
+                 clustering (its local texture energy), and in which the raw-pixel baseline \
+                 takes its local mean and standard deviation. 1: every pixel on its own.",
+            );
             ui.weak("node: (automatic) takes two depths of the encoder")
                 .on_hover_text(
                     "The features clustered are the activations of the picked node, upsampled to \
-                     the image. (automatic) joins the deepest encoder ReLU at the finest resolution \
-                     below the input's pooling and the one at the next coarser resolution.",
+                     the image. (automatic) joins the deepest encoder ReLU at the coarsest resolution \
+                     above the bottleneck and the one at the next finer resolution.",
                 );
         }
         ViewId::Diffusion => {

@@ -11,9 +11,12 @@ use crate::data::Dataset;
 use crate::data::load::PixelClasses;
 use crate::engine::Graph;
 use crate::inspect::unsupervised_segmentation::{
-    MAX_K, RAW_WINDOW, Segmentation, default_nodes, encoder_features, raw_features, segment,
+    DEFAULT_WINDOW, MAX_K, MAX_WINDOW, Segmentation, default_nodes, encoder_features, raw_features,
+    segment,
 };
-use crate::viz::draw::{BACKGROUND, INK, MUTED, blend, captioned, hstack, padded, swatches, vstack};
+use crate::viz::draw::{
+    BACKGROUND, INK, MUTED, blend, captioned, hstack, padded, swatches, vstack,
+};
 use crate::viz::overlay::{auto_zoom, input_image};
 use crate::viz::text::text_image;
 use crate::viz::{Rgba, VizError};
@@ -50,6 +53,9 @@ pub struct UnsupOptions {
     pub truth: Option<PixelClasses>,
     /// The seed of k-means' initialisation and pixel subsample.
     pub seed: u64,
+    /// The side of the window the features are averaged over and the raw pixels' local
+    /// statistics are taken in (default [`DEFAULT_WINDOW`]).
+    pub window: Option<usize>,
 }
 
 /// Both segmentations of the first validation images.
@@ -59,6 +65,7 @@ pub struct UnsupResult {
     /// The nodes whose features were clustered.
     pub nodes: Vec<String>,
     pub k: usize,
+    pub window: usize,
     /// On the autoencoder's features, and on the raw pixels.
     pub features: Segmentation,
     pub raw: Segmentation,
@@ -103,13 +110,15 @@ pub fn compute(
         .unwrap_or(if classes >= 2 { classes } else { DEFAULT_K })
         .clamp(2, MAX_K);
     let with_truth = truth.as_ref().map(|t| (t, classes));
-    let feats = encoder_features(graph, &inputs, &nodes)?;
+    let window = opts.window.unwrap_or(DEFAULT_WINDOW).clamp(1, MAX_WINDOW);
+    let feats = encoder_features(graph, &inputs, &nodes)?.smoothed(window);
     let features = segment(feats, k, opts.seed, with_truth)?;
-    let raw = segment(raw_features(&inputs, RAW_WINDOW), k, opts.seed, with_truth)?;
+    let raw = segment(raw_features(&inputs, window), k, opts.seed, with_truth)?;
     Ok(UnsupResult {
         inputs,
         nodes,
         k,
+        window,
         features,
         raw,
         truth,
@@ -137,7 +146,12 @@ fn segment_colors(seg: &Segmentation, k: usize, classes: usize) -> Vec<[u8; 3]> 
 }
 
 /// `labels` (`h×w`) painted over `base` in `colors` at `opacity`.
-fn paint(base: &Rgba, labels: ndarray::ArrayView2<'_, u8>, colors: &[[u8; 3]], opacity: f32) -> Rgba {
+fn paint(
+    base: &Rgba,
+    labels: ndarray::ArrayView2<'_, u8>,
+    colors: &[[u8; 3]],
+    opacity: f32,
+) -> Rgba {
     let mut out = base.clone();
     let (h, w) = labels.dim();
     if h == 0 || w == 0 {
@@ -201,8 +215,9 @@ pub fn picture(r: &UnsupResult, sample: Option<usize>) -> Result<Rgba, VizError>
     let mut parts = vec![
         text_image(
             &format!(
-                "UNSUPERVISED SEGMENTATION: k-means, k = {}, over {n} validation images (one clustering for all)",
-                r.k
+                "UNSUPERVISED SEGMENTATION: k-means, k = {}, over {n} validation images (one clustering for all); features averaged over {w}x{w} pixels",
+                r.k,
+                w = r.window
             ),
             TS,
             INK,
@@ -211,7 +226,11 @@ pub fn picture(r: &UnsupResult, sample: Option<usize>) -> Result<Rgba, VizError>
         ),
         text_image(
             &iou_line(
-                &format!("autoencoder features ({})", r.nodes.join(" + ")),
+                &format!(
+                    "autoencoder features ({}, {w}x{w} mean)",
+                    r.nodes.join(" + "),
+                    w = r.window
+                ),
                 &r.features,
                 &r.names,
             ),
@@ -222,7 +241,7 @@ pub fn picture(r: &UnsupResult, sample: Option<usize>) -> Result<Rgba, VizError>
         ),
         text_image(
             &iou_line(
-                &format!("raw pixels (intensity, {RAW_WINDOW}x{RAW_WINDOW} mean and std)"),
+                &format!("raw pixels (intensity, {w}x{w} mean and std)", w = r.window),
                 &r.raw,
                 &r.names,
             ),
@@ -258,7 +277,12 @@ pub fn picture(r: &UnsupResult, sample: Option<usize>) -> Result<Rgba, VizError>
             BACKGROUND,
         ));
         panels.push(captioned(
-            &paint(&base, r.raw.segments.index_axis(Axis(0), k), &raw_colors, 0.6),
+            &paint(
+                &base,
+                r.raw.segments.index_axis(Axis(0), k),
+                &raw_colors,
+                0.6,
+            ),
             "raw-pixel segments",
             TS,
             BACKGROUND,
