@@ -58,7 +58,7 @@ pub fn pixel_classes(spec: &DataSpec) -> Result<Option<PixelClasses>, DataError>
         Targets::Dense(t) if t.shape()[2..] == val.inputs.shape()[2..] => {
             let classes = t.shape()[1].max(2);
             let mut names = val.class_names.clone();
-            names.resize_with(classes, || String::new());
+            names.resize_with(classes, String::new);
             for (k, n) in names.iter_mut().enumerate() {
                 if n.is_empty() {
                     *n = format!("class {k}");

@@ -320,7 +320,7 @@ pub fn kmeans(
     seed: u64,
     max_iterations: usize,
 ) -> Result<KMeans, InspectError> {
-    if d == 0 || points.len() % d != 0 {
+    if d == 0 || !points.len().is_multiple_of(d) {
         return Err(InspectError::invalid("k-means: points of no dimension"));
     }
     let m = points.len() / d;
@@ -821,8 +821,8 @@ mod tests {
         let s = f.smoothed(3);
         // Feature 0: 0 4 0 8 → (0+4)/2, (0+4+0)/3, (4+0+8)/3, (0+8)/2; feature 1 stays 1.
         let want = [2.0, 4.0 / 3.0, 4.0, 4.0];
-        for x in 0..4 {
-            assert!((s.row(x)[0] - want[x]).abs() < 1e-6, "{:?}", s.values);
+        for (x, want) in want.iter().enumerate() {
+            assert!((s.row(x)[0] - want).abs() < 1e-6, "{:?}", s.values);
             assert!((s.row(x)[1] - 1.0).abs() < 1e-6);
         }
         assert_eq!(f.smoothed(1), f);

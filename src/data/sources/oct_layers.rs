@@ -136,7 +136,7 @@ pub fn oct_scans(o: &OctLayers, seed: u64) -> Result<Dataset, DataError> {
             })
             .collect();
         let row_jitter: Vec<f64> = (0..size).map(|_| rng.normal()).collect();
-        for y in 0..size {
+        for (y, &jitter) in row_jitter.iter().enumerate() {
             for x in 0..size {
                 let u = (x as f64 + 0.5) / sf;
                 let v = (y as f64 + 0.5) / sf;
@@ -154,10 +154,10 @@ pub fn oct_scans(o: &OctLayers, seed: u64) -> Result<Dataset, DataError> {
                 }
                 let [q1, q2, q3] = streak_phase[band];
                 let streak = STREAKS[band]
-                    * (0.5 * (TAU * 2.0 * u + q1 + 0.9 * row_jitter[y]).sin()
-                        + 0.3 * (TAU * 7.0 * u + q2 + 1.7 * row_jitter[y]).sin()
+                    * (0.5 * (TAU * 2.0 * u + q1 + 0.9 * jitter).sin()
+                        + 0.3 * (TAU * 7.0 * u + q2 + 1.7 * jitter).sin()
                         + 0.2 * (TAU * 23.0 * u + q3).sin()
-                        + 0.6 * row_jitter[y]);
+                        + 0.6 * jitter);
                 let clean = (means[band] + streak).clamp(0.0, 1.0);
                 let s = (1.0 + o.noise * speckle.normal()).max(0.0);
                 images.push((clean * s).clamp(0.0, 1.0) as f32);
