@@ -580,7 +580,8 @@ fn per_class(
 
 /// Task-specific scores beside the main metric: AUROC for an autoencoder trained on normal
 /// images, mean IoU and Dice for segmentation, the classical baselines' PSNR and every SSIM
-/// for denoising and super-resolution.
+/// for denoising and super-resolution, and for an autoencoder on images with masks the mean
+/// IoU of its unsupervised segmentation (and of k-means on the raw pixels).
 fn extra_scores(
     trainer: &mut Trainer,
     data: &crate::data::Dataset,
@@ -652,6 +653,28 @@ fn extra_scores(
             ("ssim_median", b.median.ssim),
         ];
         out.extend(ssims.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    } else if trainer.preset.data.reconstruct
+        && let Some(truth) = crate::data::load::pixel_classes(&trainer.preset.data)?
+        && truth.classes.shape()[0] == data.len()
+    {
+        // Unsupervised segmentation: k-means on the encoder's features of the first
+        // validation images, as the unsupervised-segmentation view computes it, and on the
+        // raw pixels; segments matched to the masks.
+        use crate::viz::views::unsupervised_segmentation::{UnsupOptions, compute};
+        let opts = UnsupOptions {
+            k: None,
+            window: None,
+            truth: Some(truth),
+            seed: trainer.preset.training.seed,
+        };
+        let r = compute(trainer.graph_mut(), data, None, &opts)?;
+        if let (Some(f), Some(raw)) = (&r.features.scores, &r.raw.scores) {
+            out.push(("mean_iou", f.mean_iou));
+            out.push(("pixel_accuracy", f.pixel_accuracy));
+            out.push(("mean_iou_raw_pixels", raw.mean_iou));
+            out.push(("pixel_accuracy_raw_pixels", raw.pixel_accuracy));
+            out.push(("segmented_images", r.inputs.shape()[0] as f64));
+        }
     } else if let Some(sr) = trainer.preset.data.super_resolution
         && let crate::data::Targets::Dense(clean) = &data.targets
     {

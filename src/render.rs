@@ -88,6 +88,14 @@ pub struct RenderArgs {
     /// Decision: only the class (or sign), without the model's sureness.
     #[arg(long)]
     pub discrete: bool,
+    /// Unsupervised segmentation: the number of k-means segments (default: the masks'
+    /// classes, else 3).
+    #[arg(long, value_name = "K")]
+    pub segments: Option<usize>,
+    /// Unsupervised segmentation: the side of the window features are averaged over (and
+    /// the raw pixels' local mean and standard deviation taken in); default 9.
+    #[arg(long, value_name = "PIXELS")]
+    pub window: Option<usize>,
     /// Single unit: draw the surface with this activation instead of the model's: identity,
     /// sigmoid, tanh, relu or steep-sigmoid.
     #[arg(long, default_value = "model")]
@@ -266,6 +274,13 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         seed: args.seed,
         pipeline: None,
         evolution: None,
+        unsupervised: crate::viz::views::unsupervised_segmentation::UnsupOptions {
+            k: args.segments,
+            window: args.window,
+            // The masks and the seed: the preset's, once it is read.
+            truth: None,
+            seed: 0,
+        },
     })
 }
 
@@ -340,6 +355,14 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
             }
             let (train, val) = crate::data::load::load(&preset.data).context("data")?;
             req.class_names = names(&if val.is_empty() { &train } else { &val }.class_names);
+            if view == ViewId::UnsupervisedSegmentation {
+                // A reconstruction task's targets are the images: the masks come from the
+                // source. k-means is seeded by the training seed, as `convlab eval` is.
+                req.unsupervised.truth = crate::data::load::pixel_classes(&preset.data)
+                    .context("data")?
+                    .filter(|t| t.classes.shape()[0] == val.len());
+                req.unsupervised.seed = preset.training.seed;
+            }
             if view == ViewId::Latent
                 && !val.is_empty()
                 && let Some((labels, class_names)) =

@@ -46,7 +46,7 @@ fn preset_files() -> Vec<PathBuf> {
 }
 
 /// The lecture's topics, in order, and the preset file that teaches each.
-const TOPICS: [&str; 20] = [
+const TOPICS: [&str; 21] = [
     "handcrafted-vs-evolved-vs-cnn",
     "01-tensors-and-filters",
     "02-single-unit",
@@ -66,6 +66,7 @@ const TOPICS: [&str; 20] = [
     "cells-unet",
     "vae-digits",
     "super-resolution-photos",
+    "unsupervised-segmentation",
     "17-explainability",
 ];
 

@@ -87,7 +87,11 @@ fn render_step(
     let set = if val.is_empty() { train } else { val };
     let req = request(step, preset, set.class_names.clone());
     match step.view {
-        ViewId::TopPatches | ViewId::Anomaly | ViewId::Segmentation | ViewId::ConvArithmetic => {
+        ViewId::TopPatches
+        | ViewId::Anomaly
+        | ViewId::Segmentation
+        | ViewId::UnsupervisedSegmentation
+        | ViewId::ConvArithmetic => {
             let model = scratch.join("step.toml");
             std::fs::write(&model, toml::to_string(preset).unwrap()).unwrap();
             let out = scratch.join("step.png");

@@ -47,6 +47,40 @@ pub fn class_labels(spec: &DataSpec) -> Result<Option<ClassLabels>, DataError> {
     })
 }
 
+/// The true class of every pixel of the validation set of `spec` (`[n, h, w]`) and the
+/// class names, for a set whose targets are images (`reconstruct = true`) made from a
+/// source with masks (texture mosaics, OCT-like layers, cells, vessels): the same samples
+/// in the same order as [`load`]'s validation set. `None` when the source has no masks.
+pub fn pixel_classes(spec: &DataSpec) -> Result<Option<PixelClasses>, DataError> {
+    let data = spec.source.source().load(spec.seed)?;
+    let (_, val) = split(&data, spec.val_fraction, spec.seed);
+    Ok(match &val.targets {
+        Targets::Dense(t) if t.shape()[2..] == val.inputs.shape()[2..] => {
+            let classes = t.shape()[1].max(2);
+            let mut names = val.class_names.clone();
+            names.resize_with(classes, String::new);
+            for (k, n) in names.iter_mut().enumerate() {
+                if n.is_empty() {
+                    *n = format!("class {k}");
+                }
+            }
+            Some(PixelClasses {
+                classes: super::segmentation::class_map(t),
+                names,
+            })
+        }
+        _ => None,
+    })
+}
+
+/// The true class of every pixel of a set of images and the classes' names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PixelClasses {
+    /// `[n, h, w]` class indices.
+    pub classes: ndarray::Array3<u8>,
+    pub names: Vec<String>,
+}
+
 /// Shuffles with `seed` and holds out `val_fraction` of the samples (at least one each
 /// side when there are two or more samples).
 pub fn split(data: &Dataset, val_fraction: f64, seed: u64) -> (Dataset, Dataset) {

@@ -50,6 +50,7 @@ pub mod saliency;
 pub mod ssim;
 pub mod super_resolution;
 pub mod top_patches;
+pub mod unsupervised_segmentation;
 
 mod util;
 

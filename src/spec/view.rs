@@ -36,6 +36,9 @@ pub enum ViewId {
     TopPatches,
     Anomaly,
     Segmentation,
+    /// Unsupervised segmentation by autoassociation: k-means on an autoencoder's per-pixel
+    /// features, matched to the masks (Hungarian) and scored by IoU.
+    UnsupervisedSegmentation,
     /// A denoising task: noisy / denoised / clean / difference, PSNR of the model and of
     /// the classical blur and median filter.
     Denoising,
@@ -79,7 +82,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 24] = [
+    pub const ALL: [ViewId; 25] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -93,6 +96,7 @@ impl ViewId {
         ViewId::TopPatches,
         ViewId::Anomaly,
         ViewId::Segmentation,
+        ViewId::UnsupervisedSegmentation,
         ViewId::Denoising,
         ViewId::Latent,
         ViewId::Diffusion,
@@ -123,6 +127,7 @@ impl ViewId {
             ViewId::TopPatches => "top-patches",
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
+            ViewId::UnsupervisedSegmentation => "unsupervised-segmentation",
             ViewId::Denoising => "denoising",
             ViewId::Latent => "latent",
             ViewId::Diffusion => "diffusion",
@@ -156,6 +161,7 @@ impl ViewId {
             ViewId::TopPatches => "top_patches",
             ViewId::Anomaly => "anomaly",
             ViewId::Segmentation => "segmentation",
+            ViewId::UnsupervisedSegmentation => "unsupervised_segmentation",
             ViewId::Denoising => "denoising",
             ViewId::Latent => "latent",
             ViewId::Diffusion => "diffusion",
@@ -187,6 +193,7 @@ impl ViewId {
             | ViewId::TopPatches
             | ViewId::Anomaly
             | ViewId::Segmentation
+            | ViewId::UnsupervisedSegmentation
             | ViewId::Denoising
             | ViewId::Latent
             | ViewId::Diffusion
@@ -217,6 +224,7 @@ impl ViewId {
             ViewId::TopPatches => "Top patches",
             ViewId::Anomaly => "Anomaly",
             ViewId::Segmentation => "Segmentation",
+            ViewId::UnsupervisedSegmentation => "Unsupervised segmentation",
             ViewId::Denoising => "Denoising",
             ViewId::Latent => "Latent",
             ViewId::Diffusion => "Diffusion",
@@ -304,6 +312,16 @@ impl ViewId {
                 "Per-pixel classification: the prediction over the input beside the true mask, \
                  errors coloured (true positive, false positive, false negative), and IoU = overlap / \
                  union of prediction and truth."
+            }
+            ViewId::UnsupervisedSegmentation => {
+                "Segmentation without labels, by autoassociation (Gliszczyński 2018): an \
+                 autoencoder trained only to rebuild its images learns local features; the \
+                 activations of an encoder node (by default two depths), upsampled to the image \
+                 and standardised, are clustered by k-means into k segments, one clustering for \
+                 all validation images. Beside them, k-means on the raw pixels (intensity, local \
+                 mean and standard deviation), the baseline without the network. Where the data \
+                 has masks, each segment is matched to a class (Hungarian algorithm, most pixels \
+                 in common) and IoU = overlap / union is given per class and as the mean."
             }
             ViewId::Denoising => {
                 "A denoising task (a preset with [data.denoise]): the noisy input, the model's \
@@ -423,6 +441,7 @@ impl ViewId {
             ViewId::TopPatches
             | ViewId::Anomaly
             | ViewId::Segmentation
+            | ViewId::UnsupervisedSegmentation
             | ViewId::Denoising
             | ViewId::Latent
             | ViewId::Diffusion
@@ -448,6 +467,7 @@ impl ViewId {
                 | ViewId::Covariance
                 | ViewId::Saliency
                 | ViewId::TopPatches
+                | ViewId::UnsupervisedSegmentation
                 | ViewId::Unit
         )
     }
@@ -473,6 +493,7 @@ impl ViewId {
                 self,
                 ViewId::Anomaly
                     | ViewId::Segmentation
+                    | ViewId::UnsupervisedSegmentation
                     | ViewId::Denoising
                     | ViewId::Latent
                     | ViewId::Diffusion

@@ -93,6 +93,10 @@ pub struct ViewSettings {
     /// samples drawn.
     pub timestep: Option<usize>,
     pub sample_seed: u64,
+    /// Unsupervised segmentation: the number of segments (default: the masks' classes).
+    pub segments: Option<usize>,
+    /// Unsupervised segmentation: the window features are averaged over.
+    pub segment_window: usize,
 }
 
 impl Default for ViewSettings {
@@ -120,6 +124,8 @@ impl Default for ViewSettings {
             at_step: None,
             timestep: None,
             sample_seed: 1,
+            segments: None,
+            segment_window: crate::inspect::unsupervised_segmentation::DEFAULT_WINDOW,
         }
     }
 }
@@ -486,6 +492,25 @@ impl ViewInspector {
                 req.super_resolution = ctx.preset.data.super_resolution;
                 req.pipeline = ctx.preset.pipeline.clone();
                 req.evolution = ctx.preset.evolution.clone();
+                // Unsupervised segmentation: k, the masks of the validation set (read from
+                // the source: a reconstruction task's targets are the images), the picked
+                // image.
+                if view == ViewId::UnsupervisedSegmentation {
+                    use crate::viz::views::unsupervised_segmentation as us;
+                    req.unsupervised = us::UnsupOptions {
+                        k: st.segments,
+                        window: Some(st.segment_window),
+                        truth: crate::data::load::pixel_classes(&ctx.preset.data)
+                            .ok()
+                            .flatten()
+                            .filter(|t| t.classes.shape()[0] == ctx.val.len()),
+                        seed: ctx.preset.training.seed,
+                    };
+                    if let InputChoice::Sample(k) = self.settings.input {
+                        let n = set.len().min(us::MAX_IMAGES);
+                        req.sample = Some(k.min(n.saturating_sub(1)));
+                    }
+                }
                 // Denoising and super-resolution: their scores as text beside the picture.
                 match view {
                     // The pipeline sees the data only, not the network: computed once for a
@@ -741,6 +766,7 @@ impl ViewInspector {
             evolution: None,
             super_resolution: None,
             whole_image: None,
+            unsupervised: Default::default(),
         }
     }
 

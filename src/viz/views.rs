@@ -27,6 +27,7 @@ pub mod super_resolution;
 pub mod top_patches;
 pub mod training;
 pub mod unit;
+pub mod unsupervised_segmentation;
 
 use ndarray::Axis;
 
@@ -99,6 +100,8 @@ pub struct ViewRequest {
     /// Handcrafted pipeline and evolution views: the preset's `[pipeline]` and `[evolution]`.
     pub pipeline: Option<crate::classical::PipelineSpec>,
     pub evolution: Option<crate::classical::EvolutionSpec>,
+    /// Unsupervised segmentation: k, the masks of the validation set, the seed.
+    pub unsupervised: unsupervised_segmentation::UnsupOptions,
 }
 
 /// The target the gradient views use.
@@ -244,6 +247,18 @@ pub fn render_view(
             let (train, val) = input.data_set(view)?;
             let set = if val.is_empty() { train } else { val };
             segmentation::render(graph, set, req.sample)
+        }
+        ViewId::UnsupervisedSegmentation => {
+            let (train, val) = input.data_set(view)?;
+            // The masks belong to the validation set; without one the training set has none.
+            let (set, opts) = if val.is_empty() {
+                let mut o = req.unsupervised.clone();
+                o.truth = None;
+                (train, o)
+            } else {
+                (val, req.unsupervised.clone())
+            };
+            unsupervised_segmentation::render(graph, set, req.node.as_deref(), &opts, req.sample)
         }
         ViewId::Denoising => {
             let (train, val) = input.data_set(view)?;

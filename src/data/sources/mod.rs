@@ -20,6 +20,7 @@ pub mod digits;
 pub mod fashion;
 pub mod function;
 pub mod generated_masks;
+pub mod oct_layers;
 pub mod options;
 pub mod photos;
 pub mod points;
@@ -27,6 +28,7 @@ pub mod points_csv;
 pub mod segmentation_folder;
 pub mod shapes;
 pub mod texture_classes;
+pub mod texture_mosaic;
 pub mod textures;
 pub mod vessels;
 
@@ -200,6 +202,10 @@ sources! {
     Cells(cells::Cells),
     /// Thin curvy vessel-like lines with pixel masks.
     Vessels(vessels::Vessels),
+    /// Voronoi mosaics of the bundled textures with region masks (unsupervised segmentation).
+    TextureMosaic(texture_mosaic::TextureMosaic),
+    /// OCT-like layered scans with speckle and layer masks (unsupervised segmentation).
+    OctLayers(oct_layers::OctLayers),
     /// The user's anomaly data: normal images, optionally test images and masks.
     AnomalyFolder(anomaly_folder::AnomalyFolder),
     /// The user's segmentation data: images and masks paired by file stem.

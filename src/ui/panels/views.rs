@@ -620,6 +620,46 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
             ui.checkbox(&mut v.seg_errors, "error colours")
                 .on_hover_text("Green: true positive, red: false positive, blue: false negative.");
         }
+        ViewId::UnsupervisedSegmentation => {
+            use crate::inspect::unsupervised_segmentation::MAX_K;
+            let mut auto = s.segments.is_none();
+            if ui
+                .checkbox(&mut auto, "k from the masks")
+                .on_hover_text(
+                    "Make as many segments as the data's masks have classes (3 when the data \
+                     has no masks).",
+                )
+                .changed()
+            {
+                s.segments = if auto { None } else { Some(3) };
+            }
+            if let Some(k) = &mut s.segments {
+                ui.add(egui::Slider::new(k, 2..=MAX_K).text("k segments"))
+                    .on_hover_text(
+                        "How many segments k-means makes. More segments than classes split a \
+                         class; the segments left over after the Hungarian matching count as \
+                         wrong in the IoU.",
+                    );
+            }
+            ui.add(
+                egui::Slider::new(
+                    &mut s.segment_window,
+                    1..=crate::inspect::unsupervised_segmentation::MAX_WINDOW,
+                )
+                .text("window"),
+            )
+            .on_hover_text(
+                "The side, in pixels, of the window each feature is averaged over before \
+                 clustering (its local texture energy), and in which the raw-pixel baseline \
+                 takes its local mean and standard deviation. 1: every pixel on its own.",
+            );
+            ui.weak("node: (automatic) takes two depths of the encoder")
+                .on_hover_text(
+                    "The features clustered are the activations of the picked node, upsampled to \
+                     the image. (automatic) joins the deepest encoder ReLU at the coarsest resolution \
+                     above the bottleneck and the one at the next finer resolution.",
+                );
+        }
         ViewId::Diffusion => {
             // Without a diffusion schedule in the preset the view has nothing to noise; the
             // slider still spans the largest chain so a setting survives a preset switch.
