@@ -697,6 +697,7 @@ impl ViewInspector {
             seed: st.sample_seed,
             super_resolution: None,
             whole_image: None,
+            patch_images: None,
         }
     }
 
@@ -793,17 +794,30 @@ impl ViewInspector {
         ctx: InspectContext<'_>,
         r: &mut ViewResult,
     ) -> Result<(), VizError> {
-        let set = if ctx.val.is_empty() {
-            ctx.train
-        } else {
-            ctx.val
+        // A patch classifier segments the whole validation images its patches came from.
+        let whole = match ctx.preset.data.patches {
+            Some(p) => crate::data::load::whole_images(&ctx.preset.data)
+                .map_err(|e| VizError::UnsuitedData(e.to_string()))?
+                .map(|(train, val)| (p.size, if val.is_empty() { train } else { val })),
+            None => None,
+        };
+        let set = match &whole {
+            Some((_, images)) => images,
+            None if ctx.val.is_empty() => ctx.train,
+            None => ctx.val,
         };
         if !matches!(set.targets, Targets::Dense(_)) {
             return Err(VizError::UnsuitedData(
                 "this preset's targets are labels, not masks: open cells-unet".into(),
             ));
         }
-        let scores = segmentation::compute(ctx.graph, set, self.seg_threshold, 16)?;
+        let scores = match &whole {
+            Some((patch, images)) => {
+                segmentation::compute_patches(ctx.graph, images, *patch, self.seg_threshold, 1024)?
+            }
+            None => segmentation::compute(ctx.graph, set, self.seg_threshold, 16)?,
+        };
+        r.info = segmentation::method_line(&scores);
         let (n, logits, t) = (scores.len(), &scores.logits, &scores.targets);
         let (total, per_image) = (&scores.total, &scores.per_image);
         let k = match self.settings.input {

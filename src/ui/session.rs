@@ -28,6 +28,9 @@ pub struct DataView {
     /// A source that failed to load (not retried until it changes), and why.
     pub failed: Option<(DataSource, u64, LoadError)>,
     pub split: Option<SplitData>,
+    /// The patch settings a split failed for (reported once, not retried until they or the
+    /// data change).
+    pub split_failed: Option<Option<crate::data::patches::Patches>>,
     /// The user pressed Load for the data already loaded: read the files again (they may
     /// have changed on disk), showing the old data until the new has loaded.
     pub reload: bool,
@@ -64,6 +67,8 @@ pub struct SplitData {
     pub denoise: Option<crate::data::noise::Denoise>,
     /// The scale of a super-resolution task's inputs: a new setting splits anew.
     pub super_resolution: Option<crate::data::super_resolution::SuperResolution>,
+    /// How a patch classification task cuts its patches: a new setting splits anew.
+    pub patches: Option<crate::data::patches::Patches>,
     pub train: Arc<Dataset>,
     pub val: Arc<Dataset>,
 }

@@ -95,6 +95,9 @@ pub struct ViewRequest {
     pub super_resolution: Option<crate::data::super_resolution::SuperResolution>,
     /// Super-resolution: the whole image `[c, h, w]` to enlarge (default: a bundled photo).
     pub whole_image: Option<ndarray::Array3<f32>>,
+    /// Segmentation by a patch classifier (`[data.patches]`): the patch side and the whole
+    /// validation images with their masks, whose every pixel is classified.
+    pub patch_images: Option<(usize, crate::data::Dataset)>,
 }
 
 /// The target the gradient views use.
@@ -239,7 +242,12 @@ pub fn render_view(
         ViewId::Segmentation => {
             let (train, val) = input.data_set(view)?;
             let set = if val.is_empty() { train } else { val };
-            segmentation::render(graph, set, req.sample)
+            match &req.patch_images {
+                Some((patch, whole)) => {
+                    segmentation::render(graph, whole, req.sample, Some(*patch))
+                }
+                None => segmentation::render(graph, set, req.sample, None),
+            }
         }
         ViewId::Denoising => {
             let (train, val) = input.data_set(view)?;
