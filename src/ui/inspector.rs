@@ -159,6 +159,8 @@ pub struct SegmentationData {
     pub mean_iou: f64,
     pub mean_dice: f64,
     pub set_iou: Vec<Option<f64>>,
+    /// How the masks were made (network or patch classifier) and the seconds per image.
+    pub method: String,
 }
 
 /// One computed view.
@@ -817,7 +819,7 @@ impl ViewInspector {
             }
             None => segmentation::compute(ctx.graph, set, self.seg_threshold, 16)?,
         };
-        r.info = segmentation::method_line(&scores);
+        let method = segmentation::method_line(&scores);
         let (n, logits, t) = (scores.len(), &scores.logits, &scores.targets);
         let (total, per_image) = (&scores.total, &scores.per_image);
         let k = match self.settings.input {
@@ -844,6 +846,7 @@ impl ViewInspector {
             mean_iou: total.mean_iou,
             mean_dice: total.mean_dice,
             set_iou: total.iou.clone(),
+            method,
         });
         Ok(())
     }
