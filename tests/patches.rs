@@ -23,7 +23,7 @@ fn tiny_set() -> Dataset {
     let mut rng = Rng::new(3);
     let inputs = Array4::from_shape_fn((4, 2, 12, 12), |_| rng.uniform(0.0, 1.0) as f32);
     let masks = Array4::from_shape_fn((4, 1, 12, 12), |(i, _, y, x)| {
-        f32::from(y >= i + 2 && y < i + 7 && x >= 3 && x < 8)
+        f32::from((i + 2..i + 7).contains(&y) && (3..8).contains(&x))
     });
     Dataset {
         name: "tiny".into(),

@@ -74,7 +74,7 @@ impl Patches {
         };
         let (n, c, h, w) = images.inputs.dim();
         let classes = mask_classes(masks);
-        let mut rng = Rng::derive(seed, 0x9A7C_4E5);
+        let mut rng = Rng::derive(seed, 0x09A7_C4E5);
         let k = self.size;
         let count = n * self.per_image;
         let mut data = Vec::with_capacity(count * c * k * k);
