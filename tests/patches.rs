@@ -208,3 +208,29 @@ fn measure_the_patch_classifier_against_the_unet() {
     }
     assert!(ps.total.iou[1].unwrap() > 0.6 && us.total.iou[1].unwrap() > 0.6);
 }
+
+/// The segmentation view of a patch preset (as `convlab render` draws it): the whole
+/// validation images, segmented pixel by pixel, scored and timed.
+#[test]
+fn the_segmentation_view_segments_whole_images_with_a_patch_classifier() {
+    use convlab::viz::views::segmentation::{MAX_PATCH_IMAGES, compute_patches, render};
+    let p = preset("vessels-patches");
+    let mut g = Graph::<f32>::new(&p.model).unwrap();
+    initialize(&mut g, Init::He, 1);
+    let (_, whole_val) = whole_images(&p.data).unwrap().unwrap();
+    let scores = compute_patches(&mut g, &whole_val, 15, 0.5, 1024).unwrap();
+    assert_eq!(scores.len(), MAX_PATCH_IMAGES);
+    assert_eq!(scores.logits.shape(), [MAX_PATCH_IMAGES, 1, 64, 64]);
+    assert_eq!(scores.patch, Some(15));
+    assert!(scores.seconds_per_image > 0.0);
+    let line = convlab::viz::views::segmentation::method_line(&scores);
+    assert!(
+        line.contains("15×15") && line.contains("4096 pixels"),
+        "{line}"
+    );
+    let img = render(&mut g, &whole_val, Some(1), Some(15)).unwrap();
+    assert!(img.width > 200 && img.height > 100);
+    // The patch set itself has labels, not masks: without the whole images the view says so.
+    let (_, val) = load(&p.data).unwrap();
+    assert!(render(&mut g, &val, None, None).is_err());
+}
