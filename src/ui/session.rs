@@ -73,6 +73,17 @@ pub struct SplitData {
     pub val: Arc<Dataset>,
 }
 
+impl SplitData {
+    /// Whether this split is the one `spec` asks for (same split, noise, scale and patches).
+    pub fn fits(&self, spec: &DataSpec) -> bool {
+        self.val_fraction == spec.val_fraction
+            && self.seed == spec.seed
+            && self.denoise == spec.denoise
+            && self.super_resolution == spec.super_resolution
+            && self.patches == spec.patches
+    }
+}
+
 /// What the window knows about the run.
 #[derive(Default)]
 pub struct RunView {

@@ -266,13 +266,7 @@ impl ConvLabApp {
             let (vf, seed, denoise) = (wanted.val_fraction, wanted.seed, wanted.denoise);
             let super_resolution = wanted.super_resolution;
             let patches = wanted.patches;
-            let stale = self.data.split.as_ref().is_none_or(|s| {
-                s.val_fraction != vf
-                    || s.seed != seed
-                    || s.denoise != denoise
-                    || s.super_resolution != super_resolution
-                    || s.patches != patches
-            });
+            let stale = self.data.split.as_ref().is_none_or(|s| !s.fits(wanted));
             let retry = self.data.split_failed != Some(patches);
             if stale
                 && retry
