@@ -17,6 +17,7 @@ use crate::train::snapshots::{Snapshot, Snapshots};
 use crate::train::{EpochRecord, Trainer};
 
 pub mod onnx_commands;
+pub mod pipeline_command;
 pub mod predict_command;
 pub mod sample_command;
 
@@ -102,6 +103,9 @@ pub enum Command {
     /// Draw images from a trained diffusion model: a grid, the reverse chain as a strip,
     /// and a classifier's verdict on them.
     Sample(sample_command::SampleArgs),
+    /// A handcrafted image pipeline (classical operators, features, a simple classifier),
+    /// its evolution, and both beside the preset's network.
+    Pipeline(pipeline_command::PipelineArgs),
     /// The validation metric of a checkpoint (plus AUROC or IoU where they apply).
     Eval {
         checkpoint: PathBuf,
@@ -142,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Render(args)) => crate::render::run(&args),
         Some(Command::Predict(args)) => predict_command::run(&args),
         Some(Command::Sample(args)) => sample_command::run(&args),
+        Some(Command::Pipeline(args)) => pipeline_command::run(&args),
         None => bail!("no command"),
     }
 }
@@ -602,24 +607,17 @@ fn extra_scores(
             if let Some(a) = report.pixel_auroc {
                 out.push(("pixel_auroc", a));
             }
-            // The plain per-image MSE as a score too (what a VAE's negative ELBO adds its
-            // KL to), and for a VAE the KL of the code and the two together as trained
-            // (reconstruction + β·KL, the negative ELBO).
-            use crate::inspect::auroc_of;
-            use crate::inspect::latent::{codes, negative_elbo, reconstruction_errors};
-            let mse = reconstruction_errors(&test.inputs, &recon);
-            if let Some(a) = auroc_of(&mse, &test.anomalous) {
-                out.push(("auroc_mse", a));
-            }
-            if trainer.is_vae() {
-                let kl = codes(trainer.graph_mut(), &test.inputs)?.kl_per_image();
-                let elbo = negative_elbo(&mse, &kl, trainer.preset.training.kl_weight);
-                for (key, scores) in [("auroc_kl", &kl), ("auroc_neg_elbo", &elbo)] {
-                    if let Some(a) = auroc_of(scores, &test.anomalous) {
-                        out.push((key, a));
-                    }
-                }
-            }
+            // The plain per-image MSE as a score too, and for a VAE the code's KL and the
+            // negative ELBO.
+            let kl_weight = trainer.preset.training.kl_weight;
+            let others = crate::inspect::latent::score_aurocs(
+                trainer.graph_mut(),
+                &test.inputs,
+                &recon,
+                &test.anomalous,
+                kl_weight,
+            )?;
+            out.extend(others.into_iter().map(|s| (s.key, s.auroc)));
         }
     } else if matches!(
         trainer.preset.training.loss,

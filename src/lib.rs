@@ -13,25 +13,28 @@
 //! 3. [`data`]: data sets. A preset's `[data]` section is a [`data::DataSpec`]; each data
 //!    source is one module under [`data::sources`] (options, label, checks, loader), listed
 //!    once in its registry — a new source goes there.
-//! 4. [`spec`]: the preset text format (model + data + training + [`spec::walkthrough`]) and
+//! 4. [`classical`]: handcrafted image pipelines (classical operators, features, a simple
+//!    classifier) and their evolution, on the same data sets as the networks.
+//! 5. [`spec`]: the preset text format (model + data + training + [`spec::walkthrough`]) and
 //!    its validation.
-//! 5. [`inspect`] (what a network computes for one input: activations, gradients, routing,
+//! 6. [`inspect`] (what a network computes for one input: activations, gradients, routing,
 //!    receptive fields, saliency, anomaly and segmentation scores …) and [`train`] (the
 //!    training loop, the trainer thread and its messages).
-//! 6. [`viz`]: tensors → RGBA pictures, without egui; draws what `inspect` computes (never
+//! 7. [`viz`]: tensors → RGBA pictures, without egui; draws what `inspect` computes (never
 //!    imports `train`).
-//! 7. [`onnx`] (export and import of graphs, nothing else) and [`checkpoint`] (trained
+//! 8. [`onnx`] (export and import of graphs, nothing else) and [`checkpoint`] (trained
 //!    weights + preset + history in one `.safetensors`; [`checkpoint::Checkpoint::open`]
 //!    and [`checkpoint::Checkpoint::graph`] are the one way the commands load a model).
-//! 8. Commands the CLI runs: [`bench`], [`dump`], [`render`].
-//! 9. [`ui`] (the window, the only user of egui/eframe/rfd) and [`cli`] (argument parsing
-//!    and the remaining commands, among them `export-onnx`/`import-onnx`).
+//! 9. Commands the CLI runs: [`bench`], [`dump`], [`render`].
+//! 10. [`ui`] (the window, the only user of egui/eframe/rfd) and [`cli`] (argument parsing
+//!     and the remaining commands, among them `export-onnx`/`import-onnx`).
 //!
 //! `engine` and `train` never import egui; `unsafe` lives only in `engine::kernels`.
 
 pub mod atomic_file;
 pub mod bench;
 pub mod checkpoint;
+pub mod classical;
 pub mod cli;
 pub mod data;
 pub mod dump;

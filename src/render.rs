@@ -265,6 +265,8 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         diffusion: None,
         timestep: args.step,
         seed: args.seed,
+        pipeline: None,
+        evolution: None,
     })
 }
 
@@ -308,6 +310,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     req.class_names = names(&[]);
     req.kl_weight = preset.training.kl_weight;
     req.diffusion = preset.data.diffusion;
+    req.pipeline = preset.pipeline.clone();
+    req.evolution = preset.evolution.clone();
     // The plane's points are fed as the data's are: x, y and its hand-made features.
     req.points.features = preset.data.source.source().input_features().to_vec();
     // What the view looks at, read once: every moment of an animation shows the same

@@ -33,6 +33,13 @@ pub struct Preset {
     /// What a finished run should reach, checked by the tests and shown to the lecturer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<TargetSpec>,
+    /// A handcrafted pipeline on the same data (classical operators, features, a simple
+    /// classifier), compared with the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<crate::classical::PipelineSpec>,
+    /// An evolution of pipelines on the same data (evolved features).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evolution: Option<crate::classical::EvolutionSpec>,
     /// Lecture steps, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub walkthrough: Vec<walkthrough::Step>,
@@ -257,6 +264,12 @@ impl Preset {
         if let Some(a) = &t.augment {
             a.validate()
                 .map_err(|e| key("training.augment", e.to_string()))?;
+        }
+        if let Some(p) = &self.pipeline {
+            p.validate().map_err(|e| key("pipeline", e.to_string()))?;
+        }
+        if let Some(e) = &self.evolution {
+            e.validate().map_err(|e| key("evolution", e.to_string()))?;
         }
         if let Init::Uniform { a } = t.init
             && !(a > 0.0 && a.is_finite())

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("engine", &["engine"]),
     ("data", &["data"]),
+    ("classical image pipelines", &["classical"]),
     ("spec", &["spec"]),
     ("inspect / train", &["inspect", "train"]),
     ("viz", &["viz"]),

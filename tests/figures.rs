@@ -83,6 +83,7 @@ fn window_png(ck: &Path, view: ViewId) -> Vec<u8> {
         out: out.clone(),
         anomaly_cache: Default::default(),
         seg_threshold: 0.5,
+        classical_cache: Default::default(),
     };
     inspector.inspect(InspectContext {
         graph: &mut graph,

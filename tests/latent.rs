@@ -218,6 +218,7 @@ fn the_window_maps_a_click_on_the_scatter_to_the_latent_plane() {
             out: out.clone(),
             anomaly_cache: Default::default(),
             seg_threshold: 0.5,
+            classical_cache: Default::default(),
         };
         inspector.inspect(InspectContext {
             graph,

@@ -46,7 +46,8 @@ fn preset_files() -> Vec<PathBuf> {
 }
 
 /// The lecture's topics, in order, and the preset file that teaches each.
-const TOPICS: [&str; 21] = [
+const TOPICS: [&str; 22] = [
+    "handcrafted-vs-evolved-vs-cnn",
     "01-tensors-and-filters",
     "02-single-unit",
     "03-xor-linear-vs-hidden",

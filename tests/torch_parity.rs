@@ -1,11 +1,11 @@
-//! The engine against PyTorch: every node kind, two composite graphs, every loss and both
-//! optimisers, from fixtures made by tests/fixtures/make_fixtures.py.
+//! The engine against PyTorch: every node kind, two composite graphs, every loss, both
+//! optimisers and the VAE's KL term, from fixtures made by tests/fixtures/make_fixtures.py.
 
 mod common;
 
 use common::*;
 use convlab::engine::graph::Param;
-use convlab::engine::layers::ParamRole;
+use convlab::engine::layers::{ParamRole, sample};
 use convlab::engine::tensor::cast;
 use convlab::engine::{Graph, LossKind, Mode, Optimizer, OptimizerKind, Target, loss};
 use ndarray::{ArrayD, IxDyn};
@@ -127,6 +127,51 @@ fn every_loss_fixture_matches_pytorch() {
             &array(&case["grad_logits"]),
             1e-5,
             1e-4,
+        );
+    }
+}
+
+/// The VAE's sampling node in training, replayed with PyTorch's noise ε, and its KL term.
+#[test]
+fn sampling_node_and_kl_term_match_pytorch() {
+    let cases = cases("sample");
+    assert!(!cases.is_empty(), "no sampling fixture");
+    for case in &cases {
+        let name = case["name"].as_str().expect("name");
+        let x: convlab::engine::Tensor<f32> = cast(&tensor(&case["x"]));
+        let eps: convlab::engine::Tensor<f32> = cast(&tensor(&case["eps"]));
+        let dy: convlab::engine::Tensor<f32> = cast(&tensor(&case["grad_output"]));
+        let node = sample::Sample;
+        let z = node.forward_with_noise(&x, &eps);
+        assert_close(
+            &format!("{name} z"),
+            &cast(&z.into_dyn()),
+            &array(&case["output"]),
+            ATOL,
+            RTOL,
+        );
+        let dx = node.backward(&x, &dy, Some(&eps));
+        assert_close(
+            &format!("{name} grad_x"),
+            &cast(&dx.into_dyn()),
+            &array(&case["grad_x"]),
+            ATOL,
+            RTOL,
+        );
+        let kl = sample::kl_divergence(&x) as f64;
+        let expected = case["kl"].as_f64().expect("kl");
+        assert!(
+            (kl - expected).abs() <= 1e-5 + 1e-5 * expected.abs(),
+            "{name}: KL {kl} vs {expected}"
+        );
+        let mut dkl = convlab::engine::Tensor::<f32>::zeros(x.raw_dim());
+        sample::add_kl_grad(&x, 1.0, &mut dkl);
+        assert_close(
+            &format!("{name} grad of KL"),
+            &cast(&dkl.into_dyn()),
+            &array(&case["grad_kl_x"]),
+            ATOL,
+            RTOL,
         );
     }
 }

@@ -14,7 +14,7 @@ use convlab::ui::{ConvLabApp, LaunchOptions};
 use eframe::egui;
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 
 fn app_with(file: &str) -> App {
     app_with_options(LaunchOptions {
@@ -46,7 +46,55 @@ fn the_diffusion_tab_draws_the_chain_and_takes_its_settings() {
     });
     let r = h.state().views.result.clone().unwrap();
     assert!(r.error.is_none(), "{:?}", r.error);
-    assert_ne!(r.image.as_ref().unwrap().pixels, first.pixels);
+    let second = r.image.clone().expect("a picture");
+    assert_ne!(second.pixels, first.pixels);
+    // The step slider spans the preset's chain (T = 500), starts in its middle, and moving
+    // it recomputes the view at the new step.
+    let slider = h
+        .query_all_by_role(Role::Slider)
+        .find(|n| n.accesskit_node().max_numeric_value() == Some(500.0))
+        .expect("a slider over the 500 steps");
+    assert_eq!(slider.accesskit_node().numeric_value(), Some(250.0));
+    slider.set_value_accesskit(20.0);
+    h.run_steps(2);
+    step_until(&mut h, 120, "the view at step 20", |a| {
+        shown(a) && a.views.settings.timestep == Some(20)
+    });
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_ne!(r.image.as_ref().unwrap().pixels, second.pixels);
+}
+
+/// The anomaly panel of a VAE scores its test images three more ways beside the error map:
+/// image MSE, the code's KL and the negative ELBO, each with its AUROC (as `convlab eval`).
+#[test]
+fn a_vae_anomaly_panel_shows_the_auroc_of_each_score() {
+    let mut h = app_with("presets/vae-textures.toml");
+    step_until(&mut h, 120, "the run to be configured", idle);
+    h.get_by_label("Step").click();
+    step_until(&mut h, 60, "one training step", |a| {
+        a.run.progress.is_some() && a.run.state != RunState::Running
+    });
+    h.get_by_label(ViewId::Anomaly.title()).click();
+    h.run_steps(2);
+    step_until(&mut h, 120, "the anomaly view", |a| {
+        shown(a) && a.views.result.as_ref().is_some_and(|r| r.anomaly.is_some())
+    });
+    let r = h.state().views.result.clone().unwrap();
+    let a = r.anomaly.as_ref().unwrap();
+    let keys: Vec<&str> = a.score_aurocs.iter().map(|s| s.key).collect();
+    assert_eq!(keys, ["auroc_mse", "auroc_kl", "auroc_neg_elbo"]);
+    assert!(
+        a.score_aurocs
+            .iter()
+            .all(|s| (0.0..=1.0).contains(&s.auroc))
+    );
+    h.run_steps(2);
+    let text = format!(
+        "image AUROC by other scores: image MSE {:.3} · KL of the code {:.3} · negative ELBO {:.3}",
+        a.score_aurocs[0].auroc, a.score_aurocs[1].auroc, a.score_aurocs[2].auroc
+    );
+    h.get_by_label(&text);
 }
 
 /// The window starts on its default digits preset; the checkpoint, read in the background,

@@ -61,6 +61,8 @@ fn request(step: &Step, preset: &Preset, names: Vec<String>) -> ViewRequest {
         diffusion: preset.data.diffusion,
         kl_weight: preset.training.kl_weight,
         super_resolution: preset.data.super_resolution,
+        pipeline: preset.pipeline.clone(),
+        evolution: preset.evolution.clone(),
         ..ViewRequest::default()
     }
 }

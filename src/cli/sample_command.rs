@@ -125,7 +125,8 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
         out["grid"] = json!(path);
     }
     if let Some(path) = &args.strip {
-        crate::viz::draw::save_png(&chain_strip(&chain, 4), path)?;
+        // With --animate too the chain kept 50 moments; the strip shows 11 of them.
+        crate::viz::draw::save_png(&chain_strip(&chain.thinned(STRIP_FRAMES), 4), path)?;
         out["strip"] = json!(path);
     }
     if let Some(path) = &args.animate {

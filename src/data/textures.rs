@@ -299,6 +299,67 @@ fn region(test: bool, size: usize) -> (usize, usize) {
     }
 }
 
+/// Crops of every material as a classification set (`source = "texture_classes"`): the
+/// handcrafted, evolved and learned features of the lecture compared on the same images.
+/// Each crop gets its own contrast and brightness (`jitter`: contrast × 1 ± jitter,
+/// brightness ± jitter/2, clamped to [0, 1]), so a material must be told by its texture,
+/// not by its mean grey, and Gaussian noise of standard deviation `noise`.
+pub fn texture_classes(
+    samples_per_class: usize,
+    size: usize,
+    jitter: f64,
+    noise: f64,
+    seed: u64,
+) -> Result<Dataset, DataError> {
+    if !(MIN_CROP..=MAX_CROP).contains(&size) {
+        return Err(DataError::Invalid(format!(
+            "texture crops must be {MIN_CROP} to {MAX_CROP} pixels on a side, got {size}"
+        )));
+    }
+    let kinds = TextureKind::ALL;
+    let n = samples_per_class
+        .checked_mul(kinds.len())
+        .filter(|&n| n > 0 && n.saturating_mul(size * size) <= MAX_VALUES)
+        .ok_or_else(|| {
+            DataError::Invalid(format!(
+                "{samples_per_class} crops per material of {size}×{size} is not a set ConvLab \
+                 can hold (1 to {} values)",
+                MAX_VALUES
+            ))
+        })?;
+    let mut rng = Rng::derive(seed, STREAM_TRAIN);
+    let mut values = Vec::with_capacity(n * size * size);
+    let mut labels = Vec::with_capacity(n);
+    let textures: Vec<Vec<f32>> = kinds
+        .iter()
+        .map(|&k| texture_image(k))
+        .collect::<Result<_, _>>()?;
+    for i in 0..n {
+        // Interleaved classes, so any prefix of the set is balanced.
+        let class = i % kinds.len();
+        let img = crop(&textures[class], (0, TEXTURE_SIDE), size, &mut rng);
+        let contrast = rng.uniform(1.0 - jitter, 1.0 + jitter) as f32;
+        let shift = rng.uniform(-jitter / 2.0, jitter / 2.0) as f32;
+        let mean = img.iter().sum::<f32>() / img.len() as f32;
+        values.extend(img.iter().map(|&v| {
+            let e = if noise > 0.0 {
+                (noise * rng.normal()) as f32
+            } else {
+                0.0
+            };
+            ((v - mean) * contrast + mean + shift + e).clamp(0.0, 1.0)
+        }));
+        labels.push(class);
+    }
+    Ok(Dataset {
+        name: "texture classes".into(),
+        inputs: Array4::from_shape_vec((n, 1, size, size), values)
+            .map_err(|e| DataError::Invalid(e.to_string()))?,
+        targets: Targets::Labels(labels),
+        class_names: kinds.iter().map(|k| k.name().to_string()).collect(),
+    })
+}
+
 /// Cuts a random `size²` crop (random flips, ±6 % gain) from rows `rows` of `tex`.
 fn crop(tex: &[f32], rows: (usize, usize), size: usize, rng: &mut Rng) -> Vec<f32> {
     let n = TEXTURE_SIDE;

@@ -29,6 +29,25 @@ pub struct Chain {
     pub samples: Tensor<f32>,
 }
 
+impl Chain {
+    /// The same chain keeping only about `frames` of its moments, evenly spaced, the first
+    /// (pure noise) and the last kept (a strip drawn from a chain kept for an animation).
+    pub fn thinned(&self, frames: usize) -> Chain {
+        let len = self.steps.len();
+        let frames = frames.clamp(2, len.max(2));
+        let mut picks: Vec<usize> = (0..frames)
+            .map(|i| (i * (len.saturating_sub(1)) + (frames - 1) / 2) / (frames - 1))
+            .filter(|&i| i < len)
+            .collect();
+        picks.dedup();
+        Chain {
+            steps: picks.iter().map(|&i| self.steps[i]).collect(),
+            frames: picks.iter().map(|&i| self.frames[i].clone()).collect(),
+            samples: self.samples.clone(),
+        }
+    }
+}
+
 /// Which timesteps a chain of `steps` keeps when `frames` pictures are wanted: T, 0, and
 /// evenly spaced ones between (at least two).
 pub fn kept_steps(steps: usize, frames: usize) -> Vec<usize> {
@@ -257,6 +276,27 @@ mod tests {
     fn kept_steps_run_from_t_to_zero() {
         assert_eq!(kept_steps(1000, 5), vec![1000, 750, 500, 250, 0]);
         assert_eq!(kept_steps(3, 8), vec![3, 2, 1, 0]);
+    }
+
+    #[test]
+    fn a_thinned_chain_keeps_both_ends_and_evenly_spaced_moments() {
+        let steps = kept_steps(500, 50);
+        let chain = Chain {
+            frames: steps
+                .iter()
+                .map(|&t| Tensor::<f32>::from_elem((1, 1, 1, 1), t as f32))
+                .collect(),
+            steps,
+            samples: Tensor::<f32>::zeros((1, 1, 1, 1)),
+        };
+        let strip = chain.thinned(11);
+        assert_eq!(strip.steps.len(), 11);
+        assert_eq!((strip.steps[0], strip.steps[10]), (500, 0));
+        assert!(strip.steps.windows(2).all(|w| w[0] > w[1]));
+        for (t, f) in strip.steps.iter().zip(&strip.frames) {
+            assert_eq!(f[[0, 0, 0, 0]], *t as f32, "frames travel with their steps");
+        }
+        assert_eq!(chain.thinned(80).steps, chain.steps);
     }
 
     #[test]

@@ -200,6 +200,42 @@ pub fn negative_elbo(recon_mse: &[f64], kl: &[f64], beta: f64) -> Vec<f64> {
         .collect()
 }
 
+/// The image-level AUROC of one anomaly score; `key` names it in `convlab eval --json`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreAuroc {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub auroc: f64,
+}
+
+/// The AUROCs of the image scores a reconstruction model offers beside its error-map score:
+/// the plain per-image MSE and, for a VAE (a sampling node and a KL weight β > 0), the KL of
+/// each image's code and the two together as trained (MSE + β·KL, the negative ELBO). Scores
+/// whose labels hold only one class have no AUROC and are left out.
+pub fn score_aurocs(
+    graph: &mut Graph<f32>,
+    inputs: &Array4<f32>,
+    reconstruction: &Array4<f32>,
+    labels: &[Option<bool>],
+    kl_weight: f64,
+) -> Result<Vec<ScoreAuroc>, InspectError> {
+    let mse = reconstruction_errors(inputs, reconstruction);
+    let mut scores = Vec::new();
+    if kl_weight > 0.0 && graph.has_sampling() {
+        let kl = codes(graph, inputs)?.kl_per_image();
+        let elbo = negative_elbo(&mse, &kl, kl_weight);
+        scores.push(("auroc_kl", "KL of the code", kl));
+        scores.push(("auroc_neg_elbo", "negative ELBO", elbo));
+    }
+    scores.insert(0, ("auroc_mse", "image MSE", mse));
+    Ok(scores
+        .into_iter()
+        .filter_map(|(key, label, s)| {
+            super::auroc_of(&s, labels).map(|auroc| ScoreAuroc { key, label, auroc })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

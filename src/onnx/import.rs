@@ -254,6 +254,8 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     lr_schedule: Default::default(),
                 },
                 target: None,
+                pipeline: None,
+                evolution: None,
                 walkthrough: Vec::new(),
             }
         }

@@ -48,6 +48,11 @@ pub enum ViewId {
     /// A super-resolution task: low-res / bicubic / network / original / difference, PSNR
     /// and SSIM of each, on validation crops and on a whole photo.
     SuperResolution,
+    /// A handcrafted pipeline (classical operators, features, a simple classifier): each
+    /// stage's image, the features, validation accuracy and confusion matrix.
+    Pipeline,
+    /// An evolution of handcrafted pipelines: fitness per generation, the best pipeline.
+    Evolution,
     ConvArithmetic,
     /// The model over its input plane (2-D points) or along its input (1-D functions).
     Decision,
@@ -74,7 +79,7 @@ pub enum ViewSource {
 
 impl ViewId {
     /// Every view, in the order of the window's tabs.
-    pub const ALL: [ViewId; 22] = [
+    pub const ALL: [ViewId; 24] = [
         ViewId::Training,
         ViewId::Prediction,
         ViewId::Activations,
@@ -92,6 +97,8 @@ impl ViewId {
         ViewId::Latent,
         ViewId::Diffusion,
         ViewId::SuperResolution,
+        ViewId::Pipeline,
+        ViewId::Evolution,
         ViewId::ConvArithmetic,
         ViewId::Decision,
         ViewId::Function,
@@ -120,6 +127,8 @@ impl ViewId {
             ViewId::Latent => "latent",
             ViewId::Diffusion => "diffusion",
             ViewId::SuperResolution => "super-resolution",
+            ViewId::Pipeline => "pipeline",
+            ViewId::Evolution => "evolution",
             ViewId::ConvArithmetic => "conv-arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -151,6 +160,8 @@ impl ViewId {
             ViewId::Latent => "latent",
             ViewId::Diffusion => "diffusion",
             ViewId::SuperResolution => "super_resolution",
+            ViewId::Pipeline => "pipeline",
+            ViewId::Evolution => "evolution",
             ViewId::ConvArithmetic => "conv_arithmetic",
             ViewId::Decision => "decision",
             ViewId::Function => "function",
@@ -180,6 +191,8 @@ impl ViewId {
             | ViewId::Latent
             | ViewId::Diffusion
             | ViewId::SuperResolution
+            | ViewId::Pipeline
+            | ViewId::Evolution
             | ViewId::ConvArithmetic
             | ViewId::Decision
             | ViewId::Function
@@ -208,6 +221,8 @@ impl ViewId {
             ViewId::Latent => "Latent",
             ViewId::Diffusion => "Diffusion",
             ViewId::SuperResolution => "Super-resolution",
+            ViewId::Pipeline => "Handcrafted pipeline",
+            ViewId::Evolution => "Evolved features",
             ViewId::ConvArithmetic => "Conv arithmetic",
             ViewId::Decision => "Decision regions",
             ViewId::Function => "Function",
@@ -325,6 +340,24 @@ impl ViewId {
                  noise; subtracting it gives its guess of the clean image. Bottom: sampling runs \
                  the chain backwards from pure noise, one predicted-noise step at a time."
             }
+            ViewId::Pipeline => {
+                "A handcrafted pipeline (the preset's [pipeline]; as in the lecture's Grizzly \
+                 system): classical operators in a chain (smoothing, edges, thresholds, \
+                 morphology), each stage's image for the chosen validation image, the features \
+                 measured on the last stage (intensity, edges, local binary patterns, \
+                 co-occurrence, blobs) and a simple classifier fitted on them: its validation \
+                 accuracy and confusion matrix, for comparison with the network. No network is \
+                 involved."
+            }
+            ViewId::Evolution => {
+                "Evolutionary feature synthesis (after Krawiec and Bhanu): a seeded (mu+lambda) \
+                 evolution of handcrafted pipelines. Fitness is the accuracy of each pipeline's \
+                 classifier inside the training split (fitted on two thirds, scored on the \
+                 rest); the validation set stays held out and only scores each generation's \
+                 best. The chart shows best and mean fitness and the best pipeline's held-out \
+                 accuracy per generation; below, the best pipeline's stages. Settings: the \
+                 preset's [evolution]."
+            }
             ViewId::ConvArithmetic => {
                 "How a convolution slides over its input, one output at a time, on small numbers \
                  (after Dumoulin & Visin's conv arithmetic guide; no model needed). Each output is \
@@ -394,6 +427,8 @@ impl ViewId {
             | ViewId::Latent
             | ViewId::Diffusion
             | ViewId::SuperResolution
+            | ViewId::Pipeline
+            | ViewId::Evolution
             | ViewId::Decision
             | ViewId::Function
             | ViewId::Neurons
@@ -442,6 +477,8 @@ impl ViewId {
                     | ViewId::Latent
                     | ViewId::Diffusion
                     | ViewId::SuperResolution
+                    | ViewId::Pipeline
+                    | ViewId::Evolution
             )
     }
 

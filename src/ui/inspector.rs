@@ -143,6 +143,8 @@ pub struct AnomalyData {
     pub roc: Vec<RocPoint>,
     pub auroc: Option<f64>,
     pub pixel_auroc: Option<f64>,
+    /// The image-level AUROCs of the other scores (image MSE; a VAE's KL and negative ELBO).
+    pub score_aurocs: Vec<crate::inspect::latent::ScoreAuroc>,
 }
 
 /// What the segmentation view shows.
@@ -207,12 +209,18 @@ pub struct PredictionResult {
 /// The anomaly test set of a data spec, generated once.
 pub type AnomalyCache = Arc<Mutex<Option<(DataSpec, Arc<AnomalyTest>)>>>;
 
+/// The last pipeline or evolution picture with its summary, by what it was made from: the
+/// pipelines do not depend on the network, so neither training steps nor switching tabs
+/// recompute them.
+pub type ClassicalCache = Arc<Mutex<Option<(String, Rgba, String)>>>;
+
 /// The window's inspector: settings in, [`ViewResult`] out.
 pub struct ViewInspector {
     pub settings: ViewSettings,
     pub out: Latest<ViewResult>,
     pub anomaly_cache: AnomalyCache,
     pub seg_threshold: f64,
+    pub classical_cache: ClassicalCache,
 }
 
 impl Inspector for ViewInspector {
@@ -479,8 +487,48 @@ impl ViewInspector {
                     req.sample = Some(k.min(n.saturating_sub(1)));
                 }
                 req.super_resolution = ctx.preset.data.super_resolution;
+                req.pipeline = ctx.preset.pipeline.clone();
+                req.evolution = ctx.preset.evolution.clone();
                 // Denoising and super-resolution: their scores as text beside the picture.
                 match view {
+                    // The pipelines see the data only, not the network: computed once for
+                    // a data set, a pipeline and an image, not at every training step.
+                    ViewId::Pipeline | ViewId::Evolution => {
+                        use crate::viz::views::pipeline::{render_evolution, render_pipeline};
+                        let sample = match self.settings.input {
+                            InputChoice::Sample(k) => k,
+                            _ => 0,
+                        };
+                        let key = format!(
+                            "{view:?} {:?} {:?} {:?} {sample}",
+                            ctx.preset.data, req.pipeline, req.evolution
+                        );
+                        let cached = {
+                            let cache = self
+                                .classical_cache
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner());
+                            cache.as_ref().filter(|(k, _, _)| *k == key).cloned()
+                        };
+                        if let Some((_, picture, info)) = cached {
+                            r.image = Some(picture);
+                            r.info = info;
+                            return Ok(());
+                        }
+                        let (picture, info) = if view == ViewId::Pipeline {
+                            render_pipeline(req.pipeline.as_ref(), ctx.train, ctx.val, sample)?
+                        } else {
+                            render_evolution(req.evolution.as_ref(), ctx.train, ctx.val, sample)?
+                        };
+                        *self
+                            .classical_cache
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner()) =
+                            Some((key, picture.clone(), info.clone()));
+                        r.image = Some(picture);
+                        r.info = info;
+                        return Ok(());
+                    }
                     ViewId::Denoising => {
                         use crate::viz::views::denoising;
                         let scores = denoising::compute(ctx.graph, set)?;
@@ -697,6 +745,8 @@ impl ViewInspector {
             diffusion: None,
             timestep: st.timestep,
             seed: st.sample_seed,
+            pipeline: None,
+            evolution: None,
             super_resolution: None,
             whole_image: None,
             patch_images: None,
@@ -768,6 +818,13 @@ impl ViewInspector {
         let zoom = crate::viz::overlay::auto_zoom(h, w, 256);
         let one = |a: &Array4<f32>| a.slice(s![k..k + 1, .., .., ..]).to_owned();
         let map_max = report.maps.iter().copied().fold(0.0f32, f32::max);
+        let score_aurocs = crate::inspect::latent::score_aurocs(
+            ctx.graph,
+            &test.inputs,
+            &recon,
+            &test.anomalous,
+            ctx.preset.training.kl_weight,
+        )?;
         r.anomaly = Some(AnomalyData {
             index: k,
             len: n,
@@ -787,6 +844,7 @@ impl ViewInspector {
             roc: report.roc.clone(),
             auroc: report.auroc,
             pixel_auroc: report.pixel_auroc,
+            score_aurocs,
         });
         Ok(())
     }

@@ -5,6 +5,7 @@
 
 pub mod animation;
 pub mod charts;
+pub mod classical;
 pub mod colormap;
 pub mod confusion;
 pub mod curves;

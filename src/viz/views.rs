@@ -19,6 +19,7 @@ pub mod function;
 pub mod latent;
 pub mod neurons;
 pub mod occlusion;
+pub mod pipeline;
 pub mod point_options;
 pub mod prediction;
 pub mod segmentation;
@@ -95,6 +96,9 @@ pub struct ViewRequest {
     pub super_resolution: Option<crate::data::super_resolution::SuperResolution>,
     /// Super-resolution: the whole image `[c, h, w]` to enlarge (default: a bundled photo).
     pub whole_image: Option<ndarray::Array3<f32>>,
+    /// Handcrafted pipeline and evolution views: the preset's `[pipeline]` and `[evolution]`.
+    pub pipeline: Option<crate::classical::PipelineSpec>,
+    pub evolution: Option<crate::classical::EvolutionSpec>,
     /// Segmentation by a patch classifier (`[data.patches]`): the patch side and the whole
     /// validation images with their masks, whose every pixel is classified.
     pub patch_images: Option<(usize, crate::data::Dataset)>,
@@ -285,6 +289,16 @@ pub fn render_view(
                 req.sample,
                 req.whole_image.as_ref(),
             )
+        }
+        ViewId::Pipeline => {
+            let (train, val) = input.data_set(view)?;
+            let sample = req.sample.unwrap_or(0);
+            pipeline::render_pipeline(req.pipeline.as_ref(), train, val, sample).map(|p| p.0)
+        }
+        ViewId::Evolution => {
+            let (train, val) = input.data_set(view)?;
+            let sample = req.sample.unwrap_or(0);
+            pipeline::render_evolution(req.evolution.as_ref(), train, val, sample).map(|p| p.0)
         }
         ViewId::Decision => {
             let (train, val) = input.data_set(view)?;

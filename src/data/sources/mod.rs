@@ -26,6 +26,7 @@ pub mod points;
 pub mod points_csv;
 pub mod segmentation_folder;
 pub mod shapes;
+pub mod texture_classes;
 pub mod textures;
 pub mod vessels;
 
@@ -193,6 +194,8 @@ sources! {
     PointsCsv(points_csv::PointsCsv),
     /// Texture crops for anomaly detection.
     Textures(textures::Textures),
+    /// Crops of four materials labelled by material.
+    TextureClasses(texture_classes::TextureClasses),
     /// Cell-like blobs with pixel masks.
     Cells(cells::Cells),
     /// Thin curvy vessel-like lines with pixel masks.

@@ -77,18 +77,25 @@ impl Sample {
         training: bool,
         rng: &mut crate::engine::rng::Rng,
     ) -> (Tensor<T>, Option<Tensor<T>>) {
-        let (mu, log_var, _) = halves(x);
+        let (mu, _, _) = halves(x);
         if !training {
             return (mu.to_owned(), None);
         }
         let eps = mu.mapv(|_| T::of(rng.normal()));
+        (self.forward_with_noise(x, &eps), Some(eps))
+    }
+
+    /// z = μ + exp(½ log σ²)·ε for a given noise ε (shaped like z): the training forward
+    /// without the draw, so a reference with its own ε can be replayed.
+    pub fn forward_with_noise<T: Scalar>(&self, x: &Tensor<T>, eps: &Tensor<T>) -> Tensor<T> {
+        let (mu, log_var, _) = halves(x);
         let half = T::of(0.5);
         let mut z = mu.to_owned();
         ndarray::Zip::from(&mut z)
             .and(&log_var)
-            .and(&eps)
+            .and(eps)
             .for_each(|z, &lv, &e| *z += (half * lv).exp() * e);
-        (z, Some(eps))
+        z
     }
 
     /// ∂z/∂μ = 1, ∂z/∂log σ² = ½ σ ε (zero in evaluation, where z = μ).

@@ -138,6 +138,13 @@ impl ConvLabApp {
                         run_state: self.run.state,
                         configured,
                         commands: &mut self.commands,
+                        diffusion_steps: self
+                            .project
+                            .preset
+                            .data
+                            .diffusion
+                            .as_ref()
+                            .map(|d| d.steps),
                     },
                     ui,
                 );

@@ -48,6 +48,7 @@ pub struct ViewsUi {
     pub image_path: String,
     pub image_error: Option<ImageInputError>,
     anomaly_cache: AnomalyCache,
+    classical_cache: crate::ui::inspector::ClassicalCache,
     pub anomaly_opacity: f32,
     /// Pixel threshold as a share of the largest error (errors below are not drawn).
     pub pixel_threshold: f32,
@@ -93,6 +94,8 @@ pub struct ViewsPanel<'a> {
     pub configured: bool,
     /// What the panel asks of the app (the single unit's edits of w and b).
     pub commands: &'a mut Vec<UiCommand>,
+    /// T of the preset's diffusion schedule (the diffusion view's step slider spans 1..=T).
+    pub diffusion_steps: Option<usize>,
 }
 
 /// What the trainer's inspector must be told (from [`ViewsUi::inspector_update`]).
@@ -145,6 +148,7 @@ impl ViewsUi {
                 out: self.out.clone(),
                 anomaly_cache: Arc::clone(&self.anomaly_cache),
                 seg_threshold: self.seg_threshold,
+                classical_cache: Arc::clone(&self.classical_cache),
             };
             self.sent = Some(key);
             Some(InspectorUpdate::Install(InspectJob(Box::new(job))))
@@ -481,6 +485,7 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
         .or(automatic)
         .and_then(|n| node_shape(p.facts, &n))
         .map_or(512, |s| s[0].max(1));
+    let diffusion_steps = p.diffusion_steps;
     let v = &mut *p.views;
     let s = &mut v.settings;
     ui.horizontal_wrapped(|ui| match tab {
@@ -608,26 +613,20 @@ fn controls(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
                 .on_hover_text("Green: true positive, red: false positive, blue: false negative.");
         }
         ViewId::Diffusion => {
-            let mut on = s.timestep.is_some();
+            // Without a diffusion schedule in the preset the view has nothing to noise; the
+            // slider still spans the largest chain so a setting survives a preset switch.
+            let steps = diffusion_steps.unwrap_or(crate::data::diffusion::MAX_STEPS);
+            let mut t = s.timestep.unwrap_or(steps / 2).clamp(1, steps);
             if ui
-                .checkbox(&mut on, "pick the step t")
-                .on_hover_text("Off: the middle of the chain, T/2.")
+                .add(egui::Slider::new(&mut t, 1..=steps).text("step t"))
+                .on_hover_text(
+                    "The step of the forward process shown with the network's noise \
+                     prediction: 1 is nearly clean, T pure noise. Drag to noise the image \
+                     step by step.",
+                )
                 .changed()
             {
-                s.timestep = on.then_some(100);
-            }
-            if let Some(t) = &mut s.timestep {
-                let l = ui.label("t");
-                ui.add(
-                    egui::DragValue::new(t)
-                        .range(1..=crate::data::diffusion::MAX_STEPS)
-                        .speed(2.0),
-                )
-                .labelled_by(l.id)
-                .on_hover_text(
-                    "The step at which the network's noise prediction is shown: 1 is nearly \
-                     clean, T pure noise (steps above T count as T).",
-                );
+                s.timestep = Some(t);
             }
             let l = ui.label("seed");
             ui.add(egui::DragValue::new(&mut s.sample_seed))
@@ -1000,6 +999,22 @@ fn anomaly_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
         a.auroc.map_or("n/a".into(), |x| format!("{x:.3}")),
         a.pixel_auroc.map_or("n/a".into(), |x| format!("{x:.3}")),
     ));
+    if !a.score_aurocs.is_empty() {
+        let others: Vec<String> = a
+            .score_aurocs
+            .iter()
+            .map(|s| format!("{} {:.3}", s.label, s.auroc))
+            .collect();
+        ui.label(format!(
+            "image AUROC by other scores: {}",
+            others.join(" · ")
+        ))
+        .on_hover_text(
+            "The image AUROC above scores an image by the mean of the largest 2 % of its \
+                 smoothed error map. Image MSE is the plain mean error; a VAE adds the KL of \
+                 the image's code and the negative ELBO it was trained on (MSE + β·KL).",
+        );
+    }
     ui.horizontal(|ui| {
         let lo = a.scores.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = a.scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
