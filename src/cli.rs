@@ -16,6 +16,7 @@ use crate::spec::Preset;
 use crate::train::snapshots::{Snapshot, Snapshots};
 use crate::train::{EpochRecord, Trainer};
 
+pub mod export_pytorch_command;
 pub mod onnx_commands;
 pub mod pipeline_command;
 pub mod predict_command;
@@ -82,6 +83,9 @@ pub enum Command {
     ExportOnnx(onnx_commands::ExportArgs),
     /// Read an ONNX model into a checkpoint that opens in the window.
     ImportOnnx(onnx_commands::ImportArgs),
+    /// Write a preset or checkpoint as a PyTorch project: model.py, train.py, README.md,
+    /// the weights (.safetensors) and the data.
+    ExportPytorch(export_pytorch_command::ExportPytorchArgs),
     /// One forward and backward pass written as NumPy .npy files with a manifest.json.
     Dump(crate::dump::DumpArgs),
     /// One view of a model for one input or its data set, as a PNG.
@@ -142,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::ExportOnnx(args)) => onnx_commands::export_onnx(&args),
         Some(Command::ImportOnnx(args)) => onnx_commands::import_onnx(&args),
+        Some(Command::ExportPytorch(args)) => export_pytorch_command::run(&args),
         Some(Command::Dump(args)) => crate::dump::run_dump(&args),
         Some(Command::Render(args)) => crate::render::run(&args),
         Some(Command::Predict(args)) => predict_command::run(&args),

@@ -22,9 +22,11 @@
 //!    training loop, the trainer thread and its messages).
 //! 7. [`viz`]: tensors → RGBA pictures, without egui; draws what `inspect` computes (never
 //!    imports `train`).
-//! 8. [`onnx`] (export and import of graphs, nothing else) and [`checkpoint`] (trained
+//! 8. [`onnx`] (export and import of graphs, nothing else), [`checkpoint`] (trained
 //!    weights + preset + history in one `.safetensors`; [`checkpoint::Checkpoint::open`]
-//!    and [`checkpoint::Checkpoint::graph`] are the one way the commands load a model).
+//!    and [`checkpoint::Checkpoint::graph`] are the one way the commands load a model) and
+//!    [`export_pytorch`] (a model and its training as PyTorch code, from a preset and its
+//!    weights).
 //! 9. Commands the CLI runs: [`bench`], [`dump`], [`render`].
 //! 10. [`ui`] (the window, the only user of egui/eframe/rfd) and [`cli`] (argument parsing
 //!     and the remaining commands, among them `export-onnx`/`import-onnx`).
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod data;
 pub mod dump;
 pub mod engine;
+pub mod export_pytorch;
 pub mod inspect;
 pub mod npy;
 pub mod onnx;

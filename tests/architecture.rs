@@ -25,7 +25,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("spec", &["spec"]),
     ("inspect / train", &["inspect", "train"]),
     ("viz", &["viz"]),
-    ("onnx / checkpoint", &["onnx", "checkpoint"]),
+    (
+        "onnx / checkpoint",
+        &["onnx", "checkpoint", "export_pytorch"],
+    ),
     ("commands", &["bench", "dump", "render"]),
     ("ui / cli", &["ui", "cli"]),
 ];

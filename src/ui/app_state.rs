@@ -23,6 +23,8 @@ pub struct AppState {
     pub save_path: String,
     /// Where "Export ONNX" writes.
     pub onnx_path: String,
+    /// The folder "Export PyTorch code" writes into (typed, or chosen in the dialog).
+    pub pytorch_path: String,
     /// The path typed into the open field.
     pub open_path: String,
     /// The class folder path typed into the data panel.
@@ -60,6 +62,7 @@ impl Default for AppState {
             recent: Vec::new(),
             save_path: "model.safetensors".into(),
             onnx_path: "model.onnx".into(),
+            pytorch_path: "pytorch-export".into(),
             open_path: String::new(),
             folder_path: String::new(),
             folder_size: [28, 28],

@@ -58,6 +58,10 @@ pub enum WriteError {
     Onnx(#[from] OnnxError),
     #[error("the ONNX export crashed")]
     ExportCrashed,
+    #[error(transparent)]
+    Pytorch(#[from] crate::export_pytorch::ExportError),
+    #[error("the PyTorch export crashed")]
+    PytorchCrashed,
     #[error("cannot start the {role} thread: {error}")]
     Thread {
         role: &'static str,
@@ -438,6 +442,8 @@ pub enum DialogPurpose {
     Save,
     ClassFolder,
     PointsCsv,
+    /// The folder to write PyTorch code into.
+    ExportPytorch,
     /// A folder that fills one field of the segmentation or anomaly tools (not loaded
     /// until the user asks: the other folders may still be missing).
     FolderField(FolderField),
@@ -479,9 +485,9 @@ impl DialogJob {
                         .add_filter("checkpoint", &["safetensors"])
                         .set_file_name("model.safetensors")
                         .save_file(),
-                    DialogPurpose::ClassFolder | DialogPurpose::FolderField(_) => {
-                        dialog.pick_folder()
-                    }
+                    DialogPurpose::ClassFolder
+                    | DialogPurpose::FolderField(_)
+                    | DialogPurpose::ExportPytorch => dialog.pick_folder(),
                     DialogPurpose::Figure => dialog
                         .add_filter("figure", &["png", "csv"])
                         .set_file_name("figure.png")
@@ -549,6 +555,36 @@ pub fn export_onnx(
             Ok(path)
         }))
         .unwrap_or(Err(WriteError::ExportCrashed))
+    })
+}
+
+/// Writes a checkpoint's model, weights and training as PyTorch code into the folder `dir`
+/// ([`crate::export_pytorch`]) on the `"pytorch-exporter"` thread (it generates the data
+/// set too); the outcome lands in `result`. Joined before the window closes, like a save.
+pub fn export_pytorch(
+    checkpoint: Checkpoint,
+    dir: PathBuf,
+    result: Arc<Mutex<Option<Result<PathBuf, WriteError>>>>,
+    ctx: &egui::Context,
+) -> Option<std::thread::JoinHandle<()>> {
+    use crate::export_pytorch::{WeightsOrigin, export, write_folder};
+    spawn_writer("pytorch-exporter", "exporter", result, ctx, move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let epochs = checkpoint.history.epochs.len();
+            let origin = if epochs == 0 {
+                WeightsOrigin::Initial {
+                    seed: checkpoint.preset.training.seed,
+                }
+            } else {
+                WeightsOrigin::Checkpoint(format!(
+                    "the run in the ConvLab window ({epochs} epochs)"
+                ))
+            };
+            let files = export(&checkpoint.preset, &checkpoint.params, &origin)?;
+            write_folder(&dir, &files)?;
+            Ok(dir)
+        }))
+        .unwrap_or(Err(WriteError::PytorchCrashed))
     })
 }
 

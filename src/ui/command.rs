@@ -19,6 +19,9 @@ pub enum UiCommand {
     Save(PathBuf),
     /// Exports the current model and weights as ONNX to this path.
     ExportOnnx(PathBuf),
+    /// Exports the current model, weights and training settings as PyTorch code into this
+    /// folder.
+    ExportPytorch(PathBuf),
     Dialog(DialogPurpose),
     /// Loads the class folder typed into the data panel.
     LoadFolder(PathBuf),

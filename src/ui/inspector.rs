@@ -209,9 +209,8 @@ pub struct PredictionResult {
 /// The anomaly test set of a data spec, generated once.
 pub type AnomalyCache = Arc<Mutex<Option<(DataSpec, Arc<AnomalyTest>)>>>;
 
-/// The last pipeline or evolution picture with its summary, by what it was made from: the
-/// pipelines do not depend on the network, so neither training steps nor switching tabs
-/// recompute them.
+/// The last pipeline picture with its summary, by what it was made from: a pipeline does
+/// not depend on the network, so neither training steps nor switching tabs recompute it.
 pub type ClassicalCache = Arc<Mutex<Option<(String, Rgba, String)>>>;
 
 /// The window's inspector: settings in, [`ViewResult`] out.
@@ -491,18 +490,16 @@ impl ViewInspector {
                 req.evolution = ctx.preset.evolution.clone();
                 // Denoising and super-resolution: their scores as text beside the picture.
                 match view {
-                    // The pipelines see the data only, not the network: computed once for
-                    // a data set, a pipeline and an image, not at every training step.
-                    ViewId::Pipeline | ViewId::Evolution => {
-                        use crate::viz::views::pipeline::{render_evolution, render_pipeline};
+                    // The pipeline sees the data only, not the network: computed once for a
+                    // data set, a pipeline and an image, not at every training step. (The
+                    // Evolved features tab runs its evolution in its own background job.)
+                    ViewId::Pipeline => {
+                        use crate::viz::views::pipeline::render_pipeline;
                         let sample = match self.settings.input {
                             InputChoice::Sample(k) => k,
                             _ => 0,
                         };
-                        let key = format!(
-                            "{view:?} {:?} {:?} {:?} {sample}",
-                            ctx.preset.data, req.pipeline, req.evolution
-                        );
+                        let key = format!("{:?} {:?} {sample}", ctx.preset.data, req.pipeline);
                         let cached = {
                             let cache = self
                                 .classical_cache
@@ -515,11 +512,8 @@ impl ViewInspector {
                             r.info = info;
                             return Ok(());
                         }
-                        let (picture, info) = if view == ViewId::Pipeline {
-                            render_pipeline(req.pipeline.as_ref(), ctx.train, ctx.val, sample)?
-                        } else {
-                            render_evolution(req.evolution.as_ref(), ctx.train, ctx.val, sample)?
-                        };
+                        let (picture, info) =
+                            render_pipeline(req.pipeline.as_ref(), ctx.train, ctx.val, sample)?;
                         *self
                             .classical_cache
                             .lock()

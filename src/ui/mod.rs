@@ -8,6 +8,7 @@ pub mod app;
 pub mod app_state;
 pub mod background;
 pub mod command;
+pub mod evolution_run;
 pub mod figures;
 pub mod frame_timer;
 pub mod inspector;

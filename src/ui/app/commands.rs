@@ -74,6 +74,19 @@ impl ConvLabApp {
                     self.info("exporting ONNX…".into());
                     self.trainer.worker.send(TrainerCommand::ExportWeights);
                 }
+                UiCommand::ExportPytorch(path) => {
+                    if path.as_os_str().is_empty() {
+                        self.error("type a folder for the PyTorch code first".into());
+                        continue;
+                    }
+                    if self.needs_configure() && !self.configure(false) {
+                        continue;
+                    }
+                    self.state.pytorch_path = path.display().to_string();
+                    self.writes.pending_pytorch = Some(path);
+                    self.info("exporting PyTorch code...".into());
+                    self.trainer.worker.send(TrainerCommand::ExportWeights);
+                }
                 UiCommand::Dialog(purpose) => {
                     if self.dialog.is_none() {
                         self.dialog = DialogJob::spawn(purpose, ctx);

@@ -111,6 +111,14 @@ impl ConvLabApp {
                                     ui,
                                 );
                             });
+                        egui::CollapsingHeader::new("Pipeline")
+                            .default_open(self.project.preset.pipeline.is_some())
+                            .show(ui, |ui| {
+                                panels::pipeline_panel::pipeline_panel_ui(
+                                    &mut self.project.preset.pipeline,
+                                    ui,
+                                );
+                            });
                     });
             });
         egui::CentralPanel::default().show(ui, |ui| {
@@ -145,6 +153,7 @@ impl ConvLabApp {
                             .diffusion
                             .as_ref()
                             .map(|d| d.steps),
+                        evolution: self.project.preset.evolution.as_ref(),
                     },
                     ui,
                 );

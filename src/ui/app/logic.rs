@@ -14,7 +14,9 @@ use crate::data::SourceKind;
 use crate::data::load::split_spec;
 use crate::data::sources::points_csv::is_csv;
 use crate::train::messages::{RunState, StartWeights, TrainerCommand, TrainerEvent};
-use crate::ui::background::{DataJob, DialogPurpose, FolderField, export_onnx, save_checkpoint};
+use crate::ui::background::{
+    DataJob, DialogPurpose, FolderField, export_onnx, export_pytorch, save_checkpoint,
+};
 use crate::ui::panels;
 use crate::ui::panels::views::InspectorUpdate;
 use crate::ui::session::{MAX_STEP_POINTS, SplitData};
@@ -166,6 +168,15 @@ impl ConvLabApp {
                             &self.egui_ctx,
                         ));
                     }
+                    if let Some(dir) = self.writes.pending_pytorch.take() {
+                        self.info(format!("exporting PyTorch code to {}...", dir.display()));
+                        self.writes.writers.extend(export_pytorch(
+                            ck.clone(),
+                            dir,
+                            Arc::clone(&self.writes.pytorch_result),
+                            &self.egui_ctx,
+                        ));
+                    }
                     if let Some(path) = self.writes.pending_save.take() {
                         self.writes.saving = Some(ck.preset.clone());
                         self.writes.writers.extend(save_checkpoint(
@@ -180,6 +191,7 @@ impl ConvLabApp {
                 TrainerEvent::Error(e) => {
                     self.writes.pending_save = None;
                     self.writes.pending_onnx = None;
+                    self.writes.pending_pytorch = None;
                     self.error(e.to_string());
                     self.run.error = Some(e);
                 }
@@ -365,6 +377,9 @@ impl ConvLabApp {
                     *self.folder_field(field) = path.display().to_string();
                 }
                 DialogPurpose::Figure => self.commands.push(UiCommand::SaveFigure(path)),
+                DialogPurpose::ExportPytorch => {
+                    self.commands.push(UiCommand::ExportPytorch(path));
+                }
             },
         }
     }
@@ -399,6 +414,20 @@ impl ConvLabApp {
         match outcome {
             Some(Ok(path)) => self.info(format!("exported ONNX to {}", path.display())),
             Some(Err(e)) => self.error(format!("could not export ONNX: {e}")),
+            None => {}
+        }
+        let outcome = self
+            .writes
+            .pytorch_result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match outcome {
+            Some(Ok(dir)) => self.info(format!(
+                "exported PyTorch code to {}: model.py, train.py, README.md, weights and data",
+                dir.display()
+            )),
+            Some(Err(e)) => self.error(format!("could not export PyTorch code: {e}")),
             None => {}
         }
     }

@@ -37,6 +37,9 @@ pub(super) struct FileWrites {
     /// Where the next weights from the trainer are exported as ONNX.
     pub(super) pending_onnx: Option<PathBuf>,
     pub(super) onnx_result: Arc<Mutex<Option<Result<PathBuf, WriteError>>>>,
+    /// Where the next weights from the trainer are exported as PyTorch code.
+    pub(super) pending_pytorch: Option<PathBuf>,
+    pub(super) pytorch_result: Arc<Mutex<Option<Result<PathBuf, WriteError>>>>,
 }
 
 impl ConvLabApp {

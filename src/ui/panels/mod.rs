@@ -12,6 +12,7 @@ pub mod figures;
 pub mod gallery;
 pub mod model_editor;
 pub mod node_params;
+pub mod pipeline_panel;
 pub mod point_views;
 pub mod runs_panel;
 pub mod sandbox;

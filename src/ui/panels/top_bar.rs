@@ -59,7 +59,7 @@ pub fn top_bar_ui(bar: TopBar<'_>, ui: &mut Ui) {
                     .on_hover_text(format!("{current}: ready-made lecture set-ups, each a model, its data and training settings"));
             });
             ui.separator();
-            file_menu_ui(bar.state, bar.commands, ui);
+            file_menu_ui(bar.state, bar.commands, bar.dialog_ready, ui);
             ui.separator();
 
             let l = ui.label("Open path");
@@ -132,8 +132,14 @@ pub fn top_bar_ui(bar: TopBar<'_>, ui: &mut Ui) {
     });
 }
 
-/// The File menu: export the current model (weights included) as ONNX to a typed path.
-fn file_menu_ui(state: &mut AppState, commands: &mut Vec<UiCommand>, ui: &mut Ui) {
+/// The File menu: export the current model (weights included) as ONNX to a typed path, or
+/// as PyTorch code (model, weights, training script, data) to a folder.
+fn file_menu_ui(
+    state: &mut AppState,
+    commands: &mut Vec<UiCommand>,
+    dialog_ready: bool,
+    ui: &mut Ui,
+) {
     ui.menu_button("File", |ui| {
         ui.strong("Export ONNX");
         ui.horizontal(|ui| {
@@ -152,6 +158,37 @@ fn file_menu_ui(state: &mut AppState, commands: &mut Vec<UiCommand>, ui: &mut Ui
         {
             let p = PathBuf::from(state.onnx_path.trim());
             commands.push(UiCommand::ExportOnnx(p));
+            ui.close();
+        }
+        ui.separator();
+        ui.strong("Export PyTorch code");
+        const PYTORCH_TIP: &str = "A folder with model.py (an nn.Module with the node names), \
+            model.safetensors (the current weights), train.py (the data, loss, optimiser, \
+            learning rate, batch size, epochs, initialisation and seed of these settings) and \
+            a README: the way on to a GPU or a cluster";
+        if ui
+            .add_enabled(dialog_ready, egui::Button::new("Export as PyTorch code..."))
+            .on_hover_text(PYTORCH_TIP)
+            .clicked()
+        {
+            commands.push(UiCommand::Dialog(DialogPurpose::ExportPytorch));
+            ui.close();
+        }
+        ui.horizontal(|ui| {
+            let l = ui.label("PyTorch folder");
+            ui.add(egui::TextEdit::singleline(&mut state.pytorch_path).desired_width(220.0))
+                .labelled_by(l.id)
+                .on_hover_text(
+                    "The folder to write (created; a folder with other files is refused)",
+                );
+        });
+        if ui
+            .button("Export PyTorch code")
+            .on_hover_text(PYTORCH_TIP)
+            .clicked()
+        {
+            let p = PathBuf::from(state.pytorch_path.trim());
+            commands.push(UiCommand::ExportPytorch(p));
             ui.close();
         }
     });

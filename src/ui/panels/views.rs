@@ -64,6 +64,11 @@ pub struct ViewsUi {
     hover: String,
     /// The conv arithmetic tab (computed in the window, no model).
     pub sandbox: super::sandbox::SandboxUi,
+    /// The Evolved features tab's run (in the background, no model) and its picture.
+    pub evolution: Option<crate::ui::evolution_run::EvolutionRun>,
+    evolution_texture: Option<TextureHandle>,
+    /// Generations and sample the texture shows.
+    evolution_shown: Option<(usize, usize)>,
     /// Why the tab shows another view than the one clicked (the neuron diagram of a conv
     /// net shows its activations).
     pub fallback_note: Option<String>,
@@ -96,6 +101,8 @@ pub struct ViewsPanel<'a> {
     pub commands: &'a mut Vec<UiCommand>,
     /// T of the preset's diffusion schedule (the diffusion view's step slider spans 1..=T).
     pub diffusion_steps: Option<usize>,
+    /// The preset's `[evolution]` (the Evolved features tab's settings; defaults without).
+    pub evolution: Option<&'a crate::classical::EvolutionSpec>,
 }
 
 /// What the trainer's inspector must be told (from [`ViewsUi::inspector_update`]).
@@ -140,7 +147,8 @@ impl ViewsUi {
     /// they changed since it was last told (asked every frame, before the UI).
     pub fn inspector_update(&mut self) -> Option<InspectorUpdate> {
         let key = (self.settings.clone(), self.seg_threshold.to_bits());
-        let wanted = self.settings.tab.uses_model();
+        // The Evolved features tab runs its own background job (see `evolution_ui`).
+        let wanted = self.settings.tab.uses_model() && self.settings.tab != ViewId::Evolution;
         let current = self.sent.as_ref().map(|(s, t)| (s.clone(), *t));
         if wanted && current.as_ref() != Some(&key) {
             let job = ViewInspector {
@@ -660,6 +668,10 @@ pub fn views_ui(mut p: ViewsPanel<'_>, ui: &mut Ui) {
     }
     if tab == ViewId::ConvArithmetic {
         super::sandbox::sandbox_ui(&mut p.views.sandbox, ui);
+        return;
+    }
+    if tab == ViewId::Evolution {
+        evolution_ui(&mut p, ui);
         return;
     }
     ui.horizontal(|ui| {
@@ -1214,5 +1226,140 @@ fn segmentation_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
                     PlotPoints::new(v.iou_history.clone()),
                 ));
             });
+    }
+}
+
+/// The Evolved features tab: an evolution of handcrafted pipelines on the loaded data, run in
+/// the background with pause and stop, its chart and best pipeline growing as generations
+/// finish.
+fn evolution_ui(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
+    use crate::ui::evolution_run::EvolutionRun;
+    let tab = ViewId::Evolution;
+    ui.horizontal(|ui| {
+        ui.heading(tab.title()).on_hover_text(tab.tooltip());
+        ui.label("(?)").on_hover_text(tab.tooltip());
+    });
+    input_picker(p, ui);
+    let spec = p.evolution.cloned().unwrap_or_default();
+    let v = &mut *p.views;
+    if let Some(run) = &mut v.evolution
+        && run.poll()
+    {
+        ui.ctx().request_repaint();
+    }
+    let running = v.evolution.as_ref().is_some_and(|r| !r.finished);
+    if running {
+        // Look for new generations even while the user does nothing.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(200));
+    }
+    let mut status_line = None;
+    ui.horizontal(|ui| {
+        let start = ui
+            .add_enabled(!running && p.split.is_some(), egui::Button::new("Evolve"))
+            .on_hover_text(format!(
+                "Run {} generations of a ({}+{}) evolution strategy with seed {} (the preset's \
+                 [evolution]) on the loaded training images; the validation images stay held \
+                 out.",
+                spec.generations, spec.parents, spec.offspring, spec.seed
+            ));
+        if start.clicked()
+            && let Some(split) = p.split
+        {
+            let threads = crate::train::run::default_threads()
+                .saturating_sub(1)
+                .max(1);
+            v.evolution = Some(EvolutionRun::start(
+                spec.clone(),
+                Arc::clone(&split.train),
+                Arc::clone(&split.val),
+                threads,
+            ));
+            v.evolution_shown = None;
+        }
+        if let Some(run) = &v.evolution
+            && running
+        {
+            let paused = run.is_paused();
+            let label = if paused {
+                "Resume evolution"
+            } else {
+                "Pause evolution"
+            };
+            if ui.button(label).clicked() {
+                run.set_paused(!paused);
+            }
+            if ui
+                .button("Stop evolution")
+                .on_hover_text("End the run after the generation in progress.")
+                .clicked()
+            {
+                run.stop();
+            }
+        }
+        if let Some(run) = &v.evolution {
+            let done = run.history.last().map_or(0, |g| g.index);
+            let mut status = format!("generation {done} of {}", run.spec.generations);
+            if let Some(g) = run.history.last() {
+                status += &format!(
+                    " · best fitness {:.3}, held-out {:.3} · {:.1} s",
+                    g.best_fitness, g.best_test_accuracy, g.seconds
+                );
+            }
+            if running {
+                if run.is_paused() {
+                    status += " · paused";
+                } else if let Some(eta) = run.eta_seconds() {
+                    status += &format!(" · about {eta:.0} s left");
+                }
+            } else {
+                status += " · finished";
+            }
+            status_line = Some(status);
+        }
+    });
+    if let Some(status) = status_line {
+        ui.add(egui::Label::new(status).wrap());
+    }
+    let Some(run) = &v.evolution else {
+        ui.weak("Press Evolve to search for a pipeline on the loaded data.");
+        return;
+    };
+    if let Some(e) = &run.error {
+        ui.colored_label(
+            Color32::from_rgb(200, 60, 60),
+            format!("The evolution failed: {e}"),
+        );
+        return;
+    }
+    let Some(split) = p.split else {
+        return;
+    };
+    let set = if split.val.is_empty() {
+        &split.train
+    } else {
+        &split.val
+    };
+    if run.history.is_empty() || set.is_empty() {
+        ui.weak("Evaluating the first generation…");
+        return;
+    }
+    let sample = match v.settings.input {
+        InputChoice::Sample(k) => k.min(set.len() - 1),
+        _ => 0,
+    };
+    let key = (run.history.len(), sample);
+    if v.evolution_shown != Some(key) || v.evolution_texture.is_none() {
+        let img = crate::classical::pipeline::grey_image(&set.inputs, sample);
+        let picture = crate::viz::classical::evolution_picture(&run.history, &img);
+        upload(ui.ctx(), &mut v.evolution_texture, "evolution", &picture);
+        v.evolution_shown = Some(key);
+    }
+    if let Some(tex) = &v.evolution_texture {
+        let size = tex.size_vec2();
+        let scale = (ui.available_width() / size.x).min(1.0);
+        egui::ScrollArea::both().show(ui, |ui| {
+            ui.image((tex.id(), size * scale));
+        });
     }
 }

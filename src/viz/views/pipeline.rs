@@ -6,7 +6,7 @@
 
 use super::super::classical::{evolution_picture, stages_picture};
 use super::super::confusion::confusion_image;
-use super::super::draw::{BACKGROUND, INK, hstack, padded, vstack};
+use super::super::draw::{BACKGROUND, INK, padded, vstack};
 use super::super::text::text_image;
 use super::super::{Rgba, VizError};
 use crate::classical::pipeline::grey_image;
@@ -52,11 +52,7 @@ pub fn render_pipeline(
     let confusion = confusion_image(&e.confusion, &e.class_names);
     let title = text_image(&summary, 2, INK, BACKGROUND, 4);
     let picture = padded(
-        &vstack(
-            &[title, hstack(&[stages, confusion], 24, BACKGROUND)],
-            8,
-            BACKGROUND,
-        ),
+        &vstack(&[title, stages, confusion], 8, BACKGROUND),
         8,
         BACKGROUND,
     );
