@@ -266,6 +266,7 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
         },
         super_resolution: None,
         whole_image: None,
+        patch_images: None,
         latent: Default::default(),
         kl_weight: 0.0,
         // The preset's, once it is read.
@@ -352,6 +353,14 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
                     crate::viz::views::super_resolution::image_chw(&img, channels)
                         .with_context(|| path.display().to_string())?,
                 );
+            }
+            if view == ViewId::Segmentation
+                && let (Some(p), Some((_, whole_val))) = (
+                    preset.data.patches,
+                    crate::data::load::whole_images(&preset.data).context("data")?,
+                )
+            {
+                req.patch_images = Some((p.size, whole_val));
             }
             let (train, val) = crate::data::load::load(&preset.data).context("data")?;
             req.class_names = names(&if val.is_empty() { &train } else { &val }.class_names);

@@ -318,6 +318,46 @@ fn strided_dilated_grouped_padded_conv_and_friends_pass_finite_differences() {
     }
 }
 
+/// Local response normalisation with strong, odd and even windows, on conv outputs and on
+/// dense features (`[n, f, 1, 1]`), and a window wider than the channels.
+#[test]
+fn local_response_norm_passes_finite_differences() {
+    use convlab::engine::layers::local_response_norm::LocalResponseNormConfig;
+    let lrn = |size, alpha, beta, k| {
+        NodeKind::LocalResponseNorm(LocalResponseNormConfig {
+            size,
+            alpha,
+            beta,
+            k,
+        })
+    };
+    let specs = [
+        vec![
+            NodeSpec::new("c", NodeKind::conv(5, 3, 1)),
+            NodeSpec::new("lrn", lrn(3, 1.5, 0.75, 1.0)),
+        ],
+        vec![
+            NodeSpec::new("c", NodeKind::conv(6, 3, 1)),
+            NodeSpec::new("lrn", lrn(4, 2.0, 0.6, 0.5)),
+        ],
+        vec![NodeSpec::new("lrn", lrn(9, 3.0, 1.3, 2.0))],
+        vec![
+            NodeSpec::new("fc", NodeKind::dense(7)),
+            NodeSpec::new("lrn", lrn(5, 4.0, 0.75, 1.0)),
+        ],
+    ];
+    for (i, nodes) in specs.into_iter().enumerate() {
+        let (mut graph, x) = random_graph(
+            ModelSpec {
+                input: [4, 4, 4],
+                nodes,
+            },
+            20 + i as u64,
+        );
+        check(&format!("lrn case {i}"), &mut graph, &x, Mode::Train);
+    }
+}
+
 #[test]
 fn every_loss_passes_finite_differences() {
     let mut rng = Rng::new(9);

@@ -117,6 +117,20 @@ fn cases() -> Vec<(&'static str, ModelSpec)> {
             ),
         ),
         (
+            "local_response_norm",
+            spec(
+                [4, 5, 5],
+                r#"[
+                {"name": "conv", "kind": "conv2d", "out_channels": 6, "kernel": 3, "padding": 1, "groups": 2},
+                {"name": "lrn", "kind": "local_response_norm", "size": 3, "alpha": 0.5, "beta": 0.75, "k": 2.0},
+                {"name": "pool", "kind": "max_pool2d", "kernel": 3, "stride": 2},
+                {"name": "lrn_default", "kind": "local_response_norm"},
+                {"name": "fc", "kind": "dense", "out_features": 4},
+                {"name": "lrn_flat", "kind": "local_response_norm", "size": 1, "alpha": 2.0, "beta": 0.5, "k": 1.5}
+            ]"#,
+            ),
+        ),
+        (
             "unet",
             spec(
                 [1, 8, 8],
@@ -402,6 +416,21 @@ fn export_import_export_is_identical() {
         let names1: Vec<&String> = imported.params.iter().map(|p| &p.0).collect();
         assert_eq!(names0, names1, "{name}: parameter names");
     }
+}
+
+/// ONNX's LRN centres an even window one channel later than PyTorch (and ConvLab): such a
+/// node is a typed export error, not a silently different model.
+#[test]
+fn an_even_local_response_norm_window_does_not_export() {
+    let spec = ModelSpec {
+        input: [4, 3, 3],
+        nodes: serde_json::from_str::<Vec<NodeSpec>>(
+            r#"[{"name": "lrn", "kind": "local_response_norm", "size": 4}]"#,
+        )
+        .unwrap(),
+    };
+    let err = export_model(&spec, &[], None).unwrap_err().to_string();
+    assert!(err.contains("lrn") && err.contains("odd size"), "{err}");
 }
 
 #[test]

@@ -46,7 +46,7 @@ fn preset_files() -> Vec<PathBuf> {
 }
 
 /// The lecture's topics, in order, and the preset file that teaches each.
-const TOPICS: [&str; 21] = [
+const TOPICS: [&str; 23] = [
     "handcrafted-vs-evolved-vs-cnn",
     "01-tensors-and-filters",
     "02-single-unit",
@@ -58,12 +58,14 @@ const TOPICS: [&str; 21] = [
     "08-max-pooling-gradient",
     "09-translation-covariance",
     "10-relu-tanh-dropout",
+    "alexnet-photos",
     "11-vgg-stacks",
     "12-inception",
     "13-resnet-vs-plain",
     "14-overfitting",
     "textures-autoencoder",
     "cells-unet",
+    "vessels-unet",
     "vae-digits",
     "super-resolution-photos",
     "unsupervised-segmentation",

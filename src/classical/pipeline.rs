@@ -231,7 +231,7 @@ mod tests {
             spec.describe(),
             "median r=1 -> otsu -> open r=2 -> [blobs, intensity] -> nearest centroid"
         );
-        assert_eq!(spec.feature_names().len(), 8);
+        assert_eq!(spec.feature_names().len(), 10);
         let bad: PipelineSpec =
             toml::from_str("stages = [{ op = \"gaussian\", sigma = -1 }]\nfeatures = [\"lbp\"]")
                 .unwrap();

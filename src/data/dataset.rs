@@ -14,7 +14,7 @@ pub enum Targets {
 
 /// Samples with their targets; `inputs` is `[n, c, h, w]` with values roughly in [0, 1]
 /// for images and in a few units for 2-D points (`[n, 2, 1, 1]`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     pub name: String,
     pub inputs: Array4<f32>,

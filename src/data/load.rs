@@ -96,22 +96,41 @@ pub fn split(data: &Dataset, val_fraction: f64, seed: u64) -> (Dataset, Dataset)
 }
 
 /// [`split`] with the split settings of `spec`; a denoising task's validation inputs get
-/// their fixed noise here, so every caller measures on the same noisy images, and a
-/// super-resolution task's inputs are shrunk and enlarged here.
-pub fn split_spec(data: &Dataset, spec: &DataSpec) -> (Dataset, Dataset) {
+/// their fixed noise here, so every caller measures on the same noisy images, a
+/// super-resolution task's inputs are shrunk and enlarged here, and a patch classification
+/// task's patches are cut here, from training and validation images apart.
+pub fn split_spec(data: &Dataset, spec: &DataSpec) -> Result<(Dataset, Dataset), DataError> {
     let (train, val) = split(data, spec.val_fraction, spec.seed);
-    if let Some(sr) = &spec.super_resolution {
-        return (sr.shrink_inputs(train), sr.shrink_inputs(val));
+    if let Some(p) = &spec.patches {
+        let cut = |set: &Dataset, stream: u64| {
+            p.cut(set, spec.seed ^ stream)
+                .map_err(|e| DataError::Invalid(e.to_string()))
+        };
+        return Ok((cut(&train, 0x7A1)?, cut(&val, 0x0A1)?));
     }
-    match (&spec.denoise, &spec.diffusion) {
+    if let Some(sr) = &spec.super_resolution {
+        return Ok((sr.shrink_inputs(train), sr.shrink_inputs(val)));
+    }
+    Ok(match (&spec.denoise, &spec.diffusion) {
         (Some(d), _) => (train, d.noisy_validation(val, spec.seed)),
         (None, Some(d)) => (train, d.noisy_validation(val, spec.seed)),
         (None, None) => (train, val),
+    })
+}
+
+/// A patch classification task's whole training and validation images with their masks,
+/// before any patch is cut (the images its patches come from, split as [`load`] splits
+/// them); `None` for other tasks.
+pub fn whole_images(spec: &DataSpec) -> Result<Option<(Dataset, Dataset)>, DataError> {
+    if spec.patches.is_none() {
+        return Ok(None);
     }
+    let data = spec.source.source().load(spec.seed)?;
+    Ok(Some(split(&data, spec.val_fraction, spec.seed)))
 }
 
 /// Train and validation sets for a preset.
 pub fn load(spec: &DataSpec) -> Result<(Dataset, Dataset), DataError> {
     let all = load_source(spec)?;
-    Ok(split_spec(&all, spec))
+    split_spec(&all, spec)
 }

@@ -13,6 +13,7 @@ pub mod folder;
 pub mod load;
 pub mod noise;
 pub mod pairs;
+pub mod patches;
 pub mod photos;
 pub mod segmentation;
 pub mod sources;

@@ -21,6 +21,7 @@
 //! | time_embedding | `TimeEmbedding` (in model.py), weight `[channels, dim]` |
 //! | batch_norm2d | `nn.BatchNorm2d` (`nn.BatchNorm1d` on a feature vector); `num_batches_tracked` is added to the state dict |
 //! | layer_norm | `nn.LayerNorm((c, h, w))`; on a feature vector `nn.LayerNorm(f)` with the weights reshaped to `[f]` |
+//! | local_response_norm | `nn.LocalResponseNorm(size, alpha, beta, k)` (same α/size convention); on a feature vector applied to `[N, F, 1]` |
 //! | upsample | `nn.Upsample` (nearest, or bilinear with `align_corners=False`) |
 //! | add / concat | `a + b` / `torch.cat([...], dim=1)` in `forward` |
 //! | identity … softmax | `nn.Identity`, `nn.ReLU`, `nn.LeakyReLU`, `nn.Sigmoid`, `nn.Tanh`, `nn.Softmax(dim=1)` |
@@ -36,7 +37,7 @@ use crate::engine::facts::{ModelFacts, infer};
 use crate::engine::layers::{
     BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DenseConfig, DropoutConfig,
     LeakyReluConfig, Pool2dConfig, TimeEmbeddingConfig, UpsampleConfig,
-    layer_norm::LayerNormConfig,
+    layer_norm::LayerNormConfig, local_response_norm::LocalResponseNormConfig,
 };
 use crate::engine::model_spec::{
     INPUT_NODE, NodeKind, Padding, PaddingMode, PaddingName, Pair, UpsampleMode,
@@ -191,6 +192,9 @@ fn concept(kind: &NodeKind) -> Option<&'static str> {
             "Batch normalisation: per-channel batch statistics in training, running ones in evaluation."
         }
         NodeKind::LayerNorm(_) => "Layer normalisation over each sample's values.",
+        NodeKind::LocalResponseNorm(_) => {
+            "Local response normalisation (AlexNet): each value divided by (k + alpha/size * sum of squares over neighbouring channels)^beta."
+        }
         NodeKind::Relu => "ReLU nonlinearity: max(0, x).",
         NodeKind::Sample => "Reparameterisation trick (VAE): z = mu + sigma * eps.",
         NodeKind::TimeEmbedding(_) => "Diffusion timestep embedding, added per channel.",
@@ -410,6 +414,25 @@ impl ModelCode {
                     code.mode_matters = true;
                     module = Some(format!("nn.Dropout(p={})", py_float(*p)));
                     (format!("{this}({x0})"), r0)
+                }
+                NodeKind::LocalResponseNorm(LocalResponseNormConfig {
+                    size,
+                    alpha,
+                    beta,
+                    k,
+                }) => {
+                    module = Some(format!(
+                        "nn.LocalResponseNorm({size}, alpha={}, beta={}, k={})",
+                        py_float(*alpha),
+                        py_float(*beta),
+                        py_float(*k)
+                    ));
+                    if r0 == 2 {
+                        // PyTorch's LRN wants a 3-D or larger input: features as [N, F, 1].
+                        (format!("{this}({x0}[:, :, None])[:, :, 0]"), 2)
+                    } else {
+                        (format!("{this}({x0})"), r0)
+                    }
                 }
                 NodeKind::Sample => {
                     code.has_sampling = true;

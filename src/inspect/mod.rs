@@ -27,6 +27,8 @@
 //!   trained fully convolutional net run on a whole image of any size.
 //! - [`latent`]: a VAE's codes μ and log σ², per-image KL, images decoded from chosen codes
 //!   (lattice, prior, interpolation).
+//! - [`patches`]: a patch classifier (the centre pixel's class) run at every pixel of whole
+//!   images: its segmentation, timed.
 //! - [`conv_arithmetic`]: the convolution arithmetic sandbox (a kernel sliding over a small
 //!   numeric input, step by step; output-size formulas).
 //!
@@ -42,6 +44,7 @@ pub mod diffusion;
 pub mod feature_vis;
 pub mod filters;
 pub mod latent;
+pub mod patches;
 pub mod prediction;
 pub mod probe;
 pub mod receptive;

@@ -10,7 +10,7 @@ use super::mapping::{self, output_ranks};
 use super::proto::{Dim, Graph, Model, TensorProto, ValueInfo, dtype};
 use super::writer::{Builder, NodeExport};
 use crate::engine::facts::infer;
-use crate::engine::model_spec::INPUT_NODE;
+use crate::engine::model_spec::{INPUT_NODE, NodeKind};
 use crate::engine::{Graph as EngineGraph, GraphError, ModelSpec};
 use crate::spec::Preset;
 
@@ -66,6 +66,18 @@ pub fn export_model(
     {
         return Err(OnnxError::Model(format!(
             "node '{}' has the name of a parameter; rename it to export",
+            n.name
+        )));
+    }
+
+    // ONNX's LRN window for an even size is centred one channel later than PyTorch's.
+    if let Some(n) = spec
+        .nodes
+        .iter()
+        .find(|n| matches!(&n.kind, NodeKind::LocalResponseNorm(c) if c.size % 2 == 0))
+    {
+        return Err(OnnxError::Model(format!(
+            "node '{}': ONNX's LRN centres an even window differently from PyTorch; use an odd size to export",
             n.name
         )));
     }

@@ -238,6 +238,7 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                     reconstruct: false,
                     diffusion: None,
                     super_resolution: None,
+                    patches: None,
                 },
                 training: TrainingSpec {
                     loss,

@@ -17,6 +17,7 @@
 //! | dropout | `Dropout` with a constant ratio (identity at inference) |
 //! | sample | `Slice` of the μ half of the channels (the node's evaluation output, z = μ); a `Slice` of exactly the first half of axis 1 imports as a sampling node |
 //! | layer_norm | `LayerNormalization` (axis 1: over channels × height × width) |
+//! | local_response_norm | `LRN` (same α/size convention as PyTorch; odd sizes only: ONNX centres even windows one channel later than PyTorch) |
 //! | batch_norm2d | `BatchNormalization` (not folded; ONNX momentum = 1 − PyTorch momentum) |
 //! | upsample | `Resize`: nearest with asymmetric/floor, bilinear with half_pixel |
 //! | time_embedding | `Slice` of t/T from the last channel of its second input, `Mul` by the frequencies, `Sin` ‖ `Cos` (`Concat`), `Gemm`, `Reshape` to `[N, C, 1, 1]`, `Add` (this chain, as written, imports back as a time_embedding node) |
@@ -34,7 +35,7 @@ use crate::engine::facts::{ModelFacts, WindowGeometry};
 use crate::engine::layers::{
     BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DenseConfig, DropoutConfig,
     LeakyReluConfig, Pool2dConfig, TimeEmbeddingConfig, UpsampleConfig,
-    layer_norm::LayerNormConfig,
+    layer_norm::LayerNormConfig, local_response_norm::LocalResponseNormConfig,
 };
 use crate::engine::model_spec::{
     INPUT_NODE, NodeKind, Padding, PaddingMode, Pads, Pair, UpsampleMode,
@@ -74,6 +75,7 @@ pub fn output_ranks(spec: &ModelSpec, facts: &ModelFacts) -> Vec<usize> {
             NodeKind::TimeEmbedding(_) => 4,
             NodeKind::Conv2d(_)
             | NodeKind::LayerNorm(_)
+            | NodeKind::LocalResponseNorm(_)
             | NodeKind::ConvTranspose2d(_)
             | NodeKind::MaxPool2d(_)
             | NodeKind::MinPool2d(_)
@@ -228,6 +230,26 @@ pub(super) fn export_node(b: &mut Builder, at: &mut NodeExport, kind: &NodeKind)
                 name,
                 vec![x, at.param("weight"), at.param("bias")],
                 vec![int("axis", 1), float("epsilon", *eps as f32)],
+            );
+        }
+        NodeKind::LocalResponseNorm(LocalResponseNormConfig {
+            size,
+            alpha,
+            beta,
+            k,
+        }) => {
+            // ONNX's LRN is 4-D (NCHW) and divides alpha by size as PyTorch does.
+            let x = at.lift(b, 0, &x0);
+            b.node(
+                "LRN",
+                name,
+                vec![x],
+                vec![
+                    float("alpha", *alpha as f32),
+                    float("beta", *beta as f32),
+                    float("bias", *k as f32),
+                    int("size", *size as i64),
+                ],
             );
         }
         NodeKind::BatchNorm2d(BatchNorm2dConfig { eps, momentum }) => {
@@ -826,6 +848,25 @@ impl Ctx {
                 let stem = Self::weight_stem(&op, 1);
                 let params = vec![("weight", weight), ("bias", bias)];
                 self.push(&op, stem.as_deref(), kind, vec![x], params, rank)
+            }
+            "LRN" => {
+                let (x, rank) = self.node_input(&op, 0)?;
+                let size = op.int("size", 0)?;
+                if size < 1 {
+                    return Err(op.unsupported("LRN needs a positive size"));
+                }
+                if size % 2 == 0 {
+                    return Err(op.unsupported(
+                        "an even LRN size: ONNX centres its window one channel later than PyTorch and ConvLab",
+                    ));
+                }
+                let kind = NodeKind::LocalResponseNorm(LocalResponseNormConfig {
+                    size: size as usize,
+                    alpha: tidy(op.float("alpha", 1e-4)?),
+                    beta: tidy(op.float("beta", 0.75)?),
+                    k: tidy(op.float("bias", 1.0)?),
+                });
+                self.push(&op, None, kind, vec![x], vec![], rank)
             }
             "Resize" => self.resize(&op),
             "Add" | "Sum" => {

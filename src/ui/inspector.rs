@@ -167,6 +167,8 @@ pub struct SegmentationData {
     pub mean_iou: f64,
     pub mean_dice: f64,
     pub set_iou: Vec<Option<f64>>,
+    /// How the masks were made (network or patch classifier) and the seconds per image.
+    pub method: String,
 }
 
 /// One computed view.
@@ -767,6 +769,7 @@ impl ViewInspector {
             super_resolution: None,
             whole_image: None,
             unsupervised: Default::default(),
+            patch_images: None,
         }
     }
 
@@ -871,17 +874,30 @@ impl ViewInspector {
         ctx: InspectContext<'_>,
         r: &mut ViewResult,
     ) -> Result<(), VizError> {
-        let set = if ctx.val.is_empty() {
-            ctx.train
-        } else {
-            ctx.val
+        // A patch classifier segments the whole validation images its patches came from.
+        let whole = match ctx.preset.data.patches {
+            Some(p) => crate::data::load::whole_images(&ctx.preset.data)
+                .map_err(|e| VizError::UnsuitedData(e.to_string()))?
+                .map(|(train, val)| (p.size, if val.is_empty() { train } else { val })),
+            None => None,
+        };
+        let set = match &whole {
+            Some((_, images)) => images,
+            None if ctx.val.is_empty() => ctx.train,
+            None => ctx.val,
         };
         if !matches!(set.targets, Targets::Dense(_)) {
             return Err(VizError::UnsuitedData(
                 "this preset's targets are labels, not masks: open cells-unet".into(),
             ));
         }
-        let scores = segmentation::compute(ctx.graph, set, self.seg_threshold, 16)?;
+        let scores = match &whole {
+            Some((patch, images)) => {
+                segmentation::compute_patches(ctx.graph, images, *patch, self.seg_threshold, 1024)?
+            }
+            None => segmentation::compute(ctx.graph, set, self.seg_threshold, 16)?,
+        };
+        let method = segmentation::method_line(&scores);
         let (n, logits, t) = (scores.len(), &scores.logits, &scores.targets);
         let (total, per_image) = (&scores.total, &scores.per_image);
         let k = match self.settings.input {
@@ -908,6 +924,7 @@ impl ViewInspector {
             mean_iou: total.mean_iou,
             mean_dice: total.mean_dice,
             set_iou: total.iou.clone(),
+            method,
         });
         Ok(())
     }

@@ -28,6 +28,9 @@ pub struct DataView {
     /// A source that failed to load (not retried until it changes), and why.
     pub failed: Option<(DataSource, u64, LoadError)>,
     pub split: Option<SplitData>,
+    /// The patch settings a split failed for (reported once, not retried until they or the
+    /// data change).
+    pub split_failed: Option<Option<crate::data::patches::Patches>>,
     /// The user pressed Load for the data already loaded: read the files again (they may
     /// have changed on disk), showing the old data until the new has loaded.
     pub reload: bool,
@@ -64,8 +67,21 @@ pub struct SplitData {
     pub denoise: Option<crate::data::noise::Denoise>,
     /// The scale of a super-resolution task's inputs: a new setting splits anew.
     pub super_resolution: Option<crate::data::super_resolution::SuperResolution>,
+    /// How a patch classification task cuts its patches: a new setting splits anew.
+    pub patches: Option<crate::data::patches::Patches>,
     pub train: Arc<Dataset>,
     pub val: Arc<Dataset>,
+}
+
+impl SplitData {
+    /// Whether this split is the one `spec` asks for (same split, noise, scale and patches).
+    pub fn fits(&self, spec: &DataSpec) -> bool {
+        self.val_fraction == spec.val_fraction
+            && self.seed == spec.seed
+            && self.denoise == spec.denoise
+            && self.super_resolution == spec.super_resolution
+            && self.patches == spec.patches
+    }
 }
 
 /// What the window knows about the run.

@@ -102,6 +102,9 @@ pub struct ViewRequest {
     pub evolution: Option<crate::classical::EvolutionSpec>,
     /// Unsupervised segmentation: k, the masks of the validation set, the seed.
     pub unsupervised: unsupervised_segmentation::UnsupOptions,
+    /// Segmentation by a patch classifier (`[data.patches]`): the patch side and the whole
+    /// validation images with their masks, whose every pixel is classified.
+    pub patch_images: Option<(usize, crate::data::Dataset)>,
 }
 
 /// The target the gradient views use.
@@ -246,7 +249,12 @@ pub fn render_view(
         ViewId::Segmentation => {
             let (train, val) = input.data_set(view)?;
             let set = if val.is_empty() { train } else { val };
-            segmentation::render(graph, set, req.sample)
+            match &req.patch_images {
+                Some((patch, whole)) => {
+                    segmentation::render(graph, whole, req.sample, Some(*patch))
+                }
+                None => segmentation::render(graph, set, req.sample, None),
+            }
         }
         ViewId::UnsupervisedSegmentation => {
             let (train, val) = input.data_set(view)?;

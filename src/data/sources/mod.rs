@@ -241,6 +241,10 @@ pub struct DataSpec {
     /// images themselves out (`[data.super_resolution]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub super_resolution: Option<super::super_resolution::SuperResolution>,
+    /// Makes a segmentation set a patch classification task: small patches in, the class
+    /// of their centre pixel out (`[data.patches]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patches: Option<super::patches::Patches>,
     /// Makes the set a reconstruction task: every image is its own target (an autoencoder
     /// or VAE on a labelled set such as digits). The labels are dropped from the targets;
     /// [`super::load::class_labels`] still finds them for pictures coloured by class.
@@ -278,15 +282,22 @@ impl DataSpec {
                 reason: e.to_string(),
             })?;
         }
+        if let Some(p) = &self.patches {
+            p.validate().map_err(|e| InvalidOption {
+                key: "patches",
+                reason: e.to_string(),
+            })?;
+        }
         let tasks = [
             self.denoise.is_some(),
             self.diffusion.is_some(),
             self.super_resolution.is_some(),
+            self.patches.is_some(),
         ];
         if tasks.iter().filter(|&&t| t).count() > 1 {
             return Err(InvalidOption {
                 key: "data",
-                reason: "a preset is at most one of a denoising, a diffusion and a super-resolution task".into(),
+                reason: "a preset is at most one of a denoising, a diffusion, a super-resolution and a patch classification task".into(),
             });
         }
         if !(0.0..1.0).contains(&self.val_fraction) {
@@ -365,6 +376,7 @@ mod tests {
                 reconstruct: false,
                 diffusion: None,
                 super_resolution: None,
+                patches: None,
             };
             spec.validate()
                 .unwrap_or_else(|e| panic!("{}: {e}", kind.title()));

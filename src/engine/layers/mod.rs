@@ -17,6 +17,7 @@ pub mod dense;
 pub mod dropout;
 pub mod kind;
 pub mod layer_norm;
+pub mod local_response_norm;
 pub mod merge;
 pub mod param;
 pub mod pool2d;
@@ -36,6 +37,7 @@ use conv2d::Conv2d;
 use dense::Dense;
 use dropout::Dropout;
 use layer_norm::{LayerNorm, LayerNormCache};
+use local_response_norm::LocalResponseNorm;
 use pool2d::{Pool2d, Winners};
 use upsample2d::Upsample2d;
 
@@ -120,6 +122,8 @@ node_kinds! {
     TimeEmbedding(time_embedding::TimeEmbeddingConfig) => "time_embedding",
     BatchNorm2d(batch_norm2d::BatchNorm2dConfig) => "batch_norm2d",
     LayerNorm(layer_norm::LayerNormConfig) => "layer_norm",
+    /// AlexNet's local response normalisation across channels.
+    LocalResponseNorm(local_response_norm::LocalResponseNormConfig) => "local_response_norm",
     Upsample(upsample2d::UpsampleConfig) => "upsample",
     Add = merge::Add => "add",
     Concat = merge::Concat => "concat",
@@ -220,6 +224,7 @@ layers! {
     TimeEmbedding(time_embedding::TimeEmbedding),
     BatchNorm(BatchNorm2d) remembers BatchNorm(BatchNormCache<T>),
     LayerNorm(LayerNorm) remembers LayerNorm(LayerNormCache<T>),
+    LocalResponseNorm(LocalResponseNorm),
     Upsample(Upsample2d),
     Add(merge::Add),
     Concat(merge::Concat),

@@ -236,6 +236,7 @@ impl ConvLabApp {
                     ));
                     self.data.loaded = Some(loaded);
                     self.data.split = None;
+                    self.data.split_failed = None;
                     self.data.failed = None;
                     self.data.version += 1;
                 }
@@ -276,24 +277,37 @@ impl ConvLabApp {
         if have {
             let (vf, seed, denoise) = (wanted.val_fraction, wanted.seed, wanted.denoise);
             let super_resolution = wanted.super_resolution;
-            let stale = self.data.split.as_ref().is_none_or(|s| {
-                s.val_fraction != vf
-                    || s.seed != seed
-                    || s.denoise != denoise
-                    || s.super_resolution != super_resolution
-            });
-            if stale && let Some(loaded) = &self.data.loaded {
-                let (train, val) = split_spec(&loaded.dataset, wanted);
-                self.data.split = Some(SplitData {
-                    val_fraction: vf,
-                    seed,
-                    denoise,
-                    super_resolution,
-                    train: Arc::new(train),
-                    val: Arc::new(val),
-                });
-                self.data.version += 1;
-                self.gallery = Default::default();
+            let patches = wanted.patches;
+            let stale = self.data.split.as_ref().is_none_or(|s| !s.fits(wanted));
+            let retry = self.data.split_failed != Some(patches);
+            if stale
+                && retry
+                && let Some(loaded) = &self.data.loaded
+            {
+                match split_spec(&loaded.dataset, wanted) {
+                    Ok((train, val)) => {
+                        self.data.split_failed = None;
+                        self.data.split = Some(SplitData {
+                            val_fraction: vf,
+                            seed,
+                            denoise,
+                            super_resolution,
+                            patches,
+                            train: Arc::new(train),
+                            val: Arc::new(val),
+                        });
+                        self.data.version += 1;
+                        self.gallery = Default::default();
+                    }
+                    Err(e) => {
+                        // Reported once; tried again when the patch settings or the data
+                        // change.
+                        self.data.split = None;
+                        self.data.split_failed = Some(patches);
+                        self.data.version += 1;
+                        self.error(format!("could not split the data: {e}"));
+                    }
+                }
             }
         }
     }

@@ -73,7 +73,13 @@ impl ConvLabApp {
 
     pub(super) fn data_ready(&self) -> Option<(Arc<Dataset>, Arc<Dataset>)> {
         self.dataset()?;
-        let s = self.data.split.as_ref()?;
+        // Not a split made for other settings (a walkthrough step may change them and
+        // configure before the next frame splits again).
+        let s = self
+            .data
+            .split
+            .as_ref()
+            .filter(|s| s.fits(&self.project.preset.data))?;
         Some((Arc::clone(&s.train), Arc::clone(&s.val)))
     }
 

@@ -587,8 +587,22 @@ fn summary_ui(project: &mut Project, data: &DataView, panel: &mut DataPanelState
         }
     }
     details_ui(&loaded.details, d, ui);
-    if let Some(task) = data_task(&loaded.source, d) {
-        model_fit_ui(project, d.sample_shape(), task, ui);
+    // A patch classification task trains on the patches cut at the split, not the images.
+    let fit_set = match (&project.preset.data.patches, &data.split) {
+        (Some(p), Some(s)) => {
+            ui.small(format!(
+                "patch classification: {} patches of {}×{} per image, labelled by their centre pixel",
+                p.per_image, p.size, p.size
+            ));
+            Some(s.train.clone())
+        }
+        (Some(_), None) => None,
+        (None, _) => Some(d.clone()),
+    };
+    if let Some(fs) = &fit_set
+        && let Some(task) = data_task(&loaded.source, fs)
+    {
+        model_fit_ui(project, fs.sample_shape(), task, ui);
     }
     if matches!(loaded.source, DataSource::Folder(_)) {
         own_images_offer_ui(project, loaded, panel, ui);

@@ -1237,6 +1237,7 @@ fn segmentation_ui(v: &mut ViewsUi, ui: &mut Ui, result: &ViewResult) {
         sg.mean_dice,
         sg.set_iou.iter().map(fmt).collect::<Vec<_>>().join(", ")
     ));
+    ui.small(&sg.method);
     let side = row_side(ui, 3, 240.0);
     ui.horizontal(|ui| {
         let names = [

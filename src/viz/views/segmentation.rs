@@ -48,6 +48,11 @@ pub struct MaskScores {
     /// Over all `n` images, and per image.
     pub total: SegmentationScores,
     pub per_image: Vec<SegmentationScores>,
+    /// Seconds the model took per image (forward passes only).
+    pub seconds_per_image: f64,
+    /// How the masks were made: `None` for a segmentation net (one pass per batch of
+    /// images), the patch side for a patch classifier run at every pixel.
+    pub patch: Option<usize>,
 }
 
 impl MaskScores {
@@ -80,11 +85,13 @@ pub fn compute(
     }
     let inputs: Array4<f32> = set.inputs.slice(s![0..n, .., .., ..]).to_owned();
     let mut parts: Vec<Array4<f32>> = Vec::new();
+    let start_time = std::time::Instant::now();
     for start in (0..n).step_by(batch.max(1)) {
         let end = (start + batch.max(1)).min(n);
         let x = inputs.slice(s![start..end, .., .., ..]).to_owned();
         parts.push(graph.forward(&x, Mode::Eval)?.clone());
     }
+    let seconds_per_image = start_time.elapsed().as_secs_f64() / n as f64;
     let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
     let logits = ndarray::concatenate(Axis(0), &views)?;
     let t = targets.slice(s![0..n, .., .., ..]).to_owned();
@@ -102,17 +109,81 @@ pub fn compute(
         targets: t,
         total,
         per_image,
+        seconds_per_image,
+        patch: None,
     })
+}
+
+/// The view looks at the first this many validation images when a patch classifier
+/// segments them (a forward pass per pixel).
+pub const MAX_PATCH_IMAGES: usize = 8;
+
+/// [`compute`] for a patch classifier (a `[data.patches]` preset): `graph` classifies the
+/// `patch × patch` patch around every pixel of the first [`MAX_PATCH_IMAGES`] whole
+/// validation images `set` (images with masks), `batch` patches per forward pass.
+pub fn compute_patches(
+    graph: &mut Graph<f32>,
+    set: &Dataset,
+    patch: usize,
+    threshold: f64,
+    batch: usize,
+) -> Result<MaskScores, VizError> {
+    let Targets::Dense(targets) = &set.targets else {
+        return Err(VizError::UnsuitedData(
+            "patch segmentation needs the whole images with their masks".into(),
+        ));
+    };
+    let n = set.len().min(MAX_PATCH_IMAGES);
+    if n == 0 {
+        return Err(VizError::UnsuitedData("the validation set is empty".into()));
+    }
+    let inputs: Array4<f32> = set.inputs.slice(s![0..n, .., .., ..]).to_owned();
+    let t = targets.slice(s![0..n, .., .., ..]).to_owned();
+    let (logits, seconds) =
+        crate::inspect::patches::segment(graph, &inputs, patch, t.shape()[1], batch)?;
+    let (total, per_image) = segmentation_scores(&logits, &t, threshold);
+    Ok(MaskScores {
+        inputs,
+        logits,
+        targets: t,
+        total,
+        per_image,
+        seconds_per_image: seconds.iter().sum::<f64>() / n as f64,
+        patch: Some(patch),
+    })
+}
+
+/// One line on how the masks were made and what it cost per image.
+pub fn method_line(scores: &MaskScores) -> String {
+    let [h, w] = [scores.inputs.shape()[2], scores.inputs.shape()[3]];
+    match scores.patch {
+        Some(p) => format!(
+            "patch classifier: the {p}×{p} patch around each of the {} pixels classified, {:.3} s per image",
+            h * w,
+            scores.seconds_per_image
+        ),
+        None => format!(
+            "fully convolutional: all {} pixels in one forward pass, {:.4} s per image",
+            h * w,
+            scores.seconds_per_image
+        ),
+    }
 }
 
 /// The view as `convlab render` draws it: validation image `sample`, or the first three,
 /// at threshold 0.5.
+/// With `patch` (a patch classifier's patch side), `set` holds the whole validation images
+/// and every pixel's patch is classified.
 pub fn render(
     graph: &mut Graph<f32>,
     set: &Dataset,
     sample: Option<usize>,
+    patch: Option<usize>,
 ) -> Result<Rgba, VizError> {
-    let scores = compute(graph, set, 0.5, 32)?;
+    let scores = match patch {
+        Some(p) => compute_patches(graph, set, p, 0.5, 1024)?,
+        None => compute(graph, set, 0.5, 32)?,
+    };
     let n = scores.len();
     let picks: Vec<usize> = match sample {
         Some(k) if k >= n => {
@@ -135,7 +206,7 @@ pub fn render(
             name: format!("validation image {k}"),
         })
         .collect();
-    segmentation_image(&rows, &scores.total, n, 0.5)
+    segmentation_image(&rows, &scores.total, n, 0.5, &method_line(&scores))
 }
 
 /// The error outcome of one pixel for any number of classes: foreground predicted and
@@ -236,6 +307,7 @@ pub fn segmentation_image(
     total: &SegmentationScores,
     set_size: usize,
     opacity: f32,
+    method: &str,
 ) -> Result<Rgba, VizError> {
     if rows.is_empty() {
         return Err(VizError::Picture("no images to show".into()));
@@ -254,6 +326,9 @@ pub fn segmentation_image(
         BACKGROUND,
         0,
     )];
+    if !method.is_empty() {
+        parts.push(text_image(method, TS, MUTED, BACKGROUND, 0));
+    }
     for r in rows {
         let (h, w) = (r.input.shape()[2], r.input.shape()[3]);
         let zoom = auto_zoom(h, w, 200);
