@@ -31,7 +31,7 @@ fn a_pipeline_added_and_edited_in_the_panel_is_what_the_tab_shows() {
         h.state().project.preset.pipeline.as_ref().unwrap().stages,
         [Operator::Median { radius: 1 }]
     );
-    h.get_by_label(ViewId::Pipeline.title()).click();
+    h.get_by_label(ViewId::Pipeline.title()).click_accesskit();
     h.run_steps(2);
     step_until(&mut h, 120, "the pipeline view", |a| {
         shown(a)
