@@ -15,7 +15,7 @@ use super::ClassicalError;
 use super::classifier::{Classifier, ClassifierKind};
 use super::features::FeatureGroup;
 use super::ops::{MAX_RADIUS, MAX_SIGMA, Operator};
-use super::pipeline::{PipelineSpec, evaluate, feature_matrix, labels_of};
+use super::pipeline::{PipelineSpec, accuracy, class_count, evaluate, feature_matrix, labels_of};
 use crate::data::Dataset;
 use crate::engine::rng::Rng;
 
@@ -228,15 +228,7 @@ fn fitness(
         }
     }
     let c = Classifier::fit(pipeline.classifier, &fit_x, &fit_y, classes);
-    if test_x.is_empty() {
-        return 0.0;
-    }
-    test_x
-        .iter()
-        .zip(&test_y)
-        .filter(|(r, l)| c.predict(r) == **l)
-        .count() as f64
-        / test_x.len() as f64
+    accuracy(&c, &test_x, &test_y)
 }
 
 /// Best first: higher fitness, then the smaller pipeline, then the older individual.
@@ -265,10 +257,7 @@ pub fn evolve(
     if train.len() < 3 {
         return Err(ClassicalError::Empty("training"));
     }
-    let classes = train
-        .class_names
-        .len()
-        .max(labels.iter().max().map_or(0, |m| m + 1));
+    let classes = class_count(train, labels);
     let started = Instant::now();
     let mut rng = Rng::derive(spec.seed, 0x45_564f);
     let mut born = 0;

@@ -117,6 +117,19 @@ pub fn labels_of(data: &Dataset) -> Result<&[usize], ClassicalError> {
     }
 }
 
+/// How many classes a classifier needs: the set's class names, or more where a label
+/// goes beyond them.
+pub(super) fn class_count<'a>(
+    data: &Dataset,
+    labels: impl IntoIterator<Item = &'a usize>,
+) -> usize {
+    let named = data.class_names.len();
+    labels
+        .into_iter()
+        .max()
+        .map_or(named, |&m| named.max(m + 1))
+}
+
 /// The feature vectors of all images of `data`, computed on `threads` threads (in image
 /// order whatever the thread count).
 pub fn feature_matrix(spec: &PipelineSpec, inputs: &Array4<f32>, threads: usize) -> Vec<Vec<f64>> {
@@ -159,7 +172,8 @@ pub struct PipelineEvaluation {
     pub val_predictions: Vec<usize>,
 }
 
-fn accuracy(c: &Classifier, x: &[Vec<f64>], y: &[usize]) -> f64 {
+/// The share of rows `x` that `c` labels as `y` says (0 for no rows).
+pub(super) fn accuracy(c: &Classifier, x: &[Vec<f64>], y: &[usize]) -> f64 {
     if x.is_empty() {
         return 0.0;
     }
@@ -179,13 +193,7 @@ pub fn evaluate(
     if train.is_empty() {
         return Err(ClassicalError::Empty("training"));
     }
-    let classes = train.class_names.len().max(
-        train_labels
-            .iter()
-            .chain(val_labels)
-            .max()
-            .map_or(0, |m| m + 1),
-    );
+    let classes = class_count(train, train_labels.iter().chain(val_labels));
     let started = Instant::now();
     let xt = feature_matrix(spec, &train.inputs, threads);
     let xv = feature_matrix(spec, &val.inputs, threads);

@@ -256,13 +256,17 @@ fn weave() -> Vec<f32> {
     out
 }
 
-fn check_options(o: &TextureOptions) -> Result<(), DataError> {
-    if !(MIN_CROP..=MAX_CROP).contains(&o.size) {
+fn check_crop_size(size: usize) -> Result<(), DataError> {
+    if !(MIN_CROP..=MAX_CROP).contains(&size) {
         return Err(DataError::Invalid(format!(
-            "texture crops must be {MIN_CROP} to {MAX_CROP} pixels on a side, got {}",
-            o.size
+            "texture crops must be {MIN_CROP} to {MAX_CROP} pixels on a side, got {size}"
         )));
     }
+    Ok(())
+}
+
+fn check_options(o: &TextureOptions) -> Result<(), DataError> {
+    check_crop_size(o.size)?;
     if o.samples == 0 {
         return Err(DataError::Invalid(
             "the texture set needs at least one normal sample".into(),
@@ -311,11 +315,7 @@ pub fn texture_classes(
     noise: f64,
     seed: u64,
 ) -> Result<Dataset, DataError> {
-    if !(MIN_CROP..=MAX_CROP).contains(&size) {
-        return Err(DataError::Invalid(format!(
-            "texture crops must be {MIN_CROP} to {MAX_CROP} pixels on a side, got {size}"
-        )));
-    }
+    check_crop_size(size)?;
     let kinds = TextureKind::ALL;
     let n = samples_per_class
         .checked_mul(kinds.len())

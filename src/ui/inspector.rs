@@ -493,7 +493,6 @@ impl ViewInspector {
                 }
                 req.super_resolution = ctx.preset.data.super_resolution;
                 req.pipeline = ctx.preset.pipeline.clone();
-                req.evolution = ctx.preset.evolution.clone();
                 // Unsupervised segmentation: k, the masks of the validation set (read from
                 // the source: a reconstruction task's targets are the images), the picked
                 // image.

@@ -323,6 +323,25 @@ pub(crate) const NOISE_TIP: &str =
     "Standard deviation of the random jitter added to every sample: more noise, harder data";
 
 /// The noise check every generated source shares.
+/// `samples` images of `size`×`size` with `planes` planes each (image and masks): at least
+/// one, and no more values than a data set may hold.
+pub(crate) fn check_image_count(
+    samples: usize,
+    size: usize,
+    planes: usize,
+) -> Result<(), InvalidOption> {
+    let fits = samples
+        .checked_mul(size * size * planes)
+        .is_some_and(|v| v <= super::synthetic::MAX_VALUES);
+    if samples == 0 || !fits {
+        return Err(InvalidOption {
+            key: "samples",
+            reason: format!("{samples} images of {size}×{size} is empty or too large"),
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_noise(noise: f64) -> Result<(), InvalidOption> {
     let max_noise = super::synthetic::MAX_NOISE;
     if noise.is_finite() && (0.0..=max_noise).contains(&noise) {

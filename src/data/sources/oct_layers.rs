@@ -207,21 +207,7 @@ impl Source for OctLayers {
                 reason: format!("must be 2 to {MAX_LAYERS}, got {}", self.layers),
             });
         }
-        if self.samples == 0
-            || self
-                .samples
-                .checked_mul(self.size * self.size * (self.layers + 1))
-                .is_none_or(|v| v > crate::data::synthetic::MAX_VALUES)
-        {
-            return Err(InvalidOption {
-                key: "samples",
-                reason: format!(
-                    "{} images of {}×{} is empty or too large",
-                    self.samples, self.size, self.size
-                ),
-            });
-        }
-        Ok(())
+        super::check_image_count(self.samples, self.size, self.layers + 1)
     }
     fn load(&self, seed: u64) -> Result<Dataset, DataError> {
         oct_scans(self, seed)

@@ -202,21 +202,7 @@ impl Source for TextureMosaic {
                 reason: format!("must be 1 to {MAX_REGIONS}, got {}", self.regions),
             });
         }
-        if self.samples == 0
-            || self
-                .samples
-                .checked_mul(self.size * self.size * (k + 1))
-                .is_none_or(|v| v > crate::data::synthetic::MAX_VALUES)
-        {
-            return Err(InvalidOption {
-                key: "samples",
-                reason: format!(
-                    "{} images of {}×{} is empty or too large",
-                    self.samples, self.size, self.size
-                ),
-            });
-        }
-        Ok(())
+        super::check_image_count(self.samples, self.size, k + 1)
     }
     fn load(&self, seed: u64) -> Result<Dataset, DataError> {
         texture_mosaics(self, seed)
