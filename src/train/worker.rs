@@ -32,8 +32,9 @@ use crate::engine::Graph;
 use crate::engine::Mode;
 use crate::train::History;
 
-/// Shortest time between two progress events.
-pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(30);
+/// Shortest time between two progress events (each wakes the window to repaint; see
+/// `TRAINING_REPAINT`).
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(50);
 /// Shortest time between two runs of the window's inspector while training (views update
 /// live but throttled; when not training they update at once). A view that takes longer
 /// than a tenth of this waits ten times its own duration instead, so that training keeps
@@ -210,6 +211,21 @@ struct WorkerState {
     /// The model at the snapshot the views last played back (step, weights), kept so that
     /// views at the same moment need no copy.
     playback: Option<(u64, Graph<f32>)>,
+}
+
+/// Threads the window's trainer runs on: all cores, as `convlab train`. (Leaving one core
+/// to the window lost more than it gained: on 2 cores drawn in software, 139 img/s with one
+/// trainer thread against 199 with two, cells-unet; the window paces its repaints instead,
+/// see `TRAINING_REPAINT`.) `CONVLAB_WINDOW_THREADS=N` sets it (for measuring; read once).
+pub fn window_training_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("CONVLAB_WINDOW_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(crate::train::run::default_threads)
+    })
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -406,12 +422,7 @@ impl WorkerState {
         let built = Trainer::with_data(&setup.preset, (*setup.train).clone(), (*setup.val).clone());
         let mut trainer = match built {
             Ok(mut t) => {
-                // Leave one core to the window so it keeps drawing smoothly.
-                t.set_threads(
-                    crate::train::run::default_threads()
-                        .saturating_sub(1)
-                        .max(1),
-                );
+                t.set_threads(window_training_threads());
                 t
             }
             Err(e) => {

@@ -45,7 +45,14 @@ pub fn run_app(options: LaunchOptions) -> eframe::Result {
                     .or_else(|| eframe::storage_dir("convlab").map(|d| d.join(app::RECOVERY_FILE))),
                 ..options
             };
-            Ok(Box::new(ConvLabApp::new(&cc.egui_ctx, cc.storage, options)))
+            let mut app = ConvLabApp::new(&cc.egui_ctx, cc.storage, options);
+            let software = cc.wgpu_render_state.as_ref().is_some_and(|rs| {
+                rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu
+            });
+            if software {
+                app.pace_for_software_renderer();
+            }
+            Ok(Box::new(app))
         }),
     )
 }

@@ -33,6 +33,10 @@ pub struct SoakSample {
     pub ready: bool,
     pub epochs: usize,
     pub total_steps: u64,
+    /// Images per training step (the batch size), to turn steps into images per second.
+    pub batch_size: usize,
+    /// Threads the trainer runs on.
+    pub threads: usize,
     /// Seconds the UI code took in the last frame.
     pub ui_seconds: f32,
 }
@@ -47,6 +51,8 @@ pub struct Soak {
     intervals: Vec<f32>,
     ui_seconds: Vec<f32>,
     training_started: bool,
+    /// Training steps at the last report, for the wall-clock throughput between reports.
+    steps_at_report: u64,
 }
 
 impl Soak {
@@ -61,6 +67,7 @@ impl Soak {
             intervals: Vec::new(),
             ui_seconds: Vec::new(),
             training_started: false,
+            steps_at_report: 0,
         }
     }
 
@@ -97,6 +104,12 @@ impl Soak {
         };
         let mean_ui = self.ui_seconds.iter().sum::<f32>() / self.ui_seconds.len().max(1) as f32;
         self.ui_seconds.clear();
+        // Wall-clock training throughput since the last report: what the window achieves
+        // with its views open, to set beside `convlab train`'s images/s.
+        let steps = sample.total_steps.saturating_sub(self.steps_at_report);
+        self.steps_at_report = sample.total_steps;
+        let since = self.last_report.elapsed().as_secs_f64().max(1e-9);
+        let images_per_s = (steps as f64 * sample.batch_size as f64) / since;
         let line = json!({
             "minutes": self.started.elapsed().as_secs_f64() / 60.0,
             "frames": sorted.len(),
@@ -108,6 +121,8 @@ impl Soak {
             "state": format!("{:?}", sample.state),
             "epochs": sample.epochs,
             "total_steps": sample.total_steps,
+            "images_per_s": images_per_s,
+            "threads": sample.threads,
         });
         let written = std::fs::OpenOptions::new()
             .create(true)
@@ -130,6 +145,8 @@ mod tests {
             ready: true,
             epochs: 0,
             total_steps: 0,
+            batch_size: 32,
+            threads: 1,
             ui_seconds: 0.001,
         }
     }

@@ -261,6 +261,28 @@ pub mod f32k {
 
 use crate::engine::tensor::Scalar;
 
+/// Whether `set` has the register-tiled direct-convolution kernels ([`conv_direct_f32`]
+/// and the tiled [`conv_weight_grad_f32`]) on this CPU: AVX-512 only. (On AVX2 machines
+/// with 16 ymm registers a 6 × 16 tile with packed weights measured no faster than the
+/// `gemm` crate's AVX2 kernels, see PERFORMANCE.md, so they keep the GEMMs.)
+/// `CONVLAB_DIRECT_CONV=0` says no for every set (for measuring against the GEMMs; read
+/// once).
+pub fn has_direct_conv(set: KernelSet) -> bool {
+    static OFF: OnceLock<bool> = OnceLock::new();
+    if *OFF.get_or_init(|| std::env::var("CONVLAB_DIRECT_CONV").is_ok_and(|v| v.trim() == "0")) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        set == KernelSet::Avx512 && std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = set;
+        false
+    }
+}
+
 /// Direct stride-1 convolution on the wide layout with the AVX-512 register-tiled kernel:
 /// `out[co·ldo + q] = Σ_ci Σ_t wk[t·w_t + co·cig + ci] · src[ci·plane + offs[t] + q]` for
 /// `co < cog`, `q < q_len`. Returns false (doing nothing) when the set is not AVX-512 or
@@ -284,7 +306,7 @@ pub fn conv_direct_f32(
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        if set != KernelSet::Avx512 || !std::arch::is_x86_feature_detected!("avx512f") {
+        if !has_direct_conv(set) {
             return false;
         }
         if cog == 0 || cig == 0 || q_len == 0 || offs.is_empty() {
@@ -384,10 +406,7 @@ pub fn conv_weight_grad_f32(
     );
     #[cfg(target_arch = "x86_64")]
     {
-        if set == KernelSet::Avx512
-            && !scalar_forced()
-            && std::arch::is_x86_feature_detected!("avx512f")
-        {
+        if !scalar_forced() && has_direct_conv(set) {
             wg_avx512(
                 cog, cig, offs, q_len, dy, ldy, src, plane, dw, w_t, WG_Q_CHUNK,
             );

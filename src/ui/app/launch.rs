@@ -202,6 +202,8 @@ impl ConvLabApp {
             ready: self.trainer.config.is_some() && self.open_job.is_none(),
             epochs: self.run.history.len(),
             total_steps: self.run.progress.as_ref().map_or(0, |p| p.total_steps),
+            batch_size: self.project.preset.training.batch_size,
+            threads: crate::train::worker::window_training_threads(),
             ui_seconds: self.frames.ui_times.back().copied().unwrap_or(0.0),
         };
         match soak.tick(&sample) {

@@ -23,8 +23,15 @@ use crate::ui::session::{MAX_STEP_POINTS, SplitData};
 
 /// How long `logic` may spend draining trainer events per frame.
 pub const EVENT_BUDGET: Duration = Duration::from_millis(8);
-/// Repaint interval while training (about 60 fps).
-pub const TRAINING_REPAINT: Duration = Duration::from_millis(16);
+/// Repaint interval while training (20 fps): curves and views move smoothly at that rate,
+/// input still repaints at once, and a window drawn in software (no GPU, e.g. lavapipe)
+/// leaves the trainer most of the CPU instead of spending a core on 60 fps.
+pub const TRAINING_REPAINT: Duration = Duration::from_millis(50);
+/// Repaint interval while training when the window is drawn by a CPU rasteriser
+/// (llvmpipe/lavapipe, no GPU): there one frame of this window costs the CPU about as much
+/// as 150 ms of training, so 4 fps keeps the curves moving while the trainer keeps the
+/// cores. Input still repaints at once.
+pub const SOFTWARE_TRAINING_REPAINT: Duration = Duration::from_millis(250);
 
 impl ConvLabApp {
     /// Work that must happen every frame, before the UI (also usable from tests).
@@ -73,7 +80,7 @@ impl ConvLabApp {
         }
         self.screenshot_logic();
         if self.run.state == RunState::Running {
-            ctx.request_repaint_after(TRAINING_REPAINT);
+            ctx.request_repaint_after(self.training_repaint());
         }
         if self.data.job.is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));

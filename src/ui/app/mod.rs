@@ -26,7 +26,8 @@ mod state;
 mod walkthrough;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 
@@ -44,7 +45,7 @@ use crate::train::worker::TrainerWorker;
 use super::command::UiCommand;
 use launch::{Harness, Recovery, ScreenshotPlan};
 pub use launch::{LaunchOptions, RECOVERY_FILE, RECOVERY_WAIT};
-pub use logic::{EVENT_BUDGET, TRAINING_REPAINT};
+pub use logic::{EVENT_BUDGET, SOFTWARE_TRAINING_REPAINT, TRAINING_REPAINT};
 use state::{FileWrites, TrainerLink};
 pub use walkthrough::WalkState;
 
@@ -88,9 +89,27 @@ pub struct ConvLabApp {
     presenter_applied: Option<bool>,
     harness: Harness,
     recovery: Recovery,
+    /// Milliseconds between repaints while training, shared with the trainer's wake-up
+    /// callback ([`TRAINING_REPAINT`], or [`SOFTWARE_TRAINING_REPAINT`] on a CPU renderer).
+    training_repaint_ms: Arc<AtomicU64>,
 }
 
 impl ConvLabApp {
+    /// Repaints while training at [`SOFTWARE_TRAINING_REPAINT`] instead of
+    /// [`TRAINING_REPAINT`]: for a window drawn by a CPU rasteriser, which would otherwise
+    /// take a core from the trainer.
+    pub fn pace_for_software_renderer(&mut self) {
+        self.training_repaint_ms.store(
+            SOFTWARE_TRAINING_REPAINT.as_millis() as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The repaint interval while training.
+    pub fn training_repaint(&self) -> Duration {
+        Duration::from_millis(self.training_repaint_ms.load(Ordering::Relaxed))
+    }
+
     /// Builds the app; `storage` restores the persisted UI state (ignored for screenshots).
     pub fn new(
         ctx: &egui::Context,
@@ -108,8 +127,14 @@ impl ConvLabApp {
             state.show_frame_overlay = true;
         }
         let wake_ctx = ctx.clone();
-        let worker = TrainerWorker::spawn(move || wake_ctx.request_repaint())
-            .expect("the trainer thread could not be started");
+        let training_repaint_ms = Arc::new(AtomicU64::new(TRAINING_REPAINT.as_millis() as u64));
+        let wake_ms = Arc::clone(&training_repaint_ms);
+        // A trainer event repaints within one repaint interval, not at once: progress
+        // arrives every 50 ms and must not drive a software renderer at 20 fps.
+        let worker = TrainerWorker::spawn(move || {
+            wake_ctx.request_repaint_after(Duration::from_millis(wake_ms.load(Ordering::Relaxed)))
+        })
+        .expect("the trainer thread could not be started");
         let default = presets::embedded(DEFAULT_PRESET).expect("the built-in preset parses");
         let mut app = ConvLabApp {
             last_model: default.model.clone(),
@@ -167,6 +192,7 @@ impl ConvLabApp {
                 trained_since_save: false,
                 restoring: false,
             },
+            training_repaint_ms,
         };
         if options.presenter {
             app.state.presenter = true;

@@ -217,11 +217,11 @@ impl Conv2d {
         let direct_dx = dxs.is_some()
             && kernels::as_f32(ws).is_some()
             && !kernels::scalar_forced()
-            && kernels::active() == kernels::KernelSet::Avx512;
+            && kernels::has_direct_conv(kernels::active());
         // Weight gradients: the direct AVX-512 kernel on the same wide layout.
         let direct_dw = kernels::as_f32(ws).is_some()
             && !kernels::scalar_forced()
-            && kernels::active() == kernels::KernelSet::Avx512;
+            && kernels::has_direct_conv(kernels::active());
         let (tlen, dylen) = if direct_dx {
             (wlen, g.out_channels * row)
         } else {
