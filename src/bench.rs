@@ -330,6 +330,40 @@ fn json_num(v: f64) -> serde_json::Value {
         .map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
+/// The single-op rows' names, in table order.
+pub const OPS_NAMES: [&str; OPS.len()] = {
+    let mut names = [""; OPS.len()];
+    let mut i = 0;
+    while i < OPS.len() {
+        names[i] = OPS[i].0;
+        i += 1;
+    }
+    names
+};
+
+/// Whether `CONVLAB_BENCH_ONLY=name,…` (the rows to run, for profiling) asks for `name`.
+fn wanted(name: &str) -> bool {
+    std::env::var("CONVLAB_BENCH_ONLY")
+        .ok()
+        .is_none_or(|o| o.split(',').any(|w| w.trim() == name))
+}
+
+/// Every wanted model (on `threads`) and op (on one thread), measured.
+pub fn collect(threads: usize, quick: bool) -> anyhow::Result<(Vec<ModelRow>, Vec<OpRow>)> {
+    let threads = threads.max(1);
+    let models = MODELS
+        .iter()
+        .copied()
+        .filter(|n| wanted(n))
+        .map(|n| bench_model(n, threads, quick))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ops = (0..OPS.len())
+        .filter(|&i| wanted(OPS[i].0))
+        .map(|i| bench_op(i, quick))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((models, ops))
+}
+
 /// Runs every model and op; prints a table, or one JSON object per row with `json`.
 pub fn run(threads: usize, json: bool, quick: bool) -> anyhow::Result<()> {
     let threads = threads.max(1);
@@ -354,12 +388,6 @@ pub fn run(threads: usize, json: bool, quick: bool) -> anyhow::Result<()> {
             "infer GFLOP/s"
         );
     }
-    // `CONVLAB_BENCH_ONLY=name,…` restricts the rows (models and ops), for profiling.
-    let only = std::env::var("CONVLAB_BENCH_ONLY").ok();
-    let wanted = |name: &str| {
-        only.as_deref()
-            .is_none_or(|o| o.split(',').any(|w| w.trim() == name))
-    };
     for name in MODELS.iter().copied().filter(|n| wanted(n)) {
         let r = bench_model(name, threads, quick)?;
         if json {

@@ -100,6 +100,14 @@ pub enum Command {
         /// Fewer repetitions (a smoke test, not a measurement).
         #[arg(long)]
         quick: bool,
+        /// Paired runs against PyTorch: the path of torch_baseline.py
+        /// (../shared/perf/torch_baseline.py), run right after each ConvLab run; prints
+        /// the ratios with their spread over the pairs.
+        #[arg(long, value_name = "TORCH_BASELINE.PY")]
+        vs_torch: Option<std::path::PathBuf>,
+        /// Pairs to run with --vs-torch.
+        #[arg(long, default_value_t = 3)]
+        pairs: usize,
     },
     /// What a model says about image files: top classes with names, a segmenter's class
     /// shares, an autoencoder's anomaly score.
@@ -138,11 +146,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             threads,
             json,
             quick,
+            vs_torch,
+            pairs,
         }) => {
             if threads == 0 {
                 bail!("--threads must be at least 1");
             }
-            crate::bench::run(threads, json, quick)
+            match vs_torch {
+                Some(script) => crate::bench_vs_torch::run(&script, threads, pairs, quick),
+                None => crate::bench::run(threads, json, quick),
+            }
         }
         Some(Command::ExportOnnx(args)) => onnx_commands::export_onnx(&args),
         Some(Command::ImportOnnx(args)) => onnx_commands::import_onnx(&args),
