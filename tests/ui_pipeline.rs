@@ -48,8 +48,11 @@ fn a_pipeline_added_and_edited_in_the_panel_is_what_the_tab_shows() {
     });
     let first = h.state().views.result.as_ref().unwrap().info.clone();
     assert!(first.starts_with("16 features"), "{first}");
-    // Threshold at Otsu's level and measure the blobs' shapes too.
-    h.get_by_label("+ stage").click();
+    // Threshold at Otsu's level and measure the blobs' shapes too. The panel is below the
+    // Training panel, which now shows the pipeline's accuracy too: scrolled into view first.
+    h.get_by_label("+ stage").scroll_to_me();
+    h.run_steps(2);
+    h.get_by_label("+ stage").click_accesskit();
     h.run_steps(2);
     h.get_by_label("otsu").click();
     h.run_steps(2);
