@@ -356,7 +356,7 @@ fn confusion_ui(c: Confusion<'_>, ui: &mut Ui) {
         id,
         counts,
         names,
-        mut gallery_filter,
+        gallery_filter,
         tally,
     } = c;
     egui::CollapsingHeader::new(title)
@@ -449,7 +449,7 @@ fn confusion_ui(c: Confusion<'_>, ui: &mut Ui) {
             }
             if response.clicked()
                 && let Some(cellv) = response.interact_pointer_pos().and_then(at)
-                && let Some(filter) = gallery_filter.as_deref_mut()
+                && let Some(filter) = gallery_filter
             {
                 *filter = if *filter == Some(cellv) {
                     None
