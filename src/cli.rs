@@ -601,7 +601,26 @@ fn extra_scores(
 ) -> anyhow::Result<Vec<(&'static str, f64)>> {
     use crate::inspect::anomaly::{ScoreOptions, anomaly_report, segmentation_scores};
     let mut out = Vec::new();
-    if let Some(load) = crate::data::textures::anomaly_set(&trainer.preset.data)? {
+    if let Some(patches) = trainer.preset.data.patches
+        && let Some((train, val)) = crate::data::load::whole_images(&trainer.preset.data)?
+    {
+        // A patch classifier: besides its patch accuracy, the whole validation images it
+        // segments by classifying the patch around every pixel (the first
+        // MAX_PATCH_IMAGES of them, as the segmentation view does, since every pixel is a
+        // forward pass), their IoU against the masks and the seconds each image took: the
+        // numbers the vessels-unet walkthrough compares with the U-Net's.
+        use crate::viz::views::segmentation::compute_patches;
+        let images = if val.is_empty() { &train } else { &val };
+        let scores = compute_patches(trainer.graph_mut(), images, patches.size, 0.5, 1024)?;
+        out.push(("whole_image_iou", scores.total.mean_iou));
+        out.push(("whole_image_dice", scores.total.mean_dice));
+        // 0/1 masks (vessels): the foreground's own IoU, the number the walkthroughs quote.
+        if let (2, Some(foreground)) = (scores.total.iou.len(), scores.total.foreground_iou) {
+            out.push(("whole_image_foreground_iou", foreground));
+        }
+        out.push(("seconds_per_image", scores.seconds_per_image));
+        out.push(("whole_images", scores.len() as f64));
+    } else if let Some(load) = crate::data::textures::anomaly_set(&trainer.preset.data)? {
         let test = &load.set.test;
         if !test.is_empty()
             && trainer.graph().facts().output()
@@ -679,6 +698,12 @@ fn extra_scores(
             window: None,
             truth: Some(truth),
             seed: trainer.preset.training.seed,
+            nodes: trainer
+                .preset
+                .unsupervised_segmentation
+                .as_ref()
+                .map(|u| u.nodes.clone())
+                .unwrap_or_default(),
         };
         let r = compute(trainer.graph_mut(), data, None, &opts)?;
         if let (Some(f), Some(raw)) = (&r.features.scores, &r.raw.scores) {

@@ -281,6 +281,7 @@ fn request(args: &RenderArgs) -> anyhow::Result<ViewRequest> {
             // The masks and the seed: the preset's, once it is read.
             truth: None,
             seed: 0,
+            nodes: Vec::new(),
         },
     })
 }
@@ -371,6 +372,9 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
                     .context("data")?
                     .filter(|t| t.classes.shape()[0] == val.len());
                 req.unsupervised.seed = preset.training.seed;
+                if let Some(u) = &preset.unsupervised_segmentation {
+                    req.unsupervised.nodes = u.nodes.clone();
+                }
             }
             if view == ViewId::Latent
                 && !val.is_empty()

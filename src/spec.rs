@@ -12,6 +12,7 @@ use crate::engine::{GraphError, Init, LossKind, ModelSpec, OptimizerKind};
 
 pub mod own_images;
 pub mod preset_diff;
+pub mod unsupervised;
 pub mod view;
 pub mod walkthrough;
 
@@ -40,6 +41,9 @@ pub struct Preset {
     /// An evolution of pipelines on the same data (evolved features).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evolution: Option<crate::classical::EvolutionSpec>,
+    /// The encoder nodes an unsupervised segmentation clusters by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsupervised_segmentation: Option<unsupervised::UnsupervisedSpec>,
     /// Lecture steps, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub walkthrough: Vec<walkthrough::Step>,
@@ -270,6 +274,10 @@ impl Preset {
         }
         if let Some(e) = &self.evolution {
             e.validate().map_err(|e| key("evolution", e.to_string()))?;
+        }
+        if let Some(u) = &self.unsupervised_segmentation {
+            u.validate(&self.model)
+                .map_err(|e| key("unsupervised_segmentation.nodes", e))?;
         }
         if let Init::Uniform { a } = t.init
             && !(a > 0.0 && a.is_finite())

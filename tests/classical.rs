@@ -1,7 +1,9 @@
 //! Handcrafted pipelines and their evolution on real data (the texture classes): the
 //! evolution is bit-identical for a seed and never loses its best fitness, the preset's
-//! pipeline reaches its stated accuracy, and `convlab pipeline` reports all three kinds of
-//! features.
+//! pipeline reaches its stated accuracy, `convlab pipeline` reports all three kinds of
+//! features, and a folder of real photos (with one broken file) goes through both.
+
+mod common;
 
 use std::ops::ControlFlow;
 
@@ -128,4 +130,149 @@ fn convlab_pipeline_compares_handcrafted_evolved_and_learned_features() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("[pipeline]"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A class folder of real photos (crops of the bundled camera, astronaut and chelsea
+/// photographs, as PNG and JPEG) with one broken file: the data layer skips the broken file
+/// with its reason and `convlab pipeline` warns about it; the handcrafted pipeline and a
+/// two-generation evolution run on the rest, through the library and the command, with
+/// accuracies in [0, 1] and the same numbers for the same seed.
+#[test]
+fn a_real_photo_folder_goes_through_the_pipeline_and_the_evolution() {
+    use convlab::data::folder::{ImageOptions, load_class_folder};
+    let root = common::folders::scratch("classical-photos");
+    common::folders::photo_crops(&root, 8, 5);
+    // Two crops of each class as JPEG instead of PNG.
+    for class in common::folders::PHOTO_CLASSES {
+        for i in 0..2 {
+            let png = root.join(class).join(format!("{i:03}.png"));
+            image::open(&png)
+                .unwrap()
+                .to_rgb8()
+                .save(root.join(class).join(format!("{i:03}.jpg")))
+                .unwrap();
+            std::fs::remove_file(png).unwrap();
+        }
+    }
+    let broken = root.join("camera").join("broken.png");
+    std::fs::write(&broken, b"not a PNG, only its name says so").unwrap();
+
+    let opts = ImageOptions {
+        size: [32, 32],
+        grayscale: false,
+    };
+    let load = load_class_folder(&root, opts, None, |_, _| {}).unwrap();
+    assert_eq!(load.dataset.len(), 24, "{:?}", load.skipped);
+    assert_eq!(load.skipped.len(), 1, "{:?}", load.skipped);
+    assert_eq!(load.skipped[0].path, broken);
+    assert!(!load.skipped[0].reason.is_empty());
+    assert_eq!(load.dataset.class_names, ["astronaut", "camera", "chelsea"]);
+
+    let text = format!(
+        r#"
+version = 1
+name = "my-photos"
+[model]
+input = [3, 32, 32]
+[[model.nodes]]
+name = "conv1"
+kind = "conv2d"
+out_channels = 4
+kernel = 3
+[[model.nodes]]
+name = "gap"
+kind = "global_avg_pool"
+[[model.nodes]]
+name = "fc"
+kind = "dense"
+out_features = 3
+[data]
+source = "folder"
+path = {path:?}
+size = [32, 32]
+val_fraction = 0.25
+seed = 3
+[training]
+loss = "cross_entropy"
+learning_rate = 0.01
+epochs = 1
+[pipeline]
+stages = [{{ op = "median", radius = 1 }}, {{ op = "sobel" }}]
+features = ["intensity", "edges", "lbp"]
+classifier = "logistic"
+[evolution]
+generations = 2
+parents = 3
+offspring = 4
+seed = 9
+"#,
+        path = root.display().to_string()
+    );
+    let preset_path = root.join("my-photos.toml");
+    std::fs::write(&preset_path, &text).unwrap();
+    let preset = Preset::load(&preset_path).unwrap();
+    let (train, val) = convlab::data::load::load(&preset.data).unwrap();
+    assert_eq!(train.len() + val.len(), 24);
+
+    // The library: the same numbers twice.
+    let pipeline = preset.pipeline.as_ref().unwrap();
+    let e = evaluate(pipeline, &train, &val, 2).unwrap();
+    for acc in [e.train_accuracy, e.val_accuracy] {
+        assert!((0.0..=1.0).contains(&acc), "{acc}");
+    }
+    assert_eq!(e.confusion.iter().flatten().sum::<usize>(), val.len());
+    let again = evaluate(pipeline, &train, &val, 1).unwrap();
+    assert_eq!(
+        (again.val_accuracy, again.confusion, again.val_features),
+        (e.val_accuracy, e.confusion.clone(), e.val_features.clone())
+    );
+    let spec = preset.evolution.clone().unwrap();
+    let run = || evolve(&spec, &train, &val, 2, |_| ControlFlow::Continue(())).unwrap();
+    let (a, b) = (run(), run());
+    assert_eq!(a.len(), 3, "the start and two generations");
+    for (x, y) in a.iter().zip(&b) {
+        assert!((0.0..=1.0).contains(&x.best_fitness), "{}", x.best_fitness);
+        assert!((0.0..=1.0).contains(&x.best_test_accuracy));
+        assert_eq!(
+            (
+                x.best_fitness,
+                x.mean_fitness,
+                x.best_test_accuracy,
+                &x.best
+            ),
+            (
+                y.best_fitness,
+                y.mean_fitness,
+                y.best_test_accuracy,
+                &y.best
+            )
+        );
+    }
+
+    // The command: the broken file named on stderr and in the JSON, the same numbers on
+    // every run, and the same as the library's.
+    let path = preset_path.to_str().unwrap();
+    let args = ["pipeline", path, "--evolve", "--json", "--threads", "2"];
+    let (ok, stdout, stderr) = common::cli::convlab(&args);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("warning: skipped") && stderr.contains("broken.png"),
+        "{stderr}"
+    );
+    let first: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(first["skipped"][0]["path"], broken.display().to_string());
+    assert_eq!(first["handcrafted"]["val_accuracy"], e.val_accuracy);
+    assert_eq!(
+        first["evolved"]["best_fitness"],
+        a.last().unwrap().best_fitness
+    );
+    let (ok, stdout, stderr) = common::cli::convlab(&args);
+    assert!(ok, "{stderr}");
+    let second: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in ["handcrafted", "evolved"] {
+        for field in ["val_accuracy", "confusion", "history", "best_fitness"] {
+            assert_eq!(first[key][field], second[key][field], "{key}.{field}");
+        }
+    }
+    std::fs::remove_dir_all(&root).ok();
 }

@@ -234,3 +234,63 @@ fn the_segmentation_view_segments_whole_images_with_a_patch_classifier() {
     let (_, val) = load(&p.data).unwrap();
     assert!(render(&mut g, &val, None, None).is_err());
 }
+
+/// `convlab eval` on a patch preset reports, besides the patch accuracy, the whole-image
+/// IoU of the first validation images segmented pixel by pixel (the library's number for
+/// the checkpoint's weights) and the seconds each image took, in JSON and in the text.
+#[test]
+fn eval_of_a_patch_preset_reports_whole_image_iou_and_seconds_per_image() {
+    use convlab::viz::views::segmentation::{MAX_PATCH_IMAGES, compute_patches};
+    let dir = std::env::temp_dir().join(format!("convlab-patch-eval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ck = dir.join("patches.safetensors");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_convlab"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let preset_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/vessels-patches.toml");
+    let ck_str = ck.to_str().unwrap();
+    run(&[
+        "train",
+        preset_path.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        ck_str,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&run(&["eval", ck_str, "--json"])).unwrap();
+    assert_eq!(v["metric"], "accuracy", "{v}");
+    let iou = v["whole_image_iou"].as_f64().unwrap_or(-1.0);
+    assert!((0.0..=1.0).contains(&iou), "{v}");
+    for key in ["whole_image_dice", "whole_image_foreground_iou"] {
+        let x = v[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&x), "{key}: {v}");
+    }
+    assert!(v["seconds_per_image"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+    assert_eq!(v["whole_images"].as_f64(), Some(MAX_PATCH_IMAGES as f64));
+    // The same IoU as the library's for the checkpoint's weights.
+    let p = preset("vessels-patches");
+    let saved = convlab::checkpoint::Checkpoint::load(&ck).unwrap();
+    let mut g = Graph::<f32>::new(&p.model).unwrap();
+    for (name, value) in &saved.params {
+        g.set_param(name, value.clone()).unwrap();
+    }
+    let (_, whole_val) = whole_images(&p.data).unwrap().unwrap();
+    let scores = compute_patches(&mut g, &whole_val, 15, 0.5, 1024).unwrap();
+    assert!(
+        (scores.total.mean_iou - iou).abs() < 1e-12,
+        "{iou} against {}",
+        scores.total.mean_iou
+    );
+    let text = run(&["eval", ck_str]);
+    assert!(
+        text.contains("whole_image_iou") && text.contains("seconds_per_image"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,5 +1,7 @@
 //! The handcrafted pipeline in the window: added to a preset that has none, edited in its
-//! panel, and shown by the Handcrafted pipeline tab, which follows the edits.
+//! panel, and shown by the Handcrafted pipeline tab, which follows the edits; its accuracy
+//! and confusion matrix in the Training panel; the Evolved features tab's evolution beside
+//! the network's learned filters.
 
 mod common;
 
@@ -7,9 +9,13 @@ use common::ui::{App, app_with_options, idle, shown, step_until};
 
 use std::path::PathBuf;
 
-use convlab::classical::{FeatureGroup, Operator};
+use convlab::classical::{FeatureGroup, Operator, evaluate};
+use convlab::data::Dataset;
+use convlab::spec::Preset;
 use convlab::spec::view::ViewId;
+use convlab::train::Trainer;
 use convlab::ui::LaunchOptions;
+use convlab::viz::views::pipeline::first_conv_filters;
 use egui_kittest::kittest::Queryable;
 
 fn app_with(file: &str) -> App {
@@ -42,8 +48,11 @@ fn a_pipeline_added_and_edited_in_the_panel_is_what_the_tab_shows() {
     });
     let first = h.state().views.result.as_ref().unwrap().info.clone();
     assert!(first.starts_with("16 features"), "{first}");
-    // Threshold at Otsu's level and measure the blobs' shapes too.
-    h.get_by_label("+ stage").click();
+    // Threshold at Otsu's level and measure the blobs' shapes too. The panel is below the
+    // Training panel, which now shows the pipeline's accuracy too: scrolled into view first.
+    h.get_by_label("+ stage").scroll_to_me();
+    h.run_steps(2);
+    h.get_by_label("+ stage").click_accesskit();
     h.run_steps(2);
     h.get_by_label("otsu").click();
     h.run_steps(2);
@@ -115,4 +124,126 @@ fn an_evolution_runs_in_the_background_and_pauses_and_stops() {
         h.query_by_label_contains(&label).is_some(),
         "the status line names {label}"
     );
+}
+
+fn preset_and_split(file: &str) -> (Preset, Dataset, Dataset) {
+    let preset = Preset::load(std::path::Path::new(file)).unwrap();
+    let (train, val) = convlab::data::load::load(&preset.data).unwrap();
+    (preset, train, val)
+}
+
+/// The Training panel shows the preset's handcrafted pipeline beside the network, without
+/// opening its tab: the library's validation accuracy on the same split and its confusion
+/// matrix in the network's widget with the class names; an evolution run in the window
+/// adds its best.
+#[test]
+fn the_training_panel_shows_the_pipeline_and_the_evolution_beside_the_network() {
+    let file = "presets/handcrafted-vs-evolved-vs-cnn.toml";
+    let mut h = app_with(file);
+    step_until(&mut h, 120, "the run to be configured", idle);
+    step_until(&mut h, 120, "the pipeline's evaluation", |a| {
+        let cache = a.views.classical_cache().lock().unwrap();
+        cache.evaluation.is_some()
+    });
+    h.run_steps(2);
+    let (preset, train, val) = preset_and_split(file);
+    let e = evaluate(preset.pipeline.as_ref().unwrap(), &train, &val, 2).unwrap();
+    assert_eq!(
+        h.state()
+            .views
+            .classical_cache()
+            .lock()
+            .unwrap()
+            .evaluation
+            .as_ref()
+            .unwrap()
+            .1
+            .confusion,
+        e.confusion,
+        "the window's pipeline saw the same split"
+    );
+    h.get_by_label(&format!(
+        "Handcrafted pipeline: validation accuracy {:.3} (training {:.3})",
+        e.val_accuracy, e.train_accuracy
+    ));
+    h.get_by_label("Pipeline confusion matrix");
+    let correct: usize = (0..e.confusion.len()).map(|i| e.confusion[i][i]).sum();
+    h.get_by_label_contains(&format!(
+        "{correct} of {} validation images classified right by the pipeline",
+        val.len()
+    ));
+    assert_eq!(e.class_names.len(), 4);
+    assert!(
+        h.query_all_by_label(&format!("Classes: {}", e.class_names.join(", ")))
+            .next()
+            .is_some(),
+        "the class names under the matrix"
+    );
+    // An evolution started in its tab: its best shows here too.
+    h.get_by_label(ViewId::Evolution.title()).click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("Evolve").click();
+    step_until(&mut h, 600, "a generation", |a| {
+        a.views
+            .evolution
+            .as_ref()
+            .is_some_and(|r| !r.history.is_empty())
+    });
+    h.get_by_label("Stop evolution").click();
+    step_until(&mut h, 600, "the run to stop", |a| {
+        a.views.evolution.as_ref().is_some_and(|r| r.finished)
+    });
+    h.run_steps(2);
+    let run = h.state().views.evolution.as_ref().unwrap();
+    let g = run.history.last().unwrap().clone();
+    h.get_by_label(&format!(
+        "Evolved pipeline: best fitness {:.3}, held-out accuracy {:.3} after {} of 10 generations",
+        g.best_fitness, g.best_test_accuracy, g.index
+    ));
+}
+
+/// The Evolved features tab shows the network's first conv layer's learned filters and
+/// their maps of the picked image beside the evolution: the same picture the library draws
+/// for the trainer's weights and the same validation image.
+#[test]
+fn the_evolved_features_tab_shows_the_networks_filters_beside_the_evolution() {
+    let file = "presets/handcrafted-vs-evolved-vs-cnn.toml";
+    let mut h = app_with(file);
+    step_until(&mut h, 120, "the run to be configured", idle);
+    h.get_by_label(ViewId::Evolution.title()).click_accesskit();
+    h.run_steps(2);
+    step_until(&mut h, 120, "the learned filters", |a| {
+        shown(a)
+            && a.views
+                .result
+                .as_ref()
+                .is_some_and(|r| r.image.is_some() || r.error.is_some())
+    });
+    let r = h.state().views.result.clone().unwrap();
+    assert!(r.error.is_none(), "{:?}", r.error);
+    h.get_by_label_contains("learned filters of conv1, the network's first conv layer");
+    // The library's picture of the same weights (the preset's seed) and image.
+    let (preset, train, val) = preset_and_split(file);
+    let mut trainer = Trainer::with_data(&preset, train, val.clone()).unwrap();
+    let x = val.inputs.slice(ndarray::s![0..1, .., .., ..]).to_owned();
+    let (node, picture) = first_conv_filters(trainer.graph_mut(), Some(&x)).unwrap();
+    assert_eq!(node, "conv1");
+    assert!(
+        r.image.as_ref() == Some(&picture),
+        "the window's filters are the library's"
+    );
+    // With an evolution running, both side by side.
+    h.get_by_label("Evolve").click();
+    step_until(&mut h, 600, "a generation", |a| {
+        a.views
+            .evolution
+            .as_ref()
+            .is_some_and(|r| !r.history.is_empty())
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("learned filters of conv1, the network's first conv layer");
+    h.get_by_label("Stop evolution").click();
+    step_until(&mut h, 600, "the run to stop", |a| {
+        a.views.evolution.as_ref().is_some_and(|r| r.finished)
+    });
 }

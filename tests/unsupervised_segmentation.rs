@@ -50,6 +50,7 @@ fn the_view_segments_the_validation_images_and_scores_them_against_the_masks() {
             window: None,
             truth: Some(truth.clone()),
             seed: 1,
+            nodes: Vec::new(),
         };
         let r = compute(&mut graph, &val, None, &opts).unwrap();
         assert_eq!(r.k, truth.names.len());
@@ -77,6 +78,7 @@ fn the_view_segments_the_validation_images_and_scores_them_against_the_masks() {
                 window: Some(1),
                 truth: None,
                 seed: 1,
+                nodes: Vec::new(),
             },
             ..ViewRequest::default()
         };
@@ -92,5 +94,136 @@ fn the_view_segments_the_validation_images_and_scores_them_against_the_masks() {
             ..ViewRequest::default()
         };
         assert!(render_view(ViewId::UnsupervisedSegmentation, &mut graph, &input, &bad).is_err());
+    }
+}
+
+/// The OCT preset names the nodes its segmentation clusters (relu1, which measured best);
+/// the view uses them unless a node is picked, falls back to the automatic choice when the
+/// edited model lost them, and a preset naming a node its model lacks is refused.
+#[test]
+fn a_preset_names_the_nodes_its_segmentation_clusters() {
+    let p = preset("unsupervised-segmentation-oct");
+    let nodes = p
+        .unsupervised_segmentation
+        .as_ref()
+        .expect("[unsupervised_segmentation]")
+        .nodes
+        .clone();
+    assert_eq!(nodes, ["relu1"]);
+    let (_, val) = load(&p.data).unwrap();
+    let mut graph = Graph::<f32>::new(&p.model).unwrap();
+    let opts = UnsupOptions {
+        nodes: nodes.clone(),
+        seed: 1,
+        ..UnsupOptions::default()
+    };
+    assert_eq!(compute(&mut graph, &val, None, &opts).unwrap().nodes, nodes);
+    let picked = compute(&mut graph, &val, Some("relu2"), &opts).unwrap();
+    assert_eq!(picked.nodes, ["relu2"]);
+    let gone = UnsupOptions {
+        nodes: vec!["deleted".into()],
+        ..opts
+    };
+    assert_eq!(
+        compute(&mut graph, &val, None, &gone).unwrap().nodes,
+        ["relu2", "relu3"]
+    );
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/unsupervised-segmentation-oct.toml");
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("nodes = [\"relu1\"]", "nodes = [\"relu9\"]");
+    let err = Preset::parse(&text, "oct.toml").unwrap_err().to_string();
+    assert!(
+        err.contains("unsupervised_segmentation.nodes") && err.contains("relu9"),
+        "{err}"
+    );
+}
+
+/// The measurements behind the two presets' walkthrough texts (run by hand, about 3
+/// minutes on 2 cores): both presets trained for their epochs, then the mean IoU of
+/// k-means on each encoder depth, on the preset's choice and on the raw pixels; the mosaic
+/// preset also with reflect padding in its encoder convs (zero padding draws a frame along
+/// the border that k-means takes for a segment).
+/// `cargo test --release --test unsupervised_segmentation -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn measure_the_feature_nodes_and_the_encoders_padding() {
+    use convlab::engine::NodeKind;
+    use convlab::engine::model_spec::PaddingMode;
+    let full = |name: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("presets")
+            .join(format!("{name}.toml"));
+        Preset::load(&path).unwrap()
+    };
+    let reflect = |mut p: Preset| {
+        for n in &mut p.model.nodes {
+            if let NodeKind::Conv2d(c) = &mut n.kind
+                && n.name.starts_with("enc")
+            {
+                c.padding_mode = PaddingMode::Reflect;
+            }
+        }
+        p
+    };
+    let oct = full("unsupervised-segmentation-oct");
+    let mosaic = full("unsupervised-segmentation");
+    let runs = [
+        ("oct", oct),
+        ("mosaic, zero padding", mosaic.clone()),
+        ("mosaic, reflect padding", reflect(mosaic)),
+    ];
+    for (what, p) in runs {
+        let mut t = convlab::train::Trainer::new(&p).unwrap();
+        t.set_threads(2);
+        let start = std::time::Instant::now();
+        let mut mse = f64::NAN;
+        for _ in 0..p.training.epochs {
+            mse = t.run_epoch(|_| {}).unwrap().val_metric;
+        }
+        eprintln!(
+            "{what}: {} epochs in {:.1} s, validation MSE {mse:.4}",
+            p.training.epochs,
+            start.elapsed().as_secs_f64()
+        );
+        let truth = pixel_classes(&p.data).unwrap().unwrap();
+        let val = t.val.clone();
+        let preset_nodes = p
+            .unsupervised_segmentation
+            .as_ref()
+            .map(|u| u.nodes.clone())
+            .unwrap_or_default();
+        let choices: Vec<(String, Vec<String>)> = vec![
+            ("preset's choice".into(), preset_nodes),
+            ("automatic".into(), vec!["(automatic)".into()]),
+            ("relu1".into(), vec!["relu1".into()]),
+            ("relu2".into(), vec!["relu2".into()]),
+            ("relu3".into(), vec!["relu3".into()]),
+            ("relu_code".into(), vec!["relu_code".into()]),
+        ];
+        for (label, nodes) in choices {
+            let opts = UnsupOptions {
+                truth: Some(truth.clone()),
+                seed: p.training.seed,
+                nodes,
+                ..UnsupOptions::default()
+            };
+            let r = compute(t.graph_mut(), &val, None, &opts).unwrap();
+            let f = r.features.scores.as_ref().unwrap();
+            let raw = r.raw.scores.as_ref().unwrap();
+            eprintln!(
+                "  {label} {:?}: mean IoU {:.3} (pixel accuracy {:.3}, per class {:?}); raw pixels {:.3} ({:.3})",
+                r.nodes,
+                f.mean_iou,
+                f.pixel_accuracy,
+                f.iou
+                    .iter()
+                    .map(|i| i.map(|v| format!("{v:.3}")))
+                    .collect::<Vec<_>>(),
+                raw.mean_iou,
+                raw.pixel_accuracy
+            );
+        }
     }
 }

@@ -72,10 +72,21 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
              or pass --evolve"
         );
     }
-    let (train, val) = crate::data::load::load(&preset.data).with_context(|| origin.clone())?;
+    let (train, val, skipped) =
+        crate::data::load::load_reporting_skipped(&preset.data).with_context(|| origin.clone())?;
+    // Files of a class folder that could not be read: left out, and said so.
+    for s in &skipped {
+        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+    }
     let sample = args.sample.min(val.len().saturating_sub(1));
     let picture_set = if val.is_empty() { &train } else { &val };
     let mut out = json!({ "preset": preset.name, "train": train.len(), "validation": val.len() });
+    if !skipped.is_empty() {
+        out["skipped"] = skipped
+            .iter()
+            .map(|s| json!({ "path": s.path, "reason": s.reason }))
+            .collect();
+    }
     let mut rows = Vec::new();
     let mut evolved_best = None;
     let say = |line: String| {
@@ -212,14 +223,17 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
             seconds,
         });
         if let Some(path) = &args.table {
-            let filters = crate::inspect::filters::conv_nodes(trainer.graph())
-                .first()
-                .and_then(|node| {
-                    let w = crate::inspect::filters::conv_kernels(trainer.graph(), node).ok()?;
-                    let opts = crate::viz::maps::KernelOptions::default();
-                    crate::viz::maps::kernel_grid(&w, node, &opts).ok()
-                })
-                .map(|g| g.image);
+            // The kernels and their maps of the image whose evolved stages are shown.
+            let x = (sample < picture_set.len()).then(|| {
+                picture_set
+                    .inputs
+                    .slice(ndarray::s![sample..sample + 1, .., .., ..])
+                    .to_owned()
+            });
+            let filters =
+                crate::viz::views::pipeline::first_conv_filters(trainer.graph_mut(), x.as_ref())
+                    .ok()
+                    .map(|(_, picture)| picture);
             let evolved_stages = evolved_best
                 .as_ref()
                 .map(|best| stages_picture(best, &grey_image(&picture_set.inputs, sample)));

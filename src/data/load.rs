@@ -8,7 +8,11 @@ use crate::engine::rng::Rng;
 /// the noise comes later (see [`split_spec`], [`super::noise`] and [`super::diffusion`]).
 /// With `[data.super_resolution]` too: the inputs are shrunk and enlarged at the split.
 pub fn load_source(spec: &DataSpec) -> Result<Dataset, DataError> {
-    let data = spec.source.source().load(spec.seed)?;
+    to_task(spec, spec.source.source().load(spec.seed)?)
+}
+
+/// The source's samples made into the task `spec` asks for.
+fn to_task(spec: &DataSpec, data: Dataset) -> Result<Dataset, DataError> {
     if let Some(sr) = &spec.super_resolution {
         return sr
             .to_task(data)
@@ -133,4 +137,21 @@ pub fn whole_images(spec: &DataSpec) -> Result<Option<(Dataset, Dataset)>, DataE
 pub fn load(spec: &DataSpec) -> Result<(Dataset, Dataset), DataError> {
     let all = load_source(spec)?;
     split_spec(&all, spec)
+}
+
+/// [`load`], with the files of a class folder that were left out and why (a broken or
+/// oversized image is skipped, the rest loads), for the commands to warn about; other
+/// sources leave nothing out.
+pub fn load_reporting_skipped(
+    spec: &DataSpec,
+) -> Result<(Dataset, Dataset, Vec<super::folder::Skipped>), DataError> {
+    let (data, skipped) = match &spec.source {
+        super::DataSource::Folder(f) => {
+            let l = super::folder::load_class_folder(&f.path, f.image_options(), None, |_, _| {})?;
+            (l.dataset, l.skipped)
+        }
+        other => (other.source().load(spec.seed)?, Vec::new()),
+    };
+    let (train, val) = split_spec(&to_task(spec, data)?, spec)?;
+    Ok((train, val, skipped))
 }

@@ -256,6 +256,7 @@ pub fn import_model(bytes: &[u8], name: &str) -> Result<Imported, OnnxError> {
                 target: None,
                 pipeline: None,
                 evolution: None,
+                unsupervised_segmentation: None,
                 walkthrough: Vec::new(),
             }
         }

@@ -215,9 +215,7 @@ pub struct PredictionResult {
 /// The anomaly test set of a data spec, generated once.
 pub type AnomalyCache = Arc<Mutex<Option<(DataSpec, Arc<AnomalyTest>)>>>;
 
-/// The last pipeline picture with its summary, by what it was made from: a pipeline does
-/// not depend on the network, so neither training steps nor switching tabs recompute it.
-pub type ClassicalCache = Arc<Mutex<Option<(String, Rgba, String)>>>;
+pub use crate::ui::classical_cache::ClassicalCache;
 
 /// The window's inspector: settings in, [`ViewResult`] out.
 pub struct ViewInspector {
@@ -384,6 +382,7 @@ impl ViewInspector {
             ViewId::Training | ViewId::ConvArithmetic => Ok(()),
             ViewId::Anomaly => self.anomaly(ctx, r),
             ViewId::TopPatches => Self::top_patches(&st, ctx, r),
+            ViewId::Evolution => self.learned_filters(ctx, r),
             ViewId::Segmentation => self.segmentation(ctx, r),
             ViewId::Routing if st.lecture.is_some() => {
                 let case = st.lecture.unwrap_or(LectureCase::K2S2);
@@ -506,6 +505,12 @@ impl ViewInspector {
                             .flatten()
                             .filter(|t| t.classes.shape()[0] == ctx.val.len()),
                         seed: ctx.preset.training.seed,
+                        nodes: ctx
+                            .preset
+                            .unsupervised_segmentation
+                            .as_ref()
+                            .map(|u| u.nodes.clone())
+                            .unwrap_or_default(),
                     };
                     if let InputChoice::Sample(k) = self.settings.input {
                         let n = set.len().min(us::MAX_IMAGES);
@@ -518,31 +523,53 @@ impl ViewInspector {
                     // data set, a pipeline and an image, not at every training step. (The
                     // Evolved features tab runs its evolution in its own background job.)
                     ViewId::Pipeline => {
-                        use crate::viz::views::pipeline::render_pipeline;
+                        use crate::ui::classical_cache as cc;
+                        use crate::viz::views::pipeline::{
+                            evaluate_pipeline, pipeline_picture, render_pipeline,
+                        };
                         let sample = match self.settings.input {
                             InputChoice::Sample(k) => k,
                             _ => 0,
                         };
-                        let key = format!("{:?} {:?} {sample}", ctx.preset.data, req.pipeline);
+                        let Some(spec) = req.pipeline.as_ref() else {
+                            // Says why there is nothing to show.
+                            render_pipeline(None, ctx.train, ctx.val, sample)?;
+                            return Ok(());
+                        };
+                        // The evaluation is shared with the Training panel; the picture
+                        // is kept per image.
+                        let key = cc::evaluation_key(&ctx.preset.data, spec);
+                        let picture_key = format!("{key} {sample}");
                         let cached = {
                             let cache = self
                                 .classical_cache
                                 .lock()
                                 .unwrap_or_else(|e| e.into_inner());
-                            cache.as_ref().filter(|(k, _, _)| *k == key).cloned()
+                            cache
+                                .picture
+                                .as_ref()
+                                .filter(|(k, _, _)| *k == picture_key)
+                                .cloned()
                         };
                         if let Some((_, picture, info)) = cached {
                             r.image = Some(picture);
                             r.info = info;
                             return Ok(());
                         }
+                        let e = match cc::cached_evaluation(&self.classical_cache, &key) {
+                            Some(e) => e,
+                            None => {
+                                let e = Arc::new(evaluate_pipeline(spec, ctx.train, ctx.val)?);
+                                cc::store_evaluation(&self.classical_cache, key, Arc::clone(&e));
+                                e
+                            }
+                        };
                         let (picture, info) =
-                            render_pipeline(req.pipeline.as_ref(), ctx.train, ctx.val, sample)?;
-                        *self
-                            .classical_cache
+                            pipeline_picture(spec, &e, ctx.train, ctx.val, sample)?;
+                        self.classical_cache
                             .lock()
-                            .unwrap_or_else(|e| e.into_inner()) =
-                            Some((key, picture.clone(), info.clone()));
+                            .unwrap_or_else(|e| e.into_inner())
+                            .picture = Some((picture_key, picture.clone(), info.clone()));
                         r.image = Some(picture);
                         r.info = info;
                         return Ok(());
@@ -865,6 +892,22 @@ impl ViewInspector {
             pixel_auroc: report.pixel_auroc,
             score_aurocs,
         });
+        Ok(())
+    }
+
+    /// The Evolved features tab's network half (the evolution runs in the window's own
+    /// job): the model's first conv layer's learned kernels and their maps of the picked
+    /// image, the one whose evolved stages the tab shows.
+    fn learned_filters(&self, ctx: InspectContext<'_>, r: &mut ViewResult) -> Result<(), VizError> {
+        // Without a usable input (a drawing of another size) the kernels alone.
+        let x = self.input(&ctx).ok().map(|(x, _, _)| x);
+        let (node, picture) =
+            crate::viz::views::pipeline::first_conv_filters(ctx.graph, x.as_ref())?;
+        r.info = format!(
+            "learned filters of {node}, the network's first conv layer, after {} epochs",
+            ctx.epochs_done
+        );
+        r.image = Some(picture);
         Ok(())
     }
 

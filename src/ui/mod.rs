@@ -7,6 +7,7 @@
 pub mod app;
 pub mod app_state;
 pub mod background;
+pub mod classical_cache;
 pub mod command;
 pub mod evolution_run;
 pub mod figures;

@@ -4,6 +4,7 @@
 
 use crate::engine::layers::{
     BatchNorm2dConfig, Conv2dConfig, ConvTranspose2dConfig, DropoutConfig, Pool2dConfig,
+    local_response_norm::LocalResponseNormConfig,
 };
 use crate::engine::model_spec::{Padding, PaddingMode};
 use crate::engine::{ModelSpec, NodeKind, NodeSpec, Pair};
@@ -29,7 +30,7 @@ pub fn describe(name: &str) -> &'static str {
         }
         "LeNet-5" => "LeCun 1998: two 5×5 conv + pooling stages, then three dense layers.",
         "mini-AlexNet" => {
-            "Five conv layers with ReLU, max pooling and dropout, scaled down for small images."
+            "Five conv layers with ReLU, local response normalisation after the first two, conv2 in two groups, max pooling and dropout, scaled down for small images."
         }
         "VGG block" => {
             "Two stacked 3×3 convs see as far as one 5×5 with fewer weights; two such blocks."
@@ -63,6 +64,25 @@ fn conv(out: usize, k: usize, stride: usize, pad: usize) -> NodeKind {
         dilation: Pair::square(1),
         groups: 1,
         bias: true,
+    })
+}
+
+/// `kind` (a conv) with its channels split into `groups` independent groups.
+fn grouped(kind: NodeKind, groups: usize) -> NodeKind {
+    match kind {
+        NodeKind::Conv2d(c) => NodeKind::Conv2d(Conv2dConfig { groups, ..c }),
+        other => other,
+    }
+}
+
+/// AlexNet's normalisation: 5 channels, k = 2, β = 0.75, and the paper's α = 1e-4 (without
+/// division by the size), which is 5e-4 in PyTorch's convention that the node follows.
+fn alexnet_lrn() -> NodeKind {
+    NodeKind::LocalResponseNorm(LocalResponseNormConfig {
+        size: 5,
+        alpha: 5e-4,
+        beta: 0.75,
+        k: 2.0,
     })
 }
 
@@ -127,11 +147,16 @@ pub fn build(name: &str, input: [usize; 3], classes: usize) -> Option<ModelSpec>
                 .add("fc3", NodeKind::dense(classes));
         }
         "mini-AlexNet" => {
+            // As in the paper (and presets/alexnet-photos.toml): local response
+            // normalisation after the first two convs, and conv2 split in two groups, the
+            // paper's two GPUs. 32 and 64 channels divide by 2, so any input channels work.
             n.add("conv1", conv(32, 5, 1, 2))
                 .add("relu1", NodeKind::Relu)
+                .add("lrn1", alexnet_lrn())
                 .add("pool1", NodeKind::max_pool(2))
-                .add("conv2", conv(64, 3, 1, 1))
+                .add("conv2", grouped(conv(64, 3, 1, 1), 2))
                 .add("relu2", NodeKind::Relu)
+                .add("lrn2", alexnet_lrn())
                 .add("pool2", NodeKind::max_pool(2))
                 .add("conv3", conv(96, 3, 1, 1))
                 .add("relu3", NodeKind::Relu)
@@ -266,7 +291,38 @@ mod tests {
             for input in [[1, 28, 28], [3, 32, 32]] {
                 let spec = build(name, input, 10).unwrap();
                 infer(&spec).unwrap_or_else(|e| panic!("{name} {input:?}: {e}"));
+                // It builds: weights allocated, a forward pass gives one score per class.
+                let mut graph = crate::engine::Graph::<f32>::new(&spec)
+                    .unwrap_or_else(|e| panic!("{name} {input:?}: {e}"));
+                let x = crate::engine::Tensor::zeros((2, input[0], input[1], input[2]));
+                let y = graph
+                    .forward(&x, crate::engine::Mode::Eval)
+                    .unwrap_or_else(|e| panic!("{name} {input:?}: {e}"));
+                assert_eq!(y.shape()[0], 2, "{name} {input:?}");
             }
+        }
+    }
+
+    #[test]
+    fn mini_alexnet_has_lrn_and_a_grouped_conv() {
+        for input in [[1, 28, 28], [3, 32, 32]] {
+            let spec = build("mini-AlexNet", input, 10).unwrap();
+            let kind = |name: &str| {
+                &spec
+                    .nodes
+                    .iter()
+                    .find(|n| n.name == name)
+                    .unwrap_or_else(|| panic!("no node {name}"))
+                    .kind
+            };
+            for lrn in ["lrn1", "lrn2"] {
+                assert!(
+                    matches!(kind(lrn), NodeKind::LocalResponseNorm(c) if c.size == 5 && c.k == 2.0),
+                    "{lrn}"
+                );
+            }
+            assert!(matches!(kind("conv2"), NodeKind::Conv2d(c) if c.groups == 2));
+            assert!(matches!(kind("conv1"), NodeKind::Conv2d(c) if c.groups == 1));
         }
     }
 }

@@ -98,6 +98,7 @@ impl ConvLabApp {
                                     .split
                                     .as_ref()
                                     .map_or(&[][..], |s| &s.val.class_names[..]);
+                                let pipeline = self.pipeline_status(ui.ctx());
                                 panels::training_panel::training_panel_ui(
                                     TrainingPanel {
                                         preset: &mut self.project.preset,
@@ -107,6 +108,8 @@ impl ConvLabApp {
                                         class_names,
                                         gallery_filter: &mut self.gallery.filter,
                                         commands: &mut self.commands,
+                                        pipeline,
+                                        evolution: self.views.evolution.as_ref(),
                                     },
                                     ui,
                                 );
@@ -220,5 +223,38 @@ impl ConvLabApp {
             },
             ui,
         );
+    }
+}
+
+impl ConvLabApp {
+    /// The preset's handcrafted pipeline on the loaded data, for the Training panel: the
+    /// evaluation the Handcrafted pipeline tab made, or one started in the background for
+    /// this data and pipeline (`None`: the preset has no pipeline).
+    fn pipeline_status(
+        &self,
+        ctx: &egui::Context,
+    ) -> Option<crate::ui::classical_cache::PipelineStatus> {
+        use crate::ui::classical_cache::{PipelineStatus, evaluation_for};
+        let spec = self.project.preset.pipeline.as_ref()?;
+        let data = &self.project.preset.data;
+        // Only the split of the data the preset asks for (not the previous one still
+        // shown while the next loads).
+        let split = self
+            .data
+            .split
+            .as_ref()
+            .filter(|s| s.fits(data) && self.data.dataset_for(data).is_some());
+        let Some(split) = split else {
+            return Some(PipelineStatus::WaitingForData);
+        };
+        let ctx = ctx.clone();
+        Some(evaluation_for(
+            self.views.classical_cache(),
+            data,
+            spec,
+            &split.train,
+            &split.val,
+            move || ctx.request_repaint(),
+        ))
     }
 }

@@ -1,13 +1,17 @@
 //! The training panel: loss, optimiser and its settings, learning rate (live), batch size,
 //! epochs, initialiser, seed; Train / Pause / Step / Reset; progress with speed and ETA; the
-//! confusion matrix, whose cells filter the prediction gallery.
+//! confusion matrix, whose cells filter the prediction gallery; and, when the preset has a
+//! handcrafted pipeline, its validation accuracy and confusion matrix in the same widget
+//! (with an evolution's best, if one ran), so the network is judged beside it.
 
 use eframe::egui::{self, Color32, Ui};
 
 use crate::engine::{Init, LossKind, OptimizerKind};
 use crate::spec::Preset;
 use crate::train::messages::RunState;
+use crate::ui::classical_cache::PipelineStatus;
 use crate::ui::command::UiCommand;
+use crate::ui::evolution_run::EvolutionRun;
 use crate::ui::session::{RunView, needs_configure};
 use crate::viz::Colormap;
 use crate::viz::colormap::fraction;
@@ -57,6 +61,10 @@ pub struct TrainingPanel<'a> {
     /// The prediction gallery's filter, which a cell of the confusion matrix sets.
     pub gallery_filter: &'a mut Option<(usize, usize)>,
     pub commands: &'a mut Vec<UiCommand>,
+    /// The preset's handcrafted pipeline on the loaded data (`None`: it has none).
+    pub pipeline: Option<PipelineStatus>,
+    /// The Evolved features tab's run, if one was started in this window.
+    pub evolution: Option<&'a EvolutionRun>,
 }
 
 pub fn training_panel_ui(panel: TrainingPanel<'_>, ui: &mut Ui) {
@@ -68,6 +76,8 @@ pub fn training_panel_ui(panel: TrainingPanel<'_>, ui: &mut Ui) {
         class_names,
         gallery_filter,
         commands,
+        pipeline,
+        evolution,
     } = panel;
     let t = &mut preset.training;
     egui::Grid::new("training_settings").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
@@ -206,7 +216,94 @@ pub fn training_panel_ui(panel: TrainingPanel<'_>, ui: &mut Ui) {
     if let Some(e) = &run.error {
         ui.colored_label(ui.visuals().error_fg_color, e.to_string());
     }
-    confusion_ui(run, class_names, gallery_filter, ui);
+    if let Some(eval) = run.evaluation.as_ref().filter(|e| !e.confusion.is_empty()) {
+        confusion_ui(
+            Confusion {
+                title: "Confusion matrix",
+                id: "confusion_matrix",
+                counts: &eval.confusion,
+                names: class_names,
+                gallery_filter: Some(gallery_filter),
+                tally: "validation images right",
+            },
+            ui,
+        );
+    }
+    if pipeline.is_some() || evolution.is_some() {
+        ui.separator();
+        classical_ui(pipeline, evolution, ui);
+    }
+}
+
+/// The handcrafted pipeline's (and an evolution's) accuracy beside the network's.
+fn classical_ui(pipeline: Option<PipelineStatus>, evolution: Option<&EvolutionRun>, ui: &mut Ui) {
+    match pipeline {
+        None => {}
+        Some(PipelineStatus::WaitingForData) => {
+            ui.weak("Handcrafted pipeline: waiting for the data…");
+        }
+        Some(PipelineStatus::Computing) => {
+            ui.weak("Handcrafted pipeline: measuring its features and fitting its classifier…");
+        }
+        Some(PipelineStatus::Failed(why)) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Handcrafted pipeline: {why}"),
+            );
+        }
+        Some(PipelineStatus::Ready(e)) => {
+            ui.label(format!(
+                "Handcrafted pipeline: validation accuracy {:.3} (training {:.3})",
+                e.val_accuracy, e.train_accuracy
+            ))
+            .on_hover_text(format!(
+                "The preset's [pipeline] on the same split as the network: {} features, \
+                 measured in {:.2} s, classifier fitted in {:.2} s. The Handcrafted pipeline \
+                 tab shows its stages.",
+                e.feature_names.len(),
+                e.feature_seconds,
+                e.fit_seconds
+            ));
+            confusion_ui(
+                Confusion {
+                    title: "Pipeline confusion matrix",
+                    id: "pipeline_confusion_matrix",
+                    counts: &e.confusion,
+                    names: &e.class_names,
+                    gallery_filter: None,
+                    tally: "validation images classified right by the pipeline",
+                },
+                ui,
+            );
+        }
+    }
+    if let Some(run) = evolution
+        && let Some(g) = run.history.last()
+    {
+        ui.label(format!(
+            "Evolved pipeline: best fitness {:.3}, held-out accuracy {:.3} after {} of {} generations",
+            g.best_fitness, g.best_test_accuracy, g.index, run.spec.generations
+        ))
+        .on_hover_text(format!(
+            "The Evolved features tab's run: fitness is the accuracy on part of the training \
+             images, held-out accuracy the best pipeline's on the validation images. Best: {}",
+            g.best.describe()
+        ));
+    }
+}
+
+/// A confusion matrix as the panel draws it.
+struct Confusion<'a> {
+    title: &'a str,
+    id: &'a str,
+    /// `[truth][predicted]` counts.
+    counts: &'a [Vec<usize>],
+    names: &'a [String],
+    /// The prediction gallery's filter, set by clicking a cell (the network's matrix only:
+    /// the gallery shows the network's predictions).
+    gallery_filter: Option<&'a mut Option<(usize, usize)>>,
+    /// What the count under the matrix counts.
+    tally: &'a str,
 }
 
 fn progress_ui(run: &RunView, epochs: usize, ui: &mut Ui) {
@@ -253,36 +350,35 @@ fn progress_ui(run: &RunView, epochs: usize, ui: &mut Ui) {
     }
 }
 
-fn confusion_ui(
-    run: &RunView,
-    names: &[String],
-    gallery_filter: &mut Option<(usize, usize)>,
-    ui: &mut Ui,
-) {
-    let Some(eval) = run.evaluation.clone() else {
-        return;
-    };
-    if eval.confusion.is_empty() {
-        return;
-    }
-    egui::CollapsingHeader::new("Confusion matrix")
+fn confusion_ui(c: Confusion<'_>, ui: &mut Ui) {
+    let Confusion {
+        title,
+        id,
+        counts,
+        names,
+        gallery_filter,
+        tally,
+    } = c;
+    egui::CollapsingHeader::new(title)
         .default_open(true)
         .show(ui, |ui| {
-            ui.small("Rows: true class · columns: predicted. Click a cell to see its images.");
-            let rows = eval.confusion.len();
-            let cols = eval.confusion.iter().map(Vec::len).max().unwrap_or(0);
-            let max = eval.confusion.iter().flatten().copied().max().unwrap_or(0);
+            ui.small(if gallery_filter.is_some() {
+                "Rows: true class · columns: predicted. Click a cell to see its images."
+            } else {
+                "Rows: true class · columns: predicted."
+            });
+            let rows = counts.len();
+            let cols = counts.iter().map(Vec::len).max().unwrap_or(0);
+            let max = counts.iter().flatten().copied().max().unwrap_or(0);
             let cell = ((ui.available_width() - 40.0) / cols.max(1) as f32).clamp(12.0, 28.0);
             // With many classes (30 and more) the matrix is wider than the panel: it scrolls
             // instead of widening the panel, which would push every button aside.
-            let matrix = egui::ScrollArea::horizontal()
-                .id_salt("confusion_matrix")
-                .show(ui, |ui| {
-                    ui.allocate_exact_size(
-                        egui::vec2(30.0 + cell * cols as f32, cell * rows as f32),
-                        egui::Sense::click(),
-                    )
-                });
+            let matrix = egui::ScrollArea::horizontal().id_salt(id).show(ui, |ui| {
+                ui.allocate_exact_size(
+                    egui::vec2(30.0 + cell * cols as f32, cell * rows as f32),
+                    egui::Sense::click(),
+                )
+            });
             let (rect, response) = matrix.inner;
             let clip = matrix.inner_rect;
             let at = |pos: egui::Pos2| {
@@ -294,7 +390,7 @@ fn confusion_ui(
             let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| i.to_string());
             let response = match response.hover_pos().and_then(at) {
                 Some((t, p)) => {
-                    let count = eval.confusion[t].get(p).copied().unwrap_or(0);
+                    let count = counts[t].get(p).copied().unwrap_or(0);
                     response.on_hover_text_at_pointer(format!(
                         "true {} · predicted {}: {count} image{}",
                         name(t),
@@ -306,7 +402,7 @@ fn confusion_ui(
             };
             let painter = ui.painter_at(rect.intersect(clip));
             let font = egui::FontId::monospace((cell * 0.42).clamp(7.0, 11.0));
-            for (t, row) in eval.confusion.iter().enumerate() {
+            for (t, row) in counts.iter().enumerate() {
                 let label = names
                     .get(t)
                     .map_or_else(|| t.to_string(), |n| n.chars().take(4).collect());
@@ -327,7 +423,7 @@ fn confusion_ui(
                     );
                     let [cr, cg, cb] = Colormap::Viridis.rgb(fraction(count, max).sqrt());
                     painter.rect_filled(r, 1.0, Color32::from_rgb(cr, cg, cb));
-                    if *gallery_filter == Some((t, p)) {
+                    if gallery_filter.as_deref() == Some(&Some((t, p))) {
                         painter.rect_stroke(
                             r,
                             1.0,
@@ -353,18 +449,28 @@ fn confusion_ui(
             }
             if response.clicked()
                 && let Some(cellv) = response.interact_pointer_pos().and_then(at)
+                && let Some(filter) = gallery_filter
             {
-                *gallery_filter = if *gallery_filter == Some(cellv) {
+                *filter = if *filter == Some(cellv) {
                     None
                 } else {
                     Some(cellv)
                 };
             }
-            let correct: usize = (0..rows.min(cols)).map(|i| eval.confusion[i][i]).sum();
-            let total: usize = eval.confusion.iter().flatten().sum();
+            let correct: usize = (0..rows.min(cols)).map(|i| counts[i][i]).sum();
+            let total: usize = counts.iter().flatten().sum();
             ui.small(format!(
-                "{correct} of {total} validation images right ({:.1} %)",
+                "{correct} of {total} {tally} ({:.1} %)",
                 100.0 * correct as f64 / total.max(1) as f64
             ));
+            // The rows show four letters of each name: the whole names, in order.
+            if !names.is_empty() {
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(format!("Classes: {}", names.join(", "))).small(),
+                    )
+                    .wrap(),
+                );
+            }
         });
 }

@@ -147,8 +147,9 @@ impl ViewsUi {
     /// they changed since it was last told (asked every frame, before the UI).
     pub fn inspector_update(&mut self) -> Option<InspectorUpdate> {
         let key = (self.settings.clone(), self.seg_threshold.to_bits());
-        // The Evolved features tab runs its own background job (see `evolution_ui`).
-        let wanted = self.settings.tab.uses_model() && self.settings.tab != ViewId::Evolution;
+        // The Evolved features tab runs its evolution in its own background job (see
+        // `evolution_ui`); the inspector draws the network's filters beside it.
+        let wanted = self.settings.tab.uses_model();
         let current = self.sent.as_ref().map(|(s, t)| (s.clone(), *t));
         if wanted && current.as_ref() != Some(&key) {
             let job = ViewInspector {
@@ -166,6 +167,11 @@ impl ViewsUi {
         } else {
             None
         }
+    }
+
+    /// The handcrafted pipeline's results, shared with the Training panel.
+    pub fn classical_cache(&self) -> &crate::ui::inspector::ClassicalCache {
+        &self.classical_cache
     }
 
     /// Takes the inspector's newest result, if any (every frame, before the UI); its
@@ -1361,45 +1367,88 @@ fn evolution_ui(p: &mut ViewsPanel<'_>, ui: &mut Ui) {
     if let Some(status) = status_line {
         ui.add(egui::Label::new(status).wrap());
     }
-    let Some(run) = &v.evolution else {
-        ui.weak("Press Evolve to search for a pipeline on the loaded data.");
-        return;
-    };
-    if let Some(e) = &run.error {
-        ui.colored_label(
-            Color32::from_rgb(200, 60, 60),
-            format!("The evolution failed: {e}"),
-        );
-        return;
+    // The evolution's picture (chart, best pipeline's stages for the picked image), or why
+    // there is none yet.
+    let mut note = None;
+    match (&v.evolution, p.split) {
+        (None, _) => note = Some("Press Evolve to search for a pipeline on the loaded data."),
+        (Some(run), _) if run.error.is_some() => {
+            ui.colored_label(
+                Color32::from_rgb(200, 60, 60),
+                format!(
+                    "The evolution failed: {}",
+                    run.error.as_deref().unwrap_or_default()
+                ),
+            );
+        }
+        (Some(_), None) => {}
+        (Some(run), Some(split)) => {
+            let set = if split.val.is_empty() {
+                &split.train
+            } else {
+                &split.val
+            };
+            if run.history.is_empty() || set.is_empty() {
+                note = Some("Evaluating the first generation…");
+            } else {
+                let sample = match v.settings.input {
+                    InputChoice::Sample(k) => k.min(set.len() - 1),
+                    _ => 0,
+                };
+                let key = (run.history.len(), sample);
+                if v.evolution_shown != Some(key) || v.evolution_texture.is_none() {
+                    let img = crate::classical::pipeline::grey_image(&set.inputs, sample);
+                    let picture = crate::viz::classical::evolution_picture(&run.history, &img);
+                    upload(ui.ctx(), &mut v.evolution_texture, "evolution", &picture);
+                    v.evolution_shown = Some(key);
+                }
+            }
+        }
     }
-    let Some(split) = p.split else {
-        return;
-    };
-    let set = if split.val.is_empty() {
-        &split.train
-    } else {
-        &split.val
-    };
-    if run.history.is_empty() || set.is_empty() {
-        ui.weak("Evaluating the first generation…");
-        return;
-    }
-    let sample = match v.settings.input {
-        InputChoice::Sample(k) => k.min(set.len() - 1),
-        _ => 0,
-    };
-    let key = (run.history.len(), sample);
-    if v.evolution_shown != Some(key) || v.evolution_texture.is_none() {
-        let img = crate::classical::pipeline::grey_image(&set.inputs, sample);
-        let picture = crate::viz::classical::evolution_picture(&run.history, &img);
-        upload(ui.ctx(), &mut v.evolution_texture, "evolution", &picture);
-        v.evolution_shown = Some(key);
-    }
-    if let Some(tex) = &v.evolution_texture {
-        let size = tex.size_vec2();
-        let scale = (ui.available_width() / size.x).min(1.0);
-        egui::ScrollArea::both().show(ui, |ui| {
-            ui.image((tex.id(), size * scale));
+    let evolved = v
+        .evolution
+        .as_ref()
+        .filter(|r| r.error.is_none() && !r.history.is_empty())
+        .and(v.evolution_texture.as_ref());
+    // Beside it, what the network learned from the same data: its first conv layer's
+    // kernels and their maps of the same image (from the trainer's inspector).
+    let learned = v
+        .result
+        .as_ref()
+        .filter(|r| r.settings.tab == ViewId::Evolution);
+    let sizes = [evolved, learned.and(v.texture.as_ref())]
+        .map(|t| t.map_or(egui::Vec2::ZERO, |t| t.size_vec2()));
+    let scale = (ui.available_width() / (sizes[0].x + sizes[1].x + 24.0)).clamp(0.4, 1.0);
+    egui::ScrollArea::both()
+        .id_salt("evolution_and_filters")
+        .show(ui, |ui| {
+            ui.horizontal_top(|ui| {
+                ui.vertical(|ui| {
+                    if let Some(n) = note {
+                        ui.weak(n);
+                    }
+                    if let Some(tex) = evolved {
+                        ui.image((tex.id(), sizes[0] * scale));
+                    }
+                });
+                ui.vertical(|ui| match learned {
+                    None if p.configured => {
+                        ui.weak("Drawing the network's filters…");
+                    }
+                    None => {
+                        ui.weak("The network's filters appear once the model and data are ready.");
+                    }
+                    Some(r) => match (&r.error, &v.texture) {
+                        (Some(e), _) => {
+                            ui.weak(format!("No learned filters to compare: {e}"));
+                        }
+                        (None, Some(tex)) => {
+                            ui.add(egui::Label::new(r.info.clone()).wrap());
+                            ui.image((tex.id(), sizes[1] * scale));
+                        }
+                        (None, None) => {}
+                    },
+                });
+            });
         });
-    }
 }

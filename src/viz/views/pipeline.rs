@@ -7,11 +7,14 @@
 use super::super::classical::{evolution_picture, stages_picture};
 use super::super::confusion::confusion_image;
 use super::super::draw::{BACKGROUND, INK, padded, vstack};
+use super::super::maps::{GridOptions, KernelOptions, kernel_grid, map_view, stack_views};
 use super::super::text::text_image;
 use super::super::{Rgba, VizError};
 use crate::classical::pipeline::grey_image;
-use crate::classical::{EvolutionSpec, PipelineSpec, evaluate, evolve};
+use crate::classical::{EvolutionSpec, PipelineEvaluation, PipelineSpec, evaluate, evolve};
 use crate::data::Dataset;
+use crate::engine::{Graph, Mode, Tensor};
+use crate::inspect::filters::{conv_kernels, conv_nodes};
 
 /// Threads the views' pipelines run on (they share the machine with training).
 const THREADS: usize = 2;
@@ -34,7 +37,28 @@ pub fn render_pipeline(
     sample: usize,
 ) -> Result<(Rgba, String), VizError> {
     let spec = spec.ok_or_else(missing_pipeline)?;
-    let e = evaluate(spec, train, val, THREADS).map_err(classical)?;
+    let e = evaluate_pipeline(spec, train, val)?;
+    pipeline_picture(spec, &e, train, val, sample)
+}
+
+/// The pipeline's evaluation (features of every image, the classifier fitted and scored),
+/// which [`pipeline_picture`] draws and the window's Training panel shows.
+pub fn evaluate_pipeline(
+    spec: &PipelineSpec,
+    train: &Dataset,
+    val: &Dataset,
+) -> Result<PipelineEvaluation, VizError> {
+    evaluate(spec, train, val, THREADS).map_err(classical)
+}
+
+/// [`render_pipeline`] from an evaluation already made (of `spec` on `train` and `val`).
+pub fn pipeline_picture(
+    spec: &PipelineSpec,
+    e: &PipelineEvaluation,
+    train: &Dataset,
+    val: &Dataset,
+    sample: usize,
+) -> Result<(Rgba, String), VizError> {
     let set = if val.is_empty() { train } else { val };
     if set.is_empty() {
         return Err(VizError::UnsuitedData("the data set is empty".into()));
@@ -90,4 +114,38 @@ pub fn render_evolution(
         evolution_picture(&history, &grey_image(&set.inputs, k)),
         summary,
     ))
+}
+
+/// The first conv layer's learned kernels and, for one image `x` (`[1, c, h, w]`), the maps
+/// they make of it: what the network learned from the data, set beside an evolved
+/// pipeline's stages by the Evolved features tab and `convlab pipeline --compare --table`.
+/// Returns the conv node's name with the picture.
+pub fn first_conv_filters(
+    graph: &mut Graph<f32>,
+    x: Option<&Tensor<f32>>,
+) -> Result<(String, Rgba), VizError> {
+    let node = conv_nodes(graph).into_iter().next().ok_or_else(|| {
+        VizError::UnsuitedModel("the model has no conv layer whose filters to show".into())
+    })?;
+    let w = conv_kernels(graph, &node)?;
+    let kernels = kernel_grid(
+        &w,
+        &format!("learned kernels of {node}"),
+        &KernelOptions::default(),
+    )?;
+    let mut parts = vec![kernels.image];
+    if let Some(x) = x {
+        graph.forward(x, Mode::Eval)?;
+        if let Some(maps) = graph.output(&node) {
+            let opts = GridOptions {
+                tile: 64,
+                columns: 4,
+                legend: false,
+                ..GridOptions::default()
+            };
+            let maps = maps.clone();
+            parts.push(map_view(&maps, &format!("{node} on this image"), &opts, None).image);
+        }
+    }
+    Ok((node, stack_views(parts)))
 }

@@ -56,6 +56,10 @@ pub struct UnsupOptions {
     /// The side of the window the features are averaged over and the raw pixels' local
     /// statistics are taken in (default [`DEFAULT_WINDOW`]).
     pub window: Option<usize>,
+    /// The preset's feature nodes (`[unsupervised_segmentation] nodes`), used when no node
+    /// is picked; those the model no longer has are left out, and with none left the
+    /// automatic choice ([`default_nodes`]) is used.
+    pub nodes: Vec<String>,
 }
 
 /// Both segmentations of the first validation images.
@@ -74,7 +78,8 @@ pub struct UnsupResult {
 }
 
 /// Segments the first [`MAX_IMAGES`] images of `set` with the features of `node` (default:
-/// [`default_nodes`], two depths of the encoder) and with the raw pixels.
+/// the preset's `opts.nodes`, else [`default_nodes`], two depths of the encoder) and with
+/// the raw pixels.
 pub fn compute(
     graph: &mut Graph<f32>,
     set: &Dataset,
@@ -87,8 +92,15 @@ pub fn compute(
     }
     let inputs = set.inputs.slice(s![0..n, .., .., ..]).to_owned();
     let (h, w) = (inputs.shape()[2], inputs.shape()[3]);
+    let chosen: Vec<String> = opts
+        .nodes
+        .iter()
+        .filter(|n| graph.index_of(n).is_some())
+        .cloned()
+        .collect();
     let nodes = match node {
         Some(name) => vec![name.to_string()],
+        None if !chosen.is_empty() => chosen,
         None => default_nodes(graph),
     };
     if nodes.is_empty() {
