@@ -153,7 +153,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 bail!("--threads must be at least 1");
             }
             match vs_torch {
-                Some(script) => crate::bench_vs_torch::run(&script, threads, pairs, quick),
+                Some(script) => crate::bench::vs_torch::run(&script, threads, pairs, quick),
                 None => crate::bench::run(threads, json, quick),
             }
         }

@@ -35,7 +35,6 @@
 
 pub mod atomic_file;
 pub mod bench;
-pub mod bench_vs_torch;
 pub mod checkpoint;
 pub mod classical;
 pub mod cli;

@@ -29,7 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "onnx / checkpoint",
         &["onnx", "checkpoint", "export_pytorch"],
     ),
-    ("commands", &["bench", "bench_vs_torch", "dump", "render"]),
+    ("commands", &["bench", "dump", "render"]),
     ("ui / cli", &["ui", "cli"]),
 ];
 

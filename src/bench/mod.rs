@@ -3,6 +3,8 @@
 //! shapes of §5(b), timed the way `torch_baseline.py` times PyTorch: warm-up, then the
 //! median of at least a few calls and a minimum time.
 
+pub mod vs_torch;
+
 use anyhow::Context;
 use std::time::Instant;
 

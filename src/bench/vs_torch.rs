@@ -10,7 +10,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::bench::{MODELS, ModelRow, OPS_NAMES, OpRow, collect};
+use super::{MODELS, ModelRow, OPS_NAMES, OpRow, collect};
 
 /// One pair: ConvLab's rows and PyTorch's figures for the same rows.
 struct Pair {
