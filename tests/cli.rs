@@ -180,6 +180,18 @@ fn info_prints_a_table_for_a_preset() {
     );
 }
 
+#[test]
+fn bench_vs_torch_without_the_script_is_a_clear_error() {
+    let (ok, _, stderr) = convlab(&["bench", "--vs-torch", "no/such/torch_baseline.py"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("no/such/torch_baseline.py is not a file")
+            && stderr.contains("torch_baseline.py"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 fn expect_error(dir: &Path, preset_text: Option<&[u8]>, expected: &[&str]) {
     let file = dir.join("bad.toml");
     if let Some(text) = preset_text {
