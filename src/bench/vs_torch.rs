@@ -21,6 +21,18 @@ struct Pair {
     load: (f64, f64),
 }
 
+impl Pair {
+    /// ConvLab's row for the model `name`.
+    fn model(&self, name: &str) -> Option<&ModelRow> {
+        self.models.iter().find(|m| m.model == name)
+    }
+
+    /// ConvLab's row for the op `name`.
+    fn op(&self, name: &str) -> Option<&OpRow> {
+        self.ops.iter().find(|o| o.op == name)
+    }
+}
+
 fn load_average() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -108,6 +120,26 @@ fn cell(s: Option<(f64, f64, f64)>, digits: usize) -> String {
     }
 }
 
+/// One figure over the pairs (`figure` gives ConvLab's and PyTorch's value in a pair,
+/// either possibly missing): the cells ConvLab, PyTorch and their ratio (over the pairs
+/// with both), each median (min–max), the figures with `digits` decimals; None when no
+/// pair has ConvLab's value.
+fn paired(
+    done: &[Pair],
+    digits: usize,
+    figure: impl Fn(&Pair) -> (Option<f64>, Option<f64>),
+) -> Option<[String; 3]> {
+    let values: Vec<(Option<f64>, Option<f64>)> = done.iter().map(figure).collect();
+    let ours = spread(values.iter().filter_map(|v| v.0).collect())?;
+    let theirs = spread(values.iter().filter_map(|v| v.1).collect());
+    let ratio = spread(values.iter().filter_map(|v| Some(v.0? / v.1?)).collect());
+    Some([
+        cell(Some(ours), digits),
+        cell(theirs, digits),
+        cell(ratio, 2),
+    ])
+}
+
 /// Runs `pairs` pairs and prints the medians, the ratios and their spread.
 pub fn run(script: &Path, threads: usize, pairs: usize, quick: bool) -> anyhow::Result<()> {
     if !script.is_file() {
@@ -156,32 +188,23 @@ pub fn run(script: &Path, threads: usize, pairs: usize, quick: bool) -> anyhow::
         "b1 time ratio"
     );
     for name in MODELS {
-        let col = |f: &dyn Fn(&Pair) -> Option<f64>| spread(done.iter().filter_map(f).collect());
-        let ours = |p: &Pair| p.models.iter().find(|m| m.model == *name).cloned();
-        let c64 = col(&|p| ours(p).map(|m| m.train_b64_img_s));
-        let t64 = col(&|p| torch_model(&p.torch, threads, name, "train_b64_img_s"));
-        let r64 = col(&|p| {
-            Some(
-                ours(p)?.train_b64_img_s / torch_model(&p.torch, threads, name, "train_b64_img_s")?,
+        let torch = |p: &Pair, key| torch_model(&p.torch, threads, name, key);
+        let b64 = paired(&done, 0, |p| {
+            let ours = p.model(name).map(|m| m.train_b64_img_s);
+            (ours, torch(p, "train_b64_img_s"))
+        });
+        let b1 = paired(&done, 3, |p| {
+            (
+                p.model(name).map(|m| m.train_b1_ms),
+                torch(p, "train_b1_ms"),
             )
         });
-        let c1 = col(&|p| ours(p).map(|m| m.train_b1_ms));
-        let t1 = col(&|p| torch_model(&p.torch, threads, name, "train_b1_ms"));
-        let r1 = col(&|p| {
-            Some(ours(p)?.train_b1_ms / torch_model(&p.torch, threads, name, "train_b1_ms")?)
-        });
-        if c64.is_none() {
+        let (Some(b64), Some(b1)) = (b64, b1) else {
             continue;
-        }
+        };
         println!(
             "{:<10} {:>26} {:>26} {:>24} {:>22} {:>22} {:>22}",
-            name,
-            cell(c64, 0),
-            cell(t64, 0),
-            cell(r64, 2),
-            cell(c1, 3),
-            cell(t1, 3),
-            cell(r1, 2)
+            name, b64[0], b64[1], b64[2], b1[0], b1[1], b1[2]
         );
     }
     println!();
@@ -196,26 +219,20 @@ pub fn run(script: &Path, threads: usize, pairs: usize, quick: bool) -> anyhow::
         "f+b ratio"
     );
     for name in OPS_NAMES {
-        let col = |f: &dyn Fn(&Pair) -> Option<f64>| spread(done.iter().filter_map(f).collect());
-        let ours = |p: &Pair| p.ops.iter().find(|o| o.op == *name).cloned();
-        let cf = col(&|p| ours(p).map(|o| o.fwd_gflops));
-        let tf = col(&|p| torch_op(&p.torch, name, "fwd_gflops"));
-        let rf = col(&|p| Some(ours(p)?.fwd_gflops / torch_op(&p.torch, name, "fwd_gflops")?));
-        let cb = col(&|p| ours(p).map(|o| o.fb_gflops));
-        let tb = col(&|p| torch_op(&p.torch, name, "fwdbwd_gflops"));
-        let rb = col(&|p| Some(ours(p)?.fb_gflops / torch_op(&p.torch, name, "fwdbwd_gflops")?));
-        if cf.is_none() {
+        let fwd = paired(&done, 1, |p| {
+            let ours = p.op(name).map(|o| o.fwd_gflops);
+            (ours, torch_op(&p.torch, name, "fwd_gflops"))
+        });
+        let fb = paired(&done, 1, |p| {
+            let ours = p.op(name).map(|o| o.fb_gflops);
+            (ours, torch_op(&p.torch, name, "fwdbwd_gflops"))
+        });
+        let (Some(fwd), Some(fb)) = (fwd, fb) else {
             continue;
-        }
+        };
         println!(
             "{:<13} {:>22} {:>22} {:>20} {:>22} {:>22} {:>20}",
-            name,
-            cell(cf, 1),
-            cell(tf, 1),
-            cell(rf, 2),
-            cell(cb, 1),
-            cell(tb, 1),
-            cell(rb, 2)
+            name, fwd[0], fwd[1], fwd[2], fb[0], fb[1], fb[2]
         );
     }
     Ok(())
@@ -233,6 +250,27 @@ mod tests {
             Some((2.5, 1.0, 4.0))
         );
         assert_eq!(spread(vec![f64::NAN]), None);
+    }
+
+    #[test]
+    fn paired_cells_take_the_ratio_only_where_both_sides_measured() {
+        let pair = |load: f64| Pair {
+            models: Vec::new(),
+            ops: Vec::new(),
+            torch: Value::Null,
+            load: (load, load),
+        };
+        let done = [pair(1.0), pair(2.0), pair(3.0)];
+        let cells = paired(&done, 1, |p| match p.load.0 as u32 {
+            1 => (Some(10.0), Some(5.0)),
+            2 => (Some(30.0), None),
+            _ => (Some(20.0), Some(20.0)),
+        })
+        .unwrap();
+        assert_eq!(cells[0], "20.0 (10.0–30.0)");
+        assert_eq!(cells[1], "12.5 (5.0–20.0)");
+        assert_eq!(cells[2], "1.50 (1.00–2.00)");
+        assert!(paired(&done, 1, |_| (None, Some(1.0))).is_none());
     }
 
     #[test]
