@@ -43,6 +43,10 @@ pub struct Graph<T: Scalar = f32> {
     input: Option<Tensor<T>>,
     outputs: Vec<Tensor<T>>,
     grads: Vec<Option<Tensor<T>>>,
+    /// The gradient buffers of a backward whose forward has been replaced: no longer
+    /// readable, kept so the next backward writes into them instead of faulting in fresh
+    /// pages (at batch 64 a step's gradients are tens of MB).
+    spare_grads: Vec<Option<Tensor<T>>>,
     input_grad: Option<Tensor<T>>,
     rng: Rng,
 }
@@ -108,6 +112,7 @@ impl<T: Scalar> Graph<T> {
             input: None,
             outputs: Vec::new(),
             grads: Vec::new(),
+            spare_grads: Vec::new(),
             input_grad: None,
             rng: Rng::new(0),
         })
@@ -242,7 +247,9 @@ impl<T: Scalar> Graph<T> {
         }
         self.input = Some(input);
         self.outputs = outputs;
-        self.grads.clear();
+        if !self.grads.is_empty() {
+            self.spare_grads = std::mem::take(&mut self.grads);
+        }
         self.input_grad = None;
         Ok(self.outputs.last().expect("a graph has nodes"))
     }
@@ -384,6 +391,9 @@ impl<T: Scalar> Graph<T> {
                 });
         }
         let mut old_grads = std::mem::take(&mut self.grads);
+        if old_grads.is_empty() {
+            old_grads = std::mem::take(&mut self.spare_grads);
+        }
         old_grads.resize(self.nodes.len(), None);
         let mut grads: Vec<Option<Tensor<T>>> = vec![None; self.nodes.len()];
         grads[last] = Some(match old_grads[last].take() {

@@ -365,6 +365,89 @@ pub fn conv_direct_f32(
     }
 }
 
+/// The 2×2, stride-2 max pool of one `h × w` plane ([`scalar::max_pool2x2`]), with the
+/// AVX-512 kernel when `set` has it, bit-identical to the scalar.
+pub fn max_pool2x2_f32(
+    set: KernelSet,
+    src: &[f32],
+    w: usize,
+    oh: usize,
+    ow: usize,
+    dst: &mut [f32],
+    win: &mut [u32],
+) {
+    assert!(
+        2 * ow <= w && src.len() >= 2 * oh * w && dst.len() >= oh * ow && win.len() >= oh * ow,
+        "max pool bounds"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if set == KernelSet::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: avx512f was detected just above; the assert gives the bounds the
+            // kernel reads and writes.
+            unsafe {
+                x86_64::max_pool::forward(
+                    src.as_ptr(),
+                    w,
+                    oh,
+                    ow,
+                    dst.as_mut_ptr(),
+                    win.as_mut_ptr(),
+                );
+            }
+            return;
+        }
+    }
+    let _ = set;
+    scalar::max_pool2x2(src, w, oh, ow, dst, win);
+}
+
+/// Input gradient of [`max_pool2x2_f32`] for one `h × w` plane
+/// ([`scalar::max_pool2x2_backward`]): every cell of `dx` is written.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and sizes as plain arguments, as BLAS does"
+)]
+pub fn max_pool2x2_backward_f32(
+    set: KernelSet,
+    dy: &[f32],
+    win: &[u32],
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    dx: &mut [f32],
+) {
+    assert!(
+        2 * ow <= w
+            && 2 * oh <= h
+            && dx.len() >= h * w
+            && dy.len() >= oh * ow
+            && win.len() >= oh * ow,
+        "max pool backward bounds"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if set == KernelSet::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: avx512f was detected just above; the assert gives the bounds the
+            // kernel reads and writes.
+            unsafe {
+                x86_64::max_pool::backward(dy.as_ptr(), win.as_ptr(), w, oh, ow, dx.as_mut_ptr());
+            }
+            // The cells no window covers: a last odd column, a last odd row.
+            if 2 * ow < w {
+                for r in 0..2 * oh {
+                    dx[r * w + 2 * ow..(r + 1) * w].fill(0.0);
+                }
+            }
+            dx[2 * oh * w..h * w].fill(0.0);
+            return;
+        }
+    }
+    let _ = set;
+    scalar::max_pool2x2_backward(dy, win, h, w, oh, ow, dx);
+}
+
 /// Weight gradient of the direct stride-1 convolution on the wide layout: for every tap
 /// `t`, `co < cog`, `ci < cig`,
 /// `dw[t·w_t + co·cig + ci] += Σ_{q < q_len} dy[co·ldy + q] · src[ci·plane + offs[t] + q]`.
@@ -716,6 +799,49 @@ mod tests {
             scalar::relu(&x, &mut want);
             f32k::relu(set, &x, &mut got);
             assert_eq!(want, got, "{}", set.name());
+        }
+    }
+
+    /// The 2×2/2 max pool and its gradient on every set match the scalar bit for bit:
+    /// widths around 16 windows per vector, odd sizes, ties, NaNs, −0 gradients.
+    #[test]
+    fn max_pool2x2_matches_the_scalar_reference() {
+        for set in KernelSet::available() {
+            for (h, w) in [
+                (2, 2),
+                (3, 5),
+                (4, 32),
+                (5, 33),
+                (6, 34),
+                (2, 63),
+                (7, 64),
+                (4, 65),
+            ] {
+                let (oh, ow) = (h / 2, w / 2);
+                let mut src = data(h * w, (h * 100 + w) as u64);
+                for (i, v) in src.iter_mut().enumerate() {
+                    match i % 11 {
+                        1 => *v = f32::NAN,
+                        4 | 5 => *v = 1.0,
+                        _ => {}
+                    }
+                }
+                let (mut want, mut want_win) = (vec![9.0; oh * ow], vec![7u32; oh * ow]);
+                let (mut got, mut got_win) = (vec![9.0; oh * ow], vec![7u32; oh * ow]);
+                scalar::max_pool2x2(&src, w, oh, ow, &mut want, &mut want_win);
+                max_pool2x2_f32(set, &src, w, oh, ow, &mut got, &mut got_win);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let name = set.name();
+                assert_eq!(bits(&want), bits(&got), "{name} forward {h}×{w}");
+                assert_eq!(want_win, got_win, "{name} winners {h}×{w}");
+
+                let mut dy = data(oh * ow, 5);
+                dy.iter_mut().step_by(3).for_each(|v| *v = -0.0);
+                let (mut want_dx, mut got_dx) = (vec![f32::NAN; h * w], vec![f32::NAN; h * w]);
+                scalar::max_pool2x2_backward(&dy, &want_win, h, w, oh, ow, &mut want_dx);
+                max_pool2x2_backward_f32(set, &dy, &want_win, h, w, oh, ow, &mut got_dx);
+                assert_eq!(bits(&want_dx), bits(&got_dx), "{name} backward {h}×{w}");
+            }
         }
     }
 

@@ -106,3 +106,37 @@ pub fn max_pool2x2<T: Scalar>(
         }
     }
 }
+
+/// Input gradient of [`max_pool2x2`] for one `h × w` plane: each window's gradient goes to
+/// its winner (`win`, flat indices into the plane) and its other three cells get zero; a
+/// last odd row or column, which no window covers, gets zero too. Every cell of `dx` is
+/// written. The winner gets `dy + 0`, as accumulating into a zeroed buffer would (so a
+/// gradient of −0 arrives as +0).
+pub fn max_pool2x2_backward<T: Scalar>(
+    dy: &[T],
+    win: &[u32],
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    dx: &mut [T],
+) {
+    let zero = T::zero();
+    for oi in 0..oh {
+        let r0 = 2 * oi * w;
+        let r1 = r0 + w;
+        for oj in 0..ow {
+            let c = 2 * oj;
+            let at = win[oi * ow + oj] as usize;
+            let g = dy[oi * ow + oj] + zero;
+            for p in [r0 + c, r0 + c + 1, r1 + c, r1 + c + 1] {
+                dx[p] = if p == at { g } else { zero };
+            }
+        }
+        for j in 2 * ow..w {
+            dx[r0 + j] = zero;
+            dx[r1 + j] = zero;
+        }
+    }
+    dx[2 * oh * w..h * w].fill(zero);
+}

@@ -156,6 +156,139 @@ pub mod avx512 {
     }
 }
 
+/// The 2×2, stride-2 max pool of one plane and its input gradient, 16 windows per
+/// vector: the two input rows of a window row are loaded as 32 floats each and split into
+/// even and odd columns, so the four candidates of 16 windows are four vectors. Same
+/// comparisons in the same order as `scalar::max_pool2x2` (a NaN wins over a number, the
+/// first of equal values wins), so results are bit-identical.
+pub mod max_pool {
+    use super::*;
+
+    /// Lane `i` takes element `2i` (even) or `2i + 1` (odd) of the 32 floats `lo ++ hi`.
+    const EVEN: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
+    const ODD: [i32; 16] = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31];
+    /// Interleaving `a` (even columns) and `b` (odd columns) back: the first 16 and the
+    /// last 16 of `a0 b0 a1 b1 …`.
+    const ZIP_LO: [i32; 16] = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
+    const ZIP_HI: [i32; 16] = [8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31];
+
+    /// The masks of the first `n` (≤ 16) lanes and of the 2n floats the n windows read.
+    #[inline]
+    fn masks(n: usize) -> (__mmask16, __mmask16, __mmask16) {
+        let lanes = |k: usize| if k >= 16 { 0xffff } else { (1u16 << k) - 1 };
+        (lanes(n), lanes(2 * n), lanes((2 * n).saturating_sub(16)))
+    }
+
+    /// # Safety
+    /// avx512f must be available; `src` holds `2·oh` rows of `w ≥ 2·ow` floats, `dst` and
+    /// `win` hold `oh · ow` elements each.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn forward(
+        src: *const f32,
+        w: usize,
+        oh: usize,
+        ow: usize,
+        dst: *mut f32,
+        win: *mut u32,
+    ) {
+        let (even, odd) = unsafe {
+            (
+                _mm512_loadu_si512(EVEN.as_ptr().cast()),
+                _mm512_loadu_si512(ODD.as_ptr().cast()),
+            )
+        };
+        let lane2 = even;
+        for oi in 0..oh {
+            let r0 = 2 * oi * w;
+            for oj in (0..ow).step_by(16) {
+                let (k, k_lo, k_hi) = masks(ow - oj);
+                let c = r0 + 2 * oj;
+                // SAFETY: the masked loads read columns 2·oj .. 2·oj + 2n of rows 2·oi and
+                // 2·oi + 1, all below 2·ow ≤ w; the masked stores write outputs
+                // oi·ow + oj .. + n.
+                unsafe {
+                    let a_lo = _mm512_maskz_loadu_ps(k_lo, src.add(c));
+                    let a_hi = _mm512_maskz_loadu_ps(k_hi, src.add(c + 16));
+                    let b_lo = _mm512_maskz_loadu_ps(k_lo, src.add(c + w));
+                    let b_hi = _mm512_maskz_loadu_ps(k_hi, src.add(c + w + 16));
+                    let base = _mm512_add_epi32(_mm512_set1_epi32(c as i32), lane2);
+                    let mut best = _mm512_permutex2var_ps(a_lo, even, a_hi);
+                    let mut at = base;
+                    for (v, off) in [
+                        (_mm512_permutex2var_ps(a_lo, odd, a_hi), 1),
+                        (_mm512_permutex2var_ps(b_lo, even, b_hi), w),
+                        (_mm512_permutex2var_ps(b_lo, odd, b_hi), w + 1),
+                    ] {
+                        let gt = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, best);
+                        let nan_wins = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v)
+                            & _mm512_cmp_ps_mask::<_CMP_ORD_Q>(best, best);
+                        let m = gt | nan_wins;
+                        best = _mm512_mask_mov_ps(best, m, v);
+                        at = _mm512_mask_mov_epi32(
+                            at,
+                            m,
+                            _mm512_add_epi32(base, _mm512_set1_epi32(off as i32)),
+                        );
+                    }
+                    let o = oi * ow + oj;
+                    _mm512_mask_storeu_ps(dst.add(o), k, best);
+                    _mm512_mask_storeu_epi32(win.add(o).cast(), k, at);
+                }
+            }
+        }
+    }
+
+    /// # Safety
+    /// avx512f must be available; `dy` and `win` hold `oh · ow` elements, `dx` holds
+    /// `2·oh` rows of `w ≥ 2·ow` floats; only the window cells (columns below 2·ow) of
+    /// those rows are written.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn backward(
+        dy: *const f32,
+        win: *const u32,
+        w: usize,
+        oh: usize,
+        ow: usize,
+        dx: *mut f32,
+    ) {
+        let (lane2, zip_lo, zip_hi) = unsafe {
+            (
+                _mm512_loadu_si512(EVEN.as_ptr().cast()),
+                _mm512_loadu_si512(ZIP_LO.as_ptr().cast()),
+                _mm512_loadu_si512(ZIP_HI.as_ptr().cast()),
+            )
+        };
+        let zero = _mm512_setzero_ps();
+        for oi in 0..oh {
+            let r0 = 2 * oi * w;
+            for oj in (0..ow).step_by(16) {
+                let (k, k_lo, k_hi) = masks(ow - oj);
+                let c = r0 + 2 * oj;
+                let o = oi * ow + oj;
+                // SAFETY: the masked loads read outputs oi·ow + oj .. + n; the masked
+                // stores write columns 2·oj .. 2·oj + 2n of rows 2·oi and 2·oi + 1, all
+                // below 2·ow ≤ w.
+                unsafe {
+                    // + 0 turns a −0 gradient into +0, as adding into zeros does.
+                    let g = _mm512_add_ps(_mm512_maskz_loadu_ps(k, dy.add(o)), zero);
+                    let at = _mm512_maskz_loadu_epi32(k, win.add(o).cast());
+                    let base = _mm512_add_epi32(_mm512_set1_epi32(c as i32), lane2);
+                    let cell = |off: usize| {
+                        let idx = _mm512_add_epi32(base, _mm512_set1_epi32(off as i32));
+                        _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(at, idx), g)
+                    };
+                    for (row, e, od) in [(c, cell(0), cell(1)), (c + w, cell(w), cell(w + 1))] {
+                        let lo = _mm512_permutex2var_ps(e, zip_lo, od);
+                        let hi = _mm512_permutex2var_ps(e, zip_hi, od);
+                        _mm512_mask_storeu_ps(dx.add(row), k_lo, lo);
+                        _mm512_mask_storeu_ps(dx.add(row + 16), k_hi, hi);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Direct stride-1 convolution on the "wide" layout (see `conv2d.rs`, shifted path):
 /// `out[co·ldo + q] (+)= Σ_{ci < n_ci} Σ_t wk[t·w_t + co·w_co + ci] · src[ci·plane + offs[t] + q]`
 /// for one tile of `CO` output channels × up to 96 columns `q0..q0 + rem`, adding to the

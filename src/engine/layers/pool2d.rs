@@ -212,19 +212,21 @@ impl Pool2d {
             && g.kernel == Pair::square(2)
             && g.stride == Pair::square(2)
             && no_pads
+            && oh * ow > 0
             && let Some(win) = winners.as_mut()
         {
             // The common 2×2/2 max pool: a straight-line kernel per plane.
             let ws = win.as_slice_mut().expect("standard layout");
-            for plane in 0..n * c {
-                kernels::scalar::max_pool2x2(
-                    &xs[plane * h * w..(plane + 1) * h * w],
-                    w,
-                    oh,
-                    ow,
-                    &mut ys[plane * oh * ow..(plane + 1) * oh * ow],
-                    &mut ws[plane * oh * ow..(plane + 1) * oh * ow],
-                );
+            let planes = xs
+                .chunks_exact(h * w)
+                .zip(ys.chunks_exact_mut(oh * ow))
+                .zip(ws.chunks_exact_mut(oh * ow));
+            for ((src, dst), win) in planes {
+                if let (Some(s32), Some(d32)) = (kernels::as_f32(src), kernels::as_f32_mut(dst)) {
+                    kernels::max_pool2x2_f32(kernels::active(), s32, w, oh, ow, d32, win);
+                } else {
+                    kernels::scalar::max_pool2x2(src, w, oh, ow, dst, win);
+                }
             }
             return;
         }
@@ -284,13 +286,53 @@ impl Pool2d {
         dy: &Tensor<T>,
         winners: Option<&Winners>,
     ) -> Tensor<T> {
-        let g = &self.geom;
         let [n, c, h, w] = input_dims;
-        let (oh, ow) = (g.out_size.h, g.out_size.w);
         let mut dx = Tensor::<T>::zeros((n, c, h, w));
+        self.backward_into(dy, winners, &mut dx);
+        dx
+    }
+
+    /// [`Pool2d::backward`] into `dx` (the input's shape), whatever it held before: every
+    /// element is written. The training step passes last step's buffer, so no fresh pages
+    /// are faulted in per step.
+    pub fn backward_into<T: Scalar>(
+        &self,
+        dy: &Tensor<T>,
+        winners: Option<&Winners>,
+        dx: &mut Tensor<T>,
+    ) {
+        let g = &self.geom;
+        let [n, c, h, w] = dims(dx);
+        let (oh, ow) = (g.out_size.h, g.out_size.w);
         let dy = dy.as_standard_layout();
         let dys = dy.as_slice().expect("standard layout");
-        let dxs = dx.as_slice_mut().expect("fresh array");
+        let dxs = dx.as_slice_mut().expect("standard layout");
+        let no_pads = g.pads.top + g.pads.bottom + g.pads.left + g.pads.right == 0;
+        if self.kind != PoolKind::Avg
+            && g.kernel == Pair::square(2)
+            && g.stride == Pair::square(2)
+            && no_pads
+            && oh * ow > 0
+            && let Some(win) = winners
+        {
+            // Windows tile the input without overlap: each one's four cells are written
+            // at once, with no separate zeroing pass.
+            let ws = win.as_slice().expect("standard layout");
+            let planes = dys
+                .chunks_exact(oh * ow)
+                .zip(ws.chunks_exact(oh * ow))
+                .zip(dxs.chunks_exact_mut(h * w));
+            for ((dy, win), dx) in planes {
+                if let (Some(dy32), Some(dx32)) = (kernels::as_f32(dy), kernels::as_f32_mut(dx)) {
+                    let set = kernels::active();
+                    kernels::max_pool2x2_backward_f32(set, dy32, win, h, w, oh, ow, dx32);
+                } else {
+                    kernels::scalar::max_pool2x2_backward(dy, win, h, w, oh, ow, dx);
+                }
+            }
+            return;
+        }
+        dxs.fill(T::zero());
         match (self.kind, winners) {
             (PoolKind::Avg, _) => {
                 let divisor = T::of((g.kernel.h * g.kernel.w) as f64);
@@ -330,7 +372,6 @@ impl Pool2d {
             }
             (_, None) => unreachable!("max/min pooling backward needs the forward's winners"),
         }
-        dx
     }
 }
 
@@ -361,6 +402,60 @@ impl Compute for Pool2d {
             Memo::Winners(w) => Some(w),
             _ => None,
         };
-        vec![self.backward(dims(b.ins[0]), b.dy, winners)]
+        let mut dx = (b.dx_buffer)();
+        self.backward_into(b.dy, winners, &mut dx);
+        vec![dx]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::geometry::Pads;
+
+    fn pool(h: usize, w: usize) -> Pool2d {
+        Pool2d {
+            kind: PoolKind::Max,
+            geom: WindowGeometry {
+                in_channels: 2,
+                out_channels: 2,
+                kernel: Pair::square(2),
+                stride: Pair::square(2),
+                dilation: Pair::square(1),
+                pads: Pads::default(),
+                groups: 1,
+                in_size: Pair::new(h, w),
+                out_size: Pair::new(h / 2, w / 2),
+            },
+        }
+    }
+
+    /// The 2×2/2 max-pool backward writes every cell of a dirty buffer and gives what
+    /// scattering into zeros gives, bit for bit, on odd sizes, ties and −0 gradients.
+    #[test]
+    fn max_pool2x2_backward_overwrites_and_matches_the_scatter() {
+        for (h, w) in [(4, 4), (5, 7), (6, 3), (1, 9), (9, 1), (2, 2)] {
+            let p = pool(h, w);
+            let x = Tensor::<f32>::from_shape_fn((3, 2, h, w), |(n, c, i, j)| {
+                ((n * 7 + c * 5 + i * 3 + j) % 4) as f32
+            });
+            let (y, win) = p.forward(&x);
+            let dy = Tensor::<f32>::from_shape_fn(y.raw_dim(), |(n, c, i, j)| {
+                if (n + c + i + j) % 3 == 0 {
+                    -0.0
+                } else {
+                    (n + 2 * c + 3 * i + j) as f32 - 4.5
+                }
+            });
+            let win = win.expect("max pooling keeps winners");
+            let mut expect = Tensor::<f32>::zeros(x.raw_dim());
+            for ((n, c, i, j), &at) in win.indexed_iter() {
+                expect[[n, c, at as usize / w, at as usize % w]] += dy[[n, c, i, j]];
+            }
+            let mut dx = Tensor::<f32>::from_elem(x.raw_dim(), f32::NAN);
+            p.backward_into(&dy, Some(&win), &mut dx);
+            let bits = |t: &Tensor<f32>| t.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&dx), bits(&expect), "{h}×{w}");
+        }
     }
 }
