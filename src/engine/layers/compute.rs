@@ -6,6 +6,7 @@
 
 use super::param::Param;
 use super::{Memo, ParamShape};
+use crate::engine::kernels;
 use crate::engine::rng::Rng;
 use crate::engine::tensor::{Scalar, Tensor};
 
@@ -54,6 +55,23 @@ pub(super) fn output_buffer<T: Scalar>(
     match old.map(std::mem::take) {
         Some(t) if t.dim() == dim => t,
         _ => Tensor::<T>::zeros(dim),
+    }
+}
+
+/// Adds each channel's gradient sum over the batch and its `plane` pixels to `db`: the
+/// bias gradient of a conv-like layer from its output gradient `dys` (`[n, channels, plane]`,
+/// standard layout). Each (sample, channel) plane is summed with the SIMD `sum`, then the
+/// samples in order, so the result does not depend on the thread count.
+pub(super) fn add_bias_grad<T: Scalar>(dys: &[T], channels: usize, plane: usize, db: &mut [T]) {
+    if channels * plane == 0 {
+        return;
+    }
+    for (c, d) in db.iter_mut().enumerate().take(channels) {
+        let mut acc = T::zero();
+        for sample in dys.chunks_exact(channels * plane) {
+            acc += kernels::sum(&sample[c * plane..(c + 1) * plane]);
+        }
+        *d += acc;
     }
 }
 

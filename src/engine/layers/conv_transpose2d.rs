@@ -1,5 +1,6 @@
 //! Transposed convolution: each input pixel stamps the kernel onto the output, `stride`
-//! apart. Computed as GEMM + col2im; its backward is im2col + GEMM, the conv forward.
+//! apart. Computed as GEMM + col2im (a plain depth-to-space rearrangement when kernel =
+//! stride); its backward is im2col + GEMM, the conv forward.
 
 use ndarray::ArrayD;
 
@@ -7,13 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use super::Layer;
 use super::ParamShape;
-use super::compute::{Backward, Compute, Forward};
+use super::compute::{Backward, Compute, Forward, add_bias_grad, output_buffer};
 use super::conv2d::{TIP_BIAS, TIP_KERNEL, TIP_OUT_CHANNELS, TIP_STRIDE};
 use super::kind::{Field, FieldValue, Inferred, Kind, NodeInputs};
 use super::window::{Taps, col2im_add, im2col};
 use crate::engine::error::GraphError;
 use crate::engine::gemm::{Op, gemm};
 use crate::engine::geometry::{Pads, Pair, pair_one, pair_zero, yes};
+use crate::engine::kernels;
 use crate::engine::node_facts::{
     MAX_CHANNELS, MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, check_size,
 };
@@ -200,6 +202,17 @@ impl ConvTranspose2d {
         }
     }
 
+    /// Whether every output pixel comes from exactly one input pixel and kernel tap
+    /// (kernel = stride, no cropping or output padding: the usual ×2 upsampling of
+    /// decoders). The output is then the GEMM's columns rearranged depth-to-space, with
+    /// no scatter-add, and the backward's columns are the gradient rearranged back.
+    fn tiles_output(&self) -> bool {
+        let g = &self.geom;
+        g.kernel == g.stride
+            && g.pads == Pads::default()
+            && self.full_size() == Pair::new(g.in_size.h * g.kernel.h, g.in_size.w * g.kernel.w)
+    }
+
     pub fn forward<T: Scalar>(
         &self,
         x: &Tensor<T>,
@@ -207,47 +220,71 @@ impl ConvTranspose2d {
         bias: Option<&ArrayD<T>>,
     ) -> Tensor<T> {
         let g = &self.geom;
+        let mut y = Tensor::<T>::zeros((x.shape()[0], g.out_channels, g.out_size.h, g.out_size.w));
+        self.forward_into(x, weight, bias, &mut y);
+        y
+    }
+
+    /// [`ConvTranspose2d::forward`] into `y` (the output's shape): every element written.
+    pub fn forward_into<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        weight: &ArrayD<T>,
+        bias: Option<&ArrayD<T>>,
+        y: &mut Tensor<T>,
+    ) {
+        let g = &self.geom;
         let n = x.shape()[0];
         let hw = g.in_size.h * g.in_size.w;
         let kt = g.out_channels * g.kernel.h * g.kernel.w;
         let full = self.full_size();
-        let mut col = vec![T::zero(); kt * hw];
-        let mut buf = vec![T::zero(); g.out_channels * full.h * full.w];
+        let tiles = self.tiles_output();
         let (oh, ow) = (g.out_size.h, g.out_size.w);
-        let mut y = Tensor::<T>::zeros((n, g.out_channels, oh, ow));
         let x = x.as_standard_layout();
         let xs = x.as_slice().expect("standard layout");
         let ws = weight.as_slice().expect("contiguous weight");
-        let ys = y.as_slice_mut().expect("fresh array");
-        for s in 0..n {
-            let xin = &xs[s * g.in_channels * hw..(s + 1) * g.in_channels * hw];
-            gemm(
-                kt,
-                hw,
-                g.in_channels,
-                T::one(),
-                ws,
-                Op::T,
-                xin,
-                Op::N,
-                T::zero(),
-                &mut col,
-            );
-            buf.iter_mut().for_each(|v| *v = T::zero());
-            col2im_add(&col, g.out_channels, self.taps(), &mut buf);
-            let out = &mut ys[s * g.out_channels * oh * ow..(s + 1) * g.out_channels * oh * ow];
-            for c in 0..g.out_channels {
-                let b = bias.map_or(T::zero(), |b| b[c]);
-                for i in 0..oh {
-                    let src = &buf[(c * full.h + i + g.pads.top) * full.w + g.pads.left..][..ow];
-                    let dst = &mut out[(c * oh + i) * ow..][..ow];
-                    for (d, &v) in dst.iter_mut().zip(src) {
-                        *d = v + b;
+        let bs = bias.map(|b| b.as_slice().expect("contiguous bias"));
+        let ys = y.as_slice_mut().expect("standard layout");
+        let buf_len = if tiles {
+            0
+        } else {
+            g.out_channels * full.h * full.w
+        };
+        kernels::with_scratch::<T, _>(kt * hw, buf_len, |col, buf| {
+            for s in 0..n {
+                let xin = &xs[s * g.in_channels * hw..(s + 1) * g.in_channels * hw];
+                gemm(
+                    kt,
+                    hw,
+                    g.in_channels,
+                    T::one(),
+                    ws,
+                    Op::T,
+                    xin,
+                    Op::N,
+                    T::zero(),
+                    col,
+                );
+                let out = &mut ys[s * g.out_channels * oh * ow..(s + 1) * g.out_channels * oh * ow];
+                if tiles {
+                    depth_to_space(col, g.out_channels, g.kernel, g.in_size, bs, out);
+                    continue;
+                }
+                buf.fill(T::zero());
+                col2im_add(col, g.out_channels, self.taps(), buf);
+                for c in 0..g.out_channels {
+                    let b = bs.map_or(T::zero(), |b| b[c]);
+                    for i in 0..oh {
+                        let src =
+                            &buf[(c * full.h + i + g.pads.top) * full.w + g.pads.left..][..ow];
+                        let dst = &mut out[(c * oh + i) * ow..][..ow];
+                        for (d, &v) in dst.iter_mut().zip(src) {
+                            *d = v + b;
+                        }
                     }
                 }
             }
-        }
-        y
+        });
     }
 
     pub fn backward<T: Scalar>(
@@ -259,76 +296,162 @@ impl ConvTranspose2d {
         dbias: Option<&mut ArrayD<T>>,
         need_dx: bool,
     ) -> Option<Tensor<T>> {
+        let mut dx = need_dx.then(|| Tensor::<T>::zeros(x.raw_dim()));
+        self.backward_into(x, weight, dy, dweight, dbias, dx.as_mut());
+        dx
+    }
+
+    /// [`ConvTranspose2d::backward`] with the input gradient, when wanted, written into
+    /// `dx` (the input's shape; every element written).
+    pub fn backward_into<T: Scalar>(
+        &self,
+        x: &Tensor<T>,
+        weight: &ArrayD<T>,
+        dy: &Tensor<T>,
+        dweight: &mut ArrayD<T>,
+        dbias: Option<&mut ArrayD<T>>,
+        mut dx: Option<&mut Tensor<T>>,
+    ) {
         let g = &self.geom;
         let n = x.shape()[0];
         let hw = g.in_size.h * g.in_size.w;
         let kt = g.out_channels * g.kernel.h * g.kernel.w;
         let full = self.full_size();
+        let tiles = self.tiles_output();
         let (oh, ow) = (g.out_size.h, g.out_size.w);
-        let mut col = vec![T::zero(); kt * hw];
-        let mut buf = vec![T::zero(); g.out_channels * full.h * full.w];
         let x = x.as_standard_layout();
         let dy = dy.as_standard_layout();
         let xs = x.as_slice().expect("standard layout");
         let dys = dy.as_slice().expect("standard layout");
         let ws = weight.as_slice().expect("contiguous weight");
         let dws = dweight.as_slice_mut().expect("contiguous weight grad");
-        let mut dx = need_dx.then(|| Tensor::<T>::zeros(x.raw_dim()));
-        for s in 0..n {
-            let dys_s = &dys[s * g.out_channels * oh * ow..(s + 1) * g.out_channels * oh * ow];
-            for c in 0..g.out_channels {
-                for i in 0..full.h {
-                    let row = &mut buf[(c * full.h + i) * full.w..][..full.w];
-                    row.fill(T::zero());
-                    if i >= g.pads.top && i < g.pads.top + oh {
-                        row[g.pads.left..g.pads.left + ow]
-                            .copy_from_slice(&dys_s[(c * oh + i - g.pads.top) * ow..][..ow]);
+        let mut dxs = dx
+            .as_mut()
+            .map(|d| d.as_slice_mut().expect("standard layout"));
+        let buf_len = if tiles {
+            0
+        } else {
+            g.out_channels * full.h * full.w
+        };
+        kernels::with_scratch::<T, _>(kt * hw, buf_len, |col, buf| {
+            for s in 0..n {
+                let dys_s = &dys[s * g.out_channels * oh * ow..(s + 1) * g.out_channels * oh * ow];
+                if tiles {
+                    space_to_depth(dys_s, g.out_channels, g.kernel, g.in_size, col);
+                } else {
+                    for c in 0..g.out_channels {
+                        for i in 0..full.h {
+                            let row = &mut buf[(c * full.h + i) * full.w..][..full.w];
+                            row.fill(T::zero());
+                            if i >= g.pads.top && i < g.pads.top + oh {
+                                row[g.pads.left..g.pads.left + ow].copy_from_slice(
+                                    &dys_s[(c * oh + i - g.pads.top) * ow..][..ow],
+                                );
+                            }
+                        }
+                    }
+                    im2col(buf, g.out_channels, self.taps(), col);
+                }
+                let xin = &xs[s * g.in_channels * hw..(s + 1) * g.in_channels * hw];
+                gemm(
+                    g.in_channels,
+                    kt,
+                    hw,
+                    T::one(),
+                    xin,
+                    Op::N,
+                    col,
+                    Op::T,
+                    T::one(),
+                    dws,
+                );
+                if let Some(dxs) = dxs.as_mut() {
+                    gemm(
+                        g.in_channels,
+                        hw,
+                        kt,
+                        T::one(),
+                        ws,
+                        Op::N,
+                        col,
+                        Op::N,
+                        T::zero(),
+                        &mut dxs[s * g.in_channels * hw..(s + 1) * g.in_channels * hw],
+                    );
+                }
+            }
+        });
+        if let Some(db) = dbias {
+            let db = db.as_slice_mut().expect("contiguous bias grad");
+            add_bias_grad(dys, g.out_channels, oh * ow, db);
+        }
+    }
+}
+
+/// `out[c, i·kh + a, j·kw + b] = col[((c·kh + a)·kw + b)·hw + i·w + j] + bias[c]` for an
+/// `in_size` input (`hw = h·w`): the transposed conv's output when each kernel tap lands
+/// on its own pixel. Rows are written whole, so every element of `out` is written.
+fn depth_to_space<T: Scalar>(
+    col: &[T],
+    channels: usize,
+    k: Pair,
+    in_size: Pair,
+    bias: Option<&[T]>,
+    out: &mut [T],
+) {
+    let (h, w) = (in_size.h, in_size.w);
+    let (hw, ow) = (h * w, w * k.w);
+    for c in 0..channels {
+        let b = bias.map_or(T::zero(), |b| b[c]);
+        for a in 0..k.h {
+            let taps = &col[(c * k.h + a) * k.w * hw..(c * k.h + a + 1) * k.w * hw];
+            for i in 0..h {
+                let row = &mut out[(c * h * k.h + i * k.h + a) * ow..][..ow];
+                if k.w == 2 {
+                    // The common ×2 case in one pass, so the interleaved store vectorises.
+                    let (t0, t1) = (&taps[i * w..][..w], &taps[hw + i * w..][..w]);
+                    for ((o, &v0), &v1) in row.chunks_exact_mut(2).zip(t0).zip(t1) {
+                        o[0] = v0 + b;
+                        o[1] = v1 + b;
+                    }
+                } else {
+                    for (bw, tap) in taps.chunks_exact(hw).enumerate() {
+                        for (j, &v) in tap[i * w..(i + 1) * w].iter().enumerate() {
+                            row[j * k.w + bw] = v + b;
+                        }
                     }
                 }
             }
-            im2col(&buf, g.out_channels, self.taps(), &mut col);
-            let xin = &xs[s * g.in_channels * hw..(s + 1) * g.in_channels * hw];
-            gemm(
-                g.in_channels,
-                kt,
-                hw,
-                T::one(),
-                xin,
-                Op::N,
-                &col,
-                Op::T,
-                T::one(),
-                dws,
-            );
-            if let Some(dx) = dx.as_mut() {
-                let dxs = dx.as_slice_mut().expect("fresh array");
-                let dxs = &mut dxs[s * g.in_channels * hw..(s + 1) * g.in_channels * hw];
-                gemm(
-                    g.in_channels,
-                    hw,
-                    kt,
-                    T::one(),
-                    ws,
-                    Op::N,
-                    &col,
-                    Op::N,
-                    T::zero(),
-                    dxs,
-                );
-            }
         }
-        if let Some(db) = dbias {
-            let p = oh * ow;
-            for (c, d) in db.iter_mut().enumerate() {
-                let mut acc = T::zero();
-                for s in 0..n {
-                    let o = (s * g.out_channels + c) * p;
-                    acc += dys[o..o + p].iter().copied().sum::<T>();
+    }
+}
+
+/// The adjoint rearrangement of [`depth_to_space`] (without bias):
+/// `col[((c·kh + a)·kw + b)·hw + i·w + j] = g[c, i·kh + a, j·kw + b]`.
+fn space_to_depth<T: Scalar>(g: &[T], channels: usize, k: Pair, in_size: Pair, col: &mut [T]) {
+    let (h, w) = (in_size.h, in_size.w);
+    let (hw, ow) = (h * w, w * k.w);
+    for c in 0..channels {
+        for a in 0..k.h {
+            let taps = &mut col[(c * k.h + a) * k.w * hw..(c * k.h + a + 1) * k.w * hw];
+            for i in 0..h {
+                let row = &g[(c * h * k.h + i * k.h + a) * ow..][..ow];
+                if k.w == 2 {
+                    let (t0, t1) = taps.split_at_mut(hw);
+                    let (t0, t1) = (&mut t0[i * w..][..w], &mut t1[i * w..][..w]);
+                    for ((o, d0), d1) in row.chunks_exact(2).zip(t0).zip(t1) {
+                        *d0 = o[0];
+                        *d1 = o[1];
+                    }
+                } else {
+                    for (bw, tap) in taps.chunks_exact_mut(hw).enumerate() {
+                        for (j, d) in tap[i * w..(i + 1) * w].iter_mut().enumerate() {
+                            *d = row[j * k.w + bw];
+                        }
+                    }
                 }
-                *d += acc;
             }
         }
-        dx
     }
 }
 
@@ -345,20 +468,93 @@ impl Compute for ConvTranspose2d {
 
     fn run_forward<T: Scalar>(&self, f: Forward<'_, T>) -> Tensor<T> {
         let ps = f.params;
-        self.forward(f.ins[0], &ps[0].value, ps.get(1).map(|p| &p.value))
+        let mut y = output_buffer(f.old_output, f.out_dim);
+        self.forward_into(f.ins[0], &ps[0].value, ps.get(1).map(|p| &p.value), &mut y);
+        y
     }
 
     fn run_backward<T: Scalar>(&self, b: Backward<'_, T>) -> Vec<Tensor<T>> {
         let (w, bias) = b.params.split_at_mut(1);
-        self.backward(
+        let mut dx = b.want_dx.then(b.dx_buffer);
+        self.backward_into(
             b.ins[0],
             &w[0].value,
             b.dy,
             &mut w[0].grad,
             bias.first_mut().map(|p| &mut p.grad),
-            b.want_dx,
-        )
-        .into_iter()
-        .collect()
+            dx.as_mut(),
+        );
+        dx.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The depth-to-space path (kernel = stride) against the definition, forward and
+    /// backward, for ×2, ×3 and non-square kernels, into buffers holding garbage.
+    #[test]
+    fn tiled_transposed_conv_matches_the_definition() {
+        for (kh, kw) in [(2, 2), (3, 3), (2, 3), (1, 2)] {
+            let (n, ci, co, h, w) = (2, 3, 4, 3, 5);
+            let k = Pair::new(kh, kw);
+            let conv = ConvTranspose2d {
+                geom: WindowGeometry {
+                    in_channels: ci,
+                    out_channels: co,
+                    kernel: k,
+                    stride: k,
+                    dilation: Pair::square(1),
+                    pads: Pads::default(),
+                    groups: 1,
+                    in_size: Pair::new(h, w),
+                    out_size: Pair::new(h * kh, w * kw),
+                },
+                has_bias: true,
+            };
+            assert!(conv.tiles_output());
+            let mut r = crate::engine::rng::Rng::new(7);
+            let mut rand =
+                |d: &[usize]| ArrayD::from_shape_fn(d.to_vec(), |_| r.uniform(-1.0, 1.0));
+            let x = rand(&[n, ci, h, w]).into_dimensionality().unwrap();
+            let wt = rand(&[ci, co, kh, kw]);
+            let b = rand(&[co]);
+            let dy: Tensor<f64> = rand(&[n, co, h * kh, w * kw])
+                .into_dimensionality()
+                .unwrap();
+            let mut y = Tensor::<f64>::from_elem((n, co, h * kh, w * kw), f64::NAN);
+            conv.forward_into(&x, &wt, Some(&b), &mut y);
+            let (mut dw, mut db) = (ArrayD::zeros(wt.raw_dim()), ArrayD::zeros(b.raw_dim()));
+            let mut dx = Tensor::<f64>::from_elem(x.raw_dim(), f64::NAN);
+            conv.backward_into(&x, &wt, &dy, &mut dw, Some(&mut db), Some(&mut dx));
+            let (mut want_dw, mut want_db) =
+                (ArrayD::zeros(wt.raw_dim()), ArrayD::zeros(b.raw_dim()));
+            let mut want_dx = Tensor::<f64>::zeros(x.raw_dim());
+            for s in 0..n {
+                for o in 0..co {
+                    for i in 0..h * kh {
+                        for j in 0..w * kw {
+                            let (pi, pj, a, bb) = (i / kh, j / kw, i % kh, j % kw);
+                            let mut want = b[[o]];
+                            let g = dy[[s, o, i, j]];
+                            want_db[[o]] += g;
+                            for c in 0..ci {
+                                want += x[[s, c, pi, pj]] * wt[[c, o, a, bb]];
+                                want_dw[[c, o, a, bb]] += x[[s, c, pi, pj]] * g;
+                                want_dx[[s, c, pi, pj]] += wt[[c, o, a, bb]] * g;
+                            }
+                            assert!((y[[s, o, i, j]] - want).abs() < 1e-12, "{kh}×{kw} y");
+                        }
+                    }
+                }
+            }
+            let close = |a: &ArrayD<f64>, b: &ArrayD<f64>| {
+                a.iter().zip(b).all(|(u, v)| (u - v).abs() < 1e-12)
+            };
+            assert!(close(&dw, &want_dw), "{kh}×{kw} dW");
+            assert!(close(&db, &want_db), "{kh}×{kw} db");
+            assert!(close(&dx.into_dyn(), &want_dx.into_dyn()), "{kh}×{kw} dX");
+        }
     }
 }

@@ -12,14 +12,13 @@ use std::ops::Range;
 
 use super::Layer;
 use super::ParamShape;
-use super::compute::{Backward, Compute, Forward, output_buffer};
+use super::compute::{Backward, Compute, Forward, add_bias_grad, output_buffer};
 use super::kind::{
     Choice, ChoiceStyle, Field, FieldValue, Inferred, Kind, NodeInputs, OutputCount,
 };
 use super::window::{Taps, pad};
 use crate::engine::error::GraphError;
 use crate::engine::geometry::{Padding, PaddingMode, Pair, pair_one, usize_one, yes};
-use crate::engine::kernels;
 use crate::engine::node_facts::{
     MAX_CHANNELS, MAX_KERNEL, NodeFacts, WindowGeometry, check_pair, check_size, shape_str,
     window_out,
@@ -411,17 +410,13 @@ impl Conv2d {
         }
         if let Some(db) = dbias {
             let g = &self.geom;
-            let p = g.out_size.h * g.out_size.w;
             let dy = dy.as_standard_layout();
-            let dys = dy.as_slice().expect("standard layout");
-            for (c, d) in db.iter_mut().enumerate() {
-                let mut acc = T::zero();
-                for s in 0..x.shape()[0] {
-                    let o = (s * g.out_channels + c) * p;
-                    acc += kernels::sum(&dys[o..o + p]);
-                }
-                *d += acc;
-            }
+            add_bias_grad(
+                dy.as_slice().expect("standard layout"),
+                g.out_channels,
+                g.out_size.h * g.out_size.w,
+                db.as_slice_mut().expect("contiguous bias grad"),
+            );
         }
     }
 }
@@ -495,6 +490,7 @@ impl Compute for Conv2d {
 mod tests {
     use super::*;
     use crate::engine::geometry::Pads;
+    use crate::engine::kernels;
 
     fn geom(
         cin: usize,
