@@ -304,34 +304,146 @@ pub fn conv_direct_f32(
     out: &mut [f32],
     ldo: usize,
 ) -> bool {
+    if !has_direct_conv(set) {
+        return false;
+    }
+    if cog == 0 || cig == 0 || q_len == 0 || offs.is_empty() {
+        return true;
+    }
+    assert!(ldo >= q_len, "conv out bounds");
+    // Vector u covers columns 16u .. 16u + 16 (the last one masked to q_len).
+    let vector = |u: usize| (16 * u, 16 * u, q_len.saturating_sub(16 * u).min(16));
+    direct_tiles(
+        cog,
+        cig,
+        offs,
+        plane,
+        q_len.div_ceil(16),
+        q_len,
+        vector,
+        wk,
+        w_t,
+        src,
+        out,
+        ldo,
+    );
+    true
+}
+
+/// [`conv_direct_f32`] writing compact output rows, without the wide layout's junk
+/// columns: output pixel `(i, j)` of `rows × row_len` (row_len a multiple of 16) reads
+/// `src[ci·plane + offs[t] + i·src_pitch + j]` and is written to `out[co·ldo + i·row_len + j]`,
+/// so the conv's output goes straight into its tensor. False (doing nothing) when the set
+/// lacks the kernel or `row_len` is not a multiple of 16.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
+pub fn conv_direct_rows_f32(
+    set: KernelSet,
+    cog: usize,
+    cig: usize,
+    offs: &[usize],
+    plane: usize,
+    rows: usize,
+    row_len: usize,
+    src_pitch: usize,
+    wk: &[f32],
+    w_t: usize,
+    src: &[f32],
+    out: &mut [f32],
+    ldo: usize,
+) -> bool {
+    if !has_direct_conv(set) || row_len % 16 != 0 || src_pitch < row_len {
+        return false;
+    }
+    if cog == 0 || cig == 0 || rows == 0 || row_len == 0 || offs.is_empty() {
+        return true;
+    }
+    assert!(ldo >= rows * row_len, "conv out bounds");
+    let per_row = row_len / 16;
+    let vector = |u: usize| {
+        let (i, c) = (u / per_row, 16 * (u % per_row));
+        (i * src_pitch + c, i * row_len + c, 16)
+    };
+    direct_tiles(
+        cog,
+        cig,
+        offs,
+        plane,
+        rows * per_row,
+        (rows - 1) * src_pitch + row_len,
+        vector,
+        wk,
+        w_t,
+        src,
+        out,
+        ldo,
+    );
+    true
+}
+
+/// Runs the AVX-512 tile over `n_vec` vectors of 16 lanes, vector `u` reading at
+/// `vector(u).0`, writing at `vector(u).1`, with `vector(u).2` valid lanes; `src_span` is
+/// one past the last source column any vector reads (relative to `ci·plane + offs[t]`).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
+fn direct_tiles(
+    cog: usize,
+    cig: usize,
+    offs: &[usize],
+    plane: usize,
+    n_vec: usize,
+    src_span: usize,
+    vector: impl Fn(usize) -> (usize, usize, usize),
+    wk: &[f32],
+    w_t: usize,
+    src: &[f32],
+    out: &mut [f32],
+    ldo: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     {
-        if !has_direct_conv(set) {
-            return false;
-        }
-        if cog == 0 || cig == 0 || q_len == 0 || offs.is_empty() {
-            return true;
-        }
         let max_off = *offs.iter().max().expect("taps");
         assert!(
-            src.len() >= (cig - 1) * plane + max_off + q_len,
+            src.len() >= (cig - 1) * plane + max_off + src_span,
             "conv src bounds"
         );
         assert!(
             wk.len() >= (offs.len() - 1) * w_t + (cog - 1) * cig + cig,
             "conv weight bounds"
         );
+        let out_span = (0..n_vec)
+            .map(|u| {
+                let (_, o, n) = vector(u);
+                o + n
+            })
+            .max()
+            .unwrap_or(0);
         assert!(
-            ldo >= q_len && out.len() >= (cog - 1) * ldo + q_len,
+            ldo >= out_span && out.len() >= (cog - 1) * ldo + out_span,
             "conv out bounds"
         );
-        use x86_64::direct::{TILE_Q, tile};
+        use x86_64::direct::{TILE_V, Vectors, tile};
         // Input channels per pass: keeps a tile's source rows (CI_BLOCK planes × kernel
         // rows × 96 columns) in L1 while every output-channel block reuses them.
         const CI_BLOCK: usize = 16;
         let sp = src.as_ptr();
-        for q0 in (0..q_len).step_by(TILE_Q) {
-            let rem = (q_len - q0).min(TILE_Q);
+        for u0 in (0..n_vec).step_by(TILE_V) {
+            let mut at = Vectors {
+                src: [0; TILE_V],
+                out: [0; TILE_V],
+                masks: [0; TILE_V],
+            };
+            for v in 0..TILE_V.min(n_vec - u0) {
+                let (s, o, n) = vector(u0 + v);
+                assert!(s + n <= src_span && n <= 16, "conv vector bounds");
+                at.src[v] = s;
+                at.out[v] = o;
+                at.masks[v] = ((1u32 << n) - 1) as u16;
+            }
             for ci0 in (0..cig).step_by(CI_BLOCK) {
                 let n_ci = (cig - ci0).min(CI_BLOCK);
                 let mut co = 0;
@@ -340,28 +452,30 @@ pub fn conv_direct_f32(
                     let s0 = sp.wrapping_add(ci0 * plane);
                     let o = out[co * ldo..].as_mut_ptr();
                     let acc = ci0 > 0;
-                    // SAFETY: avx512f was detected above; the asserts bound every index
-                    // the tile touches: weights (t, co + c, ci0 + ci) with co + c < cog and
-                    // ci0 + ci < cig, sources up to (cig−1)·plane + max_off + q_len − 1,
-                    // outputs (co + c)·ldo + q < out.len().
+                    // SAFETY: avx512f was checked by the caller (`has_direct_conv`); the
+                    // asserts bound every index the tile touches: weights (t, co + c,
+                    // ci0 + ci) with co + c < cog and ci0 + ci < cig, sources below
+                    // (cig−1)·plane + max_off + src_span, outputs (co + c)·ldo + out[v] +
+                    // lane < out.len() for valid lanes.
                     unsafe {
                         if cog - co >= 4 {
-                            tile::<4>(w, w_t, cig, n_ci, offs, s0, plane, q0, rem, o, ldo, acc);
+                            tile::<4>(w, w_t, cig, n_ci, offs, s0, plane, &at, o, ldo, acc);
                             co += 4;
                         } else {
-                            tile::<1>(w, w_t, cig, n_ci, offs, s0, plane, q0, rem, o, ldo, acc);
+                            tile::<1>(w, w_t, cig, n_ci, offs, s0, plane, &at, o, ldo, acc);
                             co += 1;
                         }
                     }
                 }
             }
         }
-        true
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (set, cog, cig, offs, plane, q_len, wk, w_t, src, out, ldo);
-        false
+        let _ = (
+            cog, cig, offs, plane, n_vec, src_span, vector, wk, w_t, src, out, ldo,
+        );
+        unreachable!("only x86_64 has the direct kernel");
     }
 }
 
@@ -885,6 +999,67 @@ mod tests {
                     assert!(close(want, out[co * ldo + q], 20), "co={co} q={q}");
                 }
                 assert_eq!(out[co * ldo + q_len], 7.0, "untouched padding column");
+            }
+        }
+    }
+
+    /// The compact-rows form: every valid pixel as the formula says, nothing else written,
+    /// for tiles that end inside a row, on a row boundary and past the last row.
+    #[test]
+    fn direct_conv_rows_match_the_formula() {
+        for &(cog, cig, rows, row_len, pitch) in &[
+            (5usize, 3usize, 3usize, 16usize, 18usize),
+            (8, 17, 5, 32, 34),
+            (4, 2, 7, 48, 50),
+            (1, 1, 1, 16, 16),
+        ] {
+            let offs = [0usize, 1, 2, pitch, pitch + 1, 2 * pitch + 2];
+            let plane = (rows + 2) * pitch + 3;
+            let w_t = cog * cig + 3;
+            let wk = data(offs.len() * w_t, 5);
+            let src = data(
+                (cig - 1) * plane + 2 * pitch + 2 + (rows - 1) * pitch + row_len,
+                6,
+            );
+            let ldo = rows * row_len + 5;
+            let mut out = vec![7.0f32; cog * ldo];
+            if !conv_direct_rows_f32(
+                active(),
+                cog,
+                cig,
+                &offs,
+                plane,
+                rows,
+                row_len,
+                pitch,
+                &wk,
+                w_t,
+                &src,
+                &mut out,
+                ldo,
+            ) {
+                return;
+            }
+            for co in 0..cog {
+                for i in 0..rows {
+                    for j in 0..row_len {
+                        let mut want = 0.0f32;
+                        for ci in 0..cig {
+                            for (t, &off) in offs.iter().enumerate() {
+                                want += wk[t * w_t + co * cig + ci]
+                                    * src[ci * plane + off + i * pitch + j];
+                            }
+                        }
+                        let got = out[co * ldo + i * row_len + j];
+                        assert!(close(want, got, 20), "co={co} i={i} j={j}");
+                    }
+                }
+                assert!(
+                    out[co * ldo + rows * row_len..(co + 1) * ldo]
+                        .iter()
+                        .all(|&v| v == 7.0),
+                    "nothing written past the rows"
+                );
             }
         }
     }

@@ -191,6 +191,7 @@ pub mod max_pool {
         dst: *mut f32,
         win: *mut u32,
     ) {
+        // SAFETY: each table is 16 i32s, one 512-bit vector.
         let (even, odd) = unsafe {
             (
                 _mm512_loadu_si512(EVEN.as_ptr().cast()),
@@ -251,6 +252,7 @@ pub mod max_pool {
         ow: usize,
         dx: *mut f32,
     ) {
+        // SAFETY: each table is 16 i32s, one 512-bit vector.
         let (lane2, zip_lo, zip_hi) = unsafe {
             (
                 _mm512_loadu_si512(EVEN.as_ptr().cast()),
@@ -296,13 +298,22 @@ pub mod max_pool {
 pub mod direct {
     use super::*;
 
-    /// Columns per tile: 6 vectors of 16.
-    pub const TILE_Q: usize = 96;
+    /// Vectors per tile.
+    pub const TILE_V: usize = 6;
+
+    /// Where a tile's 6 vectors read (`src` offsets, added to `ci·plane + offs[t]`) and
+    /// write (`out` offsets, added to `c·ldo`), and which of their lanes are valid.
+    #[derive(Clone, Copy)]
+    pub struct Vectors {
+        pub src: [usize; TILE_V],
+        pub out: [usize; TILE_V],
+        pub masks: [__mmask16; TILE_V],
+    }
 
     /// # Safety
-    /// avx512f must be available; for `c < CO` and valid `q` every `wk`, `src` and `out`
-    /// index the formula above names must be inside its allocation (masked-off lanes are
-    /// never touched).
+    /// avx512f must be available; for `c < CO`, `v < 6` and every lane under `masks[v]`,
+    /// every `wk`, `src` and `out` index the formula names must be inside its allocation
+    /// (masked-off lanes are never touched).
     #[target_feature(enable = "avx512f")]
     #[expect(
         clippy::too_many_arguments,
@@ -316,51 +327,45 @@ pub mod direct {
         offs: &[usize],
         src: *const f32,
         plane: usize,
-        q0: usize,
-        rem: usize,
+        at: &Vectors,
         out: *mut f32,
         ldo: usize,
         accumulate: bool,
     ) {
-        let mut masks = [0 as __mmask16; 6];
-        for (v, m) in masks.iter_mut().enumerate() {
-            let valid = rem.saturating_sub(16 * v).min(16);
-            *m = ((1u32 << valid) - 1) as __mmask16;
-        }
-        let full = rem == TILE_Q;
-        let mut acc = [[_mm512_setzero_ps(); 6]; CO];
+        let masks = at.masks;
+        let full = masks.iter().all(|&m| m == 0xffff);
+        let mut acc = [[_mm512_setzero_ps(); TILE_V]; CO];
         if accumulate {
             for (c, acc_c) in acc.iter_mut().enumerate() {
-                for v in 0..6 {
-                    // SAFETY: masked load of valid columns of row c, inside `out` by contract.
+                for v in 0..TILE_V {
+                    // SAFETY: masked load of valid lanes of row c, inside `out` by contract.
                     acc_c[v] = unsafe {
-                        _mm512_maskz_loadu_ps(masks[v], out.wrapping_add(c * ldo + q0 + 16 * v))
+                        _mm512_maskz_loadu_ps(masks[v], out.wrapping_add(c * ldo + at.out[v]))
                     };
                 }
             }
         }
         for ci in 0..n_ci {
-            let base = src.wrapping_add(ci * plane + q0);
+            let base = src.wrapping_add(ci * plane);
             let wci = wk.wrapping_add(ci);
             for (t, &off) in offs.iter().enumerate() {
                 let p = base.wrapping_add(off);
-                let mut x = [_mm512_setzero_ps(); 6];
-                for v in 0..6 {
-                    // SAFETY: lanes under the mask are valid columns, inside `src` by the
-                    // caller's contract; masked-off lanes are not read (a full tile reads
-                    // all 96 columns, all valid).
+                let mut x = [_mm512_setzero_ps(); TILE_V];
+                for v in 0..TILE_V {
+                    // SAFETY: lanes under the mask are inside `src` by the caller's
+                    // contract; masked-off lanes are not read (a full tile's are all valid).
                     x[v] = unsafe {
                         if full {
-                            _mm512_loadu_ps(p.wrapping_add(16 * v))
+                            _mm512_loadu_ps(p.wrapping_add(at.src[v]))
                         } else {
-                            _mm512_maskz_loadu_ps(masks[v], p.wrapping_add(16 * v))
+                            _mm512_maskz_loadu_ps(masks[v], p.wrapping_add(at.src[v]))
                         }
                     };
                 }
                 for (c, acc_c) in acc.iter_mut().enumerate() {
                     // SAFETY: weight (t, c, ci) is inside `wk` by the caller's contract.
                     let w = _mm512_set1_ps(unsafe { *wci.wrapping_add(t * w_t + c * w_co) });
-                    for v in 0..6 {
+                    for v in 0..TILE_V {
                         acc_c[v] = _mm512_fmadd_ps(w, x[v], acc_c[v]);
                     }
                 }
@@ -368,9 +373,9 @@ pub mod direct {
         }
         for (c, acc_c) in acc.iter().enumerate() {
             for (v, &a) in acc_c.iter().enumerate() {
-                // SAFETY: masked store of valid columns of row c, inside `out` by contract.
+                // SAFETY: masked store of valid lanes of row c, inside `out` by contract.
                 unsafe {
-                    _mm512_mask_storeu_ps(out.wrapping_add(c * ldo + q0 + 16 * v), masks[v], a)
+                    _mm512_mask_storeu_ps(out.wrapping_add(c * ldo + at.out[v]), masks[v], a)
                 };
             }
         }

@@ -570,6 +570,70 @@ mod tests {
         check::<f64>();
     }
 
+    /// Output rows of a multiple of 16 pixels take the compact-rows kernel (f32, AVX-512):
+    /// the same outputs as im2col, every element written over garbage, with groups, a
+    /// dilation, uneven padding and with the batch-1 split.
+    #[test]
+    fn compact_rows_forward_matches_im2col() {
+        let p1 = Pads {
+            top: 1,
+            bottom: 1,
+            left: 1,
+            right: 1,
+        };
+        let p2 = Pads {
+            top: 2,
+            bottom: 0,
+            left: 3,
+            right: 1,
+        };
+        for (cin, cout, k, dil, groups, pads, (h, w)) in [
+            (16, 8, 3, 1, 1, p1, (16, 16)),
+            (32, 12, 3, 1, 2, p1, (5, 32)),
+            (16, 6, 3, 2, 1, p2, (9, 16)),
+        ] {
+            let eff = (k - 1) * dil + 1;
+            let gm = WindowGeometry {
+                in_size: Pair::new(h, w),
+                out_size: Pair::new(
+                    h + pads.top + pads.bottom + 1 - eff,
+                    w + pads.left + pads.right + 1 - eff,
+                ),
+                ..geom(cin, cout, k, dil, groups, pads)
+            };
+            let conv = Conv2d {
+                geom: gm,
+                padding_mode: PaddingMode::Zeros,
+                has_bias: true,
+            };
+            assert!(conv.shifted_ok() && gm.out_size.w % 16 == 0, "{gm:?}");
+            let t = |v: Vec<f64>| v.into_iter().map(|e| e as f32).collect::<Vec<f32>>();
+            let n = 2;
+            let x = Tensor::from_shape_vec((n, cin, h, w), t(rand(n * cin * h * w, 1))).unwrap();
+            let ws = conv.weight_shape();
+            let wt = ArrayD::from_shape_vec(ws.clone(), t(rand(ws.iter().product(), 2))).unwrap();
+            let b = ArrayD::from_shape_vec(vec![cout], t(rand(cout, 3))).unwrap();
+            let oshape = (n, cout, gm.out_size.h, gm.out_size.w);
+            let mut want = Tensor::<f32>::zeros(oshape);
+            conv.forward_im2col(&x, &wt, Some(&b), &mut want);
+            for intra in [false, true] {
+                let mut got = Tensor::<f32>::from_elem(oshape, f32::NAN);
+                kernels::pool::with_intra_op(intra, || {
+                    conv.forward_shifted(&x, &wt, Some(&b), &mut got)
+                });
+                let worst =
+                    want.iter()
+                        .zip(&got)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(
+                            0.0f32,
+                            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+                        );
+                assert!(worst < 1e-4, "{gm:?} intra {intra}: {worst}");
+            }
+        }
+    }
+
     #[test]
     fn shifted_gemm_path_matches_im2col() {
         let p1 = Pads {

@@ -100,12 +100,57 @@ impl Conv2d {
         let plen = self.shifted_padded_len();
         let wlen = taps * g.out_channels * cig;
         let split_ok = kernels::pool::intra_op() && 2 * taps * cog * cig * q >= INTRA_MIN_FLOPS;
-        kernels::with_scratch::<T, _>(plen + wlen, g.out_channels * q, |a, wide| {
+        let rows_ok = ow % 16 == 0
+            && kernels::as_f32(ws).is_some()
+            && !kernels::scalar_forced()
+            && kernels::has_direct_conv(kernels::active());
+        let wide_len = if rows_ok { 0 } else { g.out_channels * q };
+        kernels::with_scratch::<T, _>(plen + wlen, wide_len, |a, wide| {
             let (padded, wk) = a.split_at_mut(plen);
             self.weights_by_tap(ws, wk);
             for (s, out) in ys.chunks_mut(g.out_channels * p).enumerate() {
                 self.pad_into(&xs[s * sample_in..(s + 1) * sample_in], padded);
                 let (padded, wk) = (&*padded, &*wk);
+                if rows_ok {
+                    // Output rows of a multiple of 16 pixels: the kernel writes them
+                    // straight into the output, no junk columns computed or copied.
+                    let rows = |gi: usize, cos: Range<usize>, out: &mut [T]| {
+                        let done = kernels::conv_direct_rows_f32(
+                            kernels::active(),
+                            cos.len(),
+                            cig,
+                            &offs,
+                            plane,
+                            oh,
+                            ow,
+                            wp,
+                            kernels::as_f32(&wk[(gi * cog + cos.start) * cig..]).expect("f32"),
+                            g.out_channels * cig,
+                            kernels::as_f32(&padded[gi * cig * plane..]).expect("f32"),
+                            kernels::as_f32_mut(out).expect("f32"),
+                            p,
+                        );
+                        debug_assert!(done, "rows_ok promised the kernel");
+                    };
+                    for gi in 0..g.groups {
+                        let out = &mut out[gi * cog * p..(gi + 1) * cog * p];
+                        let half = cog / 8 * 4;
+                        if split_ok && half > 0 {
+                            let (a, b) = out.split_at_mut(half * p);
+                            kernels::pool::join(|| rows(gi, 0..half, a), || rows(gi, half..cog, b));
+                        } else {
+                            rows(gi, 0..cog, out);
+                        }
+                    }
+                    if let Some(bs) = bs {
+                        for (plane_out, &b) in out.chunks_exact_mut(p).zip(bs) {
+                            if b != T::zero() {
+                                kernels::add_scalar(plane_out, b);
+                            }
+                        }
+                    }
+                    continue;
+                }
                 // Output channels `cos` of group `gi` into `out` (their wide rows).
                 let channels = |gi: usize, cos: Range<usize>, out: &mut [T]| {
                     let n_co = cos.len();
