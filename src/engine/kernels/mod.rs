@@ -479,6 +479,113 @@ fn direct_tiles(
     }
 }
 
+/// Output-channel blocks of 16 the vectorised-over-channels direct conv takes
+/// ([`conv_cvec_f32`]): 1 or 2, so `cout ≤ 32`.
+pub const CVEC_MAX_COUT: usize = 32;
+
+/// Output pixels per tile of [`conv_cvec_f32`].
+const CVEC_TILE_P: usize = 12;
+
+/// Direct convolution of one sample vectorised over output channels (AVX-512; any
+/// dilation, stride 1 or 2 along rows): for `co < cout`, `i < oh`, `j < ow`,
+/// `out[co·ldo + i·ow + j] = bias[co] + Σ_ci Σ_t wpk[(ci·taps + t)·ldw + co] ·
+/// src[ci·plane + toff[t] + i·sh·wp + j·sw]`, with `wpk` packed and zero-padded to
+/// `ldw = 16·⌈cout/16⌉` channels. `src` must reach [`cvec_src_len`] (the last tile of a row
+/// reads up to 11 pixels past it). Returns false (doing nothing) when the set lacks the
+/// kernel, `cout > 32` or `sw > 2`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+)]
+pub fn conv_cvec_f32(
+    set: KernelSet,
+    cin: usize,
+    cout: usize,
+    toff: &[usize],
+    plane: usize,
+    (sh, sw): (usize, usize),
+    (oh, ow, wp): (usize, usize, usize),
+    wpk: &[f32],
+    src: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    ldo: usize,
+) -> bool {
+    if !has_direct_conv(set) || cout > CVEC_MAX_COUT || !(1..=2).contains(&sw) {
+        return false;
+    }
+    if cin == 0 || cout == 0 || oh == 0 || ow == 0 || toff.is_empty() {
+        return true;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use x86_64::cvec::{TILE_P, tile};
+        let cb = cout.div_ceil(16);
+        let ldw = 16 * cb;
+        let taps = toff.len();
+        assert!(
+            src.len() >= cvec_src_len(cin, toff, plane, (sh, sw), (oh, ow, wp)),
+            "cvec src bounds"
+        );
+        assert!(wpk.len() >= cin * taps * ldw, "cvec weight bounds");
+        assert!(
+            ldo >= oh * ow && out.len() >= (cout - 1) * ldo + oh * ow,
+            "cvec out bounds"
+        );
+        assert!(bias.is_none_or(|b| b.len() >= cout), "cvec bias bounds");
+        // One output row's tiles, pixel-major; then written channel by channel, so the
+        // stores run along the output rows (writing a tile's 16–32 channels at once would
+        // hit one cache set when the channel planes are 4 KiB apart).
+        let row_len = ow.div_ceil(TILE_P) * TILE_P;
+        let mut tmp = vec![0.0f32; row_len * ldw];
+        for i in 0..oh {
+            for j0 in (0..ow).step_by(TILE_P) {
+                let s = src[i * sh * wp + j0 * sw..].as_ptr();
+                let t = tmp[j0 * ldw..].as_mut_ptr();
+                // SAFETY: avx512f was checked (`has_direct_conv`); the asserts bound the
+                // weights and, through `cvec_src_len`, every source index of the tile's 12
+                // pixels; `tmp` holds row_len·ldw floats, the tile writes TILE_P·ldw from
+                // j0·ldw with j0 + TILE_P ≤ row_len.
+                unsafe {
+                    match (cb, sw) {
+                        (1, 1) => tile::<1, 1>(wpk.as_ptr(), ldw, cin, toff, s, plane, t),
+                        (1, _) => tile::<1, 2>(wpk.as_ptr(), ldw, cin, toff, s, plane, t),
+                        (_, 1) => tile::<2, 1>(wpk.as_ptr(), ldw, cin, toff, s, plane, t),
+                        _ => tile::<2, 2>(wpk.as_ptr(), ldw, cin, toff, s, plane, t),
+                    }
+                }
+            }
+            for co in 0..cout {
+                let b = bias.map_or(0.0, |b| b[co]);
+                let dst = &mut out[co * ldo + i * ow..][..ow];
+                for (j, d) in dst.iter_mut().enumerate() {
+                    *d = tmp[j * ldw + co] + b;
+                }
+            }
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (cin, cout, toff, plane, sh, oh, wp, wpk, src, bias, out, ldo);
+        unreachable!("only x86_64 has the direct kernel");
+    }
+}
+
+/// How long [`conv_cvec_f32`]'s `src` must be: every tile reads 12 pixels, also where a
+/// row has fewer left.
+pub fn cvec_src_len(
+    cin: usize,
+    toff: &[usize],
+    plane: usize,
+    (sh, sw): (usize, usize),
+    (oh, ow, wp): (usize, usize, usize),
+) -> usize {
+    let max_off = toff.iter().copied().max().unwrap_or(0);
+    let last_pixel = ow.div_ceil(CVEC_TILE_P) * CVEC_TILE_P - 1;
+    (cin.max(1) - 1) * plane + max_off + (oh.max(1) - 1) * sh * wp + last_pixel * sw + 1
+}
+
 /// The 2×2, stride-2 max pool of one `h × w` plane ([`scalar::max_pool2x2`]), with the
 /// AVX-512 kernel when `set` has it, bit-identical to the scalar.
 pub fn max_pool2x2_f32(
@@ -752,7 +859,7 @@ unsafe fn wg_tile(
 }
 
 #[inline]
-fn is_f32<T: 'static>() -> bool {
+pub fn is_f32<T: 'static>() -> bool {
     TypeId::of::<T>() == TypeId::of::<f32>()
 }
 

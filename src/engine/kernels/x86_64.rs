@@ -382,6 +382,68 @@ pub mod direct {
     }
 }
 
+/// Direct convolution vectorised over output channels, for convs with few output channels
+/// (≤ 32) where a GEMM has too few rows to run at speed, at stride 1 or 2: a tile is
+/// [`cvec::TILE_P`] consecutive output pixels of one row × `CB` blocks of 16 output
+/// channels in zmm accumulators; per input channel and tap it loads `CB` weight vectors
+/// (weights packed `[ci·taps + t][co]`) and broadcasts each pixel's input value.
+pub mod cvec {
+    use super::*;
+
+    /// Output pixels per tile.
+    pub const TILE_P: usize = super::super::CVEC_TILE_P;
+
+    /// Writes `tmp[p·16·CB + co] = Σ_ci Σ_t wpk[(ci·taps + t)·ldw + co] ·
+    /// src[ci·plane + toff[t] + p·SW]` for `p < TILE_P`, `co < 16·CB`.
+    ///
+    /// # Safety
+    /// avx512f must be available; every `src` index the formula names (for all
+    /// `p < TILE_P`), `wpk` indices below `cin·taps·ldw` with `ldw ≥ 16·CB`, and
+    /// `tmp[..TILE_P·16·CB]` must be inside their allocations.
+    #[target_feature(enable = "avx512f")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
+    )]
+    pub unsafe fn tile<const CB: usize, const SW: usize>(
+        wpk: *const f32,
+        ldw: usize,
+        cin: usize,
+        toff: &[usize],
+        src: *const f32,
+        plane: usize,
+        tmp: *mut f32,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); CB]; TILE_P];
+        let taps = toff.len();
+        for ci in 0..cin {
+            let sci = src.wrapping_add(ci * plane);
+            let wci = wpk.wrapping_add(ci * taps * ldw);
+            for (t, &off) in toff.iter().enumerate() {
+                let s = sci.wrapping_add(off);
+                let mut w = [_mm512_setzero_ps(); CB];
+                for (b, wb) in w.iter_mut().enumerate() {
+                    // SAFETY: (ci·taps + t)·ldw + 16b + 15 < cin·taps·ldw by the contract.
+                    *wb = unsafe { _mm512_loadu_ps(wci.wrapping_add(t * ldw + 16 * b)) };
+                }
+                for (p, acc_p) in acc.iter_mut().enumerate() {
+                    // SAFETY: source index ci·plane + toff[t] + p·SW, in bounds by contract.
+                    let x = _mm512_set1_ps(unsafe { *s.wrapping_add(p * SW) });
+                    for b in 0..CB {
+                        acc_p[b] = _mm512_fmadd_ps(w[b], x, acc_p[b]);
+                    }
+                }
+            }
+        }
+        for (p, acc_p) in acc.iter().enumerate() {
+            for (b, &a) in acc_p.iter().enumerate() {
+                // SAFETY: p·16·CB + 16b + 15 < TILE_P·16·CB, inside `tmp` by contract.
+                unsafe { _mm512_storeu_ps(tmp.wrapping_add(p * 16 * CB + 16 * b), a) };
+            }
+        }
+    }
+}
+
 /// Weight gradient of the direct stride-1 convolution on the wide layout, on a transposed
 /// copy of the source (`src_t[p·ldt + ci]`, input channels contiguous): for one tile of
 /// `CO` output channels × `CV` vectors of 16 input channels and one tap (already applied

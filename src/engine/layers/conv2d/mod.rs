@@ -2,6 +2,7 @@
 //! zero / reflect / replicate borders: the kind (hyper-parameters, inference) and the layer,
 //! which computes by one of two paths, [`im2col`] + GEMM or the [`shifted`] GEMM per tap.
 
+mod cvec;
 mod im2col;
 mod shifted;
 
@@ -372,6 +373,8 @@ impl Conv2d {
     ) {
         if self.shifted_ok() {
             self.forward_shifted(x, weight, bias, y);
+        } else if self.cvec_ok::<T>() {
+            self.forward_cvec(x, weight, bias, y);
         } else {
             self.forward_im2col(x, weight, bias, y);
         }
@@ -631,6 +634,65 @@ mod tests {
                         );
                 assert!(worst < 1e-4, "{gm:?} intra {intra}: {worst}");
             }
+        }
+    }
+
+    /// The path vectorised over output channels (f32, AVX-512) gives im2col's outputs,
+    /// every element written over garbage: LeNet's second conv, a stride-2 3×3 with
+    /// padding, 32 channels with a dilation and uneven strides, and a row not a multiple
+    /// of the 12-pixel tile.
+    #[test]
+    fn channel_vectorised_forward_matches_im2col() {
+        let p1 = Pads {
+            top: 1,
+            bottom: 1,
+            left: 1,
+            right: 1,
+        };
+        for (cin, cout, k, stride, dil, pads, (h, w)) in [
+            (6, 16, 5, Pair::square(1), 1, Pads::default(), (14, 14)),
+            (16, 16, 3, Pair::square(2), 1, p1, (16, 16)),
+            (8, 32, 3, Pair::new(2, 1), 2, p1, (11, 13)),
+            (16, 20, 3, Pair::new(1, 2), 1, p1, (6, 27)),
+        ] {
+            let eff = (k - 1) * dil + 1;
+            let gm = WindowGeometry {
+                stride,
+                in_size: Pair::new(h, w),
+                out_size: Pair::new(
+                    (h + pads.top + pads.bottom - eff) / stride.h + 1,
+                    (w + pads.left + pads.right - eff) / stride.w + 1,
+                ),
+                ..geom(cin, cout, k, dil, 1, pads)
+            };
+            let conv = Conv2d {
+                geom: gm,
+                padding_mode: PaddingMode::Zeros,
+                has_bias: true,
+            };
+            if !conv.cvec_ok::<f32>() {
+                return; // no AVX-512 here: the path is not taken
+            }
+            let t = |v: Vec<f64>| v.into_iter().map(|e| e as f32).collect::<Vec<f32>>();
+            let n = 3;
+            let x = Tensor::from_shape_vec((n, cin, h, w), t(rand(n * cin * h * w, 1))).unwrap();
+            let ws = conv.weight_shape();
+            let wt = ArrayD::from_shape_vec(ws.clone(), t(rand(ws.iter().product(), 2))).unwrap();
+            let b = ArrayD::from_shape_vec(vec![cout], t(rand(cout, 3))).unwrap();
+            let oshape = (n, cout, gm.out_size.h, gm.out_size.w);
+            let mut want = Tensor::<f32>::zeros(oshape);
+            conv.forward_im2col(&x, &wt, Some(&b), &mut want);
+            let mut got = Tensor::<f32>::from_elem(oshape, f32::NAN);
+            conv.forward_cvec(&x, &wt, Some(&b), &mut got);
+            let worst = want
+                .iter()
+                .zip(&got)
+                .map(|(a, b)| (a - b).abs())
+                .fold(
+                    0.0f32,
+                    |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+                );
+            assert!(worst < 1e-4, "{gm:?}: {worst}");
         }
     }
 
