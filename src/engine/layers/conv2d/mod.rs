@@ -573,9 +573,10 @@ mod tests {
         check::<f64>();
     }
 
-    /// Output rows of a multiple of 16 pixels take the compact-rows kernel (f32, AVX-512):
-    /// the same outputs as im2col, every element written over garbage, with groups, a
-    /// dilation, uneven padding and with the batch-1 split.
+    /// Rows of a multiple of 16 pixels take the compact-rows kernel (f32, AVX-512) in the
+    /// forward and for the input gradient: the same outputs and gradients as im2col, every
+    /// element written over garbage, with groups, a dilation, uneven padding and with the
+    /// batch-1 split.
     #[test]
     fn compact_rows_forward_matches_im2col() {
         let p1 = Pads {
@@ -633,6 +634,31 @@ mod tests {
                             |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
                         );
                 assert!(worst < 1e-4, "{gm:?} intra {intra}: {worst}");
+            }
+            // The backward writes dx in compact rows too (zero padding).
+            let dy = Tensor::from_shape_vec(oshape, t(rand(want.len(), 4))).unwrap();
+            let (mut dw1, mut dx1) = (wt.mapv(|_| 0.5), x.mapv(|_| 0.0));
+            conv.backward_im2col(&x, &wt, &dy, &mut dw1, Some(&mut dx1));
+            for intra in [false, true] {
+                let (mut dw2, mut dx2) = (wt.mapv(|_| 0.5), x.mapv(|_| f32::NAN));
+                kernels::pool::with_intra_op(intra, || {
+                    conv.backward_shifted(&x, &wt, &dy, &mut dw2, Some(&mut dx2))
+                });
+                let worst = |a: &[f32], b: &[f32]| {
+                    a.iter()
+                        .zip(b)
+                        .map(|(u, v)| (u - v).abs())
+                        .fold(
+                            0.0f32,
+                            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+                        )
+                };
+                let wx = worst(dx1.as_slice().unwrap(), dx2.as_slice().unwrap());
+                let ww = worst(dw1.as_slice().unwrap(), dw2.as_slice().unwrap());
+                assert!(
+                    wx < 1e-4 && ww < 1e-3,
+                    "{gm:?} intra {intra}: dx {wx}, dw {ww}"
+                );
             }
         }
     }

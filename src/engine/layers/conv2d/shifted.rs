@@ -8,7 +8,7 @@ use ndarray::ArrayD;
 use super::super::window::{pad, unpad_add};
 use super::{Conv2d, INTRA_MIN_FLOPS, shifted_min_cin};
 use crate::engine::gemm::{Op, gemm_ld};
-use crate::engine::geometry::Pair;
+use crate::engine::geometry::{PaddingMode, Pair};
 use crate::engine::kernels;
 use crate::engine::tensor::{Scalar, Tensor};
 
@@ -273,6 +273,13 @@ impl Conv2d {
             (0, 0)
         };
         let mirrored: Vec<usize> = offs.iter().map(|&o| max_off - o).collect();
+        // With zero padding only the interior of dpadded reaches dx, so when input rows
+        // are a multiple of 16 pixels the direct kernel writes dx's rows straight from dy
+        // (compact rows): no border, no junk columns, no unpad copy.
+        let rows_dx = direct_dx
+            && g.in_size.w % 16 == 0
+            && (self.padding_mode == PaddingMode::Zeros || !self.has_pads());
+        let in_plane = g.in_size.h * g.in_size.w;
         let split_ok = dxs.is_some()
             && kernels::pool::intra_op()
             && 2 * taps * g.out_channels * cig * q >= INTRA_MIN_FLOPS;
@@ -365,6 +372,28 @@ impl Conv2d {
                     };
                     // dpadded (every element) from dy: the direct kernel, else one GEMM
                     // per tap.
+                    // dx of this sample, every element, in compact rows (`rows_dx`).
+                    let input_grad_rows = |dxs: &mut [T]| {
+                        for gi in 0..g.groups {
+                            let base = gi * cog * row + g.pads.top * wp + g.pads.left;
+                            let done = kernels::conv_direct_rows_f32(
+                                kernels::active(),
+                                cig,
+                                cog,
+                                &mirrored,
+                                row,
+                                g.in_size.h,
+                                g.in_size.w,
+                                wp,
+                                kernels::as_f32(&wkt[gi * cig * cog..]).expect("f32"),
+                                g.in_channels * cog,
+                                kernels::as_f32(&dyp[base..]).expect("f32"),
+                                kernels::as_f32_mut(&mut dxs[gi * cig * in_plane..]).expect("f32"),
+                                in_plane,
+                            );
+                            debug_assert!(done, "rows_dx promised the kernel");
+                        }
+                    };
                     let input_grad = |dpadded: &mut [T]| {
                         let done = direct_dx
                             && (0..g.groups).all(|gi| {
@@ -414,7 +443,15 @@ impl Conv2d {
                             }
                         }
                     };
-                    if let Some(d) = dxs.as_mut() {
+                    if let Some(d) = dxs.as_mut().filter(|_| rows_dx) {
+                        let d = &mut d[s * sample_in..(s + 1) * sample_in];
+                        if split_ok {
+                            kernels::pool::join(|| weight_grad(dwk), || input_grad_rows(d));
+                        } else {
+                            weight_grad(dwk);
+                            input_grad_rows(d);
+                        }
+                    } else if let Some(d) = dxs.as_mut() {
                         // Batch 1 on one replica: weight and input gradients (equal work,
                         // disjoint outputs) on two threads.
                         if split_ok {
