@@ -354,7 +354,7 @@ pub fn conv_direct_rows_f32(
     out: &mut [f32],
     ldo: usize,
 ) -> bool {
-    if !has_direct_conv(set) || row_len % 16 != 0 || src_pitch < row_len {
+    if !has_direct_conv(set) || !row_len.is_multiple_of(16) || src_pitch < row_len {
         return false;
     }
     if cog == 0 || cig == 0 || rows == 0 || row_len == 0 || offs.is_empty() {

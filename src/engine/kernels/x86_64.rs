@@ -401,10 +401,6 @@ pub mod cvec {
     /// `p < TILE_P`), `wpk` indices below `cin·taps·ldw` with `ldw ≥ 16·CB`, and
     /// `tmp[..TILE_P·16·CB]` must be inside their allocations.
     #[target_feature(enable = "avx512f")]
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
-    )]
     pub unsafe fn tile<const CB: usize, const SW: usize>(
         wpk: *const f32,
         ldw: usize,

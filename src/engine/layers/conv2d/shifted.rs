@@ -100,7 +100,7 @@ impl Conv2d {
         let plen = self.shifted_padded_len();
         let wlen = taps * g.out_channels * cig;
         let split_ok = kernels::pool::intra_op() && 2 * taps * cog * cig * q >= INTRA_MIN_FLOPS;
-        let rows_ok = ow % 16 == 0
+        let rows_ok = ow.is_multiple_of(16)
             && kernels::as_f32(ws).is_some()
             && !kernels::scalar_forced()
             && kernels::has_direct_conv(kernels::active());
@@ -277,7 +277,7 @@ impl Conv2d {
         // are a multiple of 16 pixels the direct kernel writes dx's rows straight from dy
         // (compact rows): no border, no junk columns, no unpad copy.
         let rows_dx = direct_dx
-            && g.in_size.w % 16 == 0
+            && g.in_size.w.is_multiple_of(16)
             && (self.padding_mode == PaddingMode::Zeros || !self.has_pads());
         let in_plane = g.in_size.h * g.in_size.w;
         let split_ok = dxs.is_some()
