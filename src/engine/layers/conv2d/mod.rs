@@ -610,7 +610,10 @@ mod tests {
                 padding_mode: PaddingMode::Zeros,
                 has_bias: true,
             };
-            assert!(conv.shifted_ok() && gm.out_size.w.is_multiple_of(16), "{gm:?}");
+            assert!(
+                conv.shifted_ok() && gm.out_size.w.is_multiple_of(16),
+                "{gm:?}"
+            );
             let t = |v: Vec<f64>| v.into_iter().map(|e| e as f32).collect::<Vec<f32>>();
             let n = 2;
             let x = Tensor::from_shape_vec((n, cin, h, w), t(rand(n * cin * h * w, 1))).unwrap();
