@@ -26,17 +26,6 @@ impl Conv2d {
             && !self.is_pointwise()
     }
 
-    /// Tap offsets into a padded plane, in weight order `(ki, kj)`.
-    fn cvec_tap_offsets(&self) -> Vec<usize> {
-        let g = &self.geom;
-        let wp = self.padded_size().w;
-        (0..g.kernel.h)
-            .flat_map(|ki| {
-                (0..g.kernel.w).map(move |kj| ki * g.dilation.h * wp + kj * g.dilation.w)
-            })
-            .collect()
-    }
-
     pub(super) fn forward_cvec<T: Scalar>(
         &self,
         x: &Tensor<T>,
@@ -50,7 +39,7 @@ impl Conv2d {
         let (oh, ow) = (g.out_size.h, g.out_size.w);
         let p = oh * ow;
         let taps = g.kernel.h * g.kernel.w;
-        let toff = self.cvec_tap_offsets();
+        let toff = self.tap_offsets();
         let stride = (g.stride.h, g.stride.w);
         let shape = (oh, ow, ps.w);
         let x = x.as_standard_layout();

@@ -25,7 +25,7 @@ impl Conv2d {
     }
 
     /// Offsets of the taps into a padded plane, in weight order `(ki, kj)`.
-    fn tap_offsets(&self) -> Vec<usize> {
+    pub(super) fn tap_offsets(&self) -> Vec<usize> {
         let g = &self.geom;
         let wp = self.padded_size().w;
         (0..g.kernel.h)
