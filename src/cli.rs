@@ -215,7 +215,13 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let out = out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", preset.name)));
-    let mut trainer = Trainer::new(&preset).with_context(|| path.display().to_string())?;
+    let (train_set, val_set, skipped) = crate::data::load::load_reporting_skipped(&preset.data)
+        .with_context(|| path.display().to_string())?;
+    for s in &skipped {
+        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+    }
+    let mut trainer = Trainer::with_data(&preset, train_set, val_set)
+        .with_context(|| path.display().to_string())?;
     if let Some(t) = threads {
         trainer.set_threads(t);
     }

@@ -269,6 +269,18 @@ seed = 9
     let (ok, stdout, stderr) = common::cli::convlab(&args);
     assert!(ok, "{stderr}");
     let second: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+
+    // Training on the same folder names the broken file too, and trains on the rest.
+    let out = root.join("my-photos.safetensors");
+    let out_arg = out.to_str().unwrap();
+    let train_args = ["train", path, "--epochs", "1", "--out", out_arg, "--json"];
+    let (ok, _, train_err) = common::cli::convlab(&train_args);
+    assert!(ok, "{train_err}");
+    assert!(
+        train_err.contains("warning: skipped") && train_err.contains("broken.png"),
+        "{train_err}"
+    );
+    assert!(out.exists(), "checkpoint written");
     for key in ["handcrafted", "evolved"] {
         for field in ["val_accuracy", "confusion", "history", "best_fitness"] {
             assert_eq!(first[key][field], second[key][field], "{key}.{field}");
