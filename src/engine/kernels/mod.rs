@@ -283,6 +283,12 @@ pub fn has_direct_conv(set: KernelSet) -> bool {
     }
 }
 
+/// Whether the direct-convolution kernels ([`has_direct_conv`]) serve tensors of `T` here:
+/// f32, the active set has them, and the scalar path is not forced.
+pub fn direct_conv_for<T: 'static>() -> bool {
+    is_f32::<T>() && !scalar_forced() && has_direct_conv(active())
+}
+
 /// Direct stride-1 convolution on the wide layout with the AVX-512 register-tiled kernel:
 /// `out[co·ldo + q] = Σ_ci Σ_t wk[t·w_t + co·cig + ci] · src[ci·plane + offs[t] + q]` for
 /// `co < cog`, `q < q_len`. Returns false (doing nothing) when the set is not AVX-512 or
@@ -310,7 +316,6 @@ pub fn conv_direct_f32(
     if cog == 0 || cig == 0 || q_len == 0 || offs.is_empty() {
         return true;
     }
-    assert!(ldo >= q_len, "conv out bounds");
     // Vector u covers columns 16u .. 16u + 16 (the last one masked to q_len).
     let vector = |u: usize| (16 * u, 16 * u, q_len.saturating_sub(16 * u).min(16));
     direct_tiles(
@@ -360,7 +365,6 @@ pub fn conv_direct_rows_f32(
     if cog == 0 || cig == 0 || rows == 0 || row_len == 0 || offs.is_empty() {
         return true;
     }
-    assert!(ldo >= rows * row_len, "conv out bounds");
     let per_row = row_len / 16;
     let vector = |u: usize| {
         let (i, c) = (u / per_row, 16 * (u % per_row));
@@ -491,8 +495,9 @@ const CVEC_TILE_P: usize = 12;
 /// `out[co·ldo + i·ow + j] = bias[co] + Σ_ci Σ_t wpk[(ci·taps + t)·ldw + co] ·
 /// src[ci·plane + toff[t] + i·sh·wp + j·sw]`, with `wpk` packed and zero-padded to
 /// `ldw = 16·⌈cout/16⌉` channels. `src` must reach [`cvec_src_len`] (the last tile of a row
-/// reads up to 11 pixels past it). Returns false (doing nothing) when the set lacks the
-/// kernel, `cout > 32` or `sw > 2`.
+/// reads up to 11 pixels past it); `tmp` (any contents) holds [`cvec_tmp_len`] floats, one
+/// output row's tiles. Returns false (doing nothing) when the set lacks the kernel,
+/// `cout > 32` or `sw > 2`.
 #[expect(
     clippy::too_many_arguments,
     reason = "a kernel takes its operands and strides as plain arguments, as BLAS does"
@@ -510,6 +515,7 @@ pub fn conv_cvec_f32(
     bias: Option<&[f32]>,
     out: &mut [f32],
     ldo: usize,
+    tmp: &mut [f32],
 ) -> bool {
     if !has_direct_conv(set) || cout > CVEC_MAX_COUT || !(1..=2).contains(&sw) {
         return false;
@@ -536,16 +542,19 @@ pub fn conv_cvec_f32(
         // One output row's tiles, pixel-major; then written channel by channel, so the
         // stores run along the output rows (writing a tile's 16–32 channels at once would
         // hit one cache set when the channel planes are 4 KiB apart).
-        let row_len = ow.div_ceil(TILE_P) * TILE_P;
-        let mut tmp = vec![0.0f32; row_len * ldw];
+        assert!(tmp.len() >= cvec_tmp_len(ow, cout), "cvec tmp bounds");
+        // The tiles' 64-byte stores on cache-line boundaries (a misaligned `tmp` measured
+        // 6–10 % slower); cvec_tmp_len leaves room for the shift.
+        let shift = tmp.as_ptr().align_offset(64).min(15);
+        let tmp = &mut tmp[shift..];
         for i in 0..oh {
             for j0 in (0..ow).step_by(TILE_P) {
                 let s = src[i * sh * wp + j0 * sw..].as_ptr();
                 let t = tmp[j0 * ldw..].as_mut_ptr();
                 // SAFETY: avx512f was checked (`has_direct_conv`); the asserts bound the
                 // weights and, through `cvec_src_len`, every source index of the tile's 12
-                // pixels; `tmp` holds row_len·ldw floats, the tile writes TILE_P·ldw from
-                // j0·ldw with j0 + TILE_P ≤ row_len.
+                // pixels; `tmp` holds ⌈ow/TILE_P⌉·TILE_P·ldw floats (asserted), the tile
+                // writes TILE_P·ldw from j0·ldw, j0 a multiple of TILE_P below ow.
                 unsafe {
                     match (cb, sw) {
                         (1, 1) => tile::<1, 1>(wpk.as_ptr(), ldw, cin, toff, s, plane, t),
@@ -567,9 +576,17 @@ pub fn conv_cvec_f32(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (cin, cout, toff, plane, sh, oh, wp, wpk, src, bias, out, ldo);
+        let _ = (
+            cin, cout, toff, plane, sh, oh, wp, wpk, src, bias, out, ldo, tmp,
+        );
         unreachable!("only x86_64 has the direct kernel");
     }
+}
+
+/// How long [`conv_cvec_f32`]'s `tmp` must be: one output row of tiles, all channel blocks,
+/// and up to 15 floats to start them on a cache line.
+pub fn cvec_tmp_len(ow: usize, cout: usize) -> usize {
+    ow.div_ceil(CVEC_TILE_P) * CVEC_TILE_P * 16 * cout.div_ceil(16) + 15
 }
 
 /// How long [`conv_cvec_f32`]'s `src` must be: every tile reads 12 pixels, also where a
@@ -655,13 +672,7 @@ pub fn max_pool2x2_backward_f32(
             unsafe {
                 x86_64::max_pool::backward(dy.as_ptr(), win.as_ptr(), w, oh, ow, dx.as_mut_ptr());
             }
-            // The cells no window covers: a last odd column, a last odd row.
-            if 2 * ow < w {
-                for r in 0..2 * oh {
-                    dx[r * w + 2 * ow..(r + 1) * w].fill(0.0);
-                }
-            }
-            dx[2 * oh * w..h * w].fill(0.0);
+            scalar::max_pool2x2_zero_uncovered(h, w, oh, ow, dx);
             return;
         }
     }

@@ -133,10 +133,23 @@ pub fn max_pool2x2_backward<T: Scalar>(
                 dx[p] = if p == at { g } else { zero };
             }
         }
-        for j in 2 * ow..w {
-            dx[r0 + j] = zero;
-            dx[r1 + j] = zero;
+    }
+    max_pool2x2_zero_uncovered(h, w, oh, ow, dx);
+}
+
+/// Zeroes the cells of an `h × w` plane that no 2×2/2 window of the `oh × ow` output
+/// covers: a last odd column of the window rows, and the rows below them.
+pub fn max_pool2x2_zero_uncovered<T: Scalar>(
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    dx: &mut [T],
+) {
+    if 2 * ow < w {
+        for row in dx[..2 * oh * w].chunks_exact_mut(w) {
+            row[2 * ow..].fill(T::zero());
         }
     }
-    dx[2 * oh * w..h * w].fill(zero);
+    dx[2 * oh * w..h * w].fill(T::zero());
 }

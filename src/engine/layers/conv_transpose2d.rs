@@ -213,6 +213,17 @@ impl ConvTranspose2d {
             && self.full_size() == Pair::new(g.in_size.h * g.kernel.h, g.in_size.w * g.kernel.w)
     }
 
+    /// The uncropped output buffer the col2im path scatters into, per sample: none when
+    /// [`ConvTranspose2d::tiles_output`] (depth-to-space writes the output directly).
+    fn scatter_len(&self) -> usize {
+        let full = self.full_size();
+        if self.tiles_output() {
+            0
+        } else {
+            self.geom.out_channels * full.h * full.w
+        }
+    }
+
     pub fn forward<T: Scalar>(
         &self,
         x: &Tensor<T>,
@@ -245,11 +256,7 @@ impl ConvTranspose2d {
         let ws = weight.as_slice().expect("contiguous weight");
         let bs = bias.map(|b| b.as_slice().expect("contiguous bias"));
         let ys = y.as_slice_mut().expect("standard layout");
-        let buf_len = if tiles {
-            0
-        } else {
-            g.out_channels * full.h * full.w
-        };
+        let buf_len = self.scatter_len();
         kernels::with_scratch::<T, _>(kt * hw, buf_len, |col, buf| {
             for s in 0..n {
                 let xin = &xs[s * g.in_channels * hw..(s + 1) * g.in_channels * hw];
@@ -328,11 +335,7 @@ impl ConvTranspose2d {
         let mut dxs = dx
             .as_mut()
             .map(|d| d.as_slice_mut().expect("standard layout"));
-        let buf_len = if tiles {
-            0
-        } else {
-            g.out_channels * full.h * full.w
-        };
+        let buf_len = self.scatter_len();
         kernels::with_scratch::<T, _>(kt * hw, buf_len, |col, buf| {
             for s in 0..n {
                 let dys_s = &dys[s * g.out_channels * oh * ow..(s + 1) * g.out_channels * oh * ow];

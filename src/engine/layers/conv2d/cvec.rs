@@ -16,9 +16,7 @@ impl Conv2d {
     /// measured 55–59 vs 125–141 GFLOP/s on 3→32 at 32×32).
     pub(super) fn cvec_ok<T: Scalar>(&self) -> bool {
         let g = &self.geom;
-        kernels::is_f32::<T>()
-            && !kernels::scalar_forced()
-            && kernels::has_direct_conv(kernels::active())
+        kernels::direct_conv_for::<T>()
             && g.groups == 1
             && (16..=kernels::CVEC_MAX_COUT).contains(&g.out_channels)
             && g.in_channels * g.kernel.h * g.kernel.w >= 64
@@ -52,7 +50,10 @@ impl Conv2d {
         let ldw = 16 * g.out_channels.div_ceil(16);
         let body = g.in_channels * plane;
         let src_len = kernels::cvec_src_len(g.in_channels, &toff, plane, stride, shape).max(body);
-        kernels::with_scratch::<f32, _>(src_len, g.in_channels * taps * ldw, |src, wpk| {
+        let wpk_len = g.in_channels * taps * ldw;
+        let tmp_len = kernels::cvec_tmp_len(ow, g.out_channels);
+        kernels::with_scratch::<f32, _>(src_len, wpk_len + tmp_len, |src, b| {
+            let (wpk, tmp) = b.split_at_mut(wpk_len);
             // wpk[(ci·taps + t)·ldw + co] = w[co][ci][t], zero past cout.
             wpk.fill(0.0);
             for (co, wco) in ws.chunks_exact(g.in_channels * taps).enumerate() {
@@ -60,14 +61,8 @@ impl Conv2d {
                     wpk[k * ldw + co] = w;
                 }
             }
-            src[body..].fill(0.0);
             for (s, out) in ys.chunks_exact_mut(g.out_channels * p).enumerate() {
-                let xin = &xs[s * sample_in..(s + 1) * sample_in];
-                if self.has_pads() {
-                    self.source(xin, &mut src[..body]);
-                } else {
-                    src[..body].copy_from_slice(xin);
-                }
+                self.pad_into(&xs[s * sample_in..(s + 1) * sample_in], src);
                 let done = kernels::conv_cvec_f32(
                     kernels::active(),
                     g.in_channels,
@@ -81,6 +76,7 @@ impl Conv2d {
                     bs,
                     out,
                     p,
+                    tmp,
                 );
                 debug_assert!(done, "cvec_ok promised the kernel");
             }

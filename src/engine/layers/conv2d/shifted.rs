@@ -12,6 +12,30 @@ use crate::engine::geometry::{PaddingMode, Pair};
 use crate::engine::kernels;
 use crate::engine::tensor::{Scalar, Tensor};
 
+/// Runs `f(gi, cos, out)` for the output channels `cos` of every group `gi`, `out` being
+/// their rows of `buf` (`len` elements per channel). With `split` (batch 1 on one replica)
+/// half of each group's channels, a multiple of the direct kernel's 4-channel tile, run on
+/// the helper thread.
+fn for_group_channels<T: Scalar>(
+    groups: usize,
+    cog: usize,
+    len: usize,
+    split: bool,
+    buf: &mut [T],
+    f: impl Fn(usize, Range<usize>, &mut [T]) + Sync,
+) {
+    for gi in 0..groups {
+        let out = &mut buf[gi * cog * len..(gi + 1) * cog * len];
+        let half = cog / 8 * 4;
+        if split && half > 0 {
+            let (a, b) = out.split_at_mut(half * len);
+            kernels::pool::join(|| f(gi, 0..half, a), || f(gi, half..cog, b));
+        } else {
+            f(gi, 0..cog, out);
+        }
+    }
+}
+
 impl Conv2d {
     /// Stride-1 convs with enough input channels skip im2col: on the padded input, output
     /// position `q = i·wp + j` of tap `(ki, kj)` reads `padded[c, q + ki·dh·wp + kj·dw]`, so
@@ -43,7 +67,7 @@ impl Conv2d {
     }
 
     /// Copies `x` into `dst` with borders (any padding mode) and zeroed slack.
-    fn pad_into<T: Scalar>(&self, x: &[T], dst: &mut [T]) {
+    pub(super) fn pad_into<T: Scalar>(&self, x: &[T], dst: &mut [T]) {
         let g = &self.geom;
         let ps = self.padded_size();
         let body = g.in_channels * ps.h * ps.w;
@@ -100,10 +124,7 @@ impl Conv2d {
         let plen = self.shifted_padded_len();
         let wlen = taps * g.out_channels * cig;
         let split_ok = kernels::pool::intra_op() && 2 * taps * cog * cig * q >= INTRA_MIN_FLOPS;
-        let rows_ok = ow.is_multiple_of(16)
-            && kernels::as_f32(ws).is_some()
-            && !kernels::scalar_forced()
-            && kernels::has_direct_conv(kernels::active());
+        let rows_ok = ow.is_multiple_of(16) && kernels::direct_conv_for::<T>();
         let wide_len = if rows_ok { 0 } else { g.out_channels * q };
         kernels::with_scratch::<T, _>(plen + wlen, wide_len, |a, wide| {
             let (padded, wk) = a.split_at_mut(plen);
@@ -132,16 +153,7 @@ impl Conv2d {
                         );
                         debug_assert!(done, "rows_ok promised the kernel");
                     };
-                    for gi in 0..g.groups {
-                        let out = &mut out[gi * cog * p..(gi + 1) * cog * p];
-                        let half = cog / 8 * 4;
-                        if split_ok && half > 0 {
-                            let (a, b) = out.split_at_mut(half * p);
-                            kernels::pool::join(|| rows(gi, 0..half, a), || rows(gi, half..cog, b));
-                        } else {
-                            rows(gi, 0..cog, out);
-                        }
-                    }
+                    for_group_channels(g.groups, cog, p, split_ok, out, rows);
                     if let Some(bs) = bs {
                         for (plane_out, &b) in out.chunks_exact_mut(p).zip(bs) {
                             if b != T::zero() {
@@ -193,21 +205,7 @@ impl Conv2d {
                         );
                     }
                 };
-                for gi in 0..g.groups {
-                    let out = &mut wide[gi * cog * q..(gi + 1) * cog * q];
-                    // Batch 1 on one replica: half the output channels (a multiple of the
-                    // kernel's 4-channel tile) on a second thread.
-                    let half = cog / 8 * 4;
-                    if split_ok && half > 0 {
-                        let (a, b) = out.split_at_mut(half * q);
-                        kernels::pool::join(
-                            || channels(gi, 0..half, a),
-                            || channels(gi, half..cog, b),
-                        );
-                    } else {
-                        channels(gi, 0..cog, out);
-                    }
-                }
+                for_group_channels(g.groups, cog, q, split_ok, wide, channels);
                 for co in 0..g.out_channels {
                     let b = bs.map_or(T::zero(), |b| b[co]);
                     for i in 0..oh {
@@ -253,20 +251,14 @@ impl Conv2d {
             .map(|d| d.as_slice_mut().expect("standard layout"));
         let plen = self.shifted_padded_len();
         let wlen = taps * g.out_channels * cig;
-        let dplen = if dxs.is_some() { plen } else { 0 };
         // The input gradient of a stride-1 conv is itself a direct convolution: of dy
         // (wide, with `max_off` zero margins per channel) with the transposed weights at
         // mirrored offsets. Used when the SIMD direct kernel is there (f32, AVX-512).
         let max_off = offs.iter().copied().max().unwrap_or(0);
         let row = 2 * max_off + q;
-        let direct_dx = dxs.is_some()
-            && kernels::as_f32(ws).is_some()
-            && !kernels::scalar_forced()
-            && kernels::has_direct_conv(kernels::active());
         // Weight gradients: the direct AVX-512 kernel on the same wide layout.
-        let direct_dw = kernels::as_f32(ws).is_some()
-            && !kernels::scalar_forced()
-            && kernels::has_direct_conv(kernels::active());
+        let direct_dw = kernels::direct_conv_for::<T>();
+        let direct_dx = dxs.is_some() && direct_dw;
         let (tlen, dylen) = if direct_dx {
             (wlen, g.out_channels * row)
         } else {
@@ -280,6 +272,8 @@ impl Conv2d {
             && g.in_size.w.is_multiple_of(16)
             && (self.padding_mode == PaddingMode::Zeros || !self.has_pads());
         let in_plane = g.in_size.h * g.in_size.w;
+        // The padded input gradient, unpadded into dx afterwards (not with `rows_dx`).
+        let dplen = if dxs.is_some() && !rows_dx { plen } else { 0 };
         let split_ok = dxs.is_some()
             && kernels::pool::intra_op()
             && 2 * taps * g.out_channels * cig * q >= INTRA_MIN_FLOPS;
