@@ -18,6 +18,26 @@ use convlab::ui::LaunchOptions;
 use convlab::viz::views::pipeline::first_conv_filters;
 use egui_kittest::kittest::Queryable;
 
+/// Presses Evolve (the Evolved features tab is open) and waits for `generations` entries
+/// of the evolution's history.
+fn evolve_until(h: &mut App, generations: usize) {
+    h.get_by_label("Evolve").click();
+    step_until(h, 600, "the first generations", |a| {
+        a.views
+            .evolution
+            .as_ref()
+            .is_some_and(|r| r.history.len() >= generations)
+    });
+}
+
+/// Presses Stop evolution and waits until the run has finished.
+fn stop_evolution(h: &mut App) {
+    h.get_by_label("Stop evolution").click();
+    step_until(h, 600, "the run to stop", |a| {
+        a.views.evolution.as_ref().is_some_and(|r| r.finished)
+    });
+}
+
 fn app_with(file: &str) -> App {
     app_with_options(LaunchOptions {
         file: Some(PathBuf::from(file)),
@@ -87,13 +107,7 @@ fn an_evolution_runs_in_the_background_and_pauses_and_stops() {
     step_until(&mut h, 120, "the run to be configured", idle);
     h.get_by_label(ViewId::Evolution.title()).click();
     h.run_steps(2);
-    h.get_by_label("Evolve").click();
-    step_until(&mut h, 600, "the first generations", |a| {
-        a.views
-            .evolution
-            .as_ref()
-            .is_some_and(|r| r.history.len() >= 2)
-    });
+    evolve_until(&mut h, 2);
     h.get_by_label("Pause evolution").click();
     h.run_steps(2);
     assert!(h.state().views.evolution.as_ref().unwrap().is_paused());
@@ -105,10 +119,7 @@ fn an_evolution_runs_in_the_background_and_pauses_and_stops() {
     assert!(during <= before + 1, "{before} -> {during} while paused");
     h.get_by_label("Resume evolution").click();
     h.run_steps(2);
-    h.get_by_label("Stop evolution").click();
-    step_until(&mut h, 600, "the run to stop", |a| {
-        a.views.evolution.as_ref().is_some_and(|r| r.finished)
-    });
+    stop_evolution(&mut h);
     let run = h.state().views.evolution.as_ref().unwrap();
     assert!(run.error.is_none(), "{:?}", run.error);
     let n = run.history.len();
@@ -182,17 +193,8 @@ fn the_training_panel_shows_the_pipeline_and_the_evolution_beside_the_network() 
     // An evolution started in its tab: its best shows here too.
     h.get_by_label(ViewId::Evolution.title()).click_accesskit();
     h.run_steps(2);
-    h.get_by_label("Evolve").click();
-    step_until(&mut h, 600, "a generation", |a| {
-        a.views
-            .evolution
-            .as_ref()
-            .is_some_and(|r| !r.history.is_empty())
-    });
-    h.get_by_label("Stop evolution").click();
-    step_until(&mut h, 600, "the run to stop", |a| {
-        a.views.evolution.as_ref().is_some_and(|r| r.finished)
-    });
+    evolve_until(&mut h, 1);
+    stop_evolution(&mut h);
     h.run_steps(2);
     let run = h.state().views.evolution.as_ref().unwrap();
     let g = run.history.last().unwrap().clone();
@@ -233,17 +235,8 @@ fn the_evolved_features_tab_shows_the_networks_filters_beside_the_evolution() {
         "the window's filters are the library's"
     );
     // With an evolution running, both side by side.
-    h.get_by_label("Evolve").click();
-    step_until(&mut h, 600, "a generation", |a| {
-        a.views
-            .evolution
-            .as_ref()
-            .is_some_and(|r| !r.history.is_empty())
-    });
+    evolve_until(&mut h, 1);
     h.run_steps(2);
     h.get_by_label_contains("learned filters of conv1, the network's first conv layer");
-    h.get_by_label("Stop evolution").click();
-    step_until(&mut h, 600, "the run to stop", |a| {
-        a.views.evolution.as_ref().is_some_and(|r| r.finished)
-    });
+    stop_evolution(&mut h);
 }

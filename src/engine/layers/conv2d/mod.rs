@@ -521,6 +521,44 @@ mod tests {
         }
     }
 
+    /// [`geom`] with a stride and an `(h, w)` input, the output size to match.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one geometry, spelled out per test case"
+    )]
+    fn geom_at(
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: Pair,
+        dil: usize,
+        groups: usize,
+        pads: Pads,
+        (h, w): (usize, usize),
+    ) -> WindowGeometry {
+        let eff = (k - 1) * dil + 1;
+        WindowGeometry {
+            stride,
+            in_size: Pair::new(h, w),
+            out_size: Pair::new(
+                (h + pads.top + pads.bottom - eff) / stride.h + 1,
+                (w + pads.left + pads.right - eff) / stride.w + 1,
+            ),
+            ..geom(cin, cout, k, dil, groups, pads)
+        }
+    }
+
+    /// The largest |a − b|, infinite where either is NaN (a buffer left unwritten).
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(u, v)| (u - v).abs())
+            .fold(
+                0.0,
+                |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+            )
+    }
+
     fn rand(len: usize, seed: u64) -> Vec<f64> {
         let mut r = crate::engine::rng::Rng::new(seed);
         (0..len).map(|_| r.uniform(-1.0, 1.0)).collect()
@@ -596,15 +634,7 @@ mod tests {
             (32, 12, 3, 1, 2, p1, (5, 32)),
             (16, 6, 3, 2, 1, p2, (9, 16)),
         ] {
-            let eff = (k - 1) * dil + 1;
-            let gm = WindowGeometry {
-                in_size: Pair::new(h, w),
-                out_size: Pair::new(
-                    h + pads.top + pads.bottom + 1 - eff,
-                    w + pads.left + pads.right + 1 - eff,
-                ),
-                ..geom(cin, cout, k, dil, groups, pads)
-            };
+            let gm = geom_at(cin, cout, k, Pair::square(1), dil, groups, pads, (h, w));
             let conv = Conv2d {
                 geom: gm,
                 padding_mode: PaddingMode::Zeros,
@@ -628,14 +658,7 @@ mod tests {
                 kernels::pool::with_intra_op(intra, || {
                     conv.forward_shifted(&x, &wt, Some(&b), &mut got)
                 });
-                let worst =
-                    want.iter()
-                        .zip(&got)
-                        .map(|(a, b)| (a - b).abs())
-                        .fold(
-                            0.0f32,
-                            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
-                        );
+                let worst = max_abs_diff(want.as_slice().unwrap(), got.as_slice().unwrap());
                 assert!(worst < 1e-4, "{gm:?} intra {intra}: {worst}");
             }
             // The backward writes dx in compact rows too (zero padding).
@@ -647,17 +670,8 @@ mod tests {
                 kernels::pool::with_intra_op(intra, || {
                     conv.backward_shifted(&x, &wt, &dy, &mut dw2, Some(&mut dx2))
                 });
-                let worst = |a: &[f32], b: &[f32]| {
-                    a.iter()
-                        .zip(b)
-                        .map(|(u, v)| (u - v).abs())
-                        .fold(
-                            0.0f32,
-                            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
-                        )
-                };
-                let wx = worst(dx1.as_slice().unwrap(), dx2.as_slice().unwrap());
-                let ww = worst(dw1.as_slice().unwrap(), dw2.as_slice().unwrap());
+                let wx = max_abs_diff(dx1.as_slice().unwrap(), dx2.as_slice().unwrap());
+                let ww = max_abs_diff(dw1.as_slice().unwrap(), dw2.as_slice().unwrap());
                 assert!(
                     wx < 1e-4 && ww < 1e-3,
                     "{gm:?} intra {intra}: dx {wx}, dw {ww}"
@@ -684,16 +698,7 @@ mod tests {
             (8, 32, 3, Pair::new(2, 1), 2, p1, (11, 13)),
             (16, 20, 3, Pair::new(1, 2), 1, p1, (6, 27)),
         ] {
-            let eff = (k - 1) * dil + 1;
-            let gm = WindowGeometry {
-                stride,
-                in_size: Pair::new(h, w),
-                out_size: Pair::new(
-                    (h + pads.top + pads.bottom - eff) / stride.h + 1,
-                    (w + pads.left + pads.right - eff) / stride.w + 1,
-                ),
-                ..geom(cin, cout, k, dil, 1, pads)
-            };
+            let gm = geom_at(cin, cout, k, stride, dil, 1, pads, (h, w));
             let conv = Conv2d {
                 geom: gm,
                 padding_mode: PaddingMode::Zeros,
@@ -713,14 +718,7 @@ mod tests {
             conv.forward_im2col(&x, &wt, Some(&b), &mut want);
             let mut got = Tensor::<f32>::from_elem(oshape, f32::NAN);
             conv.forward_cvec(&x, &wt, Some(&b), &mut got);
-            let worst = want
-                .iter()
-                .zip(&got)
-                .map(|(a, b)| (a - b).abs())
-                .fold(
-                    0.0f32,
-                    |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
-                );
+            let worst = max_abs_diff(want.as_slice().unwrap(), got.as_slice().unwrap());
             assert!(worst < 1e-4, "{gm:?}: {worst}");
         }
     }
