@@ -188,6 +188,13 @@ fn fmt_duration(s: f64) -> String {
     }
 }
 
+/// Files of a class folder that could not be read: left out of the data, and said so.
+fn warn_skipped(skipped: &[crate::data::folder::Skipped]) {
+    for s in skipped {
+        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+    }
+}
+
 fn train(args: &TrainArgs) -> anyhow::Result<()> {
     let TrainArgs {
         preset: ref path,
@@ -217,9 +224,7 @@ fn train(args: &TrainArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(format!("{}.safetensors", preset.name)));
     let (train_set, val_set, skipped) = crate::data::load::load_reporting_skipped(&preset.data)
         .with_context(|| path.display().to_string())?;
-    for s in &skipped {
-        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
-    }
+    warn_skipped(&skipped);
     let mut trainer = Trainer::with_data(&preset, train_set, val_set)
         .with_context(|| path.display().to_string())?;
     if let Some(t) = threads {
@@ -704,12 +709,7 @@ fn extra_scores(
             window: None,
             truth: Some(truth),
             seed: trainer.preset.training.seed,
-            nodes: trainer
-                .preset
-                .unsupervised_segmentation
-                .as_ref()
-                .map(|u| u.nodes.clone())
-                .unwrap_or_default(),
+            nodes: trainer.preset.unsupervised_nodes(),
         };
         let r = compute(trainer.graph_mut(), data, None, &opts)?;
         if let (Some(f), Some(raw)) = (&r.features.scores, &r.raw.scores) {

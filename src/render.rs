@@ -372,9 +372,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
                     .context("data")?
                     .filter(|t| t.classes.shape()[0] == val.len());
                 req.unsupervised.seed = preset.training.seed;
-                if let Some(u) = &preset.unsupervised_segmentation {
-                    req.unsupervised.nodes = u.nodes.clone();
-                }
+                req.unsupervised.nodes = preset.unsupervised_nodes();
             }
             if view == ViewId::Latent
                 && !val.is_empty()

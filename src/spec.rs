@@ -164,6 +164,15 @@ pub enum SpecError {
 }
 
 impl Preset {
+    /// The nodes an unsupervised segmentation clusters (`[unsupervised_segmentation]
+    /// nodes`); empty for the automatic choice.
+    pub fn unsupervised_nodes(&self) -> Vec<String> {
+        self.unsupervised_segmentation
+            .as_ref()
+            .map(|u| u.nodes.clone())
+            .unwrap_or_default()
+    }
+
     /// Parses and validates preset text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Preset, SpecError> {
         let value: toml::Table = toml::from_str(text).map_err(|e| SpecError::Syntax {

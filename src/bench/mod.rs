@@ -28,13 +28,10 @@ fn pool(name: &str) -> NodeSpec {
 fn convt(name: &str, out: usize) -> NodeSpec {
     NodeSpec::new(
         name,
+        // The default is the ×2 upsampling: 2×2 kernel at stride 2, with bias.
         NodeKind::ConvTranspose2d(ConvTranspose2dConfig {
             out_channels: out,
-            kernel: Pair::square(2),
-            stride: Pair::square(2),
-            padding: Pair::square(0),
-            output_padding: Pair::square(0),
-            bias: true,
+            ..Default::default()
         }),
     )
 }

@@ -74,10 +74,7 @@ pub fn run(args: &PipelineArgs) -> anyhow::Result<()> {
     }
     let (train, val, skipped) =
         crate::data::load::load_reporting_skipped(&preset.data).with_context(|| origin.clone())?;
-    // Files of a class folder that could not be read: left out, and said so.
-    for s in &skipped {
-        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
-    }
+    super::warn_skipped(&skipped);
     let sample = args.sample.min(val.len().saturating_sub(1));
     let picture_set = if val.is_empty() { &train } else { &val };
     let mut out = json!({ "preset": preset.name, "train": train.len(), "validation": val.len() });

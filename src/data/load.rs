@@ -135,8 +135,7 @@ pub fn whole_images(spec: &DataSpec) -> Result<Option<(Dataset, Dataset)>, DataE
 
 /// Train and validation sets for a preset.
 pub fn load(spec: &DataSpec) -> Result<(Dataset, Dataset), DataError> {
-    let all = load_source(spec)?;
-    split_spec(&all, spec)
+    load_reporting_skipped(spec).map(|(train, val, _)| (train, val))
 }
 
 /// [`load`], with the files of a class folder that were left out and why (a broken or

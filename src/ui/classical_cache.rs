@@ -54,6 +54,20 @@ pub fn store_evaluation(cache: &ClassicalCache, key: String, evaluation: Arc<Pip
     c.evaluation = Some((key, evaluation));
 }
 
+/// The cached picture and summary for `key` (the evaluation's key and the image), if any.
+pub fn cached_picture(cache: &ClassicalCache, key: &str) -> Option<(Rgba, String)> {
+    lock(cache)
+        .picture
+        .as_ref()
+        .filter(|(k, _, _)| k == key)
+        .map(|(_, picture, info)| (picture.clone(), info.clone()))
+}
+
+/// Keeps `picture` and `info` as the ones for `key`.
+pub fn store_picture(cache: &ClassicalCache, key: String, picture: Rgba, info: String) {
+    lock(cache).picture = Some((key, picture, info));
+}
+
 /// Where the evaluation of a pipeline stands for the Training panel.
 #[derive(Clone, Debug)]
 pub enum PipelineStatus {

@@ -505,12 +505,7 @@ impl ViewInspector {
                             .flatten()
                             .filter(|t| t.classes.shape()[0] == ctx.val.len()),
                         seed: ctx.preset.training.seed,
-                        nodes: ctx
-                            .preset
-                            .unsupervised_segmentation
-                            .as_ref()
-                            .map(|u| u.nodes.clone())
-                            .unwrap_or_default(),
+                        nodes: ctx.preset.unsupervised_nodes(),
                     };
                     if let InputChoice::Sample(k) = self.settings.input {
                         let n = set.len().min(us::MAX_IMAGES);
@@ -540,18 +535,9 @@ impl ViewInspector {
                         // is kept per image.
                         let key = cc::evaluation_key(&ctx.preset.data, spec);
                         let picture_key = format!("{key} {sample}");
-                        let cached = {
-                            let cache = self
-                                .classical_cache
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner());
-                            cache
-                                .picture
-                                .as_ref()
-                                .filter(|(k, _, _)| *k == picture_key)
-                                .cloned()
-                        };
-                        if let Some((_, picture, info)) = cached {
+                        if let Some((picture, info)) =
+                            cc::cached_picture(&self.classical_cache, &picture_key)
+                        {
                             r.image = Some(picture);
                             r.info = info;
                             return Ok(());
@@ -566,10 +552,12 @@ impl ViewInspector {
                         };
                         let (picture, info) =
                             pipeline_picture(spec, &e, ctx.train, ctx.val, sample)?;
-                        self.classical_cache
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .picture = Some((picture_key, picture.clone(), info.clone()));
+                        cc::store_picture(
+                            &self.classical_cache,
+                            picture_key,
+                            picture.clone(),
+                            info.clone(),
+                        );
                         r.image = Some(picture);
                         r.info = info;
                         return Ok(());

@@ -87,13 +87,10 @@ fn alexnet_lrn() -> NodeKind {
 }
 
 fn up(out: usize) -> NodeKind {
+    // The default is the ×2 upsampling: 2×2 kernel at stride 2, with bias.
     NodeKind::ConvTranspose2d(ConvTranspose2dConfig {
         out_channels: out,
-        kernel: Pair::square(2),
-        stride: Pair::square(2),
-        padding: Pair::square(0),
-        output_padding: Pair::square(0),
-        bias: true,
+        ..Default::default()
     })
 }
 
